@@ -1,0 +1,118 @@
+# ncf — build, test, benchmark and install libncf and the ncf tool.
+#   make            library (static + shared) and ./ncf
+#   make test       installs test dependencies when missing, builds, runs tests
+#   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench      benchmark programs
+#   make demo       synthetic data -> NeuMF -> metrics and recommendations
+#   make install    PREFIX=/usr/local (headers, libncf.a, libncf.so, ncf.pc, ncf)
+# Options: WERROR=1 (on by default when CI=true), NO_OMP=1, NATIVE=1.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+VERSION := 0.1.0
+SOVER   := 0
+
+WARN     := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+OPT      ?= -O2
+CSTD     := -std=c11
+CPPFLAGS += -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L
+CFLAGS   ?=
+CFLAGS   += $(CSTD) $(OPT) -g $(WARN) -fPIC -fno-strict-aliasing
+LDLIBS   += -lm -lpthread
+
+ifeq ($(CI),true)
+WERROR ?= 1
+endif
+ifeq ($(WERROR),1)
+CFLAGS += -Werror
+endif
+ifeq ($(NATIVE),1)
+CFLAGS += -march=native
+endif
+ifneq ($(NO_OMP),1)
+OMP_OK := $(shell printf 'int main(void){return 0;}' | $(CC) -fopenmp -x c - -o /dev/null 2>/dev/null && echo 1)
+ifeq ($(OMP_OK),1)
+CFLAGS  += -fopenmp
+LDFLAGS += -fopenmp
+else
+$(info OpenMP not found: building single-threaded)
+endif
+endif
+
+LIB_SRC  := $(sort $(wildcard src/*/*.c))
+TOOL_SRC := $(sort $(wildcard tools/ncf/*.c))
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+BENCH_SRC:= $(sort $(wildcard bench/bench_*.c))
+HDRS     := $(wildcard include/ncf/*.h src/*/*.h tools/ncf/*.h tests/*.h)
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TOOL_OBJ := $(TOOL_SRC:%.c=$(BUILD)/%.o)
+TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+TESTUTIL := $(BUILD)/tests/testutil.o
+
+.PHONY: all lib deps test asan bench demo install uninstall clean
+all: ncf $(BUILD)/libncf.so
+
+lib: $(BUILD)/libncf.a $(BUILD)/libncf.so
+
+$(BUILD)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libncf.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libncf.so: $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libncf.so.$(SOVER) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+ncf: $(TOOL_OBJ) $(BUILD)/libncf.a
+	$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(BUILD)/libncf.a $(LDLIBS)
+
+deps:
+	@sh scripts/setup-deps.sh
+
+$(BUILD)/tests/%: tests/%.c $(TESTUTIL) $(BUILD)/libncf.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(TESTUTIL) $(BUILD)/libncf.a $(LDFLAGS) -lcmocka $(LDLIBS)
+
+# Every test binary runs; the target fails if any failed. Tests find the
+# tool at ./ncf and the shared data at ../shared/data (skipped when absent).
+test: deps
+	@$(MAKE) --no-print-directory ncf $(TESTS)
+	@sh scripts/run-tests.sh $(BUILD) $(TESTS)
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1" \
+	  CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  LDFLAGS="-fsanitize=address,undefined" NCF_QUICK=1 test
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libncf.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libncf.a $(LDFLAGS) $(LDLIBS)
+
+bench: ncf $(BENCHES)
+	@sh scripts/bench.sh $(BUILD)
+
+demo: ncf
+	@sh scripts/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include/ncf $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 include/ncf/*.h $(DESTDIR)$(PREFIX)/include/ncf/
+	install -m 644 $(BUILD)/libncf.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libncf.so $(DESTDIR)$(PREFIX)/lib/libncf.so.$(VERSION)
+	ln -sf libncf.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libncf.so.$(SOVER)
+	ln -sf libncf.so.$(SOVER) $(DESTDIR)$(PREFIX)/lib/libncf.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' ncf.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ncf.pc
+	install -m 755 ncf $(DESTDIR)$(PREFIX)/bin/ncf
+
+uninstall:
+	rm -rf $(DESTDIR)$(PREFIX)/include/ncf
+	rm -f $(DESTDIR)$(PREFIX)/lib/libncf.a $(DESTDIR)$(PREFIX)/lib/libncf.so* \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/ncf.pc $(DESTDIR)$(PREFIX)/bin/ncf
+
+clean:
+	rm -rf build build-asan ncf

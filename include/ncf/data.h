@@ -1,0 +1,160 @@
+/* ncf/data.h — reading implicit-feedback data, id maps, datasets, the
+ * leave-one-out split and the synthetic data generator.
+ *
+ * Raw user and item ids are strings; an ncf_idmap maps them to dense 0-based
+ * indices in order of first appearance (the NCF authors' files, whose ids are
+ * already 0-based integers, map id k to index k). An ncf_interactions holds
+ * deduplicated (user, item) pairs as read from a file; an ncf_dataset is what
+ * training and evaluation use: the training positives grouped by user and
+ * the leave-one-out test cases with their sampled negatives.
+ *
+ * Errors name the file, the line and what was expected. Nothing here prints.
+ * Objects are not thread-safe to modify; const access is safe from any thread. */
+#ifndef NCF_DATA_H
+#define NCF_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ncf/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- id maps -------------------------------------------------------------- */
+typedef struct ncf_idmap ncf_idmap;
+
+ncf_status ncf_idmap_create(ncf_idmap **out);
+void ncf_idmap_free(ncf_idmap *map); /* NULL-safe */
+/* Index of raw id (len bytes, need not be NUL-terminated), or -1. */
+int32_t ncf_idmap_find(const ncf_idmap *map, const char *raw, size_t len);
+/* Index of raw id, adding it at the end when new. */
+ncf_status ncf_idmap_add(ncf_idmap *map, const char *raw, size_t len, int32_t *index);
+int32_t ncf_idmap_size(const ncf_idmap *map);
+/* The raw id of index (NUL-terminated, owned by the map), or NULL. */
+const char *ncf_idmap_raw(const ncf_idmap *map, int32_t index);
+ncf_status ncf_idmap_clone(const ncf_idmap *map, ncf_idmap **out);
+
+/* ---- reading interactions ------------------------------------------------- */
+typedef enum ncf_format {
+    NCF_FORMAT_AUTO = 0,  /* NCF prefix if PREFIX.train.rating exists, else guess from the file */
+    NCF_FORMAT_NCF,       /* PREFIX.train.rating / .test.rating / .test.negative */
+    NCF_FORMAT_DELIMITED, /* one interaction per line: user SEP item [SEP rating [SEP time]] */
+    NCF_FORMAT_LISTS      /* LightGCN style: user item item ... (whitespace) */
+} ncf_format;
+
+typedef struct ncf_read_options {
+    ncf_format format;
+    const char *sep;    /* NULL: guess ("::", tab, comma, or whitespace) */
+    int header;         /* -1: guess (a first line whose id columns are not
+                           integers and whose rating column is not a number);
+                           0: none; 1: skip the first line */
+    int user_col;       /* 0-based columns; rating_col/time_col -1 = none */
+    int item_col;
+    int rating_col;     /* -2: guess (column 2 when present) */
+    int time_col;       /* -2: guess (column 3 when present) */
+    double min_rating;  /* keep lines whose rating >= min_rating ... */
+    int use_min_rating; /* ... when this is non-zero */
+} ncf_read_options;
+
+void ncf_read_options_default(ncf_read_options *opt);
+
+/* Deduplicated interactions in file order of first appearance. A repeated
+ * (user, item) pair counts once; it keeps its latest timestamp and line. */
+typedef struct ncf_interactions {
+    int64_t n;
+    int32_t *user;    /* index into users */
+    int32_t *item;    /* index into items */
+    float *rating;    /* rating column, 1 when absent */
+    int64_t *time;    /* timestamp column, 0 when absent */
+    int64_t *line;    /* 1-based line of the (latest) occurrence */
+    int has_time;
+    ncf_idmap *users; /* owned */
+    ncf_idmap *items; /* owned */
+} ncf_interactions;
+
+ncf_status ncf_interactions_read(const char *path, const ncf_read_options *opt,
+                                 ncf_interactions **out, ncf_err *err);
+void ncf_interactions_free(ncf_interactions *x); /* NULL-safe */
+
+/* ---- datasets ------------------------------------------------------------- */
+typedef struct ncf_dataset {
+    int32_t n_users, n_items;
+    ncf_idmap *user_ids, *item_ids; /* owned */
+
+    /* Training positives, CSR by user, items strictly increasing per user. */
+    int64_t n_train;
+    int64_t *train_offsets; /* n_users + 1 */
+    int32_t *train_items;   /* n_train */
+
+    /* Leave-one-out test cases: user, held-out item, and negatives
+     * (test_neg_offsets has n_test + 1 entries). Negatives are as listed in
+     * the file; evaluation drops the held-out item and repeats. */
+    int32_t n_test;
+    int32_t *test_users;
+    int32_t *test_items;
+    int64_t *test_neg_offsets;
+    int32_t *test_negs;
+    int negatives_drawn; /* 1 when negatives were drawn with the seed */
+} ncf_dataset;
+
+typedef struct ncf_load_options {
+    ncf_read_options read;
+    int n_negatives; /* test negatives to draw when no negatives file: 99 */
+    uint64_t seed;   /* seed for those draws */
+} ncf_load_options;
+
+void ncf_load_options_default(ncf_load_options *opt);
+
+/* Loads a dataset. path is either an NCF prefix (PREFIX.train.rating exists)
+ * or a single interactions file, which is split leave-one-out in memory as
+ * ncf_dataset_from_interactions does. */
+ncf_status ncf_dataset_load(const char *path, const ncf_load_options *opt,
+                            ncf_dataset **out, ncf_err *err);
+void ncf_dataset_free(ncf_dataset *ds); /* NULL-safe */
+
+/* Leave-one-out: each user's latest interaction (ties: the later line) is
+ * held out unless the user has a single interaction; n_negatives test
+ * negatives are drawn without repetition among the items the user never
+ * interacted with. */
+ncf_status ncf_dataset_from_interactions(const ncf_interactions *x, int n_negatives,
+                                         uint64_t seed, ncf_dataset **out, ncf_err *err);
+
+/* Writes the same split in the NCF format: PREFIX.train.rating,
+ * PREFIX.test.rating, PREFIX.test.negative, plus PREFIX.user.map and
+ * PREFIX.item.map (index TAB raw id) so the raw ids survive. Each file is
+ * written to a temporary name and renamed; on error none is left behind. */
+ncf_status ncf_split_write(const ncf_interactions *x, const char *prefix, int n_negatives,
+                           uint64_t seed, ncf_err *err);
+
+/* A copy of src expressed in other id maps (a model's): training pairs and
+ * test cases whose user or held-out item the maps lack are dropped, as are
+ * unknown negatives; *dropped counts dropped test cases. The copy owns
+ * clones of users and items. */
+ncf_status ncf_dataset_remap(const ncf_dataset *src, const ncf_idmap *users, const ncf_idmap *items,
+                             ncf_dataset **out, int32_t *dropped, ncf_err *err);
+
+/* 1 if user has item among its training positives (binary search). */
+int ncf_dataset_has_train(const ncf_dataset *ds, int32_t user, int32_t item);
+
+/* ---- synthetic data ------------------------------------------------------- */
+typedef struct ncf_synth_options {
+    int32_t n_users, n_items;
+    int64_t n_interactions; /* target total (each user gets at least 2) */
+    int32_t n_clusters;     /* latent taste groups */
+    double zipf;            /* item popularity exponent */
+    double focus;           /* share of a user's picks from their own groups */
+    uint64_t seed;
+} ncf_synth_options;
+
+void ncf_synth_options_default(ncf_synth_options *opt);
+
+/* Writes user TAB item TAB rating TAB timestamp lines to path (through a
+ * temporary file). Deterministic for a given set of options. */
+ncf_status ncf_synth_write(const ncf_synth_options *opt, const char *path, ncf_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,113 @@
+/* ncf/model.h — the NCF model: GMF, MLP and NeuMF as one model with presets.
+ *
+ *   GMF:   phi = a(p_u * q_i) (elementwise), score = w . phi + b
+ *   MLP:   z0 = [p_u ; q_i], z_l = relu(W_l z_{l-1} + b_l), score = w . z_L + b
+ *   NeuMF: score = w . [phi ; z_L] + b, with separate GMF and MLP embeddings
+ *
+ * The score is a logit. An ncf_model also carries what serving needs: the
+ * raw-id maps, each user's training items (never recommended back) and a
+ * free-form metadata text (training settings and metrics, "key=value" lines).
+ *
+ * Inference functions take a const model and are safe to call from several
+ * threads at once. Training (train.h) mutates the model and must not run
+ * concurrently with anything else on the same model. */
+#ifndef NCF_MODEL_H
+#define NCF_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ncf/data.h"
+#include "ncf/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NCF_MAX_HIDDEN 8
+
+typedef enum ncf_model_type { NCF_MODEL_GMF = 0, NCF_MODEL_MLP = 1, NCF_MODEL_NEUMF = 2 } ncf_model_type;
+typedef enum ncf_activation { NCF_ACT_IDENTITY = 0, NCF_ACT_SIGMOID = 1 } ncf_activation;
+typedef enum ncf_preset { NCF_PRESET_PAPER = 0, NCF_PRESET_SEED = 1 } ncf_preset;
+
+typedef struct ncf_model_config {
+    ncf_model_type type;
+    int32_t n_users, n_items;
+    int32_t factors;   /* GMF embedding width (GMF, NeuMF) */
+    int32_t mlp_embed; /* MLP embedding width per side (MLP, NeuMF) */
+    int32_t n_hidden;  /* hidden layers of the MLP tower */
+    int32_t hidden[NCF_MAX_HIDDEN];
+    ncf_activation gmf_activation;
+    float dropout;     /* after the last hidden layer, in training only */
+    float init_std;    /* embeddings ~ N(0, init_std) */
+} ncf_model_config;
+
+/* Fills cfg from a preset (n_users/n_items left 0 for the caller):
+ *  paper: layers[0] is the MLP input width (embeddings of layers[0]/2 per
+ *         side), layers[1..] the hidden widths; identity GMF; N(0, 0.01).
+ *  seed:  one embedding width (factors) for all four tables, hidden widths
+ *         = layers; sigmoid GMF; dropout 0.2; N(0, 0.05).
+ * Returns NCF_ERR_ARG (with a message) for an impossible combination. */
+ncf_status ncf_model_config_preset(ncf_preset preset, ncf_model_type type, int32_t factors,
+                                   const int32_t *layers, int n_layers, ncf_model_config *cfg,
+                                   ncf_err *err);
+
+/* Checks a configuration; NCF_OK or NCF_ERR_ARG with a message. */
+ncf_status ncf_model_config_check(const ncf_model_config *cfg, ncf_err *err);
+
+const char *ncf_model_type_name(ncf_model_type type); /* "gmf", "mlp", "neumf" */
+
+typedef struct ncf_model ncf_model;
+
+/* Creates a model with freshly initialised weights (embeddings normal,
+ * hidden layers Glorot-uniform, output LeCun-uniform, biases 0), drawn from
+ * seed. The model has no id maps until ncf_model_attach_data. */
+ncf_status ncf_model_create(const ncf_model_config *cfg, uint64_t seed, ncf_model **out, ncf_err *err);
+void ncf_model_free(ncf_model *m); /* NULL-safe */
+
+/* Copies the dataset's id maps and training items into the model (for
+ * recommend and for evaluation with raw ids). Sizes must match. */
+ncf_status ncf_model_attach_data(ncf_model *m, const ncf_dataset *ds, ncf_err *err);
+
+const ncf_model_config *ncf_model_get_config(const ncf_model *m);
+const ncf_idmap *ncf_model_users(const ncf_model *m); /* NULL before attach */
+const ncf_idmap *ncf_model_items(const ncf_model *m);
+int64_t ncf_model_param_count(const ncf_model *m);
+
+/* Scores (logits) of n items for one user into scores. Thread-safe. */
+ncf_status ncf_model_score(const ncf_model *m, int32_t user, const int32_t *items, int n, float *scores);
+
+/* Top-k items for user by score, excluding the user's training items;
+ * ties go to the lower item index. Writes up to k items and scores, sets
+ * *n_out. Thread-safe. */
+ncf_status ncf_model_recommend(const ncf_model *m, int32_t user, int k, int32_t *items, float *scores,
+                               int *n_out);
+
+/* One row of the model summary (`ncf train --summary`). */
+typedef struct ncf_layer_info {
+    char name[48];
+    char kind[24];
+    int64_t rows, cols; /* shape of the weight; cols 0 for a vector */
+    int64_t params;
+} ncf_layer_info;
+
+/* Writes up to cap rows; returns how many rows the model has. */
+int ncf_model_summary(const ncf_model *m, ncf_layer_info *rows, int cap);
+
+/* Metadata text ("key=value" lines) stored in the model file. set copies. */
+ncf_status ncf_model_set_meta(ncf_model *m, const char *text);
+const char *ncf_model_meta(const ncf_model *m); /* "" when none */
+
+/* ---- model file (format in docs/model-file.md) ----------------------------- */
+#define NCF_MODEL_FILE_VERSION 1
+
+/* Writes path atomically (temporary file, fsync, rename). */
+ncf_status ncf_model_save(const ncf_model *m, const char *path, ncf_err *err);
+/* Loads and validates a model file; refuses bad magic, future versions,
+ * truncation, inconsistent sizes and CRC mismatches. */
+ncf_status ncf_model_load(const char *path, ncf_model **out, ncf_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,36 @@
+/* ncf/ncf.h — libncf, Neural Collaborative Filtering (He et al., WWW 2017)
+ * for implicit feedback in C11: GMF, MLP and NeuMF, the paper's training
+ * and evaluation protocols, a versioned model file and top-K
+ * recommendations in raw ids. Include this header for the whole API:
+ *
+ *   ncf_dataset *ds;  ncf_dataset_load("ml-1m", NULL, &ds, &err);
+ *   ncf_model_config mc;  ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_NEUMF, 8, layers, 4, &mc, &err);
+ *   mc.n_users = ds->n_users;  mc.n_items = ds->n_items;
+ *   ncf_model *m;  ncf_model_create(&mc, seed, &m, &err);  ncf_model_attach_data(m, ds, &err);
+ *   ncf_train_config tc;  ncf_train_config_default(&tc);  ncf_train(m, ds, &tc, &result, &err);
+ *   ncf_model_save(m, "model.ncf", &err);
+ *
+ * Every fallible call returns ncf_status and fills an optional ncf_err. */
+#ifndef NCF_NCF_H
+#define NCF_NCF_H
+
+#define NCF_VERSION_MAJOR 0
+#define NCF_VERSION_MINOR 1
+#define NCF_VERSION_STRING "0.1.0"
+
+#include "ncf/data.h"
+#include "ncf/model.h"
+#include "ncf/status.h"
+#include "ncf/train.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library's version string, to compare with NCF_VERSION_STRING. */
+const char *ncf_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,79 @@
+/* core.h — private helpers shared by every libncf module: error reporting,
+ * aligned allocation, a deterministic random number generator, CRC-32 and
+ * a monotonic clock. Not part of the public API. */
+#ifndef NCF_CORE_H
+#define NCF_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ncf/status.h"
+
+/* Writes a printf-style message into err (if non-NULL) and returns status. */
+ncf_status ncf_fail_(ncf_err *err, ncf_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* 64-byte aligned, zero-filled allocation of n bytes; NULL on failure or
+ * size overflow. Free with ncf_free_aligned_ (NULL-safe). */
+void *ncf_alloc_aligned_(size_t n);
+void ncf_free_aligned_(void *p);
+
+/* n * size with overflow check; returns 0 and sets *out, or -1 on overflow. */
+int ncf_mul_size_(size_t n, size_t size, size_t *out);
+
+/* ---- random numbers ------------------------------------------------------
+ * xoshiro256** seeded through splitmix64. Every stream is derived from
+ * (seed, a, b) so that work split into blocks draws the same numbers no
+ * matter how many threads run the blocks. */
+typedef struct ncf_rng {
+    uint64_t s[4];
+} ncf_rng;
+
+uint64_t ncf_splitmix64_(uint64_t *state);
+void ncf_rng_seed_(ncf_rng *r, uint64_t seed, uint64_t a, uint64_t b);
+
+static inline uint64_t ncf_rotl_(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static inline uint64_t ncf_rng_next_(ncf_rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t result = ncf_rotl_(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = ncf_rotl_(s[3], 45);
+    return result;
+}
+
+/* Uniform integer in [0, n), n >= 1, without modulo bias (Lemire). */
+static inline uint32_t ncf_rng_below_(ncf_rng *r, uint32_t n)
+{
+    uint64_t m = (uint64_t)(uint32_t)(ncf_rng_next_(r) >> 32) * n;
+    uint32_t low = (uint32_t)m;
+    if (low < n) {
+        uint32_t threshold = (uint32_t)(-n) % n;
+        while (low < threshold) {
+            m = (uint64_t)(uint32_t)(ncf_rng_next_(r) >> 32) * n;
+            low = (uint32_t)m;
+        }
+    }
+    return (uint32_t)(m >> 32);
+}
+
+/* Uniform double in [0, 1). */
+static inline double ncf_rng_uniform_(ncf_rng *r)
+{
+    return (double)(ncf_rng_next_(r) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* Standard normal draw (Box-Muller, one value per call). */
+double ncf_rng_normal_(ncf_rng *r);
+
+/* ---- checksums and time ------------------------------------------------ */
+uint32_t ncf_crc32_update_(uint32_t crc, const void *data, size_t n);
+double ncf_now_seconds_(void);
+
+#endif

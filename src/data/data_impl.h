@@ -1,0 +1,28 @@
+/* data_impl.h — private pieces shared by the data module's files. */
+#ifndef NCF_DATA_IMPL_H
+#define NCF_DATA_IMPL_H
+
+#include <stdio.h>
+
+#include "ncf/data.h"
+
+/* Reads a delimited or list file. With integer_ids, ids must be non-negative
+ * integers and are used as indices directly (x->users / x->items stay NULL;
+ * *max_user / *max_item receive the largest ids seen, -1 when none). */
+ncf_status ncf_read_interactions_(const char *path, const ncf_read_options *opt, int integer_ids,
+                                  ncf_interactions **out, int32_t *max_user, int32_t *max_item,
+                                  ncf_err *err);
+
+/* An idmap holding "0", "1", ..., "n-1". */
+ncf_status ncf_idmap_identity_(int32_t n, ncf_idmap **out);
+
+/* Opens path.tmp for writing; ncf_commit_file_ closes, fsyncs and renames it
+ * onto path (or removes it when ok is false). */
+FILE *ncf_open_tmp_(const char *path, char **tmp_path, ncf_err *err);
+ncf_status ncf_commit_file_(FILE *f, char *tmp_path, const char *path, int ok, ncf_err *err);
+
+/* Parses a whole field as a number; 0 on success. */
+int ncf_parse_double_(const char *s, double *out);
+int ncf_parse_int64_(const char *s, int64_t *out);
+
+#endif

@@ -1,0 +1,305 @@
+/* modelfile.c — the versioned binary model file (docs/model-file.md):
+ * magic, version, a fixed 128-byte header, metadata text, id maps, each
+ * user's training items, the weights, and a CRC-32 of everything before it.
+ * Saving writes a temporary file, fsyncs and renames it into place. Loading
+ * reads the whole file, checks magic, version, CRC and every size before
+ * building the model, and fails cleanly (no partial model) otherwise. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/core.h"
+#include "data/data_impl.h"
+#include "model/model_impl.h"
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the model file is little-endian; add byte swapping for this platform"
+#endif
+
+#define HEADER_SIZE 128
+static const char MAGIC[8] = {'N', 'C', 'F', 'M', 'O', 'D', 'E', 'L'};
+
+/* ---- writing ----------------------------------------------------------------- */
+typedef struct writer {
+    FILE *f;
+    uint32_t crc;
+    int ok;
+} writer;
+
+static void put(writer *w, const void *p, size_t n)
+{
+    if (!w->ok || n == 0) return;
+    w->crc = ncf_crc32_update_(w->crc, p, n);
+    if (fwrite(p, 1, n, w->f) != n) w->ok = 0;
+}
+
+static void put_u32(writer *w, uint32_t v) { put(w, &v, 4); }
+static void put_i64(writer *w, int64_t v) { put(w, &v, 8); }
+
+static void put_table(writer *w, const ncf_table *t)
+{
+    for (int32_t r = 0; r < t->rows && t->dim; r++) put(w, t->w + (size_t)r * (size_t)t->stride, (size_t)t->dim * 4);
+}
+
+static uint64_t ids_bytes(const ncf_idmap *map, int32_t n)
+{
+    uint64_t b = 0;
+    for (int32_t k = 0; k < n; k++) b += 4 + (map ? strlen(ncf_idmap_raw(map, k)) : (uint64_t)snprintf(NULL, 0, "%d", k));
+    return b;
+}
+
+static void put_ids(writer *w, const ncf_idmap *map, int32_t n)
+{
+    char buf[16];
+    for (int32_t k = 0; k < n; k++) {
+        const char *s = map ? ncf_idmap_raw(map, k) : (snprintf(buf, sizeof buf, "%d", k), buf);
+        uint32_t len = (uint32_t)strlen(s);
+        put_u32(w, len);
+        put(w, s, len);
+    }
+}
+
+ncf_status ncf_model_save(const ncf_model *m, const char *path, ncf_err *err)
+{
+    char *tmp = NULL;
+    FILE *f = ncf_open_tmp_(path, &tmp, err);
+    if (!f) return NCF_ERR_IO;
+    writer w = {f, 0, 1};
+    const ncf_model_config *c = &m->cfg;
+    unsigned char h[HEADER_SIZE];
+    memset(h, 0, sizeof h);
+    uint32_t version = NCF_MODEL_FILE_VERSION, hsize = HEADER_SIZE;
+    int32_t fields[] = {(int32_t)c->type, c->n_users, c->n_items, c->factors, c->mlp_embed, c->n_hidden};
+    memcpy(h, MAGIC, 8);
+    memcpy(h + 8, &version, 4);
+    memcpy(h + 12, &hsize, 4);
+    memcpy(h + 16, fields, sizeof fields);
+    memcpy(h + 40, c->hidden, sizeof c->hidden);
+    int32_t act = (int32_t)c->gmf_activation;
+    memcpy(h + 72, &act, 4);
+    memcpy(h + 76, &c->dropout, 4);
+    memcpy(h + 80, &c->init_std, 4);
+    uint64_t meta_bytes = strlen(ncf_model_meta(m));
+    uint64_t n_seen = m->seen_off ? (uint64_t)m->seen_off[c->n_users] : 0;
+    uint64_t ub = ids_bytes(m->users, c->n_users), ib = ids_bytes(m->items, c->n_items);
+    memcpy(h + 88, &m->seed, 8);
+    memcpy(h + 96, &meta_bytes, 8);
+    memcpy(h + 104, &n_seen, 8);
+    memcpy(h + 112, &ub, 8);
+    memcpy(h + 120, &ib, 8);
+    put(&w, h, sizeof h);
+    put(&w, ncf_model_meta(m), meta_bytes);
+    put_ids(&w, m->users, c->n_users);
+    put_ids(&w, m->items, c->n_items);
+    for (int32_t u = 0; u <= c->n_users; u++) put_i64(&w, m->seen_off ? m->seen_off[u] : 0);
+    put(&w, m->seen, n_seen * 4);
+    for (int t = 0; t < NCF_TABLES; t++) put_table(&w, &m->tab[t]);
+    for (int l = 0; l < m->n_layers; l++) {
+        put(&w, m->dense + m->w_off[l], (size_t)m->in[l] * (size_t)m->out[l] * 4);
+        put(&w, m->dense + m->b_off[l], (size_t)m->out[l] * 4);
+    }
+    put(&w, m->dense + m->wo_off, (size_t)m->out_in * 4);
+    put(&w, m->dense + m->bo_off, 4);
+    uint32_t crc = w.crc;
+    put(&w, &crc, 4);
+    if (!w.ok) ncf_fail_(err, NCF_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    ncf_status st = ncf_commit_file_(f, tmp, path, w.ok, err);
+    return w.ok ? st : NCF_ERR_IO;
+}
+
+/* ---- reading ----------------------------------------------------------------- */
+typedef struct reader {
+    const unsigned char *p;
+    size_t n, at;
+} reader;
+
+static int take(reader *r, void *dst, size_t n)
+{
+    if (n > r->n - r->at) return -1;
+    memcpy(dst, r->p + r->at, n);
+    r->at += n;
+    return 0;
+}
+
+static ncf_status get_ids(reader *r, int32_t n, uint64_t bytes, ncf_idmap **out, const char *path,
+                          const char *what, ncf_err *err)
+{
+    size_t start = r->at;
+    ncf_idmap *map;
+    if (ncf_idmap_create(&map) != NCF_OK) return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
+    for (int32_t k = 0; k < n; k++) {
+        uint32_t len;
+        int32_t idx;
+        if (take(r, &len, 4) != 0 || len > r->n - r->at) goto bad;
+        if (ncf_idmap_add(map, (const char *)r->p + r->at, len, &idx) != NCF_OK) {
+            ncf_idmap_free(map);
+            return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
+        }
+        if (idx != k) {
+            ncf_idmap_free(map);
+            return ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt model file: %s id %d repeats an earlier id", path,
+                             what, k);
+        }
+        r->at += len;
+    }
+    if (r->at - start != bytes) goto bad;
+    *out = map;
+    return NCF_OK;
+bad:
+    ncf_idmap_free(map);
+    return ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt model file: %s id section does not match its size", path,
+                     what);
+}
+
+ncf_status ncf_model_load(const char *path, ncf_model **out, ncf_err *err)
+{
+    ncf_status st = NCF_OK;
+    ncf_model *m = NULL;
+    unsigned char *buf = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return ncf_fail_(err, NCF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return ncf_fail_(err, NCF_ERR_IO, "%s: not a regular file", path);
+    }
+    size_t size = (size_t)sb.st_size;
+    if (size < HEADER_SIZE + 4) {
+        fclose(f);
+        return ncf_fail_(err, NCF_ERR_FORMAT, "%s: not an ncf model file (only %zu bytes)", path, size);
+    }
+    buf = malloc(size);
+    if (!buf) {
+        fclose(f);
+        return ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, size);
+    }
+    if (fread(buf, 1, size, f) != size) {
+        fclose(f);
+        free(buf);
+        return ncf_fail_(err, NCF_ERR_IO, "%s: read failed", path);
+    }
+    fclose(f);
+    reader r = {buf, size, 0};
+    if (memcmp(buf, MAGIC, 8) != 0) {
+        st = ncf_fail_(err, NCF_ERR_FORMAT, "%s: not an ncf model file (bad magic)", path);
+        goto done;
+    }
+    uint32_t version, hsize;
+    memcpy(&version, buf + 8, 4);
+    memcpy(&hsize, buf + 12, 4);
+    if (version > NCF_MODEL_FILE_VERSION) {
+        st = ncf_fail_(err, NCF_ERR_VERSION,
+                       "%s: model file version %u is newer than this ncf reads (up to %d); upgrade ncf", path,
+                       version, NCF_MODEL_FILE_VERSION);
+        goto done;
+    }
+    if (version < 1 || hsize != HEADER_SIZE) {
+        st = ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt model file header (version %u, header size %u)", path,
+                       version, hsize);
+        goto done;
+    }
+    uint32_t crc_file, crc = ncf_crc32_update_(0, buf, size - 4);
+    memcpy(&crc_file, buf + size - 4, 4);
+    if (crc != crc_file) {
+        st = ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt or truncated model file (CRC mismatch)", path);
+        goto done;
+    }
+    ncf_model_config c;
+    memset(&c, 0, sizeof c);
+    int32_t fields[6], act;
+    memcpy(fields, buf + 16, sizeof fields);
+    c.type = (ncf_model_type)fields[0];
+    c.n_users = fields[1];
+    c.n_items = fields[2];
+    c.factors = fields[3];
+    c.mlp_embed = fields[4];
+    c.n_hidden = fields[5];
+    memcpy(c.hidden, buf + 40, sizeof c.hidden);
+    memcpy(&act, buf + 72, 4);
+    c.gmf_activation = (ncf_activation)act;
+    memcpy(&c.dropout, buf + 76, 4);
+    memcpy(&c.init_std, buf + 80, 4);
+    uint64_t seed, meta_bytes, n_seen, ub, ib;
+    memcpy(&seed, buf + 88, 8);
+    memcpy(&meta_bytes, buf + 96, 8);
+    memcpy(&n_seen, buf + 104, 8);
+    memcpy(&ub, buf + 112, 8);
+    memcpy(&ib, buf + 120, 8);
+    ncf_err cerr;
+    if (ncf_model_config_check(&c, &cerr) != NCF_OK) {
+        st = ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt model file: %s", path, cerr.msg);
+        goto done;
+    }
+    if (c.n_users > (1 << 30) || c.n_items > (1 << 30) || meta_bytes > size || n_seen > size || ub > size ||
+        ib > size) {
+        st = ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt model file: sizes exceed the file", path);
+        goto done;
+    }
+    /* allocate only once the weights' size is known to match the file */
+    st = ncf_model_alloc_(&c, &m, err);
+    if (st != NCF_OK) goto done;
+    uint64_t n_floats = 0;
+    for (int t = 0; t < NCF_TABLES; t++) n_floats += (uint64_t)m->tab[t].rows * (uint64_t)m->tab[t].dim;
+    for (int l = 0; l < m->n_layers; l++) n_floats += (uint64_t)m->in[l] * (uint64_t)m->out[l] + (uint64_t)m->out[l];
+    n_floats += (uint64_t)m->out_in + 1;
+    uint64_t expect = HEADER_SIZE + meta_bytes + ub + ib + 8 * ((uint64_t)c.n_users + 1) + 4 * n_seen +
+                      4 * n_floats + 4;
+    if (expect != size) {
+        st = ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt or truncated model file (%zu bytes, the header implies %llu)",
+                       path, size, (unsigned long long)expect);
+        goto done;
+    }
+    m->seed = seed;
+    r.at = HEADER_SIZE;
+    m->meta = malloc(meta_bytes + 1);
+    if (!m->meta) goto nomem;
+    take(&r, m->meta, meta_bytes);
+    m->meta[meta_bytes] = '\0';
+    if (memchr(m->meta, '\0', meta_bytes)) {
+        st = ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt model file: NUL in metadata", path);
+        goto done;
+    }
+    st = get_ids(&r, c.n_users, ub, &m->users, path, "user", err);
+    if (st != NCF_OK) goto done;
+    st = get_ids(&r, c.n_items, ib, &m->items, path, "item", err);
+    if (st != NCF_OK) goto done;
+    m->seen_off = malloc(((size_t)c.n_users + 1) * sizeof *m->seen_off);
+    m->seen = malloc((size_t)(n_seen + 1) * sizeof *m->seen);
+    if (!m->seen_off || !m->seen) goto nomem;
+    take(&r, m->seen_off, ((size_t)c.n_users + 1) * 8);
+    take(&r, m->seen, (size_t)n_seen * 4);
+    if (m->seen_off[0] != 0 || (uint64_t)m->seen_off[c.n_users] != n_seen) goto bad_seen;
+    for (int32_t u = 0; u < c.n_users; u++) {
+        if (m->seen_off[u + 1] < m->seen_off[u]) goto bad_seen;
+        for (int64_t k = m->seen_off[u]; k < m->seen_off[u + 1]; k++)
+            if (m->seen[k] < 0 || m->seen[k] >= c.n_items || (k > m->seen_off[u] && m->seen[k] <= m->seen[k - 1]))
+                goto bad_seen;
+    }
+    for (int t = 0; t < NCF_TABLES; t++) {
+        ncf_table *tb = &m->tab[t];
+        for (int32_t row = 0; row < tb->rows && tb->dim; row++)
+            take(&r, tb->w + (size_t)row * (size_t)tb->stride, (size_t)tb->dim * 4);
+    }
+    for (int l = 0; l < m->n_layers; l++) {
+        take(&r, m->dense + m->w_off[l], (size_t)m->in[l] * (size_t)m->out[l] * 4);
+        take(&r, m->dense + m->b_off[l], (size_t)m->out[l] * 4);
+    }
+    take(&r, m->dense + m->wo_off, (size_t)m->out_in * 4);
+    take(&r, m->dense + m->bo_off, 4);
+    ncf_model_sync_(m);
+    goto done;
+bad_seen:
+    st = ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt model file: training-items section is inconsistent", path);
+    goto done;
+nomem:
+    st = ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory", path);
+done:
+    free(buf);
+    if (st != NCF_OK) {
+        ncf_model_free(m);
+        return st;
+    }
+    *out = m;
+    return NCF_OK;
+}

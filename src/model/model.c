@@ -1,0 +1,561 @@
+/* model.c — configuration presets, allocation and initialisation of the NCF
+ * model, its forward and backward passes over a chunk of samples, scoring
+ * and top-K recommendation. Optimisation lives in optim/, the training loop
+ * in train/, the file format in io/. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "model/model_impl.h"
+#include "nn/nn.h"
+
+const char *ncf_model_type_name(ncf_model_type type)
+{
+    switch (type) {
+    case NCF_MODEL_GMF: return "gmf";
+    case NCF_MODEL_MLP: return "mlp";
+    case NCF_MODEL_NEUMF: return "neumf";
+    }
+    return "?";
+}
+
+static int has_gmf(const ncf_model_config *c) { return c->type == NCF_MODEL_GMF || c->type == NCF_MODEL_NEUMF; }
+static int has_mlp(const ncf_model_config *c) { return c->type == NCF_MODEL_MLP || c->type == NCF_MODEL_NEUMF; }
+
+ncf_status ncf_model_config_preset(ncf_preset preset, ncf_model_type type, int32_t factors,
+                                   const int32_t *layers, int n_layers, ncf_model_config *cfg,
+                                   ncf_err *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->type = type;
+    cfg->factors = has_gmf(cfg) ? factors : 0;
+    if (preset == NCF_PRESET_PAPER) {
+        cfg->gmf_activation = NCF_ACT_IDENTITY;
+        cfg->dropout = 0.0f;
+        cfg->init_std = 0.01f;
+        if (has_mlp(cfg)) {
+            if (n_layers < 1)
+                return ncf_fail_(err, NCF_ERR_ARG, "--layers needs at least the input width");
+            if (layers[0] < 2 || layers[0] % 2 != 0)
+                return ncf_fail_(err, NCF_ERR_ARG,
+                                 "--layers: the first width (%d) is the MLP input [p_u ; q_i] and must be even",
+                                 layers[0]);
+            if (n_layers - 1 > NCF_MAX_HIDDEN)
+                return ncf_fail_(err, NCF_ERR_ARG, "--layers: at most %d hidden layers", NCF_MAX_HIDDEN);
+            cfg->mlp_embed = layers[0] / 2;
+            cfg->n_hidden = n_layers - 1;
+            for (int k = 1; k < n_layers; k++) cfg->hidden[k - 1] = layers[k];
+        }
+    } else if (preset == NCF_PRESET_SEED) {
+        cfg->gmf_activation = NCF_ACT_SIGMOID;
+        cfg->dropout = 0.2f;
+        cfg->init_std = 0.05f;
+        cfg->factors = has_gmf(cfg) ? factors : 0;
+        if (has_mlp(cfg)) {
+            if (n_layers > NCF_MAX_HIDDEN)
+                return ncf_fail_(err, NCF_ERR_ARG, "--layers: at most %d hidden layers", NCF_MAX_HIDDEN);
+            cfg->mlp_embed = factors;
+            cfg->n_hidden = n_layers;
+            for (int k = 0; k < n_layers; k++) cfg->hidden[k] = layers[k];
+        }
+    } else {
+        return ncf_fail_(err, NCF_ERR_ARG, "unknown preset %d", (int)preset);
+    }
+    return NCF_OK;
+}
+
+ncf_status ncf_model_config_check(const ncf_model_config *c, ncf_err *err)
+{
+    if (c->type != NCF_MODEL_GMF && c->type != NCF_MODEL_MLP && c->type != NCF_MODEL_NEUMF)
+        return ncf_fail_(err, NCF_ERR_ARG, "unknown model type %d", (int)c->type);
+    if (c->n_users < 1 || c->n_items < 1)
+        return ncf_fail_(err, NCF_ERR_ARG, "the model needs at least one user and one item");
+    if (has_gmf(c) && (c->factors < 1 || c->factors > 4096))
+        return ncf_fail_(err, NCF_ERR_ARG, "factors must be in 1..4096, got %d", c->factors);
+    if (has_mlp(c)) {
+        if (c->mlp_embed < 1 || c->mlp_embed > 4096)
+            return ncf_fail_(err, NCF_ERR_ARG, "MLP embedding width must be in 1..4096, got %d", c->mlp_embed);
+        if (c->n_hidden < 0 || c->n_hidden > NCF_MAX_HIDDEN)
+            return ncf_fail_(err, NCF_ERR_ARG, "hidden layers must be 0..%d, got %d", NCF_MAX_HIDDEN, c->n_hidden);
+        for (int k = 0; k < c->n_hidden; k++)
+            if (c->hidden[k] < 1 || c->hidden[k] > 8192)
+                return ncf_fail_(err, NCF_ERR_ARG, "hidden layer %d width must be in 1..8192, got %d", k + 1,
+                                 c->hidden[k]);
+    }
+    if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
+        return ncf_fail_(err, NCF_ERR_ARG, "dropout must be in [0, 1), got %g", (double)c->dropout);
+    if (!(c->init_std >= 0.0f && c->init_std < 10.0f))
+        return ncf_fail_(err, NCF_ERR_ARG, "init std must be in [0, 10), got %g", (double)c->init_std);
+    if (c->gmf_activation != NCF_ACT_IDENTITY && c->gmf_activation != NCF_ACT_SIGMOID)
+        return ncf_fail_(err, NCF_ERR_ARG, "unknown GMF activation %d", (int)c->gmf_activation);
+    return NCF_OK;
+}
+
+void ncf_model_free(ncf_model *m)
+{
+    if (!m) return;
+    for (int t = 0; t < NCF_TABLES; t++) ncf_free_aligned_(m->tab[t].w);
+    ncf_free_aligned_(m->dense);
+    ncf_free_aligned_(m->wt);
+    ncf_idmap_free(m->users);
+    ncf_idmap_free(m->items);
+    free(m->seen_off);
+    free(m->seen);
+    free(m->meta);
+    free(m);
+}
+
+static size_t round8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+ncf_status ncf_model_alloc_(const ncf_model_config *cfg, ncf_model **out, ncf_err *err)
+{
+    ncf_status st = ncf_model_config_check(cfg, err);
+    if (st != NCF_OK) return st;
+    ncf_model *m = calloc(1, sizeof *m);
+    if (!m) return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
+    m->cfg = *cfg;
+    if (!has_gmf(cfg)) m->cfg.factors = 0;
+    if (!has_mlp(cfg)) {
+        m->cfg.mlp_embed = 0;
+        m->cfg.n_hidden = 0;
+        memset(m->cfg.hidden, 0, sizeof m->cfg.hidden);
+    }
+    m->F = m->cfg.factors;
+    m->E = m->cfg.mlp_embed;
+    int32_t dims[NCF_TABLES] = {m->F, m->F, m->E, m->E};
+    int32_t rows[NCF_TABLES] = {cfg->n_users, cfg->n_items, cfg->n_users, cfg->n_items};
+    for (int t = 0; t < NCF_TABLES; t++) {
+        m->tab[t].rows = rows[t];
+        m->tab[t].dim = dims[t];
+        m->tab[t].stride = (int32_t)round8((size_t)dims[t]);
+        if (dims[t] == 0) continue;
+        size_t bytes;
+        if (ncf_mul_size_((size_t)rows[t] * (size_t)m->tab[t].stride, sizeof(float), &bytes) != 0 ||
+            !(m->tab[t].w = ncf_alloc_aligned_(bytes))) {
+            ncf_model_free(m);
+            return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory for a %d x %d embedding table", rows[t], dims[t]);
+        }
+    }
+    /* dense arena layout; every tensor starts at a multiple of 8 floats */
+    size_t off = 0;
+    m->n_layers = m->cfg.n_hidden;
+    int32_t width = 2 * m->E;
+    m->max_width = width;
+    for (int l = 0; l < m->n_layers; l++) {
+        m->in[l] = width;
+        m->out[l] = m->cfg.hidden[l];
+        m->w_off[l] = off;
+        off += round8((size_t)m->in[l] * (size_t)m->out[l]);
+        m->b_off[l] = off;
+        off += round8((size_t)m->out[l]);
+        width = m->out[l];
+        if (width > m->max_width) m->max_width = width;
+    }
+    m->out_in = m->F + (has_mlp(&m->cfg) ? width : 0);
+    if (m->out_in > m->max_width) m->max_width = m->out_in;
+    m->wo_off = off;
+    off += round8((size_t)m->out_in);
+    m->bo_off = off;
+    off += 8;
+    m->n_dense = off;
+    m->dense = ncf_alloc_aligned_(off * sizeof(float));
+    m->wt = ncf_alloc_aligned_(off * sizeof(float));
+    if (!m->dense || !m->wt) {
+        ncf_model_free(m);
+        return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
+    }
+    /* activation layout */
+    size_t a = 0;
+    m->act_g = a;
+    a += round8((size_t)m->F);
+    m->act_x0 = a;
+    a += round8(2 * (size_t)m->E);
+    for (int l = 0; l < m->n_layers; l++) {
+        m->act_z[l] = a;
+        a += round8((size_t)m->out[l]);
+    }
+    m->act_mask = a;
+    a += round8((size_t)(m->out_in - m->F) + 1); /* mask, then a used-flag */
+    m->act_size = a;
+    *out = m;
+    return NCF_OK;
+}
+
+void ncf_model_sync_(ncf_model *m)
+{
+    for (int l = 0; l < m->n_layers; l++) {
+        const float *w = m->dense + m->w_off[l];
+        float *wt = m->wt + m->w_off[l];
+        int in = m->in[l], out = m->out[l];
+        for (int o = 0; o < out; o++)
+            for (int i = 0; i < in; i++) wt[(size_t)i * (size_t)out + (size_t)o] = w[(size_t)o * (size_t)in + (size_t)i];
+    }
+}
+
+ncf_status ncf_model_create(const ncf_model_config *cfg, uint64_t seed, ncf_model **out, ncf_err *err)
+{
+    ncf_model *m;
+    ncf_status st = ncf_model_alloc_(cfg, &m, err);
+    if (st != NCF_OK) return st;
+    m->seed = seed;
+    for (int t = 0; t < NCF_TABLES; t++) {
+        ncf_table *tb = &m->tab[t];
+        if (!tb->w) continue;
+        ncf_rng rng;
+        ncf_rng_seed_(&rng, seed, 0x1417, (uint64_t)t);
+        for (int32_t r = 0; r < tb->rows; r++)
+            for (int32_t k = 0; k < tb->dim; k++)
+                tb->w[(size_t)r * (size_t)tb->stride + (size_t)k] = (float)(m->cfg.init_std * ncf_rng_normal_(&rng));
+    }
+    ncf_rng rng;
+    ncf_rng_seed_(&rng, seed, 0x1417, 100);
+    for (int l = 0; l < m->n_layers; l++) { /* Glorot uniform */
+        double limit = sqrt(6.0 / (double)(m->in[l] + m->out[l]));
+        float *w = m->dense + m->w_off[l];
+        for (size_t k = 0; k < (size_t)m->in[l] * (size_t)m->out[l]; k++)
+            w[k] = (float)((2.0 * ncf_rng_uniform_(&rng) - 1.0) * limit);
+    }
+    double limit = sqrt(3.0 / (double)m->out_in); /* LeCun uniform */
+    for (int32_t k = 0; k < m->out_in; k++)
+        m->dense[m->wo_off + (size_t)k] = (float)((2.0 * ncf_rng_uniform_(&rng) - 1.0) * limit);
+    ncf_model_sync_(m);
+    *out = m;
+    return NCF_OK;
+}
+
+const ncf_model_config *ncf_model_get_config(const ncf_model *m) { return &m->cfg; }
+const ncf_idmap *ncf_model_users(const ncf_model *m) { return m->users; }
+const ncf_idmap *ncf_model_items(const ncf_model *m) { return m->items; }
+
+int64_t ncf_model_param_count(const ncf_model *m)
+{
+    int64_t n = 0;
+    for (int t = 0; t < NCF_TABLES; t++) n += (int64_t)m->tab[t].rows * m->tab[t].dim;
+    for (int l = 0; l < m->n_layers; l++) n += (int64_t)m->in[l] * m->out[l] + m->out[l];
+    return n + m->out_in + 1;
+}
+
+ncf_status ncf_model_attach_data(ncf_model *m, const ncf_dataset *ds, ncf_err *err)
+{
+    if (ds->n_users != m->cfg.n_users || ds->n_items != m->cfg.n_items)
+        return ncf_fail_(err, NCF_ERR_ARG, "dataset has %d users and %d items, the model %d and %d",
+                         ds->n_users, ds->n_items, m->cfg.n_users, m->cfg.n_items);
+    ncf_idmap *u = NULL, *i = NULL;
+    int64_t *off = malloc(((size_t)ds->n_users + 1) * sizeof *off);
+    int32_t *seen = malloc(((size_t)ds->n_train + 1) * sizeof *seen);
+    if (!off || !seen || ncf_idmap_clone(ds->user_ids, &u) != NCF_OK ||
+        ncf_idmap_clone(ds->item_ids, &i) != NCF_OK) {
+        free(off);
+        free(seen);
+        ncf_idmap_free(u);
+        ncf_idmap_free(i);
+        return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
+    }
+    memcpy(off, ds->train_offsets, ((size_t)ds->n_users + 1) * sizeof *off);
+    memcpy(seen, ds->train_items, (size_t)ds->n_train * sizeof *seen);
+    ncf_idmap_free(m->users);
+    ncf_idmap_free(m->items);
+    free(m->seen_off);
+    free(m->seen);
+    m->users = u;
+    m->items = i;
+    m->seen_off = off;
+    m->seen = seen;
+    return NCF_OK;
+}
+
+ncf_status ncf_model_set_meta(ncf_model *m, const char *text)
+{
+    char *c = strdup(text ? text : "");
+    if (!c) return NCF_ERR_NOMEM;
+    free(m->meta);
+    m->meta = c;
+    return NCF_OK;
+}
+
+const char *ncf_model_meta(const ncf_model *m) { return m->meta ? m->meta : ""; }
+
+/* ---- forward / backward ---------------------------------------------------- */
+
+static inline const float *row_of(const ncf_table *t, int32_t r) { return t->w + (size_t)r * (size_t)t->stride; }
+
+float ncf_model_forward_(const ncf_model *m, int32_t u, int32_t i, float *act, const float *mask)
+{
+    const int F = m->F, E = m->E;
+    const float *wo = m->dense + m->wo_off;
+    float s = m->dense[m->bo_off];
+    if (F) {
+        const float *pu = row_of(&m->tab[NCF_TABLE_GMF_USER], u), *qi = row_of(&m->tab[NCF_TABLE_GMF_ITEM], i);
+        float *g = act + m->act_g;
+        for (int k = 0; k < F; k++) g[k] = pu[k] * qi[k];
+        if (m->cfg.gmf_activation == NCF_ACT_SIGMOID)
+            for (int k = 0; k < F; k++) g[k] = ncf_sigmoid_(g[k]);
+        for (int k = 0; k < F; k++) s += wo[k] * g[k];
+    }
+    if (E) {
+        float *x = act + m->act_x0;
+        memcpy(x, row_of(&m->tab[NCF_TABLE_MLP_USER], u), (size_t)E * sizeof *x);
+        memcpy(x + E, row_of(&m->tab[NCF_TABLE_MLP_ITEM], i), (size_t)E * sizeof *x);
+        for (int l = 0; l < m->n_layers; l++) {
+            float *z = act + m->act_z[l];
+            ncf_linear_forward_(z, x, m->wt + m->w_off[l], m->dense + m->b_off[l], m->in[l], m->out[l]);
+            ncf_relu_forward_(z, m->out[l]);
+            x = z;
+        }
+        const int n = m->out_in - F;
+        const float *w2 = wo + F;
+        if (mask)
+            for (int k = 0; k < n; k++) s += w2[k] * (x[k] * mask[k]);
+        else
+            for (int k = 0; k < n; k++) s += w2[k] * x[k];
+    }
+    return s;
+}
+
+/* Rows of one tile: a BCE sample is one row; a pairwise sample is two
+ * (positive, then negative). Activations and their gradients are kept per
+ * row so the weight gradient can be summed over the whole tile at once. */
+#define ROW_FLOATS(m) (2 * (m)->act_size) /* act, then dact with the same layout */
+
+size_t ncf_model_ws_floats_(const ncf_model *m)
+{
+    return (size_t)NCF_TILE_ROWS * ROW_FLOATS(m) + 2 * (size_t)NCF_TILE_ROWS;
+}
+
+static void make_mask(const ncf_model *m, uint64_t seed, uint64_t stream, float *mask)
+{
+    ncf_rng rng;
+    ncf_rng_seed_(&rng, seed, 0xd50f, stream);
+    const int n = m->out_in - m->F;
+    const float keep = 1.0f - m->cfg.dropout, scale = 1.0f / keep;
+    for (int k = 0; k < n; k++) mask[k] = ncf_rng_uniform_(&rng) < (double)keep ? scale : 0.0f;
+}
+
+static double add_reg(const ncf_model *m, int32_t user_or_item, int item_side, float coef, float *g)
+{
+    /* coef = 2 * reg * scale: gradient of reg * scale * ||row||^2 */
+    double sq = 0.0;
+    const ncf_table *tg = &m->tab[item_side ? NCF_TABLE_GMF_ITEM : NCF_TABLE_GMF_USER];
+    const ncf_table *tm = &m->tab[item_side ? NCF_TABLE_MLP_ITEM : NCF_TABLE_MLP_USER];
+    if (m->F) {
+        const float *r = row_of(tg, user_or_item);
+        for (int k = 0; k < m->F; k++) {
+            sq += (double)r[k] * r[k];
+            g[k] += coef * r[k];
+        }
+    }
+    if (m->E) {
+        const float *r = row_of(tm, user_or_item);
+        for (int k = 0; k < m->E; k++) {
+            sq += (double)r[k] * r[k];
+            g[m->F + k] += coef * r[k];
+        }
+    }
+    return sq;
+}
+
+/* Output layer and GMF branch of one row's backward; leaves d(loss)/d(z_L)
+ * (relu-masked) in the row's dact. gu/gi receive the GMF embedding grads. */
+static void backward_head(const ncf_model *m, int32_t u, int32_t i, const float *act, float *dact, float ds,
+                          float *dg, float *gu, float *gi)
+{
+    const int F = m->F;
+    const float *wo = m->dense + m->wo_off;
+    float *dwo = dg + m->wo_off;
+    dg[m->bo_off] += ds;
+    if (F) {
+        const float *pu = row_of(&m->tab[NCF_TABLE_GMF_USER], u), *qi = row_of(&m->tab[NCF_TABLE_GMF_ITEM], i);
+        const float *g = act + m->act_g;
+        for (int k = 0; k < F; k++) {
+            dwo[k] += ds * g[k];
+            float d = ds * wo[k];
+            if (m->cfg.gmf_activation == NCF_ACT_SIGMOID) d *= g[k] * (1.0f - g[k]);
+            gu[k] += d * qi[k];
+            gi[k] += d * pu[k];
+        }
+    }
+    if (m->E) {
+        const int n = m->out_in - F;
+        const size_t zoff = m->n_layers ? m->act_z[m->n_layers - 1] : m->act_x0;
+        const float *z = act + zoff, *mask = act + m->act_mask;
+        float *dz = dact + zoff;
+        const int drop = m->cfg.dropout > 0.0f && act[m->act_mask + (size_t)n] != 0.0f; /* flag after mask */
+        for (int k = 0; k < n; k++) {
+            float h = drop ? z[k] * mask[k] : z[k];
+            dwo[F + k] += ds * h;
+            dz[k] = ds * wo[F + k] * (drop ? mask[k] : 1.0f);
+        }
+        if (m->n_layers) ncf_relu_backward_(dz, z, n);
+    }
+}
+
+double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, const ncf_grad_args *a,
+                             float *ws, float *dense_grad, float *emb_grad)
+{
+    const size_t side = (size_t)(m->F + m->E), slot = ncf_slot_width_(m), rowf = ROW_FLOATS(m);
+    const int pair = a->loss == NCF_LOSS_PAIR_BCE;
+    const int R = pair ? 2 * n : n;
+    const int drop = a->dropout && m->cfg.dropout > 0.0f && m->E > 0;
+    const int E = m->E, F = m->F;
+    float *ds = ws + (size_t)NCF_TILE_ROWS * rowf;
+    double loss = 0.0;
+    /* forward every row */
+    for (int r = 0; r < R; r++) {
+        const ncf_sample *x = &s[pair ? r / 2 : r];
+        float *act = ws + (size_t)r * rowf;
+        int32_t item = pair && (r & 1) ? x->item2 : x->item;
+        uint64_t stream = 2 * (a->sample_base + (uint64_t)(pair ? r / 2 : r)) + (uint64_t)(pair ? r & 1 : 0);
+        if (E) {
+            float *mask = act + m->act_mask;
+            if (drop) make_mask(m, a->drop_seed, stream, mask);
+            /* the slot after the mask says whether this row used it */
+            mask[m->out_in - F] = drop ? 1.0f : 0.0f;
+        }
+        ds[r] = ncf_model_forward_(m, x->user, item, act, drop ? act + m->act_mask : NULL);
+    }
+    /* loss and d(loss)/d(score) per row */
+    for (int k = 0; k < n; k++) {
+        if (!pair) {
+            float sp = ds[k];
+            loss += a->scale * (s[k].label > 0.5f ? ncf_softplus_(-(double)sp) : ncf_softplus_((double)sp));
+            ds[k] = a->scale * (ncf_sigmoid_(sp) - s[k].label);
+        } else {
+            float sp = ds[2 * k], sn = ds[2 * k + 1];
+            loss += a->scale * 0.5 * (ncf_softplus_(-(double)sp) + ncf_softplus_((double)sn));
+            ds[2 * k] = a->scale * 0.5f * (ncf_sigmoid_(sp) - 1.0f);
+            ds[2 * k + 1] = a->scale * 0.5f * ncf_sigmoid_(sn);
+        }
+        memset(emb_grad + (size_t)k * slot, 0, slot * sizeof *emb_grad);
+    }
+    /* output layer and GMF per row */
+    for (int r = 0; r < R; r++) {
+        const ncf_sample *x = &s[pair ? r / 2 : r];
+        float *gu = emb_grad + (size_t)(pair ? r / 2 : r) * slot;
+        float *gi = gu + side * (size_t)(pair && (r & 1) ? 2 : 1);
+        float *act = ws + (size_t)r * rowf;
+        backward_head(m, x->user, pair && (r & 1) ? x->item2 : x->item, act, act + m->act_size, ds[r], dense_grad,
+                      gu, gi);
+    }
+    /* MLP tower, layer by layer over the whole tile */
+    for (int l = m->n_layers - 1; l >= 0; l--) {
+        const size_t zo = m->act_z[l], xo = l > 0 ? m->act_z[l - 1] : m->act_x0;
+        ncf_linear_backward_w_(dense_grad + m->w_off[l], dense_grad + m->b_off[l], ws + m->act_size + zo, rowf,
+                               ws + xo, rowf, R, m->in[l], m->out[l]);
+        for (int r = 0; r < R; r++) {
+            float *act = ws + (size_t)r * rowf, *dact = act + m->act_size;
+            ncf_linear_backward_x_(dact + xo, dact + zo, m->dense + m->w_off[l], m->in[l], m->out[l]);
+            if (l > 0) ncf_relu_backward_(dact + xo, act + xo, m->in[l]);
+        }
+    }
+    if (E)
+        for (int r = 0; r < R; r++) {
+            const float *dx = ws + (size_t)r * rowf + m->act_size + m->act_x0;
+            float *gu = emb_grad + (size_t)(pair ? r / 2 : r) * slot;
+            float *gi = gu + side * (size_t)(pair && (r & 1) ? 2 : 1);
+            for (int k = 0; k < E; k++) {
+                gu[F + k] += dx[k];
+                gi[F + k] += dx[E + k];
+            }
+        }
+    if (a->reg > 0.0f) {
+        const float coef = 2.0f * a->reg * a->scale;
+        for (int k = 0; k < n; k++) {
+            float *gu = emb_grad + (size_t)k * slot;
+            double sq = add_reg(m, s[k].user, 0, coef, gu) + add_reg(m, s[k].item, 1, coef, gu + side);
+            if (pair) sq += add_reg(m, s[k].item2, 1, coef, gu + 2 * side);
+            loss += (double)a->reg * a->scale * sq;
+        }
+    }
+    return loss;
+}
+
+/* ---- inference -------------------------------------------------------------- */
+
+ncf_status ncf_model_score(const ncf_model *m, int32_t user, const int32_t *items, int n, float *scores)
+{
+    if (user < 0 || user >= m->cfg.n_users) return NCF_ERR_NOT_FOUND;
+    float *act = ncf_alloc_aligned_(m->act_size * sizeof(float));
+    if (!act) return NCF_ERR_NOMEM;
+    ncf_status st = NCF_OK;
+    for (int k = 0; k < n; k++) {
+        if (items[k] < 0 || items[k] >= m->cfg.n_items) {
+            st = NCF_ERR_NOT_FOUND;
+            break;
+        }
+        scores[k] = ncf_model_forward_(m, user, items[k], act, NULL);
+    }
+    ncf_free_aligned_(act);
+    return st;
+}
+
+/* "a ranks before b": higher score, then lower index. */
+static int before(float sa, int32_t ia, float sb, int32_t ib) { return sa > sb || (sa == sb && ia < ib); }
+
+ncf_status ncf_model_recommend(const ncf_model *m, int32_t user, int k, int32_t *items, float *scores, int *n_out)
+{
+    *n_out = 0;
+    if (user < 0 || user >= m->cfg.n_users) return NCF_ERR_NOT_FOUND;
+    if (k <= 0) return NCF_OK;
+    float *act = ncf_alloc_aligned_(m->act_size * sizeof(float));
+    if (!act) return NCF_ERR_NOMEM;
+    const int32_t *seen = m->seen ? m->seen + m->seen_off[user] : NULL;
+    int64_t n_seen = m->seen ? m->seen_off[user + 1] - m->seen_off[user] : 0, sp = 0;
+    int n = 0; /* items[0..n) kept sorted best-first (insertion: k is small) */
+    for (int32_t i = 0; i < m->cfg.n_items; i++) {
+        while (sp < n_seen && seen[sp] < i) sp++;
+        if (sp < n_seen && seen[sp] == i) continue;
+        float s = ncf_model_forward_(m, user, i, act, NULL);
+        if (n == k && !before(s, i, scores[n - 1], items[n - 1])) continue;
+        int pos = n < k ? n++ : k - 1;
+        while (pos > 0 && before(s, i, scores[pos - 1], items[pos - 1])) {
+            scores[pos] = scores[pos - 1];
+            items[pos] = items[pos - 1];
+            pos--;
+        }
+        scores[pos] = s;
+        items[pos] = i;
+    }
+    ncf_free_aligned_(act);
+    *n_out = n;
+    return NCF_OK;
+}
+
+/* ---- summary ----------------------------------------------------------------- */
+static void put_row(ncf_layer_info *rows, int cap, int *n, const char *name, const char *kind, int64_t r, int64_t c,
+                    int64_t params)
+{
+    if (*n < cap) {
+        ncf_layer_info *x = &rows[*n];
+        snprintf(x->name, sizeof x->name, "%s", name);
+        snprintf(x->kind, sizeof x->kind, "%s", kind);
+        x->rows = r;
+        x->cols = c;
+        x->params = params;
+    }
+    (*n)++;
+}
+
+int ncf_model_summary(const ncf_model *m, ncf_layer_info *rows, int cap)
+{
+    int n = 0;
+    const char *names[NCF_TABLES] = {"gmf.user_embedding", "gmf.item_embedding", "mlp.user_embedding",
+                                     "mlp.item_embedding"};
+    for (int t = 0; t < NCF_TABLES; t++)
+        if (m->tab[t].dim)
+            put_row(rows, cap, &n, names[t], "embedding", m->tab[t].rows, m->tab[t].dim,
+                    (int64_t)m->tab[t].rows * m->tab[t].dim);
+    if (m->F)
+        put_row(rows, cap, &n, "gmf.product", m->cfg.gmf_activation == NCF_ACT_SIGMOID ? "mul+sigmoid" : "mul", m->F,
+                0, 0);
+    for (int l = 0; l < m->n_layers; l++) {
+        char name[48];
+        snprintf(name, sizeof name, "mlp.%d", l);
+        put_row(rows, cap, &n, name, "linear+relu", m->out[l], m->in[l], (int64_t)m->out[l] * m->in[l] + m->out[l]);
+    }
+    if (m->E && m->cfg.dropout > 0.0f) put_row(rows, cap, &n, "mlp.dropout", "dropout", m->out_in - m->F, 0, 0);
+    put_row(rows, cap, &n, "output", "linear", 1, m->out_in, m->out_in + 1);
+    return n;
+}

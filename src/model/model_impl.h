@@ -1,0 +1,93 @@
+/* model_impl.h — the inside of ncf_model, shared by the model, trainer,
+ * evaluation and model-file modules. Not part of the public API.
+ *
+ * Parameters: four embedding tables (row-major, rows padded to a multiple of
+ * 8 floats so every row starts 32-byte aligned) and one dense arena holding
+ * the MLP layers and the output layer:
+ *   for l in hidden layers: W_l (out_l, in_l) then b_l (out_l)
+ *   then w_out (out_in) and b_out (1)
+ * Gradients and optimizer state of the dense part use the same layout, so
+ * they are flat loops (llm.c's scheme). `wt` holds W_l transposed for the
+ * forward kernel; it is derived data, refreshed by ncf_model_sync_. */
+#ifndef NCF_MODEL_IMPL_H
+#define NCF_MODEL_IMPL_H
+
+#include "ncf/model.h"
+#include "ncf/train.h"
+
+typedef struct ncf_table {
+    float *w;
+    int32_t rows, dim, stride;
+} ncf_table;
+
+enum { NCF_TABLE_GMF_USER, NCF_TABLE_GMF_ITEM, NCF_TABLE_MLP_USER, NCF_TABLE_MLP_ITEM, NCF_TABLES };
+
+struct ncf_model {
+    ncf_model_config cfg;
+    uint64_t seed;
+    ncf_table tab[NCF_TABLES]; /* dim 0 (w NULL) when the model has no such branch */
+
+    int32_t F, E;              /* GMF width, MLP width per side (0 when absent) */
+    int32_t n_layers;          /* hidden layers */
+    int32_t in[NCF_MAX_HIDDEN], out[NCF_MAX_HIDDEN];
+    int32_t out_in;            /* width of the output layer's input */
+    size_t w_off[NCF_MAX_HIDDEN], b_off[NCF_MAX_HIDDEN], wo_off, bo_off;
+    size_t n_dense;
+    float *dense;
+    float *wt;                 /* transposed W_l, same offsets as w_off */
+
+    /* activation layout of one forward pass (floats) */
+    size_t act_g, act_x0, act_z[NCF_MAX_HIDDEN], act_mask, act_size;
+    int32_t max_width;
+
+    /* attached data */
+    ncf_idmap *users, *items;
+    int64_t *seen_off;  /* n_users + 1 */
+    int32_t *seen;
+    char *meta;
+};
+
+/* One training example: BCE uses (user, item, label); the pairwise loss
+ * uses (user, item = positive, item2 = negative). */
+typedef struct ncf_sample {
+    int32_t user, item, item2;
+    float label;
+} ncf_sample;
+
+typedef struct ncf_grad_args {
+    ncf_loss loss;
+    float scale;          /* 1 / batch size */
+    float reg;            /* L2 on the embedding rows a sample looks up */
+    int dropout;          /* apply cfg.dropout */
+    uint64_t drop_seed;   /* dropout masks come from (drop_seed, sample_base + k) */
+    uint64_t sample_base;
+} ncf_grad_args;
+
+/* Per-sample embedding gradient slot: user (F then E), item, item2. */
+static inline size_t ncf_slot_width_(const ncf_model *m) { return 3 * (size_t)(m->F + m->E); }
+
+/* Most rows one ncf_model_chunk_grad_ call handles: n samples make n rows
+ * (BCE) or 2n rows (pairwise). */
+#define NCF_TILE_ROWS 64
+
+/* Floats of workspace one thread needs for ncf_model_chunk_grad_. */
+size_t ncf_model_ws_floats_(const ncf_model *m);
+
+/* Forward and backward over n samples (at most NCF_TILE_ROWS rows): returns the summed loss (times
+ * scale, regularisation included); adds dense gradients into dense_grad
+ * (n_dense floats) and writes each sample's embedding gradients into
+ * emb_grad (n slots of ncf_slot_width_ floats, overwritten). */
+double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, const ncf_grad_args *a,
+                             float *ws, float *dense_grad, float *emb_grad);
+
+/* Recomputes the transposed forward weights from the dense arena
+ * (rows [begin, end) of the total over all layers; pass 0, SIZE_MAX for all). */
+void ncf_model_sync_(ncf_model *m);
+
+/* Score of one (user, item) pair with the given activation buffer. */
+float ncf_model_forward_(const ncf_model *m, int32_t u, int32_t i, float *act, const float *mask);
+
+/* Allocates the tables and the arena for cfg (weights zero); used by create and load. */
+ncf_status ncf_model_alloc_(const ncf_model_config *cfg, ncf_model **out, ncf_err *err);
+
+#endif

@@ -1,0 +1,57 @@
+/* nn.h — the layer kernels of the NCF models. Forward and backward work on
+ * one row (sample) at a time, except the weight gradient, which sums over a
+ * tile of rows so that each weight is loaded and stored once per tile.
+ * Backward kernels accumulate (+=) into parameter gradients; the caller
+ * zeroes. Inner loops keep 16 accumulators in registers and never
+ * reassociate a floating-point sum, so gcc vectorises them without
+ * -ffast-math and every instruction-set path gives the same bits. On x86-64
+ * each kernel is compiled for AVX-512, AVX2 and baseline SSE2 and the best
+ * is picked at load time (gcc target_clones). Not thread-aware. */
+#ifndef NCF_NN_H
+#define NCF_NN_H
+
+#include <math.h>
+#include <stddef.h>
+
+/* y (out) = b + W x, with wt = W^T stored (in, out) row-major. */
+void ncf_linear_forward_(float *restrict y, const float *restrict x, const float *restrict wt,
+                         const float *restrict b, int in, int out);
+
+/* dx (in) = W^T dy, with w = W stored (out, in) row-major. */
+void ncf_linear_backward_x_(float *restrict dx, const float *restrict dy, const float *restrict w, int in, int out);
+
+/* Over R rows: dw (out, in) += sum_r dy_r x_r^T and db (out) += sum_r dy_r,
+ * dy_r at dy + r * dy_stride, x_r at x + r * x_stride. Rows are summed in
+ * order r = 0, 1, ... */
+void ncf_linear_backward_w_(float *restrict dw, float *restrict db, const float *restrict dy, size_t dy_stride,
+                            const float *restrict x, size_t x_stride, int rows, int in, int out);
+
+/* x = max(x, 0) in place. */
+void ncf_relu_forward_(float *x, int n);
+/* dy *= (y > 0), y being the relu output. */
+void ncf_relu_backward_(float *restrict dy, const float *restrict y, int n);
+
+/* Numerically stable logistic helpers. */
+static inline float ncf_sigmoid_(float x)
+{
+    if (x >= 0) return 1.0f / (1.0f + expf(-x));
+    float e = expf(x);
+    return e / (1.0f + e);
+}
+
+/* log(1 + exp(x)) without overflow. */
+static inline double ncf_softplus_(double x)
+{
+    return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+}
+
+#if defined(__x86_64__) && defined(__has_attribute)
+#if __has_attribute(target_clones) && !defined(NCF_NO_CLONES)
+#define NCF_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+#endif
+#ifndef NCF_MULTIVERSION
+#define NCF_MULTIVERSION
+#endif
+
+#endif

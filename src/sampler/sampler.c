@@ -1,0 +1,97 @@
+/* sampler.c — negative sampling and shuffling for one epoch (sampler.h). */
+#include "sampler/sampler.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+
+#define SAMPLER_BLOCK 4096 /* positives per RNG stream */
+
+ncf_status ncf_sampler_init_(ncf_sampler *s, const ncf_dataset *ds)
+{
+    memset(s, 0, sizeof *s);
+    s->ds = ds;
+    s->n_pos = ds->n_train;
+    s->pos_user = malloc(((size_t)ds->n_train + 1) * sizeof *s->pos_user);
+    if (!s->pos_user) return NCF_ERR_NOMEM;
+    for (int32_t u = 0; u < ds->n_users; u++)
+        for (int64_t k = ds->train_offsets[u]; k < ds->train_offsets[u + 1]; k++) s->pos_user[k] = u;
+    uint64_t bits = (uint64_t)ds->n_users * (uint64_t)ds->n_items;
+    if (bits <= (1ull << 30)) {
+        s->bits = calloc((size_t)(bits / 64 + 1), sizeof *s->bits);
+        if (s->bits) /* without it the binary search still works */
+            for (int64_t k = 0; k < ds->n_train; k++) {
+                uint64_t b = (uint64_t)s->pos_user[k] * (uint64_t)ds->n_items + (uint64_t)ds->train_items[k];
+                s->bits[b >> 6] |= 1ull << (b & 63);
+            }
+    }
+    return NCF_OK;
+}
+
+void ncf_sampler_free_(ncf_sampler *s)
+{
+    free(s->bits);
+    free(s->pos_user);
+    memset(s, 0, sizeof *s);
+}
+
+int ncf_sampler_has_(const ncf_sampler *s, int32_t u, int32_t i)
+{
+    if (s->bits) {
+        uint64_t b = (uint64_t)u * (uint64_t)s->ds->n_items + (uint64_t)i;
+        return (int)((s->bits[b >> 6] >> (b & 63)) & 1);
+    }
+    return ncf_dataset_has_train(s->ds, u, i);
+}
+
+int64_t ncf_sampler_count_(const ncf_sampler *s, ncf_loss loss, int neg)
+{
+    return loss == NCF_LOSS_BCE ? s->n_pos * (1 + neg) : s->n_pos * neg;
+}
+
+static int32_t draw_negative(const ncf_sampler *s, ncf_rng *rng, int32_t u)
+{
+    const uint32_t n_items = (uint32_t)s->ds->n_items;
+    for (;;) {
+        int32_t j = (int32_t)ncf_rng_below_(rng, n_items);
+        if (!ncf_sampler_has_(s, u, j)) return j;
+    }
+}
+
+void ncf_sampler_epoch_(const ncf_sampler *s, ncf_loss loss, int neg, uint64_t seed, int epoch, int threads,
+                        ncf_sample *out)
+{
+    const ncf_dataset *ds = s->ds;
+    const int64_t n_blocks = (s->n_pos + SAMPLER_BLOCK - 1) / SAMPLER_BLOCK;
+    const int per = loss == NCF_LOSS_BCE ? 1 + neg : neg;
+#pragma omp parallel for schedule(dynamic, 4) num_threads(threads)
+    for (int64_t b = 0; b < n_blocks; b++) {
+        ncf_rng rng;
+        ncf_rng_seed_(&rng, seed, 0x5a3e0000ull + (uint64_t)epoch, (uint64_t)b);
+        int64_t end = (b + 1) * SAMPLER_BLOCK < s->n_pos ? (b + 1) * SAMPLER_BLOCK : s->n_pos;
+        for (int64_t p = b * SAMPLER_BLOCK; p < end; p++) {
+            int32_t u = s->pos_user[p], i = ds->train_items[p];
+            ncf_sample *o = out + p * per;
+            /* A user who has every item has no negative: skip drawing (the
+             * trainer refuses such data before it gets here). */
+            if (loss == NCF_LOSS_BCE) {
+                o[0] = (ncf_sample){u, i, -1, 1.0f};
+                for (int k = 1; k <= neg; k++) o[k] = (ncf_sample){u, draw_negative(s, &rng, u), -1, 0.0f};
+            } else {
+                for (int k = 0; k < neg; k++) o[k] = (ncf_sample){u, i, draw_negative(s, &rng, u), 1.0f};
+            }
+        }
+    }
+    /* Fisher-Yates shuffle from one stream. */
+    const int64_t n = s->n_pos * per;
+    ncf_rng rng;
+    ncf_rng_seed_(&rng, seed, 0x50ffull + (uint64_t)epoch, 0xffffffffull);
+    for (int64_t k = n - 1; k > 0; k--) {
+        int64_t j = (int64_t)(k < (int64_t)UINT32_MAX ? ncf_rng_below_(&rng, (uint32_t)(k + 1))
+                                                       : ncf_rng_next_(&rng) % (uint64_t)(k + 1));
+        ncf_sample t = out[k];
+        out[k] = out[j];
+        out[j] = t;
+    }
+}

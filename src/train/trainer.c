@@ -1,0 +1,369 @@
+/* trainer.c — the training loop: per epoch, sample and shuffle, then
+ * mini-batch steps, then evaluation. One OpenMP team per epoch; each step:
+ *   1. chunks of CHUNK samples are spread over threads; each chunk writes
+ *      its own dense-gradient buffer and its samples' embedding gradients;
+ *   2. each thread reduces a slice of the dense gradient over chunks in
+ *      chunk order and updates that slice; embedding rows are owned by
+ *      thread (contiguous ranges) and summed in sample order, then updated
+ *      (Adam over touched rows when lazy, over all rows when dense);
+ *   3. the transposed forward weights are refreshed.
+ * Every sum runs in an order fixed by the data, not by the thread count, so
+ * a seed gives the same bytes with 1 or 64 threads. Does not print. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "core/core.h"
+#include "model/model_impl.h"
+#include "optim/optim.h"
+#include "sampler/sampler.h"
+
+#define CHUNK 32
+
+int ncf_threads_resolve(int threads)
+{
+    if (threads > 0) return threads;
+#ifdef _OPENMP
+    return omp_get_num_procs();
+#else
+    return 1;
+#endif
+}
+
+void ncf_train_config_default(ncf_train_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->epochs = 20;
+    c->batch = 256;
+    c->neg = 4;
+    c->lr = 0.001f;
+    c->optimizer = NCF_OPT_ADAM;
+    c->beta1 = 0.9f;
+    c->beta2 = 0.999f;
+    c->eps = 1e-8f;
+    c->lazy = 0;
+    c->reg = 0.0f;
+    c->loss = NCF_LOSS_BCE;
+    c->threads = 0;
+    c->seed = 1;
+    c->topk = 10;
+    c->eval_every_epoch = 1;
+}
+
+ncf_status ncf_train_config_check(const ncf_train_config *c, ncf_err *err)
+{
+    if (c->epochs < 0 || c->epochs > 1000000) return ncf_fail_(err, NCF_ERR_ARG, "epochs must be in 0..1000000");
+    if (c->batch < 1 || c->batch > (1 << 22)) return ncf_fail_(err, NCF_ERR_ARG, "batch must be in 1..4194304");
+    if (c->neg < 1 || c->neg > 1000) return ncf_fail_(err, NCF_ERR_ARG, "neg must be in 1..1000");
+    if (!(c->lr > 0.0f && c->lr < 100.0f)) return ncf_fail_(err, NCF_ERR_ARG, "lr must be in (0, 100)");
+    if (c->optimizer != NCF_OPT_ADAM && c->optimizer != NCF_OPT_SGD)
+        return ncf_fail_(err, NCF_ERR_ARG, "unknown optimizer");
+    if (!(c->beta1 >= 0.0f && c->beta1 < 1.0f) || !(c->beta2 >= 0.0f && c->beta2 < 1.0f) || !(c->eps > 0.0f))
+        return ncf_fail_(err, NCF_ERR_ARG, "Adam needs 0 <= beta < 1 and eps > 0");
+    if (!(c->reg >= 0.0f && c->reg < 1e3f)) return ncf_fail_(err, NCF_ERR_ARG, "reg must be in [0, 1000)");
+    if (c->loss != NCF_LOSS_BCE && c->loss != NCF_LOSS_PAIR_BCE) return ncf_fail_(err, NCF_ERR_ARG, "unknown loss");
+    if (c->threads < 0 || c->threads > 1024) return ncf_fail_(err, NCF_ERR_ARG, "threads must be in 0..1024");
+    if (c->topk < 1 || c->topk > 100000) return ncf_fail_(err, NCF_ERR_ARG, "topk must be in 1..100000");
+    return NCF_OK;
+}
+
+/* Everything one training run allocates. */
+typedef struct trainer {
+    ncf_model *m;
+    const ncf_train_config *c;
+    int T;
+    ncf_sampler sampler;
+    ncf_sample *samples;
+    int64_t n_samples;
+    size_t slot;
+    float *emb_grad;        /* batch x slot */
+    float *chunk_grad;      /* chunks x n_dense */
+    double *chunk_loss;
+    int n_chunks_max;
+    float *dense_grad, *dense_m, *dense_v;
+    float *tab_grad[NCF_TABLES], *tab_m[NCF_TABLES], *tab_v[NCF_TABLES];
+    int64_t *stamp[NCF_TABLES];
+    int32_t **touched;      /* [thread * NCF_TABLES + table] */
+    float **ws;             /* per thread */
+    long long step;         /* global Adam step */
+} trainer;
+
+static void trainer_free(trainer *t)
+{
+    ncf_sampler_free_(&t->sampler);
+    free(t->samples);
+    ncf_free_aligned_(t->emb_grad);
+    ncf_free_aligned_(t->chunk_grad);
+    free(t->chunk_loss);
+    ncf_free_aligned_(t->dense_grad);
+    ncf_free_aligned_(t->dense_m);
+    ncf_free_aligned_(t->dense_v);
+    for (int k = 0; k < NCF_TABLES; k++) {
+        ncf_free_aligned_(t->tab_grad[k]);
+        ncf_free_aligned_(t->tab_m[k]);
+        ncf_free_aligned_(t->tab_v[k]);
+        free(t->stamp[k]);
+    }
+    if (t->touched)
+        for (int k = 0; k < t->T * NCF_TABLES; k++) free(t->touched[k]);
+    free(t->touched);
+    if (t->ws)
+        for (int k = 0; k < t->T; k++) ncf_free_aligned_(t->ws[k]);
+    free(t->ws);
+}
+
+static float *table_alloc(const ncf_table *tb)
+{
+    return ncf_alloc_aligned_((size_t)tb->rows * (size_t)tb->stride * sizeof(float));
+}
+
+static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, const ncf_train_config *c)
+{
+    memset(t, 0, sizeof *t);
+    t->m = m;
+    t->c = c;
+    t->T = ncf_threads_resolve(c->threads);
+    if (ncf_sampler_init_(&t->sampler, ds) != NCF_OK) return NCF_ERR_NOMEM;
+    t->n_samples = ncf_sampler_count_(&t->sampler, c->loss, c->neg);
+    t->samples = malloc((size_t)t->n_samples * sizeof *t->samples);
+    t->slot = ncf_slot_width_(m);
+    t->n_chunks_max = (c->batch + CHUNK - 1) / CHUNK;
+    t->emb_grad = ncf_alloc_aligned_((size_t)c->batch * t->slot * sizeof(float));
+    t->chunk_grad = ncf_alloc_aligned_((size_t)t->n_chunks_max * m->n_dense * sizeof(float));
+    t->chunk_loss = calloc((size_t)t->n_chunks_max, sizeof *t->chunk_loss);
+    t->dense_grad = ncf_alloc_aligned_(m->n_dense * sizeof(float));
+    if (!t->samples || !t->emb_grad || !t->chunk_grad || !t->chunk_loss || !t->dense_grad) return NCF_ERR_NOMEM;
+    int adam = c->optimizer == NCF_OPT_ADAM;
+    if (adam) {
+        t->dense_m = ncf_alloc_aligned_(m->n_dense * sizeof(float));
+        t->dense_v = ncf_alloc_aligned_(m->n_dense * sizeof(float));
+        if (!t->dense_m || !t->dense_v) return NCF_ERR_NOMEM;
+    }
+    for (int k = 0; k < NCF_TABLES; k++) {
+        const ncf_table *tb = &m->tab[k];
+        if (!tb->w) continue;
+        t->tab_grad[k] = table_alloc(tb);
+        t->stamp[k] = calloc((size_t)tb->rows, sizeof *t->stamp[k]);
+        if (!t->tab_grad[k] || !t->stamp[k]) return NCF_ERR_NOMEM;
+        if (adam) {
+            t->tab_m[k] = table_alloc(tb);
+            t->tab_v[k] = table_alloc(tb);
+            if (!t->tab_m[k] || !t->tab_v[k]) return NCF_ERR_NOMEM;
+        }
+    }
+    t->touched = calloc((size_t)t->T * NCF_TABLES, sizeof *t->touched);
+    t->ws = calloc((size_t)t->T, sizeof *t->ws);
+    if (!t->touched || !t->ws) return NCF_ERR_NOMEM;
+    for (int k = 0; k < t->T * NCF_TABLES; k++) {
+        t->touched[k] = malloc((size_t)c->batch * 3 * sizeof(int32_t));
+        if (!t->touched[k]) return NCF_ERR_NOMEM;
+    }
+    for (int k = 0; k < t->T; k++) {
+        t->ws[k] = ncf_alloc_aligned_(ncf_model_ws_floats_(m) * sizeof(float));
+        if (!t->ws[k]) return NCF_ERR_NOMEM;
+    }
+    return NCF_OK;
+}
+
+/* Sums the embedding gradients of the batch into the rows this thread owns
+ * and updates them. */
+static void update_embeddings(trainer *t, const ncf_sample *s, int B, int tid, const ncf_adam_step *as)
+{
+    ncf_model *m = t->m;
+    const int T = t->T;
+    const size_t side = (size_t)(m->F + m->E);
+    const int pair = t->c->loss == NCF_LOSS_PAIR_BCE;
+    const long long mark = t->step + 1; /* stamps start at 0 */
+    for (int tb = 0; tb < NCF_TABLES; tb++) {
+        ncf_table *tab = &m->tab[tb];
+        if (!tab->w) continue;
+        const int is_item = tb == NCF_TABLE_GMF_ITEM || tb == NCF_TABLE_MLP_ITEM;
+        const size_t col = (tb == NCF_TABLE_MLP_USER || tb == NCF_TABLE_MLP_ITEM) ? (size_t)m->F : 0;
+        const int dim = tab->dim;
+        const size_t stride = (size_t)tab->stride;
+        float *grad = t->tab_grad[tb];
+        int64_t *stamp = t->stamp[tb];
+        int32_t *touched = t->touched[tid * NCF_TABLES + tb];
+        int n_touched = 0;
+        /* this thread owns rows [lo, hi) */
+        const int32_t lo = (int32_t)((int64_t)tab->rows * tid / T), hi = (int32_t)((int64_t)tab->rows * (tid + 1) / T);
+        for (int k = 0; k < B; k++) {
+            int32_t rows[2];
+            size_t srcs[2];
+            int nr = 0;
+            if (!is_item) {
+                rows[nr] = s[k].user;
+                srcs[nr++] = 0;
+            } else {
+                rows[nr] = s[k].item;
+                srcs[nr++] = side;
+                if (pair) {
+                    rows[nr] = s[k].item2;
+                    srcs[nr++] = 2 * side;
+                }
+            }
+            for (int q = 0; q < nr; q++) {
+                int32_t r = rows[q];
+                if (r < lo || r >= hi) continue;
+                if (stamp[r] != mark) {
+                    stamp[r] = mark;
+                    touched[n_touched++] = r;
+                }
+                const float *src = t->emb_grad + (size_t)k * t->slot + srcs[q] + col;
+                float *dst = grad + (size_t)r * stride;
+                for (int d = 0; d < dim; d++) dst[d] += src[d];
+            }
+        }
+        if (t->c->optimizer == NCF_OPT_SGD) {
+            for (int q = 0; q < n_touched; q++) {
+                size_t o = (size_t)touched[q] * stride;
+                ncf_sgd_update_(tab->w + o, grad + o, (size_t)dim, t->c->lr);
+            }
+        } else if (t->c->lazy) {
+            for (int q = 0; q < n_touched; q++) {
+                size_t o = (size_t)touched[q] * stride;
+                ncf_adam_update_(tab->w + o, grad + o, t->tab_m[tb] + o, t->tab_v[tb] + o, (size_t)dim, as);
+            }
+        } else { /* dense: the whole owned range as one flat loop (padding stays 0) */
+            size_t o = (size_t)lo * stride, len = (size_t)(hi - lo) * stride;
+            ncf_adam_update_(tab->w + o, grad + o, t->tab_m[tb] + o, t->tab_v[tb] + o, len, as);
+        }
+        for (int q = 0; q < n_touched; q++) memset(grad + (size_t)touched[q] * stride, 0, (size_t)dim * sizeof(float));
+    }
+}
+
+/* Reduces this thread's slice of the dense gradient over the chunks (in
+ * chunk order) and updates it. */
+static void update_dense(trainer *t, int n_chunks, int tid, const ncf_adam_step *as)
+{
+    ncf_model *m = t->m;
+    size_t per = ((m->n_dense + (size_t)t->T - 1) / (size_t)t->T + 15) & ~(size_t)15;
+    size_t b = per * (size_t)tid, e = b + per < m->n_dense ? b + per : m->n_dense;
+    if (b >= e) return;
+    float *g = t->dense_grad;
+    memcpy(g + b, t->chunk_grad + b, (e - b) * sizeof *g);
+    for (int c = 1; c < n_chunks; c++) {
+        const float *src = t->chunk_grad + (size_t)c * m->n_dense;
+        for (size_t k = b; k < e; k++) g[k] += src[k];
+    }
+    if (t->c->optimizer == NCF_OPT_SGD) ncf_sgd_update_(m->dense + b, g + b, e - b, t->c->lr);
+    else ncf_adam_update_(m->dense + b, g + b, t->dense_m + b, t->dense_v + b, e - b, as);
+}
+
+/* Runs one epoch of steps; returns the mean batch loss (NaN on divergence). */
+static double run_epoch(trainer *t, int epoch)
+{
+    ncf_model *m = t->m;
+    const ncf_train_config *c = t->c;
+    const int64_t n_steps = (t->n_samples + c->batch - 1) / c->batch;
+    double loss_sum = 0.0;
+    int diverged = 0;
+    const int64_t report_every = n_steps / 100 + 1;
+#pragma omp parallel num_threads(t->T)
+    {
+#ifdef _OPENMP
+        const int tid = omp_get_thread_num();
+#else
+        const int tid = 0;
+#endif
+        for (int64_t step = 0; step < n_steps; step++) {
+            const int64_t start = step * c->batch;
+            const int B = (int)(start + c->batch <= t->n_samples ? c->batch : t->n_samples - start);
+            const int n_chunks = (B + CHUNK - 1) / CHUNK;
+            const ncf_sample *s = t->samples + start;
+            ncf_grad_args ga = {.loss = c->loss,
+                                .scale = 1.0f / (float)B,
+                                .reg = c->reg,
+                                .dropout = 1,
+                                .drop_seed = c->seed ^ ((uint64_t)epoch << 40),
+                                .sample_base = (uint64_t)start};
+#pragma omp for schedule(static)
+            for (int ch = 0; ch < n_chunks; ch++) {
+                float *dg = t->chunk_grad + (size_t)ch * m->n_dense;
+                memset(dg, 0, m->n_dense * sizeof *dg);
+                int b0 = ch * CHUNK, n = B - b0 < CHUNK ? B - b0 : CHUNK;
+                ncf_grad_args a = ga;
+                a.sample_base += (uint64_t)b0;
+                t->chunk_loss[ch] = ncf_model_chunk_grad_(m, s + b0, n, &a, t->ws[tid], dg,
+                                                          t->emb_grad + (size_t)b0 * t->slot);
+            }
+            /* implicit barrier: all gradients are in */
+            ncf_adam_step as;
+            ncf_adam_step_init_(&as, c->lr, c->beta1, c->beta2, c->eps, t->step + 1);
+            update_dense(t, n_chunks, tid, &as);
+            update_embeddings(t, s, B, tid, &as);
+#pragma omp barrier
+#pragma omp master
+            {
+                ncf_model_sync_(m);
+                double bl = 0.0;
+                for (int ch = 0; ch < n_chunks; ch++) bl += t->chunk_loss[ch];
+                loss_sum += bl;
+                if (!isfinite(bl)) diverged = 1;
+                t->step++;
+                if (c->on_progress && (step % report_every == 0 || step == n_steps - 1))
+                    c->on_progress(epoch, (double)(step + 1) / (double)n_steps, c->user);
+            }
+#pragma omp barrier
+            if (diverged) break;
+        }
+    }
+    if (diverged) return NAN;
+    return loss_sum / (double)(n_steps ? n_steps : 1);
+}
+
+ncf_status ncf_train(ncf_model *m, const ncf_dataset *ds, const ncf_train_config *c, ncf_train_result *result,
+                     ncf_err *err)
+{
+    ncf_status st = ncf_train_config_check(c, err);
+    if (st != NCF_OK) return st;
+    if (ds->n_users != m->cfg.n_users || ds->n_items != m->cfg.n_items)
+        return ncf_fail_(err, NCF_ERR_ARG, "model is for %d users and %d items, data has %d and %d",
+                         m->cfg.n_users, m->cfg.n_items, ds->n_users, ds->n_items);
+    if (ds->n_train == 0) return ncf_fail_(err, NCF_ERR_EMPTY, "no training interactions");
+    for (int32_t u = 0; u < ds->n_users; u++)
+        if (ds->train_offsets[u + 1] - ds->train_offsets[u] >= ds->n_items && ds->n_items > 0)
+            return ncf_fail_(err, NCF_ERR_ARG, "user '%s' has interacted with every item: no negative to sample",
+                             ncf_idmap_raw(ds->user_ids, u));
+    trainer t;
+    memset(result, 0, sizeof *result);
+    if (trainer_init(&t, m, ds, c) != NCF_OK) {
+        trainer_free(&t);
+        return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory allocating the trainer");
+    }
+    for (int epoch = 1; epoch <= c->epochs; epoch++) {
+        double t0 = ncf_now_seconds_();
+        ncf_sampler_epoch_(&t.sampler, c->loss, c->neg, c->seed, epoch, t.T, t.samples);
+        double loss = run_epoch(&t, epoch);
+        double t1 = ncf_now_seconds_();
+        if (!isfinite(loss)) {
+            st = ncf_fail_(err, NCF_ERR_NUMERIC, "epoch %d: the loss became %g (try a smaller --lr)", epoch, loss);
+            break;
+        }
+        ncf_epoch_report r = {.epoch = epoch, .loss = loss, .train_seconds = t1 - t0, .hr = NAN, .ndcg = NAN};
+        r.samples = c->loss == NCF_LOSS_BCE ? t.n_samples : 2 * t.n_samples;
+        if ((c->eval_every_epoch || epoch == c->epochs) && ds->n_test > 0) {
+            ncf_metrics mt;
+            st = ncf_evaluate(m, ds, c->topk, t.T, &mt, err);
+            if (st != NCF_OK) break;
+            r.hr = mt.hr;
+            r.ndcg = mt.ndcg;
+            r.eval_seconds = ncf_now_seconds_() - t1;
+            if (result->best_epoch == 0 || r.hr > result->best_hr) {
+                result->best_epoch = epoch;
+                result->best_hr = r.hr;
+                result->best_ndcg = r.ndcg;
+            }
+            result->final_hr = r.hr;
+            result->final_ndcg = r.ndcg;
+        }
+        result->epochs_run = epoch;
+        result->final_loss = loss;
+        if (c->on_epoch && c->on_epoch(&r, c->user)) break;
+    }
+    trainer_free(&t);
+    return st;
+}

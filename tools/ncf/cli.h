@@ -1,0 +1,42 @@
+/* cli.h — the ncf subcommands and what they share: the data-reading options
+ * (format, separator, columns, --min-rating) and error reporting. Exit
+ * codes: 0 success, 1 runtime error (bad file, unknown user, ...), 2 usage. */
+#ifndef NCF_TOOL_CLI_H
+#define NCF_TOOL_CLI_H
+
+#include "args.h"
+#include "ncf/ncf.h"
+
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_recommend(int argc, char **argv);
+int cmd_split(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
+
+/* Data options shared by train, eval and split. */
+typedef struct data_opts {
+    int format;        /* 0 auto, 1 ncf, 2 delimited, 3 lists */
+    const char *sep;
+    int header;        /* 0 auto, 1 yes, 2 no */
+    int user_col, item_col, rating_col, time_col; /* 1-based; 0 = default/none */
+    double min_rating;
+    int negatives;
+} data_opts;
+
+#define DATA_OPT_COUNT 9
+/* Fills specs[0..DATA_OPT_COUNT) for d (defaults set in d). */
+void data_opts_specs(data_opts *d, opt_spec *specs);
+/* Converts to library options; returns 0 or prints a usage error and returns 2. */
+int data_opts_to_load(const char *cmd, data_opts *d, opt_spec *specs, uint64_t seed, ncf_load_options *out);
+/* Help text for the data options. */
+extern const char *DATA_OPTS_HELP;
+
+/* Prints "ncf CMD: message" to stderr and returns 1. */
+int cli_fail(const char *cmd, const ncf_err *err);
+
+/* Dataset in the model's id space: test cases whose user or item the model
+ * does not know are dropped (counted in *dropped). */
+int cli_dataset_for_model(const char *cmd, const ncf_model *m, const char *path, const ncf_load_options *lo,
+                          ncf_dataset **out, int32_t *dropped);
+
+#endif

@@ -1,0 +1,88 @@
+/* common.c — what the ncf subcommands share: data options and errors. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char *DATA_OPTS_HELP =
+    "Data options (for a single interactions file; the NCF prefix format needs none):\n"
+    "  --format auto|ncf|delimited|lists   input format (auto: PREFIX.train.rating -> ncf;\n"
+    "                                      '::', tab, ',' or whitespace guessed from the file)\n"
+    "  --sep S                   field separator (default: guessed)\n"
+    "  --header auto|yes|no      skip a header line (auto: detected)\n"
+    "  --user-col N --item-col N --rating-col N --time-col N\n"
+    "                            1-based columns (defaults 1, 2, 3, 4 when present; 0 = none)\n"
+    "  --min-rating X            keep only interactions rated >= X (implicit positives)\n"
+    "  --negatives N             test negatives drawn per user when the data has none (99)\n";
+
+void data_opts_specs(data_opts *d, opt_spec *s)
+{
+    memset(d, 0, sizeof *d);
+    d->negatives = 99;
+    d->user_col = 1;
+    d->item_col = 2;
+    d->rating_col = -1;
+    d->time_col = -1;
+    opt_spec specs[DATA_OPT_COUNT] = {
+        {"format", 0, OPT_CHOICE, &d->format, 0, 0, "auto|ncf|delimited|lists", 0},
+        {"sep", 0, OPT_STRING, &d->sep, 0, 0, NULL, 0},
+        {"header", 0, OPT_CHOICE, &d->header, 0, 0, "auto|yes|no", 0},
+        {"user-col", 0, OPT_INT, &d->user_col, 1, 1000, NULL, 0},
+        {"item-col", 0, OPT_INT, &d->item_col, 1, 1000, NULL, 0},
+        {"rating-col", 0, OPT_INT, &d->rating_col, 0, 1000, NULL, 0},
+        {"time-col", 0, OPT_INT, &d->time_col, 0, 1000, NULL, 0},
+        {"min-rating", 0, OPT_DOUBLE, &d->min_rating, -1e300, 1e300, NULL, 0},
+        {"negatives", 0, OPT_INT, &d->negatives, 0, 100000, NULL, 0},
+    };
+    memcpy(s, specs, sizeof specs);
+}
+
+int data_opts_to_load(const char *cmd, data_opts *d, opt_spec *specs, uint64_t seed, ncf_load_options *lo)
+{
+    ncf_load_options_default(lo);
+    ncf_read_options *r = &lo->read;
+    r->format = (ncf_format)d->format;
+    if (d->sep) {
+        if (strcmp(d->sep, "\\t") == 0 || strcmp(d->sep, "tab") == 0) r->sep = "\t";
+        else r->sep = d->sep;
+    }
+    r->header = d->header == 0 ? -1 : d->header == 1 ? 1 : 0;
+    r->user_col = d->user_col - 1;
+    r->item_col = d->item_col - 1;
+    r->rating_col = args_find(specs, DATA_OPT_COUNT, "rating-col")->given ? d->rating_col - 1 : -2;
+    r->time_col = args_find(specs, DATA_OPT_COUNT, "time-col")->given ? d->time_col - 1 : -2;
+    if (r->user_col == r->item_col) {
+        fprintf(stderr, "ncf %s: --user-col and --item-col must differ\n", cmd);
+        return 2;
+    }
+    if (args_find(specs, DATA_OPT_COUNT, "min-rating")->given) {
+        r->use_min_rating = 1;
+        r->min_rating = d->min_rating;
+        if (r->rating_col == -1) {
+            fprintf(stderr, "ncf %s: --min-rating needs a rating column\n", cmd);
+            return 2;
+        }
+    }
+    lo->n_negatives = d->negatives;
+    lo->seed = seed;
+    return 0;
+}
+
+int cli_fail(const char *cmd, const ncf_err *err)
+{
+    fprintf(stderr, "ncf %s: %s\n", cmd, err->msg);
+    return 1;
+}
+
+int cli_dataset_for_model(const char *cmd, const ncf_model *m, const char *path, const ncf_load_options *lo,
+                          ncf_dataset **out, int32_t *dropped)
+{
+    ncf_err err = {{0}};
+    ncf_dataset *ds = NULL;
+    if (ncf_dataset_load(path, lo, &ds, &err) != NCF_OK) return cli_fail(cmd, &err);
+    ncf_status st = ncf_dataset_remap(ds, ncf_model_users(m), ncf_model_items(m), out, dropped, &err);
+    ncf_dataset_free(ds);
+    if (st != NCF_OK) return cli_fail(cmd, &err);
+    return 0;
+}
