@@ -14,11 +14,11 @@ VERSION := 0.1.0
 SOVER   := 0
 
 WARN     := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
-OPT      ?= -O2
+OPT      ?= -O3
 CSTD     := -std=c11
 CPPFLAGS += -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L
 CFLAGS   ?=
-CFLAGS   += $(CSTD) $(OPT) -g $(WARN) -fPIC -fno-strict-aliasing
+CFLAGS   += $(CSTD) $(OPT) -g $(WARN) -fPIC -fno-strict-aliasing -fno-math-errno
 LDLIBS   += -lm -lpthread
 
 ifeq ($(CI),true)

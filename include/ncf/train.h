@@ -31,6 +31,19 @@ typedef enum ncf_loss {
 
 typedef enum ncf_optimizer { NCF_OPT_ADAM = 0, NCF_OPT_SGD = 1 } ncf_optimizer;
 
+/* How Adam treats embedding rows a batch does not touch. */
+typedef enum ncf_adam_mode {
+    /* Dense Adam, as PyTorch and Keras: every row moves every step (its
+     * momentum keeps acting). Run without sweeping the tables: an untouched
+     * row's zero-gradient steps are replayed when it is next read (or at
+     * the end of the epoch), giving the same bytes as NCF_ADAM_DENSE_SWEEP. */
+    NCF_ADAM_DENSE = 0,
+    /* Lazy Adam (TF LazyAdam): only touched rows move. */
+    NCF_ADAM_LAZY = 1,
+    /* Reference for NCF_ADAM_DENSE: sweeps every row every step (slow). */
+    NCF_ADAM_DENSE_SWEEP = 2
+} ncf_adam_mode;
+
 /* ---- evaluation ----------------------------------------------------------- */
 typedef struct ncf_metrics {
     double hr, ndcg;
@@ -71,7 +84,7 @@ typedef struct ncf_train_config {
     float lr;
     ncf_optimizer optimizer;
     float beta1, beta2, eps; /* Adam */
-    int lazy;             /* Adam: update only the embedding rows a batch touches */
+    ncf_adam_mode adam_mode; /* embedding rows under Adam (default dense) */
     float reg;            /* L2 on looked-up embedding rows, per sample */
     ncf_loss loss;
     int threads;          /* 0: all cores */

@@ -1,25 +1,63 @@
 /* optim.h — optimizer kernels over flat float ranges: Adam (PyTorch's
  * formulation, bias-corrected) and plain SGD. Elementwise, so any partition
  * of a range across threads gives the same bytes. Which rows or ranges to
- * update (dense sweep or touched rows only) is the trainer's decision. */
+ * update (dense sweep, catch-up, or touched rows only) is the trainer's
+ * decision. */
 #ifndef NCF_OPTIM_H
 #define NCF_OPTIM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct ncf_adam_step {
-    float lr, beta1, beta2, eps;
-    float bias1;      /* 1 - beta1^t */
-    float bias2_sqrt; /* sqrt(1 - beta2^t) */
+    float beta1, beta2, eps;
+    float step;   /* lr / (1 - beta1^t) */
+    float inv_b2; /* 1 / sqrt(1 - beta2^t) */
 } ncf_adam_step;
 
 /* Fills the bias corrections for step t (1-based). */
 void ncf_adam_step_init_(ncf_adam_step *s, float lr, float beta1, float beta2, float eps, long long t);
 
 /* m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
- * p -= (lr / bias1) * m / (sqrt(v) / bias2_sqrt + eps). */
+ * p -= step * m / (sqrt(v) * inv_b2 + eps), i.e. PyTorch's
+ * lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps). */
 void ncf_adam_update_(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, size_t n,
                       const ncf_adam_step *s);
+
+/* Applies k Adam steps with a zero gradient (steps[0], ..., steps[k-1]) to
+ * n parameters: bit for bit what k calls of ncf_adam_update_ with g = 0
+ * would do, without reading a gradient (the exact path of the catch-up). */
+void ncf_adam_catchup_(float *restrict p, float *restrict m, float *restrict v, size_t n, const ncf_adam_step *steps,
+                       long long k);
+
+/* The Adam constants of steps base+1 .. base+count (one epoch): dense Adam's
+ * deferred zero-gradient steps are replayed from it. */
+typedef struct ncf_adam_window {
+    int64_t base, count;
+    ncf_adam_step *steps; /* steps[i]: the constants of step base + 1 + i */
+} ncf_adam_window;
+
+int ncf_adam_window_build_(ncf_adam_window *w, float lr, float beta1, float beta2, float eps, int64_t base,
+                           int64_t count);
+void ncf_adam_window_free_(ncf_adam_window *w);
+static inline const ncf_adam_step *ncf_adam_window_step_(const ncf_adam_window *w, int64_t t)
+{
+    return &w->steps[t - w->base - 1];
+}
+
+/* Row-list forms for embedding tables (row r at w + r * stride, dim
+ * floats): one call per table and step instead of one per row.
+ * ncf_adam_rows_ applies one step with each row's gradient, then zeroes
+ * that gradient row; ncf_adam_catchup_rows_ brings row rows[i] from step
+ * from[i] to step `through` (base <= from[i] <= through <= base + count)
+ * with dense Adam's zero-gradient steps, bit for bit as ncf_adam_catchup_;
+ * ncf_sgd_rows_ is SGD with the same contract as ncf_adam_rows_. */
+void ncf_adam_rows_(float *restrict w, float *restrict g, float *restrict m, float *restrict v, size_t stride, int dim,
+                    const int32_t *rows, int n, const ncf_adam_step *s);
+void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restrict v, size_t stride, int dim,
+                            const int32_t *rows, const int64_t *from, int n, int64_t through,
+                            const ncf_adam_window *win);
+void ncf_sgd_rows_(float *restrict w, float *restrict g, size_t stride, int dim, const int32_t *rows, int n, float lr);
 
 /* p -= lr g */
 void ncf_sgd_update_(float *restrict p, const float *restrict g, size_t n, float lr);

@@ -4,8 +4,9 @@
  *      its own dense-gradient buffer and its samples' embedding gradients;
  *   2. each thread reduces a slice of the dense gradient over chunks in
  *      chunk order and updates that slice; embedding rows are owned by
- *      thread (contiguous ranges) and summed in sample order, then updated
- *      (Adam over touched rows when lazy, over all rows when dense);
+ *      thread (row % threads) and summed in sample order, then updated
+ *      (dense Adam: rows the batch does not touch get their zero-gradient
+ *      steps when next read, which is exact; lazy Adam: touched rows only);
  *   3. the transposed forward weights are refreshed.
  * Every sum runs in an order fixed by the data, not by the thread count, so
  * a seed gives the same bytes with 1 or 64 threads. Does not print. */
@@ -44,7 +45,7 @@ void ncf_train_config_default(ncf_train_config *c)
     c->beta1 = 0.9f;
     c->beta2 = 0.999f;
     c->eps = 1e-8f;
-    c->lazy = 0;
+    c->adam_mode = NCF_ADAM_DENSE;
     c->reg = 0.0f;
     c->loss = NCF_LOSS_BCE;
     c->threads = 0;
@@ -61,6 +62,8 @@ ncf_status ncf_train_config_check(const ncf_train_config *c, ncf_err *err)
     if (!(c->lr > 0.0f && c->lr < 100.0f)) return ncf_fail_(err, NCF_ERR_ARG, "lr must be in (0, 100)");
     if (c->optimizer != NCF_OPT_ADAM && c->optimizer != NCF_OPT_SGD)
         return ncf_fail_(err, NCF_ERR_ARG, "unknown optimizer");
+    if (c->adam_mode != NCF_ADAM_DENSE && c->adam_mode != NCF_ADAM_LAZY && c->adam_mode != NCF_ADAM_DENSE_SWEEP)
+        return ncf_fail_(err, NCF_ERR_ARG, "unknown Adam mode");
     if (!(c->beta1 >= 0.0f && c->beta1 < 1.0f) || !(c->beta2 >= 0.0f && c->beta2 < 1.0f) || !(c->eps > 0.0f))
         return ncf_fail_(err, NCF_ERR_ARG, "Adam needs 0 <= beta < 1 and eps > 0");
     if (!(c->reg >= 0.0f && c->reg < 1e3f)) return ncf_fail_(err, NCF_ERR_ARG, "reg must be in [0, 1000)");
@@ -86,7 +89,10 @@ typedef struct trainer {
     float *dense_grad, *dense_m, *dense_v;
     float *tab_grad[NCF_TABLES], *tab_m[NCF_TABLES], *tab_v[NCF_TABLES];
     int64_t *stamp[NCF_TABLES];
+    int64_t *synced[NCF_TABLES]; /* dense Adam: step each row is current through */
+    ncf_adam_window win;         /* this epoch's Adam step constants */
     int32_t **touched;      /* [thread * NCF_TABLES + table] */
+    int64_t **from;         /* [thread]: catch-up start steps */
     float **ws;             /* per thread */
     long long step;         /* global Adam step */
 } trainer;
@@ -106,10 +112,15 @@ static void trainer_free(trainer *t)
         ncf_free_aligned_(t->tab_m[k]);
         ncf_free_aligned_(t->tab_v[k]);
         free(t->stamp[k]);
+        free(t->synced[k]);
     }
+    ncf_adam_window_free_(&t->win);
     if (t->touched)
         for (int k = 0; k < t->T * NCF_TABLES; k++) free(t->touched[k]);
     free(t->touched);
+    if (t->from)
+        for (int k = 0; k < t->T; k++) free(t->from[k]);
+    free(t->from);
     if (t->ws)
         for (int k = 0; k < t->T; k++) ncf_free_aligned_(t->ws[k]);
     free(t->ws);
@@ -151,12 +162,16 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
         if (adam) {
             t->tab_m[k] = table_alloc(tb);
             t->tab_v[k] = table_alloc(tb);
-            if (!t->tab_m[k] || !t->tab_v[k]) return NCF_ERR_NOMEM;
+            t->synced[k] = calloc((size_t)tb->rows, sizeof *t->synced[k]);
+            if (!t->tab_m[k] || !t->tab_v[k] || !t->synced[k]) return NCF_ERR_NOMEM;
         }
     }
     t->touched = calloc((size_t)t->T * NCF_TABLES, sizeof *t->touched);
     t->ws = calloc((size_t)t->T, sizeof *t->ws);
-    if (!t->touched || !t->ws) return NCF_ERR_NOMEM;
+    t->from = calloc((size_t)t->T, sizeof *t->from);
+    if (!t->touched || !t->ws || !t->from) return NCF_ERR_NOMEM;
+    for (int k = 0; k < t->T; k++)
+        if (!(t->from[k] = malloc((size_t)c->batch * 2 * sizeof(int64_t)))) return NCF_ERR_NOMEM;
     for (int k = 0; k < t->T * NCF_TABLES; k++) {
         t->touched[k] = malloc((size_t)c->batch * 3 * sizeof(int32_t));
         if (!t->touched[k]) return NCF_ERR_NOMEM;
@@ -188,7 +203,6 @@ static void update_embeddings(trainer *t, const ncf_sample *s, int B, int tid, c
         int64_t *stamp = t->stamp[tb];
         int32_t *touched = t->touched[tid * NCF_TABLES + tb];
         int n_touched = 0;
-        /* this thread owns rows [lo, hi) */
         const int32_t lo = (int32_t)((int64_t)tab->rows * tid / T), hi = (int32_t)((int64_t)tab->rows * (tid + 1) / T);
         for (int k = 0; k < B; k++) {
             int32_t rows[2];
@@ -218,20 +232,65 @@ static void update_embeddings(trainer *t, const ncf_sample *s, int B, int tid, c
             }
         }
         if (t->c->optimizer == NCF_OPT_SGD) {
-            for (int q = 0; q < n_touched; q++) {
-                size_t o = (size_t)touched[q] * stride;
-                ncf_sgd_update_(tab->w + o, grad + o, (size_t)dim, t->c->lr);
-            }
-        } else if (t->c->lazy) {
-            for (int q = 0; q < n_touched; q++) {
-                size_t o = (size_t)touched[q] * stride;
-                ncf_adam_update_(tab->w + o, grad + o, t->tab_m[tb] + o, t->tab_v[tb] + o, (size_t)dim, as);
-            }
-        } else { /* dense: the whole owned range as one flat loop (padding stays 0) */
+            ncf_sgd_rows_(tab->w, grad, stride, dim, touched, n_touched, t->c->lr);
+        } else if (t->c->adam_mode != NCF_ADAM_DENSE_SWEEP) {
+            /* lazy, or dense whose untouched rows were caught up before the forward pass */
+            ncf_adam_rows_(tab->w, grad, t->tab_m[tb], t->tab_v[tb], stride, dim, touched, n_touched, as);
+            int64_t *synced = t->synced[tb];
+            for (int q = 0; q < n_touched; q++) synced[touched[q]] = mark;
+        } else { /* reference dense sweep: the whole owned range as one flat loop (padding stays 0) */
             size_t o = (size_t)lo * stride, len = (size_t)(hi - lo) * stride;
             ncf_adam_update_(tab->w + o, grad + o, t->tab_m[tb] + o, t->tab_v[tb] + o, len, as);
+            for (int q = 0; q < n_touched; q++) memset(grad + (size_t)touched[q] * stride, 0, (size_t)dim * sizeof(float));
         }
-        for (int q = 0; q < n_touched; q++) memset(grad + (size_t)touched[q] * stride, 0, (size_t)dim * sizeof(float));
+    }
+}
+
+/* Before step t's forward pass: the rows of the batch this thread owns are
+ * brought up to date through step t - 1. */
+static void catch_up_batch(trainer *t, const ncf_sample *s, int B, int tid)
+{
+    const int64_t through = t->step; /* steps done so far */
+    const int pair = t->c->loss == NCF_LOSS_PAIR_BCE;
+    for (int tb = 0; tb < NCF_TABLES; tb++) {
+        ncf_table *tab = &t->m->tab[tb];
+        if (!tab->w) continue;
+        const int is_item = tb == NCF_TABLE_GMF_ITEM || tb == NCF_TABLE_MLP_ITEM;
+        const int32_t lo = (int32_t)((int64_t)tab->rows * tid / t->T), hi = (int32_t)((int64_t)tab->rows * (tid + 1) / t->T);
+        int64_t *synced = t->synced[tb];
+        int32_t *rows = t->touched[tid * NCF_TABLES + tb];
+        int64_t *from = t->from[tid];
+        int n = 0;
+        for (int k = 0; k < B; k++) {
+            int32_t cand[2] = {is_item ? s[k].item : s[k].user, is_item && pair ? s[k].item2 : -1};
+            for (int q = 0; q < 2; q++) {
+                int32_t r = cand[q];
+                if (r < lo || r >= hi || synced[r] >= through) continue;
+                rows[n] = r;
+                from[n++] = synced[r];
+                synced[r] = through;
+            }
+        }
+        ncf_adam_catchup_rows_(tab->w, t->tab_m[tb], t->tab_v[tb], (size_t)tab->stride, tab->dim, rows, from, n, through,
+                               &t->win);
+    }
+}
+
+/* Dense Adam: brings every row up to date (before evaluation or saving). */
+static void catch_up_all(trainer *t)
+{
+    const int64_t through = t->step;
+    for (int tb = 0; tb < NCF_TABLES; tb++) {
+        ncf_table *tab = &t->m->tab[tb];
+        if (!tab->w) continue;
+        int64_t *synced = t->synced[tb];
+#pragma omp parallel for schedule(static) num_threads(t->T)
+        for (int32_t r = 0; r < tab->rows; r++) {
+            int64_t from = synced[r];
+            ncf_adam_catchup_rows_(tab->w, t->tab_m[tb], t->tab_v[tb], (size_t)tab->stride, tab->dim, &r, &from, 1,
+                                   through, &t->win);
+            synced[r] = through;
+        }
     }
 }
 
@@ -262,6 +321,7 @@ static double run_epoch(trainer *t, int epoch)
     double loss_sum = 0.0;
     int diverged = 0;
     const int64_t report_every = n_steps / 100 + 1;
+    const int deferred = c->optimizer == NCF_OPT_ADAM && c->adam_mode == NCF_ADAM_DENSE;
 #pragma omp parallel num_threads(t->T)
     {
 #ifdef _OPENMP
@@ -280,6 +340,10 @@ static double run_epoch(trainer *t, int epoch)
                                 .dropout = 1,
                                 .drop_seed = c->seed ^ ((uint64_t)epoch << 40),
                                 .sample_base = (uint64_t)start};
+            if (deferred) {
+                catch_up_batch(t, s, B, tid);
+#pragma omp barrier
+            }
 #pragma omp for schedule(static)
             for (int ch = 0; ch < n_chunks; ch++) {
                 float *dg = t->chunk_grad + (size_t)ch * m->n_dense;
@@ -291,10 +355,9 @@ static double run_epoch(trainer *t, int epoch)
                                                           t->emb_grad + (size_t)b0 * t->slot);
             }
             /* implicit barrier: all gradients are in */
-            ncf_adam_step as;
-            ncf_adam_step_init_(&as, c->lr, c->beta1, c->beta2, c->eps, t->step + 1);
-            update_dense(t, n_chunks, tid, &as);
-            update_embeddings(t, s, B, tid, &as);
+            const ncf_adam_step *as = c->optimizer == NCF_OPT_ADAM ? ncf_adam_window_step_(&t->win, t->step + 1) : NULL;
+            update_dense(t, n_chunks, tid, as);
+            update_embeddings(t, s, B, tid, as);
 #pragma omp barrier
 #pragma omp master
             {
@@ -337,7 +400,16 @@ ncf_status ncf_train(ncf_model *m, const ncf_dataset *ds, const ncf_train_config
     for (int epoch = 1; epoch <= c->epochs; epoch++) {
         double t0 = ncf_now_seconds_();
         ncf_sampler_epoch_(&t.sampler, c->loss, c->neg, c->seed, epoch, t.T, t.samples);
+        if (c->optimizer == NCF_OPT_ADAM) {
+            ncf_adam_window_free_(&t.win);
+            if (ncf_adam_window_build_(&t.win, c->lr, c->beta1, c->beta2, c->eps, t.step,
+                                       (t.n_samples + c->batch - 1) / c->batch) != 0) {
+                st = ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
+                break;
+            }
+        }
         double loss = run_epoch(&t, epoch);
+        if (c->optimizer == NCF_OPT_ADAM && c->adam_mode == NCF_ADAM_DENSE) catch_up_all(&t);
         double t1 = ncf_now_seconds_();
         if (!isfinite(loss)) {
             st = ncf_fail_(err, NCF_ERR_NUMERIC, "epoch %d: the loss became %g (try a smaller --lr)", epoch, loss);

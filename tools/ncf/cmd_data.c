@@ -8,9 +8,10 @@
 static const char *SPLIT_HELP =
     "Usage: ncf split INPUT --out PREFIX [--negatives 99] [--seed N] [data options]\n"
     "\n"
-    "Holds out each user's latest interaction (latest timestamp; ties: the later line;\n"
-    "no timestamps: the last line) and draws test negatives among the items the user\n"
-    "never interacted with. A user with one interaction stays in train. Writes\n"
+    "Leave-one-out split: holds out each user's latest interaction (latest timestamp;\n"
+    "ties: the later line; no timestamps: the last line) and draws test negatives\n"
+    "among the items the user never interacted with. A user with one interaction\n"
+    "stays in train. Writes\n"
     "PREFIX.train.rating, .test.rating, .test.negative (NCF format, dense 0-based\n"
     "ids) and PREFIX.user.map / .item.map (index, raw id), all or none.\n"
     "\n";

@@ -187,7 +187,7 @@ int cmd_train(int argc, char **argv)
     tc.batch = batch;
     tc.lr = (float)lr;
     tc.optimizer = (ncf_optimizer)optimizer;
-    tc.lazy = adam_mode == 1;
+    tc.adam_mode = adam_mode == 1 ? NCF_ADAM_LAZY : NCF_ADAM_DENSE;
     tc.threads = threads;
     tc.seed = seed;
     tc.topk = topk;
@@ -226,7 +226,7 @@ int cmd_train(int argc, char **argv)
             ds->n_items, (long long)ds->n_train, ds->n_test, ds->negatives_drawn ? " (negatives drawn)" : "");
     fprintf(info, "model: %s (%s preset), %lld parameters; %s, lr %g, batch %d, %d negatives, %d threads\n",
             ncf_model_type_name(mc.type), preset ? "seed" : "paper", (long long)ncf_model_param_count(m),
-            tc.optimizer == NCF_OPT_ADAM ? (tc.lazy ? "lazy Adam" : "Adam") : "SGD", (double)tc.lr, tc.batch, tc.neg,
+            tc.optimizer == NCF_OPT_ADAM ? (tc.adam_mode == NCF_ADAM_LAZY ? "lazy Adam" : "Adam") : "SGD", (double)tc.lr, tc.batch, tc.neg,
             ncf_threads_resolve(tc.threads));
     if (summary) print_summary(info, m);
     if (!json)
@@ -252,7 +252,7 @@ int cmd_train(int argc, char **argv)
                  "best_hr=%.6f\nbest_ndcg=%.6f\nfinal_hr=%.6f\nfinal_ndcg=%.6f\n",
                  ncf_model_type_name(mc.type), preset ? "seed" : "paper", factors, layers_s, res.epochs_run, batch,
                  (double)tc.lr, tc.neg, tc.loss == NCF_LOSS_BCE ? "bce" : "pair-bce",
-                 tc.optimizer == NCF_OPT_ADAM ? "adam" : "sgd", tc.lazy ? "lazy" : "dense", (double)tc.reg,
+                 tc.optimizer == NCF_OPT_ADAM ? "adam" : "sgd", tc.adam_mode == NCF_ADAM_LAZY ? "lazy" : "dense", (double)tc.reg,
                  (unsigned long long)seed, topk, data, lo.n_negatives, res.best_epoch, res.best_hr, res.best_ndcg,
                  res.final_hr, res.final_ndcg);
         if (ncf_model_set_meta(m, meta) != NCF_OK || ncf_model_save(m, out, &err) != NCF_OK) {

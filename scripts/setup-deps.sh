@@ -1,0 +1,20 @@
+#!/bin/sh
+# setup-deps.sh — installs the Debian 12 packages that building and testing
+# ncf need, when they are missing (apt-get; sudo when not root). Idempotent
+# and quiet when everything is present. The library and tool themselves
+# need only gcc and make.
+set -e
+PKGS="libcmocka-dev"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "setup: need root or sudo to install:$missing" >&2; exit 1; }
+    SUDO=sudo
+fi
+echo "setup: installing$missing" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

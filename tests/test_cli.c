@@ -1,0 +1,200 @@
+/* test_cli.c — the ncf tool as users and scripts drive it: help texts, usage
+ * errors (exit 2), runtime errors naming file and line (exit 1, no output
+ * file), the --json contract of train, eval equal to the final epoch,
+ * recommend in raw ids without training items, split and synth. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ncf/ncf.h"
+#include "testutil.h"
+
+#define NCF "./ncf"
+
+static void expect_run(int want, const char *needle, const char *cmd)
+{
+    char *out = NULL;
+    int rc = tu_run(&out, "%s", cmd);
+    if (rc != want || (needle && (!out || !strstr(out, needle))))
+        fprintf(stderr, "command: %s\nexit %d (want %d), output:\n%s\n(wanted '%s')\n", cmd, rc, want, out ? out : "",
+                needle ? needle : "");
+    assert_int_equal(rc, want);
+    if (needle) assert_non_null(strstr(out, needle));
+    free(out);
+}
+
+static void test_help(void **state)
+{
+    expect_run(0, "Commands:", NCF " --help");
+    expect_run(0, "--factors", NCF " train --help");
+    expect_run(0, "--model MODEL", NCF " eval --help");
+    expect_run(0, "--user RAW_ID", NCF " recommend --help");
+    expect_run(0, "Leave-one-out", NCF " split --help");
+    expect_run(0, "power-law", NCF " synth --help");
+    expect_run(2, "Usage", NCF);
+}
+
+static void test_usage_errors(void **state)
+{
+    expect_run(2, "unknown command", NCF " frobnicate");
+    expect_run(2, "unknown option '--bogus'", NCF " train --data x --bogus 1");
+    expect_run(2, "--epochs needs an integer", NCF " train --data x --epochs -1");
+    expect_run(2, "--model must be one of gmf|mlp|neumf", NCF " train --data x --model svd");
+    expect_run(2, "--lr needs a number", NCF " train --data x --lr fast");
+    expect_run(2, "--layers needs", NCF " train --data x --layers 64,,8");
+    expect_run(2, "must be even", NCF " train --data x --model mlp --layers 63,8");
+    expect_run(2, "--data is required", NCF " train --epochs 1");
+    expect_run(2, "--epochs given twice", NCF " train --data x --epochs 1 --epochs 2");
+    expect_run(2, "-k needs an integer", NCF " recommend --model m --user u -k 0");
+    expect_run(2, "needs INPUT", NCF " split --out p");
+}
+
+static void test_bad_input(void **state)
+{
+    const char *bad = tu_write("bad.dat", "1::10::5::100\n1::11::5::101\n2::10\n");
+    char cmd[1024];
+    const char *out = tu_path("never.ncf");
+    snprintf(cmd, sizeof cmd, NCF " train --data %s --epochs 1 --out %s", bad, out);
+    expect_run(1, "bad.dat:3: expected at least 4 fields", cmd);
+    assert_false(tu_exists(out));
+    snprintf(cmd, sizeof cmd, NCF " train --data %s --epochs 1", tu_path("missing.dat"));
+    expect_run(1, "missing.dat: no such file", cmd);
+    const char *empty = tu_write("empty.dat", "");
+    snprintf(cmd, sizeof cmd, NCF " train --data %s --epochs 1", empty);
+    expect_run(1, "no interactions", cmd);
+    snprintf(cmd, sizeof cmd, NCF " split %s --out %s", bad, tu_path("badsplit"));
+    expect_run(1, "bad.dat:3", cmd);
+    assert_false(tu_exists(tu_path("badsplit.train.rating")));
+    const char *notmodel = tu_write("junk.ncf", "this is not a model, just some text long enough to have a header....."
+                                               "........................................................................");
+    snprintf(cmd, sizeof cmd, NCF " recommend --model %s --user 1", notmodel);
+    expect_run(1, "bad magic", cmd);
+    snprintf(cmd, sizeof cmd, NCF " eval --model %s --data %s", notmodel, bad);
+    expect_run(1, "not an ncf model file", cmd);
+}
+
+static double json_num(const char *line, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *p = strstr(line, pat);
+    assert_non_null(p);
+    return strtod(p + strlen(pat), NULL);
+}
+
+static void test_train_eval_recommend(void **state)
+{
+    char cmd[2048];
+    const char *data = tu_path("cli.tsv"), *model = tu_path("cli.ncf");
+    snprintf(cmd, sizeof cmd, NCF " synth --out %s --users 300 --items 250 --interactions 9000 --seed 3", data);
+    expect_run(0, NULL, cmd);
+    char *out = NULL;
+    int rc = tu_run(&out,
+                    NCF " train --data %s --model neumf --factors 8 --layers 32,16,8 --epochs 3 --batch 128 --lr 0.002 "
+                        "--neg 4 --optimizer adam --threads 2 --seed 4 --topk 10 --out %s --json 2>/dev/null",
+                    data, model);
+    assert_int_equal(rc, 0);
+    /* stdout: 3 epoch lines then the final object, nothing else */
+    int lines = 0;
+    char *save = NULL, *last_epoch = NULL, *final = NULL;
+    for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        assert_true(l[0] == '{' && l[strlen(l) - 1] == '}');
+        lines++;
+        if (lines <= 3) {
+            const char *keys[] = {"epoch", "loss", "hr", "ndcg", "train_seconds", "eval_seconds", "samples_per_second"};
+            for (int k = 0; k < 7; k++) json_num(l, keys[k]);
+            assert_int_equal((int)json_num(l, "epoch"), lines);
+            assert_true(json_num(l, "samples_per_second") > 0);
+            last_epoch = l;
+        } else {
+            final = l;
+        }
+    }
+    assert_int_equal(lines, 4);
+    double final_hr = json_num(final, "final_hr"), final_ndcg = json_num(final, "final_ndcg");
+    json_num(final, "best_epoch");
+    json_num(final, "best_hr");
+    json_num(final, "best_ndcg");
+    assert_true(final_hr == json_num(last_epoch, "hr"));
+    free(out);
+    /* eval of the saved model equals the final epoch */
+    rc = tu_run(&out, NCF " eval --model %s --data %s --json", model, data);
+    assert_int_equal(rc, 0);
+    assert_true(fabs(json_num(out, "hr") - final_hr) < 1e-9);
+    assert_true(fabs(json_num(out, "ndcg") - final_ndcg) < 1e-9);
+    free(out);
+    /* recommend: raw ids, k lines, none from the user's training items */
+    rc = tu_run(&out, NCF " recommend --model %s --user u7 -k 5", model);
+    assert_int_equal(rc, 0);
+    int n = 0;
+    char *sv = NULL;
+    ncf_interactions *x = NULL;
+    ncf_err err;
+    assert_int_equal(ncf_interactions_read(data, NULL, &x, &err), NCF_OK);
+    for (char *l = strtok_r(out, "\n", &sv); l; l = strtok_r(NULL, "\n", &sv)) {
+        int rank;
+        char item[64];
+        double score;
+        assert_int_equal(sscanf(l, "%d\t%63s\t%lf", &rank, item, &score), 3);
+        assert_int_equal(rank, ++n);
+        assert_true(item[0] == 'i');
+        /* item must not be a training interaction of u7: only the held-out one may appear */
+        int seen = 0, held = 0;
+        int64_t latest = -1;
+        for (int64_t k = 0; k < x->n; k++)
+            if (strcmp(ncf_idmap_raw(x->users, x->user[k]), "u7") == 0 && x->time[k] > latest) latest = x->time[k];
+        for (int64_t k = 0; k < x->n; k++)
+            if (strcmp(ncf_idmap_raw(x->users, x->user[k]), "u7") == 0 &&
+                strcmp(ncf_idmap_raw(x->items, x->item[k]), item) == 0) {
+                if (x->time[k] == latest) held = 1;
+                else seen = 1;
+            }
+        assert_false(seen);
+        (void)held;
+    }
+    assert_int_equal(n, 5);
+    ncf_interactions_free(x);
+    free(out);
+    rc = tu_run(&out, NCF " recommend --model %s --user u7 -k 3 --json", model);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "{\"user\": \"u7\", \"items\": [{\"item\": \"i"));
+    free(out);
+    snprintf(cmd, sizeof cmd, NCF " recommend --model %s --user nobody", model);
+    expect_run(1, "user 'nobody' is not in the model", cmd);
+}
+
+static void test_split_and_summary(void **state)
+{
+    char cmd[2048];
+    const char *data = tu_write("sp.csv", "userId,movieId,rating,timestamp\n1,10,5,100\n1,11,2,200\n1,12,4,300\n"
+                                          "2,10,4,100\n2,13,5,50\n3,11,5,10\n");
+    const char *prefix = tu_path("sp");
+    snprintf(cmd, sizeof cmd, NCF " split %s --out %s --negatives 2 --seed 1 --min-rating 4", data, prefix);
+    expect_run(0, "3 users", cmd);
+    char path[600];
+    snprintf(path, sizeof path, "%s.test.rating", prefix);
+    char *t = tu_read(path, NULL);
+    assert_non_null(t);
+    /* user 1 keeps 10 and 12 (11 is rated 2): 12 is held out; user 2: 10 (latest); user 3 has one */
+    assert_string_equal(t, "0\t2\t4\t300\n1\t0\t4\t100\n");
+    free(t);
+    snprintf(cmd, sizeof cmd, NCF " train --data %s --model neumf --epochs 1 --summary --quiet", prefix);
+    expect_run(0, "mlp.user_embedding", cmd);
+}
+
+int main(void)
+{
+    if (!tu_exists(NCF)) {
+        fprintf(stderr, "test_cli: ./ncf not built (run make first)\n");
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_help),
+        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_train_eval_recommend),
+        cmocka_unit_test(test_split_and_summary),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,335 @@
+/* test_data.c — readers (every supported format), malformed input with
+ * file:line errors, deduplication, --min-rating, the leave-one-out split
+ * rules, test-negative drawing, the NCF loader and its checks, remapping,
+ * and the synthetic generator's determinism. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ncf/ncf.h"
+#include "testutil.h"
+
+static ncf_interactions *read_ok(const char *path, const ncf_read_options *opt)
+{
+    ncf_interactions *x = NULL;
+    ncf_err err = {{0}};
+    ncf_status st = ncf_interactions_read(path, opt, &x, &err);
+    if (st != NCF_OK) fprintf(stderr, "unexpected error: %s\n", err.msg);
+    assert_int_equal(st, NCF_OK);
+    return x;
+}
+
+static void expect_error(const char *text, const char *name, ncf_status want, const char *needle)
+{
+    const char *path = tu_write(name, text);
+    ncf_interactions *x = NULL;
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_interactions_read(path, NULL, &x, &err), want);
+    assert_null(x);
+    if (!strstr(err.msg, needle)) fprintf(stderr, "message '%s' lacks '%s'\n", err.msg, needle);
+    assert_non_null(strstr(err.msg, needle));
+}
+
+static void test_movielens_dat(void **state)
+{
+    const char *p = tu_write("ratings.dat", "1::1193::5::978300760\n1::661::3::978302109\n2::1193::4::978298413\n");
+    ncf_interactions *x = read_ok(p, NULL);
+    assert_int_equal(x->n, 3);
+    assert_int_equal(ncf_idmap_size(x->users), 2);
+    assert_int_equal(ncf_idmap_size(x->items), 2);
+    assert_string_equal(ncf_idmap_raw(x->items, x->item[1]), "661");
+    assert_true(x->has_time);
+    assert_int_equal(x->time[2], 978298413);
+    assert_true(x->rating[0] == 5.0f);
+    ncf_interactions_free(x);
+}
+
+static void test_udata_tab(void **state)
+{
+    const char *p = tu_write("u.data", "196\t242\t3\t881250949\n186\t302\t3\t891717742\n\n22\t377\t1\t878887116\n");
+    ncf_interactions *x = read_ok(p, NULL);
+    assert_int_equal(x->n, 3);
+    assert_string_equal(ncf_idmap_raw(x->users, x->user[2]), "22");
+    ncf_interactions_free(x);
+}
+
+static void test_csv_header_and_min_rating(void **state)
+{
+    const char *p = tu_write("ratings.csv", "userId,movieId,rating,timestamp\r\n1,1,4.0,964982703\r\n1,3,2.5,964981247\r\n"
+                                            "2,1,3.5,964982224\r\n");
+    ncf_interactions *x = read_ok(p, NULL);
+    assert_int_equal(x->n, 3);
+    ncf_interactions_free(x);
+    ncf_read_options o;
+    ncf_read_options_default(&o);
+    o.use_min_rating = 1;
+    o.min_rating = 3.5;
+    x = read_ok(p, &o);
+    assert_int_equal(x->n, 2); /* 2.5 dropped */
+    ncf_interactions_free(x);
+}
+
+static void test_header_without_timestamps(void **state)
+{
+    const char *p = tu_write("user_artists.dat", "userID\tartistID\tweight\n2\t51\t13883\n2\t52\t11690\n3\t51\t5\n");
+    ncf_interactions *x = read_ok(p, NULL);
+    assert_int_equal(x->n, 3);
+    assert_false(x->has_time);
+    ncf_interactions_free(x);
+}
+
+static void test_columns_and_sep(void **state)
+{
+    const char *p = tu_write("custom.txt", "a|x|item1|9\nb|y|item2|8\n");
+    ncf_read_options o;
+    ncf_read_options_default(&o);
+    o.sep = "|";
+    o.user_col = 0;
+    o.item_col = 2;
+    o.rating_col = -1;
+    o.time_col = 3;
+    ncf_interactions *x = read_ok(p, &o);
+    assert_int_equal(x->n, 2);
+    assert_string_equal(ncf_idmap_raw(x->items, x->item[0]), "item1");
+    assert_int_equal(x->time[1], 8);
+    ncf_interactions_free(x);
+}
+
+static void test_lists(void **state)
+{
+    /* LightGCN style; user 0 is named on two lines (train + valid) */
+    const char *p = tu_write("train.txt", "0 10 11 12\n1 10\n2 13 14 15 16 17\n0 18\n3\n");
+    ncf_interactions *x = read_ok(p, NULL);
+    assert_int_equal(x->n, 10);
+    assert_int_equal(ncf_idmap_size(x->users), 4); /* user 3 named with no items */
+    ncf_interactions_free(x);
+}
+
+static void test_duplicates_count_once(void **state)
+{
+    const char *p = tu_write("dup.tsv", "u1\ti1\t5\t100\nu1\ti2\t5\t200\nu1\ti1\t3\t300\n");
+    ncf_interactions *x = read_ok(p, NULL);
+    assert_int_equal(x->n, 2);
+    assert_int_equal(x->time[0], 300); /* the repeat keeps its latest time */
+    assert_int_equal(x->line[0], 3);
+    ncf_interactions_free(x);
+}
+
+static void test_malformed(void **state)
+{
+    expect_error("1::2::5::100\n1::3::5\n", "short.dat", NCF_ERR_FORMAT, "short.dat:2: expected at least 4 fields");
+    expect_error("1\t2\t5\t100\n1\t3\tfive\t100\n", "badrating.tsv", NCF_ERR_FORMAT,
+                 "badrating.tsv:2: field 3: expected a rating");
+    expect_error("1\t2\t5\t100\n1\t3\t4\tyesterday\n", "badtime.tsv", NCF_ERR_FORMAT,
+                 "badtime.tsv:2: field 4: expected a timestamp");
+    expect_error("", "empty.tsv", NCF_ERR_EMPTY, "empty.tsv: no interactions");
+    expect_error("\n\n", "blank.tsv", NCF_ERR_EMPTY, "no interactions");
+    ncf_interactions *x = NULL;
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_interactions_read(tu_path("missing.tsv"), NULL, &x, &err), NCF_ERR_IO);
+    assert_non_null(strstr(err.msg, "missing.tsv: cannot open"));
+}
+
+/* ---- split ------------------------------------------------------------------- */
+static void test_split_rules(void **state)
+{
+    /* a: latest timestamp is i3 (line 2) although i9 is the last line;
+     * b: tie on the latest timestamp -> the later line (i5);
+     * c: one interaction -> stays in train, no test case */
+    const char *p = tu_write("split.tsv", "a\ti1\t1\t10\na\ti3\t1\t50\nb\ti4\t1\t70\nb\ti5\t1\t70\nc\ti6\t1\t5\n"
+                                          "a\ti9\t1\t20\nb\ti1\t1\t1\n");
+    ncf_interactions *x = read_ok(p, NULL);
+    ncf_dataset *ds = NULL;
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_dataset_from_interactions(x, 3, 7, &ds, &err), NCF_OK);
+    assert_int_equal(ds->n_test, 2);
+    assert_string_equal(ncf_idmap_raw(ds->user_ids, ds->test_users[0]), "a");
+    assert_string_equal(ncf_idmap_raw(ds->item_ids, ds->test_items[0]), "i3");
+    assert_string_equal(ncf_idmap_raw(ds->item_ids, ds->test_items[1]), "i5");
+    assert_int_equal(ds->n_train, 7 - 2);
+    int32_t c = ncf_idmap_find(ds->user_ids, "c", 1);
+    assert_int_equal(ds->train_offsets[c + 1] - ds->train_offsets[c], 1);
+    /* negatives: distinct, never an item of the user's (train or test) */
+    for (int32_t k = 0; k < ds->n_test; k++) {
+        int32_t u = ds->test_users[k];
+        assert_int_equal(ds->test_neg_offsets[k + 1] - ds->test_neg_offsets[k], 3);
+        for (int64_t q = ds->test_neg_offsets[k]; q < ds->test_neg_offsets[k + 1]; q++) {
+            int32_t j = ds->test_negs[q];
+            assert_false(ncf_dataset_has_train(ds, u, j));
+            assert_int_not_equal(j, ds->test_items[k]);
+            for (int64_t r = ds->test_neg_offsets[k]; r < q; r++) assert_int_not_equal(ds->test_negs[r], j);
+        }
+    }
+    ncf_dataset_free(ds);
+    ncf_interactions_free(x);
+}
+
+static void test_split_no_timestamps_last_line(void **state)
+{
+    /* the header is recognised: its fields are words, the ids below are numbers */
+    const char *p = tu_write("notime.csv", "user,item\n1,10\n1,11\n1,12\n2,10\n2,13\n");
+    ncf_interactions *x = read_ok(p, NULL);
+    assert_false(x->has_time);
+    ncf_dataset *ds = NULL;
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_dataset_from_interactions(x, 99, 1, &ds, &err), NCF_OK);
+    assert_int_equal(ncf_idmap_size(ds->item_ids), 4);
+    assert_string_equal(ncf_idmap_raw(ds->item_ids, ds->test_items[0]), "12");
+    assert_string_equal(ncf_idmap_raw(ds->item_ids, ds->test_items[1]), "13");
+    /* fewer unseen items than asked: all of them */
+    assert_int_equal(ds->test_neg_offsets[1] - ds->test_neg_offsets[0], 1); /* user 1 never had 13 */
+    ncf_dataset_free(ds);
+    ncf_interactions_free(x);
+}
+
+static void test_split_write_and_reload(void **state)
+{
+    const char *p = tu_write("sw.tsv", "alice\tm1\t5\t1\nalice\tm2\t4\t2\nbob\tm2\t3\t3\nbob\tm3\t3\t4\nbob\tm4\t1\t5\n"
+                                       "carol\tm1\t2\t6\ncarol\tm5\t2\t7\n");
+    ncf_interactions *x = read_ok(p, NULL);
+    ncf_err err = {{0}};
+    const char *prefix = tu_path("sw");
+    assert_int_equal(ncf_split_write(x, prefix, 2, 3, &err), NCF_OK);
+    char path[600];
+    snprintf(path, sizeof path, "%s.test.negative", prefix);
+    char *neg = tu_read(path, NULL);
+    assert_non_null(neg);
+    assert_int_equal(strncmp(neg, "(0,1)\t", 6), 0); /* alice = 0, m2 = 1 */
+    free(neg);
+    ncf_dataset *ds = NULL, *mem = NULL;
+    assert_int_equal(ncf_dataset_load(prefix, NULL, &ds, &err), NCF_OK);
+    assert_int_equal(ncf_dataset_from_interactions(x, 2, 3, &mem, &err), NCF_OK);
+    assert_int_equal(ds->n_users, 3);
+    assert_int_equal(ds->n_test, 3);
+    assert_false(ds->negatives_drawn);
+    assert_string_equal(ncf_idmap_raw(ds->user_ids, 2), "carol"); /* raw ids from PREFIX.user.map */
+    assert_int_equal(ds->n_train, mem->n_train);
+    assert_memory_equal(ds->train_items, mem->train_items, (size_t)mem->n_train * sizeof(int32_t));
+    assert_memory_equal(ds->test_negs, mem->test_negs, (size_t)mem->test_neg_offsets[mem->n_test] * sizeof(int32_t));
+    ncf_dataset_free(ds);
+    ncf_dataset_free(mem);
+    /* a prefix in a missing directory: an error and no file left behind */
+    assert_int_equal(ncf_split_write(x, tu_path("nodir/sw"), 2, 3, &err), NCF_ERR_IO);
+    assert_false(tu_exists(tu_path("nodir")));
+    ncf_interactions_free(x);
+}
+
+static void test_ncf_format_checks(void **state)
+{
+    tu_write("bad.train.rating", "0\t1\t5\t10\n1\t2\t5\t10\n");
+    tu_write("bad.test.rating", "0\t3\t5\t11\n1\t0\t5\t11\n");
+    tu_write("bad.test.negative", "(0,3)\t2\t4\n(1,2)\t3\t4\n");
+    ncf_dataset *ds = NULL;
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_dataset_load(tu_path("bad"), NULL, &ds, &err), NCF_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "bad.test.negative:2: (1,2) does not match"));
+    tu_write("bad.test.negative", "(0,3)\t2\t4\n(1,0)\t3\tx\n");
+    assert_int_equal(ncf_dataset_load(tu_path("bad"), NULL, &ds, &err), NCF_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "bad.test.negative:2: field 3: expected an item id"));
+    tu_write("bad.test.negative", "(0,3)\t2\t4\t3\t3\n(1,0)\t3\t4\n");
+    assert_int_equal(ncf_dataset_load(tu_path("bad"), NULL, &ds, &err), NCF_OK);
+    assert_int_equal(ds->n_items, 5);
+    assert_int_equal(ds->test_neg_offsets[1], 4); /* kept as listed; evaluation drops 3 and the repeat */
+    ncf_dataset_free(ds);
+    tu_write("bad.train.rating", "0\t1\t5\t10\n-1\t2\t5\t10\n");
+    assert_int_equal(ncf_dataset_load(tu_path("bad"), NULL, &ds, &err), NCF_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "bad.train.rating:2: field 1: expected a user id (non-negative integer)"));
+    assert_int_equal(ncf_dataset_load(tu_path("nothing"), NULL, &ds, &err), NCF_ERR_IO);
+    assert_non_null(strstr(err.msg, "no such file"));
+}
+
+static void test_drawn_negatives_for_ncf_prefix(void **state)
+{
+    tu_write("nn.train.rating", "0\t0\t5\t1\n0\t1\t5\t1\n1\t2\t5\t1\n");
+    tu_write("nn.test.rating", "0\t2\t5\t2\n1\t3\t5\t2\n");
+    ncf_load_options lo;
+    ncf_load_options_default(&lo);
+    lo.n_negatives = 1;
+    ncf_dataset *a = NULL, *b = NULL;
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_dataset_load(tu_path("nn"), &lo, &a, &err), NCF_OK);
+    assert_int_equal(ncf_dataset_load(tu_path("nn"), &lo, &b, &err), NCF_OK);
+    assert_true(a->negatives_drawn);
+    assert_int_equal(a->test_negs[0], 3); /* user 0: not 0, 1 (train) nor 2 (test) */
+    assert_memory_equal(a->test_negs, b->test_negs, 2 * sizeof(int32_t));
+    ncf_dataset_free(a);
+    ncf_dataset_free(b);
+}
+
+static void test_remap(void **state)
+{
+    const char *p = tu_write("rm.tsv", "a\tx\t1\t1\na\ty\t1\t2\nb\ty\t1\t3\nb\tz\t1\t4\n");
+    ncf_interactions *x = read_ok(p, NULL);
+    ncf_dataset *ds = NULL, *r = NULL;
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_dataset_from_interactions(x, 5, 1, &ds, &err), NCF_OK);
+    ncf_idmap *users, *items;
+    assert_int_equal(ncf_idmap_create(&users), NCF_OK);
+    assert_int_equal(ncf_idmap_create(&items), NCF_OK);
+    int32_t idx;
+    ncf_idmap_add(users, "b", 1, &idx);
+    ncf_idmap_add(items, "z", 1, &idx);
+    ncf_idmap_add(items, "y", 1, &idx);
+    ncf_idmap_add(items, "x", 1, &idx);
+    int32_t dropped = -1;
+    assert_int_equal(ncf_dataset_remap(ds, users, items, &r, &dropped, &err), NCF_OK);
+    assert_int_equal(dropped, 1); /* user a is unknown */
+    assert_int_equal(r->n_test, 1);
+    assert_int_equal(r->test_users[0], 0);
+    assert_int_equal(r->test_items[0], 0); /* z */
+    assert_int_equal(r->n_train, 1);
+    assert_int_equal(r->train_items[0], 1); /* y */
+    ncf_dataset_free(r);
+    ncf_dataset_free(ds);
+    ncf_idmap_free(users);
+    ncf_idmap_free(items);
+    ncf_interactions_free(x);
+}
+
+static void test_synth_deterministic(void **state)
+{
+    ncf_synth_options o;
+    ncf_synth_options_default(&o);
+    o.n_users = 300;
+    o.n_items = 400;
+    o.n_interactions = 9000;
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_synth_write(&o, tu_path("s1.tsv"), &err), NCF_OK);
+    assert_int_equal(ncf_synth_write(&o, tu_path("s2.tsv"), &err), NCF_OK);
+    size_t n1, n2;
+    char *a = tu_read(tu_path("s1.tsv"), &n1), *b = tu_read(tu_path("s2.tsv"), &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(a, b, n1);
+    free(a);
+    free(b);
+    ncf_interactions *x = read_ok(tu_path("s1.tsv"), NULL);
+    assert_int_equal(ncf_idmap_size(x->users), 300);
+    assert_true(x->n > 6000 && x->n < 13000);
+    assert_true(x->has_time);
+    ncf_interactions_free(x);
+    o.n_interactions = 10; /* fewer than two per user */
+    assert_int_equal(ncf_synth_write(&o, tu_path("s3.tsv"), &err), NCF_ERR_ARG);
+    assert_false(tu_exists(tu_path("s3.tsv")));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_movielens_dat),
+        cmocka_unit_test(test_udata_tab),
+        cmocka_unit_test(test_csv_header_and_min_rating),
+        cmocka_unit_test(test_header_without_timestamps),
+        cmocka_unit_test(test_columns_and_sep),
+        cmocka_unit_test(test_lists),
+        cmocka_unit_test(test_duplicates_count_once),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_split_rules),
+        cmocka_unit_test(test_split_no_timestamps_last_line),
+        cmocka_unit_test(test_split_write_and_reload),
+        cmocka_unit_test(test_ncf_format_checks),
+        cmocka_unit_test(test_drawn_negatives_for_ncf_prefix),
+        cmocka_unit_test(test_remap),
+        cmocka_unit_test(test_synth_deterministic),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,272 @@
+/* test_grad.c — finite-difference checks of every backward pass: the linear
+ * kernels against naive double-precision references (all block/tail paths),
+ * ReLU, then the full GMF, MLP and NeuMF models (BCE and pairwise loss,
+ * sigmoid GMF, dropout, L2) against central differences of the loss. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "model/model_impl.h"
+#include "nn/nn.h"
+#include "testutil.h"
+
+static float frand(ncf_rng *r) { return (float)(2.0 * ncf_rng_uniform_(r) - 1.0); }
+
+static void fill(float *a, size_t n, ncf_rng *r)
+{
+    for (size_t k = 0; k < n; k++) a[k] = frand(r);
+}
+
+static void test_linear_kernels(void **state)
+{
+    const int sizes[] = {1, 3, 8, 9, 16, 17, 32, 33, 64};
+    ncf_rng r;
+    ncf_rng_seed_(&r, 42, 0, 0);
+    for (size_t a = 0; a < sizeof sizes / sizeof *sizes; a++)
+        for (size_t b = 0; b < sizeof sizes / sizeof *sizes; b++) {
+            int in = sizes[a], out = sizes[b], rows = 5;
+            float *x = malloc(sizeof(float) * (size_t)(rows * in)), *w = malloc(sizeof(float) * (size_t)(in * out));
+            float *wt = malloc(sizeof(float) * (size_t)(in * out)), *bias = malloc(sizeof(float) * (size_t)out);
+            float *y = malloc(sizeof(float) * (size_t)out), *dy = malloc(sizeof(float) * (size_t)(rows * out));
+            float *dx = malloc(sizeof(float) * (size_t)in), *dw = calloc((size_t)(in * out), sizeof(float));
+            float *db = calloc((size_t)out, sizeof(float));
+            fill(x, (size_t)(rows * in), &r);
+            fill(w, (size_t)(in * out), &r);
+            fill(bias, (size_t)out, &r);
+            fill(dy, (size_t)(rows * out), &r);
+            for (int o = 0; o < out; o++)
+                for (int i = 0; i < in; i++) wt[i * out + o] = w[o * in + i];
+            ncf_linear_forward_(y, x, wt, bias, in, out);
+            for (int o = 0; o < out; o++) {
+                double ref = bias[o];
+                for (int i = 0; i < in; i++) ref += (double)w[o * in + i] * x[i];
+                assert_true(fabs(ref - y[o]) <= 1e-5 * (1 + fabs(ref)));
+            }
+            ncf_linear_backward_x_(dx, dy, w, in, out);
+            for (int i = 0; i < in; i++) {
+                double ref = 0;
+                for (int o = 0; o < out; o++) ref += (double)w[o * in + i] * dy[o];
+                assert_true(fabs(ref - dx[i]) <= 1e-5 * (1 + fabs(ref)));
+            }
+            ncf_linear_backward_w_(dw, db, dy, (size_t)out, x, (size_t)in, rows, in, out);
+            for (int o = 0; o < out; o++) {
+                double rb = 0;
+                for (int s = 0; s < rows; s++) rb += dy[s * out + o];
+                assert_true(fabs(rb - db[o]) <= 1e-5 * (1 + fabs(rb)));
+                for (int i = 0; i < in; i++) {
+                    double ref = 0;
+                    for (int s = 0; s < rows; s++) ref += (double)dy[s * out + o] * x[s * in + i];
+                    assert_true(fabs(ref - dw[o * in + i]) <= 1e-5 * (1 + fabs(ref)));
+                }
+            }
+            free(x), free(w), free(wt), free(bias), free(y), free(dy), free(dx), free(dw), free(db);
+        }
+}
+
+static void test_relu(void **state)
+{
+    float x[5] = {-1.0f, 0.0f, 2.0f, -0.5f, 3.0f}, dy[5] = {1, 1, 1, 1, 1};
+    ncf_relu_forward_(x, 5);
+    assert_true(x[0] == 0.0f && x[1] == 0.0f && x[2] == 2.0f && x[3] == 0.0f && x[4] == 3.0f);
+    ncf_relu_backward_(dy, x, 5);
+    assert_true(dy[0] == 0.0f && dy[1] == 0.0f && dy[2] == 1.0f && dy[3] == 0.0f && dy[4] == 1.0f);
+}
+
+static void test_softplus_sigmoid_stable(void **state)
+{
+    assert_true(isfinite(ncf_softplus_(1000.0)) && fabs(ncf_softplus_(1000.0) - 1000.0) < 1e-9);
+    assert_true(ncf_softplus_(-1000.0) >= 0.0 && ncf_softplus_(-1000.0) < 1e-300);
+    assert_true(fabs(ncf_softplus_(0.0) - log(2.0)) < 1e-12);
+    assert_true(ncf_sigmoid_(-200.0f) >= 0.0f && ncf_sigmoid_(200.0f) == 1.0f);
+}
+
+/* ---- whole-model checks ---------------------------------------------------- */
+typedef struct gc_case {
+    const char *name;
+    ncf_model_type type;
+    int factors, embed, n_hidden, hidden[3];
+    ncf_activation act;
+    float dropout, reg;
+    ncf_loss loss;
+} gc_case;
+
+static double loss_of(const ncf_model *m, const ncf_sample *s, int n, const ncf_grad_args *a, float *ws, float *dg,
+                      float *eg)
+{
+    memset(dg, 0, m->n_dense * sizeof *dg);
+    return ncf_model_chunk_grad_(m, s, n, a, ws, dg, eg);
+}
+
+/* Central difference of the loss in one parameter. */
+static double numeric_grad(ncf_model *m, float *p, float eps, const ncf_sample *s, int n, const ncf_grad_args *a,
+                           float *ws, float *dg, float *eg)
+{
+    float saved = *p;
+    *p = saved + eps;
+    ncf_model_sync_(m);
+    double lp = loss_of(m, s, n, a, ws, dg, eg);
+    *p = saved - eps;
+    ncf_model_sync_(m);
+    double lm = loss_of(m, s, n, a, ws, dg, eg);
+    *p = saved;
+    ncf_model_sync_(m);
+    return (lp - lm) / (2.0 * (double)eps);
+}
+
+/* ReLU has a kink at 0: a finite difference that crosses it measures the
+ * average of two slopes. Move every hidden unit's bias until no sample's
+ * pre-activation lies within 0.02 of 0 (a perturbation of 1e-3 moves a
+ * pre-activation by far less), so every coordinate can be checked. */
+static void keep_off_kinks(ncf_model *m, const ncf_sample *s, int n)
+{
+    float *act = ncf_alloc_aligned_(m->act_size * sizeof(float));
+    for (int round = 0; round < 100; round++) {
+        int moved = 0;
+        ncf_model_sync_(m);
+        for (int r = 0; r < 2 * n; r++) {
+            ncf_model_forward_(m, s[r / 2].user, r % 2 ? s[r / 2].item2 : s[r / 2].item, act, NULL);
+            const float *x = act + m->act_x0;
+            for (int l = 0; l < m->n_layers; l++) {
+                for (int o = 0; o < m->out[l]; o++) {
+                    double z = m->dense[m->b_off[l] + (size_t)o];
+                    for (int i = 0; i < m->in[l]; i++)
+                        z += (double)m->dense[m->w_off[l] + (size_t)o * (size_t)m->in[l] + (size_t)i] * x[i];
+                    if (fabs(z) < 0.02) {
+                        m->dense[m->b_off[l] + (size_t)o] += z >= 0 ? 0.05f : -0.05f;
+                        moved = 1;
+                    }
+                }
+                x = act + m->act_z[l];
+            }
+        }
+        if (!moved) break;
+    }
+    ncf_model_sync_(m);
+    ncf_free_aligned_(act);
+}
+
+/* Compares the analytic gradient of one parameter with a central
+ * difference; returns 1 when they agree. */
+static int check_param(ncf_model *m, float *p, double analytic, const ncf_sample *s, int n, const ncf_grad_args *a,
+                       float *ws, float *dg, float *eg, double *worst)
+{
+    double num = numeric_grad(m, p, 1e-3f, s, n, a, ws, dg, eg);
+    double err = fabs(num - analytic) / (fabs(num) + fabs(analytic) + 5e-3); /* floor: float noise of the loss */
+    if (err > *worst) *worst = err;
+    if (getenv("GC_DEBUG") && err >= 1e-2) fprintf(stderr, "  off: analytic %g numeric %g\n", analytic, num);
+    return err < 1e-2;
+}
+
+static void run_case(const gc_case *c)
+{
+    ncf_model_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.type = c->type;
+    cfg.n_users = 4;
+    cfg.n_items = 6;
+    cfg.factors = c->factors;
+    cfg.mlp_embed = c->embed;
+    cfg.n_hidden = c->n_hidden;
+    for (int k = 0; k < c->n_hidden; k++) cfg.hidden[k] = c->hidden[k];
+    cfg.gmf_activation = c->act;
+    cfg.dropout = c->dropout;
+    cfg.init_std = 0.6f;
+    ncf_model *m = NULL;
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_model_create(&cfg, 11, &m, &err), NCF_OK);
+    ncf_rng r;
+    ncf_rng_seed_(&r, 5, 0, 0);
+    for (size_t k = 0; k < m->n_dense; k++) m->dense[k] += 0.3f * frand(&r); /* non-zero biases too */
+    ncf_model_sync_(m);
+    const int n = 7;
+    ncf_sample s[7];
+    for (int k = 0; k < n; k++) {
+        s[k].user = (int32_t)ncf_rng_below_(&r, 4);
+        s[k].item = (int32_t)ncf_rng_below_(&r, 6);
+        s[k].item2 = (int32_t)ncf_rng_below_(&r, 6);
+        s[k].label = (float)(k % 2);
+    }
+    s[3].user = s[1].user; /* a row touched twice */
+    keep_off_kinks(m, s, n);
+    ncf_grad_args a = {.loss = c->loss, .scale = 1.0f / n, .reg = c->reg, .dropout = 1, .drop_seed = 99};
+    float *ws = ncf_alloc_aligned_(ncf_model_ws_floats_(m) * sizeof(float));
+    float *dg = ncf_alloc_aligned_(m->n_dense * sizeof(float)), *dg2 = ncf_alloc_aligned_(m->n_dense * sizeof(float));
+    size_t slot = ncf_slot_width_(m), side = (size_t)(m->F + m->E);
+    float *eg = malloc((size_t)n * slot * sizeof(float)), *eg2 = malloc((size_t)n * slot * sizeof(float));
+    loss_of(m, s, n, &a, ws, dg, eg);
+    /* embedding gradients per table row: sum over samples */
+    double worst = 0.0;
+    int bad = 0, checked = 0;
+    for (int t = 0; t < NCF_TABLES; t++) {
+        ncf_table *tb = &m->tab[t];
+        if (!tb->w) continue;
+        int item_side = t == NCF_TABLE_GMF_ITEM || t == NCF_TABLE_MLP_ITEM;
+        size_t col = (t == NCF_TABLE_MLP_USER || t == NCF_TABLE_MLP_ITEM) ? (size_t)m->F : 0;
+        for (int32_t row = 0; row < tb->rows; row++)
+            for (int d = 0; d < tb->dim; d++) {
+                double g = 0;
+                for (int k = 0; k < n; k++) {
+                    const float *e = eg + (size_t)k * slot;
+                    if (!item_side && s[k].user == row) g += e[col + (size_t)d];
+                    if (item_side && s[k].item == row) g += e[side + col + (size_t)d];
+                    if (item_side && c->loss == NCF_LOSS_PAIR_BCE && s[k].item2 == row) g += e[2 * side + col + (size_t)d];
+                }
+                bad += !check_param(m, tb->w + (size_t)row * (size_t)tb->stride + d, g, s, n, &a, ws, dg2, eg2, &worst);
+                checked++;
+            }
+    }
+    for (size_t k = 0; k < m->n_dense; k++) {
+        bad += !check_param(m, m->dense + k, dg[k], s, n, &a, ws, dg2, eg2, &worst);
+        checked++;
+    }
+    if (bad) fprintf(stderr, "%s: %d of %d coordinates off (worst relative error %.3g)\n", c->name, bad, checked, worst);
+    assert_int_equal(bad, 0);
+    ncf_free_aligned_(ws);
+    ncf_free_aligned_(dg);
+    ncf_free_aligned_(dg2);
+    free(eg);
+    free(eg2);
+    ncf_model_free(m);
+}
+
+static void test_gmf(void **state)
+{
+    gc_case c = {"gmf", NCF_MODEL_GMF, 5, 0, 0, {0}, NCF_ACT_IDENTITY, 0, 0, NCF_LOSS_BCE};
+    run_case(&c);
+    gc_case c2 = {"gmf-sigmoid-pair", NCF_MODEL_GMF, 9, 0, 0, {0}, NCF_ACT_SIGMOID, 0, 0.01f, NCF_LOSS_PAIR_BCE};
+    run_case(&c2);
+}
+
+static void test_mlp(void **state)
+{
+    gc_case c = {"mlp", NCF_MODEL_MLP, 0, 8, 3, {16, 8, 4}, NCF_ACT_IDENTITY, 0, 0, NCF_LOSS_BCE};
+    run_case(&c);
+    c = (gc_case){"mlp-odd", NCF_MODEL_MLP, 0, 4, 3, {7, 5, 3}, NCF_ACT_IDENTITY, 0, 0, NCF_LOSS_BCE};
+    run_case(&c);
+    gc_case wide = {"mlp-wide", NCF_MODEL_MLP, 0, 17, 2, {33, 16}, NCF_ACT_IDENTITY, 0, 0, NCF_LOSS_BCE};
+    run_case(&wide);
+    gc_case flat = {"mlp-no-hidden", NCF_MODEL_MLP, 0, 3, 0, {0}, NCF_ACT_IDENTITY, 0, 0, NCF_LOSS_BCE};
+    run_case(&flat);
+}
+
+static void test_neumf(void **state)
+{
+    gc_case c = {"neumf", NCF_MODEL_NEUMF, 4, 8, 3, {16, 8, 4}, NCF_ACT_IDENTITY, 0, 0, NCF_LOSS_BCE};
+    run_case(&c);
+    gc_case seed = {"neumf-seed", NCF_MODEL_NEUMF, 6, 6, 2, {9, 5}, NCF_ACT_SIGMOID, 0.3f, 0.05f, NCF_LOSS_PAIR_BCE};
+    run_case(&seed);
+    gc_case reg = {"neumf-reg-dropout-bce", NCF_MODEL_NEUMF, 3, 5, 1, {6}, NCF_ACT_IDENTITY, 0.5f, 0.1f, NCF_LOSS_BCE};
+    run_case(&reg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_linear_kernels), cmocka_unit_test(test_relu),
+        cmocka_unit_test(test_softplus_sigmoid_stable), cmocka_unit_test(test_gmf),
+        cmocka_unit_test(test_mlp), cmocka_unit_test(test_neumf),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

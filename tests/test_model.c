@@ -1,0 +1,218 @@
+/* test_model.c — presets and configuration checks, parameter counts, the
+ * model file (bit-exact round trip; bad magic, future version, truncation,
+ * CRC mismatch, missing file all refused with the right status and no
+ * leak), and recommendation (seen items never returned, ties to the lower
+ * index). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model_impl.h"
+#include "ncf/ncf.h"
+#include "testutil.h"
+
+static ncf_dataset *small_dataset(void)
+{
+    const char *p = tu_write("m.tsv", "a\tx\t1\t1\na\ty\t1\t2\na\tz\t1\t3\nb\ty\t1\t4\nb\tw\t1\t5\nc\tx\t1\t6\nc\tv\t1\t7\n");
+    ncf_dataset *ds = NULL;
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_dataset_load(p, NULL, &ds, &err), NCF_OK);
+    return ds;
+}
+
+static ncf_model *neumf_for(const ncf_dataset *ds)
+{
+    int32_t layers[4] = {16, 8, 4, 2};
+    ncf_model_config c;
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_NEUMF, 3, layers, 4, &c, &err), NCF_OK);
+    c.n_users = ds->n_users;
+    c.n_items = ds->n_items;
+    c.init_std = 0.5f;
+    ncf_model *m = NULL;
+    assert_int_equal(ncf_model_create(&c, 3, &m, &err), NCF_OK);
+    assert_int_equal(ncf_model_attach_data(m, ds, &err), NCF_OK);
+    return m;
+}
+
+static void test_presets(void **state)
+{
+    int32_t layers[4] = {64, 32, 16, 8};
+    ncf_model_config c;
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_NEUMF, 8, layers, 4, &c, &err), NCF_OK);
+    assert_int_equal(c.mlp_embed, 32);
+    assert_int_equal(c.n_hidden, 3);
+    assert_int_equal(c.hidden[0], 32);
+    assert_int_equal(c.gmf_activation, NCF_ACT_IDENTITY);
+    assert_true(c.init_std == 0.01f && c.dropout == 0.0f);
+    assert_int_equal(ncf_model_config_preset(NCF_PRESET_SEED, NCF_MODEL_NEUMF, 16, layers, 4, &c, &err), NCF_OK);
+    assert_int_equal(c.mlp_embed, 16);
+    assert_int_equal(c.n_hidden, 4);
+    assert_int_equal(c.hidden[0], 64);
+    assert_int_equal(c.gmf_activation, NCF_ACT_SIGMOID);
+    assert_true(c.init_std == 0.05f && c.dropout == 0.2f);
+    int32_t odd[2] = {63, 8};
+    assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_MLP, 8, odd, 2, &c, &err), NCF_ERR_ARG);
+    assert_non_null(strstr(err.msg, "must be even"));
+}
+
+static void test_param_count_paper_neumf(void **state)
+{
+    /* half ML-1M sizes: 2999 users, 3706 items */
+    int32_t layers[4] = {64, 32, 16, 8};
+    ncf_model_config c;
+    ncf_err err = {{0}};
+    ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_NEUMF, 8, layers, 4, &c, &err);
+    c.n_users = 2999;
+    c.n_items = 3706;
+    ncf_model *m = NULL;
+    assert_int_equal(ncf_model_create(&c, 1, &m, &err), NCF_OK);
+    int64_t emb = (2999 + 3706) * (8 + 32);
+    int64_t mlp = 64 * 32 + 32 + 32 * 16 + 16 + 16 * 8 + 8;
+    assert_int_equal(ncf_model_param_count(m), emb + mlp + 16 + 1);
+    ncf_layer_info rows[16];
+    int n = ncf_model_summary(m, rows, 16);
+    int64_t total = 0;
+    for (int k = 0; k < n; k++) total += rows[k].params;
+    assert_int_equal(total, ncf_model_param_count(m));
+    ncf_model_free(m);
+}
+
+static void test_save_load_round_trip(void **state)
+{
+    ncf_dataset *ds = small_dataset();
+    ncf_model *m = neumf_for(ds);
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_model_set_meta(m, "model=neumf\nnote=round trip\n"), NCF_OK);
+    const char *p1 = tu_path("rt1.ncf"), *p2 = tu_path("rt2.ncf");
+    assert_int_equal(ncf_model_save(m, p1, &err), NCF_OK);
+    ncf_model *l = NULL;
+    assert_int_equal(ncf_model_load(p1, &l, &err), NCF_OK);
+    assert_string_equal(ncf_model_meta(l), "model=neumf\nnote=round trip\n");
+    assert_string_equal(ncf_idmap_raw(ncf_model_users(l), 1), "b");
+    assert_int_equal(ncf_model_param_count(l), ncf_model_param_count(m));
+    for (int32_t u = 0; u < ds->n_users; u++)
+        for (int32_t i = 0; i < ds->n_items; i++) {
+            float a, b;
+            ncf_model_score(m, u, &i, 1, &a);
+            ncf_model_score(l, u, &i, 1, &b);
+            assert_memory_equal(&a, &b, sizeof a);
+        }
+    assert_int_equal(ncf_model_save(l, p2, &err), NCF_OK);
+    size_t n1, n2;
+    char *b1 = tu_read(p1, &n1), *b2 = tu_read(p2, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(b1, b2, n1); /* byte-identical re-save */
+    free(b1);
+    free(b2);
+    ncf_model_free(l);
+    ncf_model_free(m);
+    ncf_dataset_free(ds);
+}
+
+static void write_bytes(const char *path, const char *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, n, f), n);
+    fclose(f);
+}
+
+static void expect_refused(const char *path, ncf_status want, const char *needle)
+{
+    ncf_model *l = NULL;
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_model_load(path, &l, &err), want);
+    assert_null(l);
+    if (!strstr(err.msg, needle)) fprintf(stderr, "message '%s' lacks '%s'\n", err.msg, needle);
+    assert_non_null(strstr(err.msg, needle));
+}
+
+static void test_corrupt_files(void **state)
+{
+    ncf_dataset *ds = small_dataset();
+    ncf_model *m = neumf_for(ds);
+    ncf_err err = {{0}};
+    const char *good = tu_path("good.ncf");
+    assert_int_equal(ncf_model_save(m, good, &err), NCF_OK);
+    size_t n;
+    char *b = tu_read(good, &n);
+    const char *bad = tu_path("bad.ncf");
+    /* truncated anywhere */
+    size_t cuts[] = {0, 7, 100, n / 2, n - 1};
+    for (size_t k = 0; k < sizeof cuts / sizeof *cuts; k++) {
+        write_bytes(bad, b, cuts[k]);
+        expect_refused(bad, NCF_ERR_FORMAT, cuts[k] < 132 ? "not an ncf model file" : "CRC mismatch");
+    }
+    /* one flipped bit in the weights */
+    b[n - 20] ^= 0x10;
+    write_bytes(bad, b, n);
+    expect_refused(bad, NCF_ERR_FORMAT, "CRC mismatch");
+    b[n - 20] ^= 0x10;
+    /* bad magic */
+    b[0] = 'X';
+    write_bytes(bad, b, n);
+    expect_refused(bad, NCF_ERR_FORMAT, "bad magic");
+    b[0] = 'N';
+    /* a future version */
+    uint32_t v = NCF_MODEL_FILE_VERSION + 1;
+    memcpy(b + 8, &v, 4);
+    write_bytes(bad, b, n);
+    expect_refused(bad, NCF_ERR_VERSION, "newer than this ncf reads");
+    /* extra bytes: the size no longer matches the header */
+    v = NCF_MODEL_FILE_VERSION;
+    memcpy(b + 8, &v, 4);
+    char *longer = malloc(n + 4);
+    memcpy(longer, b, n - 4);
+    memset(longer + n - 4, 0, 4);
+    memcpy(longer + n, b + n - 4, 4);
+    write_bytes(bad, longer, n + 4);
+    expect_refused(bad, NCF_ERR_FORMAT, "corrupt");
+    free(longer);
+    expect_refused(tu_path("absent.ncf"), NCF_ERR_IO, "cannot open");
+    expect_refused(tu_dir(), NCF_ERR_IO, "not a regular file");
+    free(b);
+    /* a save into a missing directory fails and leaves nothing */
+    assert_int_equal(ncf_model_save(m, tu_path("nodir/x.ncf"), &err), NCF_ERR_IO);
+    ncf_model_free(m);
+    ncf_dataset_free(ds);
+}
+
+static void test_recommend(void **state)
+{
+    ncf_dataset *ds = small_dataset();
+    ncf_model *m = neumf_for(ds);
+    int32_t items[10];
+    float scores[10];
+    int n = 0;
+    int32_t a = ncf_idmap_find(ncf_model_users(m), "a", 1);
+    assert_int_equal(ncf_model_recommend(m, a, 10, items, scores, &n), NCF_OK);
+    /* a saw x, y in training (z is its held-out test item): 5 items - 2 */
+    assert_int_equal(n, ds->n_items - 2);
+    for (int k = 0; k < n; k++) {
+        assert_false(ncf_dataset_has_train(ds, a, items[k]));
+        if (k) assert_true(scores[k - 1] >= scores[k]);
+    }
+    assert_int_equal(ncf_model_recommend(m, 99, 3, items, scores, &n), NCF_ERR_NOT_FOUND);
+    /* ties go to the lower item index: a model with all weights zero */
+    memset(m->dense, 0, m->n_dense * sizeof(float));
+    ncf_model_sync_(m);
+    assert_int_equal(ncf_model_recommend(m, a, 2, items, scores, &n), NCF_OK);
+    assert_int_equal(n, 2);
+    assert_true(items[0] < items[1]);
+    ncf_model_free(m);
+    ncf_dataset_free(ds);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_presets),
+        cmocka_unit_test(test_param_count_paper_neumf),
+        cmocka_unit_test(test_save_load_round_trip),
+        cmocka_unit_test(test_corrupt_files),
+        cmocka_unit_test(test_recommend),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
