@@ -13,7 +13,7 @@ BUILD   ?= build
 VERSION := 0.1.0
 SOVER   := 0
 
-WARN     := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+WARN     := -Wno-psabi -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 OPT      ?= -O3
 CSTD     := -std=c11
 CPPFLAGS += -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L

@@ -155,10 +155,54 @@ static void test_deterministic_across_threads(void **state)
     ncf_dataset_free(ds);
 }
 
-/* Dense Adam by deferred catch-up equals the step-by-step sweep over
- * every row, byte for byte (paper and seed presets, 1 and 2 threads), and
- * differs from lazy Adam. */
-static void test_dense_adam_catchup_exact(void **state)
+/* The closed-form catch-up of k zero-gradient steps matches k exact steps:
+ * typical and tiny second moments (the latter take the exact path), zero
+ * momentum, never-touched rows, k from 1 to 3000. */
+static void test_catchup_closed_form(void **state)
+{
+    ncf_adam_window win;
+    assert_int_equal(ncf_adam_window_build_(&win, 0.001f, 0.9f, 0.999f, 1e-8f, 500, 4000), 0);
+    const int ks[] = {1, 2, 5, 17, 100, 399, 1000, 3000};
+    ncf_rng r;
+    ncf_rng_seed_(&r, 8, 0, 0);
+    for (size_t q = 0; q < sizeof ks / sizeof *ks; q++) {
+        int64_t from = 500 + (int64_t)ncf_rng_below_(&r, 900), through = from + ks[q];
+        enum { D = 32 };
+        float p1[D], m1[D], v1[D], p2[D], m2[D], v2[D], p0[D];
+        for (int e = 0; e < D; e++) {
+            double scale = e < 8 ? 1e-4 : e < 16 ? 1e-6 : e < 24 ? 1e-9 : 0.0; /* sqrt(v) ~ 1e-4, 1e-6, 1e-9, 0 */
+            p0[e] = p1[e] = p2[e] = (float)(ncf_rng_uniform_(&r) - 0.5);
+            m1[e] = m2[e] = e == 3 ? 0.0f : (float)((ncf_rng_uniform_(&r) - 0.5) * scale);
+            v1[e] = v2[e] = (float)(scale * scale * (0.5 + ncf_rng_uniform_(&r)));
+        }
+        for (int rowset = 0; rowset < 2; rowset++) { /* with and without the tiny-v elements */
+            int dim = rowset ? 16 : D;
+            float a1[D], am[D], av[D], a2[D], bm[D], bv[D];
+            memcpy(a1, p1, sizeof a1), memcpy(am, m1, sizeof am), memcpy(av, v1, sizeof av);
+            memcpy(a2, p2, sizeof a2), memcpy(bm, m2, sizeof bm), memcpy(bv, v2, sizeof bv);
+            ncf_adam_catchup_(a1, am, av, (size_t)dim, ncf_adam_window_step_(&win, from + 1), through - from);
+            int32_t row = 0;
+            ncf_adam_catchup_rows_(a2, bm, bv, (size_t)dim, dim, &row, &from, 1, through, &win);
+            double moved = 0.0;
+            for (int e = 0; e < dim; e++) {
+                /* compare the movements: relative 1e-4, plus the float rounding
+                 * of p that the step-by-step replay accumulates (k roundings) */
+                double d1 = (double)a1[e] - p0[e], d2 = (double)a2[e] - p0[e];
+                assert_true(isfinite(d2));
+                assert_true(fabs(d1 - d2) <= 1e-4 * fabs(d1) + 6e-8 * ks[q] * fabs((double)p0[e]));
+                assert_true(fabs((double)am[e] - (double)bm[e]) <= 1e-5 * fabs((double)am[e]) + 1e-37); /* floor: denormals */
+                assert_true(fabs((double)av[e] - (double)bv[e]) <= 1e-5 * fabs((double)av[e]) + 1e-37);
+                moved += fabs(d1);
+            }
+            assert_true(moved > 1e-4); /* the steps did move p */
+        }
+    }
+    ncf_adam_window_free_(&win);
+}
+
+/* Dense Adam by deferred catch-up trains like the step-by-step sweep over
+ * every row (paper and seed presets, 1 and 2 threads), unlike lazy Adam. */
+static void test_dense_adam_catchup_matches_sweep(void **state)
 {
     ncf_dataset *ds = synth_dataset(150, 200, 4000, 2);
     for (int variant = 0; variant < 2; variant++) {
@@ -168,9 +212,9 @@ static void test_dense_adam_catchup_exact(void **state)
         char *a = train_and_save(ds, preset, 1 + variant, NCF_ADAM_DENSE, "c1.ncf", &n1, &r1);
         char *b = train_and_save(ds, preset, 2 - variant, NCF_ADAM_DENSE_SWEEP, "c2.ncf", &n2, &r2);
         char *c = train_and_save(ds, preset, 1, NCF_ADAM_LAZY, "c3.ncf", &n3, &r3);
-        assert_int_equal(n1, n2);
-        assert_memory_equal(a, b, n1);
-        assert_memory_not_equal(a, c, n1);
+        fprintf(stderr, "final loss: dense %.7f, sweep %.7f, lazy %.7f\n", r1.final_loss, r2.final_loss, r3.final_loss);
+        assert_true(fabs(r1.final_loss - r2.final_loss) < 2e-5 * r2.final_loss);
+        assert_true(fabs(r1.final_loss - r3.final_loss) > 1e-4 * r3.final_loss);
         free(a);
         free(b);
         free(c);
@@ -225,7 +269,8 @@ int main(void)
         cmocka_unit_test(test_adam_and_sgd_steps),
         cmocka_unit_test(test_sampler),
         cmocka_unit_test(test_deterministic_across_threads),
-        cmocka_unit_test(test_dense_adam_catchup_exact),
+        cmocka_unit_test(test_catchup_closed_form),
+        cmocka_unit_test(test_dense_adam_catchup_matches_sweep),
         cmocka_unit_test(test_end_to_end_beats_popularity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,8 +35,9 @@ typedef enum ncf_optimizer { NCF_OPT_ADAM = 0, NCF_OPT_SGD = 1 } ncf_optimizer;
 typedef enum ncf_adam_mode {
     /* Dense Adam, as PyTorch and Keras: every row moves every step (its
      * momentum keeps acting). Run without sweeping the tables: an untouched
-     * row's zero-gradient steps are replayed when it is next read (or at
-     * the end of the epoch), giving the same bytes as NCF_ADAM_DENSE_SWEEP. */
+     * row's zero-gradient steps are applied in closed form when it is next
+     * read (or at the end of the epoch); equal to NCF_ADAM_DENSE_SWEEP up
+     * to float rounding (src/optim/optim.h). */
     NCF_ADAM_DENSE = 0,
     /* Lazy Adam (TF LazyAdam): only touched rows move. */
     NCF_ADAM_LAZY = 1,

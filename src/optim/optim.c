@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nn/nn.h" /* NCF_MULTIVERSION */
 
@@ -96,29 +97,92 @@ void ncf_adam_rows_(float *restrict w, float *restrict g, float *restrict m, flo
 int ncf_adam_window_build_(ncf_adam_window *w, float lr, float beta1, float beta2, float eps, int64_t base,
                            int64_t count)
 {
+    const size_t H = (size_t)count + 1;
     w->base = base;
     w->count = count;
-    w->steps = malloc((size_t)(count + 1) * sizeof *w->steps);
-    if (!w->steps) return -1;
+    w->beta1 = beta1;
+    w->beta2 = beta2;
+    w->eps = eps;
+    w->steps = malloc(H * sizeof *w->steps);
+    w->h = malloc(4 * H * sizeof *w->h);
+    w->pw = malloc(6 * H * sizeof *w->pw);
+    if (!w->steps || !w->h || !w->pw) {
+        ncf_adam_window_free_(w);
+        return -1;
+    }
     for (int64_t i = 0; i < count; i++) ncf_adam_step_init_(&w->steps[i], lr, beta1, beta2, eps, base + 1 + i);
+    for (int n = 0; n < 6; n++) {
+        double rho = n < 4 ? (double)beta1 / pow((double)beta2, 0.5 * (n + 1)) : n == 4 ? beta1 : beta2;
+        double *pw = w->pw + (size_t)n * H;
+        pw[0] = 1.0;
+        for (size_t k = 1; k < H; k++) pw[k] = pw[k - 1] * rho;
+        if (n >= 4) continue;
+        /* H past the window: the steps after it, until rho^j is negligible */
+        double *h = w->h + (size_t)n * H, tail = 0.0, f = 1.0;
+        for (int64_t u = base + count + 1; rho < 1.0 && u <= base + count + 4096; u++) {
+            f *= rho;
+            if (f < 1e-30) break;
+            ncf_adam_step s;
+            ncf_adam_step_init_(&s, lr, beta1, beta2, eps, u);
+            tail += (double)s.step / pow((double)s.inv_b2, n + 1) * f;
+        }
+        h[count] = tail;
+        for (int64_t i = count - 1; i >= 0; i--)
+            h[i] = rho * ((double)w->steps[i].step / pow((double)w->steps[i].inv_b2, n + 1) + h[i + 1]);
+    }
     return 0;
 }
 
 void ncf_adam_window_free_(ncf_adam_window *w)
 {
     free(w->steps);
+    free(w->h);
+    free(w->pw);
     w->steps = NULL;
+    w->h = NULL;
+    w->pw = NULL;
 }
 
+NCF_MULTIVERSION
 void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restrict v, size_t stride, int dim,
                             const int32_t *rows, const int64_t *from, int n, int64_t through,
                             const ncf_adam_window *win)
 {
+    const size_t H = (size_t)(win->count + 1);
+    const float eps = win->eps, small = 16.0f * eps;
     for (int i = 0; i < n; i++) {
+        const int64_t k = through - from[i];
+        if (k <= 0) continue;
+        const size_t a = (size_t)(from[i] - win->base), b = (size_t)(through - win->base);
+        float A[4];
+        for (int q = 0; q < 4; q++)
+            A[q] = (float)(win->h[(size_t)q * H + a] - win->pw[(size_t)q * H + (size_t)k] * win->h[(size_t)q * H + b]);
+        const float b1k = (float)win->pw[4 * H + (size_t)k], b2k = (float)win->pw[5 * H + (size_t)k];
         const size_t o = (size_t)rows[i] * stride;
-        if (through > from[i])
-            ncf_adam_catchup_(w + o, m + o, v + o, (size_t)dim, ncf_adam_window_step_(win, from[i] + 1),
-                              through - from[i]);
+        float *restrict p = w + o, *restrict pm = m + o, *restrict pv = v + o;
+        int exact = 0;
+        for (int e = 0; e < dim; e++) /* elements whose sqrt(v) is not far above eps */
+            exact |= pm[e] != 0.0f && !(sqrtf(pv[e]) >= small);
+        if (exact) {
+            for (int e = 0; e < dim; e++)
+                if (pm[e] != 0.0f && !(sqrtf(pv[e]) >= small))
+                    ncf_adam_catchup_(p + e, pm + e, pv + e, 1, ncf_adam_window_step_(win, from[i] + 1), k);
+                else if (pm[e] != 0.0f) {
+                    const float s0 = sqrtf(pv[e]), r = eps / s0;
+                    p[e] -= pm[e] * ((A[0] - r * (A[1] - r * (A[2] - r * A[3]))) / s0);
+                    pm[e] *= b1k;
+                    pv[e] *= b2k;
+                } else {
+                    pv[e] *= b2k;
+                }
+            continue;
+        }
+        for (int e = 0; e < dim; e++) { /* branch-free; m = 0 (then v may be 0) leaves p as it is */
+            const float s0 = pv[e] > 0.0f ? sqrtf(pv[e]) : 1.0f, r = eps / s0;
+            p[e] -= pm[e] * ((A[0] - r * (A[1] - r * (A[2] - r * A[3]))) / s0);
+            pm[e] *= b1k;
+            pv[e] *= b2k;
+        }
     }
 }
 
