@@ -10,35 +10,44 @@
 CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
+TOOL    ?= ncf
 VERSION := 0.1.0
 SOVER   := 0
 
+# -Wno-psabi: see src/nn/simd.h (vector helpers are always inlined)
 WARN     := -Wno-psabi -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 OPT      ?= -O3
 CSTD     := -std=c11
-CPPFLAGS += -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L
-CFLAGS   ?=
-CFLAGS   += $(CSTD) $(OPT) -g $(WARN) -fPIC -fno-strict-aliasing -fno-math-errno
+# CFLAGS and LDFLAGS given by the user (or by `make asan`) are added last,
+# never instead of the project's own flags.
+NCF_CPPFLAGS := -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L
+NCF_CFLAGS   := $(CSTD) $(OPT) -g $(WARN) -fPIC -fno-strict-aliasing -fno-math-errno
+NCF_LDFLAGS  :=
 LDLIBS   += -lm -lpthread
 
 ifeq ($(CI),true)
 WERROR ?= 1
 endif
 ifeq ($(WERROR),1)
-CFLAGS += -Werror
+NCF_CFLAGS += -Werror
 endif
 ifeq ($(NATIVE),1)
-CFLAGS += -march=native
+NCF_CFLAGS += -march=native
 endif
 ifneq ($(NO_OMP),1)
 OMP_OK := $(shell printf 'int main(void){return 0;}' | $(CC) -fopenmp -x c - -o /dev/null 2>/dev/null && echo 1)
-ifeq ($(OMP_OK),1)
-CFLAGS  += -fopenmp
-LDFLAGS += -fopenmp
-else
+ifneq ($(OMP_OK),1)
 $(info OpenMP not found: building single-threaded)
 endif
 endif
+ifeq ($(OMP_OK),1)
+NCF_CFLAGS  += -fopenmp
+NCF_LDFLAGS += -fopenmp
+else
+NCF_CFLAGS  += -Wno-unknown-pragmas
+endif
+ALL_CFLAGS  = $(NCF_CPPFLAGS) $(CPPFLAGS) $(NCF_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(NCF_LDFLAGS) $(LDFLAGS)
 
 LIB_SRC  := $(sort $(wildcard src/*/*.c))
 TOOL_SRC := $(sort $(wildcard tools/ncf/*.c))
@@ -53,50 +62,51 @@ BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 TESTUTIL := $(BUILD)/tests/testutil.o
 
 .PHONY: all lib deps test asan bench demo install uninstall clean
-all: ncf $(BUILD)/libncf.so
+all: $(TOOL) $(BUILD)/libncf.so
 
 lib: $(BUILD)/libncf.a $(BUILD)/libncf.so
 
 $(BUILD)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/libncf.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/libncf.so: $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libncf.so.$(SOVER) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) -shared -Wl,-soname,libncf.so.$(SOVER) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
-ncf: $(TOOL_OBJ) $(BUILD)/libncf.a
-	$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(BUILD)/libncf.a $(LDLIBS)
+$(TOOL): $(TOOL_OBJ) $(BUILD)/libncf.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(TOOL_OBJ) $(BUILD)/libncf.a $(LDLIBS)
 
 deps:
 	@sh scripts/setup-deps.sh
 
 $(BUILD)/tests/%: tests/%.c $(TESTUTIL) $(BUILD)/libncf.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(TESTUTIL) $(BUILD)/libncf.a $(LDFLAGS) -lcmocka $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(TESTUTIL) $(BUILD)/libncf.a $(ALL_LDFLAGS) -lcmocka $(LDLIBS)
 
 # Every test binary runs; the target fails if any failed. Tests find the
-# tool at ./ncf and the shared data at ../shared/data (skipped when absent).
+# tool through NCF_BIN and the shared data at ../shared/data (skipped when
+# absent).
 test: deps
-	@$(MAKE) --no-print-directory ncf $(TESTS)
-	@sh scripts/run-tests.sh $(BUILD) $(TESTS)
+	@$(MAKE) --no-print-directory $(TOOL) $(TESTS)
+	@NCF_BIN=./$(TOOL) sh scripts/run-tests.sh $(BUILD) $(TESTS)
 
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1" \
+	@$(MAKE) --no-print-directory BUILD=build-asan TOOL=build-asan/ncf OPT="-O1" \
 	  CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" NCF_QUICK=1 test
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libncf.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libncf.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libncf.a $(ALL_LDFLAGS) $(LDLIBS)
 
-bench: ncf $(BENCHES)
+bench: $(TOOL) $(BENCHES)
 	@sh scripts/bench.sh $(BUILD)
 
-demo: ncf
+demo: $(TOOL)
 	@sh scripts/demo.sh
 
 install: all

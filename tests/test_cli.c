@@ -10,12 +10,13 @@
 #include "ncf/ncf.h"
 #include "testutil.h"
 
-#define NCF "./ncf"
+/* The tool under test: $NCF_BIN (set by make test), else ./ncf. */
+static char NCF[512] = "./ncf";
 
 static void expect_run(int want, const char *needle, const char *cmd)
 {
     char *out = NULL;
-    int rc = tu_run(&out, "%s", cmd);
+    int rc = tu_run(&out, "%s %s", NCF, cmd);
     if (rc != want || (needle && (!out || !strstr(out, needle))))
         fprintf(stderr, "command: %s\nexit %d (want %d), output:\n%s\n(wanted '%s')\n", cmd, rc, want, out ? out : "",
                 needle ? needle : "");
@@ -26,28 +27,28 @@ static void expect_run(int want, const char *needle, const char *cmd)
 
 static void test_help(void **state)
 {
-    expect_run(0, "Commands:", NCF " --help");
-    expect_run(0, "--factors", NCF " train --help");
-    expect_run(0, "--model MODEL", NCF " eval --help");
-    expect_run(0, "--user RAW_ID", NCF " recommend --help");
-    expect_run(0, "Leave-one-out", NCF " split --help");
-    expect_run(0, "power-law", NCF " synth --help");
-    expect_run(2, "Usage", NCF);
+    expect_run(0, "Commands:", "--help");
+    expect_run(0, "--factors", "train --help");
+    expect_run(0, "--model MODEL", "eval --help");
+    expect_run(0, "--user RAW_ID", "recommend --help");
+    expect_run(0, "Leave-one-out", "split --help");
+    expect_run(0, "power-law", "synth --help");
+    expect_run(2, "Usage", "");
 }
 
 static void test_usage_errors(void **state)
 {
-    expect_run(2, "unknown command", NCF " frobnicate");
-    expect_run(2, "unknown option '--bogus'", NCF " train --data x --bogus 1");
-    expect_run(2, "--epochs needs an integer", NCF " train --data x --epochs -1");
-    expect_run(2, "--model must be one of gmf|mlp|neumf", NCF " train --data x --model svd");
-    expect_run(2, "--lr needs a number", NCF " train --data x --lr fast");
-    expect_run(2, "--layers needs", NCF " train --data x --layers 64,,8");
-    expect_run(2, "must be even", NCF " train --data x --model mlp --layers 63,8");
-    expect_run(2, "--data is required", NCF " train --epochs 1");
-    expect_run(2, "--epochs given twice", NCF " train --data x --epochs 1 --epochs 2");
-    expect_run(2, "-k needs an integer", NCF " recommend --model m --user u -k 0");
-    expect_run(2, "needs INPUT", NCF " split --out p");
+    expect_run(2, "unknown command", "frobnicate");
+    expect_run(2, "unknown option '--bogus'", "train --data x --bogus 1");
+    expect_run(2, "--epochs needs an integer", "train --data x --epochs -1");
+    expect_run(2, "--model must be one of gmf|mlp|neumf", "train --data x --model svd");
+    expect_run(2, "--lr needs a number", "train --data x --lr fast");
+    expect_run(2, "--layers needs", "train --data x --layers 64,,8");
+    expect_run(2, "must be even", "train --data x --model mlp --layers 63,8");
+    expect_run(2, "--data is required", "train --epochs 1");
+    expect_run(2, "--epochs given twice", "train --data x --epochs 1 --epochs 2");
+    expect_run(2, "-k needs an integer", "recommend --model m --user u -k 0");
+    expect_run(2, "needs INPUT", "split --out p");
 }
 
 static void test_bad_input(void **state)
@@ -55,22 +56,22 @@ static void test_bad_input(void **state)
     const char *bad = tu_write("bad.dat", "1::10::5::100\n1::11::5::101\n2::10\n");
     char cmd[1024];
     const char *out = tu_path("never.ncf");
-    snprintf(cmd, sizeof cmd, NCF " train --data %s --epochs 1 --out %s", bad, out);
+    snprintf(cmd, sizeof cmd, "train --data %s --epochs 1 --out %s", bad, out);
     expect_run(1, "bad.dat:3: expected at least 4 fields", cmd);
     assert_false(tu_exists(out));
-    snprintf(cmd, sizeof cmd, NCF " train --data %s --epochs 1", tu_path("missing.dat"));
+    snprintf(cmd, sizeof cmd, "train --data %s --epochs 1", tu_path("missing.dat"));
     expect_run(1, "missing.dat: no such file", cmd);
     const char *empty = tu_write("empty.dat", "");
-    snprintf(cmd, sizeof cmd, NCF " train --data %s --epochs 1", empty);
+    snprintf(cmd, sizeof cmd, "train --data %s --epochs 1", empty);
     expect_run(1, "no interactions", cmd);
-    snprintf(cmd, sizeof cmd, NCF " split %s --out %s", bad, tu_path("badsplit"));
+    snprintf(cmd, sizeof cmd, "split %s --out %s", bad, tu_path("badsplit"));
     expect_run(1, "bad.dat:3", cmd);
     assert_false(tu_exists(tu_path("badsplit.train.rating")));
     const char *notmodel = tu_write("junk.ncf", "this is not a model, just some text long enough to have a header....."
                                                "........................................................................");
-    snprintf(cmd, sizeof cmd, NCF " recommend --model %s --user 1", notmodel);
+    snprintf(cmd, sizeof cmd, "recommend --model %s --user 1", notmodel);
     expect_run(1, "bad magic", cmd);
-    snprintf(cmd, sizeof cmd, NCF " eval --model %s --data %s", notmodel, bad);
+    snprintf(cmd, sizeof cmd, "eval --model %s --data %s", notmodel, bad);
     expect_run(1, "not an ncf model file", cmd);
 }
 
@@ -87,13 +88,13 @@ static void test_train_eval_recommend(void **state)
 {
     char cmd[2048];
     const char *data = tu_path("cli.tsv"), *model = tu_path("cli.ncf");
-    snprintf(cmd, sizeof cmd, NCF " synth --out %s --users 300 --items 250 --interactions 9000 --seed 3", data);
+    snprintf(cmd, sizeof cmd, "synth --out %s --users 300 --items 250 --interactions 9000 --seed 3", data);
     expect_run(0, NULL, cmd);
     char *out = NULL;
     int rc = tu_run(&out,
-                    NCF " train --data %s --model neumf --factors 8 --layers 32,16,8 --epochs 3 --batch 128 --lr 0.002 "
+                    "%s train --data %s --model neumf --factors 8 --layers 32,16,8 --epochs 3 --batch 128 --lr 0.002 "
                         "--neg 4 --optimizer adam --threads 2 --seed 4 --topk 10 --out %s --json 2>/dev/null",
-                    data, model);
+                    NCF, data, model);
     assert_int_equal(rc, 0);
     /* stdout: 3 epoch lines then the final object, nothing else */
     int lines = 0;
@@ -119,13 +120,13 @@ static void test_train_eval_recommend(void **state)
     assert_true(final_hr == json_num(last_epoch, "hr"));
     free(out);
     /* eval of the saved model equals the final epoch */
-    rc = tu_run(&out, NCF " eval --model %s --data %s --json", model, data);
+    rc = tu_run(&out, "%s eval --model %s --data %s --json", NCF, model, data);
     assert_int_equal(rc, 0);
     assert_true(fabs(json_num(out, "hr") - final_hr) < 1e-9);
     assert_true(fabs(json_num(out, "ndcg") - final_ndcg) < 1e-9);
     free(out);
     /* recommend: raw ids, k lines, none from the user's training items */
-    rc = tu_run(&out, NCF " recommend --model %s --user u7 -k 5", model);
+    rc = tu_run(&out, "%s recommend --model %s --user u7 -k 5", NCF, model);
     assert_int_equal(rc, 0);
     int n = 0;
     char *sv = NULL;
@@ -156,11 +157,11 @@ static void test_train_eval_recommend(void **state)
     assert_int_equal(n, 5);
     ncf_interactions_free(x);
     free(out);
-    rc = tu_run(&out, NCF " recommend --model %s --user u7 -k 3 --json", model);
+    rc = tu_run(&out, "%s recommend --model %s --user u7 -k 3 --json", NCF, model);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "{\"user\": \"u7\", \"items\": [{\"item\": \"i"));
     free(out);
-    snprintf(cmd, sizeof cmd, NCF " recommend --model %s --user nobody", model);
+    snprintf(cmd, sizeof cmd, "recommend --model %s --user nobody", model);
     expect_run(1, "user 'nobody' is not in the model", cmd);
 }
 
@@ -170,7 +171,7 @@ static void test_split_and_summary(void **state)
     const char *data = tu_write("sp.csv", "userId,movieId,rating,timestamp\n1,10,5,100\n1,11,2,200\n1,12,4,300\n"
                                           "2,10,4,100\n2,13,5,50\n3,11,5,10\n");
     const char *prefix = tu_path("sp");
-    snprintf(cmd, sizeof cmd, NCF " split %s --out %s --negatives 2 --seed 1 --min-rating 4", data, prefix);
+    snprintf(cmd, sizeof cmd, "split %s --out %s --negatives 2 --seed 1 --min-rating 4", data, prefix);
     expect_run(0, "3 users", cmd);
     char path[600];
     snprintf(path, sizeof path, "%s.test.rating", prefix);
@@ -179,14 +180,16 @@ static void test_split_and_summary(void **state)
     /* user 1 keeps 10 and 12 (11 is rated 2): 12 is held out; user 2: 10 (latest); user 3 has one */
     assert_string_equal(t, "0\t2\t4\t300\n1\t0\t4\t100\n");
     free(t);
-    snprintf(cmd, sizeof cmd, NCF " train --data %s --model neumf --epochs 1 --summary --quiet", prefix);
+    snprintf(cmd, sizeof cmd, "train --data %s --model neumf --epochs 1 --summary --quiet", prefix);
     expect_run(0, "mlp.user_embedding", cmd);
 }
 
 int main(void)
 {
+    const char *bin = getenv("NCF_BIN");
+    if (bin && *bin) snprintf(NCF, sizeof NCF, "%s", bin);
     if (!tu_exists(NCF)) {
-        fprintf(stderr, "test_cli: ./ncf not built (run make first)\n");
+        fprintf(stderr, "test_cli: %s not built (run make first)\n", NCF);
         return 1;
     }
     const struct CMUnitTest tests[] = {

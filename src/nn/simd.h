@@ -2,15 +2,28 @@
  * that compiles to SSE pairs, AVX2 or AVX-512 registers depending on the
  * clone (NCF_MULTIVERSION). Elementwise operations only, no reassociation
  * and (under -std=c11) no FMA contraction, so every path gives the same
- * bits. Loads and stores are unaligned-safe. */
+ * bits. Loads and stores go through memcpy: any alignment, no aliasing
+ * questions, and compilers emit single unaligned vector moves for them.
+ *
+ * Every helper taking or returning a v8f is always inlined: a 32-byte
+ * vector crosses a call in registers only when AVX is enabled, so an
+ * out-of-line baseline helper called from an AVX clone would disagree on
+ * the calling convention (gcc's -Wpsabi note, silenced in the Makefile for
+ * that reason). */
 #ifndef NCF_SIMD_H
 #define NCF_SIMD_H
 
-typedef float v8f __attribute__((vector_size(32)));
-typedef float v8f_u __attribute__((vector_size(32), aligned(4), may_alias));
+#include <string.h>
 
-static inline v8f v8_load(const float *p) { return *(const v8f_u *)p; }
-static inline void v8_store(float *p, v8f x) { *(v8f_u *)p = x; }
-static inline v8f v8_set1(float x) { return (v8f){x, x, x, x, x, x, x, x}; }
+typedef float v8f __attribute__((vector_size(32)));
+
+static inline __attribute__((always_inline)) v8f v8_load(const float *p)
+{
+    v8f x;
+    memcpy(&x, p, sizeof x);
+    return x;
+}
+static inline __attribute__((always_inline)) void v8_store(float *p, v8f x) { memcpy(p, &x, sizeof x); }
+static inline __attribute__((always_inline)) v8f v8_set1(float x) { return (v8f){x, x, x, x, x, x, x, x}; }
 
 #endif

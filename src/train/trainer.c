@@ -26,10 +26,10 @@
 
 int ncf_threads_resolve(int threads)
 {
-    if (threads > 0) return threads;
 #ifdef _OPENMP
-    return omp_get_num_procs();
+    return threads > 0 ? threads : omp_get_num_procs();
 #else
+    (void)threads; /* built without OpenMP: one thread whatever is asked */
     return 1;
 #endif
 }
