@@ -59,6 +59,7 @@ ncf_status ncf_evaluate(const ncf_model *m, const ncf_dataset *ds, int topk, int
     int *rank = malloc((size_t)n * sizeof *rank);
     if (!rank) return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
     const int T = ncf_threads_resolve(threads);
+    (void)T; /* unused when built without OpenMP */
     int failed = 0;
 #pragma omp parallel num_threads(T)
     {
