@@ -7,7 +7,7 @@
  *      thread (row % threads) and summed in sample order, then updated
  *      (dense Adam: rows the batch does not touch get their zero-gradient
  *      steps when next read, which is exact; lazy Adam: touched rows only);
- *   3. the transposed forward weights are refreshed.
+ *   3. each thread refreshes the transposed forward weights of its slice.
  * Every sum runs in an order fixed by the data, not by the thread count, so
  * a seed gives the same bytes with 1 or 64 threads. Does not print. */
 #include <math.h>
@@ -185,13 +185,14 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
 
 /* Sums the embedding gradients of the batch into the rows this thread owns
  * and updates them. */
-static void update_embeddings(trainer *t, const ncf_sample *s, int B, int tid, const ncf_adam_step *as)
+static void update_embeddings(trainer *t, const ncf_sample *s, int B, int tid, int64_t gstep,
+                              const ncf_adam_step *as)
 {
     ncf_model *m = t->m;
     const int T = t->T;
     const size_t side = (size_t)(m->F + m->E);
     const int pair = t->c->loss == NCF_LOSS_PAIR_BCE;
-    const long long mark = t->step + 1; /* stamps start at 0 */
+    const int64_t mark = gstep + 1; /* this step's number; stamps start at 0 */
     for (int tb = 0; tb < NCF_TABLES; tb++) {
         ncf_table *tab = &m->tab[tb];
         if (!tab->w) continue;
@@ -248,9 +249,9 @@ static void update_embeddings(trainer *t, const ncf_sample *s, int B, int tid, c
 
 /* Before step t's forward pass: the rows of the batch this thread owns are
  * brought up to date through step t - 1. */
-static void catch_up_batch(trainer *t, const ncf_sample *s, int B, int tid)
+static void catch_up_batch(trainer *t, const ncf_sample *s, int B, int tid, int64_t gstep)
 {
-    const int64_t through = t->step; /* steps done so far */
+    const int64_t through = gstep; /* steps done so far */
     const int pair = t->c->loss == NCF_LOSS_PAIR_BCE;
     for (int tb = 0; tb < NCF_TABLES; tb++) {
         ncf_table *tab = &t->m->tab[tb];
@@ -310,14 +311,27 @@ static void update_dense(trainer *t, int n_chunks, int tid, const ncf_adam_step 
     }
     if (t->c->optimizer == NCF_OPT_SGD) ncf_sgd_update_(m->dense + b, g + b, e - b, t->c->lr);
     else ncf_adam_update_(m->dense + b, g + b, t->dense_m + b, t->dense_v + b, e - b, as);
+    /* refresh the transposed forward copy of the weights in this slice */
+    for (int l = 0; l < m->n_layers; l++) {
+        const size_t w0 = m->w_off[l], in = (size_t)m->in[l], out = (size_t)m->out[l];
+        const size_t lo = b > w0 ? b : w0, hi = e < w0 + in * out ? e : w0 + in * out;
+        for (size_t k = lo; k < hi; k++) {
+            const size_t o = (k - w0) / in, i = (k - w0) % in;
+            m->wt[w0 + i * out + o] = m->dense[k];
+        }
+    }
 }
 
-/* Runs one epoch of steps; returns the mean batch loss (NaN on divergence). */
+/* Runs one epoch of steps; returns the mean batch loss (NaN on divergence).
+ * Two barriers a step: after the catch-up (every row and weight current)
+ * and after the chunks (every gradient in). Each thread updates the dense
+ * slice and the embedding rows it owns, and catches up its own rows for
+ * the next step, so nothing else needs to wait. */
 static double run_epoch(trainer *t, int epoch)
 {
     ncf_model *m = t->m;
     const ncf_train_config *c = t->c;
-    const int64_t n_steps = (t->n_samples + c->batch - 1) / c->batch;
+    const int64_t n_steps = (t->n_samples + c->batch - 1) / c->batch, base = t->step;
     double loss_sum = 0.0;
     int diverged = 0;
     const int64_t report_every = n_steps / 100 + 1;
@@ -330,6 +344,7 @@ static double run_epoch(trainer *t, int epoch)
         const int tid = 0;
 #endif
         for (int64_t step = 0; step < n_steps; step++) {
+            const int64_t gstep = base + step; /* steps done before this one */
             const int64_t start = step * c->batch;
             const int B = (int)(start + c->batch <= t->n_samples ? c->batch : t->n_samples - start);
             const int n_chunks = (B + CHUNK - 1) / CHUNK;
@@ -340,10 +355,9 @@ static double run_epoch(trainer *t, int epoch)
                                 .dropout = 1,
                                 .drop_seed = c->seed ^ ((uint64_t)epoch << 40),
                                 .sample_base = (uint64_t)start};
-            if (deferred) {
-                catch_up_batch(t, s, B, tid);
+            if (deferred) catch_up_batch(t, s, B, tid, gstep);
 #pragma omp barrier
-            }
+            if (diverged) break; /* set by thread 0 before this barrier: all threads agree */
 #pragma omp for schedule(static)
             for (int ch = 0; ch < n_chunks; ch++) {
                 float *dg = t->chunk_grad + (size_t)ch * m->n_dense;
@@ -355,25 +369,20 @@ static double run_epoch(trainer *t, int epoch)
                                                           t->emb_grad + (size_t)b0 * t->slot);
             }
             /* implicit barrier: all gradients are in */
-            const ncf_adam_step *as = c->optimizer == NCF_OPT_ADAM ? ncf_adam_window_step_(&t->win, t->step + 1) : NULL;
-            update_dense(t, n_chunks, tid, as);
-            update_embeddings(t, s, B, tid, as);
-#pragma omp barrier
-#pragma omp master
-            {
-                ncf_model_sync_(m);
+            if (tid == 0) {
                 double bl = 0.0;
                 for (int ch = 0; ch < n_chunks; ch++) bl += t->chunk_loss[ch];
                 loss_sum += bl;
                 if (!isfinite(bl)) diverged = 1;
-                t->step++;
                 if (c->on_progress && (step % report_every == 0 || step == n_steps - 1))
                     c->on_progress(epoch, (double)(step + 1) / (double)n_steps, c->user);
             }
-#pragma omp barrier
-            if (diverged) break;
+            const ncf_adam_step *as = c->optimizer == NCF_OPT_ADAM ? ncf_adam_window_step_(&t->win, gstep + 1) : NULL;
+            update_dense(t, n_chunks, tid, as);
+            update_embeddings(t, s, B, tid, gstep, as);
         }
     }
+    t->step = base + n_steps;
     if (diverged) return NAN;
     return loss_sum / (double)(n_steps ? n_steps : 1);
 }
