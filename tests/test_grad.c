@@ -193,7 +193,7 @@ static void run_case(const gc_case *c)
     ncf_grad_args a = {.loss = c->loss, .scale = 1.0f / n, .reg = c->reg, .dropout = 1, .drop_seed = 99};
     float *ws = ncf_alloc_aligned_(ncf_model_ws_floats_(m) * sizeof(float));
     float *dg = ncf_alloc_aligned_(m->n_dense * sizeof(float)), *dg2 = ncf_alloc_aligned_(m->n_dense * sizeof(float));
-    size_t slot = ncf_slot_width_(m), side = (size_t)(m->F + m->E);
+    size_t slot = ncf_slot_width_(m, c->loss), side = (size_t)(m->F + m->E);
     float *eg = malloc((size_t)n * slot * sizeof(float)), *eg2 = malloc((size_t)n * slot * sizeof(float));
     loss_of(m, s, n, &a, ws, dg, eg);
     /* embedding gradients per table row: sum over samples */

@@ -3,10 +3,12 @@
  * CRC mismatch, missing file all refused with the right status and no
  * leak), and recommendation (seen items never returned, ties to the lower
  * index). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "model/model_impl.h"
 #include "ncf/ncf.h"
 #include "testutil.h"
@@ -205,6 +207,29 @@ static void test_recommend(void **state)
     ncf_dataset_free(ds);
 }
 
+/* The split first layer (evaluation, recommend) scores like the plain forward pass. */
+static void test_split_first_layer(void **state)
+{
+    ncf_dataset *ds = small_dataset();
+    ncf_model *m = neumf_for(ds);
+    float *ih = ncf_model_item_halves_(m, 2);
+    assert_non_null(ih);
+    float uh[64], *act = calloc(m->act_size, sizeof(float));
+    for (int32_t u = 0; u < ds->n_users; u++) {
+        ncf_model_user_half_(m, u, uh);
+        for (int32_t i = 0; i < ds->n_items; i++) {
+            float plain;
+            ncf_model_score(m, u, &i, 1, &plain);
+            float split = ncf_model_forward_split_(m, u, i, uh, ih + (size_t)i * (size_t)m->out[0], act);
+            assert_true(fabsf(plain - split) <= 1e-5f * (1.0f + fabsf(plain)));
+        }
+    }
+    free(act);
+    ncf_free_aligned_(ih);
+    ncf_model_free(m);
+    ncf_dataset_free(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_save_load_round_trip),
         cmocka_unit_test(test_corrupt_files),
         cmocka_unit_test(test_recommend),
+        cmocka_unit_test(test_split_first_layer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,8 +2,9 @@
  * NDCG@K with the tie rule "a negative scoring >= the held-out item ranks
  * above it", after dropping listed negatives equal to the held-out item and
  * repeated negatives. Per-case results are summed in case order, so the
- * figures do not depend on the thread count. Full-ranking evaluation is not
- * here (yet). */
+ * figures do not depend on the thread count. For NeuMF and MLP the first
+ * layer is split: each item's half is computed once, each user's once.
+ * Full-ranking evaluation is not here (yet). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,19 +62,28 @@ ncf_status ncf_evaluate(const ncf_model *m, const ncf_dataset *ds, int topk, int
     const int T = ncf_threads_resolve(threads);
     (void)T; /* unused when built without OpenMP */
     int failed = 0;
+    /* split first layer: every item's half once (NULL: the model has none) */
+    float *ih = ncf_model_item_halves_(m, T);
+    const int split = ih != NULL;
+    if (m->n_layers > 0 && m->E > 0 && !ih) {
+        free(rank);
+        return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
+    }
+    const size_t h = split ? (size_t)m->out[0] : 0;
 #pragma omp parallel num_threads(T)
     {
         float *act = ncf_alloc_aligned_(m->act_size * sizeof(float));
         float *scores = malloc(((size_t)max_neg + 1) * sizeof *scores);
         int32_t *negs = malloc(((size_t)max_neg + 1) * sizeof *negs);
         int32_t *stamp = calloc((size_t)ds->n_items, sizeof *stamp);
-        if (!act || !scores || !negs || !stamp) {
+        float *uh = ncf_alloc_aligned_((h + 1) * sizeof(float));
+        if (!act || !scores || !negs || !stamp || !uh) {
 #pragma omp atomic write
             failed = 1;
         }
 #pragma omp for schedule(dynamic, 64)
         for (int32_t c = 0; c < n; c++) {
-            if (!act || !scores || !negs || !stamp) continue;
+            if (!act || !scores || !negs || !stamp || !uh) continue;
             const int32_t u = ds->test_users[c], i = ds->test_items[c];
             /* drop the held-out item and repeats, O(n) with a stamp per item */
             int kept = 0;
@@ -84,15 +94,25 @@ ncf_status ncf_evaluate(const ncf_model *m, const ncf_dataset *ds, int topk, int
                 stamp[j] = c + 1;
                 negs[kept++] = j;
             }
-            float s = ncf_model_forward_(m, u, i, act, NULL);
-            for (int k = 0; k < kept; k++) scores[k] = ncf_model_forward_(m, u, negs[k], act, NULL);
+            float s;
+            if (split) {
+                ncf_model_user_half_(m, u, uh);
+                s = ncf_model_forward_split_(m, u, i, uh, ih + (size_t)i * h, act);
+                for (int k = 0; k < kept; k++)
+                    scores[k] = ncf_model_forward_split_(m, u, negs[k], uh, ih + (size_t)negs[k] * h, act);
+            } else {
+                s = ncf_model_forward_(m, u, i, act, NULL);
+                for (int k = 0; k < kept; k++) scores[k] = ncf_model_forward_(m, u, negs[k], act, NULL);
+            }
             rank[c] = ncf_rank_of(s, scores, kept);
         }
         ncf_free_aligned_(act);
         free(scores);
         free(negs);
         free(stamp);
+        ncf_free_aligned_(uh);
     }
+    ncf_free_aligned_(ih);
     if (failed) {
         free(rank);
         return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");

@@ -395,7 +395,7 @@ static void backward_head(const ncf_model *m, int32_t u, int32_t i, const float 
 double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, const ncf_grad_args *a,
                              float *ws, float *dense_grad, float *emb_grad)
 {
-    const size_t side = (size_t)(m->F + m->E), slot = ncf_slot_width_(m), rowf = ROW_FLOATS(m);
+    const size_t side = (size_t)(m->F + m->E), slot = ncf_slot_width_(m, a->loss), rowf = ROW_FLOATS(m);
     const int pair = a->loss == NCF_LOSS_PAIR_BCE;
     const int R = pair ? 2 * n : n;
     const int drop = a->dropout && m->cfg.dropout > 0.0f && m->E > 0;
@@ -474,6 +474,69 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
 
 /* ---- inference -------------------------------------------------------------- */
 
+float *ncf_model_item_halves_(const ncf_model *m, int threads)
+{
+    if (m->n_layers == 0 || m->E == 0) return NULL;
+    const int out = m->out[0], E = m->E;
+    float *h = ncf_alloc_aligned_((size_t)m->cfg.n_items * (size_t)out * sizeof(float));
+    if (!h) return NULL;
+    const float *wt_item = m->wt + m->w_off[0] + (size_t)E * (size_t)out; /* rows E..2E-1 of W1^T */
+#pragma omp parallel for schedule(static) num_threads(threads > 0 ? threads : 1)
+    for (int32_t i = 0; i < m->cfg.n_items; i++)
+        ncf_linear_forward_(h + (size_t)i * (size_t)out, row_of(&m->tab[NCF_TABLE_MLP_ITEM], i), wt_item,
+                            m->dense + m->b_off[0], E, out);
+    return h;
+}
+
+void ncf_model_user_half_(const ncf_model *m, int32_t u, float *uh)
+{
+    const int out = m->out[0];
+    float zero[64] = {0};
+    const float *bias = zero;
+    float *heap = NULL;
+    if (out > 64) bias = heap = ncf_alloc_aligned_((size_t)out * sizeof(float));
+    if (!bias) { /* out of memory: fall back to a scalar loop without a bias vector */
+        for (int o = 0; o < out; o++) {
+            float acc = 0.0f;
+            for (int k = 0; k < m->E; k++) acc += row_of(&m->tab[NCF_TABLE_MLP_USER], u)[k] * m->wt[m->w_off[0] + (size_t)k * (size_t)out + (size_t)o];
+            uh[o] = acc;
+        }
+        return;
+    }
+    ncf_linear_forward_(uh, row_of(&m->tab[NCF_TABLE_MLP_USER], u), m->wt + m->w_off[0], bias, m->E, out);
+    ncf_free_aligned_(heap);
+}
+
+float ncf_model_forward_split_(const ncf_model *m, int32_t u, int32_t i, const float *uh, const float *ih, float *act)
+{
+    const int F = m->F;
+    const float *wo = m->dense + m->wo_off;
+    float s = m->dense[m->bo_off];
+    if (F) {
+        const float *pu = row_of(&m->tab[NCF_TABLE_GMF_USER], u), *qi = row_of(&m->tab[NCF_TABLE_GMF_ITEM], i);
+        for (int k = 0; k < F; k++) {
+            float g = pu[k] * qi[k];
+            if (m->cfg.gmf_activation == NCF_ACT_SIGMOID) g = ncf_sigmoid_(g);
+            s += wo[k] * g;
+        }
+    }
+    float *z = act + m->act_z[0];
+    for (int k = 0; k < m->out[0]; k++) {
+        float v = uh[k] + ih[k];
+        z[k] = v > 0.0f ? v : 0.0f;
+    }
+    const float *x = z;
+    for (int l = 1; l < m->n_layers; l++) {
+        float *zl = act + m->act_z[l];
+        ncf_linear_forward_(zl, x, m->wt + m->w_off[l], m->dense + m->b_off[l], m->in[l], m->out[l]);
+        ncf_relu_forward_(zl, m->out[l]);
+        x = zl;
+    }
+    const int n = m->out_in - F;
+    for (int k = 0; k < n; k++) s += wo[F + k] * x[k];
+    return s;
+}
+
 ncf_status ncf_model_score(const ncf_model *m, int32_t user, const int32_t *items, int n, float *scores)
 {
     if (user < 0 || user >= m->cfg.n_users) return NCF_ERR_NOT_FOUND;
@@ -501,13 +564,32 @@ ncf_status ncf_model_recommend(const ncf_model *m, int32_t user, int k, int32_t 
     if (k <= 0) return NCF_OK;
     float *act = ncf_alloc_aligned_(m->act_size * sizeof(float));
     if (!act) return NCF_ERR_NOMEM;
+    /* The split first layer: this user's half once, each item's half as
+     * the items come (caching all items pays off only for many users). */
+    float *uh = NULL, *ih = NULL;
+    if (m->n_layers > 0 && m->E > 0) {
+        uh = ncf_alloc_aligned_(2 * (size_t)m->out[0] * sizeof(float));
+        if (!uh) {
+            ncf_free_aligned_(act);
+            return NCF_ERR_NOMEM;
+        }
+        ih = uh + m->out[0];
+        ncf_model_user_half_(m, user, uh);
+    }
     const int32_t *seen = m->seen ? m->seen + m->seen_off[user] : NULL;
     int64_t n_seen = m->seen ? m->seen_off[user + 1] - m->seen_off[user] : 0, sp = 0;
     int n = 0; /* items[0..n) kept sorted best-first (insertion: k is small) */
     for (int32_t i = 0; i < m->cfg.n_items; i++) {
         while (sp < n_seen && seen[sp] < i) sp++;
         if (sp < n_seen && seen[sp] == i) continue;
-        float s = ncf_model_forward_(m, user, i, act, NULL);
+        float s;
+        if (uh) {
+            ncf_linear_forward_(ih, row_of(&m->tab[NCF_TABLE_MLP_ITEM], i), m->wt + m->w_off[0] + (size_t)m->E * (size_t)m->out[0],
+                                m->dense + m->b_off[0], m->E, m->out[0]);
+            s = ncf_model_forward_split_(m, user, i, uh, ih, act);
+        } else {
+            s = ncf_model_forward_(m, user, i, act, NULL);
+        }
         if (n == k && !before(s, i, scores[n - 1], items[n - 1])) continue;
         int pos = n < k ? n++ : k - 1;
         while (pos > 0 && before(s, i, scores[pos - 1], items[pos - 1])) {
@@ -519,6 +601,7 @@ ncf_status ncf_model_recommend(const ncf_model *m, int32_t user, int k, int32_t 
         items[pos] = i;
     }
     ncf_free_aligned_(act);
+    ncf_free_aligned_(uh);
     *n_out = n;
     return NCF_OK;
 }

@@ -63,8 +63,12 @@ typedef struct ncf_grad_args {
     uint64_t sample_base;
 } ncf_grad_args;
 
-/* Per-sample embedding gradient slot: user (F then E), item, item2. */
-static inline size_t ncf_slot_width_(const ncf_model *m) { return 3 * (size_t)(m->F + m->E); }
+/* Per-sample embedding gradient slot: user (F then E), item, and for the
+ * pairwise loss item2. */
+static inline size_t ncf_slot_width_(const ncf_model *m, ncf_loss loss)
+{
+    return (loss == NCF_LOSS_PAIR_BCE ? 3 : 2) * (size_t)(m->F + m->E);
+}
 
 /* Most rows one ncf_model_chunk_grad_ call handles: n samples make n rows
  * (BCE) or 2n rows (pairwise). */
@@ -76,7 +80,7 @@ size_t ncf_model_ws_floats_(const ncf_model *m);
 /* Forward and backward over n samples (at most NCF_TILE_ROWS rows): returns the summed loss (times
  * scale, regularisation included); adds dense gradients into dense_grad
  * (n_dense floats) and writes each sample's embedding gradients into
- * emb_grad (n slots of ncf_slot_width_ floats, overwritten). */
+ * emb_grad (n slots of ncf_slot_width_(m, a->loss) floats, overwritten). */
 double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, const ncf_grad_args *a,
                              float *ws, float *dense_grad, float *emb_grad);
 
@@ -86,6 +90,19 @@ void ncf_model_sync_(ncf_model *m);
 
 /* Score of one (user, item) pair with the given activation buffer. */
 float ncf_model_forward_(const ncf_model *m, int32_t u, int32_t i, float *act, const float *mask);
+
+/* Scoring many items for few users (evaluation, recommend): the first MLP
+ * layer splits into a user half W1u p_u and an item half W1i q_i + b1, so
+ * the item halves are computed once for all items and each user's half
+ * once per user. ncf_model_item_halves_ returns n_items x out[0] floats
+ * (NULL when the model has no hidden layer, or on OOM; free with
+ * ncf_free_aligned_); ncf_model_forward_split_ scores (u, i) from the
+ * halves. The sums run in another order than ncf_model_forward_, so scores
+ * may differ from it in the last bits; every evaluation uses this path. */
+float *ncf_model_item_halves_(const ncf_model *m, int threads);
+void ncf_model_user_half_(const ncf_model *m, int32_t u, float *uh);
+float ncf_model_forward_split_(const ncf_model *m, int32_t u, int32_t i, const float *uh, const float *ih,
+                               float *act);
 
 /* Allocates the tables and the arena for cfg (weights zero); used by create and load. */
 ncf_status ncf_model_alloc_(const ncf_model_config *cfg, ncf_model **out, ncf_err *err);

@@ -140,7 +140,7 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     if (ncf_sampler_init_(&t->sampler, ds) != NCF_OK) return NCF_ERR_NOMEM;
     t->n_samples = ncf_sampler_count_(&t->sampler, c->loss, c->neg);
     t->samples = malloc((size_t)t->n_samples * sizeof *t->samples);
-    t->slot = ncf_slot_width_(m);
+    t->slot = ncf_slot_width_(m, c->loss);
     t->n_chunks_max = (c->batch + CHUNK - 1) / CHUNK;
     t->emb_grad = ncf_alloc_aligned_((size_t)c->batch * t->slot * sizeof(float));
     t->chunk_grad = ncf_alloc_aligned_((size_t)t->n_chunks_max * m->n_dense * sizeof(float));
