@@ -10,6 +10,7 @@
 #include "core/core.h"
 #include "model/model_impl.h"
 #include "nn/nn.h"
+#include "ncf/ncf.h"
 #include "testutil.h"
 
 static float frand(ncf_rng *r) { return (float)(2.0 * ncf_rng_uniform_(r) - 1.0); }
@@ -19,7 +20,31 @@ static void fill(float *a, size_t n, ncf_rng *r)
     for (size_t k = 0; k < n; k++) a[k] = frand(r);
 }
 
+static const char *const PATHS[] = {"generic", "avx2", "avx512"};
+
+static void linear_kernels_one_path(void);
+
+/* Every kernel path the CPU has, against naive double-precision sums. */
 static void test_linear_kernels(void **state)
+{
+    const char *initial = ncf_kernels();
+    int ran = 0;
+    for (size_t p = 0; p < sizeof PATHS / sizeof *PATHS; p++) {
+        if (!ncf_kernels_supported(PATHS[p])) {
+            fprintf(stderr, "kernel path %s: not supported by this CPU, skipped\n", PATHS[p]);
+            continue;
+        }
+        assert_int_equal(ncf_set_kernels(PATHS[p]), NCF_OK);
+        assert_string_equal(ncf_kernels(), PATHS[p]);
+        linear_kernels_one_path();
+        ran++;
+    }
+    assert_true(ran >= 1);
+    assert_int_equal(ncf_set_kernels("no-such-path"), NCF_ERR_ARG);
+    assert_int_equal(ncf_set_kernels(initial), NCF_OK);
+}
+
+static void linear_kernels_one_path(void)
 {
     const int sizes[] = {1, 3, 8, 9, 16, 17, 32, 33, 64};
     ncf_rng r;
@@ -231,34 +256,45 @@ static void run_case(const gc_case *c)
     ncf_model_free(m);
 }
 
+static void run_case_all_paths(const gc_case *c)
+{
+    const char *initial = ncf_kernels();
+    for (size_t p = 0; p < sizeof PATHS / sizeof *PATHS; p++)
+        if (ncf_kernels_supported(PATHS[p])) {
+            assert_int_equal(ncf_set_kernels(PATHS[p]), NCF_OK);
+            run_case(c);
+        }
+    assert_int_equal(ncf_set_kernels(initial), NCF_OK);
+}
+
 static void test_gmf(void **state)
 {
     gc_case c = {"gmf", NCF_MODEL_GMF, 5, 0, 0, {0}, NCF_ACT_IDENTITY, 0, 0, NCF_LOSS_BCE};
-    run_case(&c);
+    run_case_all_paths(&c);
     gc_case c2 = {"gmf-sigmoid-pair", NCF_MODEL_GMF, 9, 0, 0, {0}, NCF_ACT_SIGMOID, 0, 0.01f, NCF_LOSS_PAIR_BCE};
-    run_case(&c2);
+    run_case_all_paths(&c2);
 }
 
 static void test_mlp(void **state)
 {
     gc_case c = {"mlp", NCF_MODEL_MLP, 0, 8, 3, {16, 8, 4}, NCF_ACT_IDENTITY, 0, 0, NCF_LOSS_BCE};
-    run_case(&c);
+    run_case_all_paths(&c);
     c = (gc_case){"mlp-odd", NCF_MODEL_MLP, 0, 4, 3, {7, 5, 3}, NCF_ACT_IDENTITY, 0, 0, NCF_LOSS_BCE};
-    run_case(&c);
+    run_case_all_paths(&c);
     gc_case wide = {"mlp-wide", NCF_MODEL_MLP, 0, 17, 2, {33, 16}, NCF_ACT_IDENTITY, 0, 0, NCF_LOSS_BCE};
-    run_case(&wide);
+    run_case_all_paths(&wide);
     gc_case flat = {"mlp-no-hidden", NCF_MODEL_MLP, 0, 3, 0, {0}, NCF_ACT_IDENTITY, 0, 0, NCF_LOSS_BCE};
-    run_case(&flat);
+    run_case_all_paths(&flat);
 }
 
 static void test_neumf(void **state)
 {
     gc_case c = {"neumf", NCF_MODEL_NEUMF, 4, 8, 3, {16, 8, 4}, NCF_ACT_IDENTITY, 0, 0, NCF_LOSS_BCE};
-    run_case(&c);
+    run_case_all_paths(&c);
     gc_case seed = {"neumf-seed", NCF_MODEL_NEUMF, 6, 6, 2, {9, 5}, NCF_ACT_SIGMOID, 0.3f, 0.05f, NCF_LOSS_PAIR_BCE};
-    run_case(&seed);
+    run_case_all_paths(&seed);
     gc_case reg = {"neumf-reg-dropout-bce", NCF_MODEL_NEUMF, 3, 5, 1, {6}, NCF_ACT_IDENTITY, 0.5f, 0.1f, NCF_LOSS_BCE};
-    run_case(&reg);
+    run_case_all_paths(&reg);
 }
 
 int main(void)

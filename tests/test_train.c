@@ -135,9 +135,17 @@ static char *train_and_save(const ncf_dataset *ds, ncf_preset preset, int thread
 static void test_deterministic_across_threads(void **state)
 {
     ncf_dataset *ds = synth_dataset(150, 200, 4000, 2);
-    for (int variant = 0; variant < 3; variant++) {
+    const char *paths[] = {"generic", "avx2", "avx512"}, *initial = ncf_kernels();
+    for (int variant = 0; variant < 5; variant++) {
+        if (variant >= 3) { /* the default variant again on the other kernel paths */
+            if (!ncf_kernels_supported(paths[variant - 2])) continue;
+            assert_int_equal(ncf_set_kernels(paths[variant - 2]), NCF_OK);
+        } else {
+            assert_int_equal(ncf_set_kernels("generic"), NCF_OK);
+        }
         ncf_preset preset = variant == 2 ? NCF_PRESET_SEED : NCF_PRESET_PAPER;
         ncf_adam_mode lazy = variant == 1 ? NCF_ADAM_LAZY : NCF_ADAM_DENSE;
+        fprintf(stderr, "determinism: variant %d on kernel path %s\n", variant, ncf_kernels());
         size_t n1, n2, n3;
         ncf_train_result r1, r2, r3;
         char *a = train_and_save(ds, preset, 1, lazy, "d1.ncf", &n1, &r1);
@@ -152,6 +160,7 @@ static void test_deterministic_across_threads(void **state)
         free(b);
         free(c);
     }
+    assert_int_equal(ncf_set_kernels(initial), NCF_OK);
     ncf_dataset_free(ds);
 }
 

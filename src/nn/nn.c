@@ -1,120 +1,110 @@
-/* nn.c — kernels for linear and ReLU layers (see nn.h), written with 8-float
- * vectors (simd.h). Each loop keeps at least four independent accumulator
- * chains in registers so that the add latency is hidden: 32 outputs as four
- * vectors; 16 outputs as two vectors times two halves of the input; 8
- * outputs as one vector times four quarters of the input (the partial sums
- * are then added in a fixed order, the same on every instruction set). */
+/* nn.c — picks the kernel path (portable, AVX2+FMA or AVX-512) once, from
+ * the CPU or from NCF_KERNELS / ncf_set_kernels, and forwards the layer
+ * kernels to it; also the ReLU kernels. The paths round differently (fused
+ * or separate multiply-add), so a run is reproducible bit for bit on one
+ * path; tests run every path the machine has. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ncf/ncf.h"
+#include "nn/kernels.h"
 #include "nn/nn.h"
 
-#include "nn/simd.h"
+typedef struct kernel_path {
+    const char *name;
+    void (*forward)(float *restrict, const float *restrict, const float *restrict, const float *restrict, int, int);
+    void (*backward_x)(float *restrict, const float *restrict, const float *restrict, int, int);
+    void (*backward_w)(float *restrict, float *restrict, const float *restrict, size_t, const float *restrict, size_t,
+                       int, int, int);
+} kernel_path;
 
-/* y[o0 .. o0+8*V) = bias + sum_i x[i] * rows[i], with `split` interleaved
- * partial sums over i. rows advance by `stride` floats per i. */
-static inline __attribute__((always_inline)) void dot_block(float *restrict y, const float *restrict x, const float *restrict rows, size_t stride,
-                             const float *restrict init, int n, int V, int split)
+/* In increasing order of preference for the default. AVX-512 comes before
+ * AVX2: these kernels work on 8-float vectors, and the AVX2 encoding
+ * measured faster on the development machine (AMD Zen 4; bench_kernels);
+ * NCF_KERNELS=avx512 selects it. */
+static const kernel_path paths[] = {
+    {"generic", ncf_k_linear_forward_generic, ncf_k_linear_backward_x_generic, ncf_k_linear_backward_w_generic},
+#ifdef NCF_HAVE_X86_PATHS
+    {"avx512", ncf_k_linear_forward_avx512, ncf_k_linear_backward_x_avx512, ncf_k_linear_backward_w_avx512},
+    {"avx2", ncf_k_linear_forward_avx2, ncf_k_linear_backward_x_avx2, ncf_k_linear_backward_w_avx2},
+#endif
+};
+enum { N_PATHS = sizeof paths / sizeof paths[0] };
+
+static const kernel_path *active;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static int supported(const kernel_path *p)
 {
-    v8f a[4][4];
-    for (int s = 0; s < split; s++)
-        for (int v = 0; v < V; v++) a[s][v] = s == 0 && init ? v8_load(init + 8 * v) : v8_set1(0.0f);
-    int i = 0;
-    for (; i + split <= n; i += split)
-        for (int s = 0; s < split; s++) {
-            const v8f xi = v8_set1(x[i + s]);
-            const float *r = rows + (size_t)(i + s) * stride;
-            for (int v = 0; v < V; v++) a[s][v] += xi * v8_load(r + 8 * v);
-        }
-    for (; i < n; i++) {
-        const v8f xi = v8_set1(x[i]);
-        for (int v = 0; v < V; v++) a[0][v] += xi * v8_load(rows + (size_t)i * stride + 8 * v);
-    }
-    for (int v = 0; v < V; v++) {
-        v8f t = a[0][v];
-        if (split == 2) t = a[0][v] + a[1][v];
-        if (split == 4) t = (a[0][v] + a[1][v]) + (a[2][v] + a[3][v]);
-        v8_store(y + 8 * v, t);
-    }
+#ifdef NCF_HAVE_X86_PATHS
+    __builtin_cpu_init();
+    if (strcmp(p->name, "avx2") == 0) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (strcmp(p->name, "avx512") == 0)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("fma");
+#endif
+    return strcmp(p->name, "generic") == 0;
 }
 
-NCF_MULTIVERSION
+static const kernel_path *find(const char *name)
+{
+    for (int k = 0; k < N_PATHS; k++)
+        if (strcmp(paths[k].name, name) == 0) return &paths[k];
+    return NULL;
+}
+
+static void choose(void)
+{
+    const char *env = getenv("NCF_KERNELS");
+    const kernel_path *p = env && *env ? find(env) : NULL;
+    if (p && supported(p)) {
+        active = p;
+        return;
+    }
+    active = &paths[0];
+    for (int k = 0; k < N_PATHS; k++)
+        if (supported(&paths[k])) active = &paths[k]; /* the last supported one */
+}
+
+static const kernel_path *path(void)
+{
+    pthread_once(&once, choose);
+    return active;
+}
+
+const char *ncf_kernels(void) { return path()->name; }
+
+int ncf_kernels_supported(const char *name)
+{
+    const kernel_path *p = find(name);
+    return p && supported(p);
+}
+
+ncf_status ncf_set_kernels(const char *name)
+{
+    path(); /* settle the default first */
+    const kernel_path *p = find(name);
+    if (!p || !supported(p)) return NCF_ERR_ARG;
+    __atomic_store_n(&active, p, __ATOMIC_RELEASE);
+    return NCF_OK;
+}
+
 void ncf_linear_forward_(float *restrict y, const float *restrict x, const float *restrict wt,
                          const float *restrict b, int in, int out)
 {
-    const size_t so = (size_t)out;
-    int o = 0;
-    for (; o + 32 <= out; o += 32) dot_block(y + o, x, wt + o, so, b + o, in, 4, 1);
-    for (; o + 16 <= out; o += 16) dot_block(y + o, x, wt + o, so, b + o, in, 2, 2);
-    for (; o + 8 <= out; o += 8) dot_block(y + o, x, wt + o, so, b + o, in, 1, 4);
-    for (; o < out; o++) {
-        float acc = b[o];
-        for (int i = 0; i < in; i++) acc += x[i] * wt[(size_t)i * so + (size_t)o];
-        y[o] = acc;
-    }
+    path()->forward(y, x, wt, b, in, out);
 }
 
-NCF_MULTIVERSION
 void ncf_linear_backward_x_(float *restrict dx, const float *restrict dy, const float *restrict w, int in, int out)
 {
-    const size_t si = (size_t)in;
-    int i = 0;
-    for (; i + 32 <= in; i += 32) dot_block(dx + i, dy, w + i, si, NULL, out, 4, 1);
-    for (; i + 16 <= in; i += 16) dot_block(dx + i, dy, w + i, si, NULL, out, 2, 2);
-    for (; i + 8 <= in; i += 8) dot_block(dx + i, dy, w + i, si, NULL, out, 1, 4);
-    for (; i < in; i++) {
-        float acc = 0.0f;
-        for (int o = 0; o < out; o++) acc += dy[o] * w[(size_t)o * si + (size_t)i];
-        dx[i] = acc;
-    }
+    path()->backward_x(dx, dy, w, in, out);
 }
 
-/* dw rows o0 .. o0+G, columns i0 .. i0+8V: += sum over rows r of dy[r][o] x[r][i]. */
-static inline __attribute__((always_inline)) void outer_block(float *restrict dw, size_t in, const float *restrict dy, size_t dy_stride,
-                               const float *restrict x, size_t x_stride, int rows, int o0, int i0, int G, int V)
-{
-    v8f a[4][4];
-    for (int gi = 0; gi < G; gi++)
-        for (int v = 0; v < V; v++) a[gi][v] = v8_load(dw + (size_t)(o0 + gi) * in + (size_t)i0 + 8 * (size_t)v);
-    for (int r = 0; r < rows; r++) {
-        const float *xr = x + (size_t)r * x_stride + i0;
-        v8f xv[4];
-        for (int v = 0; v < V; v++) xv[v] = v8_load(xr + 8 * v);
-        for (int gi = 0; gi < G; gi++) {
-            const v8f g = v8_set1(dy[(size_t)r * dy_stride + (size_t)(o0 + gi)]);
-            for (int v = 0; v < V; v++) a[gi][v] += g * xv[v];
-        }
-    }
-    for (int gi = 0; gi < G; gi++)
-        for (int v = 0; v < V; v++) v8_store(dw + (size_t)(o0 + gi) * in + (size_t)i0 + 8 * (size_t)v, a[gi][v]);
-}
-
-NCF_MULTIVERSION
 void ncf_linear_backward_w_(float *restrict dw, float *restrict db, const float *restrict dy, size_t dy_stride,
                             const float *restrict x, size_t x_stride, int rows, int in, int out)
 {
-    for (int o = 0; o < out; o++) {
-        float bsum = db[o];
-        for (int r = 0; r < rows; r++) bsum += dy[(size_t)r * dy_stride + (size_t)o];
-        db[o] = bsum;
-    }
-    const size_t sin = (size_t)in;
-    int i = 0;
-    for (; i + 32 <= in; i += 32)
-        for (int o = 0; o < out; o++) outer_block(dw, sin, dy, dy_stride, x, x_stride, rows, o, i, 1, 4);
-    for (; i + 16 <= in; i += 16) {
-        int o = 0;
-        for (; o + 2 <= out; o += 2) outer_block(dw, sin, dy, dy_stride, x, x_stride, rows, o, i, 2, 2);
-        for (; o < out; o++) outer_block(dw, sin, dy, dy_stride, x, x_stride, rows, o, i, 1, 2);
-    }
-    for (; i + 8 <= in; i += 8) {
-        int o = 0;
-        for (; o + 4 <= out; o += 4) outer_block(dw, sin, dy, dy_stride, x, x_stride, rows, o, i, 4, 1);
-        for (; o < out; o++) outer_block(dw, sin, dy, dy_stride, x, x_stride, rows, o, i, 1, 1);
-    }
-    for (; i < in; i++)
-        for (int o = 0; o < out; o++) {
-            float acc = dw[(size_t)o * sin + (size_t)i];
-            for (int r = 0; r < rows; r++) acc += dy[(size_t)r * dy_stride + (size_t)o] * x[(size_t)r * x_stride + (size_t)i];
-            dw[(size_t)o * sin + (size_t)i] = acc;
-        }
+    path()->backward_w(dw, db, dy, dy_stride, x, x_stride, rows, in, out);
 }
 
 void ncf_relu_forward_(float *x, int n)

@@ -2,11 +2,10 @@
  * one row (sample) at a time, except the weight gradient, which sums over a
  * tile of rows so that each weight is loaded and stored once per tile.
  * Backward kernels accumulate (+=) into parameter gradients; the caller
- * zeroes. Inner loops keep 16 accumulators in registers and never
- * reassociate a floating-point sum, so gcc vectorises them without
- * -ffast-math and every instruction-set path gives the same bits. On x86-64
- * each kernel is compiled for AVX-512, AVX2 and baseline SSE2 and the best
- * is picked at load time (gcc target_clones). Not thread-aware. */
+ * zeroes. The linear kernels have three paths (portable, AVX2+FMA,
+ * AVX-512), chosen once at run time (nn.c, ncf_set_kernels); the summation
+ * order is fixed in the source. NCF_MULTIVERSION (gcc target_clones) builds
+ * the optimizer kernels for the same instruction sets. Not thread-aware. */
 #ifndef NCF_NN_H
 #define NCF_NN_H
 

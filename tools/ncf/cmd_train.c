@@ -224,10 +224,10 @@ int cmd_train(int argc, char **argv)
     FILE *info = json ? stderr : stdout;
     fprintf(info, "data: %s: %d users, %d items, %lld training interactions, %d test cases%s\n", data, ds->n_users,
             ds->n_items, (long long)ds->n_train, ds->n_test, ds->negatives_drawn ? " (negatives drawn)" : "");
-    fprintf(info, "model: %s (%s preset), %lld parameters; %s, lr %g, batch %d, %d negatives, %d threads\n",
+    fprintf(info, "model: %s (%s preset), %lld parameters; %s, lr %g, batch %d, %d negatives, %d threads, %s kernels\n",
             ncf_model_type_name(mc.type), preset ? "seed" : "paper", (long long)ncf_model_param_count(m),
             tc.optimizer == NCF_OPT_ADAM ? (tc.adam_mode == NCF_ADAM_LAZY ? "lazy Adam" : "Adam") : "SGD", (double)tc.lr, tc.batch, tc.neg,
-            ncf_threads_resolve(tc.threads));
+            ncf_threads_resolve(tc.threads), ncf_kernels());
     if (summary) print_summary(info, m);
     if (!json)
         printf("%5s  %9s  %8s  %8s  %8s  %7s  %11s\n", "epoch", "loss", "HR@K", "NDCG@K", "train_s", "eval_s",
