@@ -77,15 +77,19 @@ $(BUILD)/libncf.a: $(LIB_OBJ)
 $(BUILD)/libncf.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libncf.so.$(SOVER) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The tool links libmicrohttpd and jansson (ncf serve); the library does not.
+TOOL_LIBS := -lmicrohttpd -ljansson
+$(TOOL_OBJ): | deps
 $(TOOL): $(TOOL_OBJ) $(BUILD)/libncf.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(TOOL_OBJ) $(BUILD)/libncf.a $(LDLIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(TOOL_OBJ) $(BUILD)/libncf.a $(TOOL_LIBS) $(LDLIBS)
 
 deps:
 	@sh scripts/setup-deps.sh
 
 $(BUILD)/tests/%: tests/%.c $(TESTUTIL) $(BUILD)/libncf.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(TESTUTIL) $(BUILD)/libncf.a $(ALL_LDFLAGS) -lcmocka $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(TESTUTIL) $(BUILD)/libncf.a $(ALL_LDFLAGS) -lcmocka -ljansson $(LDLIBS)
 
 # Every test binary runs; the target fails if any failed. Tests find the
 # tool through NCF_BIN and the shared data at ../shared/data (skipped when
@@ -104,7 +108,9 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libncf.a $(HDRS)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libncf.a $(ALL_LDFLAGS) $(LDLIBS)
 
 bench: $(TOOL) $(BENCHES)
+	@sh scripts/setup-deps.sh bench
 	@sh scripts/bench.sh $(BUILD)
+	@sh scripts/bench-serve.sh ./$(TOOL)
 
 demo: $(TOOL)
 	@sh scripts/demo.sh

@@ -1,10 +1,12 @@
 #!/bin/sh
-# setup-deps.sh — installs the Debian 12 packages that building and testing
-# ncf need, when they are missing (apt-get; sudo when not root). Idempotent
-# and quiet when everything is present. The library and tool themselves
-# need only gcc and make.
+# setup-deps.sh [bench] — installs the Debian 12 packages that building and
+# testing ncf need, when they are missing (apt-get; sudo when not root).
+# Idempotent and quiet when everything is present. The library needs only
+# gcc and make; the tool's `serve` needs libmicrohttpd and jansson; the
+# tests need cmocka and curl; `bench` adds wrk (the HTTP load generator).
 set -e
-PKGS="libcmocka-dev"
+PKGS="libcmocka-dev libmicrohttpd-dev libjansson-dev curl"
+[ "${1:-}" = bench ] && PKGS="$PKGS wrk"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -53,7 +53,8 @@ static void test_usage_errors(void **state)
 
 static void test_bad_input(void **state)
 {
-    const char *bad = tu_write("bad.dat", "1::10::5::100\n1::11::5::101\n2::10\n");
+    char bad[512]; /* a copy: tu_path's buffers rotate */
+    snprintf(bad, sizeof bad, "%s", tu_write("bad.dat", "1::10::5::100\n1::11::5::101\n2::10\n"));
     char cmd[1024];
     const char *out = tu_path("never.ncf");
     snprintf(cmd, sizeof cmd, "train --data %s --epochs 1 --out %s", bad, out);
@@ -87,7 +88,9 @@ static double json_num(const char *line, const char *key)
 static void test_train_eval_recommend(void **state)
 {
     char cmd[2048];
-    const char *data = tu_path("cli.tsv"), *model = tu_path("cli.ncf");
+    char data[512], model[512]; /* copies: tu_path's buffers rotate */
+    snprintf(data, sizeof data, "%s", tu_path("cli.tsv"));
+    snprintf(model, sizeof model, "%s", tu_path("cli.ncf"));
     snprintf(cmd, sizeof cmd, "synth --out %s --users 300 --items 250 --interactions 9000 --seed 3", data);
     expect_run(0, NULL, cmd);
     char *out = NULL;
@@ -163,6 +166,36 @@ static void test_train_eval_recommend(void **state)
     free(out);
     snprintf(cmd, sizeof cmd, "recommend --model %s --user nobody", model);
     expect_run(1, "user 'nobody' is not in the model", cmd);
+    /* --all: every user's top k as TSV, the same as one user at a time */
+    char all[512];
+    snprintf(all, sizeof all, "%s", tu_path("all.tsv"));
+    snprintf(cmd, sizeof cmd, "recommend --model %s --all -k 3 --out %s --threads 2", model, all);
+    expect_run(0, NULL, cmd);
+    char *tsv = tu_read(all, NULL);
+    assert_non_null(tsv);
+    int lines_all = 0, u7 = 0;
+    char first_u7[64] = "";
+    for (char *l = strtok_r(tsv, "\n", &sv); l; l = strtok_r(NULL, "\n", &sv)) {
+        char user[64], item[64];
+        double score;
+        int rank;
+        assert_int_equal(sscanf(l, "%63[^\t]\t%63[^\t]\t%lf\t%d", user, item, &score, &rank), 4);
+        assert_true(rank >= 1 && rank <= 3);
+        if (strcmp(user, "u7") == 0 && rank == 1) snprintf(first_u7, sizeof first_u7, "%s", item);
+        u7 += strcmp(user, "u7") == 0;
+        lines_all++;
+    }
+    free(tsv);
+    assert_int_equal(lines_all, 300 * 3);
+    assert_int_equal(u7, 3);
+    rc = tu_run(&out, "%s recommend --model %s --user u7 -k 1", NCF, model);
+    assert_int_equal(rc, 0);
+    char one[64];
+    assert_int_equal(sscanf(out, "%*d\t%63s", one), 1);
+    assert_string_equal(one, first_u7);
+    free(out);
+    snprintf(cmd, sizeof cmd, "recommend --model %s --all -k 3", model);
+    expect_run(2, "--all needs --out FILE", cmd);
 }
 
 static void test_split_and_summary(void **state)

@@ -11,7 +11,8 @@
 
 /* A fresh scratch directory for this test process (removed at exit). */
 const char *tu_dir(void);
-/* Path inside tu_dir (static buffer rotation: valid for the next 8 calls). */
+/* Path inside tu_dir, in one of 8 rotating static buffers: valid for the
+ * next 7 calls only (tu_run makes one); copy it to keep it longer. */
 const char *tu_path(const char *name);
 /* Writes text to tu_path(name) and returns that path. */
 const char *tu_write(const char *name, const char *text);

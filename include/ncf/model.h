@@ -83,6 +83,29 @@ ncf_status ncf_model_score(const ncf_model *m, int32_t user, const int32_t *item
 ncf_status ncf_model_recommend(const ncf_model *m, int32_t user, int k, int32_t *items, float *scores,
                                int *n_out);
 
+/* ---- scoring all items for many users (serving, recommend --all) ---------- */
+/* An ncf_scorer holds what makes "score every item for this user" cheap:
+ * the item half of the first MLP layer for every item (the user half is
+ * computed once per call) and the items by training popularity (the
+ * fallback for users the model does not know). It borrows the model, which
+ * must outlive it. All calls on a scorer are thread-safe. */
+typedef struct ncf_scorer ncf_scorer;
+
+ncf_status ncf_scorer_create(const ncf_model *m, int threads, ncf_scorer **out, ncf_err *err);
+void ncf_scorer_free(ncf_scorer *s); /* NULL-safe */
+const ncf_model *ncf_scorer_model(const ncf_scorer *s);
+
+/* Top-k items for user by score, excluding the user's training items; ties
+ * go to the lower item index. Writes up to k items and scores. */
+ncf_status ncf_scorer_recommend(const ncf_scorer *s, int32_t user, int k, int32_t *items, float *scores, int *n_out);
+
+/* The k most popular items in training (ties: lower index) and their
+ * training counts; returns how many were written. */
+int ncf_scorer_popular(const ncf_scorer *s, int k, int32_t *items, float *counts);
+
+/* Scores of n items for user (NCF_ERR_NOT_FOUND for an index out of range). */
+ncf_status ncf_scorer_score(const ncf_scorer *s, int32_t user, const int32_t *items, int n, float *scores);
+
 /* One row of the model summary (`ncf train --summary`). */
 typedef struct ncf_layer_info {
     char name[48];
@@ -106,6 +129,15 @@ ncf_status ncf_model_save(const ncf_model *m, const char *path, ncf_err *err);
 /* Loads and validates a model file; refuses bad magic, future versions,
  * truncation, inconsistent sizes and CRC mismatches. */
 ncf_status ncf_model_load(const char *path, ncf_model **out, ncf_err *err);
+
+/* ---- export ----------------------------------------------------------------- */
+/* Writes the weights in the safetensors format (little-endian F32, names
+ * gmf.user_embedding, gmf.item_embedding, mlp.user_embedding,
+ * mlp.item_embedding, mlp.N.weight [out, in], mlp.N.bias, output.weight
+ * [1, in], output.bias; docs/serving.md) to path, and the id maps to
+ * ids_path as TSV lines "user|item TAB index TAB raw id". Both are written
+ * to temporary files and renamed. */
+ncf_status ncf_model_export_safetensors(const ncf_model *m, const char *path, const char *ids_path, ncf_err *err);
 
 #ifdef __cplusplus
 }

@@ -509,20 +509,22 @@ void ncf_model_user_half_(const ncf_model *m, int32_t u, float *uh)
 
 float ncf_model_forward_split_(const ncf_model *m, int32_t u, int32_t i, const float *uh, const float *ih, float *act)
 {
+    /* The output dot product runs in eight interleaved partial sums (added
+     * in a fixed order) so that it vectorises: this is the serving hot path. */
     const int F = m->F;
     const float *wo = m->dense + m->wo_off;
-    float s = m->dense[m->bo_off];
+    float acc[8] = {0};
     if (F) {
         const float *pu = row_of(&m->tab[NCF_TABLE_GMF_USER], u), *qi = row_of(&m->tab[NCF_TABLE_GMF_ITEM], i);
-        for (int k = 0; k < F; k++) {
-            float g = pu[k] * qi[k];
-            if (m->cfg.gmf_activation == NCF_ACT_SIGMOID) g = ncf_sigmoid_(g);
-            s += wo[k] * g;
-        }
+        if (m->cfg.gmf_activation == NCF_ACT_SIGMOID)
+            for (int k = 0; k < F; k++) acc[k & 7] += wo[k] * ncf_sigmoid_(pu[k] * qi[k]);
+        else
+            for (int k = 0; k < F; k++) acc[k & 7] += wo[k] * (pu[k] * qi[k]);
     }
     float *z = act + m->act_z[0];
-    for (int k = 0; k < m->out[0]; k++) {
-        float v = uh[k] + ih[k];
+    const int h = m->out[0];
+    for (int k = 0; k < h; k++) {
+        const float v = uh[k] + ih[k];
         z[k] = v > 0.0f ? v : 0.0f;
     }
     const float *x = z;
@@ -533,8 +535,9 @@ float ncf_model_forward_split_(const ncf_model *m, int32_t u, int32_t i, const f
         x = zl;
     }
     const int n = m->out_in - F;
-    for (int k = 0; k < n; k++) s += wo[F + k] * x[k];
-    return s;
+    const float *w2 = wo + F;
+    for (int k = 0; k < n; k++) acc[k & 7] += w2[k] * x[k];
+    return m->dense[m->bo_off] + (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
 }
 
 ncf_status ncf_model_score(const ncf_model *m, int32_t user, const int32_t *items, int n, float *scores)
@@ -554,56 +557,15 @@ ncf_status ncf_model_score(const ncf_model *m, int32_t user, const int32_t *item
     return st;
 }
 
-/* "a ranks before b": higher score, then lower index. */
-static int before(float sa, int32_t ia, float sb, int32_t ib) { return sa > sb || (sa == sb && ia < ib); }
-
 ncf_status ncf_model_recommend(const ncf_model *m, int32_t user, int k, int32_t *items, float *scores, int *n_out)
 {
     *n_out = 0;
     if (user < 0 || user >= m->cfg.n_users) return NCF_ERR_NOT_FOUND;
-    if (k <= 0) return NCF_OK;
-    float *act = ncf_alloc_aligned_(m->act_size * sizeof(float));
-    if (!act) return NCF_ERR_NOMEM;
-    /* The split first layer: this user's half once, each item's half as
-     * the items come (caching all items pays off only for many users). */
-    float *uh = NULL, *ih = NULL;
-    if (m->n_layers > 0 && m->E > 0) {
-        uh = ncf_alloc_aligned_(2 * (size_t)m->out[0] * sizeof(float));
-        if (!uh) {
-            ncf_free_aligned_(act);
-            return NCF_ERR_NOMEM;
-        }
-        ih = uh + m->out[0];
-        ncf_model_user_half_(m, user, uh);
-    }
-    const int32_t *seen = m->seen ? m->seen + m->seen_off[user] : NULL;
-    int64_t n_seen = m->seen ? m->seen_off[user + 1] - m->seen_off[user] : 0, sp = 0;
-    int n = 0; /* items[0..n) kept sorted best-first (insertion: k is small) */
-    for (int32_t i = 0; i < m->cfg.n_items; i++) {
-        while (sp < n_seen && seen[sp] < i) sp++;
-        if (sp < n_seen && seen[sp] == i) continue;
-        float s;
-        if (uh) {
-            ncf_linear_forward_(ih, row_of(&m->tab[NCF_TABLE_MLP_ITEM], i), m->wt + m->w_off[0] + (size_t)m->E * (size_t)m->out[0],
-                                m->dense + m->b_off[0], m->E, m->out[0]);
-            s = ncf_model_forward_split_(m, user, i, uh, ih, act);
-        } else {
-            s = ncf_model_forward_(m, user, i, act, NULL);
-        }
-        if (n == k && !before(s, i, scores[n - 1], items[n - 1])) continue;
-        int pos = n < k ? n++ : k - 1;
-        while (pos > 0 && before(s, i, scores[pos - 1], items[pos - 1])) {
-            scores[pos] = scores[pos - 1];
-            items[pos] = items[pos - 1];
-            pos--;
-        }
-        scores[pos] = s;
-        items[pos] = i;
-    }
-    ncf_free_aligned_(act);
-    ncf_free_aligned_(uh);
-    *n_out = n;
-    return NCF_OK;
+    ncf_scorer *s = NULL;
+    if (ncf_scorer_create(m, 1, &s, NULL) != NCF_OK) return NCF_ERR_NOMEM;
+    ncf_status st = ncf_scorer_recommend(s, user, k, items, scores, n_out);
+    ncf_scorer_free(s);
+    return st;
 }
 
 /* ---- summary ----------------------------------------------------------------- */

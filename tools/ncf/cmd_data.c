@@ -102,3 +102,49 @@ int cmd_synth(int argc, char **argv)
     if (ncf_synth_write(&o, out, &err) != NCF_OK) return cli_fail(cmd, &err);
     return 0;
 }
+
+static const char *EXPORT_HELP =
+    "Usage: ncf export --model MODEL --format safetensors --out FILE [--ids FILE]\n"
+    "\n"
+    "Writes the weights as safetensors (F32; tensor names in docs/serving.md, e.g.\n"
+    "gmf.user_embedding, mlp.0.weight [out, in], output.weight) and the id maps as\n"
+    "TSV lines user|item<TAB>index<TAB>raw id to --ids (default FILE.ids.tsv), so the\n"
+    "model loads in PyTorch (safetensors.torch.load_file) or NumPy.\n"
+    "\n";
+
+int cmd_export(int argc, char **argv)
+{
+    const char *cmd = "export", *model_path = NULL, *out = NULL, *ids = NULL;
+    int format = -1;
+    opt_spec specs[] = {
+        {"model", 0, OPT_STRING, &model_path, 0, 0, NULL, 0},
+        {"format", 0, OPT_CHOICE, &format, 0, 0, "safetensors", 0},
+        {"out", 0, OPT_STRING, &out, 0, 0, NULL, 0},
+        {"ids", 0, OPT_STRING, &ids, 0, 0, NULL, 0},
+    };
+    const char *pos[1];
+    int n_pos;
+    int rc = args_parse(cmd, argc, argv, specs, 4, pos, 0, &n_pos);
+    if (rc == 1) {
+        printf("%s", EXPORT_HELP);
+        return 0;
+    }
+    if (rc) return rc;
+    if (!model_path || !out || format != 0) {
+        fprintf(stderr, "ncf export: --model, --format safetensors and --out are required (see ncf export --help)\n");
+        return 2;
+    }
+    char ids_default[4096];
+    if (!ids) {
+        snprintf(ids_default, sizeof ids_default, "%s.ids.tsv", out);
+        ids = ids_default;
+    }
+    ncf_err err = {{0}};
+    ncf_model *m = NULL;
+    if (ncf_model_load(model_path, &m, &err) != NCF_OK) return cli_fail(cmd, &err);
+    ncf_status st = ncf_model_export_safetensors(m, out, ids, &err);
+    ncf_model_free(m);
+    if (st != NCF_OK) return cli_fail(cmd, &err);
+    printf("wrote %s and %s\n", out, ids);
+    return 0;
+}

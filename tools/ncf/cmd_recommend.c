@@ -1,17 +1,75 @@
 /* cmd_recommend.c — `ncf recommend`: the top-K items for one user, in raw
  * ids, never an item the user had in training. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
 static const char *HELP =
     "Usage: ncf recommend --model MODEL --user RAW_ID [-k 10] [--json]\n"
+    "       ncf recommend --model MODEL --all [-k 10] --out FILE [--threads N]\n"
     "\n"
     "Prints the K best-scoring items the user has not interacted with in training,\n"
     "one per line: rank, raw item id, score (logit). Ties go to the earlier item.\n"
+    "With --all, writes the top K of every user to FILE as TSV lines\n"
+    "user<TAB>item<TAB>score<TAB>rank (rank from 1), users in model order.\n"
     "\n";
+
+/* --all: every user's top k into a TSV file, threaded. */
+static int recommend_all(const ncf_model *m, int k, const char *out, int threads)
+{
+    ncf_err err = {{0}};
+    ncf_scorer *sc = NULL;
+    const int T = ncf_threads_resolve(threads);
+    if (ncf_scorer_create(m, T, &sc, &err) != NCF_OK) return cli_fail("recommend", &err);
+    const int32_t nu = ncf_model_get_config(m)->n_users;
+    int32_t *items = malloc((size_t)nu * (size_t)k * sizeof *items);
+    float *scores = malloc((size_t)nu * (size_t)k * sizeof *scores);
+    int *counts = calloc((size_t)nu, sizeof *counts);
+    int failed = !items || !scores || !counts;
+#pragma omp parallel for schedule(dynamic, 16) num_threads(T)
+    for (int32_t u = 0; u < nu; u++) {
+        if (failed) continue;
+        if (ncf_scorer_recommend(sc, u, k, items + (size_t)u * (size_t)k, scores + (size_t)u * (size_t)k,
+                                 &counts[u]) != NCF_OK)
+            failed = 1;
+    }
+    int status = 0;
+    if (failed) {
+        fprintf(stderr, "ncf recommend: out of memory\n");
+        status = 1;
+    } else {
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out, (long)getpid());
+        FILE *f = fopen(tmp, "w");
+        if (!f) {
+            fprintf(stderr, "ncf recommend: %s: cannot create: %s\n", tmp, strerror(errno));
+            status = 1;
+        } else {
+            const ncf_idmap *users = ncf_model_users(m), *its = ncf_model_items(m);
+            for (int32_t u = 0; u < nu; u++)
+                for (int q = 0; q < counts[u]; q++)
+                    fprintf(f, "%s\t%s\t%.6f\t%d\n", ncf_idmap_raw(users, u),
+                            ncf_idmap_raw(its, items[(size_t)u * (size_t)k + (size_t)q]),
+                            (double)scores[(size_t)u * (size_t)k + (size_t)q], q + 1);
+            int bad = fflush(f) != 0 || ferror(f);
+            bad |= fclose(f) != 0;
+            if (bad || rename(tmp, out) != 0) {
+                fprintf(stderr, "ncf recommend: %s: write failed: %s\n", out, strerror(errno));
+                remove(tmp);
+                status = 1;
+            }
+        }
+    }
+    free(items);
+    free(scores);
+    free(counts);
+    ncf_scorer_free(sc);
+    return status;
+}
 
 static void json_string(const char *s)
 {
@@ -28,29 +86,41 @@ static void json_string(const char *s)
 int cmd_recommend(int argc, char **argv)
 {
     const char *cmd = "recommend";
-    const char *model_path = NULL, *user = NULL;
-    int k = 10, json = 0;
+    const char *model_path = NULL, *user = NULL, *out = NULL;
+    int k = 10, json = 0, all = 0, threads = 0;
     opt_spec specs[] = {
         {"model", 0, OPT_STRING, &model_path, 0, 0, NULL, 0},
         {"user", 0, OPT_STRING, &user, 0, 0, NULL, 0},
         {"k", 'k', OPT_INT, &k, 1, 100000, NULL, 0},
         {"json", 0, OPT_FLAG, &json, 0, 0, NULL, 0},
+        {"all", 0, OPT_FLAG, &all, 0, 0, NULL, 0},
+        {"out", 0, OPT_STRING, &out, 0, 0, NULL, 0},
+        {"threads", 0, OPT_INT, &threads, 0, 1024, NULL, 0},
     };
     const char *pos[1];
     int n_pos;
-    int rc = args_parse(cmd, argc, argv, specs, 4, pos, 0, &n_pos);
+    int rc = args_parse(cmd, argc, argv, specs, 7, pos, 0, &n_pos);
     if (rc == 1) {
         printf("%s", HELP);
         return 0;
     }
     if (rc) return rc;
-    if (!model_path || !user) {
-        fprintf(stderr, "ncf recommend: --model and --user are required (see ncf recommend --help)\n");
+    if (!model_path || (!user && !all) || (user && all)) {
+        fprintf(stderr, "ncf recommend: --model and one of --user or --all are required (see ncf recommend --help)\n");
+        return 2;
+    }
+    if (all && (!out || json)) {
+        fprintf(stderr, "ncf recommend: --all needs --out FILE (and writes TSV, not --json)\n");
         return 2;
     }
     ncf_err err = {{0}};
     ncf_model *m = NULL;
     if (ncf_model_load(model_path, &m, &err) != NCF_OK) return cli_fail(cmd, &err);
+    if (all) {
+        int st = recommend_all(m, k, out, threads);
+        ncf_model_free(m);
+        return st;
+    }
     int32_t u = ncf_idmap_find(ncf_model_users(m), user, strlen(user));
     if (u < 0) {
         fprintf(stderr, "ncf recommend: user '%s' is not in the model (%d users known)\n", user,

@@ -12,7 +12,9 @@ static const char *USAGE =
     "Commands:\n"
     "  train       train a model and evaluate HR@K / NDCG@K after every epoch\n"
     "  eval        evaluate a saved model on a dataset\n"
-    "  recommend   top-K items for a user, in raw ids\n"
+    "  recommend   top-K items for a user (or every user), in raw ids\n"
+    "  serve       HTTP/JSON recommendation service\n"
+    "  export      weights as safetensors, id maps as TSV\n"
     "  split       leave-one-out split of an interactions file, in the NCF format\n"
     "  synth       write deterministic synthetic implicit-feedback data\n"
     "\n"
@@ -43,6 +45,8 @@ int main(int argc, char **argv)
     if (strcmp(c, "recommend") == 0) return cmd_recommend(argc - 2, argv + 2);
     if (strcmp(c, "split") == 0) return cmd_split(argc - 2, argv + 2);
     if (strcmp(c, "synth") == 0) return cmd_synth(argc - 2, argv + 2);
+    if (strcmp(c, "serve") == 0) return cmd_serve(argc - 2, argv + 2);
+    if (strcmp(c, "export") == 0) return cmd_export(argc - 2, argv + 2);
     fprintf(stderr, "ncf: unknown command '%s'\n\n%s", c, USAGE);
     return 2;
 }

@@ -1,0 +1,198 @@
+/* scorer.c — top-K over all items for many users, as serving and
+ * `ncf recommend --all` need: item halves of the first MLP layer computed
+ * once, the user half once per call, a bounded heap for the top K, the
+ * user's training items skipped, and a popularity list for unknown users.
+ * Read-only after creation: safe to share between threads. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "model/model_impl.h"
+#include "nn/nn.h"
+
+struct ncf_scorer {
+    const ncf_model *m;
+    float *item_halves;  /* n_items x out[0], or NULL (no hidden layer) */
+    int32_t *popular;    /* all items, most trained first */
+    float *pop_count;    /* their training counts */
+};
+
+static const int64_t *count_for_sort; /* only during creation, under no concurrency */
+
+static int by_popularity(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    int64_t cx = count_for_sort[x], cy = count_for_sort[y];
+    if (cx != cy) return cx > cy ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+ncf_status ncf_scorer_create(const ncf_model *m, int threads, ncf_scorer **out, ncf_err *err)
+{
+    ncf_scorer *s = calloc(1, sizeof *s);
+    const int32_t n = m->cfg.n_items;
+    int64_t *count = calloc((size_t)n, sizeof *count);
+    if (!s || !count) goto nomem;
+    s->m = m;
+    if (m->n_layers > 0 && m->E > 0) {
+        s->item_halves = ncf_model_item_halves_(m, threads);
+        if (!s->item_halves) goto nomem;
+    }
+    s->popular = malloc((size_t)n * sizeof *s->popular);
+    s->pop_count = malloc((size_t)n * sizeof *s->pop_count);
+    if (!s->popular || !s->pop_count) goto nomem;
+    if (m->seen)
+        for (int64_t k = 0; k < m->seen_off[m->cfg.n_users]; k++) count[m->seen[k]]++;
+    for (int32_t i = 0; i < n; i++) s->popular[i] = i;
+    /* qsort has no context argument in C11: a static pointer, set and used
+     * here only (creation is not meant to run concurrently with itself) */
+    count_for_sort = count;
+    qsort(s->popular, (size_t)n, sizeof *s->popular, by_popularity);
+    count_for_sort = NULL;
+    for (int32_t i = 0; i < n; i++) s->pop_count[i] = (float)count[s->popular[i]];
+    free(count);
+    *out = s;
+    return NCF_OK;
+nomem:
+    free(count);
+    ncf_scorer_free(s);
+    return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory preparing the scorer");
+}
+
+void ncf_scorer_free(ncf_scorer *s)
+{
+    if (!s) return;
+    ncf_free_aligned_(s->item_halves);
+    free(s->popular);
+    free(s->pop_count);
+    free(s);
+}
+
+const ncf_model *ncf_scorer_model(const ncf_scorer *s) { return s->m; }
+
+int ncf_scorer_popular(const ncf_scorer *s, int k, int32_t *items, float *counts)
+{
+    int n = k < s->m->cfg.n_items ? k : s->m->cfg.n_items;
+    if (n < 0) n = 0;
+    for (int q = 0; q < n; q++) {
+        items[q] = s->popular[q];
+        if (counts) counts[q] = s->pop_count[q];
+    }
+    return n;
+}
+
+/* scratch for one call: activations and the user half */
+typedef struct scratch {
+    float *act, *uh;
+} scratch;
+
+static int scratch_init(const ncf_model *m, scratch *sc)
+{
+    sc->act = ncf_alloc_aligned_(m->act_size * sizeof(float));
+    sc->uh = ncf_alloc_aligned_(((size_t)(m->n_layers ? m->out[0] : 0) + 1) * sizeof(float));
+    return sc->act && sc->uh ? 0 : -1;
+}
+
+static void scratch_free(scratch *sc)
+{
+    ncf_free_aligned_(sc->act);
+    ncf_free_aligned_(sc->uh);
+}
+
+static inline float score_one(const ncf_scorer *s, int32_t u, int32_t i, scratch *sc)
+{
+    if (s->item_halves)
+        return ncf_model_forward_split_(s->m, u, i, sc->uh, s->item_halves + (size_t)i * (size_t)s->m->out[0],
+                                        sc->act);
+    return ncf_model_forward_(s->m, u, i, sc->act, NULL);
+}
+
+ncf_status ncf_scorer_score(const ncf_scorer *s, int32_t user, const int32_t *items, int n, float *scores)
+{
+    const ncf_model *m = s->m;
+    if (user < 0 || user >= m->cfg.n_users) return NCF_ERR_NOT_FOUND;
+    for (int q = 0; q < n; q++)
+        if (items[q] < 0 || items[q] >= m->cfg.n_items) return NCF_ERR_NOT_FOUND;
+    scratch sc;
+    if (scratch_init(m, &sc) != 0) {
+        scratch_free(&sc);
+        return NCF_ERR_NOMEM;
+    }
+    if (s->item_halves) ncf_model_user_half_(m, user, sc.uh);
+    for (int q = 0; q < n; q++) scores[q] = score_one(s, user, items[q], &sc);
+    scratch_free(&sc);
+    return NCF_OK;
+}
+
+/* "a ranks before b": higher score, then lower index. */
+static inline int before(float sa, int32_t ia, float sb, int32_t ib) { return sa > sb || (sa == sb && ia < ib); }
+
+/* min-heap on "rank": the root is the worst of the kept items */
+static void sift_down(int32_t *it, float *sc, int n, int q)
+{
+    for (;;) {
+        int l = 2 * q + 1, r = l + 1, w = q;
+        if (l < n && before(sc[w], it[w], sc[l], it[l])) w = l;
+        if (r < n && before(sc[w], it[w], sc[r], it[r])) w = r;
+        if (w == q) return;
+        float ts = sc[q];
+        int32_t ti = it[q];
+        sc[q] = sc[w], it[q] = it[w];
+        sc[w] = ts, it[w] = ti;
+        q = w;
+    }
+}
+
+static void sift_up(int32_t *it, float *sc, int q)
+{
+    while (q > 0) {
+        int p = (q - 1) / 2;
+        if (!before(sc[p], it[p], sc[q], it[q])) return;
+        float ts = sc[q];
+        int32_t ti = it[q];
+        sc[q] = sc[p], it[q] = it[p];
+        sc[p] = ts, it[p] = ti;
+        q = p;
+    }
+}
+
+ncf_status ncf_scorer_recommend(const ncf_scorer *s, int32_t user, int k, int32_t *items, float *scores, int *n_out)
+{
+    const ncf_model *m = s->m;
+    *n_out = 0;
+    if (user < 0 || user >= m->cfg.n_users) return NCF_ERR_NOT_FOUND;
+    if (k <= 0) return NCF_OK;
+    scratch sc;
+    if (scratch_init(m, &sc) != 0) {
+        scratch_free(&sc);
+        return NCF_ERR_NOMEM;
+    }
+    if (s->item_halves) ncf_model_user_half_(m, user, sc.uh);
+    const int32_t *seen = m->seen ? m->seen + m->seen_off[user] : NULL;
+    const int64_t n_seen = m->seen ? m->seen_off[user + 1] - m->seen_off[user] : 0;
+    int64_t sp = 0;
+    int n = 0;
+    for (int32_t i = 0; i < m->cfg.n_items; i++) {
+        while (sp < n_seen && seen[sp] < i) sp++;
+        if (sp < n_seen && seen[sp] == i) continue;
+        const float v = score_one(s, user, i, &sc);
+        if (n < k) {
+            items[n] = i, scores[n] = v;
+            sift_up(items, scores, n++);
+        } else if (before(v, i, scores[0], items[0])) {
+            items[0] = i, scores[0] = v;
+            sift_down(items, scores, n, 0);
+        }
+    }
+    /* heap -> best first: repeatedly move the worst to the end */
+    for (int end = n - 1; end > 0; end--) {
+        float ts = scores[0];
+        int32_t ti = items[0];
+        scores[0] = scores[end], items[0] = items[end];
+        scores[end] = ts, items[end] = ti;
+        sift_down(items, scores, end, 0);
+    }
+    scratch_free(&sc);
+    *n_out = n;
+    return NCF_OK;
+}

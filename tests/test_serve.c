@@ -1,0 +1,401 @@
+/* test_serve.c — `ncf serve` driven over loopback with curl: every endpoint,
+ * malformed queries and bodies, unknown users and items, a body over the
+ * limit, reload with a good and a corrupt file, shutdown with exit 0; and
+ * `ncf export` read back by an independent safetensors reader (C here, and
+ * NumPy too when python3 with numpy is installed). */
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "model/model_impl.h"
+#include "ncf/ncf.h"
+#include "testutil.h"
+
+static char NCF[512] = "./ncf";
+static char model_path[512], data_path[512];
+static pid_t server = -1;
+static int port;
+
+static void sleep_ms(int ms) { nanosleep(&(struct timespec){ms / 1000, (long)(ms % 1000) * 1000000L}, NULL); }
+
+static void train_model(const char *out, const char *model, int epochs)
+{
+    char *log = NULL;
+    int rc = tu_run(&log, "%s train --data %s --model %s --factors 8 --layers 32,16,8 --epochs %d --out %s --quiet", NCF,
+                    data_path, model, epochs, out);
+    if (rc != 0) fprintf(stderr, "%s\n", log ? log : "");
+    free(log);
+    assert_int_equal(rc, 0);
+}
+
+static int start_server(void **state)
+{
+    const char *bin = getenv("NCF_BIN");
+    if (bin && *bin) snprintf(NCF, sizeof NCF, "%s", bin);
+    snprintf(data_path, sizeof data_path, "%s", tu_path("serve.tsv"));
+    snprintf(model_path, sizeof model_path, "%s", tu_path("serve.ncf"));
+    char *log = NULL;
+    if (tu_run(&log, "%s synth --out %s --users 300 --items 400 --interactions 9000 --seed 5", NCF, data_path) != 0) {
+        fprintf(stderr, "%s\n", log ? log : "");
+        free(log);
+        return -1;
+    }
+    free(log);
+    if (tu_run(NULL, "%s train --data %s --model neumf --factors 8 --layers 32,16,8 --epochs 2 --out %s --quiet", NCF,
+               data_path, model_path) != 0)
+        return -1;
+    const char *out = tu_path("server.out");
+    server = fork();
+    if (server == 0) {
+        if (!freopen(out, "w", stdout) || !freopen(tu_path("server.err"), "w", stderr)) _exit(127);
+        execl(NCF, NCF, "serve", "--model", model_path, "--port", "0", "--threads", "2", "--max-body", "4096",
+              (char *)NULL);
+        _exit(127);
+    }
+    for (int tries = 0; tries < 500 && !port; tries++) { /* up to 5 s for "port N" */
+        sleep_ms(10);
+        char *text = tu_read(out, NULL);
+        const char *p = text ? strstr(text, " port ") : NULL;
+        if (p) port = atoi(p + 6);
+        free(text);
+    }
+    if (!port) {
+        fprintf(stderr, "test_serve: the server did not start\n");
+        return -1;
+    }
+    (void)state;
+    return 0;
+}
+
+static int stop_server(void **state)
+{
+    (void)state;
+    if (server > 0) {
+        kill(server, SIGKILL);
+        waitpid(server, NULL, 0);
+    }
+    return 0;
+}
+
+/* curl: returns the HTTP status, the body in *body (malloc'd). */
+static int http(char **body, const char *method, const char *path, const char *data)
+{
+    char *out = NULL;
+    const char *file = tu_path("body.json");
+    if (data) {
+        FILE *f = fopen(file, "w");
+        fputs(data, f);
+        fclose(f);
+    }
+    int rc = tu_run(&out, "curl -s -S -g -X %s %s%s%s -w '\\n%%{http_code}' 'http://127.0.0.1:%d%s'", method,
+                    data ? "--data-binary @" : "", data ? file : "", data ? " -H 'Content-Type: application/json'" : "",
+                    port, path);
+    assert_int_equal(rc, 0);
+    char *nl = strrchr(out, '\n');
+    assert_non_null(nl);
+    int code = atoi(nl + 1);
+    *nl = '\0';
+    *body = out;
+    return code;
+}
+
+static json_t *http_json(int want, const char *method, const char *path, const char *data)
+{
+    char *body = NULL;
+    int code = http(&body, method, path, data);
+    if (code != want) fprintf(stderr, "%s %s: %d (want %d): %s\n", method, path, code, want, body);
+    assert_int_equal(code, want);
+    json_error_t je;
+    json_t *j = json_loads(body, 0, &je);
+    if (!j) fprintf(stderr, "not JSON: %s\n", body);
+    assert_non_null(j);
+    free(body);
+    return j;
+}
+
+static void test_healthz_and_model(void **state)
+{
+    json_t *j = http_json(200, "GET", "/healthz", NULL);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
+    json_decref(j);
+    j = http_json(200, "GET", "/v1/model", NULL);
+    assert_string_equal(json_string_value(json_object_get(j, "type")), "neumf");
+    assert_int_equal(json_integer_value(json_object_get(j, "users")), 300);
+    assert_int_equal(json_integer_value(json_object_get(j, "epochs") ? json_object_get(j, "epochs")
+                                                                      : json_object_get(json_object_get(j, "training"), "epochs")),
+                     2);
+    assert_non_null(json_object_get(json_object_get(j, "training"), "final_hr"));
+    json_decref(j);
+}
+
+static void test_recommend(void **state)
+{
+    ncf_model *m = NULL;
+    ncf_err err;
+    assert_int_equal(ncf_model_load(model_path, &m, &err), NCF_OK);
+    json_t *j = http_json(200, "GET", "/v1/recommend?user=u7&k=5", NULL);
+    assert_string_equal(json_string_value(json_object_get(j, "user")), "u7");
+    assert_null(json_object_get(j, "fallback"));
+    json_t *items = json_object_get(j, "items");
+    assert_int_equal(json_array_size(items), 5);
+    /* the same as the library's recommend, and never a training item */
+    int32_t u = ncf_idmap_find(ncf_model_users(m), "u7", 2);
+    int32_t want[5];
+    float ws[5];
+    int n;
+    assert_int_equal(ncf_model_recommend(m, u, 5, want, ws, &n), NCF_OK);
+    for (int q = 0; q < 5; q++) {
+        json_t *it = json_array_get(items, (size_t)q);
+        const char *raw = json_string_value(json_object_get(it, "item"));
+        assert_string_equal(raw, ncf_idmap_raw(ncf_model_items(m), want[q]));
+        int32_t i = ncf_idmap_find(ncf_model_items(m), raw, strlen(raw));
+        for (int64_t k = m->seen_off[u]; k < m->seen_off[u + 1]; k++) assert_int_not_equal(m->seen[k], i);
+        assert_true(fabs(json_number_value(json_object_get(it, "score")) - ws[q]) < 1e-4);
+    }
+    json_decref(j);
+    /* unknown user: the popular items */
+    j = http_json(200, "GET", "/v1/recommend?user=stranger&k=3", NULL);
+    assert_string_equal(json_string_value(json_object_get(j, "fallback")), "popular");
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 3);
+    json_decref(j);
+    /* default k is 10 */
+    j = http_json(200, "GET", "/v1/recommend?user=u1", NULL);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 10);
+    json_decref(j);
+    /* batch */
+    j = http_json(200, "POST", "/v1/recommend", "{\"users\": [\"u1\", \"u2\", \"nobody\"], \"k\": 4}");
+    json_t *res = json_object_get(j, "results");
+    assert_int_equal(json_array_size(res), 3);
+    assert_int_equal(json_array_size(json_object_get(json_array_get(res, 1), "items")), 4);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(res, 2), "fallback")), "popular");
+    json_decref(j);
+    ncf_model_free(m);
+}
+
+static void test_score(void **state)
+{
+    ncf_model *m = NULL;
+    ncf_err err;
+    assert_int_equal(ncf_model_load(model_path, &m, &err), NCF_OK);
+    json_t *j = http_json(200, "GET", "/v1/score?user=u3&items=i1,i2,i10", NULL);
+    json_t *sc = json_object_get(j, "scores");
+    assert_int_equal(json_array_size(sc), 3);
+    int32_t u = ncf_idmap_find(ncf_model_users(m), "u3", 2);
+    const char *names[3] = {"i1", "i2", "i10"};
+    for (int q = 0; q < 3; q++) {
+        int32_t i = ncf_idmap_find(ncf_model_items(m), names[q], strlen(names[q]));
+        float s;
+        assert_int_equal(ncf_model_score(m, u, &i, 1, &s), NCF_OK);
+        json_t *e = json_array_get(sc, (size_t)q);
+        assert_string_equal(json_string_value(json_object_get(e, "item")), names[q]);
+        assert_true(fabs(json_number_value(json_object_get(e, "score")) - s) < 1e-4 * (1 + fabs(s)));
+    }
+    json_decref(j);
+    ncf_model_free(m);
+}
+
+static void expect_error(int code, const char *method, const char *path, const char *data, const char *needle)
+{
+    json_t *j = http_json(code, method, path, data);
+    const char *e = json_string_value(json_object_get(j, "error"));
+    assert_non_null(e);
+    if (needle && !strstr(e, needle)) fprintf(stderr, "error '%s' lacks '%s'\n", e, needle);
+    if (needle) assert_non_null(strstr(e, needle));
+    json_decref(j);
+}
+
+static void test_bad_requests(void **state)
+{
+    expect_error(400, "GET", "/v1/recommend", NULL, "missing query parameter 'user'");
+    expect_error(400, "GET", "/v1/recommend?user=u1&k=abc", NULL, "'k' must be an integer");
+    expect_error(400, "GET", "/v1/recommend?user=u1&k=0", NULL, "'k' must be an integer");
+    expect_error(400, "GET", "/v1/recommend?user=u1&k=100000000", NULL, "'k' must be an integer");
+    expect_error(400, "POST", "/v1/recommend", "{\"users\": [\"u1\"", "body is not JSON");
+    expect_error(400, "POST", "/v1/recommend", "[1, 2]", "\"users\" array");
+    expect_error(400, "POST", "/v1/recommend", "{\"users\": [\"u1\"], \"k\": \"ten\"}", "\"k\" must be an integer");
+    expect_error(400, "POST", "/v1/recommend", "{\"users\": [\"u1\", {}]}", "\"users\"[1]");
+    expect_error(400, "POST", "/v1/recommend", "", "body is not JSON");
+    expect_error(400, "GET", "/v1/score?user=u1", NULL, "missing query parameter 'items'");
+    expect_error(400, "GET", "/v1/score?user=u1&items=i1,nope", NULL, "unknown item 'nope'");
+    expect_error(404, "GET", "/v1/score?user=ghost&items=i1", NULL, "unknown user 'ghost'");
+    expect_error(404, "GET", "/v2/recommend", NULL, "no such path");
+    expect_error(405, "DELETE", "/v1/recommend", NULL, "not allowed");
+    expect_error(405, "POST", "/healthz", "{}", "not allowed");
+    char big[6000];
+    memset(big, ' ', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    expect_error(413, "POST", "/v1/recommend", big, "larger than 4096 bytes");
+    /* the server is still fine */
+    json_t *j = http_json(200, "GET", "/healthz", NULL);
+    json_decref(j);
+}
+
+static void test_metrics(void **state)
+{
+    char *body = NULL;
+    assert_int_equal(http(&body, "GET", "/metrics", NULL), 200);
+    assert_non_null(strstr(body, "# TYPE ncf_http_requests_total counter"));
+    assert_non_null(strstr(body, "ncf_http_requests_total{endpoint=\"recommend\",code=\"200\"}"));
+    assert_non_null(strstr(body, "ncf_http_requests_total{endpoint=\"recommend\",code=\"400\"}"));
+    assert_non_null(strstr(body, "ncf_http_request_duration_seconds_bucket{le=\"+Inf\"}"));
+    assert_non_null(strstr(body, "ncf_http_errors_total "));
+    free(body);
+}
+
+static const char *model_type(void)
+{
+    static char t[16];
+    json_t *j = http_json(200, "GET", "/v1/model", NULL);
+    snprintf(t, sizeof t, "%s", json_string_value(json_object_get(j, "type")));
+    json_decref(j);
+    return t;
+}
+
+static void test_reload(void **state)
+{
+    assert_string_equal(model_type(), "neumf");
+    /* a good new file (written elsewhere, renamed in like a deploy) */
+    train_model(tu_path("gmf.ncf"), "gmf", 1);
+    assert_int_equal(rename(tu_path("gmf.ncf"), model_path), 0);
+    assert_int_equal(kill(server, SIGHUP), 0);
+    int ok = 0;
+    for (int t = 0; t < 200 && !ok; t++, sleep_ms(10)) ok = strcmp(model_type(), "gmf") == 0;
+    assert_true(ok);
+    /* a corrupt file is refused, the previous model keeps serving */
+    FILE *f = fopen(model_path, "w");
+    fputs("NCFMODEL but not really a model file", f);
+    fclose(f);
+    assert_int_equal(kill(server, SIGHUP), 0);
+    int refused = 0;
+    for (int t = 0; t < 200 && !refused; t++, sleep_ms(10)) {
+        char *body = NULL;
+        assert_int_equal(http(&body, "GET", "/metrics", NULL), 200);
+        refused = strstr(body, "ncf_model_reloads_total{result=\"refused\"} 1") != NULL;
+        free(body);
+    }
+    assert_true(refused);
+    assert_string_equal(model_type(), "gmf");
+    json_t *j = http_json(200, "GET", "/v1/recommend?user=u2&k=2", NULL);
+    json_decref(j);
+}
+
+static void test_shutdown(void **state)
+{
+    assert_int_equal(kill(server, SIGTERM), 0);
+    int status = 0;
+    pid_t got = 0;
+    for (int t = 0; t < 500 && got == 0; t++, sleep_ms(10)) got = waitpid(server, &status, WNOHANG);
+    assert_int_equal(got, server);
+    server = -1;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* ---- export ----------------------------------------------------------------- */
+static void test_export_safetensors(void **state)
+{
+    const char *st = tu_path("model.safetensors"), *ids = tu_path("model.ids.tsv");
+    train_model(tu_path("exp.ncf"), "neumf", 1);
+    char *log = NULL;
+    int rc = tu_run(&log, "%s export --model %s --format safetensors --out %s --ids %s", NCF, tu_path("exp.ncf"), st, ids);
+    if (rc) fprintf(stderr, "%s\n", log);
+    free(log);
+    assert_int_equal(rc, 0);
+    ncf_model *m = NULL;
+    ncf_err err;
+    assert_int_equal(ncf_model_load(tu_path("exp.ncf"), &m, &err), NCF_OK);
+    size_t size;
+    unsigned char *b = (unsigned char *)tu_read(st, &size);
+    assert_non_null(b);
+    uint64_t hl;
+    memcpy(&hl, b, 8);
+    assert_true(hl % 8 == 0 && 8 + hl <= size);
+    json_error_t je;
+    json_t *h = json_loadb((const char *)b + 8, hl, 0, &je);
+    assert_non_null(h);
+    const unsigned char *data = b + 8 + hl;
+    struct {
+        const char *name;
+        int64_t rows, cols;
+        const float *w;
+        int64_t stride;
+    } want[] = {
+        {"gmf.user_embedding", 300, 8, m->tab[NCF_TABLE_GMF_USER].w, m->tab[NCF_TABLE_GMF_USER].stride},
+        {"mlp.item_embedding", 400, 16, m->tab[NCF_TABLE_MLP_ITEM].w, m->tab[NCF_TABLE_MLP_ITEM].stride},
+        {"mlp.0.weight", 16, 32, m->dense + m->w_off[0], 32},
+        {"mlp.1.bias", 8, 0, m->dense + m->b_off[1], 1},
+        {"output.weight", 1, 16, m->dense + m->wo_off, 16},
+    };
+    for (size_t k = 0; k < sizeof want / sizeof *want; k++) {
+        json_t *t = json_object_get(h, want[k].name);
+        assert_non_null(t);
+        assert_string_equal(json_string_value(json_object_get(t, "dtype")), "F32");
+        json_t *shape = json_object_get(t, "shape"), *off = json_object_get(t, "data_offsets");
+        assert_int_equal(json_integer_value(json_array_get(shape, 0)), want[k].rows);
+        if (want[k].cols) assert_int_equal(json_integer_value(json_array_get(shape, 1)), want[k].cols);
+        int64_t b0 = json_integer_value(json_array_get(off, 0)), b1 = json_integer_value(json_array_get(off, 1));
+        int64_t cols = want[k].cols ? want[k].cols : want[k].rows, rows = want[k].cols ? want[k].rows : 1;
+        assert_int_equal(b1 - b0, 4 * rows * cols);
+        for (int64_t r = 0; r < rows; r++)
+            assert_memory_equal(data + b0 + 4 * r * cols, want[k].w + r * want[k].stride, (size_t)(4 * cols));
+    }
+    assert_int_equal(json_object_size(h), 1 + 4 + 2 * 2 + 2); /* metadata, 4 tables, 2 layers, output */
+    json_decref(h);
+    free(b);
+    /* the id maps */
+    char *t = tu_read(ids, NULL);
+    assert_non_null(t);
+    assert_non_null(strstr(t, "user\t0\tu1\n"));
+    assert_non_null(strstr(t, "item\t"));
+    free(t);
+    /* NumPy, when there: the same shapes and a checksum */
+    if (tu_run(NULL, "python3 -c 'import numpy' 2>/dev/null") == 0) {
+        char *py = NULL;
+        rc = tu_run(&py,
+                    "python3 - '%s' <<'EOF'\n"
+                    "import json, struct, sys, numpy as np\n"
+                    "b = open(sys.argv[1], 'rb').read()\n"
+                    "n = struct.unpack('<Q', b[:8])[0]\n"
+                    "h = json.loads(b[8:8 + n])\n"
+                    "d = b[8 + n:]\n"
+                    "t = h['mlp.0.weight']\n"
+                    "a = np.frombuffer(d[t['data_offsets'][0]:t['data_offsets'][1]], dtype='<f4').reshape(t['shape'])\n"
+                    "print(a.shape[0], a.shape[1], '%%.6f' %% float(a.astype(np.float64).sum()))\n"
+                    "EOF",
+                    st);
+        assert_int_equal(rc, 0);
+        int r0, c0;
+        double sum;
+        assert_int_equal(sscanf(py, "%d %d %lf", &r0, &c0, &sum), 3);
+        double want_sum = 0;
+        for (int k = 0; k < 16 * 32; k++) want_sum += m->dense[m->w_off[0] + (size_t)k];
+        assert_int_equal(r0, 16);
+        assert_int_equal(c0, 32);
+        assert_true(fabs(sum - want_sum) < 1e-4);
+        free(py);
+    } else {
+        fprintf(stderr, "python3 with numpy not found: the NumPy read-back is skipped (the C reader ran)\n");
+    }
+    ncf_model_free(m);
+}
+
+int main(void)
+{
+    if (tu_run(NULL, "command -v curl >/dev/null") != 0) {
+        fprintf(stderr, "test_serve: curl is not installed (make test installs it)\n");
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_healthz_and_model), cmocka_unit_test(test_recommend),
+        cmocka_unit_test(test_score),             cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_metrics),           cmocka_unit_test(test_reload),
+        cmocka_unit_test(test_shutdown),          cmocka_unit_test(test_export_safetensors),
+    };
+    return cmocka_run_group_tests(tests, start_server, stop_server);
+}

@@ -1,0 +1,612 @@
+/* cmd_serve.c — `ncf serve`: recommendations over HTTP/JSON on
+ * libmicrohttpd (JSON built and parsed with jansson).
+ *
+ *   GET  /v1/recommend?user=RAW&k=10   top-K unseen items (unknown user:
+ *                                      most popular items, "fallback")
+ *   POST /v1/recommend {"users": [...], "k": 10}
+ *   GET  /v1/score?user=RAW&items=a,b,c
+ *   GET  /v1/model, /healthz, /metrics (Prometheus text)
+ *
+ * One model is served at a time through a reference-counted holder: a
+ * request takes a reference for its whole life, SIGHUP loads the file again
+ * and swaps it in only when it loads cleanly, and the old model is freed
+ * when its last request ends. SIGTERM/SIGINT stop accepting, let requests
+ * in flight finish, and exit 0. Does not do TLS or authentication: it binds
+ * to loopback unless told otherwise. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char *HELP =
+    "Usage: ncf serve --model MODEL [--host 127.0.0.1] [--port 8080] [--threads N]\n"
+    "                 [--max-body BYTES] [--max-k K]\n"
+    "\n"
+    "Serves recommendations over HTTP/JSON (docs/serving.md):\n"
+    "  GET  /v1/recommend?user=RAW&k=10     top-K items the user has not had\n"
+    "  POST /v1/recommend  {\"users\": [...], \"k\": 10}\n"
+    "  GET  /v1/score?user=RAW&items=a,b,c\n"
+    "  GET  /v1/model   GET /healthz   GET /metrics (Prometheus)\n"
+    "An unknown user gets the most popular items, marked \"fallback\": \"popular\".\n"
+    "Binds to loopback unless --host says otherwise (--port 0: any free port; the\n"
+    "chosen one is printed). SIGHUP reloads MODEL (a bad file is refused and the\n"
+    "old model keeps serving); SIGTERM finishes requests in flight and exits 0.\n"
+    "Defaults: --threads all cores, --max-body 1048576, --max-k 1000.\n";
+
+/* ---- the served model ----------------------------------------------------- */
+typedef struct served {
+    ncf_model *m;
+    ncf_scorer *sc;
+    char *info; /* /v1/model body */
+    int refs;
+} served;
+
+static pthread_mutex_t model_lock = PTHREAD_MUTEX_INITIALIZER;
+static served *current;
+static const char *model_path;
+
+static void served_free(served *s)
+{
+    if (!s) return;
+    ncf_scorer_free(s->sc);
+    ncf_model_free(s->m);
+    free(s->info);
+    free(s);
+}
+
+static served *acquire(void)
+{
+    pthread_mutex_lock(&model_lock);
+    served *s = current;
+    s->refs++;
+    pthread_mutex_unlock(&model_lock);
+    return s;
+}
+
+static void release(served *s)
+{
+    pthread_mutex_lock(&model_lock);
+    int last = --s->refs == 0;
+    pthread_mutex_unlock(&model_lock);
+    if (last) served_free(s);
+}
+
+static json_t *meta_json(const char *meta)
+{
+    json_t *o = json_object();
+    const char *p = meta;
+    while (p && *p) {
+        const char *nl = strchr(p, '\n'), *eq = memchr(p, '=', nl ? (size_t)(nl - p) : strlen(p));
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (eq) {
+            char key[128], val[512];
+            snprintf(key, sizeof key, "%.*s", (int)(eq - p), p);
+            snprintf(val, sizeof val, "%.*s", (int)(len - (size_t)(eq - p) - 1), eq + 1);
+            char *end;
+            double d = strtod(val, &end);
+            json_t *v = !*val || *end ? json_string(val)
+                        : d == (double)(json_int_t)d && d > -9e15 && d < 9e15 ? json_integer((json_int_t)d)
+                                                                              : json_real(d);
+            json_object_set_new(o, key, v);
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    return o;
+}
+
+static served *load_served(const char *path, int threads, ncf_err *err)
+{
+    served *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    if (ncf_model_load(path, &s->m, err) != NCF_OK || ncf_scorer_create(s->m, threads, &s->sc, err) != NCF_OK) {
+        served_free(s);
+        return NULL;
+    }
+    const ncf_model_config *c = ncf_model_get_config(s->m);
+    json_t *layers = json_array();
+    for (int k = 0; k < c->n_hidden; k++) json_array_append_new(layers, json_integer(c->hidden[k]));
+    json_t *info = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:o, s:s, s:I, s:s, s:o}", "file", path, "type",
+                             ncf_model_type_name(c->type), "users", c->n_users, "items", c->n_items, "factors",
+                             c->factors, "mlp_embedding", c->mlp_embed, "hidden_layers", layers, "gmf_activation",
+                             c->gmf_activation == NCF_ACT_SIGMOID ? "sigmoid" : "identity", "parameters",
+                             (json_int_t)ncf_model_param_count(s->m), "kernels", ncf_kernels(), "training",
+                             meta_json(ncf_model_meta(s->m)));
+    s->info = info ? json_dumps(info, JSON_COMPACT) : NULL;
+    json_decref(info);
+    if (!s->info) {
+        served_free(s);
+        return NULL;
+    }
+    s->refs = 1;
+    return s;
+}
+
+/* ---- metrics -------------------------------------------------------------- */
+enum { EP_RECOMMEND, EP_RECOMMEND_BATCH, EP_SCORE, EP_MODEL, EP_HEALTHZ, EP_METRICS, EP_OTHER, N_EP };
+static const char *ep_name[N_EP] = {"recommend", "recommend_batch", "score", "model", "healthz", "metrics", "other"};
+static const int codes[] = {200, 400, 404, 405, 413, 500};
+enum { N_CODES = sizeof codes / sizeof codes[0] };
+static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
+enum { N_BUCKETS = sizeof buckets / sizeof buckets[0] };
+static _Atomic unsigned long long n_requests[N_EP][N_CODES];
+static _Atomic unsigned long long n_bucket[N_BUCKETS + 1];
+static _Atomic unsigned long long sum_usec, n_reload_ok, n_reload_failed;
+static _Atomic int in_flight;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void record(int ep, int code, double seconds)
+{
+    int ci = N_CODES - 1;
+    for (int k = 0; k < N_CODES; k++)
+        if (codes[k] == code) ci = k;
+    atomic_fetch_add(&n_requests[ep][ci], 1);
+    int b = N_BUCKETS;
+    for (int k = 0; k < N_BUCKETS; k++)
+        if (seconds <= buckets[k]) {
+            b = k;
+            break;
+        }
+    atomic_fetch_add(&n_bucket[b], 1);
+    atomic_fetch_add(&sum_usec, (unsigned long long)(seconds * 1e6));
+}
+
+static char *metrics_text(void)
+{
+    size_t cap = 8192, n = 0;
+    char *b = malloc(cap);
+    if (!b) return NULL;
+#define OUT(...)                                                                 \
+    do {                                                                         \
+        int w_ = snprintf(b + n, cap - n, __VA_ARGS__);                          \
+        if (w_ > 0 && (size_t)w_ >= cap - n) {                                   \
+            char *nb_ = realloc(b, cap * 2 + (size_t)w_);                        \
+            if (!nb_) { free(b); return NULL; }                                  \
+            b = nb_;                                                             \
+            cap = cap * 2 + (size_t)w_;                                          \
+            w_ = snprintf(b + n, cap - n, __VA_ARGS__);                          \
+        }                                                                        \
+        if (w_ > 0) n += (size_t)w_;                                             \
+    } while (0)
+    OUT("# HELP ncf_http_requests_total HTTP requests answered, by endpoint and status code.\n");
+    OUT("# TYPE ncf_http_requests_total counter\n");
+    unsigned long long errors = 0, total = 0;
+    for (int e = 0; e < N_EP; e++)
+        for (int c = 0; c < N_CODES; c++) {
+            unsigned long long v = atomic_load(&n_requests[e][c]);
+            total += v;
+            if (codes[c] >= 400) errors += v;
+            if (v) OUT("ncf_http_requests_total{endpoint=\"%s\",code=\"%d\"} %llu\n", ep_name[e], codes[c], v);
+        }
+    OUT("# HELP ncf_http_errors_total HTTP requests answered with a 4xx or 5xx status.\n");
+    OUT("# TYPE ncf_http_errors_total counter\nncf_http_errors_total %llu\n", errors);
+    OUT("# HELP ncf_http_request_duration_seconds Time from a request's arrival to its response.\n");
+    OUT("# TYPE ncf_http_request_duration_seconds histogram\n");
+    unsigned long long cum = 0;
+    for (int k = 0; k <= N_BUCKETS; k++) {
+        cum += atomic_load(&n_bucket[k]);
+        if (k < N_BUCKETS) OUT("ncf_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n", buckets[k], cum);
+        else OUT("ncf_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n", cum);
+    }
+    OUT("ncf_http_request_duration_seconds_sum %.6f\n", (double)atomic_load(&sum_usec) * 1e-6);
+    OUT("ncf_http_request_duration_seconds_count %llu\n", cum);
+    OUT("# HELP ncf_model_reloads_total Model reloads on SIGHUP, by result.\n# TYPE ncf_model_reloads_total counter\n");
+    OUT("ncf_model_reloads_total{result=\"ok\"} %llu\nncf_model_reloads_total{result=\"refused\"} %llu\n",
+        atomic_load(&n_reload_ok), atomic_load(&n_reload_failed));
+    OUT("# HELP ncf_http_requests_in_flight Requests being handled.\n# TYPE ncf_http_requests_in_flight gauge\n");
+    OUT("ncf_http_requests_in_flight %d\n", atomic_load(&in_flight));
+    (void)total;
+#undef OUT
+    return b;
+}
+
+/* ---- requests --------------------------------------------------------------- */
+typedef struct request {
+    char *body;
+    size_t len, cap;
+    int too_big;
+    int endpoint, code;
+    double t0;
+} request;
+
+static size_t max_body = 1 << 20;
+static int max_k = 1000;
+
+static enum MHD_Result send_text(struct MHD_Connection *c, request *rq, int code, const char *type, char *text,
+                                 const char *allow)
+{
+    rq->code = code;
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", type);
+    if (allow) MHD_add_response_header(r, "Allow", allow);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)code, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, request *rq, int code, json_t *j, const char *allow)
+{
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
+    json_decref(j);
+    if (!text) {
+        text = strdup("{\"error\": \"out of memory\"}");
+        code = 500;
+        if (!text) return MHD_NO;
+    }
+    return send_text(c, rq, code, "application/json", text, allow);
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, request *rq, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static enum MHD_Result send_error(struct MHD_Connection *c, request *rq, int code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const char *allow = NULL;
+    if (code == 405) allow = rq->endpoint == EP_RECOMMEND ? "GET, POST" : "GET";
+    return send_json(c, rq, code, json_pack("{s:s}", "error", msg), allow);
+}
+
+/* Parses k: default 10, integer in [1, max_k]; -1 when malformed. */
+static int parse_k(const char *v)
+{
+    if (!v) return 10;
+    char *end;
+    errno = 0;
+    long k = strtol(v, &end, 10);
+    if (end == v || *end || errno || k < 1 || k > max_k) return -1;
+    return (int)k;
+}
+
+/* {"user": raw, "items": [...]} for one user (fallback when unknown). */
+static json_t *recommend_one(const served *s, const char *user, int k, int32_t *items, float *scores)
+{
+    const ncf_model *m = s->m;
+    int32_t u = ncf_idmap_find(ncf_model_users(m), user, strlen(user));
+    int n = 0;
+    json_t *o = json_object();
+    json_object_set_new(o, "user", json_string(user));
+    if (u < 0) {
+        n = ncf_scorer_popular(s->sc, k, items, scores);
+        json_object_set_new(o, "fallback", json_string("popular"));
+    } else if (ncf_scorer_recommend(s->sc, u, k, items, scores, &n) != NCF_OK) {
+        json_decref(o);
+        return NULL;
+    }
+    json_t *arr = json_array();
+    for (int q = 0; q < n; q++)
+        json_array_append_new(arr, json_pack("{s:s, s:f}", "item", ncf_idmap_raw(ncf_model_items(m), items[q]), "score",
+                                             (double)scores[q]));
+    json_object_set_new(o, "items", arr);
+    return o;
+}
+
+static enum MHD_Result handle_recommend_get(struct MHD_Connection *c, request *rq, const served *s)
+{
+    const char *user = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "user");
+    const char *kv = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k");
+    if (!user || !*user) return send_error(c, rq, 400, "missing query parameter 'user'");
+    int k = parse_k(kv);
+    if (k < 0) return send_error(c, rq, 400, "'k' must be an integer in [1, %d], got '%s'", max_k, kv);
+    int32_t *items = malloc((size_t)k * sizeof *items);
+    float *scores = malloc((size_t)k * sizeof *scores);
+    json_t *o = items && scores ? recommend_one(s, user, k, items, scores) : NULL;
+    free(items);
+    free(scores);
+    if (!o) return send_error(c, rq, 500, "out of memory");
+    return send_json(c, rq, 200, o, NULL);
+}
+
+static enum MHD_Result handle_recommend_post(struct MHD_Connection *c, request *rq, const served *s)
+{
+    rq->endpoint = EP_RECOMMEND_BATCH;
+    json_error_t je;
+    json_t *body = json_loadb(rq->body ? rq->body : "", rq->len, 0, &je);
+    if (!body) return send_error(c, rq, 400, "body is not JSON: %s (line %d, column %d)", je.text, je.line, je.column);
+    json_t *users = json_object_get(body, "users"), *kj = json_object_get(body, "k");
+    enum MHD_Result ret;
+    int k = 10;
+    if (!json_is_object(body) || !json_is_array(users)) {
+        ret = send_error(c, rq, 400, "body must be an object with a \"users\" array");
+    } else if (kj && (!json_is_integer(kj) || json_integer_value(kj) < 1 || json_integer_value(kj) > max_k)) {
+        ret = send_error(c, rq, 400, "\"k\" must be an integer in [1, %d]", max_k);
+    } else if (json_array_size(users) > 10000) {
+        ret = send_error(c, rq, 400, "at most 10000 users per request");
+    } else {
+        if (kj) k = (int)json_integer_value(kj);
+        int32_t *items = malloc((size_t)k * sizeof *items);
+        float *scores = malloc((size_t)k * sizeof *scores);
+        json_t *results = json_array();
+        size_t i;
+        json_t *uj;
+        int bad = -1;
+        json_array_foreach(users, i, uj)
+        {
+            char buf[32];
+            const char *user = json_is_string(uj) ? json_string_value(uj) : NULL;
+            if (json_is_integer(uj)) {
+                snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(uj));
+                user = buf;
+            }
+            if (!user || !*user) {
+                bad = (int)i;
+                break;
+            }
+            json_t *o = items && scores ? recommend_one(s, user, k, items, scores) : NULL;
+            if (!o) {
+                bad = -2;
+                break;
+            }
+            json_array_append_new(results, o);
+        }
+        free(items);
+        free(scores);
+        if (bad >= 0) {
+            json_decref(results);
+            ret = send_error(c, rq, 400, "\"users\"[%d] must be a non-empty string or an integer", bad);
+        } else if (bad == -2) {
+            json_decref(results);
+            ret = send_error(c, rq, 500, "out of memory");
+        } else {
+            ret = send_json(c, rq, 200, json_pack("{s:o}", "results", results), NULL);
+        }
+    }
+    json_decref(body);
+    return ret;
+}
+
+static enum MHD_Result handle_score(struct MHD_Connection *c, request *rq, const served *s)
+{
+    const ncf_model *m = s->m;
+    const char *user = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "user");
+    const char *list = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "items");
+    if (!user || !*user) return send_error(c, rq, 400, "missing query parameter 'user'");
+    if (!list || !*list) return send_error(c, rq, 400, "missing query parameter 'items' (comma-separated item ids)");
+    int32_t u = ncf_idmap_find(ncf_model_users(m), user, strlen(user));
+    if (u < 0) return send_error(c, rq, 404, "unknown user '%s'", user);
+    int n = 1;
+    for (const char *p = list; *p; p++) n += *p == ',';
+    if (n > 10000) return send_error(c, rq, 400, "at most 10000 items per request");
+    int32_t *idx = malloc((size_t)n * sizeof *idx);
+    float *sc = malloc((size_t)n * sizeof *sc);
+    if (!idx || !sc) {
+        free(idx);
+        free(sc);
+        return send_error(c, rq, 500, "out of memory");
+    }
+    const char *p = list;
+    for (int q = 0; q < n; q++) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        idx[q] = len ? ncf_idmap_find(ncf_model_items(m), p, len) : -1;
+        if (idx[q] < 0) {
+            enum MHD_Result r = send_error(c, rq, 400, "unknown item '%.*s'", (int)(len > 200 ? 200 : len), p);
+            free(idx);
+            free(sc);
+            return r;
+        }
+        p = comma ? comma + 1 : p + len;
+    }
+    ncf_status st = ncf_scorer_score(s->sc, u, idx, n, sc);
+    json_t *arr = json_array();
+    for (int q = 0; st == NCF_OK && q < n; q++)
+        json_array_append_new(arr, json_pack("{s:s, s:f}", "item", ncf_idmap_raw(ncf_model_items(m), idx[q]), "score",
+                                             (double)sc[q]));
+    free(idx);
+    free(sc);
+    if (st != NCF_OK) {
+        json_decref(arr);
+        return send_error(c, rq, 500, "scoring failed");
+    }
+    return send_json(c, rq, 200, json_pack("{s:s, s:o}", "user", user, "scores", arr), NULL);
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                               const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    (void)cls;
+    (void)version;
+    request *rq = *con_cls;
+    if (!rq) {
+        rq = calloc(1, sizeof *rq);
+        if (!rq) return MHD_NO;
+        rq->t0 = now_s();
+        rq->endpoint = EP_OTHER;
+        rq->code = 500;
+        atomic_fetch_add(&in_flight, 1);
+        *con_cls = rq;
+        return MHD_YES;
+    }
+    if (*upload_data_size) { /* body arrives in pieces: keep up to max_body */
+        if (!rq->too_big) {
+            if (rq->len + *upload_data_size > max_body) {
+                rq->too_big = 1;
+            } else {
+                if (rq->len + *upload_data_size + 1 > rq->cap) {
+                    size_t cap = (rq->len + *upload_data_size + 1) * 2;
+                    char *b = realloc(rq->body, cap);
+                    if (!b) return MHD_NO;
+                    rq->body = b;
+                    rq->cap = cap;
+                }
+                memcpy(rq->body + rq->len, upload_data, *upload_data_size);
+                rq->len += *upload_data_size;
+                rq->body[rq->len] = '\0';
+            }
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0, post = strcmp(method, "POST") == 0;
+    if (strcmp(url, "/v1/recommend") == 0) rq->endpoint = EP_RECOMMEND;
+    else if (strcmp(url, "/v1/score") == 0) rq->endpoint = EP_SCORE;
+    else if (strcmp(url, "/v1/model") == 0) rq->endpoint = EP_MODEL;
+    else if (strcmp(url, "/healthz") == 0) rq->endpoint = EP_HEALTHZ;
+    else if (strcmp(url, "/metrics") == 0) rq->endpoint = EP_METRICS;
+    else return send_error(c, rq, 404, "no such path: %s", url);
+    if (rq->too_big) return send_error(c, rq, 413, "request body larger than %zu bytes", max_body);
+    if (!(get || (post && rq->endpoint == EP_RECOMMEND)))
+        return send_error(c, rq, 405, "method %s not allowed on %s", method, url);
+    if (rq->endpoint == EP_METRICS) {
+        char *text = metrics_text();
+        if (!text) return send_error(c, rq, 500, "out of memory");
+        return send_text(c, rq, 200, "text/plain; version=0.0.4", text, NULL);
+    }
+    served *s = acquire();
+    enum MHD_Result ret;
+    switch (rq->endpoint) {
+    case EP_RECOMMEND: ret = post ? handle_recommend_post(c, rq, s) : handle_recommend_get(c, rq, s); break;
+    case EP_SCORE: ret = handle_score(c, rq, s); break;
+    case EP_MODEL: {
+        char *text = strdup(s->info);
+        ret = text ? send_text(c, rq, 200, "application/json", text, NULL) : send_error(c, rq, 500, "out of memory");
+        break;
+    }
+    default: ret = send_json(c, rq, 200, json_pack("{s:s}", "status", "ok"), NULL); break;
+    }
+    release(s);
+    return ret;
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    request *rq = *con_cls;
+    if (!rq) return;
+    record(rq->endpoint, rq->code, now_s() - rq->t0);
+    atomic_fetch_sub(&in_flight, 1);
+    free(rq->body);
+    free(rq);
+    *con_cls = NULL;
+}
+
+/* ---- main ------------------------------------------------------------------ */
+int cmd_serve(int argc, char **argv)
+{
+    const char *cmd = "serve", *path = NULL, *host = "127.0.0.1";
+    int port = 8080, threads = 0;
+    int64_t body_limit = 1 << 20;
+    opt_spec specs[] = {
+        {"model", 0, OPT_STRING, &path, 0, 0, NULL, 0},
+        {"host", 0, OPT_STRING, &host, 0, 0, NULL, 0},
+        {"port", 0, OPT_INT, &port, 0, 65535, NULL, 0},
+        {"threads", 0, OPT_INT, &threads, 0, 1024, NULL, 0},
+        {"max-body", 0, OPT_I64, &body_limit, 16, 1 << 30, NULL, 0},
+        {"max-k", 0, OPT_INT, &max_k, 1, 100000, NULL, 0},
+    };
+    const char *pos[1];
+    int n_pos;
+    int rc = args_parse(cmd, argc, argv, specs, 6, pos, 0, &n_pos);
+    if (rc == 1) {
+        printf("%s", HELP);
+        return 0;
+    }
+    if (rc) return rc;
+    if (!path) {
+        fprintf(stderr, "ncf serve: --model is required (see ncf serve --help)\n");
+        return 2;
+    }
+    max_body = (size_t)body_limit;
+    struct sockaddr_storage addr;
+    memset(&addr, 0, sizeof addr);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&addr;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addr;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+    } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        fprintf(stderr, "ncf serve: --host must be a numeric IPv4 or IPv6 address, got '%s'\n", host);
+        return 2;
+    }
+    int nthreads = ncf_threads_resolve(threads);
+    ncf_err err = {{0}};
+    served *s = load_served(path, nthreads, &err);
+    if (!s) return cli_fail(cmd, &err);
+    model_path = path;
+    current = s;
+
+    /* signals go to the main thread only (sigwait below) */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)nthreads, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+        MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "ncf serve: cannot listen on %s port %d: %s\n", host, port, strerror(errno));
+        served_free(s);
+        return 1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    printf("ncf serve: listening on %s port %u, model %s (%d threads)\n", host, info ? info->port : (unsigned)port,
+           path, nthreads);
+    fflush(stdout);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0) continue;
+        if (sig == SIGHUP) {
+            ncf_err e2 = {{0}};
+            served *fresh = load_served(model_path, nthreads, &e2);
+            if (!fresh) {
+                atomic_fetch_add(&n_reload_failed, 1);
+                fprintf(stderr, "ncf serve: reload refused, still serving the previous model: %s\n", e2.msg);
+                continue;
+            }
+            pthread_mutex_lock(&model_lock);
+            served *old = current;
+            current = fresh;
+            pthread_mutex_unlock(&model_lock);
+            release(old);
+            atomic_fetch_add(&n_reload_ok, 1);
+            fprintf(stderr, "ncf serve: reloaded %s\n", model_path);
+            continue;
+        }
+        break; /* SIGTERM or SIGINT */
+    }
+    /* stop accepting, let requests in flight finish (up to 30 s), then stop */
+    MHD_socket listen_fd = MHD_quiesce_daemon(d);
+    for (int waited = 0; atomic_load(&in_flight) > 0 && waited < 3000; waited++)
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    MHD_stop_daemon(d);
+    if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
+    release(current);
+    fprintf(stderr, "ncf serve: stopped\n");
+    return 0;
+}
