@@ -521,10 +521,11 @@ float ncf_model_forward_split_(const ncf_model *m, int32_t u, int32_t i, const f
         else
             for (int k = 0; k < F; k++) acc[k & 7] += wo[k] * (pu[k] * qi[k]);
     }
-    float *z = act + m->act_z[0];
+    float *restrict z = act + m->act_z[0];
+    const float *restrict uhr = uh, *restrict ihr = ih;
     const int h = m->out[0];
-    for (int k = 0; k < h; k++) {
-        const float v = uh[k] + ih[k];
+    for (int k = 0; k < h; k++) { /* branch-free: the signs are random */
+        const float v = uhr[k] + ihr[k];
         z[k] = v > 0.0f ? v : 0.0f;
     }
     const float *x = z;

@@ -81,30 +81,78 @@ int ncf_scorer_popular(const ncf_scorer *s, int k, int32_t *items, float *counts
     return n;
 }
 
-/* scratch for one call: activations and the user half */
+/* Items are scored TILE at a time: the MLP layers after the first run over
+ * the whole tile (ncf_linear_forward_rows_), so each weight loaded serves
+ * several items. */
+#define TILE 16
+
+/* scratch for one call: activations, the user half, two tile buffers */
 typedef struct scratch {
-    float *act, *uh;
+    float *act, *uh, *za, *zb;
+    size_t zs; /* floats per tile row */
 } scratch;
 
 static int scratch_init(const ncf_model *m, scratch *sc)
 {
+    sc->zs = ((size_t)m->max_width + 7) & ~(size_t)7;
     sc->act = ncf_alloc_aligned_(m->act_size * sizeof(float));
     sc->uh = ncf_alloc_aligned_(((size_t)(m->n_layers ? m->out[0] : 0) + 1) * sizeof(float));
-    return sc->act && sc->uh ? 0 : -1;
+    sc->za = ncf_alloc_aligned_(TILE * sc->zs * sizeof(float));
+    sc->zb = ncf_alloc_aligned_(TILE * sc->zs * sizeof(float));
+    return sc->act && sc->uh && sc->za && sc->zb ? 0 : -1;
 }
 
 static void scratch_free(scratch *sc)
 {
     ncf_free_aligned_(sc->act);
     ncf_free_aligned_(sc->uh);
+    ncf_free_aligned_(sc->za);
+    ncf_free_aligned_(sc->zb);
 }
 
-static inline float score_one(const ncf_scorer *s, int32_t u, int32_t i, scratch *sc)
+/* Scores of nt <= TILE items for user u (whose half is in sc->uh). */
+static void score_tile(const ncf_scorer *s, int32_t u, const int32_t *items, int nt, scratch *sc, float *out)
 {
-    if (s->item_halves)
-        return ncf_model_forward_split_(s->m, u, i, sc->uh, s->item_halves + (size_t)i * (size_t)s->m->out[0],
-                                        sc->act);
-    return ncf_model_forward_(s->m, u, i, sc->act, NULL);
+    const ncf_model *m = s->m;
+    if (!s->item_halves) { /* no hidden layer: the plain forward pass */
+        for (int t = 0; t < nt; t++) out[t] = ncf_model_forward_(m, u, items[t], sc->act, NULL);
+        return;
+    }
+    const int F = m->F, h = m->out[0];
+    const size_t zs = sc->zs;
+    float *x = sc->za, *y = sc->zb;
+    const float *restrict uh = sc->uh;
+    for (int t = 0; t < nt; t++) {
+        const float *restrict ih = s->item_halves + (size_t)items[t] * (size_t)h;
+        float *restrict z = x + (size_t)t * zs;
+        for (int k = 0; k < h; k++) { /* branch-free: the signs are random */
+            const float v = uh[k] + ih[k];
+            z[k] = v > 0.0f ? v : 0.0f;
+        }
+    }
+    for (int l = 1; l < m->n_layers; l++) {
+        ncf_linear_forward_rows_(y, zs, x, zs, nt, m->wt + m->w_off[l], m->dense + m->b_off[l], m->in[l], m->out[l], 1);
+        float *tmp = x;
+        x = y;
+        y = tmp;
+    }
+    const float *wo = m->dense + m->wo_off, *w2 = wo + F;
+    const float *pu = F ? m->tab[NCF_TABLE_GMF_USER].w + (size_t)u * (size_t)m->tab[NCF_TABLE_GMF_USER].stride : NULL;
+    const int n = m->out_in - F;
+    for (int t = 0; t < nt; t++) {
+        float acc[8] = {0};
+        if (F) {
+            const float *qi = m->tab[NCF_TABLE_GMF_ITEM].w + (size_t)items[t] * (size_t)m->tab[NCF_TABLE_GMF_ITEM].stride;
+            if (m->cfg.gmf_activation == NCF_ACT_SIGMOID)
+                for (int k = 0; k < F; k++) acc[k & 7] += wo[k] * ncf_sigmoid_(pu[k] * qi[k]);
+            else
+                for (int k = 0; k < F; k++) acc[k & 7] += wo[k] * (pu[k] * qi[k]);
+        }
+        const float *z = x + (size_t)t * zs;
+        for (int k = 0; k < n; k++) acc[k & 7] += w2[k] * z[k];
+        out[t] = m->dense[m->bo_off] +
+                 (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
+    }
 }
 
 ncf_status ncf_scorer_score(const ncf_scorer *s, int32_t user, const int32_t *items, int n, float *scores)
@@ -119,7 +167,7 @@ ncf_status ncf_scorer_score(const ncf_scorer *s, int32_t user, const int32_t *it
         return NCF_ERR_NOMEM;
     }
     if (s->item_halves) ncf_model_user_half_(m, user, sc.uh);
-    for (int q = 0; q < n; q++) scores[q] = score_one(s, user, items[q], &sc);
+    for (int q = 0; q < n; q += TILE) score_tile(s, user, items + q, n - q < TILE ? n - q : TILE, &sc, scores + q);
     scratch_free(&sc);
     return NCF_OK;
 }
@@ -172,16 +220,25 @@ ncf_status ncf_scorer_recommend(const ncf_scorer *s, int32_t user, int k, int32_
     const int64_t n_seen = m->seen ? m->seen_off[user + 1] - m->seen_off[user] : 0;
     int64_t sp = 0;
     int n = 0;
-    for (int32_t i = 0; i < m->cfg.n_items; i++) {
-        while (sp < n_seen && seen[sp] < i) sp++;
-        if (sp < n_seen && seen[sp] == i) continue;
-        const float v = score_one(s, user, i, &sc);
-        if (n < k) {
-            items[n] = i, scores[n] = v;
-            sift_up(items, scores, n++);
-        } else if (before(v, i, scores[0], items[0])) {
-            items[0] = i, scores[0] = v;
-            sift_down(items, scores, n, 0);
+    int32_t tile[TILE];
+    float tile_scores[TILE];
+    for (int32_t i = 0; i < m->cfg.n_items;) {
+        int nt = 0; /* the next TILE unseen items */
+        for (; i < m->cfg.n_items && nt < TILE; i++) {
+            while (sp < n_seen && seen[sp] < i) sp++;
+            if (sp < n_seen && seen[sp] == i) continue;
+            tile[nt++] = i;
+        }
+        score_tile(s, user, tile, nt, &sc, tile_scores);
+        for (int t = 0; t < nt; t++) {
+            const float v = tile_scores[t];
+            if (n < k) {
+                items[n] = tile[t], scores[n] = v;
+                sift_up(items, scores, n++);
+            } else if (before(v, tile[t], scores[0], items[0])) {
+                items[0] = tile[t], scores[0] = v;
+                sift_down(items, scores, n, 0);
+            }
         }
     }
     /* heap -> best first: repeatedly move the worst to the end */

@@ -13,7 +13,10 @@
                                        int in, int out);                                                     \
     void ncf_k_linear_backward_w_##sfx(float *restrict dw, float *restrict db, const float *restrict dy,      \
                                        size_t dy_stride, const float *restrict x, size_t x_stride, int rows, \
-                                       int in, int out);
+                                       int in, int out);                                                     \
+    void ncf_k_linear_forward_rows_##sfx(float *restrict Y, size_t ys, const float *restrict X, size_t xs,    \
+                                         int rows, const float *restrict wt, const float *restrict b, int in, \
+                                         int out, int relu);
 
 NCF_DECLARE_KERNEL_PATH(generic)
 #if defined(__x86_64__) && defined(__GNUC__)

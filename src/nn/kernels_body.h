@@ -116,3 +116,74 @@ void KNAME(linear_backward_w)(float *restrict dw, float *restrict db, const floa
         }
 }
 
+
+/* Y[r] = b + W X[r] (then ReLU when relu != 0) for `rows` rows at once,
+ * four rows per pass so each weight vector loaded serves four rows: the
+ * inference path that scores many items for one user. */
+void KNAME(linear_forward_rows)(float *restrict Y, size_t ys, const float *restrict X, size_t xs, int rows,
+                                const float *restrict wt, const float *restrict b, int in, int out, int relu)
+{
+    const size_t so = (size_t)out;
+    int r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        const float *x0 = X + (size_t)r * xs, *x1 = x0 + xs, *x2 = x1 + xs, *x3 = x2 + xs;
+        float *y0 = Y + (size_t)r * ys, *y1 = y0 + ys, *y2 = y1 + ys, *y3 = y2 + ys;
+        int o = 0;
+        for (; o + 16 <= out; o += 16) {
+            const v8f bl = v8_load(b + o), bh = v8_load(b + o + 8);
+            v8f a0l = bl, a0h = bh, a1l = bl, a1h = bh, a2l = bl, a2h = bh, a3l = bl, a3h = bh;
+            const float *row = wt + o;
+            for (int i = 0; i < in; i++, row += so) {
+                const v8f wl = v8_load(row), wh = v8_load(row + 8);
+                v8f x = v8_set1(x0[i]);
+                a0l = V8_MADD(a0l, x, wl), a0h = V8_MADD(a0h, x, wh);
+                x = v8_set1(x1[i]);
+                a1l = V8_MADD(a1l, x, wl), a1h = V8_MADD(a1h, x, wh);
+                x = v8_set1(x2[i]);
+                a2l = V8_MADD(a2l, x, wl), a2h = V8_MADD(a2h, x, wh);
+                x = v8_set1(x3[i]);
+                a3l = V8_MADD(a3l, x, wl), a3h = V8_MADD(a3h, x, wh);
+            }
+            if (relu) {
+                a0l = v8_relu(a0l), a0h = v8_relu(a0h);
+                a1l = v8_relu(a1l), a1h = v8_relu(a1h);
+                a2l = v8_relu(a2l), a2h = v8_relu(a2h);
+                a3l = v8_relu(a3l), a3h = v8_relu(a3h);
+            }
+            v8_store(y0 + o, a0l), v8_store(y0 + o + 8, a0h);
+            v8_store(y1 + o, a1l), v8_store(y1 + o + 8, a1h);
+            v8_store(y2 + o, a2l), v8_store(y2 + o + 8, a2h);
+            v8_store(y3 + o, a3l), v8_store(y3 + o + 8, a3h);
+        }
+        for (; o + 8 <= out; o += 8) {
+            const v8f bv = v8_load(b + o);
+            v8f a0 = bv, a1 = bv, a2 = bv, a3 = bv;
+            const float *row = wt + o;
+            for (int i = 0; i < in; i++, row += so) {
+                const v8f w = v8_load(row);
+                a0 = V8_MADD(a0, v8_set1(x0[i]), w);
+                a1 = V8_MADD(a1, v8_set1(x1[i]), w);
+                a2 = V8_MADD(a2, v8_set1(x2[i]), w);
+                a3 = V8_MADD(a3, v8_set1(x3[i]), w);
+            }
+            if (relu) {
+                a0 = v8_relu(a0), a1 = v8_relu(a1);
+                a2 = v8_relu(a2), a3 = v8_relu(a3);
+            }
+            v8_store(y0 + o, a0), v8_store(y1 + o, a1), v8_store(y2 + o, a2), v8_store(y3 + o, a3);
+        }
+        for (; o < out; o++)
+            for (int t = 0; t < 4; t++) {
+                const float *x = X + (size_t)(r + t) * xs;
+                float acc = b[o];
+                for (int i = 0; i < in; i++) acc = S_MADD(acc, x[i], wt[(size_t)i * so + (size_t)o]);
+                Y[(size_t)(r + t) * ys + (size_t)o] = relu && acc < 0.0f ? 0.0f : acc;
+            }
+    }
+    for (; r < rows; r++) {
+        float *y = Y + (size_t)r * ys;
+        KNAME(linear_forward)(y, X + (size_t)r * xs, wt, b, in, out);
+        if (relu)
+            for (int o = 0; o < out; o++) y[o] = y[o] > 0.0f ? y[o] : 0.0f;
+    }
+}

@@ -17,6 +17,8 @@ typedef struct kernel_path {
     void (*backward_x)(float *restrict, const float *restrict, const float *restrict, int, int);
     void (*backward_w)(float *restrict, float *restrict, const float *restrict, size_t, const float *restrict, size_t,
                        int, int, int);
+    void (*forward_rows)(float *restrict, size_t, const float *restrict, size_t, int, const float *restrict,
+                         const float *restrict, int, int, int);
 } kernel_path;
 
 /* In increasing order of preference for the default. AVX-512 comes before
@@ -24,10 +26,13 @@ typedef struct kernel_path {
  * measured faster on the development machine (AMD Zen 4; bench_kernels);
  * NCF_KERNELS=avx512 selects it. */
 static const kernel_path paths[] = {
-    {"generic", ncf_k_linear_forward_generic, ncf_k_linear_backward_x_generic, ncf_k_linear_backward_w_generic},
+    {"generic", ncf_k_linear_forward_generic, ncf_k_linear_backward_x_generic, ncf_k_linear_backward_w_generic,
+     ncf_k_linear_forward_rows_generic},
 #ifdef NCF_HAVE_X86_PATHS
-    {"avx512", ncf_k_linear_forward_avx512, ncf_k_linear_backward_x_avx512, ncf_k_linear_backward_w_avx512},
-    {"avx2", ncf_k_linear_forward_avx2, ncf_k_linear_backward_x_avx2, ncf_k_linear_backward_w_avx2},
+    {"avx512", ncf_k_linear_forward_avx512, ncf_k_linear_backward_x_avx512, ncf_k_linear_backward_w_avx512,
+     ncf_k_linear_forward_rows_avx512},
+    {"avx2", ncf_k_linear_forward_avx2, ncf_k_linear_backward_x_avx2, ncf_k_linear_backward_w_avx2,
+     ncf_k_linear_forward_rows_avx2},
 #endif
 };
 enum { N_PATHS = sizeof paths / sizeof paths[0] };
@@ -105,6 +110,12 @@ void ncf_linear_backward_w_(float *restrict dw, float *restrict db, const float 
                             const float *restrict x, size_t x_stride, int rows, int in, int out)
 {
     path()->backward_w(dw, db, dy, dy_stride, x, x_stride, rows, in, out);
+}
+
+void ncf_linear_forward_rows_(float *restrict Y, size_t ys, const float *restrict X, size_t xs, int rows,
+                              const float *restrict wt, const float *restrict b, int in, int out, int relu)
+{
+    path()->forward_rows(Y, ys, X, xs, rows, wt, b, in, out, relu);
 }
 
 void ncf_relu_forward_(float *x, int n)

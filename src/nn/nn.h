@@ -25,6 +25,11 @@ void ncf_linear_backward_x_(float *restrict dx, const float *restrict dy, const 
 void ncf_linear_backward_w_(float *restrict dw, float *restrict db, const float *restrict dy, size_t dy_stride,
                             const float *restrict x, size_t x_stride, int rows, int in, int out);
 
+/* Y[r] = b + W X[r], ReLU applied when relu != 0, for rows r < rows (row r
+ * of X at X + r * xs, of Y at Y + r * ys); wt = W^T (in, out). */
+void ncf_linear_forward_rows_(float *restrict Y, size_t ys, const float *restrict X, size_t xs, int rows,
+                              const float *restrict wt, const float *restrict b, int in, int out, int relu);
+
 /* x = max(x, 0) in place. */
 void ncf_relu_forward_(float *x, int n);
 /* dy *= (y > 0), y being the relu output. */

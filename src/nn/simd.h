@@ -16,6 +16,7 @@
 #include <string.h>
 
 typedef float v8f __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
 
 static inline __attribute__((always_inline)) v8f v8_load(const float *p)
 {
@@ -25,5 +26,14 @@ static inline __attribute__((always_inline)) v8f v8_load(const float *p)
 }
 static inline __attribute__((always_inline)) void v8_store(float *p, v8f x) { memcpy(p, &x, sizeof x); }
 static inline __attribute__((always_inline)) v8f v8_set1(float x) { return (v8f){x, x, x, x, x, x, x, x}; }
+/* max(x, 0) lane by lane, as the scalar x > 0 ? x : 0 (NaN and -0 give +0) */
+static inline __attribute__((always_inline)) v8f v8_relu(v8f x)
+{
+    v8i keep = x > v8_set1(0.0f), bits;
+    memcpy(&bits, &x, sizeof bits);
+    bits &= keep;
+    memcpy(&x, &bits, sizeof x);
+    return x;
+}
 
 #endif
