@@ -69,6 +69,19 @@ static void linear_kernels_one_path(void)
                 for (int i = 0; i < in; i++) ref += (double)w[o * in + i] * x[i];
                 assert_true(fabs(ref - y[o]) <= 1e-5 * (1 + fabs(ref)));
             }
+            /* the four-row inference kernel, with and without ReLU */
+            for (int relu = 0; relu < 2; relu++) {
+                float *ys = malloc(sizeof(float) * (size_t)(rows * out));
+                ncf_linear_forward_rows_(ys, (size_t)out, x, (size_t)in, rows, wt, bias, in, out, relu);
+                for (int q = 0; q < rows; q++)
+                    for (int o = 0; o < out; o++) {
+                        double ref = bias[o];
+                        for (int i = 0; i < in; i++) ref += (double)w[o * in + i] * x[q * in + i];
+                        if (relu && ref < 0) ref = 0;
+                        assert_true(fabs(ref - ys[q * out + o]) <= 1e-5 * (1 + fabs(ref)));
+                    }
+                free(ys);
+            }
             ncf_linear_backward_x_(dx, dy, w, in, out);
             for (int i = 0; i < in; i++) {
                 double ref = 0;
