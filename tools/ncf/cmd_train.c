@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -238,8 +239,11 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     if (json) {
-        printf("{\"best_epoch\": %d, \"best_hr\": %.6f, \"best_ndcg\": %.6f, \"final_hr\": %.6f, \"final_ndcg\": %.6f}\n",
-               res.best_epoch, res.best_hr, res.best_ndcg, res.final_hr, res.final_ndcg);
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        printf("{\"best_epoch\": %d, \"best_hr\": %.6f, \"best_ndcg\": %.6f, \"final_hr\": %.6f, \"final_ndcg\": %.6f, "
+               "\"peak_rss_mb\": %.1f}\n",
+               res.best_epoch, res.best_hr, res.best_ndcg, res.final_hr, res.final_ndcg, (double)ru.ru_maxrss / 1024.0);
     } else if (res.epochs_run > 0) {
         printf("best epoch %d: HR@%d %.4f  NDCG@%d %.4f;  final: HR@%d %.4f  NDCG@%d %.4f\n", res.best_epoch, topk,
                res.best_hr, topk, res.best_ndcg, topk, res.final_hr, topk, res.final_ndcg);
