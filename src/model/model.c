@@ -509,18 +509,6 @@ void ncf_model_user_half_(const ncf_model *m, int32_t u, float *uh)
 
 float ncf_model_forward_split_(const ncf_model *m, int32_t u, int32_t i, const float *uh, const float *ih, float *act)
 {
-    /* The output dot product runs in eight interleaved partial sums (added
-     * in a fixed order) so that it vectorises: this is the serving hot path. */
-    const int F = m->F;
-    const float *wo = m->dense + m->wo_off;
-    float acc[8] = {0};
-    if (F) {
-        const float *pu = row_of(&m->tab[NCF_TABLE_GMF_USER], u), *qi = row_of(&m->tab[NCF_TABLE_GMF_ITEM], i);
-        if (m->cfg.gmf_activation == NCF_ACT_SIGMOID)
-            for (int k = 0; k < F; k++) acc[k & 7] += wo[k] * ncf_sigmoid_(pu[k] * qi[k]);
-        else
-            for (int k = 0; k < F; k++) acc[k & 7] += wo[k] * (pu[k] * qi[k]);
-    }
     float *restrict z = act + m->act_z[0];
     const float *restrict uhr = uh, *restrict ihr = ih;
     const int h = m->out[0];
@@ -535,10 +523,7 @@ float ncf_model_forward_split_(const ncf_model *m, int32_t u, int32_t i, const f
         ncf_relu_forward_(zl, m->out[l]);
         x = zl;
     }
-    const int n = m->out_in - F;
-    const float *w2 = wo + F;
-    for (int k = 0; k < n; k++) acc[k & 7] += w2[k] * x[k];
-    return m->dense[m->bo_off] + (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
+    return ncf_model_output_(m, u, i, x);
 }
 
 ncf_status ncf_model_score(const ncf_model *m, int32_t user, const int32_t *items, int n, float *scores)

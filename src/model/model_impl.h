@@ -13,6 +13,7 @@
 #define NCF_MODEL_IMPL_H
 
 #include "ncf/model.h"
+#include "nn/nn.h"
 #include "ncf/train.h"
 
 typedef struct ncf_table {
@@ -100,6 +101,26 @@ float ncf_model_forward_(const ncf_model *m, int32_t u, int32_t i, float *act, c
  * halves. The sums run in another order than ncf_model_forward_, so scores
  * may differ from it in the last bits; every evaluation uses this path. */
 float *ncf_model_item_halves_(const ncf_model *m, int threads);
+
+/* The output layer of the inference paths: w . [a(p_u * q_i) ; z] + b for
+ * (u, i) given z, the last hidden layer's output, summed in eight
+ * interleaved partial sums added in a fixed order so that it vectorises. */
+static inline float ncf_model_output_(const ncf_model *m, int32_t u, int32_t i, const float *z)
+{
+    const int F = m->F, n = m->out_in - F;
+    const float *wo = m->dense + m->wo_off;
+    float acc[8] = {0};
+    if (F) {
+        const float *pu = m->tab[NCF_TABLE_GMF_USER].w + (size_t)u * (size_t)m->tab[NCF_TABLE_GMF_USER].stride;
+        const float *qi = m->tab[NCF_TABLE_GMF_ITEM].w + (size_t)i * (size_t)m->tab[NCF_TABLE_GMF_ITEM].stride;
+        if (m->cfg.gmf_activation == NCF_ACT_SIGMOID)
+            for (int k = 0; k < F; k++) acc[k & 7] += wo[k] * ncf_sigmoid_(pu[k] * qi[k]);
+        else
+            for (int k = 0; k < F; k++) acc[k & 7] += wo[k] * (pu[k] * qi[k]);
+    }
+    for (int k = 0; k < n; k++) acc[k & 7] += wo[F + k] * z[k];
+    return m->dense[m->bo_off] + (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
+}
 void ncf_model_user_half_(const ncf_model *m, int32_t u, float *uh);
 float ncf_model_forward_split_(const ncf_model *m, int32_t u, int32_t i, const float *uh, const float *ih,
                                float *act);

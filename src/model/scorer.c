@@ -118,7 +118,7 @@ static void score_tile(const ncf_scorer *s, int32_t u, const int32_t *items, int
         for (int t = 0; t < nt; t++) out[t] = ncf_model_forward_(m, u, items[t], sc->act, NULL);
         return;
     }
-    const int F = m->F, h = m->out[0];
+    const int h = m->out[0];
     const size_t zs = sc->zs;
     float *x = sc->za, *y = sc->zb;
     const float *restrict uh = sc->uh;
@@ -136,23 +136,7 @@ static void score_tile(const ncf_scorer *s, int32_t u, const int32_t *items, int
         x = y;
         y = tmp;
     }
-    const float *wo = m->dense + m->wo_off, *w2 = wo + F;
-    const float *pu = F ? m->tab[NCF_TABLE_GMF_USER].w + (size_t)u * (size_t)m->tab[NCF_TABLE_GMF_USER].stride : NULL;
-    const int n = m->out_in - F;
-    for (int t = 0; t < nt; t++) {
-        float acc[8] = {0};
-        if (F) {
-            const float *qi = m->tab[NCF_TABLE_GMF_ITEM].w + (size_t)items[t] * (size_t)m->tab[NCF_TABLE_GMF_ITEM].stride;
-            if (m->cfg.gmf_activation == NCF_ACT_SIGMOID)
-                for (int k = 0; k < F; k++) acc[k & 7] += wo[k] * ncf_sigmoid_(pu[k] * qi[k]);
-            else
-                for (int k = 0; k < F; k++) acc[k & 7] += wo[k] * (pu[k] * qi[k]);
-        }
-        const float *z = x + (size_t)t * zs;
-        for (int k = 0; k < n; k++) acc[k & 7] += w2[k] * z[k];
-        out[t] = m->dense[m->bo_off] +
-                 (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
-    }
+    for (int t = 0; t < nt; t++) out[t] = ncf_model_output_(m, u, items[t], x + (size_t)t * zs);
 }
 
 ncf_status ncf_scorer_score(const ncf_scorer *s, int32_t user, const int32_t *items, int n, float *scores)

@@ -111,6 +111,13 @@ int ncf_adam_window_build_(ncf_adam_window *w, float lr, float beta1, float beta
         return -1;
     }
     for (int64_t i = 0; i < count; i++) ncf_adam_step_init_(&w->steps[i], lr, beta1, beta2, eps, base + 1 + i);
+    w->exact_cap = count;
+    if (beta1 > 0.0f && beta1 < 1.0f) {
+        double cap = ceil(log(1e-12) / log((double)beta1));
+        if (cap < (double)count) w->exact_cap = (int64_t)cap;
+    } else if (beta1 == 0.0f) {
+        w->exact_cap = count < 1 ? count : 1;
+    }
     for (int n = 0; n < 6; n++) {
         double rho = n < 4 ? (double)beta1 / pow((double)beta2, 0.5 * (n + 1)) : n == 4 ? beta1 : beta2;
         double *pw = w->pw + (size_t)n * H;
@@ -164,10 +171,14 @@ void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restric
         for (int e = 0; e < dim; e++) /* elements whose sqrt(v) is not far above eps */
             exact |= pm[e] != 0.0f && !(sqrtf(pv[e]) >= small);
         if (exact) {
+            const int64_t kk = k < win->exact_cap ? k : win->exact_cap; /* the rest only decays m, v */
+            const float b1r = (float)win->pw[4 * H + (size_t)(k - kk)], b2r = (float)win->pw[5 * H + (size_t)(k - kk)];
             for (int e = 0; e < dim; e++)
-                if (pm[e] != 0.0f && !(sqrtf(pv[e]) >= small))
-                    ncf_adam_catchup_(p + e, pm + e, pv + e, 1, ncf_adam_window_step_(win, from[i] + 1), k);
-                else if (pm[e] != 0.0f) {
+                if (pm[e] != 0.0f && !(sqrtf(pv[e]) >= small)) {
+                    ncf_adam_catchup_(p + e, pm + e, pv + e, 1, ncf_adam_window_step_(win, from[i] + 1), kk);
+                    pm[e] *= b1r;
+                    pv[e] *= b2r;
+                } else if (pm[e] != 0.0f) {
                     const float s0 = sqrtf(pv[e]), r = eps / s0;
                     p[e] -= pm[e] * ((A[0] - r * (A[1] - r * (A[2] - r * A[3]))) / s0);
                     pm[e] *= b1k;

@@ -42,7 +42,7 @@ void ncf_adam_catchup_(float *restrict p, float *restrict m, float *restrict v, 
  *   A_n = H_n[t0] - rho_n^k H_n[t0 + k].
  * Four terms leave a relative error below 3e-5 of the movement when
  * sqrt(v) >= 16 eps; smaller second moments replay step by step
- * (ncf_adam_catchup_). A window covers steps base+1 .. base+count (one
+ * (ncf_adam_catchup_), for at most exact_cap steps (then m and v only decay). A window covers steps base+1 .. base+count (one
  * epoch); all rows are brought up to date at its end. */
 typedef struct ncf_adam_window {
     int64_t base, count;
@@ -50,6 +50,8 @@ typedef struct ncf_adam_window {
     double *h;            /* h[n * (count + 1) + i] = H_(n+1)[base + i], n = 0..3 */
     double *pw;           /* pw[n * (count + 1) + k]: rho_(n+1)^k (n = 0..3), beta1^k (4), beta2^k (5) */
     float beta1, beta2, eps;
+    int64_t exact_cap;    /* step-by-step replays stop after this many steps: beta1^cap < 1e-12, so
+                             later steps move p by less than 1e-12 of the movement; m and v just decay */
 } ncf_adam_window;
 
 int ncf_adam_window_build_(ncf_adam_window *w, float lr, float beta1, float beta2, float eps, int64_t base,

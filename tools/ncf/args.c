@@ -137,6 +137,18 @@ int args_parse(const char *cmd, int argc, char **argv, opt_spec *specs, int n_sp
     return 0;
 }
 
+int args_parse_or_help(const char *cmd, int argc, char **argv, opt_spec *specs, int n_specs, const char **pos,
+                       int max_pos, int *n_pos, const char *help, const char *help2)
+{
+    int rc = args_parse(cmd, argc, argv, specs, n_specs, pos, max_pos, n_pos);
+    if (rc == 1) {
+        fputs(help, stdout);
+        if (help2) fputs(help2, stdout);
+        return 0;
+    }
+    return rc ? rc : -1;
+}
+
 int args_parse_int_list(const char *s, int32_t *out, int max)
 {
     int n = 0;

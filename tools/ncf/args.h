@@ -32,6 +32,12 @@ typedef struct opt_spec {
 int args_parse(const char *cmd, int argc, char **argv, opt_spec *specs, int n_specs, const char **pos,
                int max_pos, int *n_pos);
 
+/* args_parse plus the usual handling: returns -1 to go on, or the exit
+ * status the command should return (0 after printing help and help2, which
+ * may be NULL; 2 after a usage error). */
+int args_parse_or_help(const char *cmd, int argc, char **argv, opt_spec *specs, int n_specs, const char **pos,
+                       int max_pos, int *n_pos, const char *help, const char *help2);
+
 /* The spec named name (for .given), or NULL. */
 opt_spec *args_find(opt_spec *specs, int n_specs, const char *name);
 

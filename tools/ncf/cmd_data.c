@@ -27,12 +27,8 @@ int cmd_split(int argc, char **argv)
     memcpy(specs + DATA_OPT_COUNT, own, sizeof own);
     const char *pos[1];
     int n_pos;
-    int rc = args_parse(cmd, argc, argv, specs, DATA_OPT_COUNT + 2, pos, 1, &n_pos);
-    if (rc == 1) {
-        printf("%s%s", SPLIT_HELP, DATA_OPTS_HELP);
-        return 0;
-    }
-    if (rc) return rc;
+    int rc = args_parse_or_help(cmd, argc, argv, specs, DATA_OPT_COUNT + 2, pos, 1, &n_pos, SPLIT_HELP, DATA_OPTS_HELP);
+    if (rc >= 0) return rc;
     if (n_pos != 1 || !out) {
         fprintf(stderr, "ncf split: needs INPUT and --out PREFIX (see ncf split --help)\n");
         return 2;
@@ -84,12 +80,8 @@ int cmd_synth(int argc, char **argv)
     };
     const char *pos[1];
     int n_pos;
-    int rc = args_parse(cmd, argc, argv, specs, 8, pos, 0, &n_pos);
-    if (rc == 1) {
-        printf("%s", SYNTH_HELP);
-        return 0;
-    }
-    if (rc) return rc;
+    int rc = args_parse_or_help(cmd, argc, argv, specs, 8, pos, 0, &n_pos, SYNTH_HELP, NULL);
+    if (rc >= 0) return rc;
     if (!out) {
         fprintf(stderr, "ncf synth: --out FILE is required (see ncf synth --help)\n");
         return 2;
@@ -124,12 +116,8 @@ int cmd_export(int argc, char **argv)
     };
     const char *pos[1];
     int n_pos;
-    int rc = args_parse(cmd, argc, argv, specs, 4, pos, 0, &n_pos);
-    if (rc == 1) {
-        printf("%s", EXPORT_HELP);
-        return 0;
-    }
-    if (rc) return rc;
+    int rc = args_parse_or_help(cmd, argc, argv, specs, 4, pos, 0, &n_pos, EXPORT_HELP, NULL);
+    if (rc >= 0) return rc;
     if (!model_path || !out || format != 0) {
         fprintf(stderr, "ncf export: --model, --format safetensors and --out are required (see ncf export --help)\n");
         return 2;

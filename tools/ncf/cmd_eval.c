@@ -53,12 +53,8 @@ int cmd_eval(int argc, char **argv)
     int n_specs = DATA_OPT_COUNT + (int)(sizeof own / sizeof own[0]);
     const char *pos[1];
     int n_pos;
-    int rc = args_parse(cmd, argc, argv, specs, n_specs, pos, 0, &n_pos);
-    if (rc == 1) {
-        printf("%s%s", HELP, DATA_OPTS_HELP);
-        return 0;
-    }
-    if (rc) return rc;
+    int rc = args_parse_or_help(cmd, argc, argv, specs, n_specs, pos, 0, &n_pos, HELP, DATA_OPTS_HELP);
+    if (rc >= 0) return rc;
     if (!model_path || !data) {
         fprintf(stderr, "ncf eval: --model and --data are required (see ncf eval --help)\n");
         return 2;

@@ -99,12 +99,8 @@ int cmd_recommend(int argc, char **argv)
     };
     const char *pos[1];
     int n_pos;
-    int rc = args_parse(cmd, argc, argv, specs, 7, pos, 0, &n_pos);
-    if (rc == 1) {
-        printf("%s", HELP);
-        return 0;
-    }
-    if (rc) return rc;
+    int rc = args_parse_or_help(cmd, argc, argv, specs, 7, pos, 0, &n_pos, HELP, NULL);
+    if (rc >= 0) return rc;
     if (!model_path || (!user && !all) || (user && all)) {
         fprintf(stderr, "ncf recommend: --model and one of --user or --all are required (see ncf recommend --help)\n");
         return 2;

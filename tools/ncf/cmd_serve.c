@@ -521,12 +521,8 @@ int cmd_serve(int argc, char **argv)
     };
     const char *pos[1];
     int n_pos;
-    int rc = args_parse(cmd, argc, argv, specs, 6, pos, 0, &n_pos);
-    if (rc == 1) {
-        printf("%s", HELP);
-        return 0;
-    }
-    if (rc) return rc;
+    int rc = args_parse_or_help(cmd, argc, argv, specs, 6, pos, 0, &n_pos, HELP, NULL);
+    if (rc >= 0) return rc;
     if (!path) {
         fprintf(stderr, "ncf serve: --model is required (see ncf serve --help)\n");
         return 2;

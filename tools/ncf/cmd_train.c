@@ -142,12 +142,8 @@ int cmd_train(int argc, char **argv)
     int n_specs = DATA_OPT_COUNT + n_own;
     const char *pos[1];
     int n_pos;
-    int rc = args_parse(cmd, argc, argv, specs, n_specs, pos, 0, &n_pos);
-    if (rc == 1) {
-        printf("%s%s", HELP, DATA_OPTS_HELP);
-        return 0;
-    }
-    if (rc) return rc;
+    int rc = args_parse_or_help(cmd, argc, argv, specs, n_specs, pos, 0, &n_pos, HELP, DATA_OPTS_HELP);
+    if (rc >= 0) return rc;
     if (!data) {
         fprintf(stderr, "ncf train: --data is required (see ncf train --help)\n");
         return 2;
