@@ -157,13 +157,14 @@ static double numeric_grad(ncf_model *m, float *p, float eps, const ncf_sample *
  * average of two slopes. Move every hidden unit's bias until no sample's
  * pre-activation lies within 0.02 of 0 (a perturbation of 1e-3 moves a
  * pre-activation by far less), so every coordinate can be checked. */
-static void keep_off_kinks(ncf_model *m, const ncf_sample *s, int n)
+static void keep_off_kinks(ncf_model *m, const ncf_sample *s, int n, int c_pair)
 {
     float *act = ncf_alloc_aligned_(m->act_size * sizeof(float));
     for (int round = 0; round < 100; round++) {
         int moved = 0;
         ncf_model_sync_(m);
         for (int r = 0; r < 2 * n; r++) {
+            if (r % 2 && c_pair == 0) continue; /* BCE: item2 holds the label */
             ncf_model_forward_(m, s[r / 2].user, r % 2 ? s[r / 2].item2 : s[r / 2].item, act, NULL);
             const float *x = act + m->act_x0;
             for (int l = 0; l < m->n_layers; l++) {
@@ -223,11 +224,11 @@ static void run_case(const gc_case *c)
     for (int k = 0; k < n; k++) {
         s[k].user = (int32_t)ncf_rng_below_(&r, 4);
         s[k].item = (int32_t)ncf_rng_below_(&r, 6);
-        s[k].item2 = (int32_t)ncf_rng_below_(&r, 6);
-        s[k].label = (float)(k % 2);
+        if (c->loss == NCF_LOSS_PAIR_BCE) s[k].item2 = (int32_t)ncf_rng_below_(&r, 6);
+        else s[k].label = k % 2;
     }
     s[3].user = s[1].user; /* a row touched twice */
-    keep_off_kinks(m, s, n);
+    keep_off_kinks(m, s, n, c->loss == NCF_LOSS_PAIR_BCE);
     ncf_grad_args a = {.loss = c->loss, .scale = 1.0f / n, .reg = c->reg, .dropout = 1, .drop_seed = 99};
     float *ws = ncf_alloc_aligned_(ncf_model_ws_floats_(m) * sizeof(float));
     float *dg = ncf_alloc_aligned_(m->n_dense * sizeof(float)), *dg2 = ncf_alloc_aligned_(m->n_dense * sizeof(float));

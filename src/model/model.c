@@ -420,8 +420,8 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
     for (int k = 0; k < n; k++) {
         if (!pair) {
             float sp = ds[k];
-            loss += a->scale * (s[k].label > 0.5f ? ncf_softplus_(-(double)sp) : ncf_softplus_((double)sp));
-            ds[k] = a->scale * (ncf_sigmoid_(sp) - s[k].label);
+            loss += a->scale * (s[k].label ? ncf_softplus_(-(double)sp) : ncf_softplus_((double)sp));
+            ds[k] = a->scale * (ncf_sigmoid_(sp) - (s[k].label ? 1.0f : 0.0f));
         } else {
             float sp = ds[2 * k], sn = ds[2 * k + 1];
             loss += a->scale * 0.5 * (ncf_softplus_(-(double)sp) + ncf_softplus_((double)sn));

@@ -48,12 +48,17 @@ struct ncf_model {
     char *meta;
 };
 
-/* One training example: BCE uses (user, item, label); the pairwise loss
- * uses (user, item = positive, item2 = negative). */
+/* One training example, 12 bytes (an epoch holds one per scored pair: 80M
+ * of them for 16M interactions): BCE uses (user, item, label 1 or 0); the
+ * pairwise loss uses (user, item = positive, item2 = negative). */
 typedef struct ncf_sample {
-    int32_t user, item, item2;
-    float label;
+    int32_t user, item;
+    union {
+        int32_t item2; /* pairwise loss */
+        int32_t label; /* BCE */
+    };
 } ncf_sample;
+_Static_assert(sizeof(ncf_sample) == 12, "ncf_sample is three int32");
 
 typedef struct ncf_grad_args {
     ncf_loss loss;

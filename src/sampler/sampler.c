@@ -76,10 +76,11 @@ void ncf_sampler_epoch_(const ncf_sampler *s, ncf_loss loss, int neg, uint64_t s
             /* A user who has every item has no negative: skip drawing (the
              * trainer refuses such data before it gets here). */
             if (loss == NCF_LOSS_BCE) {
-                o[0] = (ncf_sample){u, i, -1, 1.0f};
-                for (int k = 1; k <= neg; k++) o[k] = (ncf_sample){u, draw_negative(s, &rng, u), -1, 0.0f};
+                o[0] = (ncf_sample){.user = u, .item = i, .label = 1};
+                for (int k = 1; k <= neg; k++)
+                    o[k] = (ncf_sample){.user = u, .item = draw_negative(s, &rng, u), .label = 0};
             } else {
-                for (int k = 0; k < neg; k++) o[k] = (ncf_sample){u, i, draw_negative(s, &rng, u), 1.0f};
+                for (int k = 0; k < neg; k++) o[k] = (ncf_sample){.user = u, .item = i, .item2 = draw_negative(s, &rng, u)};
             }
         }
     }
