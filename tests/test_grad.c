@@ -224,11 +224,11 @@ static void run_case(const gc_case *c)
     for (int k = 0; k < n; k++) {
         s[k].user = (int32_t)ncf_rng_below_(&r, 4);
         s[k].item = (int32_t)ncf_rng_below_(&r, 6);
-        if (c->loss == NCF_LOSS_PAIR_BCE) s[k].item2 = (int32_t)ncf_rng_below_(&r, 6);
+        if (ncf_loss_pairwise(c->loss)) s[k].item2 = (int32_t)ncf_rng_below_(&r, 6);
         else s[k].label = k % 2;
     }
     s[3].user = s[1].user; /* a row touched twice */
-    keep_off_kinks(m, s, n, c->loss == NCF_LOSS_PAIR_BCE);
+    keep_off_kinks(m, s, n, ncf_loss_pairwise(c->loss));
     ncf_grad_args a = {.loss = c->loss, .scale = 1.0f / n, .reg = c->reg, .dropout = 1, .drop_seed = 99};
     float *ws = ncf_alloc_aligned_(ncf_model_ws_floats_(m) * sizeof(float));
     float *dg = ncf_alloc_aligned_(m->n_dense * sizeof(float)), *dg2 = ncf_alloc_aligned_(m->n_dense * sizeof(float));
@@ -250,7 +250,7 @@ static void run_case(const gc_case *c)
                     const float *e = eg + (size_t)k * slot;
                     if (!item_side && s[k].user == row) g += e[col + (size_t)d];
                     if (item_side && s[k].item == row) g += e[side + col + (size_t)d];
-                    if (item_side && c->loss == NCF_LOSS_PAIR_BCE && s[k].item2 == row) g += e[2 * side + col + (size_t)d];
+                    if (item_side && ncf_loss_pairwise(c->loss) && s[k].item2 == row) g += e[2 * side + col + (size_t)d];
                 }
                 bad += !check_param(m, tb->w + (size_t)row * (size_t)tb->stride + d, g, s, n, &a, ws, dg2, eg2, &worst);
                 checked++;
@@ -308,6 +308,8 @@ static void test_neumf(void **state)
     gc_case seed = {"neumf-seed", NCF_MODEL_NEUMF, 6, 6, 2, {9, 5}, NCF_ACT_SIGMOID, 0.3f, 0.05f, NCF_LOSS_PAIR_BCE};
     run_case_all_paths(&seed);
     gc_case reg = {"neumf-reg-dropout-bce", NCF_MODEL_NEUMF, 3, 5, 1, {6}, NCF_ACT_IDENTITY, 0.5f, 0.1f, NCF_LOSS_BCE};
+    run_case_all_paths(&reg);
+    reg = (gc_case){"neumf-bpr", NCF_MODEL_NEUMF, 4, 6, 2, {8, 4}, NCF_ACT_IDENTITY, 0.0f, 0.02f, NCF_LOSS_BPR};
     run_case_all_paths(&reg);
 }
 

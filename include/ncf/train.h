@@ -25,9 +25,15 @@ extern "C" {
 #endif
 
 typedef enum ncf_loss {
-    NCF_LOSS_BCE = 0,     /* pointwise binary cross-entropy, `neg` negatives per positive */
-    NCF_LOSS_PAIR_BCE = 1 /* the seed's (-log s(pos) - log(1 - s(neg))) / 2 per (pos, neg) pair */
+    NCF_LOSS_BCE = 0,      /* pointwise binary cross-entropy, `neg` negatives per positive */
+    NCF_LOSS_PAIR_BCE = 1, /* the seed's (-log s(pos) - log(1 - s(neg))) / 2 per (pos, neg) pair */
+    NCF_LOSS_BPR = 2       /* Bayesian personalised ranking: -log s(s_pos - s_neg) per (pos, neg) pair */
 } ncf_loss;
+
+/* 1 for the losses over (positive, negative) pairs. */
+static inline int ncf_loss_pairwise(ncf_loss loss) { return loss != NCF_LOSS_BCE; }
+/* "bce", "pair-bce", "bpr". */
+const char *ncf_loss_name(ncf_loss loss);
 
 typedef enum ncf_optimizer { NCF_OPT_ADAM = 0, NCF_OPT_SGD = 1 } ncf_optimizer;
 

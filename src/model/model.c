@@ -396,7 +396,7 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
                              float *ws, float *dense_grad, float *emb_grad)
 {
     const size_t side = (size_t)(m->F + m->E), slot = ncf_slot_width_(m, a->loss), rowf = ROW_FLOATS(m);
-    const int pair = a->loss == NCF_LOSS_PAIR_BCE;
+    const int pair = ncf_loss_pairwise(a->loss);
     const int R = pair ? 2 * n : n;
     const int drop = a->dropout && m->cfg.dropout > 0.0f && m->E > 0;
     const int E = m->E, F = m->F;
@@ -422,11 +422,17 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
             float sp = ds[k];
             loss += a->scale * (s[k].label ? ncf_softplus_(-(double)sp) : ncf_softplus_((double)sp));
             ds[k] = a->scale * (ncf_sigmoid_(sp) - (s[k].label ? 1.0f : 0.0f));
-        } else {
+        } else if (a->loss == NCF_LOSS_PAIR_BCE) {
             float sp = ds[2 * k], sn = ds[2 * k + 1];
             loss += a->scale * 0.5 * (ncf_softplus_(-(double)sp) + ncf_softplus_((double)sn));
             ds[2 * k] = a->scale * 0.5f * (ncf_sigmoid_(sp) - 1.0f);
             ds[2 * k + 1] = a->scale * 0.5f * ncf_sigmoid_(sn);
+        } else { /* BPR: -log sigmoid(sp - sn) */
+            float d = ds[2 * k] - ds[2 * k + 1];
+            loss += a->scale * ncf_softplus_(-(double)d);
+            float g = a->scale * (ncf_sigmoid_(d) - 1.0f);
+            ds[2 * k] = g;
+            ds[2 * k + 1] = -g;
         }
         memset(emb_grad + (size_t)k * slot, 0, slot * sizeof *emb_grad);
     }

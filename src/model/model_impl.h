@@ -73,7 +73,7 @@ typedef struct ncf_grad_args {
  * pairwise loss item2. */
 static inline size_t ncf_slot_width_(const ncf_model *m, ncf_loss loss)
 {
-    return (loss == NCF_LOSS_PAIR_BCE ? 3 : 2) * (size_t)(m->F + m->E);
+    return (ncf_loss_pairwise(loss) ? 3 : 2) * (size_t)(m->F + m->E);
 }
 
 /* Most rows one ncf_model_chunk_grad_ call handles: n samples make n rows

@@ -47,7 +47,7 @@ int ncf_sampler_has_(const ncf_sampler *s, int32_t u, int32_t i)
 
 int64_t ncf_sampler_count_(const ncf_sampler *s, ncf_loss loss, int neg)
 {
-    return loss == NCF_LOSS_BCE ? s->n_pos * (1 + neg) : s->n_pos * neg;
+    return ncf_loss_pairwise(loss) ? s->n_pos * neg : s->n_pos * (1 + neg);
 }
 
 static int32_t draw_negative(const ncf_sampler *s, ncf_rng *rng, int32_t u)
@@ -64,7 +64,7 @@ void ncf_sampler_epoch_(const ncf_sampler *s, ncf_loss loss, int neg, uint64_t s
 {
     const ncf_dataset *ds = s->ds;
     const int64_t n_blocks = (s->n_pos + SAMPLER_BLOCK - 1) / SAMPLER_BLOCK;
-    const int per = loss == NCF_LOSS_BCE ? 1 + neg : neg;
+    const int per = ncf_loss_pairwise(loss) ? neg : 1 + neg;
 #pragma omp parallel for schedule(dynamic, 4) num_threads(threads)
     for (int64_t b = 0; b < n_blocks; b++) {
         ncf_rng rng;
@@ -75,7 +75,7 @@ void ncf_sampler_epoch_(const ncf_sampler *s, ncf_loss loss, int neg, uint64_t s
             ncf_sample *o = out + p * per;
             /* A user who has every item has no negative: skip drawing (the
              * trainer refuses such data before it gets here). */
-            if (loss == NCF_LOSS_BCE) {
+            if (!ncf_loss_pairwise(loss)) {
                 o[0] = (ncf_sample){.user = u, .item = i, .label = 1};
                 for (int k = 1; k <= neg; k++)
                     o[k] = (ncf_sample){.user = u, .item = draw_negative(s, &rng, u), .label = 0};

@@ -24,6 +24,16 @@
 
 #define CHUNK 32
 
+const char *ncf_loss_name(ncf_loss loss)
+{
+    switch (loss) {
+    case NCF_LOSS_BCE: return "bce";
+    case NCF_LOSS_PAIR_BCE: return "pair-bce";
+    case NCF_LOSS_BPR: return "bpr";
+    }
+    return "?";
+}
+
 int ncf_threads_resolve(int threads)
 {
 #ifdef _OPENMP
@@ -67,7 +77,8 @@ ncf_status ncf_train_config_check(const ncf_train_config *c, ncf_err *err)
     if (!(c->beta1 >= 0.0f && c->beta1 < 1.0f) || !(c->beta2 >= 0.0f && c->beta2 < 1.0f) || !(c->eps > 0.0f))
         return ncf_fail_(err, NCF_ERR_ARG, "Adam needs 0 <= beta < 1 and eps > 0");
     if (!(c->reg >= 0.0f && c->reg < 1e3f)) return ncf_fail_(err, NCF_ERR_ARG, "reg must be in [0, 1000)");
-    if (c->loss != NCF_LOSS_BCE && c->loss != NCF_LOSS_PAIR_BCE) return ncf_fail_(err, NCF_ERR_ARG, "unknown loss");
+    if (c->loss != NCF_LOSS_BCE && c->loss != NCF_LOSS_PAIR_BCE && c->loss != NCF_LOSS_BPR)
+        return ncf_fail_(err, NCF_ERR_ARG, "unknown loss");
     if (c->threads < 0 || c->threads > 1024) return ncf_fail_(err, NCF_ERR_ARG, "threads must be in 0..1024");
     if (c->topk < 1 || c->topk > 100000) return ncf_fail_(err, NCF_ERR_ARG, "topk must be in 1..100000");
     return NCF_OK;
@@ -191,7 +202,7 @@ static void update_embeddings(trainer *t, const ncf_sample *s, int B, int tid, i
     ncf_model *m = t->m;
     const int T = t->T;
     const size_t side = (size_t)(m->F + m->E);
-    const int pair = t->c->loss == NCF_LOSS_PAIR_BCE;
+    const int pair = ncf_loss_pairwise(t->c->loss);
     const int64_t mark = gstep + 1; /* this step's number; stamps start at 0 */
     for (int tb = 0; tb < NCF_TABLES; tb++) {
         ncf_table *tab = &m->tab[tb];
@@ -252,7 +263,7 @@ static void update_embeddings(trainer *t, const ncf_sample *s, int B, int tid, i
 static void catch_up_batch(trainer *t, const ncf_sample *s, int B, int tid, int64_t gstep)
 {
     const int64_t through = gstep; /* steps done so far */
-    const int pair = t->c->loss == NCF_LOSS_PAIR_BCE;
+    const int pair = ncf_loss_pairwise(t->c->loss);
     for (int tb = 0; tb < NCF_TABLES; tb++) {
         ncf_table *tab = &t->m->tab[tb];
         if (!tab->w) continue;
@@ -425,7 +436,7 @@ ncf_status ncf_train(ncf_model *m, const ncf_dataset *ds, const ncf_train_config
             break;
         }
         ncf_epoch_report r = {.epoch = epoch, .loss = loss, .train_seconds = t1 - t0, .hr = NAN, .ndcg = NAN};
-        r.samples = c->loss == NCF_LOSS_BCE ? t.n_samples : 2 * t.n_samples;
+        r.samples = ncf_loss_pairwise(c->loss) ? 2 * t.n_samples : t.n_samples;
         if ((c->eval_every_epoch || epoch == c->epochs) && ds->n_test > 0) {
             ncf_metrics mt;
             st = ncf_evaluate(m, ds, c->topk, t.T, &mt, err);

@@ -31,7 +31,9 @@ static const char *HELP =
     "  --summary                 print layers, shapes and parameter counts\n"
     "Training:\n"
     "  --epochs N (20)  --batch N (256)  --lr X (0.001)  --neg N (4; seed: 1)\n"
-    "  --loss bce|pair-bce       pointwise BCE (paper) or the seed's pairwise BCE\n"
+    "  --loss bce|pair-bce|bpr   pointwise BCE (paper), the seed's pairwise BCE, or\n"
+    "                            BPR -log s(pos - neg); pairwise losses draw --neg\n"
+    "                            negatives per positive, one (pos, neg) pair each\n"
     "  --optimizer adam|sgd      (default adam)\n"
     "  --adam dense|lazy         dense: every embedding row each step, as PyTorch and\n"
     "                            Keras (default); lazy: only the rows a batch touches\n"
@@ -126,7 +128,7 @@ int cmd_train(int argc, char **argv)
         {"batch", 0, OPT_INT, &batch, 1, 1 << 22, NULL, 0},
         {"lr", 0, OPT_DOUBLE, &lr, 1e-12, 10, NULL, 0},
         {"neg", 0, OPT_INT, &neg, 1, 1000, NULL, 0},
-        {"loss", 0, OPT_CHOICE, &loss, 0, 0, "bce|pair-bce", 0},
+        {"loss", 0, OPT_CHOICE, &loss, 0, 0, "bce|pair-bce|bpr", 0},
         {"optimizer", 0, OPT_CHOICE, &optimizer, 0, 0, "adam|sgd", 0},
         {"adam", 0, OPT_CHOICE, &adam_mode, 0, 0, "dense|lazy", 0},
         {"threads", 0, OPT_INT, &threads, 0, 1024, NULL, 0},
@@ -251,7 +253,7 @@ int cmd_train(int argc, char **argv)
                  "optimizer=%s\nadam=%s\nreg=%g\nseed=%llu\ntopk=%d\ndata=%s\nnegatives=%d\nbest_epoch=%d\n"
                  "best_hr=%.6f\nbest_ndcg=%.6f\nfinal_hr=%.6f\nfinal_ndcg=%.6f\n",
                  ncf_model_type_name(mc.type), preset ? "seed" : "paper", factors, layers_s, res.epochs_run, batch,
-                 (double)tc.lr, tc.neg, tc.loss == NCF_LOSS_BCE ? "bce" : "pair-bce",
+                 (double)tc.lr, tc.neg, ncf_loss_name(tc.loss),
                  tc.optimizer == NCF_OPT_ADAM ? "adam" : "sgd", tc.adam_mode == NCF_ADAM_LAZY ? "lazy" : "dense", (double)tc.reg,
                  (unsigned long long)seed, topk, data, lo.n_negatives, res.best_epoch, res.best_hr, res.best_ndcg,
                  res.final_hr, res.final_ndcg);
