@@ -49,6 +49,9 @@ static void test_usage_errors(void **state)
     expect_run(2, "--epochs given twice", "train --data x --epochs 1 --epochs 2");
     expect_run(2, "-k needs an integer", "recommend --model m --user u -k 0");
     expect_run(2, "needs INPUT", "split --out p");
+    expect_run(2, "pre-training needs --model neumf", "train --data x --model gmf --pretrain-gmf a --pretrain-mlp b");
+    expect_run(2, "pre-training needs --model neumf", "train --data x --pretrain-gmf a");
+    expect_run(2, "--alpha applies only", "train --data x --alpha 0.3");
 }
 
 static void test_bad_input(void **state)

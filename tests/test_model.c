@@ -230,6 +230,55 @@ static void test_split_first_layer(void **state)
     ncf_dataset_free(ds);
 }
 
+/* Pre-training: a NeuMF built from a GMF and an MLP scores
+ * alpha s_gmf + (1 - alpha) s_mlp; mismatched parts are refused. */
+static void test_pretrained_neumf(void **state)
+{
+    ncf_dataset *ds = small_dataset();
+    int32_t layers[3] = {8, 6, 3};
+    ncf_model_config cg, cm, cn;
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_GMF, 5, layers, 3, &cg, &err), NCF_OK);
+    assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_MLP, 5, layers, 3, &cm, &err), NCF_OK);
+    assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_NEUMF, 5, layers, 3, &cn, &err), NCF_OK);
+    ncf_model_config *cs[3] = {&cg, &cm, &cn};
+    for (int k = 0; k < 3; k++) {
+        cs[k]->n_users = ds->n_users;
+        cs[k]->n_items = ds->n_items;
+        cs[k]->init_std = 0.5f;
+    }
+    ncf_model *g, *p, *n;
+    assert_int_equal(ncf_model_create(&cg, 1, &g, &err), NCF_OK);
+    assert_int_equal(ncf_model_create(&cm, 2, &p, &err), NCF_OK);
+    assert_int_equal(ncf_model_create(&cn, 3, &n, &err), NCF_OK);
+    g->dense[g->bo_off] = 0.3f;
+    p->dense[p->bo_off] = -0.2f;
+    assert_int_equal(ncf_model_init_pretrained(n, g, p, 0.25f, &err), NCF_OK);
+    for (int32_t u = 0; u < ds->n_users; u++)
+        for (int32_t i = 0; i < ds->n_items; i++) {
+            float sg, sm, sn;
+            ncf_model_score(g, u, &i, 1, &sg);
+            ncf_model_score(p, u, &i, 1, &sm);
+            ncf_model_score(n, u, &i, 1, &sn);
+            assert_true(fabsf(sn - (0.25f * sg + 0.75f * sm)) < 1e-5f);
+        }
+    /* mismatches */
+    assert_int_equal(ncf_model_init_pretrained(n, p, g, 0.5f, &err), NCF_ERR_ARG);
+    assert_non_null(strstr(err.msg, "from a GMF and an MLP"));
+    ncf_model_config c2 = cg;
+    c2.factors = 4;
+    ncf_model *g4;
+    assert_int_equal(ncf_model_create(&c2, 1, &g4, &err), NCF_OK);
+    assert_int_equal(ncf_model_init_pretrained(n, g4, p, 0.5f, &err), NCF_ERR_ARG);
+    assert_non_null(strstr(err.msg, "4 factors"));
+    assert_int_equal(ncf_model_init_pretrained(n, g, p, 1.5f, &err), NCF_ERR_ARG);
+    ncf_model_free(g4);
+    ncf_model_free(g);
+    ncf_model_free(p);
+    ncf_model_free(n);
+    ncf_dataset_free(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +288,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_files),
         cmocka_unit_test(test_recommend),
         cmocka_unit_test(test_split_first_layer),
+        cmocka_unit_test(test_pretrained_neumf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,6 +65,15 @@ typedef struct ncf_model ncf_model;
 ncf_status ncf_model_create(const ncf_model_config *cfg, uint64_t seed, ncf_model **out, ncf_err *err);
 void ncf_model_free(ncf_model *m); /* NULL-safe */
 
+/* Pre-training (NCF paper §3.4.1): fills a NeuMF model from a trained GMF
+ * and a trained MLP of the same users, items and widths: embeddings and
+ * hidden layers copied, output weights [alpha w_gmf ; (1 - alpha) w_mlp],
+ * bias alpha b_gmf + (1 - alpha) b_mlp, so the NeuMF logit starts as
+ * alpha s_gmf + (1 - alpha) s_mlp. NCF_ERR_ARG, naming the mismatch, when a
+ * type, a size, a width, the GMF activation or the raw ids differ. */
+ncf_status ncf_model_init_pretrained(ncf_model *neumf, const ncf_model *gmf, const ncf_model *mlp, float alpha,
+                                     ncf_err *err);
+
 /* Copies the dataset's id maps and training items into the model (for
  * recommend and for evaluation with raw ids). Sizes must match. */
 ncf_status ncf_model_attach_data(ncf_model *m, const ncf_dataset *ds, ncf_err *err);

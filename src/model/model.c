@@ -267,6 +267,65 @@ ncf_status ncf_model_attach_data(ncf_model *m, const ncf_dataset *ds, ncf_err *e
     return NCF_OK;
 }
 
+static int same_ids(const ncf_idmap *a, const ncf_idmap *b)
+{
+    if (!a || !b) return 1; /* a model without maps cannot disagree */
+    if (ncf_idmap_size(a) != ncf_idmap_size(b)) return 0;
+    for (int32_t k = 0; k < ncf_idmap_size(a); k++)
+        if (strcmp(ncf_idmap_raw(a, k), ncf_idmap_raw(b, k)) != 0) return 0;
+    return 1;
+}
+
+static void copy_table(ncf_table *dst, const ncf_table *src)
+{
+    for (int32_t r = 0; r < dst->rows; r++)
+        memcpy(dst->w + (size_t)r * (size_t)dst->stride, src->w + (size_t)r * (size_t)src->stride,
+               (size_t)dst->dim * sizeof(float));
+}
+
+ncf_status ncf_model_init_pretrained(ncf_model *n, const ncf_model *g, const ncf_model *p, float alpha, ncf_err *err)
+{
+    if (n->cfg.type != NCF_MODEL_NEUMF || g->cfg.type != NCF_MODEL_GMF || p->cfg.type != NCF_MODEL_MLP)
+        return ncf_fail_(err, NCF_ERR_ARG, "pre-training needs a NeuMF model from a GMF and an MLP model, got %s from %s and %s",
+                         ncf_model_type_name(n->cfg.type), ncf_model_type_name(g->cfg.type),
+                         ncf_model_type_name(p->cfg.type));
+    if (!(alpha >= 0.0f && alpha <= 1.0f)) return ncf_fail_(err, NCF_ERR_ARG, "alpha must be in [0, 1]");
+    const ncf_model *parts[2] = {g, p};
+    const char *names[2] = {"GMF", "MLP"};
+    for (int k = 0; k < 2; k++) {
+        if (parts[k]->cfg.n_users != n->cfg.n_users || parts[k]->cfg.n_items != n->cfg.n_items)
+            return ncf_fail_(err, NCF_ERR_ARG, "the %s model has %d users and %d items, the data %d and %d", names[k],
+                             parts[k]->cfg.n_users, parts[k]->cfg.n_items, n->cfg.n_users, n->cfg.n_items);
+        if (!same_ids(parts[k]->users, n->users) || !same_ids(parts[k]->items, n->items))
+            return ncf_fail_(err, NCF_ERR_ARG, "the %s model was trained on other user or item ids", names[k]);
+    }
+    if (g->cfg.factors != n->cfg.factors)
+        return ncf_fail_(err, NCF_ERR_ARG, "the GMF model has %d factors, NeuMF asks for %d", g->cfg.factors,
+                         n->cfg.factors);
+    if (g->cfg.gmf_activation != n->cfg.gmf_activation)
+        return ncf_fail_(err, NCF_ERR_ARG, "the GMF model's activation differs from NeuMF's");
+    if (p->cfg.mlp_embed != n->cfg.mlp_embed || p->cfg.n_hidden != n->cfg.n_hidden)
+        return ncf_fail_(err, NCF_ERR_ARG, "the MLP model has embeddings of %d and %d hidden layers, NeuMF %d and %d",
+                         p->cfg.mlp_embed, p->cfg.n_hidden, n->cfg.mlp_embed, n->cfg.n_hidden);
+    for (int l = 0; l < n->n_layers; l++)
+        if (p->out[l] != n->out[l])
+            return ncf_fail_(err, NCF_ERR_ARG, "MLP hidden layer %d has width %d, NeuMF %d", l + 1, p->out[l], n->out[l]);
+    copy_table(&n->tab[NCF_TABLE_GMF_USER], &g->tab[NCF_TABLE_GMF_USER]);
+    copy_table(&n->tab[NCF_TABLE_GMF_ITEM], &g->tab[NCF_TABLE_GMF_ITEM]);
+    copy_table(&n->tab[NCF_TABLE_MLP_USER], &p->tab[NCF_TABLE_MLP_USER]);
+    copy_table(&n->tab[NCF_TABLE_MLP_ITEM], &p->tab[NCF_TABLE_MLP_ITEM]);
+    for (int l = 0; l < n->n_layers; l++) {
+        memcpy(n->dense + n->w_off[l], p->dense + p->w_off[l], (size_t)n->in[l] * (size_t)n->out[l] * sizeof(float));
+        memcpy(n->dense + n->b_off[l], p->dense + p->b_off[l], (size_t)n->out[l] * sizeof(float));
+    }
+    const int F = n->F, h = n->out_in - F;
+    for (int k = 0; k < F; k++) n->dense[n->wo_off + (size_t)k] = alpha * g->dense[g->wo_off + (size_t)k];
+    for (int k = 0; k < h; k++) n->dense[n->wo_off + (size_t)(F + k)] = (1.0f - alpha) * p->dense[p->wo_off + (size_t)k];
+    n->dense[n->bo_off] = alpha * g->dense[g->bo_off] + (1.0f - alpha) * p->dense[p->bo_off];
+    ncf_model_sync_(n);
+    return NCF_OK;
+}
+
 ncf_status ncf_model_set_meta(ncf_model *m, const char *text)
 {
     char *c = strdup(text ? text : "");

@@ -29,6 +29,10 @@ static const char *HELP =
     "  --reg X                   L2 on the embedding rows each sample looks up\n"
     "  --init-std X              embeddings ~ N(0, X)\n"
     "  --summary                 print layers, shapes and parameter counts\n"
+    "  --pretrain-gmf G.model --pretrain-mlp M.model [--alpha 0.5]\n"
+    "                            NeuMF starts from a trained GMF and MLP (paper 3.4.1):\n"
+    "                            their embeddings and layers, output [a w_gmf; (1-a) w_mlp]\n"
+    "                            (the paper then trained with --optimizer sgd)\n"
     "Training:\n"
     "  --epochs N (20)  --batch N (256)  --lr X (0.001)  --neg N (4; seed: 1)\n"
     "  --loss bce|pair-bce|bpr   pointwise BCE (paper), the seed's pairwise BCE, or\n"
@@ -105,13 +109,14 @@ static void print_summary(FILE *out, const ncf_model *m)
 int cmd_train(int argc, char **argv)
 {
     const char *cmd = "train";
-    const char *data = NULL, *out = NULL, *layers_s = "64,32,16,8";
+    const char *data = NULL, *out = NULL, *layers_s = "64,32,16,8", *pre_gmf = NULL, *pre_mlp = NULL;
+    double alpha = 0.5;
     int model = 2, preset = 0, factors = 8, epochs = 20, batch = 256, neg = 4, optimizer = 0, adam_mode = 0;
     int threads = 0, topk = 10, json = 0, summary = 0, gmf_act = 0, loss = 0, quiet = 0, no_eval = 0;
     double lr = 0.001, dropout = 0.0, reg = 0.0, init_std = 0.01;
     uint64_t seed = 1;
     data_opts d;
-    opt_spec specs[DATA_OPT_COUNT + 27];
+    opt_spec specs[DATA_OPT_COUNT + 30];
     data_opts_specs(&d, specs);
     opt_spec own[] = {
         {"data", 0, OPT_STRING, &data, 0, 0, NULL, 0},
@@ -138,6 +143,9 @@ int cmd_train(int argc, char **argv)
         {"json", 0, OPT_FLAG, &json, 0, 0, NULL, 0},
         {"quiet", 0, OPT_FLAG, &quiet, 0, 0, NULL, 0},
         {"no-eval", 0, OPT_FLAG, &no_eval, 0, 0, NULL, 0},
+        {"pretrain-gmf", 0, OPT_STRING, &pre_gmf, 0, 0, NULL, 0},
+        {"pretrain-mlp", 0, OPT_STRING, &pre_mlp, 0, 0, NULL, 0},
+        {"alpha", 0, OPT_DOUBLE, &alpha, 0, 1, NULL, 0},
     };
     int n_own = (int)(sizeof own / sizeof own[0]);
     memcpy(specs + DATA_OPT_COUNT, own, sizeof own);
@@ -191,6 +199,14 @@ int cmd_train(int argc, char **argv)
     tc.seed = seed;
     tc.topk = topk;
     tc.eval_every_epoch = !no_eval;
+    if ((pre_gmf || pre_mlp) && (!pre_gmf || !pre_mlp || model != NCF_MODEL_NEUMF)) {
+        fprintf(stderr, "ncf train: pre-training needs --model neumf with both --pretrain-gmf and --pretrain-mlp\n");
+        return 2;
+    }
+    if (GIVEN("alpha") && !pre_gmf) {
+        fprintf(stderr, "ncf train: --alpha applies only with --pretrain-gmf and --pretrain-mlp\n");
+        return 2;
+    }
     if (GIVEN("adam") && optimizer != 0) {
         fprintf(stderr, "ncf train: --adam applies only to --optimizer adam\n");
         return 2;
@@ -216,6 +232,18 @@ int cmd_train(int argc, char **argv)
         status = cli_fail(cmd, &err);
         goto done;
     }
+    if (pre_gmf) {
+        ncf_model *g = NULL, *p = NULL;
+        ncf_status pst = ncf_model_load(pre_gmf, &g, &err);
+        if (pst == NCF_OK) pst = ncf_model_load(pre_mlp, &p, &err);
+        if (pst == NCF_OK) pst = ncf_model_init_pretrained(m, g, p, (float)alpha, &err);
+        ncf_model_free(g);
+        ncf_model_free(p);
+        if (pst != NCF_OK) {
+            status = cli_fail(cmd, &err);
+            goto done;
+        }
+    }
     run_state rs = {.json = json, .progress = !quiet && isatty(2), .topk = topk, .epochs = epochs};
     tc.on_epoch = on_epoch;
     tc.on_progress = on_progress;
@@ -223,6 +251,7 @@ int cmd_train(int argc, char **argv)
     FILE *info = json ? stderr : stdout;
     fprintf(info, "data: %s: %d users, %d items, %lld training interactions, %d test cases%s\n", data, ds->n_users,
             ds->n_items, (long long)ds->n_train, ds->n_test, ds->negatives_drawn ? " (negatives drawn)" : "");
+    if (pre_gmf) fprintf(info, "pre-trained from %s and %s, alpha %g\n", pre_gmf, pre_mlp, alpha);
     fprintf(info, "model: %s (%s preset), %lld parameters; %s, lr %g, batch %d, %d negatives, %d threads, %s kernels\n",
             ncf_model_type_name(mc.type), preset ? "seed" : "paper", (long long)ncf_model_param_count(m),
             tc.optimizer == NCF_OPT_ADAM ? (tc.adam_mode == NCF_ADAM_LAZY ? "lazy Adam" : "Adam") : "SGD", (double)tc.lr, tc.batch, tc.neg,
