@@ -357,6 +357,36 @@ ncf_status ncf_split_write(const ncf_interactions *x, const char *prefix, int n_
     return ok ? NCF_OK : st;
 }
 
+/* Sets ds's training CSR (ds->n_users must be set) from n (user, item)
+ * pairs, skipping pairs with a negative user or item; items sorted per
+ * user. Returns 0, or -1 out of memory. */
+static int csr_from_pairs(ncf_dataset *ds, const int32_t *user, const int32_t *item, int64_t n)
+{
+    int64_t *off = calloc((size_t)ds->n_users + 1, sizeof *off), *fill = malloc(((size_t)ds->n_users + 1) * sizeof *fill);
+    int32_t *items = malloc(((size_t)n + 1) * sizeof *items);
+    if (!off || !fill || !items) {
+        free(off);
+        free(fill);
+        free(items);
+        return -1;
+    }
+    for (int64_t k = 0; k < n; k++)
+        if (user[k] >= 0 && item[k] >= 0) off[user[k] + 1]++;
+    for (int32_t u = 0; u < ds->n_users; u++) off[u + 1] += off[u];
+    memcpy(fill, off, ((size_t)ds->n_users + 1) * sizeof *fill);
+    for (int64_t k = 0; k < n; k++)
+        if (user[k] >= 0 && item[k] >= 0) items[fill[user[k]]++] = item[k];
+    for (int32_t u = 0; u < ds->n_users; u++)
+        qsort(items + off[u], (size_t)(off[u + 1] - off[u]), sizeof *items, cmp_i32);
+    free(fill);
+    free(ds->train_offsets);
+    free(ds->train_items);
+    ds->train_offsets = off;
+    ds->train_items = items;
+    ds->n_train = off[ds->n_users];
+    return 0;
+}
+
 /* ---- loading the NCF authors' format --------------------------------------- */
 static char *join(const char *a, const char *b)
 {
@@ -580,23 +610,7 @@ static ncf_status load_ncf(const char *prefix, const ncf_load_options *opt, ncf_
         ds->n_items = ncf_idmap_size(ds->item_ids);
     } else if (ncf_idmap_identity_(ds->n_items, &ds->item_ids) != NCF_OK)
         goto nomem;
-    /* training CSR */
-    ds->n_train = tr->n;
-    ds->train_offsets = calloc((size_t)ds->n_users + 1, sizeof *ds->train_offsets);
-    ds->train_items = malloc((size_t)tr->n * sizeof *ds->train_items);
-    if (!ds->train_offsets || !ds->train_items) goto nomem;
-    for (int64_t k = 0; k < tr->n; k++) ds->train_offsets[tr->user[k] + 1]++;
-    for (int32_t u = 0; u < ds->n_users; u++) ds->train_offsets[u + 1] += ds->train_offsets[u];
-    {
-        int64_t *fill = malloc(((size_t)ds->n_users + 1) * sizeof *fill);
-        if (!fill) goto nomem;
-        memcpy(fill, ds->train_offsets, ((size_t)ds->n_users + 1) * sizeof *fill);
-        for (int64_t k = 0; k < tr->n; k++) ds->train_items[fill[tr->user[k]]++] = tr->item[k];
-        free(fill);
-    }
-    for (int32_t u = 0; u < ds->n_users; u++)
-        qsort(ds->train_items + ds->train_offsets[u],
-              (size_t)(ds->train_offsets[u + 1] - ds->train_offsets[u]), sizeof(int32_t), cmp_i32);
+    if (csr_from_pairs(ds, tr->user, tr->item, tr->n) != 0) goto nomem;
     /* test cases */
     int32_t n_test = te ? (int32_t)te->n : 0;
     int per = has_neg ? 0 : opt->n_negatives;
@@ -698,31 +712,20 @@ ncf_status ncf_dataset_remap(const ncf_dataset *src, const ncf_idmap *users, con
     ds->n_items = ncf_idmap_size(items);
     if (ncf_idmap_clone(users, &ds->user_ids) != NCF_OK || ncf_idmap_clone(items, &ds->item_ids) != NCF_OK)
         goto nomem;
-    /* training pairs: count per target user, then fill and sort */
-    ds->train_offsets = calloc((size_t)ds->n_users + 1, sizeof *ds->train_offsets);
-    ds->train_items = malloc(((size_t)src->n_train + 1) * sizeof *ds->train_items);
-    if (!ds->train_offsets || !ds->train_items) goto nomem;
-    for (int32_t u = 0; u < src->n_users; u++) {
-        if (um[u] < 0) continue;
-        for (int64_t k = src->train_offsets[u]; k < src->train_offsets[u + 1]; k++)
-            if (im[src->train_items[k]] >= 0) ds->train_offsets[um[u] + 1]++;
-    }
-    for (int32_t u = 0; u < ds->n_users; u++) ds->train_offsets[u + 1] += ds->train_offsets[u];
-    ds->n_train = ds->train_offsets[ds->n_users];
+    /* training pairs in the target ids (-1: unknown there, dropped) */
     {
-        int64_t *fill = malloc(((size_t)ds->n_users + 1) * sizeof *fill);
-        if (!fill) goto nomem;
-        memcpy(fill, ds->train_offsets, ((size_t)ds->n_users + 1) * sizeof *fill);
-        for (int32_t u = 0; u < src->n_users; u++) {
-            if (um[u] < 0) continue;
-            for (int64_t k = src->train_offsets[u]; k < src->train_offsets[u + 1]; k++)
-                if (im[src->train_items[k]] >= 0) ds->train_items[fill[um[u]]++] = im[src->train_items[k]];
-        }
-        free(fill);
+        int32_t *pu = malloc(((size_t)src->n_train + 1) * sizeof *pu), *pi = malloc(((size_t)src->n_train + 1) * sizeof *pi);
+        int ok = pu && pi;
+        for (int32_t u = 0; ok && u < src->n_users; u++)
+            for (int64_t k = src->train_offsets[u]; k < src->train_offsets[u + 1]; k++) {
+                pu[k] = um[u];
+                pi[k] = im[src->train_items[k]];
+            }
+        ok = ok && csr_from_pairs(ds, pu, pi, src->n_train) == 0;
+        free(pu);
+        free(pi);
+        if (!ok) goto nomem;
     }
-    for (int32_t u = 0; u < ds->n_users; u++)
-        qsort(ds->train_items + ds->train_offsets[u], (size_t)(ds->train_offsets[u + 1] - ds->train_offsets[u]),
-              sizeof(int32_t), cmp_i32);
     int64_t n_negs = src->n_test ? src->test_neg_offsets[src->n_test] : 0;
     if (alloc_test(ds, src->n_test, 0) != NCF_OK) goto nomem;
     free(ds->test_negs);
