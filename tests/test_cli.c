@@ -220,6 +220,87 @@ static void test_split_and_summary(void **state)
     expect_run(0, "mlp.user_embedding", cmd);
 }
 
+static void test_full_ranking_validation_mf(void **state)
+{
+    char cmd[2048];
+    char train[512], test[512], data[512], prefix[512], model[512];
+    /* Gowalla-style lists: the data file all training, a separate test file */
+    snprintf(train, sizeof train, "%s", tu_write("fr.train.txt", "0 1 2 3 4\n1 2 3 5 6\n2 1 4 6 7\n3 0 2 5 7\n0 5\n"));
+    snprintf(test, sizeof test, "%s", tu_write("fr.test.txt", "0 6 7\n1 1\n2 0\n3 3 4\n"));
+    char *out = NULL;
+    int rc = tu_run(&out,
+                    "%s train --data %s --test %s --format lists --eval full --topk 2,5 --model mf --factors 4 "
+                    "--loss bpr --neg 1 --epochs 2 --batch 4 --json --quiet 2>/dev/null",
+                    NCF, train, test);
+    assert_int_equal(rc, 0);
+    char *save = NULL, *first = strtok_r(out, "\n", &save), *second = strtok_r(NULL, "\n", &save);
+    char *final = strtok_r(NULL, "\n", &save);
+    assert_non_null(final);
+    const char *names[] = {"hr", "recall", "precision", "ndcg", "mrr"};
+    for (int q = 0; q < 5; q++)
+        for (int k = 2; k <= 5; k += 3) {
+            char key[64];
+            snprintf(key, sizeof key, "%s@%d", names[q], k);
+            double v = json_num(first, key);
+            assert_true(v >= 0.0 && v <= 1.0);
+            snprintf(key, sizeof key, "best_%s@%d", names[q], k);
+            json_num(final, key);
+            snprintf(key, sizeof key, "final_%s@%d", names[q], k);
+            assert_true(json_num(final, key) == json_num(second, key + 6));
+        }
+    /* recall@5 >= recall@2, precision@5 <= 5/2 precision@2 */
+    assert_true(json_num(second, "recall@5") >= json_num(second, "recall@2"));
+    free(out);
+
+    /* split --validation, then early stopping on it */
+    snprintf(data, sizeof data, "%s", tu_path("es.tsv"));
+    snprintf(prefix, sizeof prefix, "%s", tu_path("es"));
+    snprintf(model, sizeof model, "%s", tu_path("es.ncf"));
+    snprintf(cmd, sizeof cmd, "synth --out %s --users 200 --items 150 --interactions 6000 --seed 5", data);
+    expect_run(0, NULL, cmd);
+    snprintf(cmd, sizeof cmd, "split %s --out %s --validation", data, prefix);
+    expect_run(0, "valid.rating", cmd);
+    snprintf(cmd, sizeof cmd, "%s.valid.negative", prefix);
+    assert_true(tu_exists(cmd));
+    rc = tu_run(&out,
+                "%s train --data %s --model gmf --epochs 30 --lr 0.05 --early-stop 2 --out %s --json --quiet 2>/dev/null",
+                NCF, prefix, model);
+    assert_int_equal(rc, 0);
+    const char *fin = strrchr(out, '{');
+    int sel = (int)json_num(fin, "selected_epoch");
+    assert_true(sel >= 1 && sel < 30);
+    assert_non_null(strstr(fin, "\"stopped_early\": true"));
+    double sel_hr = json_num(fin, "selected_hr@10");
+    free(out);
+    /* the saved model is the selected epoch's */
+    rc = tu_run(&out, "%s eval --model %s --data %s --json", NCF, model, prefix);
+    assert_int_equal(rc, 0);
+    assert_true(fabs(json_num(out, "hr") - sel_hr) < 1e-9);
+    free(out);
+    /* early stopping without validation cases, and options that contradict */
+    snprintf(cmd, sizeof cmd, "train --data %s --epochs 2 --early-stop 2", data);
+    expect_run(2, "needs validation cases", cmd);
+    snprintf(cmd, sizeof cmd, "train --data %s --epochs 2 --momentum 0.9", data);
+    expect_run(2, "--momentum applies only to --optimizer sgd", cmd);
+    snprintf(cmd, sizeof cmd, "train --data %s --epochs 2 --topk 10,x", data);
+    expect_run(2, "--topk needs", cmd);
+    snprintf(cmd, sizeof cmd, "train --data %s --epochs 2 --lr-end 0.1", data);
+    expect_run(2, "--lr-end applies only", cmd);
+    snprintf(cmd, sizeof cmd, "split %s --out %s --test %s", data, prefix, data);
+    expect_run(2, "--test does not apply", cmd);
+    /* the other optimizers and schedules run */
+    snprintf(cmd, sizeof cmd,
+             "train --data %s --model neumf --epochs 2 --optimizer sgd --momentum 0.9 --lr 0.01 --lr-schedule step "
+             "--lr-step 1 --lr-gamma 0.5 --reg-layers 1e-4 --quiet",
+             data);
+    expect_run(0, "sgd with momentum", cmd);
+    snprintf(cmd, sizeof cmd, "train --data %s --epochs 2 --optimizer rmsprop --rows lazy --lr-schedule linear --quiet",
+             data);
+    expect_run(0, "rmsprop (lazy rows)", cmd);
+    snprintf(cmd, sizeof cmd, "train --data %s --epochs 1 --optimizer adagrad --lr 0.05 --quiet", data);
+    expect_run(0, "adagrad", cmd);
+}
+
 int main(void)
 {
     const char *bin = getenv("NCF_BIN");
@@ -234,6 +315,7 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_train_eval_recommend),
         cmocka_unit_test(test_split_and_summary),
+        cmocka_unit_test(test_full_ranking_validation_mf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -141,27 +141,118 @@ static void test_split_rules(void **state)
     ncf_interactions *x = read_ok(p, NULL);
     ncf_dataset *ds = NULL;
     ncf_err err = {{0}};
-    assert_int_equal(ncf_dataset_from_interactions(x, 3, 7, &ds, &err), NCF_OK);
-    assert_int_equal(ds->n_test, 2);
-    assert_string_equal(ncf_idmap_raw(ds->user_ids, ds->test_users[0]), "a");
-    assert_string_equal(ncf_idmap_raw(ds->item_ids, ds->test_items[0]), "i3");
-    assert_string_equal(ncf_idmap_raw(ds->item_ids, ds->test_items[1]), "i5");
+    assert_int_equal(ncf_dataset_from_interactions(x, 3, 0, 7, &ds, &err), NCF_OK);
+    assert_int_equal(ds->test.n, 2);
+    assert_string_equal(ncf_idmap_raw(ds->user_ids, ds->test.users[0]), "a");
+    assert_string_equal(ncf_idmap_raw(ds->item_ids, ds->test.items[0]), "i3");
+    assert_string_equal(ncf_idmap_raw(ds->item_ids, ds->test.items[1]), "i5");
     assert_int_equal(ds->n_train, 7 - 2);
     int32_t c = ncf_idmap_find(ds->user_ids, "c", 1);
     assert_int_equal(ds->train_offsets[c + 1] - ds->train_offsets[c], 1);
     /* negatives: distinct, never an item of the user's (train or test) */
-    for (int32_t k = 0; k < ds->n_test; k++) {
-        int32_t u = ds->test_users[k];
-        assert_int_equal(ds->test_neg_offsets[k + 1] - ds->test_neg_offsets[k], 3);
-        for (int64_t q = ds->test_neg_offsets[k]; q < ds->test_neg_offsets[k + 1]; q++) {
-            int32_t j = ds->test_negs[q];
+    for (int32_t k = 0; k < ds->test.n; k++) {
+        int32_t u = ds->test.users[k];
+        assert_int_equal(ds->test.neg_offsets[k + 1] - ds->test.neg_offsets[k], 3);
+        for (int64_t q = ds->test.neg_offsets[k]; q < ds->test.neg_offsets[k + 1]; q++) {
+            int32_t j = ds->test.negs[q];
             assert_false(ncf_dataset_has_train(ds, u, j));
-            assert_int_not_equal(j, ds->test_items[k]);
-            for (int64_t r = ds->test_neg_offsets[k]; r < q; r++) assert_int_not_equal(ds->test_negs[r], j);
+            assert_int_not_equal(j, ds->test.items[k]);
+            for (int64_t r = ds->test.neg_offsets[k]; r < q; r++) assert_int_not_equal(ds->test.negs[r], j);
         }
     }
     ncf_dataset_free(ds);
     ncf_interactions_free(x);
+}
+
+static void test_validation_split(void **state)
+{
+    /* a: i1 (t1) train, i2 (t2) validation, i3 (t3) test; b: two interactions, test
+     * only; c: one, train only */
+    const char *p = tu_write("valid.tsv", "a\ti2\t1\t2\na\ti3\t1\t3\na\ti1\t1\t1\nb\ti1\t1\t4\nb\ti4\t1\t5\nc\ti5\t1\t1\n");
+    ncf_interactions *x = read_ok(p, NULL);
+    ncf_dataset *ds = NULL;
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_dataset_from_interactions(x, 2, 1, 7, &ds, &err), NCF_OK);
+    assert_int_equal(ds->test.n, 2);
+    assert_int_equal(ds->valid.n, 1);
+    int32_t a = ncf_idmap_find(ds->user_ids, "a", 1);
+    assert_int_equal(ds->valid.users[0], a);
+    assert_string_equal(ncf_idmap_raw(ds->item_ids, ds->valid.items[0]), "i2");
+    assert_string_equal(ncf_idmap_raw(ds->item_ids, ds->test.items[0]), "i3");
+    assert_int_equal(ds->n_train, 6 - 3);
+    assert_int_equal(ds->train_offsets[a + 1] - ds->train_offsets[a], 1);
+    /* validation negatives avoid every item of the user, the test item too */
+    int32_t i3 = ncf_idmap_find(ds->item_ids, "i3", 2), i1 = ncf_idmap_find(ds->item_ids, "i1", 2);
+    for (int64_t q = ds->valid.neg_offsets[0]; q < ds->valid.neg_offsets[1]; q++) {
+        assert_int_not_equal(ds->valid.negs[q], i3);
+        assert_int_not_equal(ds->valid.negs[q], i1);
+        assert_int_not_equal(ds->valid.negs[q], ds->valid.items[0]);
+    }
+    /* without validation the test cases and their negatives are as before */
+    ncf_dataset *plain = NULL;
+    assert_int_equal(ncf_dataset_from_interactions(x, 2, 0, 7, &plain, &err), NCF_OK);
+    assert_int_equal(plain->valid.n, 0);
+    assert_memory_equal(plain->test.items, ds->test.items, 2 * sizeof(int32_t));
+    /* written with --validation and read back: the same cases */
+    const char *prefix = tu_path("vs");
+    char pre[512];
+    snprintf(pre, sizeof pre, "%s", prefix);
+    assert_int_equal(ncf_split_write(x, pre, 2, 1, 7, &err), NCF_OK);
+    ncf_dataset *back = NULL;
+    assert_int_equal(ncf_dataset_load(pre, NULL, &back, &err), NCF_OK);
+    assert_int_equal(back->valid.n, 1);
+    assert_int_equal(back->n_train, ds->n_train);
+    assert_int_equal(back->valid.neg_offsets[1], ds->valid.neg_offsets[1]);
+    assert_memory_equal(back->valid.negs, ds->valid.negs, (size_t)ds->valid.neg_offsets[1] * sizeof(int32_t));
+    ncf_dataset_free(back);
+    /* the NCF format without .valid files: --validation takes each user's latest training interaction */
+    assert_int_equal(ncf_split_write(x, pre, 2, 0, 7, &err), NCF_OK);
+    char path[600];
+    snprintf(path, sizeof path, "%s.valid.rating", pre);
+    remove(path);
+    snprintf(path, sizeof path, "%s.valid.negative", pre);
+    remove(path);
+    ncf_load_options lo;
+    ncf_load_options_default(&lo);
+    lo.validation = 1;
+    lo.n_negatives = 2;
+    assert_int_equal(ncf_dataset_load(pre, &lo, &back, &err), NCF_OK);
+    assert_int_equal(back->valid.n, 1); /* only a has two training interactions */
+    assert_string_equal(ncf_idmap_raw(back->item_ids, back->valid.items[0]), "i2");
+    assert_int_equal(back->n_train, plain->n_train - 1);
+    ncf_dataset_free(back);
+    ncf_dataset_free(plain);
+    ncf_dataset_free(ds);
+    ncf_interactions_free(x);
+}
+
+static void test_separate_test_file(void **state)
+{
+    /* Gowalla style: the data file is all training; the test file may add users
+     * and items, and a test pair that is a training pair is dropped */
+    char train[512];
+    snprintf(train, sizeof train, "%s", tu_write("gw.train.txt", "0 1 2\n1 2\n0 4\n"));
+    const char *test = tu_write("gw.test.txt", "2 1\n0 3 1\n");
+    ncf_load_options lo;
+    ncf_load_options_default(&lo);
+    lo.read.format = NCF_FORMAT_LISTS;
+    lo.test_path = test;
+    lo.n_negatives = 0;
+    ncf_dataset *ds = NULL;
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_dataset_load(train, &lo, &ds, &err), NCF_OK);
+    assert_int_equal(ds->n_users, 3);
+    assert_int_equal(ds->n_items, 4); /* 1 2 4 3 */
+    assert_int_equal(ds->n_train, 4); /* user 0's two lines merged */
+    assert_int_equal(ds->test.n, 2);  /* (0,3) and (2,1); (0,1) is a training pair */
+    assert_string_equal(ncf_idmap_raw(ds->user_ids, ds->test.users[0]), "0");
+    assert_string_equal(ncf_idmap_raw(ds->item_ids, ds->test.items[0]), "3");
+    assert_string_equal(ncf_idmap_raw(ds->user_ids, ds->test.users[1]), "2");
+    assert_int_equal(ds->train_offsets[3] - ds->train_offsets[2], 0); /* the new user has no training rows */
+    ncf_dataset_free(ds);
+    lo.test_path = tu_path("missing.txt");
+    assert_int_equal(ncf_dataset_load(train, &lo, &ds, &err), NCF_ERR_IO);
+    assert_non_null(strstr(err.msg, "missing.txt"));
 }
 
 static void test_split_no_timestamps_last_line(void **state)
@@ -172,12 +263,12 @@ static void test_split_no_timestamps_last_line(void **state)
     assert_false(x->has_time);
     ncf_dataset *ds = NULL;
     ncf_err err = {{0}};
-    assert_int_equal(ncf_dataset_from_interactions(x, 99, 1, &ds, &err), NCF_OK);
+    assert_int_equal(ncf_dataset_from_interactions(x, 99, 0, 1, &ds, &err), NCF_OK);
     assert_int_equal(ncf_idmap_size(ds->item_ids), 4);
-    assert_string_equal(ncf_idmap_raw(ds->item_ids, ds->test_items[0]), "12");
-    assert_string_equal(ncf_idmap_raw(ds->item_ids, ds->test_items[1]), "13");
+    assert_string_equal(ncf_idmap_raw(ds->item_ids, ds->test.items[0]), "12");
+    assert_string_equal(ncf_idmap_raw(ds->item_ids, ds->test.items[1]), "13");
     /* fewer unseen items than asked: all of them */
-    assert_int_equal(ds->test_neg_offsets[1] - ds->test_neg_offsets[0], 1); /* user 1 never had 13 */
+    assert_int_equal(ds->test.neg_offsets[1] - ds->test.neg_offsets[0], 1); /* user 1 never had 13 */
     ncf_dataset_free(ds);
     ncf_interactions_free(x);
 }
@@ -189,7 +280,7 @@ static void test_split_write_and_reload(void **state)
     ncf_interactions *x = read_ok(p, NULL);
     ncf_err err = {{0}};
     const char *prefix = tu_path("sw");
-    assert_int_equal(ncf_split_write(x, prefix, 2, 3, &err), NCF_OK);
+    assert_int_equal(ncf_split_write(x, prefix, 2, 0, 3, &err), NCF_OK);
     char path[600];
     snprintf(path, sizeof path, "%s.test.negative", prefix);
     char *neg = tu_read(path, NULL);
@@ -198,18 +289,18 @@ static void test_split_write_and_reload(void **state)
     free(neg);
     ncf_dataset *ds = NULL, *mem = NULL;
     assert_int_equal(ncf_dataset_load(prefix, NULL, &ds, &err), NCF_OK);
-    assert_int_equal(ncf_dataset_from_interactions(x, 2, 3, &mem, &err), NCF_OK);
+    assert_int_equal(ncf_dataset_from_interactions(x, 2, 0, 3, &mem, &err), NCF_OK);
     assert_int_equal(ds->n_users, 3);
-    assert_int_equal(ds->n_test, 3);
+    assert_int_equal(ds->test.n, 3);
     assert_false(ds->negatives_drawn);
     assert_string_equal(ncf_idmap_raw(ds->user_ids, 2), "carol"); /* raw ids from PREFIX.user.map */
     assert_int_equal(ds->n_train, mem->n_train);
     assert_memory_equal(ds->train_items, mem->train_items, (size_t)mem->n_train * sizeof(int32_t));
-    assert_memory_equal(ds->test_negs, mem->test_negs, (size_t)mem->test_neg_offsets[mem->n_test] * sizeof(int32_t));
+    assert_memory_equal(ds->test.negs, mem->test.negs, (size_t)mem->test.neg_offsets[mem->test.n] * sizeof(int32_t));
     ncf_dataset_free(ds);
     ncf_dataset_free(mem);
     /* a prefix in a missing directory: an error and no file left behind */
-    assert_int_equal(ncf_split_write(x, tu_path("nodir/sw"), 2, 3, &err), NCF_ERR_IO);
+    assert_int_equal(ncf_split_write(x, tu_path("nodir/sw"), 2, 0, 3, &err), NCF_ERR_IO);
     assert_false(tu_exists(tu_path("nodir")));
     ncf_interactions_free(x);
 }
@@ -229,7 +320,7 @@ static void test_ncf_format_checks(void **state)
     tu_write("bad.test.negative", "(0,3)\t2\t4\t3\t3\n(1,0)\t3\t4\n");
     assert_int_equal(ncf_dataset_load(tu_path("bad"), NULL, &ds, &err), NCF_OK);
     assert_int_equal(ds->n_items, 5);
-    assert_int_equal(ds->test_neg_offsets[1], 4); /* kept as listed; evaluation drops 3 and the repeat */
+    assert_int_equal(ds->test.neg_offsets[1], 4); /* kept as listed; evaluation drops 3 and the repeat */
     ncf_dataset_free(ds);
     tu_write("bad.train.rating", "0\t1\t5\t10\n-1\t2\t5\t10\n");
     assert_int_equal(ncf_dataset_load(tu_path("bad"), NULL, &ds, &err), NCF_ERR_FORMAT);
@@ -250,8 +341,8 @@ static void test_drawn_negatives_for_ncf_prefix(void **state)
     assert_int_equal(ncf_dataset_load(tu_path("nn"), &lo, &a, &err), NCF_OK);
     assert_int_equal(ncf_dataset_load(tu_path("nn"), &lo, &b, &err), NCF_OK);
     assert_true(a->negatives_drawn);
-    assert_int_equal(a->test_negs[0], 3); /* user 0: not 0, 1 (train) nor 2 (test) */
-    assert_memory_equal(a->test_negs, b->test_negs, 2 * sizeof(int32_t));
+    assert_int_equal(a->test.negs[0], 3); /* user 0: not 0, 1 (train) nor 2 (test) */
+    assert_memory_equal(a->test.negs, b->test.negs, 2 * sizeof(int32_t));
     ncf_dataset_free(a);
     ncf_dataset_free(b);
 }
@@ -262,7 +353,7 @@ static void test_remap(void **state)
     ncf_interactions *x = read_ok(p, NULL);
     ncf_dataset *ds = NULL, *r = NULL;
     ncf_err err = {{0}};
-    assert_int_equal(ncf_dataset_from_interactions(x, 5, 1, &ds, &err), NCF_OK);
+    assert_int_equal(ncf_dataset_from_interactions(x, 5, 0, 1, &ds, &err), NCF_OK);
     ncf_idmap *users, *items;
     assert_int_equal(ncf_idmap_create(&users), NCF_OK);
     assert_int_equal(ncf_idmap_create(&items), NCF_OK);
@@ -274,9 +365,9 @@ static void test_remap(void **state)
     int32_t dropped = -1;
     assert_int_equal(ncf_dataset_remap(ds, users, items, &r, &dropped, &err), NCF_OK);
     assert_int_equal(dropped, 1); /* user a is unknown */
-    assert_int_equal(r->n_test, 1);
-    assert_int_equal(r->test_users[0], 0);
-    assert_int_equal(r->test_items[0], 0); /* z */
+    assert_int_equal(r->test.n, 1);
+    assert_int_equal(r->test.users[0], 0);
+    assert_int_equal(r->test.items[0], 0); /* z */
     assert_int_equal(r->n_train, 1);
     assert_int_equal(r->train_items[0], 1); /* y */
     ncf_dataset_free(r);
@@ -324,6 +415,8 @@ int main(void)
         cmocka_unit_test(test_duplicates_count_once),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_split_rules),
+        cmocka_unit_test(test_validation_split),
+        cmocka_unit_test(test_separate_test_file),
         cmocka_unit_test(test_split_no_timestamps_last_line),
         cmocka_unit_test(test_split_write_and_reload),
         cmocka_unit_test(test_ncf_format_checks),

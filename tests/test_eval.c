@@ -75,16 +75,16 @@ static ncf_dataset *hand_dataset(void)
     ds->n_users = 2;
     ds->n_items = 6;
     ds->train_offsets = calloc(3, sizeof(int64_t));
-    ds->n_test = 2;
-    ds->test_users = malloc(2 * sizeof(int32_t));
-    ds->test_items = malloc(2 * sizeof(int32_t));
-    ds->test_neg_offsets = malloc(3 * sizeof(int64_t));
-    ds->test_negs = malloc(11 * sizeof(int32_t));
+    ds->test.n = 2;
+    ds->test.users = malloc(2 * sizeof(int32_t));
+    ds->test.items = malloc(2 * sizeof(int32_t));
+    ds->test.neg_offsets = malloc(3 * sizeof(int64_t));
+    ds->test.negs = malloc(11 * sizeof(int32_t));
     int32_t negs[11] = {0, 1, 3, 4, 2, 3, 0, 1, 2, 3, 4};
-    memcpy(ds->test_negs, negs, sizeof negs);
-    ds->test_users[0] = 0, ds->test_items[0] = 2;
-    ds->test_users[1] = 1, ds->test_items[1] = 5;
-    ds->test_neg_offsets[0] = 0, ds->test_neg_offsets[1] = 6, ds->test_neg_offsets[2] = 11;
+    memcpy(ds->test.negs, negs, sizeof negs);
+    ds->test.users[0] = 0, ds->test.items[0] = 2;
+    ds->test.users[1] = 1, ds->test.items[1] = 5;
+    ds->test.neg_offsets[0] = 0, ds->test.neg_offsets[1] = 6, ds->test.neg_offsets[2] = 11;
     return ds;
 }
 
@@ -115,6 +115,85 @@ static void test_evaluate_hand_case(void **state)
     ncf_dataset_free(ds);
 }
 
+static void test_full_ranks_hand(void **state)
+{
+    /* candidates (item 6 is a training item): 0:.9 4:.7 2:.5 3:.5 7:.3 5:.2 1:.1 */
+    const float sc[8] = {0.9f, 0.1f, 0.5f, 0.5f, 0.7f, 0.2f, 0.95f, 0.3f};
+    const int32_t excl[1] = {6}, test[3] = {2, 5, 6};
+    float heap[16];
+    int r[3];
+    ncf_full_ranks(sc, 8, excl, 1, test, 3, 10, heap, r);
+    assert_int_equal(r[0], 3); /* 0, 4 and the tied 3 score >= .5 */
+    assert_int_equal(r[1], 5);
+    assert_int_equal(r[2], 10); /* a training item is no candidate */
+    ncf_full_ranks(sc, 8, excl, 1, test, 2, 4, heap, r); /* .5 is the 4th score: the tie path */
+    assert_int_equal(r[0], 3);
+    assert_int_equal(r[1], 4);
+    ncf_full_ranks(sc, 8, excl, 1, test, 2, 3, heap, r);
+    assert_int_equal(r[0], 3);
+    assert_int_equal(r[1], 3);
+    ncf_full_ranks(sc, 8, NULL, 0, test + 2, 1, 3, heap, r); /* 6 (.95) first when not excluded */
+    assert_int_equal(r[0], 0);
+
+    /* metrics of one user with held-out ranks 3 and 5 */
+    ncf_eval_config ec = {NCF_EVAL_FULL, 2, {4, 10}};
+    double sums[NCF_MAX_TOPK][NCF_METRICS] = {{0}};
+    int ranks[2] = {3, 5};
+    ncf_metrics_add_ranks(ranks, 2, &ec, sums);
+    double idcg = 1.0 + 1.0 / log2(3.0);
+    assert_true(sums[0][NCF_METRIC_HR] == 1.0 && sums[0][NCF_METRIC_RECALL] == 0.5);
+    assert_true(sums[0][NCF_METRIC_PRECISION] == 0.25 && sums[0][NCF_METRIC_MRR] == 0.25);
+    assert_true(fabs(sums[0][NCF_METRIC_NDCG] - (1.0 / log2(5.0)) / idcg) < 1e-12);
+    assert_true(sums[1][NCF_METRIC_RECALL] == 1.0 && fabs(sums[1][NCF_METRIC_PRECISION] - 0.2) < 1e-12);
+    assert_true(fabs(sums[1][NCF_METRIC_NDCG] - (1.0 / log2(5.0) + 1.0 / log2(7.0)) / idcg) < 1e-12);
+    /* IDCG over min(|test|, K): one held-out item at rank 0 is a perfect 1 */
+    double one[NCF_MAX_TOPK][NCF_METRICS] = {{0}};
+    int r0 = 0;
+    ncf_metrics_add_ranks(&r0, 1, &ec, one);
+    assert_true(one[0][NCF_METRIC_NDCG] == 1.0 && one[0][NCF_METRIC_MRR] == 1.0);
+}
+
+static void test_evaluate_full_hand_case(void **state)
+{
+    /* scores 0:.1 1:.5 2:.5 3:.9 4:.2 5:.3; user 0 trained on 3, holds out 2 and 5;
+     * user 1 trained on nothing, holds out 0 */
+    const float sc[6] = {0.1f, 0.5f, 0.5f, 0.9f, 0.2f, 0.3f};
+    ncf_model *m = hand_model(sc);
+    ncf_dataset *ds = calloc(1, sizeof *ds);
+    ds->n_users = 2;
+    ds->n_items = 6;
+    ds->train_offsets = calloc(3, sizeof(int64_t));
+    ds->train_items = malloc(sizeof(int32_t));
+    ds->train_items[0] = 3;
+    ds->train_offsets[1] = ds->train_offsets[2] = 1;
+    ds->n_train = 1;
+    ds->test.n = 3;
+    ds->test.users = malloc(3 * sizeof(int32_t));
+    ds->test.items = malloc(3 * sizeof(int32_t));
+    ds->test.neg_offsets = calloc(4, sizeof(int64_t));
+    ds->test.negs = NULL;
+    /* cases out of user order: evaluation groups them */
+    ds->test.users[0] = 0, ds->test.items[0] = 2;
+    ds->test.users[1] = 1, ds->test.items[1] = 0;
+    ds->test.users[2] = 0, ds->test.items[2] = 5;
+    ncf_eval_config ec = {NCF_EVAL_FULL, 1, {3}};
+    ncf_metrics mt;
+    ncf_err err;
+    for (int threads = 1; threads <= 2; threads++) {
+        assert_int_equal(ncf_evaluate_cases(m, ds, &ds->test, &ec, threads, &mt, &err), NCF_OK);
+        assert_int_equal(mt.n_cases, 2); /* users */
+        /* user 0: ranks 1 (behind the tied 1) and 2; user 1: rank 5 */
+        double nd0 = (1.0 / log2(3.0) + 1.0 / log2(4.0)) / (1.0 + 1.0 / log2(3.0));
+        assert_true(fabs(mt.at[0][NCF_METRIC_RECALL] - 0.5) < 1e-12);
+        assert_true(fabs(mt.at[0][NCF_METRIC_HR] - 0.5) < 1e-12);
+        assert_true(fabs(mt.at[0][NCF_METRIC_PRECISION] - 1.0 / 3.0) < 1e-12);
+        assert_true(fabs(mt.at[0][NCF_METRIC_MRR] - 0.25) < 1e-12);
+        assert_true(fabs(mt.at[0][NCF_METRIC_NDCG] - nd0 / 2) < 1e-12);
+    }
+    ncf_model_free(m);
+    ncf_dataset_free(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -122,6 +201,8 @@ int main(void)
         cmocka_unit_test(test_clean_negatives),
         cmocka_unit_test(test_hr_ndcg_values),
         cmocka_unit_test(test_evaluate_hand_case),
+        cmocka_unit_test(test_full_ranks_hand),
+        cmocka_unit_test(test_evaluate_full_hand_case),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

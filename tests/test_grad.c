@@ -217,7 +217,10 @@ static void run_case(const gc_case *c)
     assert_int_equal(ncf_model_create(&cfg, 11, &m, &err), NCF_OK);
     ncf_rng r;
     ncf_rng_seed_(&r, 5, 0, 0);
-    for (size_t k = 0; k < m->n_dense; k++) m->dense[k] += 0.3f * frand(&r); /* non-zero biases too */
+    for (size_t k = 0; k < m->n_dense; k++) /* non-zero biases too; MF's output weights stay fixed ones */
+        if (!m->B || k < m->wo_off || k >= m->wo_off + (size_t)m->out_in) m->dense[k] += 0.3f * frand(&r);
+    for (int t = NCF_TABLE_USER_BIAS; t < NCF_TABLES; t++) /* MF biases away from 0 */
+        for (int32_t row = 0; row < m->tab[t].rows && m->tab[t].w; row++) m->tab[t].w[(size_t)row * (size_t)m->tab[t].stride] = 0.5f * frand(&r);
     ncf_model_sync_(m);
     const int n = 7;
     ncf_sample s[7];
@@ -232,7 +235,7 @@ static void run_case(const gc_case *c)
     ncf_grad_args a = {.loss = c->loss, .scale = 1.0f / n, .reg = c->reg, .dropout = 1, .drop_seed = 99};
     float *ws = ncf_alloc_aligned_(ncf_model_ws_floats_(m) * sizeof(float));
     float *dg = ncf_alloc_aligned_(m->n_dense * sizeof(float)), *dg2 = ncf_alloc_aligned_(m->n_dense * sizeof(float));
-    size_t slot = ncf_slot_width_(m, c->loss), side = (size_t)(m->F + m->E);
+    size_t slot = ncf_slot_width_(m, c->loss), side = ncf_side_width_(m);
     float *eg = malloc((size_t)n * slot * sizeof(float)), *eg2 = malloc((size_t)n * slot * sizeof(float));
     loss_of(m, s, n, &a, ws, dg, eg);
     /* embedding gradients per table row: sum over samples */
@@ -241,8 +244,8 @@ static void run_case(const gc_case *c)
     for (int t = 0; t < NCF_TABLES; t++) {
         ncf_table *tb = &m->tab[t];
         if (!tb->w) continue;
-        int item_side = t == NCF_TABLE_GMF_ITEM || t == NCF_TABLE_MLP_ITEM;
-        size_t col = (t == NCF_TABLE_MLP_USER || t == NCF_TABLE_MLP_ITEM) ? (size_t)m->F : 0;
+        int item_side = ncf_table_is_item_(t);
+        size_t col = ncf_table_col_(m, t);
         for (int32_t row = 0; row < tb->rows; row++)
             for (int d = 0; d < tb->dim; d++) {
                 double g = 0;
@@ -257,6 +260,10 @@ static void run_case(const gc_case *c)
             }
     }
     for (size_t k = 0; k < m->n_dense; k++) {
+        if (m->B && k >= m->wo_off && k < m->wo_off + (size_t)m->out_in) { /* MF: not a parameter, no gradient */
+            assert_true(dg[k] == 0.0f);
+            continue;
+        }
         bad += !check_param(m, m->dense + k, dg[k], s, n, &a, ws, dg2, eg2, &worst);
         checked++;
     }
@@ -289,6 +296,14 @@ static void test_gmf(void **state)
     run_case_all_paths(&c2);
 }
 
+static void test_mf(void **state)
+{
+    gc_case c = {"mf", NCF_MODEL_MF, 6, 0, 0, {0}, NCF_ACT_IDENTITY, 0, 0, NCF_LOSS_BCE};
+    run_case_all_paths(&c);
+    gc_case c2 = {"mf-bpr-reg", NCF_MODEL_MF, 9, 0, 0, {0}, NCF_ACT_IDENTITY, 0, 0.01f, NCF_LOSS_BPR};
+    run_case_all_paths(&c2);
+}
+
 static void test_mlp(void **state)
 {
     gc_case c = {"mlp", NCF_MODEL_MLP, 0, 8, 3, {16, 8, 4}, NCF_ACT_IDENTITY, 0, 0, NCF_LOSS_BCE};
@@ -317,7 +332,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linear_kernels), cmocka_unit_test(test_relu),
-        cmocka_unit_test(test_softplus_sigmoid_stable), cmocka_unit_test(test_gmf),
+        cmocka_unit_test(test_softplus_sigmoid_stable), cmocka_unit_test(test_gmf), cmocka_unit_test(test_mf),
         cmocka_unit_test(test_mlp), cmocka_unit_test(test_neumf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -52,6 +52,44 @@ static void test_adam_and_sgd_steps(void **state)
     assert_true(q[0] == 0.5f);
 }
 
+static void test_other_optimizers(void **state)
+{
+    /* one hand-computed step each (PyTorch's formulas) */
+    float g[1] = {0.5f};
+    ncf_opt1 mom = {NCF_OPTK_MOMENTUM, 0.1f, 0.9f, 0.99f, 1e-8f};
+    float p[1] = {1.0f}, s[1] = {0.2f};
+    ncf_opt1_update_(&mom, p, g, s, 1);
+    assert_true(fabsf(s[0] - (0.9f * 0.2f + 0.5f)) < 1e-7f && fabsf(p[0] - (1.0f - 0.1f * 0.68f)) < 1e-7f);
+    ncf_opt1 ada = {NCF_OPTK_ADAGRAD, 0.1f, 0.0f, 0.99f, 1e-8f};
+    p[0] = 1.0f, s[0] = 0.75f;
+    ncf_opt1_update_(&ada, p, g, s, 1);
+    assert_true(fabsf(s[0] - 1.0f) < 1e-7f && fabsf(p[0] - (1.0f - 0.05f)) < 1e-6f);
+    ncf_opt1 rms = {NCF_OPTK_RMSPROP, 0.1f, 0.0f, 0.9f, 1e-8f};
+    p[0] = 1.0f, s[0] = 0.1f;
+    ncf_opt1_update_(&rms, p, g, s, 1);
+    double v = 0.9 * 0.1 + 0.1 * 0.25;
+    assert_true(fabs(s[0] - v) < 1e-7 && fabs(p[0] - (1.0 - 0.1 * 0.5 / sqrt(v))) < 1e-6);
+    /* closed-form catch-up of k zero-gradient steps equals k single steps */
+    const ncf_opt1 *opts[2] = {&mom, &rms};
+    for (int o = 0; o < 2; o++) {
+        float w1[8], s1[8], w2[8], s2[8], zero[8] = {0};
+        ncf_rng rr;
+        ncf_rng_seed_(&rr, 4, 0, (uint64_t)o);
+        for (int k = 0; k < 8; k++) {
+            w1[k] = w2[k] = (float)ncf_rng_uniform_(&rr) - 0.5f;
+            s1[k] = s2[k] = (float)ncf_rng_uniform_(&rr) * 0.1f;
+        }
+        for (int j = 0; j < 37; j++) ncf_opt1_update_(opts[o], w1, zero, s1, 8);
+        int32_t row = 0;
+        int64_t from = 5;
+        ncf_opt1_catchup_rows_(opts[o], w2, s2, 8, 8, &row, &from, 1, 42);
+        for (int k = 0; k < 8; k++) {
+            assert_true(fabsf(w1[k] - w2[k]) <= 1e-6f * (1.0f + fabsf(w1[k])));
+            assert_true(fabsf(s1[k] - s2[k]) <= 1e-6f * (1.0f + fabsf(s1[k])));
+        }
+    }
+}
+
 static ncf_dataset *synth_dataset(int users, int items, int64_t n, uint64_t seed)
 {
     ncf_synth_options o;
@@ -101,13 +139,18 @@ static void test_sampler(void **state)
     ncf_dataset_free(ds);
 }
 
+/* Extra settings for train_and_save: 0 none; 1 momentum SGD (dense rows)
+ * with a step schedule and layer L2; 2 RMSprop; 3 Adagrad; 4 MF with BPR. */
+static int g_extra = 0;
+
 static char *train_and_save(const ncf_dataset *ds, ncf_preset preset, int threads, ncf_adam_mode mode, const char *name,
                             size_t *len, ncf_train_result *res)
 {
     int32_t layers[4] = {16, 8, 4};
     ncf_model_config mc;
     ncf_err err = {{0}};
-    assert_int_equal(ncf_model_config_preset(preset, NCF_MODEL_NEUMF, 4, layers, 3, &mc, &err), NCF_OK);
+    assert_int_equal(ncf_model_config_preset(preset, g_extra == 4 ? NCF_MODEL_MF : NCF_MODEL_NEUMF, 4, layers, 3, &mc, &err),
+                     NCF_OK);
     mc.n_users = ds->n_users;
     mc.n_items = ds->n_items;
     ncf_model *m = NULL;
@@ -125,6 +168,20 @@ static char *train_and_save(const ncf_dataset *ds, ncf_preset preset, int thread
         tc.neg = 1;
         tc.reg = 1e-6f;
     }
+    if (g_extra == 1) {
+        tc.optimizer = NCF_OPT_SGD;
+        tc.momentum = 0.9f;
+        tc.lr = 0.05f;
+        tc.schedule = NCF_LR_STEP;
+        tc.lr_step = 1;
+        tc.reg_layers = 1e-3f;
+    } else if (g_extra == 2 || g_extra == 3) {
+        tc.optimizer = g_extra == 2 ? NCF_OPT_RMSPROP : NCF_OPT_ADAGRAD;
+        tc.lr = 0.01f;
+    } else if (g_extra == 4) {
+        tc.loss = NCF_LOSS_BPR;
+        tc.reg = 1e-4f;
+    }
     assert_int_equal(ncf_train(m, ds, &tc, res, &err), NCF_OK);
     const char *p = tu_path(name);
     assert_int_equal(ncf_model_save(m, p, &err), NCF_OK);
@@ -136,8 +193,9 @@ static void test_deterministic_across_threads(void **state)
 {
     ncf_dataset *ds = synth_dataset(150, 200, 4000, 2);
     const char *paths[] = {"generic", "avx2", "avx512"}, *initial = ncf_kernels();
-    for (int variant = 0; variant < 5; variant++) {
-        if (variant >= 3) { /* the default variant again on the other kernel paths */
+    for (int variant = 0; variant < 9; variant++) {
+        g_extra = variant >= 5 ? variant - 4 : 0; /* other optimizers, MF */
+        if (variant >= 3 && variant < 5) { /* the default variant again on the other kernel paths */
             if (!ncf_kernels_supported(paths[variant - 2])) continue;
             assert_int_equal(ncf_set_kernels(paths[variant - 2]), NCF_OK);
         } else {
@@ -145,7 +203,7 @@ static void test_deterministic_across_threads(void **state)
         }
         ncf_preset preset = variant == 2 ? NCF_PRESET_SEED : NCF_PRESET_PAPER;
         ncf_adam_mode lazy = variant == 1 ? NCF_ADAM_LAZY : NCF_ADAM_DENSE;
-        fprintf(stderr, "determinism: variant %d on kernel path %s\n", variant, ncf_kernels());
+        fprintf(stderr, "determinism: variant %d (extra %d) on kernel path %s\n", variant, g_extra, ncf_kernels());
         size_t n1, n2, n3;
         ncf_train_result r1, r2, r3;
         char *a = train_and_save(ds, preset, 1, lazy, "d1.ncf", &n1, &r1);
@@ -160,6 +218,7 @@ static void test_deterministic_across_threads(void **state)
         free(b);
         free(c);
     }
+    g_extra = 0;
     assert_int_equal(ncf_set_kernels(initial), NCF_OK);
     ncf_dataset_free(ds);
 }
@@ -237,14 +296,14 @@ static double popularity_hr(const ncf_dataset *ds)
     int64_t *count = calloc((size_t)ds->n_items, sizeof *count);
     for (int64_t k = 0; k < ds->n_train; k++) count[ds->train_items[k]]++;
     int hits = 0;
-    for (int32_t c = 0; c < ds->n_test; c++) {
+    for (int32_t c = 0; c < ds->test.n; c++) {
         int rank = 0;
-        for (int64_t q = ds->test_neg_offsets[c]; q < ds->test_neg_offsets[c + 1]; q++)
-            rank += count[ds->test_negs[q]] >= count[ds->test_items[c]];
+        for (int64_t q = ds->test.neg_offsets[c]; q < ds->test.neg_offsets[c + 1]; q++)
+            rank += count[ds->test.negs[q]] >= count[ds->test.items[c]];
         hits += rank < 10;
     }
     free(count);
-    return (double)hits / ds->n_test;
+    return (double)hits / ds->test.n;
 }
 
 static void test_end_to_end_beats_popularity(void **state)
@@ -272,15 +331,73 @@ static void test_end_to_end_beats_popularity(void **state)
     ncf_dataset_free(ds);
 }
 
+static void test_early_stopping_keeps_best(void **state)
+{
+    ncf_synth_options o;
+    ncf_synth_options_default(&o);
+    o.n_users = 150;
+    o.n_items = 120;
+    o.n_interactions = 4000;
+    o.seed = 8;
+    ncf_err err = {{0}};
+    char path[512];
+    snprintf(path, sizeof path, "%s", tu_path("es.tsv"));
+    assert_int_equal(ncf_synth_write(&o, path, &err), NCF_OK);
+    ncf_load_options lo;
+    ncf_load_options_default(&lo);
+    lo.validation = 1;
+    ncf_dataset *ds = NULL;
+    assert_int_equal(ncf_dataset_load(path, &lo, &ds, &err), NCF_OK);
+    assert_true(ds->valid.n > 100);
+    int32_t layers[3] = {16, 8, 4};
+    ncf_model_config mc;
+    assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_NEUMF, 8, layers, 3, &mc, &err), NCF_OK);
+    mc.n_users = ds->n_users;
+    mc.n_items = ds->n_items;
+    ncf_model *m = NULL;
+    assert_int_equal(ncf_model_create(&mc, 3, &m, &err), NCF_OK);
+    ncf_train_config tc;
+    ncf_train_config_default(&tc);
+    tc.epochs = 40;
+    tc.lr = 0.02f; /* overfits this small set quickly */
+    tc.early_stop = 2;
+    ncf_train_result r;
+    assert_int_equal(ncf_train(m, ds, &tc, &r, &err), NCF_OK);
+    fprintf(stderr, "early stopping: selected epoch %d of %d run (valid HR %.4f, test HR %.4f), stopped early %d\n",
+            r.selected_epoch, r.epochs_run, r.selected_valid.hr, r.selected.hr, r.stopped_early);
+    assert_true(r.selected_epoch >= 1);
+    assert_true(r.stopped_early);
+    assert_int_equal(r.epochs_run, r.selected_epoch + 2);
+    /* the model is the selected epoch's: its metrics are the ones reported for it */
+    ncf_metrics mv, mt;
+    ncf_eval_config ec;
+    ncf_eval_config_default(&ec);
+    assert_int_equal(ncf_evaluate_cases(m, ds, &ds->valid, &ec, 1, &mv, &err), NCF_OK);
+    assert_int_equal(ncf_evaluate_cases(m, ds, &ds->test, &ec, 1, &mt, &err), NCF_OK);
+    assert_true(mv.hr == r.selected_valid.hr && mv.ndcg == r.selected_valid.ndcg);
+    assert_true(mt.hr == r.selected.hr && mt.ndcg == r.selected.ndcg);
+    /* without validation cases early stopping is refused */
+    ncf_dataset *plain = NULL;
+    lo.validation = 0;
+    assert_int_equal(ncf_dataset_load(path, &lo, &plain, &err), NCF_OK);
+    assert_int_equal(ncf_train(m, plain, &tc, &r, &err), NCF_ERR_ARG);
+    assert_non_null(strstr(err.msg, "validation"));
+    ncf_dataset_free(plain);
+    ncf_model_free(m);
+    ncf_dataset_free(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_adam_and_sgd_steps),
+        cmocka_unit_test(test_other_optimizers),
         cmocka_unit_test(test_sampler),
         cmocka_unit_test(test_deterministic_across_threads),
         cmocka_unit_test(test_catchup_closed_form),
         cmocka_unit_test(test_dense_adam_catchup_matches_sweep),
         cmocka_unit_test(test_end_to_end_beats_popularity),
+        cmocka_unit_test(test_early_stopping_keeps_best),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

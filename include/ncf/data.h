@@ -79,6 +79,18 @@ ncf_status ncf_interactions_read(const char *path, const ncf_read_options *opt,
 void ncf_interactions_free(ncf_interactions *x); /* NULL-safe */
 
 /* ---- datasets ------------------------------------------------------------- */
+/* Held-out evaluation cases: one (user, item) pair each, with the sampled
+ * protocol's negatives (neg_offsets has n + 1 entries; none when the data
+ * was loaded for full ranking only). Cases are sorted by user; a user with
+ * several held-out items (Gowalla's test file) has several cases in a row. */
+typedef struct ncf_cases {
+    int32_t n;
+    int32_t *users;
+    int32_t *items;
+    int64_t *neg_offsets;
+    int32_t *negs;
+} ncf_cases;
+
 typedef struct ncf_dataset {
     int32_t n_users, n_items;
     ncf_idmap *user_ids, *item_ids; /* owned */
@@ -88,44 +100,54 @@ typedef struct ncf_dataset {
     int64_t *train_offsets; /* n_users + 1 */
     int32_t *train_items;   /* n_train */
 
-    /* Leave-one-out test cases: user, held-out item, and negatives
-     * (test_neg_offsets has n_test + 1 entries). Negatives are as listed in
-     * the file; evaluation drops the held-out item and repeats. */
-    int32_t n_test;
-    int32_t *test_users;
-    int32_t *test_items;
-    int64_t *test_neg_offsets;
-    int32_t *test_negs;
+    /* Test cases (leave-one-out: each user's latest interaction), and the
+     * validation cases (each user's second-latest) when asked for. Negatives
+     * are as listed in the file; evaluation drops the held-out item and
+     * repeats. */
+    ncf_cases test;
+    ncf_cases valid;
     int negatives_drawn; /* 1 when negatives were drawn with the seed */
 } ncf_dataset;
 
 typedef struct ncf_load_options {
     ncf_read_options read;
-    int n_negatives; /* test negatives to draw when no negatives file: 99 */
-    uint64_t seed;   /* seed for those draws */
+    int n_negatives;       /* test negatives to draw when no negatives file: 99 */
+    uint64_t seed;         /* seed for those draws */
+    int validation;        /* also hold out a validation case per user (see
+                              ncf_dataset_from_interactions); with the NCF
+                              format, used when PREFIX.valid.rating is absent:
+                              each user's latest training interaction */
+    const char *test_path; /* a separate test file (same read options, raw
+                              ids as in the data): the data file is then all
+                              training and every pair of this file is a test
+                              case; users and items only it names are added */
 } ncf_load_options;
 
 void ncf_load_options_default(ncf_load_options *opt);
 
-/* Loads a dataset. path is either an NCF prefix (PREFIX.train.rating exists)
- * or a single interactions file, which is split leave-one-out in memory as
- * ncf_dataset_from_interactions does. */
+/* Loads a dataset. path is either an NCF prefix (PREFIX.train.rating exists;
+ * PREFIX.valid.rating/.valid.negative are read when present) or a single
+ * interactions file, which is split leave-one-out in memory as
+ * ncf_dataset_from_interactions does (or, with opt->test_path, used whole
+ * for training). */
 ncf_status ncf_dataset_load(const char *path, const ncf_load_options *opt,
                             ncf_dataset **out, ncf_err *err);
 void ncf_dataset_free(ncf_dataset *ds); /* NULL-safe */
 
 /* Leave-one-out: each user's latest interaction (ties: the later line) is
- * held out unless the user has a single interaction; n_negatives test
- * negatives are drawn without repetition among the items the user never
- * interacted with. */
-ncf_status ncf_dataset_from_interactions(const ncf_interactions *x, int n_negatives,
+ * held out unless the user has a single interaction; with validation, the
+ * latest of the rest also, as a validation case, when the user has three or
+ * more. n_negatives evaluation negatives are drawn per case without
+ * repetition among the items the user never interacted with. */
+ncf_status ncf_dataset_from_interactions(const ncf_interactions *x, int n_negatives, int validation,
                                          uint64_t seed, ncf_dataset **out, ncf_err *err);
 
 /* Writes the same split in the NCF format: PREFIX.train.rating,
- * PREFIX.test.rating, PREFIX.test.negative, plus PREFIX.user.map and
+ * PREFIX.test.rating, PREFIX.test.negative, with validation also
+ * PREFIX.valid.rating and PREFIX.valid.negative, plus PREFIX.user.map and
  * PREFIX.item.map (index TAB raw id) so the raw ids survive. Each file is
  * written to a temporary name and renamed; on error none is left behind. */
-ncf_status ncf_split_write(const ncf_interactions *x, const char *prefix, int n_negatives,
+ncf_status ncf_split_write(const ncf_interactions *x, const char *prefix, int n_negatives, int validation,
                            uint64_t seed, ncf_err *err);
 
 /* A copy of src expressed in other id maps (a model's): training pairs and

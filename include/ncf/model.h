@@ -3,6 +3,9 @@
  *   GMF:   phi = a(p_u * q_i) (elementwise), score = w . phi + b
  *   MLP:   z0 = [p_u ; q_i], z_l = relu(W_l z_{l-1} + b_l), score = w . z_L + b
  *   NeuMF: score = w . [phi ; z_L] + b, with separate GMF and MLP embeddings
+ *   MF:    score = b + b_u + b_i + <p_u, q_i> (the dot-product baseline of
+ *          Rendle et al. 2020: GMF with w fixed to ones, plus user and item
+ *          biases)
  *
  * The score is a logit. An ncf_model also carries what serving needs: the
  * raw-id maps, each user's training items (never recommended back) and a
@@ -26,7 +29,12 @@ extern "C" {
 
 #define NCF_MAX_HIDDEN 8
 
-typedef enum ncf_model_type { NCF_MODEL_GMF = 0, NCF_MODEL_MLP = 1, NCF_MODEL_NEUMF = 2 } ncf_model_type;
+typedef enum ncf_model_type {
+    NCF_MODEL_GMF = 0,
+    NCF_MODEL_MLP = 1,
+    NCF_MODEL_NEUMF = 2,
+    NCF_MODEL_MF = 3 /* matrix factorisation with biases (Rendle et al. 2020) */
+} ncf_model_type;
 typedef enum ncf_activation { NCF_ACT_IDENTITY = 0, NCF_ACT_SIGMOID = 1 } ncf_activation;
 typedef enum ncf_preset { NCF_PRESET_PAPER = 0, NCF_PRESET_SEED = 1 } ncf_preset;
 
@@ -55,7 +63,7 @@ ncf_status ncf_model_config_preset(ncf_preset preset, ncf_model_type type, int32
 /* Checks a configuration; NCF_OK or NCF_ERR_ARG with a message. */
 ncf_status ncf_model_config_check(const ncf_model_config *cfg, ncf_err *err);
 
-const char *ncf_model_type_name(ncf_model_type type); /* "gmf", "mlp", "neumf" */
+const char *ncf_model_type_name(ncf_model_type type); /* "gmf", "mlp", "neumf", "mf" */
 
 typedef struct ncf_model ncf_model;
 
@@ -131,7 +139,9 @@ ncf_status ncf_model_set_meta(ncf_model *m, const char *text);
 const char *ncf_model_meta(const ncf_model *m); /* "" when none */
 
 /* ---- model file (format in docs/model-file.md) ----------------------------- */
-#define NCF_MODEL_FILE_VERSION 1
+/* Version 2 added MF models; files of the other models are still written
+ * as version 1, byte for byte as before. */
+#define NCF_MODEL_FILE_VERSION 2
 
 /* Writes path atomically (temporary file, fsync, rename). */
 ncf_status ncf_model_save(const ncf_model *m, const char *path, ncf_err *err);

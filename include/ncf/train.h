@@ -35,9 +35,26 @@ static inline int ncf_loss_pairwise(ncf_loss loss) { return loss != NCF_LOSS_BCE
 /* "bce", "pair-bce", "bpr". */
 const char *ncf_loss_name(ncf_loss loss);
 
-typedef enum ncf_optimizer { NCF_OPT_ADAM = 0, NCF_OPT_SGD = 1 } ncf_optimizer;
+typedef enum ncf_optimizer {
+    NCF_OPT_ADAM = 0,
+    NCF_OPT_SGD = 1,     /* with momentum when cfg.momentum > 0 */
+    NCF_OPT_ADAGRAD = 2,
+    NCF_OPT_RMSPROP = 3
+} ncf_optimizer;
+/* "adam", "sgd", "adagrad", "rmsprop". */
+const char *ncf_optimizer_name(ncf_optimizer opt);
 
-/* How Adam treats embedding rows a batch does not touch. */
+typedef enum ncf_lr_schedule {
+    NCF_LR_CONSTANT = 0,
+    NCF_LR_STEP = 1,   /* lr * gamma^floor((epoch - 1) / step) */
+    NCF_LR_LINEAR = 2  /* lr + (lr_end - lr) * (epoch - 1) / epochs */
+} ncf_lr_schedule;
+
+/* How the optimizer treats embedding rows a batch does not touch (the
+ * names say Adam; the modes apply to every optimizer: under momentum SGD
+ * and RMSprop an untouched row also moves or changes state, and dense
+ * applies that in closed form when the row is next read; plain SGD and
+ * Adagrad do nothing to such a row, so the two modes agree). */
 typedef enum ncf_adam_mode {
     /* Dense Adam, as PyTorch and Keras: every row moves every step (its
      * momentum keeps acting). Run without sweeping the tables: an untouched
@@ -52,10 +69,43 @@ typedef enum ncf_adam_mode {
 } ncf_adam_mode;
 
 /* ---- evaluation ----------------------------------------------------------- */
+#define NCF_MAX_TOPK 8
+
+typedef enum ncf_eval_mode {
+    NCF_EVAL_SAMPLED = 0, /* each case's item against its listed/drawn negatives (NCF paper) */
+    NCF_EVAL_FULL = 1     /* each user's held-out items against every item the user has no
+                             training interaction with (Krichene & Rendle 2020; NGCF, LightGCN) */
+} ncf_eval_mode;
+
+typedef enum ncf_metric {
+    NCF_METRIC_HR = 0,    /* 1 if any held-out item ranks < K */
+    NCF_METRIC_RECALL,    /* hits / |held-out items| */
+    NCF_METRIC_PRECISION, /* hits / K */
+    NCF_METRIC_NDCG,      /* sum over hits 1/log2(r+2), over IDCG of min(|held-out|, K) hits */
+    NCF_METRIC_MRR,       /* 1 / (r + 1) of the best-ranked held-out item if r < K */
+    NCF_METRICS
+} ncf_metric;
+
+/* "hr", "recall", "precision", "ndcg", "mrr". */
+const char *ncf_metric_name(ncf_metric metric);
+
+typedef struct ncf_eval_config {
+    ncf_eval_mode mode;
+    int n_k;               /* cutoffs, 1..NCF_MAX_TOPK of them; k[0] is the primary one */
+    int k[NCF_MAX_TOPK];
+} ncf_eval_config;
+
+/* Sampled, K = 10. */
+void ncf_eval_config_default(ncf_eval_config *ec);
+ncf_status ncf_eval_config_check(const ncf_eval_config *ec, ncf_err *err);
+
 typedef struct ncf_metrics {
-    double hr, ndcg;
-    int32_t n_cases;  /* test cases evaluated */
-    int topk;
+    double hr, ndcg;  /* HR and NDCG at k[0] */
+    int32_t n_cases;  /* cases (sampled) or users (full) averaged over */
+    int topk;         /* k[0] */
+    int n_k;
+    int k[NCF_MAX_TOPK];
+    double at[NCF_MAX_TOPK][NCF_METRICS]; /* at[j][metric]: the metric at k[j] */
 } ncf_metrics;
 
 /* Removes from negs (in place) entries equal to item and repeats; returns
@@ -69,8 +119,28 @@ int ncf_rank_of(float item_score, const float *neg_scores, int n);
 /* Adds one case of rank r to HR/NDCG sums for cutoff k. */
 void ncf_metrics_add_rank(int rank, int k, double *hr_sum, double *ndcg_sum);
 
-/* Evaluates the model on the dataset's test cases with `threads` threads
- * (0: all cores). Indices are the dataset's, which must be the model's. */
+/* Full ranking of one user: ranks[t] = #{candidates j != test[t] :
+ * scores[j] >= scores[test[t]]} (ties count against the held-out item),
+ * where the candidates are the items 0..n_items-1 not in the sorted list
+ * excl; a rank >= kmax is reported as kmax (only ranks < kmax matter).
+ * A held-out item that is itself excluded gets kmax. heap needs kmax floats.
+ * O(n_items log kmax). */
+void ncf_full_ranks(const float *scores, int32_t n_items, const int32_t *excl, int64_t n_excl, const int32_t *test,
+                    int n_test, int kmax, float *heap, int *ranks);
+
+/* Adds one user's metrics (ranks of its n_test held-out items, from
+ * ncf_full_ranks or one sampled case) at every cutoff of ec to sums. */
+void ncf_metrics_add_ranks(const int *ranks, int n_test, const ncf_eval_config *ec, double sums[][NCF_METRICS]);
+
+/* Evaluates the model on cases (ds->test or ds->valid) with `threads`
+ * threads (0: all cores). Indices are the dataset's, which must be the
+ * model's. Sampled: each case ranked against its negatives. Full: the
+ * cases grouped by user. Sums run in a fixed order: figures do not depend
+ * on the thread count. */
+ncf_status ncf_evaluate_cases(const ncf_model *m, const ncf_dataset *ds, const ncf_cases *cases,
+                              const ncf_eval_config *ec, int threads, ncf_metrics *out, ncf_err *err);
+
+/* Sampled evaluation of ds->test at one cutoff (HR@topk, NDCG@topk). */
 ncf_status ncf_evaluate(const ncf_model *m, const ncf_dataset *ds, int topk, int threads,
                         ncf_metrics *out, ncf_err *err);
 
@@ -78,7 +148,9 @@ ncf_status ncf_evaluate(const ncf_model *m, const ncf_dataset *ds, int topk, int
 typedef struct ncf_epoch_report {
     int epoch;
     double loss;          /* mean over mini-batches */
-    double hr, ndcg;
+    double hr, ndcg;      /* test HR and NDCG at the first cutoff; NaN when not evaluated */
+    ncf_metrics test;     /* n_cases 0 when not evaluated this epoch */
+    ncf_metrics valid;    /* n_cases 0 without validation cases or evaluation */
     double train_seconds; /* sampling + gradient steps, no evaluation */
     double eval_seconds;
     int64_t samples;      /* scored (user, item) training pairs this epoch */
@@ -90,14 +162,28 @@ typedef struct ncf_train_config {
     int neg;              /* negatives per positive */
     float lr;
     ncf_optimizer optimizer;
-    float beta1, beta2, eps; /* Adam */
+    float beta1, beta2, eps; /* Adam; eps also for Adagrad and RMSprop */
     ncf_adam_mode adam_mode; /* embedding rows under Adam (default dense) */
-    float reg;            /* L2 on looked-up embedding rows, per sample */
+    float reg;            /* L2 on looked-up embedding rows, per sample (--reg-emb) */
+    float reg_layers;     /* L2 on the weight matrices of the MLP and the output layer, per step
+                             (not the biases; not MF's fixed output weights) */
+    float momentum;       /* SGD momentum (0: plain SGD) */
+    float alpha;          /* RMSprop smoothing constant (0.99) */
+    ncf_lr_schedule schedule; /* learning rate per epoch; constant within an epoch */
+    int lr_step;          /* NCF_LR_STEP: epochs per decay */
+    float lr_gamma;       /* NCF_LR_STEP: factor per decay */
+    float lr_end;         /* NCF_LR_LINEAR: the rate the decay heads for */
     ncf_loss loss;
     int threads;          /* 0: all cores */
     uint64_t seed;
-    int topk;
-    int eval_every_epoch; /* evaluate after each epoch (1) or only at the end (0) */
+    int topk;             /* the first cutoff when eval.n_k is 0 (kept for older callers) */
+    ncf_eval_config eval; /* mode and cutoffs; n_k 0: sampled at topk */
+    int eval_every_epoch; /* evaluate every N epochs (1: each) and after the last; 0: only after the last */
+    /* Early stopping: stop after this many evaluations without a better
+     * validation metric (the first cutoff's HR when sampled, recall when
+     * full) and put the weights of the best validation epoch back. 0: off.
+     * Needs validation cases (ds->valid). */
+    int early_stop;
 
     /* Called after each epoch (may be NULL); returning non-zero stops training. */
     int (*on_epoch)(const ncf_epoch_report *report, void *user);
@@ -111,11 +197,26 @@ ncf_status ncf_train_config_check(const ncf_train_config *cfg, ncf_err *err);
 
 typedef struct ncf_train_result {
     int epochs_run;
-    int best_epoch;       /* by test HR (what the paper reported); 0 if no epoch was evaluated */
+    int best_epoch;       /* by the test metric (what the paper reported); 0 if no epoch was evaluated */
     double best_hr, best_ndcg;
     double final_hr, final_ndcg;
     double final_loss;
+    ncf_metrics best;     /* test metrics at best_epoch */
+    ncf_metrics final;    /* test metrics after the last epoch run */
+    /* With validation cases: the epoch chosen on validation, its validation
+     * and test metrics (the honest figure); selected_epoch 0 otherwise.
+     * With early_stop the model ends with that epoch's weights. */
+    int selected_epoch;
+    ncf_metrics selected_valid, selected;
+    int stopped_early;    /* 1 when early stopping ended training */
 } ncf_train_result;
+
+/* The metric model selection compares: HR at the first cutoff for sampled
+ * evaluation, recall for full ranking. */
+double ncf_metrics_primary(const ncf_metrics *mt, ncf_eval_mode mode);
+
+/* The learning rate of epoch (1-based) under cfg's schedule. */
+float ncf_train_lr_at(const ncf_train_config *cfg, int epoch);
 
 /* Trains m on ds. m must have been created for ds's sizes. */
 ncf_status ncf_train(ncf_model *m, const ncf_dataset *ds, const ncf_train_config *cfg,

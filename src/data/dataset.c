@@ -19,6 +19,8 @@ void ncf_load_options_default(ncf_load_options *opt)
     opt->seed = 1;
 }
 
+static void cases_free(ncf_cases *c);
+
 void ncf_dataset_free(ncf_dataset *ds)
 {
     if (!ds) return;
@@ -26,11 +28,31 @@ void ncf_dataset_free(ncf_dataset *ds)
     ncf_idmap_free(ds->item_ids);
     free(ds->train_offsets);
     free(ds->train_items);
-    free(ds->test_users);
-    free(ds->test_items);
-    free(ds->test_neg_offsets);
-    free(ds->test_negs);
+    cases_free(&ds->test);
+    cases_free(&ds->valid);
     free(ds);
+}
+
+static void cases_free(ncf_cases *c)
+{
+    free(c->users);
+    free(c->items);
+    free(c->neg_offsets);
+    free(c->negs);
+    memset(c, 0, sizeof *c);
+}
+
+/* Room for n cases of up to n_neg negatives each (offsets zeroed). */
+static ncf_status cases_alloc(ncf_cases *c, int32_t n, int64_t n_neg_total)
+{
+    cases_free(c);
+    c->n = n;
+    c->users = malloc(((size_t)n + 1) * sizeof *c->users);
+    c->items = malloc(((size_t)n + 1) * sizeof *c->items);
+    c->neg_offsets = calloc((size_t)n + 1, sizeof *c->neg_offsets);
+    c->negs = malloc(((size_t)n_neg_total + 1) * sizeof *c->negs);
+    if (!c->users || !c->items || !c->neg_offsets || !c->negs) return NCF_ERR_NOMEM;
+    return NCF_OK;
 }
 
 static int sorted_contains(const int32_t *a, int64_t n, int32_t v)
@@ -101,12 +123,61 @@ static int draw_negatives(ncf_rng *rng, int32_t n_items, const int32_t *excl, in
     return k;
 }
 
+/* Draws each case's evaluation negatives (n_neg of them, stream `stream` of
+ * the seed per user) among the items the user has no interaction with:
+ * not a training item and not an item of any of the user's cases in
+ * `cases` or `other` (both sorted by user; other may be NULL). */
+static ncf_status draw_case_negatives(const ncf_dataset *ds, ncf_cases *cases, const ncf_cases *other, int n_neg,
+                                      uint64_t seed, uint64_t stream)
+{
+    if (cases->n == 0) return NCF_OK;
+    int64_t max_deg = 0;
+    for (int32_t u = 0; u < ds->n_users; u++)
+        if (ds->train_offsets[u + 1] - ds->train_offsets[u] > max_deg) max_deg = ds->train_offsets[u + 1] - ds->train_offsets[u];
+    int32_t *excl = malloc(((size_t)max_deg + (size_t)cases->n + (other ? (size_t)other->n : 0) + 1) * sizeof *excl);
+    free(cases->negs);
+    cases->negs = malloc(((size_t)cases->n * (size_t)n_neg + 1) * sizeof *cases->negs);
+    if (!excl || !cases->negs) {
+        free(excl);
+        return NCF_ERR_NOMEM;
+    }
+    int32_t o = 0;
+    cases->neg_offsets[0] = 0;
+    for (int32_t c = 0; c < cases->n;) {
+        const int32_t u = cases->users[c];
+        int32_t e = c;
+        while (e < cases->n && cases->users[e] == u) e++;
+        int64_t n_excl = 0;
+        for (int64_t k = ds->train_offsets[u]; k < ds->train_offsets[u + 1]; k++) excl[n_excl++] = ds->train_items[k];
+        for (int32_t k = c; k < e; k++) excl[n_excl++] = cases->items[k];
+        if (other) {
+            while (o < other->n && other->users[o] < u) o++;
+            for (int32_t k = o; k < other->n && other->users[k] == u; k++) excl[n_excl++] = other->items[k];
+        }
+        qsort(excl, (size_t)n_excl, sizeof *excl, cmp_i32);
+        ncf_rng rng;
+        ncf_rng_seed_(&rng, seed, stream, (uint64_t)u);
+        for (int32_t k = c; k < e; k++) {
+            int64_t off = cases->neg_offsets[k];
+            int got = draw_negatives(&rng, ds->n_items, excl, n_excl, -1, n_neg, cases->negs + off);
+            cases->neg_offsets[k + 1] = off + got;
+        }
+        c = e;
+    }
+    free(excl);
+    return NCF_OK;
+}
+
+#define STREAM_TEST 0x7e57
+#define STREAM_VALID 0x7a11d
+
 /* ---- leave-one-out split over interactions -------------------------------- */
 typedef struct loo_split {
     int32_t n_users;
     int64_t *user_off; /* interactions grouped by user, file order within */
     int64_t *order;    /* positions into x arrays */
-    int64_t *held;     /* per user: position held out, or -1 */
+    int64_t *held;     /* per user: position held out for test, or -1 */
+    int64_t *held2;    /* per user: position held out for validation, or -1 */
 } loo_split;
 
 static void loo_free(loo_split *s)
@@ -114,125 +185,114 @@ static void loo_free(loo_split *s)
     free(s->user_off);
     free(s->order);
     free(s->held);
+    free(s->held2);
 }
 
-static ncf_status loo_build(const ncf_interactions *x, loo_split *s)
+/* Latest interaction of user u's group (ties: the later line), skipping
+ * position `skip`; -1 when none. */
+static int64_t latest(const ncf_interactions *x, const loo_split *s, int32_t u, int64_t skip)
+{
+    int64_t best = -1;
+    for (int64_t k = s->user_off[u]; k < s->user_off[u + 1]; k++) {
+        int64_t p = s->order[k];
+        if (p == skip) continue;
+        if (best < 0 || x->time[p] > x->time[best] || (x->time[p] == x->time[best] && x->line[p] > x->line[best]))
+            best = p;
+    }
+    return best;
+}
+
+/* Groups x (users 0..n_users-1) by user and picks the held-out positions: test (users with 2+
+ * interactions) when `test`, validation (users with 3+, or 2+ without a
+ * test hold-out) when `validation`. */
+static ncf_status loo_build(const ncf_interactions *x, int32_t n_users, int test, int validation, loo_split *s)
 {
     memset(s, 0, sizeof *s);
-    s->n_users = ncf_idmap_size(x->users);
+    s->n_users = n_users;
     s->user_off = calloc((size_t)s->n_users + 1, sizeof *s->user_off);
     s->order = malloc((size_t)(x->n ? x->n : 1) * sizeof *s->order);
     s->held = malloc(((size_t)s->n_users + 1) * sizeof *s->held);
-    if (!s->user_off || !s->order || !s->held) {
+    s->held2 = malloc(((size_t)s->n_users + 1) * sizeof *s->held2);
+    int64_t *fill = malloc(((size_t)s->n_users + 1) * sizeof *fill);
+    if (!s->user_off || !s->order || !s->held || !s->held2 || !fill) {
+        free(fill);
         loo_free(s);
         return NCF_ERR_NOMEM;
     }
     for (int64_t k = 0; k < x->n; k++) s->user_off[x->user[k] + 1]++;
     for (int32_t u = 0; u < s->n_users; u++) s->user_off[u + 1] += s->user_off[u];
-    int64_t *fill = malloc(((size_t)s->n_users + 1) * sizeof *fill);
-    if (!fill) {
-        loo_free(s);
-        return NCF_ERR_NOMEM;
-    }
     memcpy(fill, s->user_off, ((size_t)s->n_users + 1) * sizeof *fill);
     for (int64_t k = 0; k < x->n; k++) s->order[fill[x->user[k]]++] = k;
     free(fill);
     for (int32_t u = 0; u < s->n_users; u++) {
-        int64_t b = s->user_off[u], e = s->user_off[u + 1];
-        s->held[u] = -1;
-        if (e - b < 2) continue; /* a single interaction stays in train */
-        int64_t best = s->order[b];
-        for (int64_t k = b + 1; k < e; k++) {
-            int64_t p = s->order[k];
-            if (x->time[p] > x->time[best] || (x->time[p] == x->time[best] && x->line[p] > x->line[best]))
-                best = p;
-        }
-        s->held[u] = best;
+        int64_t n = s->user_off[u + 1] - s->user_off[u];
+        s->held[u] = test && n >= 2 ? latest(x, s, u, -1) : -1;
+        int64_t left = n - (s->held[u] >= 0);
+        s->held2[u] = validation && left >= 2 ? latest(x, s, u, s->held[u]) : -1;
     }
     return NCF_OK;
 }
 
-/* All items of user u (train and held out), sorted, into buf. */
-static int64_t user_items_sorted(const ncf_interactions *x, const loo_split *s, int32_t u, int32_t *buf)
+/* Cases from the per-user held-out positions (users in increasing order). */
+static ncf_status cases_from_held(const ncf_interactions *x, const loo_split *s, const int64_t *held, ncf_cases *c)
 {
-    int64_t b = s->user_off[u], e = s->user_off[u + 1];
-    for (int64_t k = b; k < e; k++) buf[k - b] = x->item[s->order[k]];
-    qsort(buf, (size_t)(e - b), sizeof *buf, cmp_i32);
-    return e - b;
-}
-
-static ncf_status alloc_test(ncf_dataset *ds, int32_t n_test, int n_neg)
-{
-    ds->n_test = n_test;
-    ds->test_users = malloc(((size_t)n_test + 1) * sizeof *ds->test_users);
-    ds->test_items = malloc(((size_t)n_test + 1) * sizeof *ds->test_items);
-    ds->test_neg_offsets = calloc((size_t)n_test + 1, sizeof *ds->test_neg_offsets);
-    ds->test_negs = malloc(((size_t)n_test * (size_t)n_neg + 1) * sizeof *ds->test_negs);
-    if (!ds->test_users || !ds->test_items || !ds->test_neg_offsets || !ds->test_negs)
-        return NCF_ERR_NOMEM;
+    int32_t n = 0;
+    for (int32_t u = 0; u < s->n_users; u++) n += held[u] >= 0;
+    if (cases_alloc(c, n, 0) != NCF_OK) return NCF_ERR_NOMEM;
+    int32_t k = 0;
+    for (int32_t u = 0; u < s->n_users; u++)
+        if (held[u] >= 0) {
+            c->users[k] = u;
+            c->items[k++] = x->item[held[u]];
+        }
     return NCF_OK;
 }
 
-ncf_status ncf_dataset_from_interactions(const ncf_interactions *x, int n_negatives,
-                                         uint64_t seed, ncf_dataset **out, ncf_err *err)
+static int csr_from_pairs(ncf_dataset *ds, const int32_t *user, const int32_t *item, int64_t n);
+
+/* The dataset of x: held-out cases as loo_build picked them (none when
+ * neither test nor validation), everything else training. */
+static ncf_status dataset_from_split(const ncf_interactions *x, int test, int validation, int n_negatives,
+                                     uint64_t seed, ncf_dataset **out, ncf_err *err)
 {
     if (n_negatives < 0) return ncf_fail_(err, NCF_ERR_ARG, "negative count must be >= 0");
     loo_split s;
-    if (loo_build(x, &s) != NCF_OK) return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
-    ncf_status st = NCF_OK;
-    int32_t *buf = NULL;
+    if (loo_build(x, ncf_idmap_size(x->users), test, validation, &s) != NCF_OK) return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
+    int32_t *pu = malloc(((size_t)x->n + 1) * sizeof *pu);
     ncf_dataset *ds = calloc(1, sizeof *ds);
-    if (!ds) goto nomem;
+    if (!ds || !pu) goto nomem;
     ds->n_users = s.n_users;
     ds->n_items = ncf_idmap_size(x->items);
-    if (ncf_idmap_clone(x->users, &ds->user_ids) != NCF_OK ||
-        ncf_idmap_clone(x->items, &ds->item_ids) != NCF_OK)
+    if (ncf_idmap_clone(x->users, &ds->user_ids) != NCF_OK || ncf_idmap_clone(x->items, &ds->item_ids) != NCF_OK)
         goto nomem;
-    int32_t n_test = 0;
-    int64_t max_deg = 0;
+    /* training pairs: everything not held out (user -1 drops a pair) */
+    memcpy(pu, x->user, (size_t)x->n * sizeof *pu);
     for (int32_t u = 0; u < s.n_users; u++) {
-        n_test += s.held[u] >= 0;
-        int64_t d = s.user_off[u + 1] - s.user_off[u];
-        if (d > max_deg) max_deg = d;
+        if (s.held[u] >= 0) pu[s.held[u]] = -1;
+        if (s.held2[u] >= 0) pu[s.held2[u]] = -1;
     }
-    ds->n_train = x->n - n_test;
-    ds->train_offsets = calloc((size_t)ds->n_users + 1, sizeof *ds->train_offsets);
-    ds->train_items = malloc(((size_t)ds->n_train + 1) * sizeof *ds->train_items);
-    buf = malloc(((size_t)max_deg + 1) * sizeof *buf);
-    if (!ds->train_offsets || !ds->train_items || !buf) goto nomem;
-    if (alloc_test(ds, n_test, n_negatives) != NCF_OK) goto nomem;
-    int64_t t = 0;
-    int32_t c = 0;
-    for (int32_t u = 0; u < s.n_users; u++) {
-        ds->train_offsets[u] = t;
-        int64_t start = t;
-        for (int64_t k = s.user_off[u]; k < s.user_off[u + 1]; k++)
-            if (s.order[k] != s.held[u]) ds->train_items[t++] = x->item[s.order[k]];
-        qsort(ds->train_items + start, (size_t)(t - start), sizeof *ds->train_items, cmp_i32);
-        if (s.held[u] >= 0) {
-            ncf_rng rng;
-            ncf_rng_seed_(&rng, seed, 0x7e57, (uint64_t)u);
-            int64_t n_all = user_items_sorted(x, &s, u, buf);
-            ds->test_users[c] = u;
-            ds->test_items[c] = x->item[s.held[u]];
-            int64_t off = ds->test_neg_offsets[c];
-            int got = draw_negatives(&rng, ds->n_items, buf, n_all, -1, n_negatives, ds->test_negs + off);
-            ds->test_neg_offsets[c + 1] = off + got;
-            c++;
-        }
-    }
-    ds->train_offsets[s.n_users] = t;
+    if (csr_from_pairs(ds, pu, x->item, x->n) != 0) goto nomem;
+    if (cases_from_held(x, &s, s.held, &ds->test) != NCF_OK || cases_from_held(x, &s, s.held2, &ds->valid) != NCF_OK)
+        goto nomem;
+    if (draw_case_negatives(ds, &ds->test, &ds->valid, n_negatives, seed, STREAM_TEST) != NCF_OK ||
+        draw_case_negatives(ds, &ds->valid, &ds->test, n_negatives, seed, STREAM_VALID) != NCF_OK)
+        goto nomem;
     ds->negatives_drawn = 1;
-    free(buf);
+    free(pu);
     loo_free(&s);
     *out = ds;
     return NCF_OK;
 nomem:
-    st = ncf_fail_(err, NCF_ERR_NOMEM, "out of memory building the split");
-    free(buf);
+    free(pu);
     loo_free(&s);
     ncf_dataset_free(ds);
-    return st;
+    return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory building the split");
+}
+
+ncf_status ncf_dataset_from_interactions(const ncf_interactions *x, int n_negatives, int validation, uint64_t seed,
+                                         ncf_dataset **out, ncf_err *err)
+{
+    return dataset_from_split(x, 1, validation, n_negatives, seed, out, err);
 }
 
 /* ---- atomic file writing -------------------------------------------------- */
@@ -276,35 +336,49 @@ ncf_status ncf_commit_file_(FILE *f, char *tmp, const char *path, int ok, ncf_er
 }
 
 /* ---- ncf split: write the leave-one-out split in the NCF format ------------ */
-enum { SPLIT_TRAIN, SPLIT_TEST, SPLIT_NEG, SPLIT_UMAP, SPLIT_IMAP, SPLIT_FILES };
-static const char *split_suffix[SPLIT_FILES] = {".train.rating", ".test.rating", ".test.negative",
-                                                ".user.map", ".item.map"};
+enum { SPLIT_TRAIN, SPLIT_TEST, SPLIT_NEG, SPLIT_UMAP, SPLIT_IMAP, SPLIT_VALID, SPLIT_VNEG, SPLIT_FILES };
+static const char *split_suffix[SPLIT_FILES] = {".train.rating", ".test.rating", ".test.negative", ".user.map",
+                                                ".item.map", ".valid.rating", ".valid.negative"};
 
 static void write_rating_line(FILE *f, const ncf_interactions *x, int64_t p)
 {
     fprintf(f, "%d\t%d\t%.9g\t%lld\n", x->user[p], x->item[p], (double)x->rating[p], (long long)x->time[p]);
 }
 
-ncf_status ncf_split_write(const ncf_interactions *x, const char *prefix, int n_negatives,
+/* The held-out lines (.rating) and their negatives (.negative) of cases. */
+static void write_cases(FILE *rating, FILE *negative, const ncf_interactions *x, const int64_t *held,
+                        const ncf_cases *c)
+{
+    for (int32_t k = 0; k < c->n; k++) {
+        int32_t u = c->users[k];
+        write_rating_line(rating, x, held[u]);
+        fprintf(negative, "(%d,%d)", u, c->items[k]);
+        for (int64_t q = c->neg_offsets[k]; q < c->neg_offsets[k + 1]; q++) fprintf(negative, "\t%d", c->negs[q]);
+        fputc('\n', negative);
+    }
+}
+
+ncf_status ncf_split_write(const ncf_interactions *x, const char *prefix, int n_negatives, int validation,
                            uint64_t seed, ncf_err *err)
 {
     ncf_dataset *ds = NULL;
-    ncf_status st = ncf_dataset_from_interactions(x, n_negatives, seed, &ds, err);
+    ncf_status st = ncf_dataset_from_interactions(x, n_negatives, validation, seed, &ds, err);
     if (st != NCF_OK) return st;
-    if (ds->n_test == 0) {
+    if (ds->test.n == 0) {
         ncf_dataset_free(ds);
         return ncf_fail_(err, NCF_ERR_EMPTY, "no user has two or more interactions: nothing to hold out");
     }
     loo_split s;
-    if (loo_build(x, &s) != NCF_OK) {
+    if (loo_build(x, ncf_idmap_size(x->users), 1, validation, &s) != NCF_OK) {
         ncf_dataset_free(ds);
         return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
     }
+    const int n_files = validation ? SPLIT_FILES : SPLIT_VALID;
     FILE *f[SPLIT_FILES] = {0};
     char *tmp[SPLIT_FILES] = {0};
     char *paths[SPLIT_FILES] = {0};
     int ok = 1;
-    for (int k = 0; k < SPLIT_FILES && ok; k++) {
+    for (int k = 0; k < n_files && ok; k++) {
         size_t n = strlen(prefix) + strlen(split_suffix[k]) + 1;
         paths[k] = malloc(n);
         if (!paths[k]) {
@@ -322,27 +396,21 @@ ncf_status ncf_split_write(const ncf_interactions *x, const char *prefix, int n_
     if (ok) {
         for (int32_t u = 0; u < s.n_users; u++)
             for (int64_t k = s.user_off[u]; k < s.user_off[u + 1]; k++)
-                if (s.order[k] != s.held[u]) write_rating_line(f[SPLIT_TRAIN], x, s.order[k]);
-        for (int32_t c = 0; c < ds->n_test; c++) {
-            int32_t u = ds->test_users[c];
-            write_rating_line(f[SPLIT_TEST], x, s.held[u]);
-            fprintf(f[SPLIT_NEG], "(%d,%d)", u, ds->test_items[c]);
-            for (int64_t k = ds->test_neg_offsets[c]; k < ds->test_neg_offsets[c + 1]; k++)
-                fprintf(f[SPLIT_NEG], "\t%d", ds->test_negs[k]);
-            fputc('\n', f[SPLIT_NEG]);
-        }
+                if (s.order[k] != s.held[u] && s.order[k] != s.held2[u]) write_rating_line(f[SPLIT_TRAIN], x, s.order[k]);
+        write_cases(f[SPLIT_TEST], f[SPLIT_NEG], x, s.held, &ds->test);
+        if (validation) write_cases(f[SPLIT_VALID], f[SPLIT_VNEG], x, s.held2, &ds->valid);
         for (int32_t u = 0; u < ds->n_users; u++)
             fprintf(f[SPLIT_UMAP], "%d\t%s\n", u, ncf_idmap_raw(ds->user_ids, u));
         for (int32_t i = 0; i < ds->n_items; i++)
             fprintf(f[SPLIT_IMAP], "%d\t%s\n", i, ncf_idmap_raw(ds->item_ids, i));
     }
     /* Commit all files only when every one was written. */
-    for (int k = 0; k < SPLIT_FILES; k++)
+    for (int k = 0; k < n_files; k++)
         if (f[k] && (fflush(f[k]) != 0 || ferror(f[k]))) {
             if (ok) st = ncf_fail_(err, NCF_ERR_IO, "%s: write failed: %s", paths[k], strerror(errno));
             ok = 0;
         }
-    for (int k = 0; k < SPLIT_FILES; k++) {
+    for (int k = 0; k < n_files; k++) {
         if (!f[k]) continue;
         ncf_status cs = ncf_commit_file_(f[k], tmp[k], paths[k], ok, ok ? err : NULL);
         if (cs != NCF_OK && ok) {
@@ -541,18 +609,113 @@ done:
     return NCF_OK;
 }
 
+/* One held-out file pair, PREFIX.<what>.rating and PREFIX.<what>.negative. */
+typedef struct held_file {
+    ncf_interactions *x; /* NULL: no .rating file */
+    neg_list *lists;     /* NULL: no .negative file */
+    int32_t *negs;
+    int64_t n_lists, n_negs;
+} held_file;
+
+static void held_free(held_file *h)
+{
+    ncf_interactions_free(h->x);
+    free(h->lists);
+    free(h->negs);
+    memset(h, 0, sizeof *h);
+}
+
+static ncf_status read_held(const char *prefix, const char *what, const ncf_read_options *ro, held_file *h,
+                            int32_t *mu, int32_t *mi, ncf_err *err)
+{
+    memset(h, 0, sizeof *h);
+    char rating[32], negative[32];
+    snprintf(rating, sizeof rating, ".%s.rating", what);
+    snprintf(negative, sizeof negative, ".%s.negative", what);
+    char *p_rating = join(prefix, rating), *p_neg = join(prefix, negative);
+    ncf_status st = NCF_OK;
+    if (!p_rating || !p_neg) {
+        st = ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    ncf_read_options rt = *ro;
+    rt.use_min_rating = 0; /* the held-out item is the case whatever its rating */
+    if (file_exists(p_rating)) {
+        st = ncf_read_interactions_(p_rating, &rt, 1, &h->x, mu, mi, err);
+        if (st != NCF_OK) goto done;
+    }
+    if (file_exists(p_neg)) {
+        st = read_negatives(p_neg, &h->lists, &h->n_lists, &h->negs, &h->n_negs, mi, err);
+        if (st != NCF_OK) goto done;
+        if (!h->x || h->n_lists != h->x->n) {
+            st = ncf_fail_(err, NCF_ERR_FORMAT, "%s: has %lld lines, %s has %lld cases", p_neg, (long long)h->n_lists,
+                           p_rating, (long long)(h->x ? h->x->n : 0));
+            goto done;
+        }
+        for (int64_t k = 0; k < h->n_lists; k++)
+            if (h->lists[k].user != h->x->user[k] || h->lists[k].item != h->x->item[k]) {
+                st = ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: (%d,%d) does not match %s line %lld (%d,%d)", p_neg,
+                               (long long)k + 1, h->lists[k].user, h->lists[k].item, p_rating,
+                               (long long)h->x->line[k], h->x->user[k], h->x->item[k]);
+                goto done;
+            }
+    }
+done:
+    free(p_rating);
+    free(p_neg);
+    if (st != NCF_OK) held_free(h);
+    return st;
+}
+
+static const ncf_interactions *sort_x; /* for by_case_user: set and used under no concurrency */
+
+static int by_case_user(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    int32_t ux = sort_x->user[x], uy = sort_x->user[y];
+    if (ux != uy) return ux < uy ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+/* Cases from a held-out file, sorted by user (file order within a user),
+ * with the listed negatives when the file has them; *listed says so. */
+static ncf_status cases_from_file(const held_file *h, ncf_cases *c, int *listed)
+{
+    const int64_t n = h->x ? h->x->n : 0;
+    *listed = h->lists != NULL;
+    if (cases_alloc(c, (int32_t)n, *listed ? h->n_negs : 0) != NCF_OK) return NCF_ERR_NOMEM;
+    int64_t *order = malloc(((size_t)n + 1) * sizeof *order);
+    if (!order) return NCF_ERR_NOMEM;
+    for (int64_t k = 0; k < n; k++) order[k] = k;
+    sort_x = h->x;
+    if (n) qsort(order, (size_t)n, sizeof *order, by_case_user);
+    sort_x = NULL;
+    int64_t w = 0;
+    for (int64_t k = 0; k < n; k++) {
+        int64_t p = order[k];
+        c->users[k] = h->x->user[p];
+        c->items[k] = h->x->item[p];
+        if (*listed) {
+            memcpy(c->negs + w, h->negs + h->lists[p].off, (size_t)h->lists[p].n * sizeof *c->negs);
+            w += h->lists[p].n;
+        }
+        c->neg_offsets[k + 1] = w;
+    }
+    free(order);
+    return NCF_OK;
+}
+
 static ncf_status load_ncf(const char *prefix, const ncf_load_options *opt, ncf_dataset **out, ncf_err *err)
 {
     ncf_status st = NCF_OK;
-    ncf_interactions *tr = NULL, *te = NULL;
-    neg_list *lists = NULL;
-    int32_t *negs = NULL;
-    int64_t n_lists = 0, n_negs = 0;
+    ncf_interactions *tr = NULL;
+    held_file te = {0}, va = {0};
+    loo_split carve = {0};
     ncf_dataset *ds = NULL;
-    char *p_train = join(prefix, ".train.rating"), *p_test = join(prefix, ".test.rating");
-    char *p_neg = join(prefix, ".test.negative"), *p_umap = join(prefix, ".user.map");
+    int32_t *pu = NULL;
+    char *p_train = join(prefix, ".train.rating"), *p_umap = join(prefix, ".user.map");
     char *p_imap = join(prefix, ".item.map");
-    if (!p_train || !p_test || !p_neg || !p_umap || !p_imap) {
+    if (!p_train || !p_umap || !p_imap) {
         st = ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -564,40 +727,19 @@ static ncf_status load_ncf(const char *prefix, const ncf_load_options *opt, ncf_
     ro.item_col = 1;
     ro.rating_col = -2;
     ro.time_col = -2;
-    int32_t mu = -1, mi = -1, tu = -1, ti = -1;
+    int32_t mu = -1, mi = -1;
     st = ncf_read_interactions_(p_train, &ro, 1, &tr, &mu, &mi, err);
     if (st != NCF_OK) goto done;
     if (tr->n == 0) {
         st = ncf_fail_(err, NCF_ERR_EMPTY, "%s: no training interactions", p_train);
         goto done;
     }
-    ncf_read_options rt = ro;
-    rt.use_min_rating = 0; /* the held-out item is the test case whatever its rating */
-    if (file_exists(p_test)) {
-        st = ncf_read_interactions_(p_test, &rt, 1, &te, &tu, &ti, err);
-        if (st != NCF_OK) goto done;
-    }
-    int has_neg = file_exists(p_neg);
-    if (has_neg) {
-        st = read_negatives(p_neg, &lists, &n_lists, &negs, &n_negs, &ti, err);
-        if (st != NCF_OK) goto done;
-        if (!te || n_lists != te->n) {
-            st = ncf_fail_(err, NCF_ERR_FORMAT, "%s: has %lld lines, %s has %lld test cases", p_neg,
-                           (long long)n_lists, p_test, (long long)(te ? te->n : 0));
-            goto done;
-        }
-        for (int64_t k = 0; k < n_lists; k++)
-            if (lists[k].user != te->user[k] || lists[k].item != te->item[k]) {
-                st = ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: (%d,%d) does not match %s line %lld (%d,%d)",
-                               p_neg, (long long)k + 1, lists[k].user, lists[k].item, p_test,
-                               (long long)te->line[k], te->user[k], te->item[k]);
-                goto done;
-            }
-    }
+    if ((st = read_held(prefix, "test", &ro, &te, &mu, &mi, err)) != NCF_OK) goto done;
+    if ((st = read_held(prefix, "valid", &ro, &va, &mu, &mi, err)) != NCF_OK) goto done;
     ds = calloc(1, sizeof *ds);
     if (!ds) goto nomem;
-    ds->n_users = (mu > tu ? mu : tu) + 1;
-    ds->n_items = (mi > ti ? mi : ti) + 1;
+    ds->n_users = mu + 1;
+    ds->n_items = mi + 1;
     if (file_exists(p_umap)) {
         st = read_map(p_umap, ds->n_users, &ds->user_ids, err);
         if (st != NCF_OK) goto done;
@@ -610,47 +752,109 @@ static ncf_status load_ncf(const char *prefix, const ncf_load_options *opt, ncf_
         ds->n_items = ncf_idmap_size(ds->item_ids);
     } else if (ncf_idmap_identity_(ds->n_items, &ds->item_ids) != NCF_OK)
         goto nomem;
-    if (csr_from_pairs(ds, tr->user, tr->item, tr->n) != 0) goto nomem;
-    /* test cases */
-    int32_t n_test = te ? (int32_t)te->n : 0;
-    int per = has_neg ? 0 : opt->n_negatives;
-    if (alloc_test(ds, n_test, per) != NCF_OK) goto nomem;
-    if (has_neg) {
-        free(ds->test_negs);
-        ds->test_negs = malloc(((size_t)n_negs + 1) * sizeof *ds->test_negs);
-        if (!ds->test_negs) goto nomem;
-        memcpy(ds->test_negs, negs, (size_t)n_negs * sizeof *negs);
-    }
-    for (int32_t c = 0; c < n_test; c++) {
-        int32_t u = te->user[c];
-        ds->test_users[c] = u;
-        ds->test_items[c] = te->item[c];
-        if (has_neg) {
-            ds->test_neg_offsets[c + 1] = lists[c].off + lists[c].n;
-        } else {
-            ncf_rng rng;
-            ncf_rng_seed_(&rng, opt->seed, 0x7e57, (uint64_t)u);
-            int64_t b = ds->train_offsets[u], e = ds->train_offsets[u + 1];
-            int64_t off = ds->test_neg_offsets[c];
-            int got = draw_negatives(&rng, ds->n_items, ds->train_items + b, e - b, te->item[c],
-                                     per, ds->test_negs + off);
-            ds->test_neg_offsets[c + 1] = off + got;
-        }
-    }
-    ds->negatives_drawn = !has_neg;
+    int test_listed = 0, valid_listed = 0;
+    if (cases_from_file(&te, &ds->test, &test_listed) != NCF_OK) goto nomem;
+    if (va.x) {
+        if (cases_from_file(&va, &ds->valid, &valid_listed) != NCF_OK) goto nomem;
+        if (csr_from_pairs(ds, tr->user, tr->item, tr->n) != 0) goto nomem;
+    } else if (opt->validation) { /* each user's latest training interaction becomes a validation case */
+        if (loo_build(tr, ds->n_users, 0, 1, &carve) != NCF_OK || !(pu = malloc(((size_t)tr->n + 1) * sizeof *pu)))
+            goto nomem;
+        memcpy(pu, tr->user, (size_t)tr->n * sizeof *pu);
+        for (int32_t u = 0; u < ds->n_users; u++)
+            if (carve.held2[u] >= 0) pu[carve.held2[u]] = -1;
+        if (csr_from_pairs(ds, pu, tr->item, tr->n) != 0 || cases_from_held(tr, &carve, carve.held2, &ds->valid) != NCF_OK)
+            goto nomem;
+    } else if (csr_from_pairs(ds, tr->user, tr->item, tr->n) != 0)
+        goto nomem;
+    if (!test_listed && draw_case_negatives(ds, &ds->test, &ds->valid, opt->n_negatives, opt->seed, STREAM_TEST) != NCF_OK)
+        goto nomem;
+    if (!valid_listed &&
+        draw_case_negatives(ds, &ds->valid, &ds->test, opt->n_negatives, opt->seed, STREAM_VALID) != NCF_OK)
+        goto nomem;
+    ds->negatives_drawn = !test_listed;
     goto done;
 nomem:
     st = ncf_fail_(err, NCF_ERR_NOMEM, "out of memory loading %s", prefix);
 done:
     free(p_train);
-    free(p_test);
-    free(p_neg);
     free(p_umap);
     free(p_imap);
+    free(pu);
+    loo_free(&carve);
     ncf_interactions_free(tr);
-    ncf_interactions_free(te);
-    free(lists);
-    free(negs);
+    held_free(&te);
+    held_free(&va);
+    if (st != NCF_OK) {
+        ncf_dataset_free(ds);
+        return st;
+    }
+    *out = ds;
+    return NCF_OK;
+}
+
+/* ---- a training file and a separate test file ----------------------------- */
+/* Every pair of x is training (less a validation case per user when asked);
+ * every pair of opt->test_path, read with the same options, is a test case.
+ * Raw ids the training file lacks are added to the maps (LightGCN's item
+ * count is the largest id over train and test, too). */
+static ncf_status load_with_test_file(const ncf_interactions *x, const ncf_load_options *opt, ncf_dataset **out,
+                                      ncf_err *err)
+{
+    ncf_interactions *t = NULL;
+    ncf_dataset *ds = NULL;
+    ncf_status st = ncf_interactions_read(opt->test_path, &opt->read, &t, err);
+    if (st != NCF_OK) return st;
+    if (t->n == 0) {
+        ncf_interactions_free(t);
+        return ncf_fail_(err, NCF_ERR_EMPTY, "%s: no test interactions", opt->test_path);
+    }
+    st = dataset_from_split(x, 0, opt->validation, 0, opt->seed, &ds, err);
+    if (st != NCF_OK) {
+        ncf_interactions_free(t);
+        return st;
+    }
+    int32_t *tu = malloc((size_t)t->n * sizeof *tu), *ti = malloc((size_t)t->n * sizeof *ti);
+    held_file h = {.x = t};
+    int listed;
+    if (!tu || !ti) goto nomem;
+    for (int64_t k = 0; k < t->n; k++) {
+        const char *ru = ncf_idmap_raw(t->users, t->user[k]), *ri = ncf_idmap_raw(t->items, t->item[k]);
+        if (ncf_idmap_add(ds->user_ids, ru, strlen(ru), &tu[k]) != NCF_OK ||
+            ncf_idmap_add(ds->item_ids, ri, strlen(ri), &ti[k]) != NCF_OK)
+            goto nomem;
+    }
+    int32_t n_users = ncf_idmap_size(ds->user_ids);
+    if (n_users > ds->n_users) { /* users only the test file names: no training rows */
+        int64_t *off = realloc(ds->train_offsets, ((size_t)n_users + 1) * sizeof *off);
+        if (!off) goto nomem;
+        for (int32_t u = ds->n_users + 1; u <= n_users; u++) off[u] = off[ds->n_users];
+        ds->train_offsets = off;
+        ds->n_users = n_users;
+    }
+    ds->n_items = ncf_idmap_size(ds->item_ids);
+    memcpy(t->user, tu, (size_t)t->n * sizeof *tu);
+    memcpy(t->item, ti, (size_t)t->n * sizeof *ti);
+    /* a test pair that is also a training pair is not a held-out item */
+    int64_t w = 0;
+    for (int64_t k = 0; k < t->n; k++) {
+        if (ncf_dataset_has_train(ds, t->user[k], t->item[k])) continue;
+        t->user[w] = t->user[k];
+        t->item[w] = t->item[k];
+        t->line[w++] = t->line[k];
+    }
+    t->n = w;
+    if (cases_from_file(&h, &ds->test, &listed) != NCF_OK) goto nomem;
+    if (draw_case_negatives(ds, &ds->test, &ds->valid, opt->n_negatives, opt->seed, STREAM_TEST) != NCF_OK ||
+        draw_case_negatives(ds, &ds->valid, &ds->test, opt->n_negatives, opt->seed, STREAM_VALID) != NCF_OK)
+        goto nomem;
+    goto done;
+nomem:
+    st = ncf_fail_(err, NCF_ERR_NOMEM, "out of memory loading %s", opt->test_path);
+done:
+    free(tu);
+    free(ti);
+    ncf_interactions_free(t);
     if (st != NCF_OK) {
         ncf_dataset_free(ds);
         return st;
@@ -672,7 +876,11 @@ ncf_status ncf_dataset_load(const char *path, const ncf_load_options *opt, ncf_d
     int is_ncf = opt->read.format == NCF_FORMAT_NCF ||
                  (opt->read.format == NCF_FORMAT_AUTO && file_exists(train));
     free(train);
-    if (is_ncf) return load_ncf(path, opt, out, err);
+    if (is_ncf) {
+        if (opt->test_path)
+            return ncf_fail_(err, NCF_ERR_ARG, "%s: a separate test file goes with a single interactions file, not the NCF format", path);
+        return load_ncf(path, opt, out, err);
+    }
     if (!file_exists(path)) {
         struct stat sb;
         if (stat(path, &sb) == 0)
@@ -682,7 +890,8 @@ ncf_status ncf_dataset_load(const char *path, const ncf_load_options *opt, ncf_d
     ncf_interactions *x = NULL;
     ncf_status st = ncf_interactions_read(path, &opt->read, &x, err);
     if (st != NCF_OK) return st;
-    st = ncf_dataset_from_interactions(x, opt->n_negatives, opt->seed, out, err);
+    if (opt->test_path) st = load_with_test_file(x, opt, out, err);
+    else st = ncf_dataset_from_interactions(x, opt->n_negatives, opt->validation, opt->seed, out, err);
     ncf_interactions_free(x);
     return st;
 }
@@ -698,6 +907,31 @@ static int32_t *index_translation(const ncf_idmap *from, const ncf_idmap *to)
         map[k] = ncf_idmap_find(to, raw, strlen(raw));
     }
     return map;
+}
+
+/* dst = the cases of src whose user and item the translations know, with
+ * the known negatives; *lost (may be NULL) counts the dropped cases. */
+static ncf_status remap_cases(const ncf_cases *src, ncf_cases *dst, const int32_t *um, const int32_t *im, int32_t *lost)
+{
+    int64_t n_negs = src->n ? src->neg_offsets[src->n] : 0;
+    if (cases_alloc(dst, src->n, n_negs) != NCF_OK) return NCF_ERR_NOMEM;
+    int32_t c = 0, dropped = 0;
+    int64_t w = 0;
+    for (int32_t k = 0; k < src->n; k++) {
+        int32_t u = um[src->users[k]], i = im[src->items[k]];
+        if (u < 0 || i < 0) {
+            dropped++;
+            continue;
+        }
+        dst->users[c] = u;
+        dst->items[c] = i;
+        for (int64_t q = src->neg_offsets[k]; q < src->neg_offsets[k + 1]; q++)
+            if (im[src->negs[q]] >= 0) dst->negs[w++] = im[src->negs[q]];
+        dst->neg_offsets[++c] = w;
+    }
+    dst->n = c;
+    if (lost) *lost = dropped;
+    return NCF_OK;
 }
 
 ncf_status ncf_dataset_remap(const ncf_dataset *src, const ncf_idmap *users, const ncf_idmap *items,
@@ -726,26 +960,10 @@ ncf_status ncf_dataset_remap(const ncf_dataset *src, const ncf_idmap *users, con
         free(pi);
         if (!ok) goto nomem;
     }
-    int64_t n_negs = src->n_test ? src->test_neg_offsets[src->n_test] : 0;
-    if (alloc_test(ds, src->n_test, 0) != NCF_OK) goto nomem;
-    free(ds->test_negs);
-    ds->test_negs = malloc(((size_t)n_negs + 1) * sizeof *ds->test_negs);
-    if (!ds->test_negs) goto nomem;
-    int32_t c = 0, lost = 0;
-    int64_t w = 0;
-    for (int32_t k = 0; k < src->n_test; k++) {
-        int32_t u = um[src->test_users[k]], i = im[src->test_items[k]];
-        if (u < 0 || i < 0) {
-            lost++;
-            continue;
-        }
-        ds->test_users[c] = u;
-        ds->test_items[c] = i;
-        for (int64_t q = src->test_neg_offsets[k]; q < src->test_neg_offsets[k + 1]; q++)
-            if (im[src->test_negs[q]] >= 0) ds->test_negs[w++] = im[src->test_negs[q]];
-        ds->test_neg_offsets[++c] = w;
-    }
-    ds->n_test = c;
+    int32_t lost = 0;
+    if (remap_cases(&src->test, &ds->test, um, im, &lost) != NCF_OK ||
+        remap_cases(&src->valid, &ds->valid, um, im, NULL) != NCF_OK)
+        goto nomem;
     ds->negatives_drawn = src->negatives_drawn;
     if (dropped) *dropped = lost;
     goto done;

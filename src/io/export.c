@@ -24,11 +24,12 @@ static int collect(const ncf_model *m, tensor *t)
 {
     int n = 0;
     const char *names[NCF_TABLES] = {"gmf.user_embedding", "gmf.item_embedding", "mlp.user_embedding",
-                                     "mlp.item_embedding"};
+                                     "mlp.item_embedding", "mf.user_bias", "mf.item_bias"};
+    if (m->B) names[0] = "mf.user_embedding", names[1] = "mf.item_embedding";
     for (int k = 0; k < NCF_TABLES; k++)
         if (m->tab[k].dim) {
             snprintf(t[n].name, sizeof t[n].name, "%s", names[k]);
-            t[n].rows = m->tab[k].rows, t[n].cols = m->tab[k].dim;
+            t[n].rows = m->tab[k].rows, t[n].cols = k >= NCF_TABLE_USER_BIAS ? 0 : m->tab[k].dim;
             t[n].data = m->tab[k].w, t[n].stride = m->tab[k].stride;
             n++;
         }
@@ -40,9 +41,11 @@ static int collect(const ncf_model *m, tensor *t)
         t[n].rows = m->out[l], t[n].cols = 0, t[n].data = m->dense + m->b_off[l], t[n].stride = 1;
         n++;
     }
-    snprintf(t[n].name, sizeof t[n].name, "output.weight");
-    t[n].rows = 1, t[n].cols = m->out_in, t[n].data = m->dense + m->wo_off, t[n].stride = m->out_in;
-    n++;
+    if (!m->B) { /* MF's output weights are fixed ones: not a parameter */
+        snprintf(t[n].name, sizeof t[n].name, "output.weight");
+        t[n].rows = 1, t[n].cols = m->out_in, t[n].data = m->dense + m->wo_off, t[n].stride = m->out_in;
+        n++;
+    }
     snprintf(t[n].name, sizeof t[n].name, "output.bias");
     t[n].rows = 1, t[n].cols = 0, t[n].data = m->dense + m->bo_off, t[n].stride = 1;
     return n + 1;
@@ -52,7 +55,7 @@ static int64_t tensor_bytes(const tensor *t) { return 4 * t->rows * (t->cols ? t
 
 ncf_status ncf_model_export_safetensors(const ncf_model *m, const char *path, const char *ids_path, ncf_err *err)
 {
-    tensor t[4 + 2 * NCF_MAX_HIDDEN + 2];
+    tensor t[NCF_TABLES + 2 * NCF_MAX_HIDDEN + 2];
     int n = collect(m, t);
     /* header JSON */
     size_t cap = 4096, len = 0;
@@ -98,8 +101,11 @@ ncf_status ncf_model_export_safetensors(const ncf_model *m, const char *path, co
     int ok = fwrite(&hl, 8, 1, f) == 1 && fwrite(h, 1, len, f) == len;
     free(h);
     for (int k = 0; ok && k < n; k++) {
-        int64_t row_floats = t[k].cols ? t[k].cols : t[k].rows;
-        int64_t rows = t[k].cols ? t[k].rows : 1;
+        /* a matrix row by row; a vector at once, or element by element when
+         * its entries are a stride apart (the bias tables) */
+        const int strided = !t[k].cols && t[k].stride > 1;
+        int64_t row_floats = t[k].cols ? t[k].cols : strided ? 1 : t[k].rows;
+        int64_t rows = t[k].cols || strided ? t[k].rows : 1;
         for (int64_t r = 0; ok && r < rows; r++)
             ok = fwrite(t[k].data + r * t[k].stride, 4, (size_t)row_floats, f) == (size_t)row_floats;
     }

@@ -69,7 +69,8 @@ ncf_status ncf_model_save(const ncf_model *m, const char *path, ncf_err *err)
     const ncf_model_config *c = &m->cfg;
     unsigned char h[HEADER_SIZE];
     memset(h, 0, sizeof h);
-    uint32_t version = NCF_MODEL_FILE_VERSION, hsize = HEADER_SIZE;
+    /* version 1 unless the model needs 2 (MF), so older readers still read the rest */
+    uint32_t version = c->type == NCF_MODEL_MF ? 2 : 1, hsize = HEADER_SIZE;
     int32_t fields[] = {(int32_t)c->type, c->n_users, c->n_items, c->factors, c->mlp_embed, c->n_hidden};
     memcpy(h, MAGIC, 8);
     memcpy(h + 8, &version, 4);

@@ -18,11 +18,16 @@ const char *ncf_model_type_name(ncf_model_type type)
     case NCF_MODEL_GMF: return "gmf";
     case NCF_MODEL_MLP: return "mlp";
     case NCF_MODEL_NEUMF: return "neumf";
+    case NCF_MODEL_MF: return "mf";
     }
     return "?";
 }
 
-static int has_gmf(const ncf_model_config *c) { return c->type == NCF_MODEL_GMF || c->type == NCF_MODEL_NEUMF; }
+/* MF is the GMF branch with its output weights fixed at 1, plus biases. */
+static int has_gmf(const ncf_model_config *c)
+{
+    return c->type == NCF_MODEL_GMF || c->type == NCF_MODEL_NEUMF || c->type == NCF_MODEL_MF;
+}
 static int has_mlp(const ncf_model_config *c) { return c->type == NCF_MODEL_MLP || c->type == NCF_MODEL_NEUMF; }
 
 ncf_status ncf_model_config_preset(ncf_preset preset, ncf_model_type type, int32_t factors,
@@ -69,8 +74,10 @@ ncf_status ncf_model_config_preset(ncf_preset preset, ncf_model_type type, int32
 
 ncf_status ncf_model_config_check(const ncf_model_config *c, ncf_err *err)
 {
-    if (c->type != NCF_MODEL_GMF && c->type != NCF_MODEL_MLP && c->type != NCF_MODEL_NEUMF)
+    if (c->type != NCF_MODEL_GMF && c->type != NCF_MODEL_MLP && c->type != NCF_MODEL_NEUMF && c->type != NCF_MODEL_MF)
         return ncf_fail_(err, NCF_ERR_ARG, "unknown model type %d", (int)c->type);
+    if (c->type == NCF_MODEL_MF && c->gmf_activation != NCF_ACT_IDENTITY)
+        return ncf_fail_(err, NCF_ERR_ARG, "MF is a plain dot product: its activation is identity");
     if (c->n_users < 1 || c->n_items < 1)
         return ncf_fail_(err, NCF_ERR_ARG, "the model needs at least one user and one item");
     if (has_gmf(c) && (c->factors < 1 || c->factors > 4096))
@@ -125,8 +132,9 @@ ncf_status ncf_model_alloc_(const ncf_model_config *cfg, ncf_model **out, ncf_er
     }
     m->F = m->cfg.factors;
     m->E = m->cfg.mlp_embed;
-    int32_t dims[NCF_TABLES] = {m->F, m->F, m->E, m->E};
-    int32_t rows[NCF_TABLES] = {cfg->n_users, cfg->n_items, cfg->n_users, cfg->n_items};
+    m->B = cfg->type == NCF_MODEL_MF;
+    int32_t dims[NCF_TABLES] = {m->F, m->F, m->E, m->E, m->B, m->B};
+    int32_t rows[NCF_TABLES] = {cfg->n_users, cfg->n_items, cfg->n_users, cfg->n_items, cfg->n_users, cfg->n_items};
     for (int t = 0; t < NCF_TABLES; t++) {
         m->tab[t].rows = rows[t];
         m->tab[t].dim = dims[t];
@@ -203,7 +211,7 @@ ncf_status ncf_model_create(const ncf_model_config *cfg, uint64_t seed, ncf_mode
     m->seed = seed;
     for (int t = 0; t < NCF_TABLES; t++) {
         ncf_table *tb = &m->tab[t];
-        if (!tb->w) continue;
+        if (!tb->w || t >= NCF_TABLE_USER_BIAS) continue; /* biases start at 0 */
         ncf_rng rng;
         ncf_rng_seed_(&rng, seed, 0x1417, (uint64_t)t);
         for (int32_t r = 0; r < tb->rows; r++)
@@ -220,7 +228,7 @@ ncf_status ncf_model_create(const ncf_model_config *cfg, uint64_t seed, ncf_mode
     }
     double limit = sqrt(3.0 / (double)m->out_in); /* LeCun uniform */
     for (int32_t k = 0; k < m->out_in; k++)
-        m->dense[m->wo_off + (size_t)k] = (float)((2.0 * ncf_rng_uniform_(&rng) - 1.0) * limit);
+        m->dense[m->wo_off + (size_t)k] = m->B ? 1.0f : (float)((2.0 * ncf_rng_uniform_(&rng) - 1.0) * limit);
     ncf_model_sync_(m);
     *out = m;
     return NCF_OK;
@@ -235,7 +243,7 @@ int64_t ncf_model_param_count(const ncf_model *m)
     int64_t n = 0;
     for (int t = 0; t < NCF_TABLES; t++) n += (int64_t)m->tab[t].rows * m->tab[t].dim;
     for (int l = 0; l < m->n_layers; l++) n += (int64_t)m->in[l] * m->out[l] + m->out[l];
-    return n + m->out_in + 1;
+    return n + (m->B ? 0 : m->out_in) + 1; /* MF's output weights are fixed */
 }
 
 ncf_status ncf_model_attach_data(ncf_model *m, const ncf_dataset *ds, ncf_err *err)
@@ -346,6 +354,7 @@ float ncf_model_forward_(const ncf_model *m, int32_t u, int32_t i, float *act, c
     const int F = m->F, E = m->E;
     const float *wo = m->dense + m->wo_off;
     float s = m->dense[m->bo_off];
+    if (m->B) s += row_of(&m->tab[NCF_TABLE_USER_BIAS], u)[0] + row_of(&m->tab[NCF_TABLE_ITEM_BIAS], i)[0];
     if (F) {
         const float *pu = row_of(&m->tab[NCF_TABLE_GMF_USER], u), *qi = row_of(&m->tab[NCF_TABLE_GMF_ITEM], i);
         float *g = act + m->act_g;
@@ -425,11 +434,15 @@ static void backward_head(const ncf_model *m, int32_t u, int32_t i, const float 
     const float *wo = m->dense + m->wo_off;
     float *dwo = dg + m->wo_off;
     dg[m->bo_off] += ds;
+    if (m->B) { /* MF: biases; the output weights stay fixed at 1 */
+        gu[F + m->E] += ds;
+        gi[F + m->E] += ds;
+    }
     if (F) {
         const float *pu = row_of(&m->tab[NCF_TABLE_GMF_USER], u), *qi = row_of(&m->tab[NCF_TABLE_GMF_ITEM], i);
         const float *g = act + m->act_g;
         for (int k = 0; k < F; k++) {
-            dwo[k] += ds * g[k];
+            if (!m->B) dwo[k] += ds * g[k];
             float d = ds * wo[k];
             if (m->cfg.gmf_activation == NCF_ACT_SIGMOID) d *= g[k] * (1.0f - g[k]);
             gu[k] += d * qi[k];
@@ -454,7 +467,7 @@ static void backward_head(const ncf_model *m, int32_t u, int32_t i, const float 
 double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, const ncf_grad_args *a,
                              float *ws, float *dense_grad, float *emb_grad)
 {
-    const size_t side = (size_t)(m->F + m->E), slot = ncf_slot_width_(m, a->loss), rowf = ROW_FLOATS(m);
+    const size_t side = ncf_side_width_(m), slot = ncf_slot_width_(m, a->loss), rowf = ROW_FLOATS(m);
     const int pair = ncf_loss_pairwise(a->loss);
     const int R = pair ? 2 * n : n;
     const int drop = a->dropout && m->cfg.dropout > 0.0f && m->E > 0;
@@ -638,11 +651,17 @@ int ncf_model_summary(const ncf_model *m, ncf_layer_info *rows, int cap)
 {
     int n = 0;
     const char *names[NCF_TABLES] = {"gmf.user_embedding", "gmf.item_embedding", "mlp.user_embedding",
-                                     "mlp.item_embedding"};
+                                     "mlp.item_embedding", "mf.user_bias", "mf.item_bias"};
+    if (m->B) names[0] = "mf.user_embedding", names[1] = "mf.item_embedding";
     for (int t = 0; t < NCF_TABLES; t++)
         if (m->tab[t].dim)
-            put_row(rows, cap, &n, names[t], "embedding", m->tab[t].rows, m->tab[t].dim,
-                    (int64_t)m->tab[t].rows * m->tab[t].dim);
+            put_row(rows, cap, &n, names[t], t >= NCF_TABLE_USER_BIAS ? "bias" : "embedding", m->tab[t].rows,
+                    t >= NCF_TABLE_USER_BIAS ? 0 : m->tab[t].dim, (int64_t)m->tab[t].rows * m->tab[t].dim);
+    if (m->B) {
+        put_row(rows, cap, &n, "mf.dot", "dot+biases", 1, m->F, 0);
+        put_row(rows, cap, &n, "mf.global_bias", "bias", 1, 0, 1);
+        return n;
+    }
     if (m->F)
         put_row(rows, cap, &n, "gmf.product", m->cfg.gmf_activation == NCF_ACT_SIGMOID ? "mul+sigmoid" : "mul", m->F,
                 0, 0);

@@ -21,7 +21,21 @@ typedef struct ncf_table {
     int32_t rows, dim, stride;
 } ncf_table;
 
-enum { NCF_TABLE_GMF_USER, NCF_TABLE_GMF_ITEM, NCF_TABLE_MLP_USER, NCF_TABLE_MLP_ITEM, NCF_TABLES };
+/* The bias tables (one float per row) exist only in MF models. */
+enum {
+    NCF_TABLE_GMF_USER,
+    NCF_TABLE_GMF_ITEM,
+    NCF_TABLE_MLP_USER,
+    NCF_TABLE_MLP_ITEM,
+    NCF_TABLE_USER_BIAS,
+    NCF_TABLE_ITEM_BIAS,
+    NCF_TABLES
+};
+
+static inline int ncf_table_is_item_(int t)
+{
+    return t == NCF_TABLE_GMF_ITEM || t == NCF_TABLE_MLP_ITEM || t == NCF_TABLE_ITEM_BIAS;
+}
 
 struct ncf_model {
     ncf_model_config cfg;
@@ -29,6 +43,7 @@ struct ncf_model {
     ncf_table tab[NCF_TABLES]; /* dim 0 (w NULL) when the model has no such branch */
 
     int32_t F, E;              /* GMF width, MLP width per side (0 when absent) */
+    int32_t B;                 /* 1 for MF (a bias per user and item; output weights fixed at 1), else 0 */
     int32_t n_layers;          /* hidden layers */
     int32_t in[NCF_MAX_HIDDEN], out[NCF_MAX_HIDDEN];
     int32_t out_in;            /* width of the output layer's input */
@@ -69,11 +84,21 @@ typedef struct ncf_grad_args {
     uint64_t sample_base;
 } ncf_grad_args;
 
-/* Per-sample embedding gradient slot: user (F then E), item, and for the
- * pairwise loss item2. */
+/* Per-sample embedding gradient slot: user (F, then E, then B), item, and
+ * for the pairwise loss item2; ncf_side_width_ floats each. */
+static inline size_t ncf_side_width_(const ncf_model *m) { return (size_t)(m->F + m->E + m->B); }
+
+/* Column of table t's gradient within a side of the slot. */
+static inline size_t ncf_table_col_(const ncf_model *m, int t)
+{
+    return t == NCF_TABLE_MLP_USER || t == NCF_TABLE_MLP_ITEM ? (size_t)m->F
+           : t >= NCF_TABLE_USER_BIAS                         ? (size_t)(m->F + m->E)
+                                                              : 0;
+}
+
 static inline size_t ncf_slot_width_(const ncf_model *m, ncf_loss loss)
 {
-    return (ncf_loss_pairwise(loss) ? 3 : 2) * (size_t)(m->F + m->E);
+    return (ncf_loss_pairwise(loss) ? 3 : 2) * ncf_side_width_(m);
 }
 
 /* Most rows one ncf_model_chunk_grad_ call handles: n samples make n rows
@@ -124,7 +149,10 @@ static inline float ncf_model_output_(const ncf_model *m, int32_t u, int32_t i, 
             for (int k = 0; k < F; k++) acc[k & 7] += wo[k] * (pu[k] * qi[k]);
     }
     for (int k = 0; k < n; k++) acc[k & 7] += wo[F + k] * z[k];
-    return m->dense[m->bo_off] + (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
+    float b = m->dense[m->bo_off];
+    if (m->B) b += m->tab[NCF_TABLE_USER_BIAS].w[(size_t)u * (size_t)m->tab[NCF_TABLE_USER_BIAS].stride] +
+                  m->tab[NCF_TABLE_ITEM_BIAS].w[(size_t)i * (size_t)m->tab[NCF_TABLE_ITEM_BIAS].stride];
+    return b + (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
 }
 void ncf_model_user_half_(const ncf_model *m, int32_t u, float *uh);
 float ncf_model_forward_split_(const ncf_model *m, int32_t u, int32_t i, const float *uh, const float *ih,

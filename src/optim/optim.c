@@ -214,3 +214,73 @@ void ncf_sgd_update_(float *restrict p, const float *restrict g, size_t n, float
 {
     for (size_t k = 0; k < n; k++) p[k] -= lr * g[k];
 }
+
+/* One element of the one-buffer optimizers; the flat and the rows kernels
+ * both use exactly this. */
+#define OPT1_ELEM(P, S, G)                                                          \
+    do {                                                                            \
+        switch (kind) {                                                             \
+        case NCF_OPTK_SGD: (P) -= lr * (G); break;                                  \
+        case NCF_OPTK_MOMENTUM: (S) = mu * (S) + (G); (P) -= lr * (S); break;       \
+        case NCF_OPTK_ADAGRAD: (S) += (G) * (G); (P) -= lr * (G) / (sqrtf(S) + eps); break; \
+        case NCF_OPTK_RMSPROP:                                                      \
+            (S) = alpha * (S) + (1.0f - alpha) * (G) * (G);                         \
+            (P) -= lr * (G) / (sqrtf(S) + eps);                                     \
+            break;                                                                  \
+        }                                                                           \
+    } while (0)
+
+#define OPT1_CONSTANTS(O) \
+    const ncf_opt_kind kind = (O)->kind; \
+    const float lr = (O)->lr, mu = (O)->mu, alpha = (O)->alpha, eps = (O)->eps; \
+    (void)mu, (void)alpha, (void)eps
+
+NCF_MULTIVERSION
+void ncf_opt1_update_(const ncf_opt1 *o, float *restrict p, const float *restrict g, float *restrict s, size_t n)
+{
+    OPT1_CONSTANTS(o);
+    float none = 0.0f;
+    if (kind == NCF_OPTK_SGD)
+        for (size_t k = 0; k < n; k++) OPT1_ELEM(p[k], none, g[k]);
+    else
+        for (size_t k = 0; k < n; k++) OPT1_ELEM(p[k], s[k], g[k]);
+}
+
+NCF_MULTIVERSION
+void ncf_opt1_rows_(const ncf_opt1 *o, float *restrict w, float *restrict g, float *restrict s, size_t stride, int dim,
+                    const int32_t *rows, int n)
+{
+    OPT1_CONSTANTS(o);
+    float none = 0.0f;
+    for (int i = 0; i < n; i++) {
+        const size_t off = (size_t)rows[i] * stride;
+        float *restrict p = w + off, *restrict pg = g + off;
+        for (int e = 0; e < dim; e++) {
+            if (kind == NCF_OPTK_SGD) OPT1_ELEM(p[e], none, pg[e]);
+            else OPT1_ELEM(p[e], s[off + (size_t)e], pg[e]);
+            pg[e] = 0.0f;
+        }
+    }
+}
+
+void ncf_opt1_catchup_rows_(const ncf_opt1 *o, float *restrict w, float *restrict s, size_t stride, int dim,
+                            const int32_t *rows, const int64_t *from, int n, int64_t through)
+{
+    if (!ncf_opt1_has_zero_grad_steps_(o)) return;
+    for (int i = 0; i < n; i++) {
+        const int64_t k = through - from[i];
+        if (k <= 0) continue;
+        const size_t off = (size_t)rows[i] * stride;
+        if (o->kind == NCF_OPTK_MOMENTUM) {
+            const double muk = pow((double)o->mu, (double)k);
+            const float move = (float)((double)o->lr * (double)o->mu * (1.0 - muk) / (1.0 - (double)o->mu));
+            for (int e = 0; e < dim; e++) {
+                w[off + (size_t)e] -= move * s[off + (size_t)e];
+                s[off + (size_t)e] *= (float)muk;
+            }
+        } else { /* RMSprop */
+            const float ak = (float)pow((double)o->alpha, (double)k);
+            for (int e = 0; e < dim; e++) s[off + (size_t)e] *= ak;
+        }
+    }
+}

@@ -79,4 +79,32 @@ void ncf_sgd_rows_(float *restrict w, float *restrict g, size_t stride, int dim,
 /* p -= lr g */
 void ncf_sgd_update_(float *restrict p, const float *restrict g, size_t n, float lr);
 
+/* The optimizers with one state buffer s (PyTorch's formulations):
+ *   momentum SGD: s = mu s + g;                p -= lr s
+ *   Adagrad:      s += g^2;                    p -= lr g / (sqrt(s) + eps)
+ *   RMSprop:      s = a s + (1 - a) g^2;       p -= lr g / (sqrt(s) + eps)
+ * (plain SGD when kind is SGD and mu is 0: s is not touched). */
+typedef enum ncf_opt_kind { NCF_OPTK_SGD, NCF_OPTK_MOMENTUM, NCF_OPTK_ADAGRAD, NCF_OPTK_RMSPROP } ncf_opt_kind;
+
+typedef struct ncf_opt1 {
+    ncf_opt_kind kind;
+    float lr, mu, alpha, eps;
+} ncf_opt1;
+
+void ncf_opt1_update_(const ncf_opt1 *o, float *restrict p, const float *restrict g, float *restrict s, size_t n);
+/* Rows form with ncf_adam_rows_'s contract (the gradient rows are zeroed). */
+void ncf_opt1_rows_(const ncf_opt1 *o, float *restrict w, float *restrict g, float *restrict s, size_t stride, int dim,
+                    const int32_t *rows, int n);
+/* k = through - from[i] zero-gradient steps on each row, in closed form:
+ * momentum p -= lr s (mu + ... + mu^k), s *= mu^k; RMSprop s *= a^k (p does
+ * not move); Adagrad and SGD: nothing. */
+void ncf_opt1_catchup_rows_(const ncf_opt1 *o, float *restrict w, float *restrict s, size_t stride, int dim,
+                            const int32_t *rows, const int64_t *from, int n, int64_t through);
+/* 1 when untouched rows move or change state under this optimizer
+ * (momentum, RMSprop): dense and lazy then differ. */
+static inline int ncf_opt1_has_zero_grad_steps_(const ncf_opt1 *o)
+{
+    return (o->kind == NCF_OPTK_MOMENTUM && o->mu > 0.0f) || o->kind == NCF_OPTK_RMSPROP;
+}
+
 #endif

@@ -24,6 +24,28 @@
 
 #define CHUNK 32
 
+const char *ncf_optimizer_name(ncf_optimizer opt)
+{
+    switch (opt) {
+    case NCF_OPT_ADAM: return "adam";
+    case NCF_OPT_SGD: return "sgd";
+    case NCF_OPT_ADAGRAD: return "adagrad";
+    case NCF_OPT_RMSPROP: return "rmsprop";
+    }
+    return "?";
+}
+
+float ncf_train_lr_at(const ncf_train_config *c, int epoch)
+{
+    switch (c->schedule) {
+    case NCF_LR_STEP: return c->lr * powf(c->lr_gamma, (float)((epoch - 1) / (c->lr_step > 0 ? c->lr_step : 1)));
+    case NCF_LR_LINEAR:
+        return c->lr + (c->lr_end - c->lr) * (float)(epoch - 1) / (float)(c->epochs > 0 ? c->epochs : 1);
+    case NCF_LR_CONSTANT: break;
+    }
+    return c->lr;
+}
+
 const char *ncf_loss_name(ncf_loss loss)
 {
     switch (loss) {
@@ -57,11 +79,35 @@ void ncf_train_config_default(ncf_train_config *c)
     c->eps = 1e-8f;
     c->adam_mode = NCF_ADAM_DENSE;
     c->reg = 0.0f;
+    c->reg_layers = 0.0f;
+    c->momentum = 0.0f;
+    c->alpha = 0.99f;
+    c->schedule = NCF_LR_CONSTANT;
+    c->lr_step = 10;
+    c->lr_gamma = 0.5f;
+    c->lr_end = 0.0f;
     c->loss = NCF_LOSS_BCE;
     c->threads = 0;
     c->seed = 1;
     c->topk = 10;
     c->eval_every_epoch = 1;
+    c->early_stop = 0;
+}
+
+double ncf_metrics_primary(const ncf_metrics *mt, ncf_eval_mode mode)
+{
+    return mt->at[0][mode == NCF_EVAL_FULL ? NCF_METRIC_RECALL : NCF_METRIC_HR];
+}
+
+/* The evaluation the config asks for (n_k 0: sampled at topk). */
+static ncf_eval_config effective_eval(const ncf_train_config *c)
+{
+    ncf_eval_config ec = c->eval;
+    if (ec.n_k == 0) {
+        ncf_eval_config_default(&ec);
+        ec.k[0] = c->topk;
+    }
+    return ec;
 }
 
 ncf_status ncf_train_config_check(const ncf_train_config *c, ncf_err *err)
@@ -70,8 +116,22 @@ ncf_status ncf_train_config_check(const ncf_train_config *c, ncf_err *err)
     if (c->batch < 1 || c->batch > (1 << 22)) return ncf_fail_(err, NCF_ERR_ARG, "batch must be in 1..4194304");
     if (c->neg < 1 || c->neg > 1000) return ncf_fail_(err, NCF_ERR_ARG, "neg must be in 1..1000");
     if (!(c->lr > 0.0f && c->lr < 100.0f)) return ncf_fail_(err, NCF_ERR_ARG, "lr must be in (0, 100)");
-    if (c->optimizer != NCF_OPT_ADAM && c->optimizer != NCF_OPT_SGD)
+    if (c->optimizer != NCF_OPT_ADAM && c->optimizer != NCF_OPT_SGD && c->optimizer != NCF_OPT_ADAGRAD &&
+        c->optimizer != NCF_OPT_RMSPROP)
         return ncf_fail_(err, NCF_ERR_ARG, "unknown optimizer");
+    if (!(c->momentum >= 0.0f && c->momentum < 1.0f)) return ncf_fail_(err, NCF_ERR_ARG, "momentum must be in [0, 1)");
+    if (c->momentum > 0.0f && c->optimizer != NCF_OPT_SGD)
+        return ncf_fail_(err, NCF_ERR_ARG, "momentum applies to SGD only");
+    if (!(c->alpha > 0.0f && c->alpha < 1.0f)) return ncf_fail_(err, NCF_ERR_ARG, "RMSprop alpha must be in (0, 1)");
+    if (!(c->reg_layers >= 0.0f && c->reg_layers < 1e3f)) return ncf_fail_(err, NCF_ERR_ARG, "reg-layers must be in [0, 1000)");
+    if (c->schedule != NCF_LR_CONSTANT && c->schedule != NCF_LR_STEP && c->schedule != NCF_LR_LINEAR)
+        return ncf_fail_(err, NCF_ERR_ARG, "unknown learning-rate schedule");
+    if (c->schedule == NCF_LR_STEP && (c->lr_step < 1 || !(c->lr_gamma > 0.0f && c->lr_gamma <= 1.0f)))
+        return ncf_fail_(err, NCF_ERR_ARG, "step schedule needs a step >= 1 epoch and 0 < gamma <= 1");
+    if (c->schedule == NCF_LR_LINEAR && !(c->lr_end >= 0.0f && c->lr_end < 100.0f))
+        return ncf_fail_(err, NCF_ERR_ARG, "linear schedule needs 0 <= lr-end < 100");
+    if (c->adam_mode == NCF_ADAM_DENSE_SWEEP && c->optimizer != NCF_OPT_ADAM)
+        return ncf_fail_(err, NCF_ERR_ARG, "the dense sweep is a reference for Adam only");
     if (c->adam_mode != NCF_ADAM_DENSE && c->adam_mode != NCF_ADAM_LAZY && c->adam_mode != NCF_ADAM_DENSE_SWEEP)
         return ncf_fail_(err, NCF_ERR_ARG, "unknown Adam mode");
     if (!(c->beta1 >= 0.0f && c->beta1 < 1.0f) || !(c->beta2 >= 0.0f && c->beta2 < 1.0f) || !(c->eps > 0.0f))
@@ -81,6 +141,10 @@ ncf_status ncf_train_config_check(const ncf_train_config *c, ncf_err *err)
         return ncf_fail_(err, NCF_ERR_ARG, "unknown loss");
     if (c->threads < 0 || c->threads > 1024) return ncf_fail_(err, NCF_ERR_ARG, "threads must be in 0..1024");
     if (c->topk < 1 || c->topk > 100000) return ncf_fail_(err, NCF_ERR_ARG, "topk must be in 1..100000");
+    ncf_eval_config ec = effective_eval(c);
+    if (ncf_eval_config_check(&ec, err) != NCF_OK) return NCF_ERR_ARG;
+    if (c->eval_every_epoch < 0) return ncf_fail_(err, NCF_ERR_ARG, "evaluation interval must be >= 0");
+    if (c->early_stop < 0) return ncf_fail_(err, NCF_ERR_ARG, "early stopping patience must be >= 0");
     return NCF_OK;
 }
 
@@ -102,6 +166,8 @@ typedef struct trainer {
     int64_t *stamp[NCF_TABLES];
     int64_t *synced[NCF_TABLES]; /* dense Adam: step each row is current through */
     ncf_adam_window win;         /* this epoch's Adam step constants */
+    ncf_opt1 opt1;               /* the other optimizers: kind and this epoch's constants */
+    int deferred;                /* dense mode with zero-gradient steps: untouched rows caught up when read */
     int32_t **touched;      /* [thread * NCF_TABLES + table] */
     int64_t **from;         /* [thread]: catch-up start steps */
     float **ws;             /* per thread */
@@ -159,23 +225,31 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     t->dense_grad = ncf_alloc_aligned_(m->n_dense * sizeof(float));
     if (!t->samples || !t->emb_grad || !t->chunk_grad || !t->chunk_loss || !t->dense_grad) return NCF_ERR_NOMEM;
     int adam = c->optimizer == NCF_OPT_ADAM;
-    if (adam) {
-        t->dense_m = ncf_alloc_aligned_(m->n_dense * sizeof(float));
-        t->dense_v = ncf_alloc_aligned_(m->n_dense * sizeof(float));
-        if (!t->dense_m || !t->dense_v) return NCF_ERR_NOMEM;
-    }
+    t->opt1.kind = c->optimizer == NCF_OPT_ADAGRAD   ? NCF_OPTK_ADAGRAD
+                   : c->optimizer == NCF_OPT_RMSPROP ? NCF_OPTK_RMSPROP
+                   : c->momentum > 0.0f             ? NCF_OPTK_MOMENTUM
+                                                    : NCF_OPTK_SGD;
+    t->opt1.lr = c->lr;
+    t->opt1.mu = c->momentum;
+    t->opt1.alpha = c->alpha;
+    t->opt1.eps = c->eps;
+    /* state: Adam m and v; the others one buffer (in the m slot), plain SGD none */
+    int state = adam ? 2 : t->opt1.kind != NCF_OPTK_SGD;
+    t->deferred = c->adam_mode == NCF_ADAM_DENSE && (adam || ncf_opt1_has_zero_grad_steps_(&t->opt1));
+    if (state >= 1 && !(t->dense_m = ncf_alloc_aligned_(m->n_dense * sizeof(float)))) return NCF_ERR_NOMEM;
+    if (state == 2 && !(t->dense_v = ncf_alloc_aligned_(m->n_dense * sizeof(float)))) return NCF_ERR_NOMEM;
     for (int k = 0; k < NCF_TABLES; k++) {
         const ncf_table *tb = &m->tab[k];
         if (!tb->w) continue;
         t->tab_grad[k] = table_alloc(tb);
         t->stamp[k] = calloc((size_t)tb->rows, sizeof *t->stamp[k]);
         if (!t->tab_grad[k] || !t->stamp[k]) return NCF_ERR_NOMEM;
-        if (adam) {
+        if (state >= 1) {
             t->tab_m[k] = table_alloc(tb);
-            t->tab_v[k] = table_alloc(tb);
             t->synced[k] = calloc((size_t)tb->rows, sizeof *t->synced[k]);
-            if (!t->tab_m[k] || !t->tab_v[k] || !t->synced[k]) return NCF_ERR_NOMEM;
+            if (!t->tab_m[k] || !t->synced[k]) return NCF_ERR_NOMEM;
         }
+        if (state == 2 && !(t->tab_v[k] = table_alloc(tb))) return NCF_ERR_NOMEM;
     }
     t->touched = calloc((size_t)t->T * NCF_TABLES, sizeof *t->touched);
     t->ws = calloc((size_t)t->T, sizeof *t->ws);
@@ -201,14 +275,14 @@ static void update_embeddings(trainer *t, const ncf_sample *s, int B, int tid, i
 {
     ncf_model *m = t->m;
     const int T = t->T;
-    const size_t side = (size_t)(m->F + m->E);
+    const size_t side = ncf_side_width_(m);
     const int pair = ncf_loss_pairwise(t->c->loss);
     const int64_t mark = gstep + 1; /* this step's number; stamps start at 0 */
     for (int tb = 0; tb < NCF_TABLES; tb++) {
         ncf_table *tab = &m->tab[tb];
         if (!tab->w) continue;
-        const int is_item = tb == NCF_TABLE_GMF_ITEM || tb == NCF_TABLE_MLP_ITEM;
-        const size_t col = (tb == NCF_TABLE_MLP_USER || tb == NCF_TABLE_MLP_ITEM) ? (size_t)m->F : 0;
+        const int is_item = ncf_table_is_item_(tb);
+        const size_t col = ncf_table_col_(m, tb);
         const int dim = tab->dim;
         const size_t stride = (size_t)tab->stride;
         float *grad = t->tab_grad[tb];
@@ -243,8 +317,12 @@ static void update_embeddings(trainer *t, const ncf_sample *s, int B, int tid, i
                 for (int d = 0; d < dim; d++) dst[d] += src[d];
             }
         }
-        if (t->c->optimizer == NCF_OPT_SGD) {
-            ncf_sgd_rows_(tab->w, grad, stride, dim, touched, n_touched, t->c->lr);
+        if (t->c->optimizer != NCF_OPT_ADAM) {
+            ncf_opt1_rows_(&t->opt1, tab->w, grad, t->tab_m[tb], stride, dim, touched, n_touched);
+            if (t->synced[tb]) {
+                int64_t *synced = t->synced[tb];
+                for (int q = 0; q < n_touched; q++) synced[touched[q]] = mark;
+            }
         } else if (t->c->adam_mode != NCF_ADAM_DENSE_SWEEP) {
             /* lazy, or dense whose untouched rows were caught up before the forward pass */
             ncf_adam_rows_(tab->w, grad, t->tab_m[tb], t->tab_v[tb], stride, dim, touched, n_touched, as);
@@ -267,7 +345,7 @@ static void catch_up_batch(trainer *t, const ncf_sample *s, int B, int tid, int6
     for (int tb = 0; tb < NCF_TABLES; tb++) {
         ncf_table *tab = &t->m->tab[tb];
         if (!tab->w) continue;
-        const int is_item = tb == NCF_TABLE_GMF_ITEM || tb == NCF_TABLE_MLP_ITEM;
+        const int is_item = ncf_table_is_item_(tb);
         const int32_t lo = (int32_t)((int64_t)tab->rows * tid / t->T), hi = (int32_t)((int64_t)tab->rows * (tid + 1) / t->T);
         int64_t *synced = t->synced[tb];
         int32_t *rows = t->touched[tid * NCF_TABLES + tb];
@@ -283,8 +361,11 @@ static void catch_up_batch(trainer *t, const ncf_sample *s, int B, int tid, int6
                 synced[r] = through;
             }
         }
-        ncf_adam_catchup_rows_(tab->w, t->tab_m[tb], t->tab_v[tb], (size_t)tab->stride, tab->dim, rows, from, n, through,
-                               &t->win);
+        if (t->c->optimizer == NCF_OPT_ADAM)
+            ncf_adam_catchup_rows_(tab->w, t->tab_m[tb], t->tab_v[tb], (size_t)tab->stride, tab->dim, rows, from, n,
+                                   through, &t->win);
+        else
+            ncf_opt1_catchup_rows_(&t->opt1, tab->w, t->tab_m[tb], (size_t)tab->stride, tab->dim, rows, from, n, through);
     }
 }
 
@@ -299,10 +380,29 @@ static void catch_up_all(trainer *t)
 #pragma omp parallel for schedule(static) num_threads(t->T)
         for (int32_t r = 0; r < tab->rows; r++) {
             int64_t from = synced[r];
-            ncf_adam_catchup_rows_(tab->w, t->tab_m[tb], t->tab_v[tb], (size_t)tab->stride, tab->dim, &r, &from, 1,
-                                   through, &t->win);
+            if (t->c->optimizer == NCF_OPT_ADAM)
+                ncf_adam_catchup_rows_(tab->w, t->tab_m[tb], t->tab_v[tb], (size_t)tab->stride, tab->dim, &r, &from, 1,
+                                       through, &t->win);
+            else
+                ncf_opt1_catchup_rows_(&t->opt1, tab->w, t->tab_m[tb], (size_t)tab->stride, tab->dim, &r, &from, 1,
+                                       through);
             synced[r] = through;
         }
+    }
+}
+
+/* L2 on the weight matrices: g += 2 reg_layers W over [b, e) of the arena
+ * (the hidden layers' W and the output weights; biases and MF's fixed
+ * output weights excluded). */
+static void add_layer_penalty(trainer *t, float *g, size_t b, size_t e)
+{
+    const ncf_model *m = t->m;
+    const float c2 = 2.0f * t->c->reg_layers;
+    for (int l = 0; l <= m->n_layers; l++) {
+        size_t w0 = l < m->n_layers ? m->w_off[l] : m->wo_off;
+        size_t w1 = w0 + (l < m->n_layers ? (size_t)m->in[l] * (size_t)m->out[l] : (m->B ? 0 : (size_t)m->out_in));
+        size_t lo = b > w0 ? b : w0, hi = e < w1 ? e : w1;
+        for (size_t k = lo; k < hi; k++) g[k] += c2 * m->dense[k];
     }
 }
 
@@ -320,8 +420,9 @@ static void update_dense(trainer *t, int n_chunks, int tid, const ncf_adam_step 
         const float *src = t->chunk_grad + (size_t)c * m->n_dense;
         for (size_t k = b; k < e; k++) g[k] += src[k];
     }
-    if (t->c->optimizer == NCF_OPT_SGD) ncf_sgd_update_(m->dense + b, g + b, e - b, t->c->lr);
-    else ncf_adam_update_(m->dense + b, g + b, t->dense_m + b, t->dense_v + b, e - b, as);
+    if (t->c->reg_layers > 0.0f) add_layer_penalty(t, g, b, e);
+    if (t->c->optimizer == NCF_OPT_ADAM) ncf_adam_update_(m->dense + b, g + b, t->dense_m + b, t->dense_v + b, e - b, as);
+    else ncf_opt1_update_(&t->opt1, m->dense + b, g + b, t->dense_m ? t->dense_m + b : NULL, e - b);
     /* refresh the transposed forward copy of the weights in this slice */
     for (int l = 0; l < m->n_layers; l++) {
         const size_t w0 = m->w_off[l], in = (size_t)m->in[l], out = (size_t)m->out[l];
@@ -346,7 +447,7 @@ static double run_epoch(trainer *t, int epoch)
     double loss_sum = 0.0;
     int diverged = 0;
     const int64_t report_every = n_steps / 100 + 1;
-    const int deferred = c->optimizer == NCF_OPT_ADAM && c->adam_mode == NCF_ADAM_DENSE;
+    const int deferred = t->deferred;
 #pragma omp parallel num_threads(t->T)
     {
 #ifdef _OPENMP
@@ -398,6 +499,43 @@ static double run_epoch(trainer *t, int epoch)
     return loss_sum / (double)(n_steps ? n_steps : 1);
 }
 
+/* A copy of the weights (embedding tables and the dense arena): early
+ * stopping keeps the best validation epoch's. */
+typedef struct snapshot {
+    float *tab[NCF_TABLES];
+    float *dense;
+} snapshot;
+
+static void snapshot_free(snapshot *s)
+{
+    for (int k = 0; k < NCF_TABLES; k++) free(s->tab[k]);
+    free(s->dense);
+    memset(s, 0, sizeof *s);
+}
+
+static int snapshot_take(snapshot *s, const ncf_model *m)
+{
+    for (int k = 0; k < NCF_TABLES; k++) {
+        const ncf_table *tb = &m->tab[k];
+        if (!tb->w) continue;
+        size_t n = (size_t)tb->rows * (size_t)tb->stride;
+        if (!s->tab[k] && !(s->tab[k] = malloc(n * sizeof(float)))) return -1;
+        memcpy(s->tab[k], tb->w, n * sizeof(float));
+    }
+    if (!s->dense && !(s->dense = malloc(m->n_dense * sizeof(float)))) return -1;
+    memcpy(s->dense, m->dense, m->n_dense * sizeof(float));
+    return 0;
+}
+
+static void snapshot_restore(const snapshot *s, ncf_model *m)
+{
+    if (!s->dense) return;
+    for (int k = 0; k < NCF_TABLES; k++)
+        if (m->tab[k].w) memcpy(m->tab[k].w, s->tab[k], (size_t)m->tab[k].rows * (size_t)m->tab[k].stride * sizeof(float));
+    memcpy(m->dense, s->dense, m->n_dense * sizeof(float));
+    ncf_model_sync_(m);
+}
+
 ncf_status ncf_train(ncf_model *m, const ncf_dataset *ds, const ncf_train_config *c, ncf_train_result *result,
                      ncf_err *err)
 {
@@ -411,25 +549,33 @@ ncf_status ncf_train(ncf_model *m, const ncf_dataset *ds, const ncf_train_config
         if (ds->train_offsets[u + 1] - ds->train_offsets[u] >= ds->n_items && ds->n_items > 0)
             return ncf_fail_(err, NCF_ERR_ARG, "user '%s' has interacted with every item: no negative to sample",
                              ncf_idmap_raw(ds->user_ids, u));
+    if (c->early_stop > 0 && ds->valid.n == 0)
+        return ncf_fail_(err, NCF_ERR_ARG, "early stopping needs validation cases (ncf split --validation, or --validation)");
+    const ncf_eval_config ec = effective_eval(c);
     trainer t;
     memset(result, 0, sizeof *result);
     if (trainer_init(&t, m, ds, c) != NCF_OK) {
         trainer_free(&t);
         return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory allocating the trainer");
     }
+    snapshot best_weights = {0};
+    int since_better = 0;
+    double best_valid = -1.0;
     for (int epoch = 1; epoch <= c->epochs; epoch++) {
         double t0 = ncf_now_seconds_();
         ncf_sampler_epoch_(&t.sampler, c->loss, c->neg, c->seed, epoch, t.T, t.samples);
+        const float lr = ncf_train_lr_at(c, epoch);
+        t.opt1.lr = lr;
         if (c->optimizer == NCF_OPT_ADAM) {
             ncf_adam_window_free_(&t.win);
-            if (ncf_adam_window_build_(&t.win, c->lr, c->beta1, c->beta2, c->eps, t.step,
+            if (ncf_adam_window_build_(&t.win, lr, c->beta1, c->beta2, c->eps, t.step,
                                        (t.n_samples + c->batch - 1) / c->batch) != 0) {
                 st = ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
                 break;
             }
         }
         double loss = run_epoch(&t, epoch);
-        if (c->optimizer == NCF_OPT_ADAM && c->adam_mode == NCF_ADAM_DENSE) catch_up_all(&t);
+        if (t.deferred) catch_up_all(&t);
         double t1 = ncf_now_seconds_();
         if (!isfinite(loss)) {
             st = ncf_fail_(err, NCF_ERR_NUMERIC, "epoch %d: the loss became %g (try a smaller --lr)", epoch, loss);
@@ -437,25 +583,52 @@ ncf_status ncf_train(ncf_model *m, const ncf_dataset *ds, const ncf_train_config
         }
         ncf_epoch_report r = {.epoch = epoch, .loss = loss, .train_seconds = t1 - t0, .hr = NAN, .ndcg = NAN};
         r.samples = ncf_loss_pairwise(c->loss) ? 2 * t.n_samples : t.n_samples;
-        if ((c->eval_every_epoch || epoch == c->epochs) && ds->n_test > 0) {
-            ncf_metrics mt;
-            st = ncf_evaluate(m, ds, c->topk, t.T, &mt, err);
+        const int due = (c->eval_every_epoch > 0 && epoch % c->eval_every_epoch == 0) || epoch == c->epochs;
+        int stop = 0;
+        if (due && ds->test.n > 0) {
+            st = ncf_evaluate_cases(m, ds, &ds->test, &ec, t.T, &r.test, err);
+            if (st == NCF_OK && ds->valid.n > 0) st = ncf_evaluate_cases(m, ds, &ds->valid, &ec, t.T, &r.valid, err);
             if (st != NCF_OK) break;
-            r.hr = mt.hr;
-            r.ndcg = mt.ndcg;
+            r.hr = r.test.hr;
+            r.ndcg = r.test.ndcg;
             r.eval_seconds = ncf_now_seconds_() - t1;
-            if (result->best_epoch == 0 || r.hr > result->best_hr) {
+            const double primary = ncf_metrics_primary(&r.test, ec.mode);
+            if (result->best_epoch == 0 || primary > ncf_metrics_primary(&result->best, ec.mode)) {
                 result->best_epoch = epoch;
-                result->best_hr = r.hr;
-                result->best_ndcg = r.ndcg;
+                result->best = r.test;
             }
-            result->final_hr = r.hr;
-            result->final_ndcg = r.ndcg;
+            result->final = r.test;
+            if (ds->valid.n > 0) {
+                const double v = ncf_metrics_primary(&r.valid, ec.mode);
+                if (result->selected_epoch == 0 || v > best_valid) {
+                    best_valid = v;
+                    result->selected_epoch = epoch;
+                    result->selected_valid = r.valid;
+                    result->selected = r.test;
+                    since_better = 0;
+                    if (c->early_stop > 0 && snapshot_take(&best_weights, m) != 0) {
+                        st = ncf_fail_(err, NCF_ERR_NOMEM, "out of memory keeping the best model");
+                        break;
+                    }
+                } else if (c->early_stop > 0 && ++since_better >= c->early_stop) {
+                    stop = 1;
+                }
+            }
         }
         result->epochs_run = epoch;
         result->final_loss = loss;
         if (c->on_epoch && c->on_epoch(&r, c->user)) break;
+        if (stop) {
+            result->stopped_early = 1;
+            break;
+        }
     }
+    if (st == NCF_OK && c->early_stop > 0 && result->selected_epoch > 0) snapshot_restore(&best_weights, m);
+    snapshot_free(&best_weights);
+    result->best_hr = result->best.hr;
+    result->best_ndcg = result->best.ndcg;
+    result->final_hr = result->final.hr;
+    result->final_ndcg = result->final.ndcg;
     trainer_free(&t);
     return st;
 }

@@ -4,6 +4,8 @@
 #ifndef NCF_TOOL_CLI_H
 #define NCF_TOOL_CLI_H
 
+#include <stdio.h>
+
 #include "args.h"
 #include "ncf/ncf.h"
 
@@ -23,15 +25,26 @@ typedef struct data_opts {
     int user_col, item_col, rating_col, time_col; /* 1-based; 0 = default/none */
     double min_rating;
     int negatives;
+    const char *test;  /* --test FILE */
+    int validation;    /* --validation */
 } data_opts;
 
-#define DATA_OPT_COUNT 9
+#define DATA_OPT_COUNT 11
 /* Fills specs[0..DATA_OPT_COUNT) for d (defaults set in d). */
 void data_opts_specs(data_opts *d, opt_spec *specs);
 /* Converts to library options; returns 0 or prints a usage error and returns 2. */
 int data_opts_to_load(const char *cmd, data_opts *d, opt_spec *specs, uint64_t seed, ncf_load_options *out);
 /* Help text for the data options. */
 extern const char *DATA_OPTS_HELP;
+
+/* Evaluation options shared by train and eval: --eval sampled|full (mode 0|1)
+ * and --topk K[,K...]. Fills ec; returns 0 or prints a usage error and
+ * returns 2. */
+int cli_eval_config(const char *cmd, int mode, const char *topk, ncf_eval_config *ec);
+extern const char *EVAL_OPTS_HELP;
+
+/* Prints ', "<prefix><name>@K": value' for every metric and cutoff of mt. */
+void cli_print_metrics_json(FILE *out, const char *prefix, const ncf_metrics *mt);
 
 /* Prints "ncf CMD: message" to stderr and returns 1. */
 int cli_fail(const char *cmd, const ncf_err *err);

@@ -6,7 +6,8 @@
 #include "cli.h"
 
 static const char *SPLIT_HELP =
-    "Usage: ncf split INPUT --out PREFIX [--negatives 99] [--seed N] [data options]\n"
+    "Usage: ncf split INPUT --out PREFIX [--validation] [--negatives 99] [--seed N]\n"
+    "                 [data options]\n"
     "\n"
     "Leave-one-out split: holds out each user's latest interaction (latest timestamp;\n"
     "ties: the later line; no timestamps: the last line) and draws test negatives\n"
@@ -14,6 +15,10 @@ static const char *SPLIT_HELP =
     "stays in train. Writes\n"
     "PREFIX.train.rating, .test.rating, .test.negative (NCF format, dense 0-based\n"
     "ids) and PREFIX.user.map / .item.map (index, raw id), all or none.\n"
+    "\n"
+    "With --validation, each user's second-latest interaction (users with three or\n"
+    "more) is held out too, as PREFIX.valid.rating / .valid.negative, for model\n"
+    "selection and ncf train --early-stop.\n"
     "\n";
 
 int cmd_split(int argc, char **argv)
@@ -35,6 +40,11 @@ int cmd_split(int argc, char **argv)
     }
     ncf_load_options lo;
     if (data_opts_to_load(cmd, &d, specs, seed, &lo)) return 2;
+    const int validation = d.validation;
+    if (d.test) {
+        fprintf(stderr, "ncf split: --test does not apply: split holds out the test cases itself\n");
+        return 2;
+    }
     if (lo.read.format == NCF_FORMAT_NCF) {
         fprintf(stderr, "ncf split: INPUT is one interactions file, not an NCF prefix\n");
         return 2;
@@ -42,10 +52,11 @@ int cmd_split(int argc, char **argv)
     ncf_err err = {{0}};
     ncf_interactions *x = NULL;
     if (ncf_interactions_read(pos[0], &lo.read, &x, &err) != NCF_OK) return cli_fail(cmd, &err);
-    ncf_status st = ncf_split_write(x, out, lo.n_negatives, seed, &err);
+    ncf_status st = ncf_split_write(x, out, lo.n_negatives, validation, seed, &err);
     if (st == NCF_OK)
-        printf("%s: %d users, %d items, %lld interactions -> %s.{train.rating,test.rating,test.negative,user.map,item.map}\n",
-               pos[0], ncf_idmap_size(x->users), ncf_idmap_size(x->items), (long long)x->n, out);
+        printf("%s: %d users, %d items, %lld interactions -> %s.{train.rating,test.rating,test.negative,%suser.map,item.map}\n",
+               pos[0], ncf_idmap_size(x->users), ncf_idmap_size(x->items), (long long)x->n, out,
+               validation ? "valid.rating,valid.negative," : "");
     ncf_interactions_free(x);
     return st == NCF_OK ? 0 : cli_fail(cmd, &err);
 }

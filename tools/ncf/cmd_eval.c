@@ -1,4 +1,4 @@
-/* cmd_eval.c — `ncf eval`: HR@K / NDCG@K of a saved model on a dataset,
+/* cmd_eval.c — `ncf eval`: sampled or full-ranking metrics of a saved model on a dataset,
  * with the model's raw ids. When the data has no negatives file they are
  * drawn with the seed the model was trained with, so the figures equal the
  * training run's final epoch. */
@@ -9,12 +9,19 @@
 #include "cli.h"
 
 static const char *HELP =
-    "Usage: ncf eval --model MODEL --data PREFIX_OR_FILE [--topk K] [--json] [--threads N] [--seed N]\n"
+    "Usage: ncf eval --model MODEL --data PREFIX_OR_FILE [--eval sampled|full] [--topk K[,K...]]\n"
+    "                [--json] [--threads N] [--seed N]\n"
     "\n"
-    "Evaluates a saved model with the sampled leave-one-out protocol (HR@K, NDCG@K).\n"
-    "Users and items are matched by raw id; test cases the model does not know are\n"
-    "skipped and counted. --seed (default: the model's training seed) draws test\n"
-    "negatives when the data has none.\n"
+    "Evaluates a saved model on the data's test cases: the sampled leave-one-out\n"
+    "protocol (HR@K, NDCG@K; default) or full ranking (HR, Recall, Precision, NDCG,\n"
+    "MRR at each K). Users and items are matched by raw id; test cases the model\n"
+    "does not know are skipped and counted. --seed (default: the model's training\n"
+    "seed) draws test negatives when the data has none.\n"
+    "\n"
+    "%s"
+    "\n"
+    "With --json: one object with hr, ndcg (first K), every metric as name@K, topk,\n"
+    "cases (test cases, or users for full ranking) and skipped.\n"
     "\n";
 
 /* Value of key in "key=value" lines, or NULL. */
@@ -39,22 +46,29 @@ int cmd_eval(int argc, char **argv)
 {
     const char *cmd = "eval";
     const char *model_path = NULL, *data = NULL;
-    int topk = 10, json = 0, threads = 0;
+    int json = 0, threads = 0, eval_mode = 0;
+    const char *topk_s = "10";
     uint64_t seed = 1;
     data_opts d;
-    opt_spec specs[DATA_OPT_COUNT + 6];
+    opt_spec specs[DATA_OPT_COUNT + 8];
     data_opts_specs(&d, specs);
     opt_spec own[] = {
         {"model", 0, OPT_STRING, &model_path, 0, 0, NULL, 0}, {"data", 0, OPT_STRING, &data, 0, 0, NULL, 0},
-        {"topk", 0, OPT_INT, &topk, 1, 100000, NULL, 0},      {"json", 0, OPT_FLAG, &json, 0, 0, NULL, 0},
+        {"topk", 0, OPT_STRING, &topk_s, 0, 0, NULL, 0},      {"json", 0, OPT_FLAG, &json, 0, 0, NULL, 0},
+        {"eval", 0, OPT_CHOICE, &eval_mode, 0, 0, "sampled|full", 0},
         {"threads", 0, OPT_INT, &threads, 0, 1024, NULL, 0}, {"seed", 0, OPT_U64, &seed, 0, 0, NULL, 0},
     };
     memcpy(specs + DATA_OPT_COUNT, own, sizeof own);
     int n_specs = DATA_OPT_COUNT + (int)(sizeof own / sizeof own[0]);
     const char *pos[1];
     int n_pos;
-    int rc = args_parse_or_help(cmd, argc, argv, specs, n_specs, pos, 0, &n_pos, HELP, DATA_OPTS_HELP);
+    char help[4096];
+    snprintf(help, sizeof help, HELP, EVAL_OPTS_HELP);
+    int rc = args_parse_or_help(cmd, argc, argv, specs, n_specs, pos, 0, &n_pos, help, DATA_OPTS_HELP);
     if (rc >= 0) return rc;
+    ncf_eval_config ec;
+    if (cli_eval_config(cmd, eval_mode, topk_s, &ec)) return 2;
+    const int topk = ec.k[0];
     if (!model_path || !data) {
         fprintf(stderr, "ncf eval: --model and --data are required (see ncf eval --help)\n");
         return 2;
@@ -73,6 +87,7 @@ int cmd_eval(int argc, char **argv)
         ncf_model_free(m);
         return 2;
     }
+    if (ec.mode == NCF_EVAL_FULL && !args_find(specs, n_specs, "negatives")->given) lo.n_negatives = 0;
     ncf_dataset *ds = NULL;
     int32_t dropped = 0;
     int status = cli_dataset_for_model(cmd, m, data, &lo, &ds, &dropped);
@@ -81,14 +96,23 @@ int cmd_eval(int argc, char **argv)
         return status;
     }
     ncf_metrics mt;
-    if (ncf_evaluate(m, ds, topk, threads, &mt, &err) != NCF_OK) {
+    if (ncf_evaluate_cases(m, ds, &ds->test, &ec, threads, &mt, &err) != NCF_OK) {
         status = cli_fail(cmd, &err);
     } else if (json) {
-        printf("{\"hr\": %.6f, \"ndcg\": %.6f, \"topk\": %d, \"cases\": %d, \"skipped\": %d}\n", mt.hr, mt.ndcg, topk,
-               mt.n_cases, dropped);
-    } else {
+        printf("{\"hr\": %.6f, \"ndcg\": %.6f", mt.hr, mt.ndcg);
+        cli_print_metrics_json(stdout, "", &mt);
+        printf(", \"topk\": %d, \"cases\": %d, \"skipped\": %d}\n", topk, mt.n_cases, dropped);
+    } else if (ec.mode == NCF_EVAL_SAMPLED) {
         printf("HR@%d %.4f  NDCG@%d %.4f  (%d test cases", topk, mt.hr, topk, mt.ndcg, mt.n_cases);
         if (dropped) printf(", %d skipped: unknown user or item", dropped);
+        printf(")\n");
+    } else {
+        for (int j = 0; j < mt.n_k; j++)
+            printf("@%-4d Recall %.4f  NDCG %.4f  HR %.4f  Precision %.4f  MRR %.4f\n", mt.k[j],
+                   mt.at[j][NCF_METRIC_RECALL], mt.at[j][NCF_METRIC_NDCG], mt.at[j][NCF_METRIC_HR],
+                   mt.at[j][NCF_METRIC_PRECISION], mt.at[j][NCF_METRIC_MRR]);
+        printf("(full ranking, %d users", mt.n_cases);
+        if (dropped) printf(", %d test cases skipped: unknown user or item", dropped);
         printf(")\n");
     }
     ncf_dataset_free(ds);

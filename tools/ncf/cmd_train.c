@@ -13,11 +13,14 @@
 static const char *HELP =
     "Usage: ncf train --data PREFIX_OR_FILE [options]\n"
     "\n"
-    "Trains GMF, MLP or NeuMF on implicit feedback and evaluates HR@K and NDCG@K\n"
-    "(sampled leave-one-out, NCF paper protocol) after every epoch.\n"
+    "Trains GMF, MLP, NeuMF or MF on implicit feedback and evaluates it after every\n"
+    "epoch: HR@K and NDCG@K with the sampled leave-one-out protocol of the NCF paper\n"
+    "(default), or HR, Recall, Precision, NDCG and MRR at each K over all items\n"
+    "(--eval full).\n"
     "\n"
     "Model:\n"
-    "  --model gmf|mlp|neumf     model (default neumf)\n"
+    "  --model gmf|mlp|neumf|mf  model (default neumf); mf: b + b_u + b_i + <p_u, q_i>,\n"
+    "                            the dot-product baseline (Rendle et al. 2020)\n"
     "  --preset paper|seed       paper: the NCF authors' code (default); seed: the TF2\n"
     "                            model (one embedding width, sigmoid GMF, dropout 0.2,\n"
     "                            L2 1e-6, N(0,0.05), one negative, pairwise BCE)\n"
@@ -26,7 +29,8 @@ static const char *HELP =
     "                            A/2 per side; seed: all hidden, input 2 x factors)\n"
     "  --gmf-activation identity|sigmoid\n"
     "  --dropout X               dropout after the last hidden layer\n"
-    "  --reg X                   L2 on the embedding rows each sample looks up\n"
+    "  --reg-emb X (or --reg X)  L2 on the embedding rows each sample looks up\n"
+    "  --reg-layers X            L2 on the weight matrices of the MLP and output layer\n"
     "  --init-std X              embeddings ~ N(0, X)\n"
     "  --summary                 print layers, shapes and parameter counts\n"
     "  --pretrain-gmf G.model --pretrain-mlp M.model [--alpha 0.5]\n"
@@ -38,22 +42,39 @@ static const char *HELP =
     "  --loss bce|pair-bce|bpr   pointwise BCE (paper), the seed's pairwise BCE, or\n"
     "                            BPR -log s(pos - neg); pairwise losses draw --neg\n"
     "                            negatives per positive, one (pos, neg) pair each\n"
-    "  --optimizer adam|sgd      (default adam)\n"
-    "  --adam dense|lazy         dense: every embedding row each step, as PyTorch and\n"
-    "                            Keras (default); lazy: only the rows a batch touches\n"
+    "  --optimizer adam|sgd|adagrad|rmsprop   (default adam; PyTorch's formulas)\n"
+    "  --momentum X              SGD momentum (default 0)\n"
+    "  --rmsprop-alpha X         RMSprop smoothing constant (default 0.99)\n"
+    "  --eps X                   Adam, Adagrad and RMSprop epsilon (default 1e-8)\n"
+    "  --rows dense|lazy         embedding rows a batch does not touch: dense moves them\n"
+    "                            every step, as PyTorch and Keras (default; differs from\n"
+    "                            lazy for Adam, momentum SGD and RMSprop); lazy: only the\n"
+    "                            rows a batch touches (TF LazyAdam). --adam is a synonym\n"
+    "  --lr-schedule constant|step|linear     learning rate per epoch (default constant)\n"
+    "  --lr-step N --lr-gamma X  step: lr * X every N epochs (defaults 10, 0.5)\n"
+    "  --lr-end X                linear: from lr towards X over the epochs (default 0)\n"
     "  --threads N               (default: all cores); results do not depend on it\n"
     "  --seed N                  (default 1): same seed, same model bytes\n"
-    "Evaluation and output:\n"
-    "  --topk K (10)  --out MODEL  --json  --quiet (no progress bar)\n"
+    "%s"
+    "  --eval-every N            evaluate every N epochs (default 1) and after the last\n"
     "  --no-eval                 evaluate only after the last epoch\n"
+    "  --early-stop N            with validation cases: stop after N evaluations without\n"
+    "                            a better validation metric and keep that epoch's model\n"
+    "Output:\n"
+    "  --out MODEL  --json  --quiet (no progress bar)\n"
     "\n"
-    "With --json, stdout has one JSON object per epoch (epoch, loss, hr, ndcg,\n"
-    "train_seconds, eval_seconds, samples_per_second) and a final one (best_epoch,\n"
-    "best_hr, best_ndcg, final_hr, final_ndcg).\n"
+    "With --json, stdout has one JSON object per epoch (epoch, loss, hr, ndcg at the\n"
+    "first K, every metric as name@K -- hr@10, recall@20, ndcg@20, precision@K,\n"
+    "mrr@K -- and valid_name@K with validation cases, train_seconds, eval_seconds,\n"
+    "samples_per_second) and a final one: best_epoch (best test metric, as the paper\n"
+    "reported), best_hr, best_ndcg, best_name@K, final_hr, final_ndcg, final_name@K,\n"
+    "and with validation selected_epoch (chosen on validation), selected_name@K (its\n"
+    "test metrics), stopped_early.\n"
     "\n";
 
 typedef struct run_state {
-    int json, progress, topk, epochs;
+    int json, progress, epochs;
+    ncf_eval_config ec;
     double samples_total;
 } run_state;
 
@@ -73,19 +94,24 @@ static int on_epoch(const ncf_epoch_report *r, void *user)
 {
     run_state *rs = user;
     double sps = r->train_seconds > 0 ? (double)r->samples / r->train_seconds : 0.0;
+    const ncf_metric primary = rs->ec.mode == NCF_EVAL_FULL ? NCF_METRIC_RECALL : NCF_METRIC_HR;
     if (rs->progress) fprintf(stderr, "\r%60s\r", "");
     if (rs->json) {
-        printf("{\"epoch\": %d, \"loss\": %.6f, \"hr\": %.6f, \"ndcg\": %.6f, \"train_seconds\": %.4f, "
-               "\"eval_seconds\": %.4f, \"samples_per_second\": %.0f}\n",
-               r->epoch, r->loss, isnan(r->hr) ? -1.0 : r->hr, isnan(r->ndcg) ? -1.0 : r->ndcg, r->train_seconds,
+        printf("{\"epoch\": %d, \"loss\": %.6f, \"hr\": %.6f, \"ndcg\": %.6f", r->epoch, r->loss,
+               isnan(r->hr) ? -1.0 : r->hr, isnan(r->ndcg) ? -1.0 : r->ndcg);
+        if (r->test.n_cases) cli_print_metrics_json(stdout, "", &r->test);
+        if (r->valid.n_cases) cli_print_metrics_json(stdout, "valid_", &r->valid);
+        printf(", \"train_seconds\": %.4f, \"eval_seconds\": %.4f, \"samples_per_second\": %.0f}\n", r->train_seconds,
                r->eval_seconds, sps);
     } else {
-        if (isnan(r->hr))
-            printf("%5d  %9.5f  %8s  %8s  %8.2f  %7.3f  %11.0f\n", r->epoch, r->loss, "-", "-", r->train_seconds,
-                   r->eval_seconds, sps);
-        else
-            printf("%5d  %9.5f  %8.4f  %8.4f  %8.2f  %7.3f  %11.0f\n", r->epoch, r->loss, r->hr, r->ndcg,
-                   r->train_seconds, r->eval_seconds, sps);
+        char a[16] = "-", b[16] = "-", v[16] = "";
+        if (r->test.n_cases) {
+            snprintf(a, sizeof a, "%.4f", r->test.at[0][primary]);
+            snprintf(b, sizeof b, "%.4f", r->test.at[0][NCF_METRIC_NDCG]);
+        }
+        if (r->valid.n_cases) snprintf(v, sizeof v, "%.4f", r->valid.at[0][primary]);
+        printf("%5d  %9.5f  %9s  %9s  %9s  %8.2f  %7.3f  %11.0f\n", r->epoch, r->loss, a, b, v, r->train_seconds,
+               r->eval_seconds, sps);
     }
     fflush(stdout);
     return 0;
@@ -112,21 +138,35 @@ int cmd_train(int argc, char **argv)
     const char *data = NULL, *out = NULL, *layers_s = "64,32,16,8", *pre_gmf = NULL, *pre_mlp = NULL;
     double alpha = 0.5;
     int model = 2, preset = 0, factors = 8, epochs = 20, batch = 256, neg = 4, optimizer = 0, adam_mode = 0;
-    int threads = 0, topk = 10, json = 0, summary = 0, gmf_act = 0, loss = 0, quiet = 0, no_eval = 0;
-    double lr = 0.001, dropout = 0.0, reg = 0.0, init_std = 0.01;
+    int threads = 0, json = 0, summary = 0, gmf_act = 0, loss = 0, quiet = 0, no_eval = 0;
+    int eval_mode = 0, eval_every = 1, early_stop = 0;
+    const char *topk_s = "10";
+    double lr = 0.001, dropout = 0.0, reg = 0.0, init_std = 0.01, reg_layers = 0.0, momentum = 0.0;
+    double rms_alpha = 0.99, eps = 1e-8, lr_gamma = 0.5, lr_end = 0.0;
+    int schedule = 0, lr_step = 10, rows_mode = 0;
     uint64_t seed = 1;
     data_opts d;
-    opt_spec specs[DATA_OPT_COUNT + 30];
+    opt_spec specs[DATA_OPT_COUNT + 40];
     data_opts_specs(&d, specs);
     opt_spec own[] = {
         {"data", 0, OPT_STRING, &data, 0, 0, NULL, 0},
-        {"model", 0, OPT_CHOICE, &model, 0, 0, "gmf|mlp|neumf", 0},
+        {"model", 0, OPT_CHOICE, &model, 0, 0, "gmf|mlp|neumf|mf", 0},
         {"preset", 0, OPT_CHOICE, &preset, 0, 0, "paper|seed", 0},
         {"factors", 0, OPT_INT, &factors, 1, 4096, NULL, 0},
         {"layers", 0, OPT_STRING, &layers_s, 0, 0, NULL, 0},
         {"gmf-activation", 0, OPT_CHOICE, &gmf_act, 0, 0, "identity|sigmoid", 0},
         {"dropout", 0, OPT_DOUBLE, &dropout, 0, 0.99, NULL, 0},
         {"reg", 0, OPT_DOUBLE, &reg, 0, 100, NULL, 0},
+        {"reg-emb", 0, OPT_DOUBLE, &reg, 0, 100, NULL, 0},
+        {"reg-layers", 0, OPT_DOUBLE, &reg_layers, 0, 100, NULL, 0},
+        {"momentum", 0, OPT_DOUBLE, &momentum, 0, 0.999999, NULL, 0},
+        {"rmsprop-alpha", 0, OPT_DOUBLE, &rms_alpha, 1e-6, 0.999999, NULL, 0},
+        {"eps", 0, OPT_DOUBLE, &eps, 1e-30, 1, NULL, 0},
+        {"rows", 0, OPT_CHOICE, &rows_mode, 0, 0, "dense|lazy", 0},
+        {"lr-schedule", 0, OPT_CHOICE, &schedule, 0, 0, "constant|step|linear", 0},
+        {"lr-step", 0, OPT_INT, &lr_step, 1, 1000000, NULL, 0},
+        {"lr-gamma", 0, OPT_DOUBLE, &lr_gamma, 1e-9, 1, NULL, 0},
+        {"lr-end", 0, OPT_DOUBLE, &lr_end, 0, 10, NULL, 0},
         {"init-std", 0, OPT_DOUBLE, &init_std, 0, 5, NULL, 0},
         {"summary", 0, OPT_FLAG, &summary, 0, 0, NULL, 0},
         {"epochs", 0, OPT_INT, &epochs, 0, 100000, NULL, 0},
@@ -134,11 +174,14 @@ int cmd_train(int argc, char **argv)
         {"lr", 0, OPT_DOUBLE, &lr, 1e-12, 10, NULL, 0},
         {"neg", 0, OPT_INT, &neg, 1, 1000, NULL, 0},
         {"loss", 0, OPT_CHOICE, &loss, 0, 0, "bce|pair-bce|bpr", 0},
-        {"optimizer", 0, OPT_CHOICE, &optimizer, 0, 0, "adam|sgd", 0},
+        {"optimizer", 0, OPT_CHOICE, &optimizer, 0, 0, "adam|sgd|adagrad|rmsprop", 0},
         {"adam", 0, OPT_CHOICE, &adam_mode, 0, 0, "dense|lazy", 0},
         {"threads", 0, OPT_INT, &threads, 0, 1024, NULL, 0},
         {"seed", 0, OPT_U64, &seed, 0, 0, NULL, 0},
-        {"topk", 0, OPT_INT, &topk, 1, 100000, NULL, 0},
+        {"topk", 0, OPT_STRING, &topk_s, 0, 0, NULL, 0},
+        {"eval", 0, OPT_CHOICE, &eval_mode, 0, 0, "sampled|full", 0},
+        {"eval-every", 0, OPT_INT, &eval_every, 1, 1000000, NULL, 0},
+        {"early-stop", 0, OPT_INT, &early_stop, 1, 1000000, NULL, 0},
         {"out", 0, OPT_STRING, &out, 0, 0, NULL, 0},
         {"json", 0, OPT_FLAG, &json, 0, 0, NULL, 0},
         {"quiet", 0, OPT_FLAG, &quiet, 0, 0, NULL, 0},
@@ -152,7 +195,9 @@ int cmd_train(int argc, char **argv)
     int n_specs = DATA_OPT_COUNT + n_own;
     const char *pos[1];
     int n_pos;
-    int rc = args_parse_or_help(cmd, argc, argv, specs, n_specs, pos, 0, &n_pos, HELP, DATA_OPTS_HELP);
+    char help[8192];
+    snprintf(help, sizeof help, HELP, EVAL_OPTS_HELP);
+    int rc = args_parse_or_help(cmd, argc, argv, specs, n_specs, pos, 0, &n_pos, help, DATA_OPTS_HELP);
     if (rc >= 0) return rc;
     if (!data) {
         fprintf(stderr, "ncf train: --data is required (see ncf train --help)\n");
@@ -167,6 +212,11 @@ int cmd_train(int argc, char **argv)
     }
     ncf_load_options lo;
     if (data_opts_to_load(cmd, &d, specs, seed, &lo)) return 2;
+    ncf_eval_config ec;
+    if (cli_eval_config(cmd, eval_mode, topk_s, &ec)) return 2;
+    const int topk = ec.k[0];
+    if (ec.mode == NCF_EVAL_FULL && !args_find(specs, n_specs, "negatives")->given)
+        lo.n_negatives = 0; /* full ranking needs no sampled negatives */
 
     ncf_err err = {{0}};
     ncf_model_config mc;
@@ -187,7 +237,40 @@ int cmd_train(int argc, char **argv)
     if (GIVEN("gmf-activation")) mc.gmf_activation = (ncf_activation)gmf_act;
     if (GIVEN("dropout")) mc.dropout = (float)dropout;
     if (GIVEN("init-std")) mc.init_std = (float)init_std;
-    if (GIVEN("reg")) tc.reg = (float)reg;
+    if (GIVEN("reg") && GIVEN("reg-emb")) {
+        fprintf(stderr, "ncf train: --reg and --reg-emb are the same option; give one\n");
+        return 2;
+    }
+    if (GIVEN("reg") || GIVEN("reg-emb")) tc.reg = (float)reg;
+    if (GIVEN("adam") && GIVEN("rows")) {
+        fprintf(stderr, "ncf train: --adam and --rows are the same option; give one\n");
+        return 2;
+    }
+    if (GIVEN("rows")) adam_mode = rows_mode;
+    if (GIVEN("momentum") && optimizer != NCF_OPT_SGD) {
+        fprintf(stderr, "ncf train: --momentum applies only to --optimizer sgd\n");
+        return 2;
+    }
+    if (GIVEN("rmsprop-alpha") && optimizer != NCF_OPT_RMSPROP) {
+        fprintf(stderr, "ncf train: --rmsprop-alpha applies only to --optimizer rmsprop\n");
+        return 2;
+    }
+    if ((GIVEN("lr-step") || GIVEN("lr-gamma")) && schedule != NCF_LR_STEP) {
+        fprintf(stderr, "ncf train: --lr-step and --lr-gamma apply only to --lr-schedule step\n");
+        return 2;
+    }
+    if (GIVEN("lr-end") && schedule != NCF_LR_LINEAR) {
+        fprintf(stderr, "ncf train: --lr-end applies only to --lr-schedule linear\n");
+        return 2;
+    }
+    tc.reg_layers = (float)reg_layers;
+    tc.momentum = (float)momentum;
+    tc.alpha = (float)rms_alpha;
+    tc.eps = (float)eps;
+    tc.schedule = (ncf_lr_schedule)schedule;
+    tc.lr_step = lr_step;
+    tc.lr_gamma = (float)lr_gamma;
+    tc.lr_end = (float)lr_end;
     if (GIVEN("neg")) tc.neg = neg;
     if (GIVEN("loss")) tc.loss = (ncf_loss)loss;
     tc.epochs = epochs;
@@ -198,7 +281,13 @@ int cmd_train(int argc, char **argv)
     tc.threads = threads;
     tc.seed = seed;
     tc.topk = topk;
-    tc.eval_every_epoch = !no_eval;
+    tc.eval = ec;
+    tc.eval_every_epoch = no_eval ? 0 : eval_every;
+    tc.early_stop = early_stop;
+    if (GIVEN("no-eval") && GIVEN("eval-every")) {
+        fprintf(stderr, "ncf train: --no-eval and --eval-every exclude each other\n");
+        return 2;
+    }
     if ((pre_gmf || pre_mlp) && (!pre_gmf || !pre_mlp || model != NCF_MODEL_NEUMF)) {
         fprintf(stderr, "ncf train: pre-training needs --model neumf with both --pretrain-gmf and --pretrain-mlp\n");
         return 2;
@@ -208,7 +297,7 @@ int cmd_train(int argc, char **argv)
         return 2;
     }
     if (GIVEN("adam") && optimizer != 0) {
-        fprintf(stderr, "ncf train: --adam applies only to --optimizer adam\n");
+        fprintf(stderr, "ncf train: --adam applies only to --optimizer adam (--rows for the others)\n");
         return 2;
     }
     if (ncf_train_config_check(&tc, &err) != NCF_OK) {
@@ -221,10 +310,16 @@ int cmd_train(int argc, char **argv)
     ncf_model *m = NULL;
     int status = 0;
     if (ncf_dataset_load(data, &lo, &ds, &err) != NCF_OK) return cli_fail(cmd, &err);
-    if (ds->n_test == 0) {
+    if (ds->test.n == 0) {
         fprintf(stderr, "ncf train: %s: no test cases (every user has a single interaction)\n", data);
         ncf_dataset_free(ds);
         return 1;
+    }
+    if (early_stop && ds->valid.n == 0) {
+        fprintf(stderr, "ncf train: --early-stop needs validation cases: add --validation, or split with "
+                        "ncf split --validation\n");
+        ncf_dataset_free(ds);
+        return 2;
     }
     mc.n_users = ds->n_users;
     mc.n_items = ds->n_items;
@@ -244,22 +339,30 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
     }
-    run_state rs = {.json = json, .progress = !quiet && isatty(2), .topk = topk, .epochs = epochs};
+    run_state rs = {.json = json, .progress = !quiet && isatty(2), .ec = ec, .epochs = epochs};
     tc.on_epoch = on_epoch;
     tc.on_progress = on_progress;
     tc.user = &rs;
     FILE *info = json ? stderr : stdout;
-    fprintf(info, "data: %s: %d users, %d items, %lld training interactions, %d test cases%s\n", data, ds->n_users,
-            ds->n_items, (long long)ds->n_train, ds->n_test, ds->negatives_drawn ? " (negatives drawn)" : "");
+    fprintf(info, "data: %s: %d users, %d items, %lld training interactions, %d test cases, %d validation cases%s\n",
+            data, ds->n_users, ds->n_items, (long long)ds->n_train, ds->test.n, ds->valid.n,
+            ec.mode == NCF_EVAL_FULL ? " (full ranking)" : ds->negatives_drawn ? " (negatives drawn)" : "");
     if (pre_gmf) fprintf(info, "pre-trained from %s and %s, alpha %g\n", pre_gmf, pre_mlp, alpha);
-    fprintf(info, "model: %s (%s preset), %lld parameters; %s, lr %g, batch %d, %d negatives, %d threads, %s kernels\n",
+    fprintf(info, "model: %s (%s preset), %lld parameters; %s%s%s, lr %g%s, batch %d, %d negatives, %s loss, %d threads, %s kernels\n",
             ncf_model_type_name(mc.type), preset ? "seed" : "paper", (long long)ncf_model_param_count(m),
-            tc.optimizer == NCF_OPT_ADAM ? (tc.adam_mode == NCF_ADAM_LAZY ? "lazy Adam" : "Adam") : "SGD", (double)tc.lr, tc.batch, tc.neg,
-            ncf_threads_resolve(tc.threads), ncf_kernels());
+            ncf_optimizer_name(tc.optimizer), tc.momentum > 0 ? " with momentum" : "",
+            tc.adam_mode == NCF_ADAM_LAZY ? " (lazy rows)" : "", (double)tc.lr,
+            tc.schedule == NCF_LR_STEP ? " (step schedule)" : tc.schedule == NCF_LR_LINEAR ? " (linear decay)" : "",
+            tc.batch, tc.neg, ncf_loss_name(tc.loss), ncf_threads_resolve(tc.threads), ncf_kernels());
     if (summary) print_summary(info, m);
-    if (!json)
-        printf("%5s  %9s  %8s  %8s  %8s  %7s  %11s\n", "epoch", "loss", "HR@K", "NDCG@K", "train_s", "eval_s",
-               "samples/s");
+    const char *pname = ec.mode == NCF_EVAL_FULL ? "Recall" : "HR";
+    if (!json) {
+        char a[32], b[32], v[32] = "";
+        snprintf(a, sizeof a, "%s@%d", pname, topk);
+        snprintf(b, sizeof b, "NDCG@%d", topk);
+        if (ds->valid.n) snprintf(v, sizeof v, "val_%s", pname);
+        printf("%5s  %9s  %9s  %9s  %9s  %8s  %7s  %11s\n", "epoch", "loss", a, b, v, "train_s", "eval_s", "samples/s");
+    }
     ncf_train_result res;
     if (ncf_train(m, ds, &tc, &res, &err) != NCF_OK) {
         status = cli_fail(cmd, &err);
@@ -268,24 +371,44 @@ int cmd_train(int argc, char **argv)
     if (json) {
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
-        printf("{\"best_epoch\": %d, \"best_hr\": %.6f, \"best_ndcg\": %.6f, \"final_hr\": %.6f, \"final_ndcg\": %.6f, "
-               "\"peak_rss_mb\": %.1f}\n",
-               res.best_epoch, res.best_hr, res.best_ndcg, res.final_hr, res.final_ndcg, (double)ru.ru_maxrss / 1024.0);
-    } else if (res.epochs_run > 0) {
-        printf("best epoch %d: HR@%d %.4f  NDCG@%d %.4f;  final: HR@%d %.4f  NDCG@%d %.4f\n", res.best_epoch, topk,
-               res.best_hr, topk, res.best_ndcg, topk, res.final_hr, topk, res.final_ndcg);
+        printf("{\"best_epoch\": %d, \"best_hr\": %.6f, \"best_ndcg\": %.6f, \"final_hr\": %.6f, \"final_ndcg\": %.6f",
+               res.best_epoch, res.best_hr, res.best_ndcg, res.final_hr, res.final_ndcg);
+        if (res.best_epoch) {
+            cli_print_metrics_json(stdout, "best_", &res.best);
+            cli_print_metrics_json(stdout, "final_", &res.final);
+        }
+        if (res.selected_epoch) {
+            printf(", \"selected_epoch\": %d", res.selected_epoch);
+            cli_print_metrics_json(stdout, "selected_", &res.selected);
+            cli_print_metrics_json(stdout, "selected_valid_", &res.selected_valid);
+        }
+        if (ds->valid.n) printf(", \"stopped_early\": %s", res.stopped_early ? "true" : "false");
+        printf(", \"peak_rss_mb\": %.1f}\n", (double)ru.ru_maxrss / 1024.0);
+    } else if (res.best_epoch > 0) {
+        const ncf_metric pm = ec.mode == NCF_EVAL_FULL ? NCF_METRIC_RECALL : NCF_METRIC_HR;
+        printf("best epoch %d (on test, as the paper): %s@%d %.4f  NDCG@%d %.4f;  final: %s@%d %.4f  NDCG@%d %.4f\n",
+               res.best_epoch, pname, topk, res.best.at[0][pm], topk, res.best_ndcg, pname, topk, res.final.at[0][pm],
+               topk, res.final_ndcg);
+        if (res.selected_epoch)
+            printf("selected on validation: epoch %d: test %s@%d %.4f  NDCG@%d %.4f%s\n", res.selected_epoch, pname,
+                   topk, res.selected.at[0][pm], topk, res.selected.ndcg,
+                   res.stopped_early ? " (stopped early; the model is this epoch's)" :
+                   early_stop ? " (the model is this epoch's)" : "");
     }
     if (out) {
         char meta[2048];
         snprintf(meta, sizeof meta,
                  "model=%s\npreset=%s\nfactors=%d\nlayers=%s\nepochs=%d\nbatch=%d\nlr=%g\nneg=%d\nloss=%s\n"
-                 "optimizer=%s\nadam=%s\nreg=%g\nseed=%llu\ntopk=%d\ndata=%s\nnegatives=%d\nbest_epoch=%d\n"
-                 "best_hr=%.6f\nbest_ndcg=%.6f\nfinal_hr=%.6f\nfinal_ndcg=%.6f\n",
+                 "optimizer=%s\nmomentum=%g\nrows=%s\nreg=%g\nreg_layers=%g\nlr_schedule=%s\nseed=%llu\ntopk=%d\n"
+                 "data=%s\nnegatives=%d\nbest_epoch=%d\n"
+                 "best_hr=%.6f\nbest_ndcg=%.6f\nfinal_hr=%.6f\nfinal_ndcg=%.6f\neval=%s\nselected_epoch=%d\n",
                  ncf_model_type_name(mc.type), preset ? "seed" : "paper", factors, layers_s, res.epochs_run, batch,
                  (double)tc.lr, tc.neg, ncf_loss_name(tc.loss),
-                 tc.optimizer == NCF_OPT_ADAM ? "adam" : "sgd", tc.adam_mode == NCF_ADAM_LAZY ? "lazy" : "dense", (double)tc.reg,
+                 ncf_optimizer_name(tc.optimizer), (double)tc.momentum, tc.adam_mode == NCF_ADAM_LAZY ? "lazy" : "dense",
+                 (double)tc.reg, (double)tc.reg_layers,
+                 tc.schedule == NCF_LR_STEP ? "step" : tc.schedule == NCF_LR_LINEAR ? "linear" : "constant",
                  (unsigned long long)seed, topk, data, lo.n_negatives, res.best_epoch, res.best_hr, res.best_ndcg,
-                 res.final_hr, res.final_ndcg);
+                 res.final_hr, res.final_ndcg, ec.mode == NCF_EVAL_FULL ? "full" : "sampled", res.selected_epoch);
         if (ncf_model_set_meta(m, meta) != NCF_OK || ncf_model_save(m, out, &err) != NCF_OK) {
             status = cli_fail(cmd, &err);
             goto done;

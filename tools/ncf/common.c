@@ -14,7 +14,22 @@ const char *DATA_OPTS_HELP =
     "  --user-col N --item-col N --rating-col N --time-col N\n"
     "                            1-based columns (defaults 1, 2, 3, 4 when present; 0 = none)\n"
     "  --min-rating X            keep only interactions rated >= X (implicit positives)\n"
-    "  --negatives N             test negatives drawn per user when the data has none (99)\n";
+    "  --negatives N             test negatives drawn per user when the data has none (99)\n"
+    "  --test FILE               a separate test file (same format): the data file is\n"
+    "                            then all training and every pair here a test case\n"
+    "                            (several per user: Gowalla's test.txt)\n"
+    "  --validation              hold out a validation case per user: each user's\n"
+    "                            latest training interaction (NCF prefix without\n"
+    "                            .valid files, or --test), else the second-latest\n";
+
+const char *EVAL_OPTS_HELP =
+    "Evaluation:\n"
+    "  --eval sampled|full       sampled: each held-out item against its 99 (or listed)\n"
+    "                            negatives (NCF paper, default); full: against every item\n"
+    "                            the user has no training interaction with\n"
+    "  --topk K[,K...]           cutoffs (default 10); the first is the primary one:\n"
+    "                            best epoch and early stopping compare HR@K (sampled)\n"
+    "                            or Recall@K (full)\n";
 
 void data_opts_specs(data_opts *d, opt_spec *s)
 {
@@ -34,6 +49,8 @@ void data_opts_specs(data_opts *d, opt_spec *s)
         {"time-col", 0, OPT_INT, &d->time_col, 0, 1000, NULL, 0},
         {"min-rating", 0, OPT_DOUBLE, &d->min_rating, -1e300, 1e300, NULL, 0},
         {"negatives", 0, OPT_INT, &d->negatives, 0, 100000, NULL, 0},
+        {"test", 0, OPT_STRING, &d->test, 0, 0, NULL, 0},
+        {"validation", 0, OPT_FLAG, &d->validation, 0, 0, NULL, 0},
     };
     memcpy(s, specs, sizeof specs);
 }
@@ -66,7 +83,37 @@ int data_opts_to_load(const char *cmd, data_opts *d, opt_spec *specs, uint64_t s
     }
     lo->n_negatives = d->negatives;
     lo->seed = seed;
+    lo->test_path = d->test;
+    lo->validation = d->validation;
     return 0;
+}
+
+int cli_eval_config(const char *cmd, int mode, const char *topk, ncf_eval_config *ec)
+{
+    ncf_eval_config_default(ec);
+    ec->mode = mode ? NCF_EVAL_FULL : NCF_EVAL_SAMPLED;
+    int32_t k[NCF_MAX_TOPK];
+    int n = args_parse_int_list(topk, k, NCF_MAX_TOPK);
+    if (n < 1) {
+        fprintf(stderr, "ncf %s: --topk needs 1 to %d comma-separated positive cutoffs, got '%s'\n", cmd, NCF_MAX_TOPK,
+                topk);
+        return 2;
+    }
+    ec->n_k = n;
+    for (int j = 0; j < n; j++) ec->k[j] = k[j];
+    ncf_err err = {{0}};
+    if (ncf_eval_config_check(ec, &err) != NCF_OK) {
+        fprintf(stderr, "ncf %s: %s\n", cmd, err.msg);
+        return 2;
+    }
+    return 0;
+}
+
+void cli_print_metrics_json(FILE *out, const char *prefix, const ncf_metrics *mt)
+{
+    for (int j = 0; j < mt->n_k; j++)
+        for (int q = 0; q < NCF_METRICS; q++)
+            fprintf(out, ", \"%s%s@%d\": %.6f", prefix, ncf_metric_name((ncf_metric)q), mt->k[j], mt->at[j][q]);
 }
 
 int cli_fail(const char *cmd, const ncf_err *err)
