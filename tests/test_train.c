@@ -265,6 +265,14 @@ static void test_catchup_closed_form(void **state)
             assert_true(moved > 1e-4); /* the steps did move p */
         }
     }
+    /* a row whose m has decayed to 0 while its v is tiny (a rarely seen item):
+     * the closed form must leave p alone, not turn it into NaN (0 * inf) */
+    float p[8] = {0.5f, -0.25f, 0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f}, mz[8] = {0}, vz[8];
+    for (int e = 0; e < 8; e++) vz[e] = e < 4 ? 1e-36f : 1e-40f;
+    int32_t row = 0;
+    int64_t from = 600;
+    ncf_adam_catchup_rows_(p, mz, vz, 8, 8, &row, &from, 1, 3000, &win);
+    assert_true(p[0] == 0.5f && p[1] == -0.25f && p[7] == 0.6f);
     ncf_adam_window_free_(&win);
 }
 

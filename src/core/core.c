@@ -114,3 +114,14 @@ double ncf_now_seconds_(void)
 
 #include "ncf/ncf.h"
 const char *ncf_version(void) { return NCF_VERSION_STRING; }
+
+int ncf_sorted_has_(const int32_t *a, int64_t n, int32_t v)
+{
+    int64_t lo = 0, hi = n;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < v) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && a[lo] == v;
+}

@@ -76,4 +76,7 @@ double ncf_rng_normal_(ncf_rng *r);
 uint32_t ncf_crc32_update_(uint32_t crc, const void *data, size_t n);
 double ncf_now_seconds_(void);
 
+/* 1 if v is in the increasing array a[0..n) (binary search). */
+int ncf_sorted_has_(const int32_t *a, int64_t n, int32_t v);
+
 #endif

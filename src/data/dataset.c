@@ -55,21 +55,10 @@ static ncf_status cases_alloc(ncf_cases *c, int32_t n, int64_t n_neg_total)
     return NCF_OK;
 }
 
-static int sorted_contains(const int32_t *a, int64_t n, int32_t v)
-{
-    int64_t lo = 0, hi = n;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (a[mid] < v) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < n && a[lo] == v;
-}
-
 int ncf_dataset_has_train(const ncf_dataset *ds, int32_t user, int32_t item)
 {
     int64_t b = ds->train_offsets[user], e = ds->train_offsets[user + 1];
-    return sorted_contains(ds->train_items + b, e - b, item);
+    return ncf_sorted_has_(ds->train_items + b, e - b, item);
 }
 
 static int cmp_i32(const void *a, const void *b)
@@ -105,17 +94,17 @@ ncf_status ncf_idmap_identity_(int32_t n, ncf_idmap **out)
 static int draw_negatives(ncf_rng *rng, int32_t n_items, const int32_t *excl, int64_t n_excl,
                           int32_t extra, int n, int32_t *out)
 {
-    int64_t avail = n_items - n_excl - (extra >= 0 && !sorted_contains(excl, n_excl, extra));
+    int64_t avail = n_items - n_excl - (extra >= 0 && !ncf_sorted_has_(excl, n_excl, extra));
     if (avail <= n) { /* take them all, in increasing order */
         int k = 0;
         for (int32_t j = 0; j < n_items && k < n; j++)
-            if (j != extra && !sorted_contains(excl, n_excl, j)) out[k++] = j;
+            if (j != extra && !ncf_sorted_has_(excl, n_excl, j)) out[k++] = j;
         return k;
     }
     int k = 0;
     while (k < n) {
         int32_t j = (int32_t)ncf_rng_below_(rng, (uint32_t)n_items);
-        if (j == extra || sorted_contains(excl, n_excl, j)) continue;
+        if (j == extra || ncf_sorted_has_(excl, n_excl, j)) continue;
         int dup = 0;
         for (int t = 0; t < k && !dup; t++) dup = out[t] == j;
         if (!dup) out[k++] = j;

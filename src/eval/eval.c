@@ -122,17 +122,6 @@ static void heap_sift_down(float *h, int n, int q)
     }
 }
 
-static int sorted_has(const int32_t *a, int64_t n, int32_t v)
-{
-    int64_t lo = 0, hi = n;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (a[mid] < v) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < n && a[lo] == v;
-}
-
 void ncf_full_ranks(const float *scores, int32_t n_items, const int32_t *excl, int64_t n_excl, const int32_t *test,
                     int n_test, int kmax, float *heap, int *ranks)
 {
@@ -164,7 +153,7 @@ void ncf_full_ranks(const float *scores, int32_t n_items, const int32_t *excl, i
     for (int t = 0; t < n_test; t++) {
         const float st = scores[test[t]];
         ranks[t] = kmax;
-        if (sorted_has(excl, n_excl, test[t]) || st != st) continue;
+        if (ncf_sorted_has_(excl, n_excl, test[t]) || st != st) continue;
         if (!full || st > th) { /* every candidate scoring >= st is in the heap, test[t] too */
             int r = -1;
             for (int q = 0; q < n; q++) r += heap[q] >= st;

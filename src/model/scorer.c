@@ -114,8 +114,11 @@ static void scratch_free(scratch *sc)
 static void score_tile(const ncf_scorer *s, int32_t u, const int32_t *items, int nt, scratch *sc, float *out)
 {
     const ncf_model *m = s->m;
-    if (!s->item_halves) { /* no hidden layer: the plain forward pass */
-        for (int t = 0; t < nt; t++) out[t] = ncf_model_forward_(m, u, items[t], sc->act, NULL);
+    if (!s->item_halves) {
+        if (m->E == 0) /* GMF, MF: the output layer is the whole model, one fused pass */
+            for (int t = 0; t < nt; t++) out[t] = ncf_model_output_(m, u, items[t], NULL);
+        else /* an MLP without hidden layers: the plain forward pass */
+            for (int t = 0; t < nt; t++) out[t] = ncf_model_forward_(m, u, items[t], sc->act, NULL);
         return;
     }
     const int h = m->out[0];

@@ -188,8 +188,11 @@ void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restric
                 }
             continue;
         }
-        for (int e = 0; e < dim; e++) { /* branch-free; m = 0 (then v may be 0) leaves p as it is */
-            const float s0 = pv[e] > 0.0f ? sqrtf(pv[e]) : 1.0f, r = eps / s0;
+        for (int e = 0; e < dim; e++) { /* branch-free; m = 0 leaves p as it is */
+            /* an element whose m has decayed to 0 may keep a v so small that
+             * the series overflows: 0 * inf would be NaN, so such elements
+             * take s0 = 1 (their movement is 0 either way) */
+            const float s0 = pv[e] > 0.0f && pm[e] != 0.0f ? sqrtf(pv[e]) : 1.0f, r = eps / s0;
             p[e] -= pm[e] * ((A[0] - r * (A[1] - r * (A[2] - r * A[3]))) / s0);
             pm[e] *= b1k;
             pv[e] *= b2k;

@@ -1,0 +1,66 @@
+#!/bin/sh
+# reproduce.sh — the runs behind docs/results.md's issue-4 tables, on the
+# shared data. Usage: scripts/reproduce.sh pretrain|gowalla|ml1m [OUTDIR]
+#   pretrain  GMF 64 and MLP 256,128,64 on ncf-ml-1m-half, each stopped early
+#             on a validation case per user (the best validation epoch's model
+#             is kept), then NeuMF 64 / 256,128,64 from them with SGD
+#   gowalla   MF and NeuMF on Gowalla (train = train.txt + valid.txt, test =
+#             test.txt), full ranking over all items, Recall@20 and NDCG@20
+#   ml1m      MF beside NeuMF on ncf-ml-1m-half (sampled protocol)
+# Prints each run's final JSON line and its wall time. Needs ./ncf (make).
+set -eu
+cd "$(dirname "$0")/.."
+what=${1:-}
+out=${2:-reproduce-out}
+data=../shared/data
+ncf=./ncf
+[ -x "$ncf" ] || { echo "reproduce.sh: build ./ncf first (make)" >&2; exit 1; }
+mkdir -p "$out"
+
+run() { # NAME ARGS...: runs ncf train --json, keeps the log, prints the summary
+    name=$1
+    shift
+    t0=$(date +%s.%N)
+    "$ncf" train "$@" --json --quiet >"$out/$name.jsonl" 2>"$out/$name.err"
+    t1=$(date +%s.%N)
+    printf '%s: %.1f s: %s\n' "$name" "$(awk "BEGIN { print $t1 - $t0 }")" "$(tail -n 1 "$out/$name.jsonl")"
+}
+
+case "$what" in
+pretrain)
+    ml=$data/ncf-ml-1m-half/ml-1m-half
+    [ -f "$ml.train.rating" ] || { echo "reproduce.sh: $ml.train.rating is absent" >&2; exit 1; }
+    run gmf64 --data "$ml" --model gmf --factors 64 --validation --early-stop 3 --epochs 20 --out "$out/g64.ncf"
+    run mlp256 --data "$ml" --model mlp --layers 256,128,64 --validation --early-stop 3 --epochs 20 \
+        --out "$out/m256.ncf"
+    run neumf-pretrained --data "$ml" --model neumf --factors 64 --layers 256,128,64 \
+        --pretrain-gmf "$out/g64.ncf" --pretrain-mlp "$out/m256.ncf" --optimizer sgd --lr 0.001 --epochs 5
+    ;;
+gowalla)
+    gw=$data/gowalla
+    [ -f "$gw/train.txt" ] || { echo "reproduce.sh: $gw/train.txt is absent" >&2; exit 1; }
+    cat "$gw/train.txt" "$gw/valid.txt" >"$out/gowalla-trainvalid.txt"
+    g="--data $out/gowalla-trainvalid.txt --test $gw/test.txt --eval full --topk 20"
+    # shellcheck disable=SC2086
+    run gowalla-mf $g --model mf --factors 64 --loss bce --neg 4 --batch 1024 --lr 0.001 --reg-emb 1e-3 \
+        --epochs 20 --eval-every 10 --out "$out/gowalla-mf.ncf"
+    # shellcheck disable=SC2086
+    run gowalla-neumf $g --model neumf --factors 64 --layers 64,32,16,8 --loss bce --neg 4 --batch 1024 \
+        --lr 0.001 --reg-emb 1e-3 --rows lazy --epochs 10 --eval-every 10 --out "$out/gowalla-neumf.ncf"
+    t0=$(date +%s.%N)
+    "$ncf" eval --model "$out/gowalla-mf.ncf" --data "$out/gowalla-trainvalid.txt" --test "$gw/test.txt" \
+        --eval full --topk 20 --json
+    t1=$(date +%s.%N)
+    printf 'one full-ranking evaluation of MF: %.1f s\n' "$(awk "BEGIN { print $t1 - $t0 }")"
+    ;;
+ml1m)
+    ml=$data/ncf-ml-1m-half/ml-1m-half
+    [ -f "$ml.train.rating" ] || { echo "reproduce.sh: $ml.train.rating is absent" >&2; exit 1; }
+    run ml1m-mf --data "$ml" --model mf --factors 64 --reg-emb 1e-3 --epochs 20
+    run ml1m-neumf --data "$ml" --model neumf --factors 8 --layers 64,32,16,8 --epochs 20
+    ;;
+*)
+    echo "usage: scripts/reproduce.sh pretrain|gowalla|ml1m [OUTDIR]" >&2
+    exit 2
+    ;;
+esac
