@@ -7,6 +7,9 @@
 #   gowalla   MF and NeuMF on Gowalla (train = train.txt + valid.txt, test =
 #             test.txt), full ranking over all items, Recall@20 and NDCG@20
 #   ml1m      MF beside NeuMF on ncf-ml-1m-half (sampled protocol)
+#   table     GMF, MLP, NeuMF and MF with their defaults on every shared
+#             dataset that has a training set, sampled protocol, as a
+#             markdown table (docs/results.md)
 # Prints each run's final JSON line and its wall time. Needs ./ncf (make).
 set -eu
 cd "$(dirname "$0")/.."
@@ -59,8 +62,31 @@ ml1m)
     run ml1m-mf --data "$ml" --model mf --factors 64 --reg-emb 1e-3 --epochs 20
     run ml1m-neumf --data "$ml" --model neumf --factors 8 --layers 64,32,16,8 --epochs 20
     ;;
+table)
+    echo "| data | model | best HR@10 | best NDCG@10 | epoch | final HR@10 / NDCG@10 | train s/epoch |"
+    echo "|---|---|---|---|---|---|---|"
+    for d in ncf-ml-1m-half/ml-1m-half ml-1m-users1-2999/ratings.dat ml-100k/u.data ml-latest-small/ratings.csv \
+        lastfm-hetrec2011-2k/user_artists.dat; do
+        path=$data/$d
+        [ -e "$path" ] || [ -e "$path.train.rating" ] || { echo "| $d | absent, skipped | | | | | |"; continue; }
+        for m in gmf mlp neumf mf; do
+            case $m in
+            mf) extra="--factors 64 --reg-emb 1e-3" ;;
+            *) extra="" ;;
+            esac
+            # shellcheck disable=SC2086
+            "$ncf" train --data "$path" --model $m $extra --json --quiet >"$out/table.jsonl" 2>/dev/null
+            awk -v d="$d" -v m="$m" '
+                function num(k,   i) { i = index($0, "\"" k "\": "); return substr($0, i + length(k) + 4) + 0 }
+                /"train_seconds"/ { ts += num("train_seconds"); n++ }
+                /"best_epoch"/ { printf "| %s | %s | %.4f | %.4f | %d | %.4f / %.4f | %.2f |\n", d, m, num("best_hr"),
+                                  num("best_ndcg"), num("best_epoch"), num("final_hr"), num("final_ndcg"), ts / n }' \
+                "$out/table.jsonl"
+        done
+    done
+    ;;
 *)
-    echo "usage: scripts/reproduce.sh pretrain|gowalla|ml1m [OUTDIR]" >&2
+    echo "usage: scripts/reproduce.sh pretrain|gowalla|ml1m|table [OUTDIR]" >&2
     exit 2
     ;;
 esac
