@@ -81,8 +81,9 @@ static void test_bad_input(void **state)
 
 static double json_num(const char *line, const char *key)
 {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    char pat[128];
+    int n = snprintf(pat, sizeof pat, "\"%s\": ", key);
+    assert_true(n > 0 && (size_t)n < sizeof pat);
     const char *p = strstr(line, pat);
     assert_non_null(p);
     return strtod(p + strlen(pat), NULL);
