@@ -113,6 +113,64 @@ static void test_save_load_round_trip(void **state)
     ncf_dataset_free(ds);
 }
 
+static void test_mf_model(void **state)
+{
+    /* MF: score = b + b_u + b_i + <p_u, q_i>, kept through a save/load as version 2;
+     * NeuMF files stay version 1 */
+    ncf_dataset *ds = small_dataset();
+    ncf_model_config c;
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_MF, 4, NULL, 0, &c, &err), NCF_OK);
+    c.n_users = ds->n_users;
+    c.n_items = ds->n_items;
+    c.init_std = 0.5f;
+    ncf_model *m = NULL;
+    assert_int_equal(ncf_model_create(&c, 2, &m, &err), NCF_OK);
+    assert_int_equal(ncf_model_attach_data(m, ds, &err), NCF_OK);
+    m->dense[m->bo_off] = 0.25f;
+    for (int32_t u = 0; u < ds->n_users; u++) m->tab[NCF_TABLE_USER_BIAS].w[(size_t)u * 8] = 0.1f * (float)u;
+    for (int32_t i = 0; i < ds->n_items; i++) m->tab[NCF_TABLE_ITEM_BIAS].w[(size_t)i * 8] = -0.2f * (float)i;
+    assert_int_equal(ncf_model_param_count(m), (int64_t)(ds->n_users + ds->n_items) * 5 + 1);
+    for (int32_t u = 0; u < ds->n_users; u++)
+        for (int32_t i = 0; i < ds->n_items; i++) {
+            const float *p = m->tab[NCF_TABLE_GMF_USER].w + (size_t)u * (size_t)m->tab[NCF_TABLE_GMF_USER].stride;
+            const float *q = m->tab[NCF_TABLE_GMF_ITEM].w + (size_t)i * (size_t)m->tab[NCF_TABLE_GMF_ITEM].stride;
+            double want = 0.25 + 0.1 * u - 0.2 * i;
+            for (int k = 0; k < 4; k++) want += (double)p[k] * q[k];
+            float got;
+            assert_int_equal(ncf_model_score(m, u, &i, 1, &got), NCF_OK);
+            assert_true(fabs(got - want) < 1e-5);
+            assert_true(fabs(ncf_model_output_(m, u, i, NULL) - want) < 1e-5); /* the scorer's path */
+        }
+    const char *p = tu_path("mf.ncf");
+    assert_int_equal(ncf_model_save(m, p, &err), NCF_OK);
+    size_t n;
+    char *bytes = tu_read(p, &n);
+    uint32_t version;
+    memcpy(&version, bytes + 8, 4);
+    assert_int_equal(version, 2);
+    free(bytes);
+    ncf_model *l = NULL;
+    assert_int_equal(ncf_model_load(p, &l, &err), NCF_OK);
+    assert_int_equal(ncf_model_get_config(l)->type, NCF_MODEL_MF);
+    for (int32_t i = 0; i < ds->n_items; i++) {
+        float a, b;
+        ncf_model_score(m, 1, &i, 1, &a);
+        ncf_model_score(l, 1, &i, 1, &b);
+        assert_memory_equal(&a, &b, sizeof a);
+    }
+    ncf_model_free(l);
+    ncf_model *nm = neumf_for(ds);
+    assert_int_equal(ncf_model_save(nm, p, &err), NCF_OK);
+    bytes = tu_read(p, &n);
+    memcpy(&version, bytes + 8, 4);
+    assert_int_equal(version, 1);
+    free(bytes);
+    ncf_model_free(nm);
+    ncf_model_free(m);
+    ncf_dataset_free(ds);
+}
+
 static void write_bytes(const char *path, const char *b, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -285,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_presets),
         cmocka_unit_test(test_param_count_paper_neumf),
         cmocka_unit_test(test_save_load_round_trip),
+        cmocka_unit_test(test_mf_model),
         cmocka_unit_test(test_corrupt_files),
         cmocka_unit_test(test_recommend),
         cmocka_unit_test(test_split_first_layer),
