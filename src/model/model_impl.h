@@ -140,18 +140,28 @@ static inline float ncf_model_output_(const ncf_model *m, int32_t u, int32_t i, 
     const int F = m->F, n = m->out_in - F;
     const float *wo = m->dense + m->wo_off;
     float acc[8] = {0};
+    /* acc[j] sums elements j, j + 8, j + 16, ...: written as blocks of 8 (which
+     * the compiler turns into one vector multiply-add each) and a tail */
     if (F) {
         const float *pu = m->tab[NCF_TABLE_GMF_USER].w + (size_t)u * (size_t)m->tab[NCF_TABLE_GMF_USER].stride;
         const float *qi = m->tab[NCF_TABLE_GMF_ITEM].w + (size_t)i * (size_t)m->tab[NCF_TABLE_GMF_ITEM].stride;
-        if (m->cfg.gmf_activation == NCF_ACT_SIGMOID)
-            for (int k = 0; k < F; k++) acc[k & 7] += wo[k] * ncf_sigmoid_(pu[k] * qi[k]);
-        else
-            for (int k = 0; k < F; k++) acc[k & 7] += wo[k] * (pu[k] * qi[k]);
+        int k = 0;
+        if (m->cfg.gmf_activation == NCF_ACT_SIGMOID) {
+            for (; k < F; k++) acc[k & 7] += wo[k] * ncf_sigmoid_(pu[k] * qi[k]);
+        } else {
+            for (; k + 8 <= F; k += 8)
+                for (int j = 0; j < 8; j++) acc[j] += wo[k + j] * (pu[k + j] * qi[k + j]);
+            for (; k < F; k++) acc[k & 7] += wo[k] * (pu[k] * qi[k]);
+        }
     }
-    for (int k = 0; k < n; k++) acc[k & 7] += wo[F + k] * z[k];
+    int k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int j = 0; j < 8; j++) acc[j] += wo[F + k + j] * z[k + j];
+    for (; k < n; k++) acc[k & 7] += wo[F + k] * z[k];
     float b = m->dense[m->bo_off];
-    if (m->B) b += m->tab[NCF_TABLE_USER_BIAS].w[(size_t)u * (size_t)m->tab[NCF_TABLE_USER_BIAS].stride] +
-                  m->tab[NCF_TABLE_ITEM_BIAS].w[(size_t)i * (size_t)m->tab[NCF_TABLE_ITEM_BIAS].stride];
+    if (m->B)
+        b += m->tab[NCF_TABLE_USER_BIAS].w[(size_t)u * (size_t)m->tab[NCF_TABLE_USER_BIAS].stride] +
+             m->tab[NCF_TABLE_ITEM_BIAS].w[(size_t)i * (size_t)m->tab[NCF_TABLE_ITEM_BIAS].stride];
     return b + (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
 }
 void ncf_model_user_half_(const ncf_model *m, int32_t u, float *uh);

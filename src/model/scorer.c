@@ -110,13 +110,21 @@ static void scratch_free(scratch *sc)
     ncf_free_aligned_(sc->zb);
 }
 
+/* GMF and MF: the output layer is the whole model, one fused pass per item,
+ * built for each SIMD level (the sums run in the same order on every one). */
+NCF_MULTIVERSION
+static void score_tile_output_only(const ncf_model *m, int32_t u, const int32_t *items, int nt, float *out)
+{
+    for (int t = 0; t < nt; t++) out[t] = ncf_model_output_(m, u, items[t], NULL);
+}
+
 /* Scores of nt <= TILE items for user u (whose half is in sc->uh). */
 static void score_tile(const ncf_scorer *s, int32_t u, const int32_t *items, int nt, scratch *sc, float *out)
 {
     const ncf_model *m = s->m;
     if (!s->item_halves) {
-        if (m->E == 0) /* GMF, MF: the output layer is the whole model, one fused pass */
-            for (int t = 0; t < nt; t++) out[t] = ncf_model_output_(m, u, items[t], NULL);
+        if (m->E == 0) /* GMF, MF */
+            score_tile_output_only(m, u, items, nt, out);
         else /* an MLP without hidden layers: the plain forward pass */
             for (int t = 0; t < nt; t++) out[t] = ncf_model_forward_(m, u, items[t], sc->act, NULL);
         return;
