@@ -1,7 +1,10 @@
-/* dataset.c — builds the training/test dataset: from the NCF authors' files
- * (PREFIX.train.rating, .test.rating, .test.negative) or from one
- * interactions file split leave-one-out in memory; also writes that split in
- * the NCF format (`ncf split`). Does not parse lines itself (reader.c). */
+/* dataset.c — builds the dataset (training CSR, test and validation cases):
+ * from the NCF authors' files (PREFIX.train.rating, .test.rating,
+ * .test.negative, and .valid.* when present), from one interactions file
+ * split leave-one-out in memory (optionally with a validation case per
+ * user), or from a training file plus a separate test file (--test); also
+ * writes the split in the NCF format (`ncf split`) and re-expresses a
+ * dataset in a model's ids. Does not parse lines itself (reader.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

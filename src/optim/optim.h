@@ -1,5 +1,6 @@
 /* optim.h — optimizer kernels over flat float ranges: Adam (PyTorch's
- * formulation, bias-corrected) and plain SGD. Elementwise, so any partition
+ * formulation, bias-corrected), SGD with or without momentum, Adagrad and
+ * RMSprop, with the closed-form zero-gradient catch-ups of dense rows. Elementwise, so any partition
  * of a range across threads gives the same bytes. Which rows or ranges to
  * update (dense sweep, catch-up, or touched rows only) is the trainer's
  * decision. */

@@ -1,15 +1,19 @@
 /* trainer.c — the training loop: per epoch, sample and shuffle, then
- * mini-batch steps, then evaluation. One OpenMP team per epoch; each step:
+ * mini-batch steps, then evaluation of the test (and validation) cases, the
+ * best / selected / final epochs, and early stopping that keeps the best
+ * validation epoch's weights. One OpenMP team per epoch; each step:
  *   1. chunks of CHUNK samples are spread over threads; each chunk writes
  *      its own dense-gradient buffer and its samples' embedding gradients;
  *   2. each thread reduces a slice of the dense gradient over chunks in
  *      chunk order and updates that slice; embedding rows are owned by
- *      thread (row % threads) and summed in sample order, then updated
+ *      thread (contiguous ranges of rows) and summed in sample order, then updated
  *      (dense Adam: rows the batch does not touch get their zero-gradient
- *      steps when next read, which is exact; lazy Adam: touched rows only);
+ *      steps when next read, which is exact; lazy Adam: touched rows only;
+ *      momentum SGD and RMSprop the same way, Adagrad and SGD touched rows);
  *   3. each thread refreshes the transposed forward weights of its slice.
  * Every sum runs in an order fixed by the data, not by the thread count, so
- * a seed gives the same bytes with 1 or 64 threads. Does not print. */
+ * a seed gives the same bytes with 1 or 64 threads. The learning rate is
+ * set per epoch by the schedule. Does not print. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
