@@ -45,8 +45,8 @@ gowalla)
     cat "$gw/train.txt" "$gw/valid.txt" >"$out/gowalla-trainvalid.txt"
     g="--data $out/gowalla-trainvalid.txt --test $gw/test.txt --eval full --topk 20"
     # shellcheck disable=SC2086
-    run gowalla-mf $g --model mf --factors 64 --loss bce --neg 4 --batch 1024 --lr 0.001 --reg-emb 1e-3 \
-        --epochs 20 --eval-every 10 --out "$out/gowalla-mf.ncf"
+    run gowalla-mf $g --model mf --factors 64 --loss bce --neg 8 --batch 1024 --lr 0.001 --reg-emb 1e-3 \
+        --epochs 10 --eval-every 5 --out "$out/gowalla-mf.ncf"
     # shellcheck disable=SC2086
     run gowalla-neumf $g --model neumf --factors 64 --layers 64,32,16,8 --loss bce --neg 4 --batch 1024 \
         --lr 0.001 --reg-emb 1e-3 --rows lazy --epochs 10 --eval-every 10 --out "$out/gowalla-neumf.ncf"
