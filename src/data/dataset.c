@@ -242,12 +242,23 @@ static ncf_status cases_from_held(const ncf_interactions *x, const loo_split *s,
 
 static int csr_from_pairs(ncf_dataset *ds, const int32_t *user, const int32_t *item, int64_t n);
 
-/* The dataset of x: held-out cases as loo_build picked them (none when
- * neither test nor validation), everything else training. */
-static ncf_status dataset_from_split(const ncf_interactions *x, int test, int validation, int n_negatives,
-                                     uint64_t seed, ncf_dataset **out, ncf_err *err)
+/* The test cases' and then the validation cases' evaluation negatives,
+ * each set avoiding the other's items too. */
+static ncf_status draw_all_negatives(ncf_dataset *ds, int n_negatives, uint64_t seed)
 {
-    if (n_negatives < 0) return ncf_fail_(err, NCF_ERR_ARG, "negative count must be >= 0");
+    if (draw_case_negatives(ds, &ds->test, &ds->valid, n_negatives, seed, STREAM_TEST) != NCF_OK ||
+        draw_case_negatives(ds, &ds->valid, &ds->test, n_negatives, seed, STREAM_VALID) != NCF_OK)
+        return NCF_ERR_NOMEM;
+    ds->negatives_drawn = 1;
+    return NCF_OK;
+}
+
+/* The dataset of x: held-out cases as loo_build picked them (none when
+ * neither test nor validation), everything else training; no negatives
+ * drawn yet. */
+static ncf_status dataset_from_split(const ncf_interactions *x, int test, int validation, ncf_dataset **out,
+                                     ncf_err *err)
+{
     loo_split s;
     if (loo_build(x, ncf_idmap_size(x->users), test, validation, &s) != NCF_OK) return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
     int32_t *pu = malloc(((size_t)x->n + 1) * sizeof *pu);
@@ -266,10 +277,6 @@ static ncf_status dataset_from_split(const ncf_interactions *x, int test, int va
     if (csr_from_pairs(ds, pu, x->item, x->n) != 0) goto nomem;
     if (cases_from_held(x, &s, s.held, &ds->test) != NCF_OK || cases_from_held(x, &s, s.held2, &ds->valid) != NCF_OK)
         goto nomem;
-    if (draw_case_negatives(ds, &ds->test, &ds->valid, n_negatives, seed, STREAM_TEST) != NCF_OK ||
-        draw_case_negatives(ds, &ds->valid, &ds->test, n_negatives, seed, STREAM_VALID) != NCF_OK)
-        goto nomem;
-    ds->negatives_drawn = 1;
     free(pu);
     loo_free(&s);
     *out = ds;
@@ -284,7 +291,16 @@ nomem:
 ncf_status ncf_dataset_from_interactions(const ncf_interactions *x, int n_negatives, int validation, uint64_t seed,
                                          ncf_dataset **out, ncf_err *err)
 {
-    return dataset_from_split(x, 1, validation, n_negatives, seed, out, err);
+    if (n_negatives < 0) return ncf_fail_(err, NCF_ERR_ARG, "negative count must be >= 0");
+    ncf_dataset *ds = NULL;
+    ncf_status st = dataset_from_split(x, 1, validation, &ds, err);
+    if (st != NCF_OK) return st;
+    if (draw_all_negatives(ds, n_negatives, seed) != NCF_OK) {
+        ncf_dataset_free(ds);
+        return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory building the split");
+    }
+    *out = ds;
+    return NCF_OK;
 }
 
 /* ---- atomic file writing -------------------------------------------------- */
@@ -801,7 +817,7 @@ static ncf_status load_with_test_file(const ncf_interactions *x, const ncf_load_
         ncf_interactions_free(t);
         return ncf_fail_(err, NCF_ERR_EMPTY, "%s: no test interactions", opt->test_path);
     }
-    st = dataset_from_split(x, 0, opt->validation, 0, opt->seed, &ds, err);
+    st = dataset_from_split(x, 0, opt->validation, &ds, err);
     if (st != NCF_OK) {
         ncf_interactions_free(t);
         return st;
@@ -837,9 +853,7 @@ static ncf_status load_with_test_file(const ncf_interactions *x, const ncf_load_
     }
     t->n = w;
     if (cases_from_file(&h, &ds->test, &listed) != NCF_OK) goto nomem;
-    if (draw_case_negatives(ds, &ds->test, &ds->valid, opt->n_negatives, opt->seed, STREAM_TEST) != NCF_OK ||
-        draw_case_negatives(ds, &ds->valid, &ds->test, opt->n_negatives, opt->seed, STREAM_VALID) != NCF_OK)
-        goto nomem;
+    if (draw_all_negatives(ds, opt->n_negatives, opt->seed) != NCF_OK) goto nomem;
     goto done;
 nomem:
     st = ncf_fail_(err, NCF_ERR_NOMEM, "out of memory loading %s", opt->test_path);
