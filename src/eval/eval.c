@@ -269,7 +269,7 @@ static ncf_status ranks_full(const ncf_model *m, const ncf_dataset *ds, const nc
             const int32_t u = cs->users[order[goff[g]]];
             const int nt = goff[g + 1] - goff[g];
             for (int t = 0; t < nt; t++) test[t] = cs->items[order[goff[g] + t]];
-            if (ncf_scorer_score(sc, u, all, n_items, scores) != NCF_OK) {
+            if (ncf_scorer_score_trusted_(sc, u, all, n_items, scores) != NCF_OK) { /* only out of memory */
 #pragma omp atomic write
                 failed = 1;
                 continue;

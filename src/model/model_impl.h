@@ -168,6 +168,10 @@ void ncf_model_user_half_(const ncf_model *m, int32_t u, float *uh);
 float ncf_model_forward_split_(const ncf_model *m, int32_t u, int32_t i, const float *uh, const float *ih,
                                float *act);
 
+/* ncf_scorer_score without checking user and item indices, for callers that
+ * produced them (full-ranking evaluation scores every item of every user). */
+ncf_status ncf_scorer_score_trusted_(const ncf_scorer *s, int32_t user, const int32_t *items, int n, float *scores);
+
 /* Allocates the tables and the arena for cfg (weights zero); used by create and load. */
 ncf_status ncf_model_alloc_(const ncf_model_config *cfg, ncf_model **out, ncf_err *err);
 

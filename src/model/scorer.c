@@ -156,6 +156,12 @@ ncf_status ncf_scorer_score(const ncf_scorer *s, int32_t user, const int32_t *it
     if (user < 0 || user >= m->cfg.n_users) return NCF_ERR_NOT_FOUND;
     for (int q = 0; q < n; q++)
         if (items[q] < 0 || items[q] >= m->cfg.n_items) return NCF_ERR_NOT_FOUND;
+    return ncf_scorer_score_trusted_(s, user, items, n, scores);
+}
+
+ncf_status ncf_scorer_score_trusted_(const ncf_scorer *s, int32_t user, const int32_t *items, int n, float *scores)
+{
+    const ncf_model *m = s->m;
     scratch sc;
     if (scratch_init(m, &sc) != 0) {
         scratch_free(&sc);
