@@ -322,7 +322,7 @@ static void test_pretrained_neumf(void **state)
         }
     /* mismatches */
     assert_int_equal(ncf_model_init_pretrained(n, p, g, 0.5f, &err), NCF_ERR_ARG);
-    assert_non_null(strstr(err.msg, "from a GMF and an MLP"));
+    assert_non_null(strstr(err.msg, "from a GMF (or MF) and an MLP"));
     ncf_model_config c2 = cg;
     c2.factors = 4;
     ncf_model *g4;
@@ -332,6 +332,60 @@ static void test_pretrained_neumf(void **state)
     assert_int_equal(ncf_model_init_pretrained(n, g, p, 1.5f, &err), NCF_ERR_ARG);
     ncf_model_free(g4);
     ncf_model_free(g);
+    ncf_model_free(p);
+    ncf_model_free(n);
+    ncf_dataset_free(ds);
+}
+
+/* An MF part enters NeuMF exactly as a GMF of two more factors: the NeuMF
+ * logit is alpha (b + b_u + b_i + <p_u, q_i>) + (1 - alpha) s_mlp. */
+static void test_pretrained_neumf_from_mf(void **state)
+{
+    ncf_dataset *ds = small_dataset();
+    int32_t layers[3] = {8, 6, 3};
+    ncf_model_config cf, cm, cn;
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_MF, 3, layers, 3, &cf, &err), NCF_OK);
+    assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_MLP, 5, layers, 3, &cm, &err), NCF_OK);
+    assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_NEUMF, 5, layers, 3, &cn, &err), NCF_OK);
+    ncf_model_config *cs[3] = {&cf, &cm, &cn};
+    for (int k = 0; k < 3; k++) {
+        cs[k]->n_users = ds->n_users;
+        cs[k]->n_items = ds->n_items;
+        cs[k]->init_std = 0.5f;
+    }
+    ncf_model *f, *p, *n;
+    assert_int_equal(ncf_model_create(&cf, 1, &f, &err), NCF_OK);
+    assert_int_equal(ncf_model_create(&cm, 2, &p, &err), NCF_OK);
+    assert_int_equal(ncf_model_create(&cn, 3, &n, &err), NCF_OK);
+    f->dense[f->bo_off] = 0.3f;
+    for (int side = 0; side < 2; side++) { /* biases that differ per row */
+        ncf_table *t = &f->tab[side ? NCF_TABLE_ITEM_BIAS : NCF_TABLE_USER_BIAS];
+        for (int32_t r = 0; r < t->rows; r++) t->w[(size_t)r * (size_t)t->stride] = 0.1f * (float)(r + 1) - 0.2f * (float)side;
+    }
+    assert_int_equal(ncf_model_init_pretrained(n, f, p, 0.25f, &err), NCF_OK);
+    for (int32_t u = 0; u < ds->n_users; u++)
+        for (int32_t i = 0; i < ds->n_items; i++) {
+            const float *pu = f->tab[NCF_TABLE_GMF_USER].w + (size_t)u * (size_t)f->tab[NCF_TABLE_GMF_USER].stride;
+            const float *qi = f->tab[NCF_TABLE_GMF_ITEM].w + (size_t)i * (size_t)f->tab[NCF_TABLE_GMF_ITEM].stride;
+            float want = 0.3f + 0.1f * (float)(u + 1) + 0.1f * (float)(i + 1) - 0.2f;
+            for (int k = 0; k < 3; k++) want += pu[k] * qi[k];
+            float sf, sm, sn;
+            ncf_model_score(f, u, &i, 1, &sf);
+            ncf_model_score(p, u, &i, 1, &sm);
+            ncf_model_score(n, u, &i, 1, &sn);
+            assert_true(fabsf(sf - want) < 1e-5f);
+            assert_true(fabsf(sn - (0.25f * sf + 0.75f * sm)) < 1e-5f);
+        }
+    /* an MF of 5 factors needs a NeuMF of 7 */
+    ncf_model_config c5 = cf;
+    c5.factors = 5;
+    ncf_model *f5;
+    assert_int_equal(ncf_model_create(&c5, 1, &f5, &err), NCF_OK);
+    assert_int_equal(ncf_model_init_pretrained(n, f5, p, 0.5f, &err), NCF_ERR_ARG);
+    assert_non_null(strstr(err.msg, "GMF part of 7 factors"));
+    ncf_model_free(f5);
+    ncf_model_free(f);
     ncf_model_free(p);
     ncf_model_free(n);
     ncf_dataset_free(ds);
@@ -348,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_recommend),
         cmocka_unit_test(test_split_first_layer),
         cmocka_unit_test(test_pretrained_neumf),
+        cmocka_unit_test(test_pretrained_neumf_from_mf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -77,8 +77,11 @@ void ncf_model_free(ncf_model *m); /* NULL-safe */
  * and a trained MLP of the same users, items and widths: embeddings and
  * hidden layers copied, output weights [alpha w_gmf ; (1 - alpha) w_mlp],
  * bias alpha b_gmf + (1 - alpha) b_mlp, so the NeuMF logit starts as
- * alpha s_gmf + (1 - alpha) s_mlp. NCF_ERR_ARG, naming the mismatch, when a
- * type, a size, a width, the GMF activation or the raw ids differ. */
+ * alpha s_gmf + (1 - alpha) s_mlp. The GMF part may be an MF model of F
+ * factors when NeuMF has F + 2: it is written in as the equal GMF
+ * [p_u, b_u, 1] . [q_i, 1, b_i] with output weights 1 and bias b.
+ * NCF_ERR_ARG, naming the mismatch, when a type, a size, a width, the GMF
+ * activation or the raw ids differ. */
 ncf_status ncf_model_init_pretrained(ncf_model *neumf, const ncf_model *gmf, const ncf_model *mlp, float alpha,
                                      ncf_err *err);
 

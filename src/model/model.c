@@ -291,10 +291,32 @@ static void copy_table(ncf_table *dst, const ncf_table *src)
                (size_t)dst->dim * sizeof(float));
 }
 
+/* An MF model y = b + b_u + b_i + <p_u, q_i> is exactly a GMF of two more
+ * factors: p'_u = [p_u, b_u, 1], q'_i = [q_i, 1, b_i], output weights all 1
+ * and output bias b (identity activation). Fills n's GMF tables that way;
+ * the output weights and bias go through the mixing below like a GMF's. */
+static void mf_into_gmf_part(ncf_model *n, const ncf_model *mf)
+{
+    const int f = mf->cfg.factors;
+    const ncf_table *src[2] = {&mf->tab[NCF_TABLE_GMF_USER], &mf->tab[NCF_TABLE_GMF_ITEM]};
+    const ncf_table *bias[2] = {&mf->tab[NCF_TABLE_USER_BIAS], &mf->tab[NCF_TABLE_ITEM_BIAS]};
+    ncf_table *dst[2] = {&n->tab[NCF_TABLE_GMF_USER], &n->tab[NCF_TABLE_GMF_ITEM]};
+    for (int side = 0; side < 2; side++)
+        for (int32_t r = 0; r < dst[side]->rows; r++) {
+            float *d = dst[side]->w + (size_t)r * (size_t)dst[side]->stride;
+            memcpy(d, src[side]->w + (size_t)r * (size_t)src[side]->stride, (size_t)f * sizeof(float));
+            const float b = bias[side]->w[(size_t)r * (size_t)bias[side]->stride];
+            d[f + side] = b;     /* user: column f holds b_u; item: column f+1 holds b_i */
+            d[f + 1 - side] = 1.0f;
+        }
+}
+
 ncf_status ncf_model_init_pretrained(ncf_model *n, const ncf_model *g, const ncf_model *p, float alpha, ncf_err *err)
 {
-    if (n->cfg.type != NCF_MODEL_NEUMF || g->cfg.type != NCF_MODEL_GMF || p->cfg.type != NCF_MODEL_MLP)
-        return ncf_fail_(err, NCF_ERR_ARG, "pre-training needs a NeuMF model from a GMF and an MLP model, got %s from %s and %s",
+    const int from_mf = g->cfg.type == NCF_MODEL_MF;
+    if (n->cfg.type != NCF_MODEL_NEUMF || (g->cfg.type != NCF_MODEL_GMF && !from_mf) || p->cfg.type != NCF_MODEL_MLP)
+        return ncf_fail_(err, NCF_ERR_ARG,
+                         "pre-training needs a NeuMF model from a GMF (or MF) and an MLP model, got %s from %s and %s",
                          ncf_model_type_name(n->cfg.type), ncf_model_type_name(g->cfg.type),
                          ncf_model_type_name(p->cfg.type));
     if (!(alpha >= 0.0f && alpha <= 1.0f)) return ncf_fail_(err, NCF_ERR_ARG, "alpha must be in [0, 1]");
@@ -307,10 +329,16 @@ ncf_status ncf_model_init_pretrained(ncf_model *n, const ncf_model *g, const ncf
         if (!same_ids(parts[k]->users, n->users) || !same_ids(parts[k]->items, n->items))
             return ncf_fail_(err, NCF_ERR_ARG, "the %s model was trained on other user or item ids", names[k]);
     }
-    if (g->cfg.factors != n->cfg.factors)
+    if (from_mf && g->cfg.factors + 2 != n->cfg.factors)
+        return ncf_fail_(err, NCF_ERR_ARG,
+                         "an MF model of %d factors becomes a GMF part of %d factors (two carry its biases), "
+                         "NeuMF asks for %d", g->cfg.factors, g->cfg.factors + 2, n->cfg.factors);
+    if (!from_mf && g->cfg.factors != n->cfg.factors)
         return ncf_fail_(err, NCF_ERR_ARG, "the GMF model has %d factors, NeuMF asks for %d", g->cfg.factors,
                          n->cfg.factors);
-    if (g->cfg.gmf_activation != n->cfg.gmf_activation)
+    if (from_mf && n->cfg.gmf_activation != NCF_ACT_IDENTITY)
+        return ncf_fail_(err, NCF_ERR_ARG, "an MF part needs NeuMF's GMF activation to be the identity");
+    if (!from_mf && g->cfg.gmf_activation != n->cfg.gmf_activation)
         return ncf_fail_(err, NCF_ERR_ARG, "the GMF model's activation differs from NeuMF's");
     if (p->cfg.mlp_embed != n->cfg.mlp_embed || p->cfg.n_hidden != n->cfg.n_hidden)
         return ncf_fail_(err, NCF_ERR_ARG, "the MLP model has embeddings of %d and %d hidden layers, NeuMF %d and %d",
@@ -318,8 +346,11 @@ ncf_status ncf_model_init_pretrained(ncf_model *n, const ncf_model *g, const ncf
     for (int l = 0; l < n->n_layers; l++)
         if (p->out[l] != n->out[l])
             return ncf_fail_(err, NCF_ERR_ARG, "MLP hidden layer %d has width %d, NeuMF %d", l + 1, p->out[l], n->out[l]);
-    copy_table(&n->tab[NCF_TABLE_GMF_USER], &g->tab[NCF_TABLE_GMF_USER]);
-    copy_table(&n->tab[NCF_TABLE_GMF_ITEM], &g->tab[NCF_TABLE_GMF_ITEM]);
+    if (from_mf) mf_into_gmf_part(n, g);
+    else {
+        copy_table(&n->tab[NCF_TABLE_GMF_USER], &g->tab[NCF_TABLE_GMF_USER]);
+        copy_table(&n->tab[NCF_TABLE_GMF_ITEM], &g->tab[NCF_TABLE_GMF_ITEM]);
+    }
     copy_table(&n->tab[NCF_TABLE_MLP_USER], &p->tab[NCF_TABLE_MLP_USER]);
     copy_table(&n->tab[NCF_TABLE_MLP_ITEM], &p->tab[NCF_TABLE_MLP_ITEM]);
     for (int l = 0; l < n->n_layers; l++) {
@@ -327,7 +358,8 @@ ncf_status ncf_model_init_pretrained(ncf_model *n, const ncf_model *g, const ncf
         memcpy(n->dense + n->b_off[l], p->dense + p->b_off[l], (size_t)n->out[l] * sizeof(float));
     }
     const int F = n->F, h = n->out_in - F;
-    for (int k = 0; k < F; k++) n->dense[n->wo_off + (size_t)k] = alpha * g->dense[g->wo_off + (size_t)k];
+    for (int k = 0; k < F; k++) /* MF's output weights are fixed at 1, its two bias columns' too */
+        n->dense[n->wo_off + (size_t)k] = alpha * (from_mf ? 1.0f : g->dense[g->wo_off + (size_t)k]);
     for (int k = 0; k < h; k++) n->dense[n->wo_off + (size_t)(F + k)] = (1.0f - alpha) * p->dense[p->wo_off + (size_t)k];
     n->dense[n->bo_off] = alpha * g->dense[g->bo_off] + (1.0f - alpha) * p->dense[p->bo_off];
     ncf_model_sync_(n);
