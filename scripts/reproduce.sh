@@ -3,8 +3,9 @@
 # shared data. Usage: scripts/reproduce.sh pretrain|gowalla|ml1m [OUTDIR]
 #   pretrain  GMF 64 and MLP 256,128,64 on ncf-ml-1m-half, 10 epochs each,
 #             then NeuMF 64 / 256,128,64 from them with SGD (2 epochs)
-#   gowalla   MF and NeuMF on Gowalla (train = train.txt + valid.txt, test =
-#             test.txt), full ranking over all items, Recall@20 and NDCG@20
+#   gowalla   MF, NeuMF, and NeuMF pre-trained from that MF and an MLP, on
+#             Gowalla (train = train.txt + valid.txt, test = test.txt), full
+#             ranking over all items, Recall@20 and NDCG@20
 #   ml1m      MF beside NeuMF on ncf-ml-1m-half (sampled protocol)
 #   table     GMF, MLP, NeuMF and MF with their defaults on every shared
 #             dataset that has a training set, sampled protocol, as a
@@ -48,6 +49,14 @@ gowalla)
     # shellcheck disable=SC2086
     run gowalla-neumf $g --model neumf --factors 64 --layers 64,32,16,8 --loss bce --neg 4 --batch 1024 \
         --lr 0.001 --reg-emb 1e-3 --rows lazy --epochs 10 --eval-every 10 --out "$out/gowalla-neumf.ncf"
+    # NeuMF pre-trained from the MF above (as a GMF part of 64 + 2 factors) and an MLP
+    # shellcheck disable=SC2086
+    run gowalla-mlp $g --model mlp --layers 64,32,16,8 --loss bce --neg 8 --batch 1024 --lr 0.001 \
+        --reg-emb 1e-3 --rows lazy --epochs 10 --eval-every 10 --out "$out/gowalla-mlp.ncf"
+    # shellcheck disable=SC2086
+    run gowalla-neumf-pretrained $g --model neumf --factors 66 --layers 64,32,16,8 --loss bce --neg 8 \
+        --batch 1024 --pretrain-gmf "$out/gowalla-mf.ncf" --pretrain-mlp "$out/gowalla-mlp.ncf" \
+        --optimizer sgd --lr 0.0001 --epochs 2 --out "$out/gowalla-neumf-pretrained.ncf"
     t0=$(date +%s.%N)
     "$ncf" eval --model "$out/gowalla-mf.ncf" --data "$out/gowalla-trainvalid.txt" --test "$gw/test.txt" \
         --eval full --topk 20 --json
