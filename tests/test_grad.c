@@ -82,6 +82,21 @@ static void linear_kernels_one_path(void)
                     }
                 free(ys);
             }
+            /* the tile kernels: every row (in pairs, then the odd one) gets the
+             * one-row kernels' bits */
+            {
+                float *yt = malloc(sizeof(float) * (size_t)(rows * out)), *dxt = malloc(sizeof(float) * (size_t)(rows * in));
+                float *y1 = malloc(sizeof(float) * (size_t)out), *dx1 = malloc(sizeof(float) * (size_t)in);
+                ncf_linear_forward_tile_(yt, (size_t)out, x, (size_t)in, rows, wt, bias, in, out);
+                ncf_linear_backward_x_tile_(dxt, (size_t)in, dy, (size_t)out, rows, w, in, out);
+                for (int q = 0; q < rows; q++) {
+                    ncf_linear_forward_(y1, x + (size_t)q * (size_t)in, wt, bias, in, out);
+                    ncf_linear_backward_x_(dx1, dy + (size_t)q * (size_t)out, w, in, out);
+                    assert_memory_equal(y1, yt + (size_t)q * (size_t)out, sizeof(float) * (size_t)out);
+                    assert_memory_equal(dx1, dxt + (size_t)q * (size_t)in, sizeof(float) * (size_t)in);
+                }
+                free(yt), free(dxt), free(y1), free(dx1);
+            }
             ncf_linear_backward_x_(dx, dy, w, in, out);
             for (int i = 0; i < in; i++) {
                 double ref = 0;

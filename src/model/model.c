@@ -381,7 +381,12 @@ const char *ncf_model_meta(const ncf_model *m) { return m->meta ? m->meta : ""; 
 
 static inline const float *row_of(const ncf_table *t, int32_t r) { return t->w + (size_t)r * (size_t)t->stride; }
 
-float ncf_model_forward_(const ncf_model *m, int32_t u, int32_t i, float *act, const float *mask)
+/* The forward pass in three parts, so that training can run the MLP tower
+ * over a whole tile between the first and the last: forward_head returns
+ * the output bias, MF's biases and the GMF term, and copies the MLP input;
+ * the tower fills the hidden layers; forward_tail adds the last layer's
+ * term. The score's sum runs in the same order either way. */
+static float forward_head(const ncf_model *m, int32_t u, int32_t i, float *act)
 {
     const int F = m->F, E = m->E;
     const float *wo = m->dense + m->wo_off;
@@ -399,20 +404,34 @@ float ncf_model_forward_(const ncf_model *m, int32_t u, int32_t i, float *act, c
         float *x = act + m->act_x0;
         memcpy(x, row_of(&m->tab[NCF_TABLE_MLP_USER], u), (size_t)E * sizeof *x);
         memcpy(x + E, row_of(&m->tab[NCF_TABLE_MLP_ITEM], i), (size_t)E * sizeof *x);
+    }
+    return s;
+}
+
+static float forward_tail(const ncf_model *m, const float *act, const float *mask, float s)
+{
+    if (!m->E) return s;
+    const int F = m->F, n = m->out_in - F;
+    const float *x = act + (m->n_layers ? m->act_z[m->n_layers - 1] : m->act_x0);
+    const float *w2 = m->dense + m->wo_off + F;
+    if (mask)
+        for (int k = 0; k < n; k++) s += w2[k] * (x[k] * mask[k]);
+    else
+        for (int k = 0; k < n; k++) s += w2[k] * x[k];
+    return s;
+}
+
+float ncf_model_forward_(const ncf_model *m, int32_t u, int32_t i, float *act, const float *mask)
+{
+    float s = forward_head(m, u, i, act);
+    if (m->E)
         for (int l = 0; l < m->n_layers; l++) {
+            const float *x = act + (l ? m->act_z[l - 1] : m->act_x0);
             float *z = act + m->act_z[l];
             ncf_linear_forward_(z, x, m->wt + m->w_off[l], m->dense + m->b_off[l], m->in[l], m->out[l]);
             ncf_relu_forward_(z, m->out[l]);
-            x = z;
         }
-        const int n = m->out_in - F;
-        const float *w2 = wo + F;
-        if (mask)
-            for (int k = 0; k < n; k++) s += w2[k] * (x[k] * mask[k]);
-        else
-            for (int k = 0; k < n; k++) s += w2[k] * x[k];
-    }
-    return s;
+    return forward_tail(m, act, mask, s);
 }
 
 /* Rows of one tile: a BCE sample is one row; a pairwise sample is two
@@ -518,7 +537,19 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
             /* the slot after the mask says whether this row used it */
             mask[m->out_in - F] = drop ? 1.0f : 0.0f;
         }
-        ds[r] = ncf_model_forward_(m, x->user, item, act, drop ? act + m->act_mask : NULL);
+        ds[r] = forward_head(m, x->user, item, act);
+    }
+    /* the MLP tower over the whole tile, layer by layer */
+    if (E)
+        for (int l = 0; l < m->n_layers; l++) {
+            const size_t xo = l ? m->act_z[l - 1] : m->act_x0, zo = m->act_z[l];
+            ncf_linear_forward_tile_(ws + zo, rowf, ws + xo, rowf, R, m->wt + m->w_off[l], m->dense + m->b_off[l],
+                                     m->in[l], m->out[l]);
+            for (int r = 0; r < R; r++) ncf_relu_forward_(ws + (size_t)r * rowf + zo, m->out[l]);
+        }
+    for (int r = 0; r < R; r++) {
+        const float *act = ws + (size_t)r * rowf;
+        ds[r] = forward_tail(m, act, drop ? act + m->act_mask : NULL, ds[r]);
     }
     /* loss and d(loss)/d(score) per row */
     for (int k = 0; k < n; k++) {
@@ -554,11 +585,13 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
         const size_t zo = m->act_z[l], xo = l > 0 ? m->act_z[l - 1] : m->act_x0;
         ncf_linear_backward_w_(dense_grad + m->w_off[l], dense_grad + m->b_off[l], ws + m->act_size + zo, rowf,
                                ws + xo, rowf, R, m->in[l], m->out[l]);
-        for (int r = 0; r < R; r++) {
-            float *act = ws + (size_t)r * rowf, *dact = act + m->act_size;
-            ncf_linear_backward_x_(dact + xo, dact + zo, m->dense + m->w_off[l], m->in[l], m->out[l]);
-            if (l > 0) ncf_relu_backward_(dact + xo, act + xo, m->in[l]);
-        }
+        ncf_linear_backward_x_tile_(ws + m->act_size + xo, rowf, ws + m->act_size + zo, rowf, R,
+                                    m->dense + m->w_off[l], m->in[l], m->out[l]);
+        if (l > 0)
+            for (int r = 0; r < R; r++) {
+                float *act = ws + (size_t)r * rowf;
+                ncf_relu_backward_(act + m->act_size + xo, act + xo, m->in[l]);
+            }
     }
     if (E)
         for (int r = 0; r < R; r++) {

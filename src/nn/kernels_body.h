@@ -3,67 +3,103 @@
  * with KNAME(x) naming the functions and V8_MADD(c, a, b) / S_MADD(c, a, b)
  * computing c + a * b: separately rounded in the portable path, fused (FMA)
  * in the AVX2 and AVX-512 paths. Each loop keeps at least four independent
- * accumulator chains: 32 outputs as four 8-float vectors; 16 outputs as two
- * vectors times two halves of the input; 8 outputs as one vector times four
- * quarters (partial sums added in a fixed order). Not compiled on its own. */
+ * accumulator chains per row: 32 outputs as four 8-float vectors; 16 outputs
+ * as two vectors times two halves of the input; 8 outputs as one vector
+ * times four quarters (partial sums added in a fixed order). The tile forms
+ * take two rows per pass (eight chains, each weight loaded once for both)
+ * and give each row the bits the one-row form gives. Not compiled on its
+ * own. */
 #include "nn/kernels.h"
 #include "nn/nn.h"
 #include "nn/simd.h"
 
-/* y[o0 .. o0+8*V) = bias + sum_i x[i] * rows[i], with `split` interleaved
- * partial sums over i. rows advance by `stride` floats per i. */
-static inline __attribute__((always_inline)) void KNAME(dot_block)(float *restrict y, const float *restrict x, const float *restrict rows, size_t stride,
-                             const float *restrict init, int n, int V, int split)
+/* For NR rows (1 or 2) at once: y_r[0 .. 8*V) = init + sum_i x_r[i] * rows[i],
+ * with `split` interleaved partial sums over i (added in a fixed order at
+ * the end). Row r's x is at x + r * xs, its y at y + r * ys; rows advance by
+ * `stride` floats per i. Each weight vector loaded serves all NR rows, and
+ * every row's arithmetic is the same whatever NR is, so a row gives the
+ * same bits alone or paired. */
+static inline __attribute__((always_inline)) void KNAME(dot_block)(float *restrict y, size_t ys, const float *restrict x,
+                                                                   size_t xs, int NR, const float *restrict rows,
+                                                                   size_t stride, const float *restrict init, int n,
+                                                                   int V, int split)
 {
-    v8f a[4][4];
-    for (int s = 0; s < split; s++)
-        for (int v = 0; v < V; v++) a[s][v] = s == 0 && init ? v8_load(init + 8 * v) : v8_set1(0.0f);
+    v8f a[2][4][4];
+    for (int r = 0; r < NR; r++)
+        for (int s = 0; s < split; s++)
+            for (int v = 0; v < V; v++) a[r][s][v] = s == 0 && init ? v8_load(init + 8 * v) : v8_set1(0.0f);
     int i = 0;
     for (; i + split <= n; i += split)
         for (int s = 0; s < split; s++) {
-            const v8f xi = v8_set1(x[i + s]);
-            const float *r = rows + (size_t)(i + s) * stride;
-            for (int v = 0; v < V; v++) a[s][v] = V8_MADD(a[s][v], xi, v8_load(r + 8 * v));
+            const float *w = rows + (size_t)(i + s) * stride;
+            v8f wv[4];
+            for (int v = 0; v < V; v++) wv[v] = v8_load(w + 8 * v);
+            for (int r = 0; r < NR; r++) {
+                const v8f xi = v8_set1(x[(size_t)r * xs + (size_t)(i + s)]);
+                for (int v = 0; v < V; v++) a[r][s][v] = V8_MADD(a[r][s][v], xi, wv[v]);
+            }
         }
     for (; i < n; i++) {
-        const v8f xi = v8_set1(x[i]);
-        for (int v = 0; v < V; v++) a[0][v] = V8_MADD(a[0][v], xi, v8_load(rows + (size_t)i * stride + 8 * v));
+        const float *w = rows + (size_t)i * stride;
+        for (int r = 0; r < NR; r++) {
+            const v8f xi = v8_set1(x[(size_t)r * xs + (size_t)i]);
+            for (int v = 0; v < V; v++) a[r][0][v] = V8_MADD(a[r][0][v], xi, v8_load(w + 8 * v));
+        }
     }
-    for (int v = 0; v < V; v++) {
-        v8f t = a[0][v];
-        if (split == 2) t = a[0][v] + a[1][v];
-        if (split == 4) t = (a[0][v] + a[1][v]) + (a[2][v] + a[3][v]);
-        v8_store(y + 8 * v, t);
-    }
+    for (int r = 0; r < NR; r++)
+        for (int v = 0; v < V; v++) {
+            v8f t = a[r][0][v];
+            if (split == 2) t = a[r][0][v] + a[r][1][v];
+            if (split == 4) t = (a[r][0][v] + a[r][1][v]) + (a[r][2][v] + a[r][3][v]);
+            v8_store(y + (size_t)r * ys + 8 * v, t);
+        }
+}
+
+/* The blocks of out (32, 16 or 8 at a time, then one by one) for NR rows. */
+static inline __attribute__((always_inline)) void KNAME(dot_rows)(float *restrict y, size_t ys, const float *restrict x,
+                                                                  size_t xs, int NR, const float *restrict w,
+                                                                  const float *restrict init, int n, int out)
+{
+    const size_t so = (size_t)out;
+    int o = 0;
+    for (; o + 32 <= out; o += 32) KNAME(dot_block)(y + o, ys, x, xs, NR, w + o, so, init ? init + o : NULL, n, 4, 1);
+    for (; o + 16 <= out; o += 16) KNAME(dot_block)(y + o, ys, x, xs, NR, w + o, so, init ? init + o : NULL, n, 2, 2);
+    for (; o + 8 <= out; o += 8) KNAME(dot_block)(y + o, ys, x, xs, NR, w + o, so, init ? init + o : NULL, n, 1, 4);
+    for (; o < out; o++)
+        for (int r = 0; r < NR; r++) {
+            const float *xr = x + (size_t)r * xs;
+            float acc = init ? init[o] : 0.0f;
+            for (int i = 0; i < n; i++) acc = S_MADD(acc, xr[i], w[(size_t)i * so + (size_t)o]);
+            y[(size_t)r * ys + (size_t)o] = acc;
+        }
 }
 
 void KNAME(linear_forward)(float *restrict y, const float *restrict x, const float *restrict wt,
                          const float *restrict b, int in, int out)
 {
-    const size_t so = (size_t)out;
-    int o = 0;
-    for (; o + 32 <= out; o += 32) KNAME(dot_block)(y + o, x, wt + o, so, b + o, in, 4, 1);
-    for (; o + 16 <= out; o += 16) KNAME(dot_block)(y + o, x, wt + o, so, b + o, in, 2, 2);
-    for (; o + 8 <= out; o += 8) KNAME(dot_block)(y + o, x, wt + o, so, b + o, in, 1, 4);
-    for (; o < out; o++) {
-        float acc = b[o];
-        for (int i = 0; i < in; i++) acc = S_MADD(acc, x[i], wt[(size_t)i * so + (size_t)o]);
-        y[o] = acc;
-    }
+    KNAME(dot_rows)(y, 0, x, 0, 1, wt, b, in, out);
 }
 
 void KNAME(linear_backward_x)(float *restrict dx, const float *restrict dy, const float *restrict w, int in, int out)
 {
-    const size_t si = (size_t)in;
-    int i = 0;
-    for (; i + 32 <= in; i += 32) KNAME(dot_block)(dx + i, dy, w + i, si, NULL, out, 4, 1);
-    for (; i + 16 <= in; i += 16) KNAME(dot_block)(dx + i, dy, w + i, si, NULL, out, 2, 2);
-    for (; i + 8 <= in; i += 8) KNAME(dot_block)(dx + i, dy, w + i, si, NULL, out, 1, 4);
-    for (; i < in; i++) {
-        float acc = 0.0f;
-        for (int o = 0; o < out; o++) acc = S_MADD(acc, dy[o], w[(size_t)o * si + (size_t)i]);
-        dx[i] = acc;
-    }
+    KNAME(dot_rows)(dx, 0, dy, 0, 1, w, NULL, out, in);
+}
+
+void KNAME(linear_forward_tile)(float *restrict Y, size_t ys, const float *restrict X, size_t xs, int rows,
+                                const float *restrict wt, const float *restrict b, int in, int out)
+{
+    int r = 0;
+    for (; r + 2 <= rows; r += 2) KNAME(dot_rows)(Y + (size_t)r * ys, ys, X + (size_t)r * xs, xs, 2, wt, b, in, out);
+    if (r < rows) KNAME(dot_rows)(Y + (size_t)r * ys, ys, X + (size_t)r * xs, xs, 1, wt, b, in, out);
+}
+
+void KNAME(linear_backward_x_tile)(float *restrict DX, size_t dxs, const float *restrict DY, size_t dys, int rows,
+                                   const float *restrict w, int in, int out)
+{
+    int r = 0;
+    for (; r + 2 <= rows; r += 2)
+        KNAME(dot_rows)(DX + (size_t)r * dxs, dxs, DY + (size_t)r * dys, dys, 2, w, NULL, out, in);
+    if (r < rows) KNAME(dot_rows)(DX + (size_t)r * dxs, dxs, DY + (size_t)r * dys, dys, 1, w, NULL, out, in);
 }
 
 /* dw rows o0 .. o0+G, columns i0 .. i0+8V: += sum over rows r of dy[r][o] x[r][i]. */

@@ -19,6 +19,10 @@ typedef struct kernel_path {
                        int, int, int);
     void (*forward_rows)(float *restrict, size_t, const float *restrict, size_t, int, const float *restrict,
                          const float *restrict, int, int, int);
+    void (*forward_tile)(float *restrict, size_t, const float *restrict, size_t, int, const float *restrict,
+                         const float *restrict, int, int);
+    void (*backward_x_tile)(float *restrict, size_t, const float *restrict, size_t, int, const float *restrict, int,
+                            int);
 } kernel_path;
 
 /* In increasing order of preference for the default. AVX-512 comes before
@@ -27,12 +31,12 @@ typedef struct kernel_path {
  * NCF_KERNELS=avx512 selects it. */
 static const kernel_path paths[] = {
     {"generic", ncf_k_linear_forward_generic, ncf_k_linear_backward_x_generic, ncf_k_linear_backward_w_generic,
-     ncf_k_linear_forward_rows_generic},
+     ncf_k_linear_forward_rows_generic, ncf_k_linear_forward_tile_generic, ncf_k_linear_backward_x_tile_generic},
 #ifdef NCF_HAVE_X86_PATHS
     {"avx512", ncf_k_linear_forward_avx512, ncf_k_linear_backward_x_avx512, ncf_k_linear_backward_w_avx512,
-     ncf_k_linear_forward_rows_avx512},
+     ncf_k_linear_forward_rows_avx512, ncf_k_linear_forward_tile_avx512, ncf_k_linear_backward_x_tile_avx512},
     {"avx2", ncf_k_linear_forward_avx2, ncf_k_linear_backward_x_avx2, ncf_k_linear_backward_w_avx2,
-     ncf_k_linear_forward_rows_avx2},
+     ncf_k_linear_forward_rows_avx2, ncf_k_linear_forward_tile_avx2, ncf_k_linear_backward_x_tile_avx2},
 #endif
 };
 enum { N_PATHS = sizeof paths / sizeof paths[0] };
@@ -116,6 +120,18 @@ void ncf_linear_forward_rows_(float *restrict Y, size_t ys, const float *restric
                               const float *restrict wt, const float *restrict b, int in, int out, int relu)
 {
     path()->forward_rows(Y, ys, X, xs, rows, wt, b, in, out, relu);
+}
+
+void ncf_linear_forward_tile_(float *restrict Y, size_t ys, const float *restrict X, size_t xs, int rows,
+                              const float *restrict wt, const float *restrict b, int in, int out)
+{
+    path()->forward_tile(Y, ys, X, xs, rows, wt, b, in, out);
+}
+
+void ncf_linear_backward_x_tile_(float *restrict DX, size_t dxs, const float *restrict DY, size_t dys, int rows,
+                                 const float *restrict w, int in, int out)
+{
+    path()->backward_x_tile(DX, dxs, DY, dys, rows, w, in, out);
 }
 
 void ncf_relu_forward_(float *x, int n)

@@ -1,6 +1,7 @@
 /* nn.h — the layer kernels of the NCF models. Forward and backward work on
- * one row (sample) at a time, except the weight gradient, which sums over a
- * tile of rows so that each weight is loaded and stored once per tile.
+ * one row (sample) at a time or on a tile of rows (two per pass, each row
+ * with the one-row bits); the weight gradient sums over a tile of rows so
+ * that each weight is loaded and stored once per tile.
  * Backward kernels accumulate (+=) into parameter gradients; the caller
  * zeroes. The linear kernels have three paths (portable, AVX2+FMA,
  * AVX-512), chosen once at run time (nn.c, ncf_set_kernels); the summation
@@ -29,6 +30,14 @@ void ncf_linear_backward_w_(float *restrict dw, float *restrict db, const float 
  * of X at X + r * xs, of Y at Y + r * ys); wt = W^T (in, out). */
 void ncf_linear_forward_rows_(float *restrict Y, size_t ys, const float *restrict X, size_t xs, int rows,
                               const float *restrict wt, const float *restrict b, int in, int out, int relu);
+
+/* The same as ncf_linear_forward_ / ncf_linear_backward_x_ on each of
+ * `rows` rows (row r at Y + r * ys, X + r * xs, ...), bit for bit, with
+ * rows taken in pairs so that each weight load serves two of them. */
+void ncf_linear_forward_tile_(float *restrict Y, size_t ys, const float *restrict X, size_t xs, int rows,
+                              const float *restrict wt, const float *restrict b, int in, int out);
+void ncf_linear_backward_x_tile_(float *restrict DX, size_t dxs, const float *restrict DY, size_t dys, int rows,
+                                 const float *restrict w, int in, int out);
 
 /* x = max(x, 0) in place. */
 void ncf_relu_forward_(float *x, int n);

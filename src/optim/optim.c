@@ -150,6 +150,60 @@ void ncf_adam_window_free_(ncf_adam_window *w)
     w->pw = NULL;
 }
 
+/* The closed-form catch-up of a block of W elements at e (W a constant, so
+ * the loops vectorise): sqrt(v) once per element, into sq. A block where
+ * some element with m != 0 has sqrt(v) < 16 eps goes element by element
+ * (those replay step by step); any other block takes the branch-free form.
+ * An element gets the same result either way, so the blocking does not
+ * change any bits. */
+#define CATCHUP_ROW_BLOCK(W)                                                                          \
+    for (; e + (W) <= dim; e += (W)) {                                                                \
+        float sq[W];                                                                                  \
+        int exact = 0;                                                                                \
+        for (int q = 0; q < (W); q++) {                                                               \
+            sq[q] = sqrtf(pv[e + q]);                                                                 \
+            exact |= pm[e + q] != 0.0f && !(sq[q] >= small);                                          \
+        }                                                                                             \
+        if (exact) {                                                                                  \
+            for (int q = 0; q < (W); q++) catchup_elem(p + e + q, pm + e + q, pv + e + q, sq[q], &c); \
+            continue;                                                                                 \
+        }                                                                                             \
+        for (int q = 0; q < (W); q++) { /* branch-free; m = 0 leaves p as it is */                    \
+            /* an element whose m has decayed to 0 may keep a v so small that                         \
+             * the series overflows: 0 * inf would be NaN, so such elements                           \
+             * take s0 = 1 (their movement is 0 either way) */                                        \
+            const float s0 = pv[e + q] > 0.0f && pm[e + q] != 0.0f ? sq[q] : 1.0f, r = eps / s0;      \
+            p[e + q] -= pm[e + q] * ((A[0] - r * (A[1] - r * (A[2] - r * A[3]))) / s0);              \
+            pm[e + q] *= b1k;                                                                         \
+            pv[e + q] *= b2k;                                                                         \
+        }                                                                                             \
+    }
+
+/* What one element of a row's catch-up needs. */
+typedef struct catchup_ctx {
+    const ncf_adam_window *win;
+    const float *A;
+    float b1k, b2k, b1r, b2r, eps, small;
+    int64_t from, kk;
+} catchup_ctx;
+
+/* One element, choosing between the step-by-step replay and the closed form. */
+static inline void catchup_elem(float *p, float *m, float *v, float sq, const catchup_ctx *c)
+{
+    if (*m != 0.0f && !(sq >= c->small)) {
+        ncf_adam_catchup_(p, m, v, 1, ncf_adam_window_step_(c->win, c->from + 1), c->kk);
+        *m *= c->b1r;
+        *v *= c->b2r;
+    } else if (*m != 0.0f) {
+        const float *A = c->A, r = c->eps / sq;
+        *p -= *m * ((A[0] - r * (A[1] - r * (A[2] - r * A[3]))) / sq);
+        *m *= c->b1k;
+        *v *= c->b2k;
+    } else {
+        *v *= c->b2k;
+    }
+}
+
 NCF_MULTIVERSION
 void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restrict v, size_t stride, int dim,
                             const int32_t *rows, const int64_t *from, int n, int64_t through,
@@ -165,38 +219,23 @@ void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restric
         for (int q = 0; q < 4; q++)
             A[q] = (float)(win->h[(size_t)q * H + a] - win->pw[(size_t)q * H + (size_t)k] * win->h[(size_t)q * H + b]);
         const float b1k = (float)win->pw[4 * H + (size_t)k], b2k = (float)win->pw[5 * H + (size_t)k];
+        const int64_t kk = k < win->exact_cap ? k : win->exact_cap; /* the rest only decays m, v */
+        const catchup_ctx c = {.win = win,
+                               .A = A,
+                               .b1k = b1k,
+                               .b2k = b2k,
+                               .b1r = (float)win->pw[4 * H + (size_t)(k - kk)],
+                               .b2r = (float)win->pw[5 * H + (size_t)(k - kk)],
+                               .eps = eps,
+                               .small = small,
+                               .from = from[i],
+                               .kk = kk};
         const size_t o = (size_t)rows[i] * stride;
         float *restrict p = w + o, *restrict pm = m + o, *restrict pv = v + o;
-        int exact = 0;
-        for (int e = 0; e < dim; e++) /* elements whose sqrt(v) is not far above eps */
-            exact |= pm[e] != 0.0f && !(sqrtf(pv[e]) >= small);
-        if (exact) {
-            const int64_t kk = k < win->exact_cap ? k : win->exact_cap; /* the rest only decays m, v */
-            const float b1r = (float)win->pw[4 * H + (size_t)(k - kk)], b2r = (float)win->pw[5 * H + (size_t)(k - kk)];
-            for (int e = 0; e < dim; e++)
-                if (pm[e] != 0.0f && !(sqrtf(pv[e]) >= small)) {
-                    ncf_adam_catchup_(p + e, pm + e, pv + e, 1, ncf_adam_window_step_(win, from[i] + 1), kk);
-                    pm[e] *= b1r;
-                    pv[e] *= b2r;
-                } else if (pm[e] != 0.0f) {
-                    const float s0 = sqrtf(pv[e]), r = eps / s0;
-                    p[e] -= pm[e] * ((A[0] - r * (A[1] - r * (A[2] - r * A[3]))) / s0);
-                    pm[e] *= b1k;
-                    pv[e] *= b2k;
-                } else {
-                    pv[e] *= b2k;
-                }
-            continue;
-        }
-        for (int e = 0; e < dim; e++) { /* branch-free; m = 0 leaves p as it is */
-            /* an element whose m has decayed to 0 may keep a v so small that
-             * the series overflows: 0 * inf would be NaN, so such elements
-             * take s0 = 1 (their movement is 0 either way) */
-            const float s0 = pv[e] > 0.0f && pm[e] != 0.0f ? sqrtf(pv[e]) : 1.0f, r = eps / s0;
-            p[e] -= pm[e] * ((A[0] - r * (A[1] - r * (A[2] - r * A[3]))) / s0);
-            pm[e] *= b1k;
-            pv[e] *= b2k;
-        }
+        int e = 0;
+        CATCHUP_ROW_BLOCK(16)
+        CATCHUP_ROW_BLOCK(8)
+        CATCHUP_ROW_BLOCK(1)
     }
 }
 
