@@ -106,7 +106,7 @@ void KNAME(linear_backward_x_tile)(float *restrict DX, size_t dxs, const float *
 static inline __attribute__((always_inline)) void KNAME(outer_block)(float *restrict dw, size_t in, const float *restrict dy, size_t dy_stride,
                                const float *restrict x, size_t x_stride, int rows, int o0, int i0, int G, int V)
 {
-    v8f a[4][4];
+    v8f a[8][4];
     for (int gi = 0; gi < G; gi++)
         for (int v = 0; v < V; v++) a[gi][v] = v8_load(dw + (size_t)(o0 + gi) * in + (size_t)i0 + 8 * (size_t)v);
     for (int r = 0; r < rows; r++) {
@@ -125,22 +125,35 @@ static inline __attribute__((always_inline)) void KNAME(outer_block)(float *rest
 void KNAME(linear_backward_w)(float *restrict dw, float *restrict db, const float *restrict dy, size_t dy_stride,
                             const float *restrict x, size_t x_stride, int rows, int in, int out)
 {
-    for (int o = 0; o < out; o++) {
+    int ob = 0;
+    for (; ob + 8 <= out; ob += 8) { /* eight outputs' sums side by side, each in row order */
+        v8f bsum = v8_load(db + ob);
+        for (int r = 0; r < rows; r++) bsum = bsum + v8_load(dy + (size_t)r * dy_stride + (size_t)ob);
+        v8_store(db + ob, bsum);
+    }
+    for (int o = ob; o < out; o++) {
         float bsum = db[o];
         for (int r = 0; r < rows; r++) bsum += dy[(size_t)r * dy_stride + (size_t)o];
         db[o] = bsum;
     }
     const size_t sin = (size_t)in;
     int i = 0;
-    for (; i + 32 <= in; i += 32)
-        for (int o = 0; o < out; o++) KNAME(outer_block)(dw, sin, dy, dy_stride, x, x_stride, rows, o, i, 1, 4);
+    /* G output rows times V vectors of inputs per block: eight accumulator
+     * chains where the widths allow (each element's sum over rows runs in
+     * row order whatever the blocking) */
+    for (; i + 32 <= in; i += 32) {
+        int o = 0;
+        for (; o + 2 <= out; o += 2) KNAME(outer_block)(dw, sin, dy, dy_stride, x, x_stride, rows, o, i, 2, 4);
+        for (; o < out; o++) KNAME(outer_block)(dw, sin, dy, dy_stride, x, x_stride, rows, o, i, 1, 4);
+    }
     for (; i + 16 <= in; i += 16) {
         int o = 0;
-        for (; o + 2 <= out; o += 2) KNAME(outer_block)(dw, sin, dy, dy_stride, x, x_stride, rows, o, i, 2, 2);
+        for (; o + 4 <= out; o += 4) KNAME(outer_block)(dw, sin, dy, dy_stride, x, x_stride, rows, o, i, 4, 2);
         for (; o < out; o++) KNAME(outer_block)(dw, sin, dy, dy_stride, x, x_stride, rows, o, i, 1, 2);
     }
     for (; i + 8 <= in; i += 8) {
         int o = 0;
+        for (; o + 8 <= out; o += 8) KNAME(outer_block)(dw, sin, dy, dy_stride, x, x_stride, rows, o, i, 8, 1);
         for (; o + 4 <= out; o += 4) KNAME(outer_block)(dw, sin, dy, dy_stride, x, x_stride, rows, o, i, 4, 1);
         for (; o < out; o++) KNAME(outer_block)(dw, sin, dy, dy_stride, x, x_stride, rows, o, i, 1, 1);
     }
