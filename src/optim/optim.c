@@ -71,6 +71,17 @@ void ncf_adam_catchup_(float *restrict p, float *restrict m, float *restrict v, 
     CATCHUP_BLOCK(1)
 }
 
+/* Embedding rows are scattered over tables larger than L2, so the row
+ * kernels ask for the rows a few places ahead in their list (the first and
+ * last cache line of the row). */
+#define PREFETCH_AHEAD 4
+static inline void prefetch_row(const float *t, size_t stride, int dim, int32_t r)
+{
+    const size_t o = (size_t)r * stride;
+    __builtin_prefetch(t + o, 1);
+    __builtin_prefetch(t + o + (size_t)(dim > 0 ? dim - 1 : 0), 1);
+}
+
 /* One step with gradient on a block of W elements at offset e. */
 #define ROW_BLOCK(W)                                                         \
     for (; e + (W) <= (size_t)dim; e += (W))                                 \
@@ -85,6 +96,11 @@ void ncf_adam_rows_(float *restrict w, float *restrict g, float *restrict m, flo
 {
     ADAM_CONSTANTS(s);
     for (int i = 0; i < n; i++) {
+        if (i + PREFETCH_AHEAD < n) {
+            const int32_t ahead = rows[i + PREFETCH_AHEAD];
+            prefetch_row(w, stride, dim, ahead), prefetch_row(g, stride, dim, ahead);
+            prefetch_row(m, stride, dim, ahead), prefetch_row(v, stride, dim, ahead);
+        }
         const size_t o = (size_t)rows[i] * stride;
         float *restrict pw = w + o, *restrict pg = g + o, *restrict pm = m + o, *restrict pv = v + o;
         size_t e = 0;
@@ -212,6 +228,10 @@ void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restric
     const size_t H = (size_t)(win->count + 1);
     const float eps = win->eps, small = 16.0f * eps;
     for (int i = 0; i < n; i++) {
+        if (i + PREFETCH_AHEAD < n) {
+            const int32_t ahead = rows[i + PREFETCH_AHEAD];
+            prefetch_row(w, stride, dim, ahead), prefetch_row(m, stride, dim, ahead), prefetch_row(v, stride, dim, ahead);
+        }
         const int64_t k = through - from[i];
         if (k <= 0) continue;
         const size_t a = (size_t)(from[i] - win->base), b = (size_t)(through - win->base);

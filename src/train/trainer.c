@@ -309,6 +309,11 @@ static void update_embeddings(trainer *t, const ncf_sample *s, int B, int tid, i
                     srcs[nr++] = 2 * side;
                 }
             }
+            if (k + 8 < B) { /* the gradient row a few samples ahead (a table larger than L2) */
+                const int32_t ahead = is_item ? s[k + 8].item : s[k + 8].user;
+                __builtin_prefetch(grad + (size_t)ahead * stride, 1);
+                __builtin_prefetch(grad + (size_t)ahead * stride + (size_t)(dim - 1), 1);
+            }
             for (int q = 0; q < nr; q++) {
                 int32_t r = rows[q];
                 if (r < lo || r >= hi) continue;
