@@ -288,27 +288,38 @@ static void test_split_first_layer(void **state)
     ncf_dataset_free(ds);
 }
 
-/* Pre-training: a NeuMF built from a GMF and an MLP scores
- * alpha s_gmf + (1 - alpha) s_mlp; mismatched parts are refused. */
-static void test_pretrained_neumf(void **state)
+/* The three models of a pre-training test on ds: a GMF-side part of type
+ * gtype with gfactors factors, an MLP and a NeuMF of 5 factors, all with
+ * layers 8,6,3 and embeddings ~ N(0, 0.5). The configs are returned too. */
+static void pretraining_models(const ncf_dataset *ds, ncf_model_type gtype, int gfactors, ncf_model **g,
+                               ncf_model **p, ncf_model **n, ncf_model_config *cg)
 {
-    ncf_dataset *ds = small_dataset();
     int32_t layers[3] = {8, 6, 3};
-    ncf_model_config cg, cm, cn;
+    ncf_model_config cm, cn;
     ncf_err err = {{0}};
-    assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_GMF, 5, layers, 3, &cg, &err), NCF_OK);
+    assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, gtype, gfactors, layers, 3, cg, &err), NCF_OK);
     assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_MLP, 5, layers, 3, &cm, &err), NCF_OK);
     assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_NEUMF, 5, layers, 3, &cn, &err), NCF_OK);
-    ncf_model_config *cs[3] = {&cg, &cm, &cn};
+    ncf_model_config *cs[3] = {cg, &cm, &cn};
     for (int k = 0; k < 3; k++) {
         cs[k]->n_users = ds->n_users;
         cs[k]->n_items = ds->n_items;
         cs[k]->init_std = 0.5f;
     }
+    assert_int_equal(ncf_model_create(cg, 1, g, &err), NCF_OK);
+    assert_int_equal(ncf_model_create(&cm, 2, p, &err), NCF_OK);
+    assert_int_equal(ncf_model_create(&cn, 3, n, &err), NCF_OK);
+}
+
+/* Pre-training: a NeuMF built from a GMF and an MLP scores
+ * alpha s_gmf + (1 - alpha) s_mlp; mismatched parts are refused. */
+static void test_pretrained_neumf(void **state)
+{
+    ncf_dataset *ds = small_dataset();
+    ncf_model_config cg;
+    ncf_err err = {{0}};
     ncf_model *g, *p, *n;
-    assert_int_equal(ncf_model_create(&cg, 1, &g, &err), NCF_OK);
-    assert_int_equal(ncf_model_create(&cm, 2, &p, &err), NCF_OK);
-    assert_int_equal(ncf_model_create(&cn, 3, &n, &err), NCF_OK);
+    pretraining_models(ds, NCF_MODEL_GMF, 5, &g, &p, &n, &cg);
     g->dense[g->bo_off] = 0.3f;
     p->dense[p->bo_off] = -0.2f;
     assert_int_equal(ncf_model_init_pretrained(n, g, p, 0.25f, &err), NCF_OK);
@@ -342,22 +353,10 @@ static void test_pretrained_neumf(void **state)
 static void test_pretrained_neumf_from_mf(void **state)
 {
     ncf_dataset *ds = small_dataset();
-    int32_t layers[3] = {8, 6, 3};
-    ncf_model_config cf, cm, cn;
+    ncf_model_config cf;
     ncf_err err = {{0}};
-    assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_MF, 3, layers, 3, &cf, &err), NCF_OK);
-    assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_MLP, 5, layers, 3, &cm, &err), NCF_OK);
-    assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_NEUMF, 5, layers, 3, &cn, &err), NCF_OK);
-    ncf_model_config *cs[3] = {&cf, &cm, &cn};
-    for (int k = 0; k < 3; k++) {
-        cs[k]->n_users = ds->n_users;
-        cs[k]->n_items = ds->n_items;
-        cs[k]->init_std = 0.5f;
-    }
     ncf_model *f, *p, *n;
-    assert_int_equal(ncf_model_create(&cf, 1, &f, &err), NCF_OK);
-    assert_int_equal(ncf_model_create(&cm, 2, &p, &err), NCF_OK);
-    assert_int_equal(ncf_model_create(&cn, 3, &n, &err), NCF_OK);
+    pretraining_models(ds, NCF_MODEL_MF, 3, &f, &p, &n, &cf);
     f->dense[f->bo_off] = 0.3f;
     for (int side = 0; side < 2; side++) { /* biases that differ per row */
         ncf_table *t = &f->tab[side ? NCF_TABLE_ITEM_BIAS : NCF_TABLE_USER_BIAS];
