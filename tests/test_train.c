@@ -223,6 +223,40 @@ static void test_deterministic_across_threads(void **state)
     ncf_dataset_free(ds);
 }
 
+/* --rows auto resolves per model and optimizer, and training under it is
+ * byte for byte the mode it resolves to (NeuMF under Adam: lazy; MF: dense). */
+static void test_rows_auto(void **state)
+{
+    ncf_train_config tc;
+    ncf_train_config_default(&tc);
+    assert_int_equal(tc.adam_mode, NCF_ADAM_AUTO);
+    assert_int_equal(ncf_train_rows_mode(&tc, NCF_MODEL_NEUMF), NCF_ADAM_LAZY);
+    assert_int_equal(ncf_train_rows_mode(&tc, NCF_MODEL_GMF), NCF_ADAM_LAZY);
+    assert_int_equal(ncf_train_rows_mode(&tc, NCF_MODEL_MLP), NCF_ADAM_DENSE);
+    assert_int_equal(ncf_train_rows_mode(&tc, NCF_MODEL_MF), NCF_ADAM_DENSE);
+    tc.optimizer = NCF_OPT_RMSPROP;
+    assert_int_equal(ncf_train_rows_mode(&tc, NCF_MODEL_NEUMF), NCF_ADAM_DENSE);
+    tc.adam_mode = NCF_ADAM_LAZY;
+    assert_int_equal(ncf_train_rows_mode(&tc, NCF_MODEL_MLP), NCF_ADAM_LAZY);
+    tc.adam_mode = NCF_ADAM_DENSE;
+    assert_int_equal(ncf_train_rows_mode(&tc, NCF_MODEL_GMF), NCF_ADAM_DENSE);
+
+    ncf_dataset *ds = synth_dataset(150, 200, 4000, 2);
+    for (int mf = 0; mf < 2; mf++) {
+        g_extra = mf ? 4 : 0;
+        size_t n1, n2;
+        ncf_train_result r1, r2;
+        char *a = train_and_save(ds, NCF_PRESET_PAPER, 2, NCF_ADAM_AUTO, "auto1.ncf", &n1, &r1);
+        char *b = train_and_save(ds, NCF_PRESET_PAPER, 2, mf ? NCF_ADAM_DENSE : NCF_ADAM_LAZY, "auto2.ncf", &n2, &r2);
+        assert_int_equal(n1, n2);
+        assert_memory_equal(a, b, n1);
+        free(a);
+        free(b);
+    }
+    g_extra = 0;
+    ncf_dataset_free(ds);
+}
+
 /* The closed-form catch-up of k zero-gradient steps matches k exact steps:
  * typical and tiny second moments (the latter take the exact path), zero
  * momentum, never-touched rows, k from 1 to 3000. */
@@ -402,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_other_optimizers),
         cmocka_unit_test(test_sampler),
         cmocka_unit_test(test_deterministic_across_threads),
+        cmocka_unit_test(test_rows_auto),
         cmocka_unit_test(test_catchup_closed_form),
         cmocka_unit_test(test_dense_adam_catchup_matches_sweep),
         cmocka_unit_test(test_end_to_end_beats_popularity),

@@ -65,7 +65,12 @@ typedef enum ncf_adam_mode {
     /* Lazy Adam (TF LazyAdam): only touched rows move. */
     NCF_ADAM_LAZY = 1,
     /* Reference for NCF_ADAM_DENSE: sweeps every row every step (slow). */
-    NCF_ADAM_DENSE_SWEEP = 2
+    NCF_ADAM_DENSE_SWEEP = 2,
+    /* The default: lazy for GMF and NeuMF under Adam, where it keeps the
+     * measured accuracy and trains ~1.3x faster; dense otherwise (MLP
+     * under lazy Adam misses its accuracy floor; MF and the other
+     * optimizers were tuned dense). docs/performance.md has the figures. */
+    NCF_ADAM_AUTO = 3
 } ncf_adam_mode;
 
 /* ---- evaluation ----------------------------------------------------------- */
@@ -163,7 +168,7 @@ typedef struct ncf_train_config {
     float lr;
     ncf_optimizer optimizer;
     float beta1, beta2, eps; /* Adam; eps also for Adagrad and RMSprop */
-    ncf_adam_mode adam_mode; /* embedding rows under Adam (default dense) */
+    ncf_adam_mode adam_mode; /* embedding rows (default auto: ncf_train_rows_mode) */
     float reg;            /* L2 on looked-up embedding rows, per sample (--reg-emb) */
     float reg_layers;     /* L2 on the weight matrices of the MLP and the output layer, per step
                              (not the biases; not MF's fixed output weights) */
@@ -194,6 +199,10 @@ typedef struct ncf_train_config {
 
 void ncf_train_config_default(ncf_train_config *cfg);
 ncf_status ncf_train_config_check(const ncf_train_config *cfg, ncf_err *err);
+
+/* The rows mode a run of cfg on a model of this type uses: cfg->adam_mode,
+ * with NCF_ADAM_AUTO resolved (NCF_ADAM_LAZY or NCF_ADAM_DENSE). */
+ncf_adam_mode ncf_train_rows_mode(const ncf_train_config *cfg, ncf_model_type type);
 
 typedef struct ncf_train_result {
     int epochs_run;

@@ -81,7 +81,7 @@ void ncf_train_config_default(ncf_train_config *c)
     c->beta1 = 0.9f;
     c->beta2 = 0.999f;
     c->eps = 1e-8f;
-    c->adam_mode = NCF_ADAM_DENSE;
+    c->adam_mode = NCF_ADAM_AUTO;
     c->reg = 0.0f;
     c->reg_layers = 0.0f;
     c->momentum = 0.0f;
@@ -136,7 +136,8 @@ ncf_status ncf_train_config_check(const ncf_train_config *c, ncf_err *err)
         return ncf_fail_(err, NCF_ERR_ARG, "linear schedule needs 0 <= lr-end < 100");
     if (c->adam_mode == NCF_ADAM_DENSE_SWEEP && c->optimizer != NCF_OPT_ADAM)
         return ncf_fail_(err, NCF_ERR_ARG, "the dense sweep is a reference for Adam only");
-    if (c->adam_mode != NCF_ADAM_DENSE && c->adam_mode != NCF_ADAM_LAZY && c->adam_mode != NCF_ADAM_DENSE_SWEEP)
+    if (c->adam_mode != NCF_ADAM_DENSE && c->adam_mode != NCF_ADAM_LAZY && c->adam_mode != NCF_ADAM_DENSE_SWEEP &&
+        c->adam_mode != NCF_ADAM_AUTO)
         return ncf_fail_(err, NCF_ERR_ARG, "unknown Adam mode");
     if (!(c->beta1 >= 0.0f && c->beta1 < 1.0f) || !(c->beta2 >= 0.0f && c->beta2 < 1.0f) || !(c->eps > 0.0f))
         return ncf_fail_(err, NCF_ERR_ARG, "Adam needs 0 <= beta < 1 and eps > 0");
@@ -152,10 +153,18 @@ ncf_status ncf_train_config_check(const ncf_train_config *c, ncf_err *err)
     return NCF_OK;
 }
 
+ncf_adam_mode ncf_train_rows_mode(const ncf_train_config *c, ncf_model_type type)
+{
+    if (c->adam_mode != NCF_ADAM_AUTO) return c->adam_mode;
+    return c->optimizer == NCF_OPT_ADAM && (type == NCF_MODEL_GMF || type == NCF_MODEL_NEUMF) ? NCF_ADAM_LAZY
+                                                                                            : NCF_ADAM_DENSE;
+}
+
 /* Everything one training run allocates. */
 typedef struct trainer {
     ncf_model *m;
     const ncf_train_config *c;
+    ncf_adam_mode mode; /* c->adam_mode resolved for the model */
     int T;
     ncf_sampler sampler;
     ncf_sample *samples;
@@ -217,6 +226,7 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     memset(t, 0, sizeof *t);
     t->m = m;
     t->c = c;
+    t->mode = ncf_train_rows_mode(c, m->cfg.type);
     t->T = ncf_threads_resolve(c->threads);
     if (ncf_sampler_init_(&t->sampler, ds) != NCF_OK) return NCF_ERR_NOMEM;
     t->n_samples = ncf_sampler_count_(&t->sampler, c->loss, c->neg);
@@ -239,7 +249,7 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     t->opt1.eps = c->eps;
     /* state: Adam m and v; the others one buffer (in the m slot), plain SGD none */
     int state = adam ? 2 : t->opt1.kind != NCF_OPTK_SGD;
-    t->deferred = c->adam_mode == NCF_ADAM_DENSE && (adam || ncf_opt1_has_zero_grad_steps_(&t->opt1));
+    t->deferred = t->mode == NCF_ADAM_DENSE && (adam || ncf_opt1_has_zero_grad_steps_(&t->opt1));
     if (state >= 1 && !(t->dense_m = ncf_alloc_aligned_(m->n_dense * sizeof(float)))) return NCF_ERR_NOMEM;
     if (state == 2 && !(t->dense_v = ncf_alloc_aligned_(m->n_dense * sizeof(float)))) return NCF_ERR_NOMEM;
     for (int k = 0; k < NCF_TABLES; k++) {
@@ -332,7 +342,7 @@ static void update_embeddings(trainer *t, const ncf_sample *s, int B, int tid, i
                 int64_t *synced = t->synced[tb];
                 for (int q = 0; q < n_touched; q++) synced[touched[q]] = mark;
             }
-        } else if (t->c->adam_mode != NCF_ADAM_DENSE_SWEEP) {
+        } else if (t->mode != NCF_ADAM_DENSE_SWEEP) {
             /* lazy, or dense whose untouched rows were caught up before the forward pass */
             ncf_adam_rows_(tab->w, grad, t->tab_m[tb], t->tab_v[tb], stride, dim, touched, n_touched, as);
             int64_t *synced = t->synced[tb];

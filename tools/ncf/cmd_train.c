@@ -48,10 +48,12 @@ static const char *HELP =
     "  --momentum X              SGD momentum (default 0)\n"
     "  --rmsprop-alpha X         RMSprop smoothing constant (default 0.99)\n"
     "  --eps X                   Adam, Adagrad and RMSprop epsilon (default 1e-8)\n"
-    "  --rows dense|lazy         embedding rows a batch does not touch: dense moves them\n"
-    "                            every step, as PyTorch and Keras (default; differs from\n"
-    "                            lazy for Adam, momentum SGD and RMSprop); lazy: only the\n"
-    "                            rows a batch touches (TF LazyAdam). --adam is a synonym\n"
+    "  --rows auto|dense|lazy    embedding rows a batch does not touch: dense moves them\n"
+    "                            every step, as PyTorch and Keras (differs from lazy for\n"
+    "                            Adam, momentum SGD and RMSprop); lazy: only the rows a\n"
+    "                            batch touches (TF LazyAdam). auto (default): lazy for GMF\n"
+    "                            and NeuMF under Adam (same accuracy, faster), else dense.\n"
+    "                            --adam is a synonym\n"
     "  --lr-schedule constant|step|linear     learning rate per epoch (default constant)\n"
     "  --lr-step N --lr-gamma X  step: lr * X every N epochs (defaults 10, 0.5)\n"
     "  --lr-end X                linear: from lr towards X over the epochs (default 0)\n"
@@ -139,13 +141,13 @@ int cmd_train(int argc, char **argv)
     const char *cmd = "train";
     const char *data = NULL, *out = NULL, *layers_s = "64,32,16,8", *pre_gmf = NULL, *pre_mlp = NULL;
     double alpha = 0.5;
-    int model = 2, preset = 0, factors = 8, epochs = 20, batch = 256, neg = 4, optimizer = 0, adam_mode = 0;
+    int model = 2, preset = 0, factors = 8, epochs = 20, batch = 256, neg = 4, optimizer = 0, adam_mode = 2;
     int threads = 0, json = 0, summary = 0, gmf_act = 0, loss = 0, quiet = 0, no_eval = 0;
     int eval_mode = 0, eval_every = 1, early_stop = 0;
     const char *topk_s = "10";
     double lr = 0.001, dropout = 0.0, reg = 0.0, init_std = 0.01, reg_layers = 0.0, momentum = 0.0;
     double rms_alpha = 0.99, eps = 1e-8, lr_gamma = 0.5, lr_end = 0.0;
-    int schedule = 0, lr_step = 10, rows_mode = 0;
+    int schedule = 0, lr_step = 10, rows_mode = 2;
     uint64_t seed = 1;
     data_opts d;
     opt_spec specs[DATA_OPT_COUNT + 40];
@@ -164,7 +166,7 @@ int cmd_train(int argc, char **argv)
         {"momentum", 0, OPT_DOUBLE, &momentum, 0, 0.999999, NULL, 0},
         {"rmsprop-alpha", 0, OPT_DOUBLE, &rms_alpha, 1e-6, 0.999999, NULL, 0},
         {"eps", 0, OPT_DOUBLE, &eps, 1e-30, 1, NULL, 0},
-        {"rows", 0, OPT_CHOICE, &rows_mode, 0, 0, "dense|lazy", 0},
+        {"rows", 0, OPT_CHOICE, &rows_mode, 0, 0, "dense|lazy|auto", 0},
         {"lr-schedule", 0, OPT_CHOICE, &schedule, 0, 0, "constant|step|linear", 0},
         {"lr-step", 0, OPT_INT, &lr_step, 1, 1000000, NULL, 0},
         {"lr-gamma", 0, OPT_DOUBLE, &lr_gamma, 1e-9, 1, NULL, 0},
@@ -177,7 +179,7 @@ int cmd_train(int argc, char **argv)
         {"neg", 0, OPT_INT, &neg, 1, 1000, NULL, 0},
         {"loss", 0, OPT_CHOICE, &loss, 0, 0, "bce|pair-bce|bpr", 0},
         {"optimizer", 0, OPT_CHOICE, &optimizer, 0, 0, "adam|sgd|adagrad|rmsprop", 0},
-        {"adam", 0, OPT_CHOICE, &adam_mode, 0, 0, "dense|lazy", 0},
+        {"adam", 0, OPT_CHOICE, &adam_mode, 0, 0, "dense|lazy|auto", 0},
         {"threads", 0, OPT_INT, &threads, 0, 1024, NULL, 0},
         {"seed", 0, OPT_U64, &seed, 0, 0, NULL, 0},
         {"topk", 0, OPT_STRING, &topk_s, 0, 0, NULL, 0},
@@ -279,7 +281,8 @@ int cmd_train(int argc, char **argv)
     tc.batch = batch;
     tc.lr = (float)lr;
     tc.optimizer = (ncf_optimizer)optimizer;
-    tc.adam_mode = adam_mode == 1 ? NCF_ADAM_LAZY : NCF_ADAM_DENSE;
+    tc.adam_mode = adam_mode == 1 ? NCF_ADAM_LAZY : adam_mode == 2 ? NCF_ADAM_AUTO : NCF_ADAM_DENSE;
+    const int lazy_rows = ncf_train_rows_mode(&tc, mc.type) == NCF_ADAM_LAZY;
     tc.threads = threads;
     tc.seed = seed;
     tc.topk = topk;
@@ -353,7 +356,7 @@ int cmd_train(int argc, char **argv)
     fprintf(info, "model: %s (%s preset), %lld parameters; %s%s%s, lr %g%s, batch %d, %d negatives, %s loss, %d threads, %s kernels\n",
             ncf_model_type_name(mc.type), preset ? "seed" : "paper", (long long)ncf_model_param_count(m),
             ncf_optimizer_name(tc.optimizer), tc.momentum > 0 ? " with momentum" : "",
-            tc.adam_mode == NCF_ADAM_LAZY ? " (lazy rows)" : "", (double)tc.lr,
+            lazy_rows ? " (lazy rows)" : "", (double)tc.lr,
             tc.schedule == NCF_LR_STEP ? " (step schedule)" : tc.schedule == NCF_LR_LINEAR ? " (linear decay)" : "",
             tc.batch, tc.neg, ncf_loss_name(tc.loss), ncf_threads_resolve(tc.threads), ncf_kernels());
     if (summary) print_summary(info, m);
@@ -406,7 +409,7 @@ int cmd_train(int argc, char **argv)
                  "best_hr=%.6f\nbest_ndcg=%.6f\nfinal_hr=%.6f\nfinal_ndcg=%.6f\neval=%s\nselected_epoch=%d\n",
                  ncf_model_type_name(mc.type), preset ? "seed" : "paper", factors, layers_s, res.epochs_run, batch,
                  (double)tc.lr, tc.neg, ncf_loss_name(tc.loss),
-                 ncf_optimizer_name(tc.optimizer), (double)tc.momentum, tc.adam_mode == NCF_ADAM_LAZY ? "lazy" : "dense",
+                 ncf_optimizer_name(tc.optimizer), (double)tc.momentum, lazy_rows ? "lazy" : "dense",
                  (double)tc.reg, (double)tc.reg_layers,
                  tc.schedule == NCF_LR_STEP ? "step" : tc.schedule == NCF_LR_LINEAR ? "linear" : "constant",
                  (unsigned long long)seed, topk, data, lo.n_negatives, res.best_epoch, res.best_hr, res.best_ndcg,
