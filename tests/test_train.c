@@ -231,7 +231,7 @@ static void test_rows_auto(void **state)
     ncf_train_config_default(&tc);
     assert_int_equal(tc.adam_mode, NCF_ADAM_AUTO);
     assert_int_equal(ncf_train_rows_mode(&tc, NCF_MODEL_NEUMF), NCF_ADAM_LAZY);
-    assert_int_equal(ncf_train_rows_mode(&tc, NCF_MODEL_GMF), NCF_ADAM_LAZY);
+    assert_int_equal(ncf_train_rows_mode(&tc, NCF_MODEL_GMF), NCF_ADAM_DENSE);
     assert_int_equal(ncf_train_rows_mode(&tc, NCF_MODEL_MLP), NCF_ADAM_DENSE);
     assert_int_equal(ncf_train_rows_mode(&tc, NCF_MODEL_MF), NCF_ADAM_DENSE);
     tc.optimizer = NCF_OPT_RMSPROP;

@@ -66,10 +66,11 @@ typedef enum ncf_adam_mode {
     NCF_ADAM_LAZY = 1,
     /* Reference for NCF_ADAM_DENSE: sweeps every row every step (slow). */
     NCF_ADAM_DENSE_SWEEP = 2,
-    /* The default: lazy for GMF and NeuMF under Adam, where it keeps the
-     * measured accuracy and trains ~1.3x faster; dense otherwise (MLP
-     * under lazy Adam misses its accuracy floor; MF and the other
-     * optimizers were tuned dense). docs/performance.md has the figures. */
+    /* The default: lazy for NeuMF under Adam, where it keeps the measured
+     * accuracy and trains ~1.3x faster; dense otherwise (lazy GMF loses
+     * 0.01-0.04 HR@10 on the smaller MovieLens sets and lazy MLP misses
+     * its floor; MF and the other optimizers were tuned dense).
+     * docs/results.md and docs/performance.md have the figures. */
     NCF_ADAM_AUTO = 3
 } ncf_adam_mode;
 

@@ -156,8 +156,7 @@ ncf_status ncf_train_config_check(const ncf_train_config *c, ncf_err *err)
 ncf_adam_mode ncf_train_rows_mode(const ncf_train_config *c, ncf_model_type type)
 {
     if (c->adam_mode != NCF_ADAM_AUTO) return c->adam_mode;
-    return c->optimizer == NCF_OPT_ADAM && (type == NCF_MODEL_GMF || type == NCF_MODEL_NEUMF) ? NCF_ADAM_LAZY
-                                                                                            : NCF_ADAM_DENSE;
+    return c->optimizer == NCF_OPT_ADAM && type == NCF_MODEL_NEUMF ? NCF_ADAM_LAZY : NCF_ADAM_DENSE;
 }
 
 /* Everything one training run allocates. */
