@@ -326,10 +326,9 @@ static void update_embeddings(trainer *t, const ncf_sample *s, int B, int tid, i
             for (int q = 0; q < nr; q++) {
                 int32_t r = rows[q];
                 if (r < lo || r >= hi) continue;
-                if (stamp[r] != mark) {
-                    stamp[r] = mark;
-                    touched[n_touched++] = r;
-                }
+                touched[n_touched] = r; /* kept only the first time this step: no branch to mispredict */
+                n_touched += stamp[r] != mark;
+                stamp[r] = mark;
                 const float *src = t->emb_grad + (size_t)k * t->slot + srcs[q] + col;
                 float *dst = grad + (size_t)r * stride;
                 for (int d = 0; d < dim; d++) dst[d] += src[d];
@@ -445,9 +444,11 @@ static void update_dense(trainer *t, int n_chunks, int tid, const ncf_adam_step 
     for (int l = 0; l < m->n_layers; l++) {
         const size_t w0 = m->w_off[l], in = (size_t)m->in[l], out = (size_t)m->out[l];
         const size_t lo = b > w0 ? b : w0, hi = e < w0 + in * out ? e : w0 + in * out;
+        if (lo >= hi) continue;
+        size_t o = (lo - w0) / in, i = (lo - w0) % in; /* (o, i) of element k, stepped without dividing */
         for (size_t k = lo; k < hi; k++) {
-            const size_t o = (k - w0) / in, i = (k - w0) % in;
             m->wt[w0 + i * out + o] = m->dense[k];
+            if (++i == in) i = 0, o++;
         }
     }
 }
