@@ -65,9 +65,9 @@ int main(void)
         /* the training forms: a tile of 32 rows, two per pass (per call = per tile) */
         static float yt[TILE * 64], dxt[TILE * 64];
         snprintf(label, sizeof label, "linear_forward_tile %dx%d tile %d", in, out, TILE);
-        TIME(label, 2000, ncf_linear_forward_tile_(yt, 64, x, 64, TILE, wt, b, in, out); sink += yt[0]);
+        TIME(label, 2000, ncf_linear_forward_tile_(yt, 64, x, 64, TILE, wt, b, in, out, 1); sink += yt[0]);
         snprintf(label, sizeof label, "linear_backward_x_tile %dx%d tile %d", in, out, TILE);
-        TIME(label, 2000, ncf_linear_backward_x_tile_(dxt, 64, dy, 64, TILE, w, in, out); sink += dxt[0]);
+        TIME(label, 2000, ncf_linear_backward_x_tile_(dxt, 64, dy, 64, TILE, w, in, out, x, 64); sink += dxt[0]);
         snprintf(label, sizeof label, "linear_backward_w %dx%d tile %d", in, out, TILE);
         TIME(label, 2000, ncf_linear_backward_w_(dw, db, dy, 64, x, 64, TILE, in, out); sink += dw[0]);
     }

@@ -87,14 +87,23 @@ static void linear_kernels_one_path(void)
             {
                 float *yt = malloc(sizeof(float) * (size_t)(rows * out)), *dxt = malloc(sizeof(float) * (size_t)(rows * in));
                 float *y1 = malloc(sizeof(float) * (size_t)out), *dx1 = malloc(sizeof(float) * (size_t)in);
-                ncf_linear_forward_tile_(yt, (size_t)out, x, (size_t)in, rows, wt, bias, in, out);
-                ncf_linear_backward_x_tile_(dxt, (size_t)in, dy, (size_t)out, rows, w, in, out);
-                for (int q = 0; q < rows; q++) {
-                    ncf_linear_forward_(y1, x + (size_t)q * (size_t)in, wt, bias, in, out);
-                    ncf_linear_backward_x_(dx1, dy + (size_t)q * (size_t)out, w, in, out);
-                    assert_memory_equal(y1, yt + (size_t)q * (size_t)out, sizeof(float) * (size_t)out);
-                    assert_memory_equal(dx1, dxt + (size_t)q * (size_t)in, sizeof(float) * (size_t)in);
+                /* a ReLU-output stand-in for the backward's gate: x shifted, so about half is <= 0 */
+                float *gate = malloc(sizeof(float) * (size_t)(rows * in));
+                for (size_t k = 0; k < (size_t)(rows * in); k++) gate[k] = x[k] - 0.5f;
+                for (int fused = 0; fused < 2; fused++) { /* plain, then with the ReLU passes fused */
+                    ncf_linear_forward_tile_(yt, (size_t)out, x, (size_t)in, rows, wt, bias, in, out, fused);
+                    ncf_linear_backward_x_tile_(dxt, (size_t)in, dy, (size_t)out, rows, w, in, out, fused ? gate : NULL,
+                                                (size_t)in);
+                    for (int q = 0; q < rows; q++) {
+                        ncf_linear_forward_(y1, x + (size_t)q * (size_t)in, wt, bias, in, out);
+                        if (fused) ncf_relu_forward_(y1, out);
+                        ncf_linear_backward_x_(dx1, dy + (size_t)q * (size_t)out, w, in, out);
+                        if (fused) ncf_relu_backward_(dx1, gate + (size_t)q * (size_t)in, in);
+                        assert_memory_equal(y1, yt + (size_t)q * (size_t)out, sizeof(float) * (size_t)out);
+                        assert_memory_equal(dx1, dxt + (size_t)q * (size_t)in, sizeof(float) * (size_t)in);
+                    }
                 }
+                free(gate);
                 free(yt), free(dxt), free(y1), free(dx1);
             }
             ncf_linear_backward_x_(dx, dy, w, in, out);

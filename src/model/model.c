@@ -544,8 +544,7 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
         for (int l = 0; l < m->n_layers; l++) {
             const size_t xo = l ? m->act_z[l - 1] : m->act_x0, zo = m->act_z[l];
             ncf_linear_forward_tile_(ws + zo, rowf, ws + xo, rowf, R, m->wt + m->w_off[l], m->dense + m->b_off[l],
-                                     m->in[l], m->out[l]);
-            for (int r = 0; r < R; r++) ncf_relu_forward_(ws + (size_t)r * rowf + zo, m->out[l]);
+                                     m->in[l], m->out[l], 1);
         }
     for (int r = 0; r < R; r++) {
         const float *act = ws + (size_t)r * rowf;
@@ -585,13 +584,9 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
         const size_t zo = m->act_z[l], xo = l > 0 ? m->act_z[l - 1] : m->act_x0;
         ncf_linear_backward_w_(dense_grad + m->w_off[l], dense_grad + m->b_off[l], ws + m->act_size + zo, rowf,
                                ws + xo, rowf, R, m->in[l], m->out[l]);
+        /* below the first layer the input is a ReLU output: its gradient is masked in the same pass */
         ncf_linear_backward_x_tile_(ws + m->act_size + xo, rowf, ws + m->act_size + zo, rowf, R,
-                                    m->dense + m->w_off[l], m->in[l], m->out[l]);
-        if (l > 0)
-            for (int r = 0; r < R; r++) {
-                float *act = ws + (size_t)r * rowf;
-                ncf_relu_backward_(act + m->act_size + xo, act + xo, m->in[l]);
-            }
+                                    m->dense + m->w_off[l], m->in[l], m->out[l], l > 0 ? ws + xo : NULL, rowf);
     }
     if (E)
         for (int r = 0; r < R; r++) {

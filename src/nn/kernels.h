@@ -19,9 +19,10 @@
                                          int out, int relu);                                                  \
     void ncf_k_linear_forward_tile_##sfx(float *restrict Y, size_t ys, const float *restrict X, size_t xs,    \
                                          int rows, const float *restrict wt, const float *restrict b, int in, \
-                                         int out);                                                            \
+                                         int out, int relu);                                                  \
     void ncf_k_linear_backward_x_tile_##sfx(float *restrict DX, size_t dxs, const float *restrict DY,         \
-                                            size_t dys, int rows, const float *restrict w, int in, int out);
+                                            size_t dys, int rows, const float *restrict w, int in, int out,   \
+                                            const float *restrict gate, size_t gs);
 
 NCF_DECLARE_KERNEL_PATH(generic)
 #if defined(__x86_64__) && defined(__GNUC__)

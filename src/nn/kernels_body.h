@@ -22,7 +22,8 @@
 static inline __attribute__((always_inline)) void KNAME(dot_block)(float *restrict y, size_t ys, const float *restrict x,
                                                                    size_t xs, int NR, const float *restrict rows,
                                                                    size_t stride, const float *restrict init, int n,
-                                                                   int V, int split)
+                                                                   int V, int split, int relu,
+                                                                   const float *restrict gate, size_t gs)
 {
     v8f a[2][4][4];
     for (int r = 0; r < NR; r++)
@@ -51,25 +52,38 @@ static inline __attribute__((always_inline)) void KNAME(dot_block)(float *restri
             v8f t = a[r][0][v];
             if (split == 2) t = a[r][0][v] + a[r][1][v];
             if (split == 4) t = (a[r][0][v] + a[r][1][v]) + (a[r][2][v] + a[r][3][v]);
+            if (relu) t = v8_relu(t);
+            if (gate) t = v8_keep_where_pos(t, v8_load(gate + (size_t)r * gs + 8 * v));
             v8_store(y + (size_t)r * ys + 8 * v, t);
         }
 }
 
-/* The blocks of out (32, 16 or 8 at a time, then one by one) for NR rows. */
+/* The blocks of out (32, 16 or 8 at a time, then one by one) for NR rows;
+ * each result then goes through ReLU when relu != 0, and is kept only where
+ * gate (row r at gate + r * gs) is positive when gate != NULL: the same
+ * operations as a separate ncf_relu_forward_ / ncf_relu_backward_ pass. */
 static inline __attribute__((always_inline)) void KNAME(dot_rows)(float *restrict y, size_t ys, const float *restrict x,
                                                                   size_t xs, int NR, const float *restrict w,
-                                                                  const float *restrict init, int n, int out)
+                                                                  const float *restrict init, int n, int out, int relu,
+                                                                  const float *restrict gate, size_t gs)
 {
     const size_t so = (size_t)out;
     int o = 0;
-    for (; o + 32 <= out; o += 32) KNAME(dot_block)(y + o, ys, x, xs, NR, w + o, so, init ? init + o : NULL, n, 4, 1);
-    for (; o + 16 <= out; o += 16) KNAME(dot_block)(y + o, ys, x, xs, NR, w + o, so, init ? init + o : NULL, n, 2, 2);
-    for (; o + 8 <= out; o += 8) KNAME(dot_block)(y + o, ys, x, xs, NR, w + o, so, init ? init + o : NULL, n, 1, 4);
+#define NCF_GATE_AT(o_) (gate ? gate + (o_) : NULL)
+    for (; o + 32 <= out; o += 32)
+        KNAME(dot_block)(y + o, ys, x, xs, NR, w + o, so, init ? init + o : NULL, n, 4, 1, relu, NCF_GATE_AT(o), gs);
+    for (; o + 16 <= out; o += 16)
+        KNAME(dot_block)(y + o, ys, x, xs, NR, w + o, so, init ? init + o : NULL, n, 2, 2, relu, NCF_GATE_AT(o), gs);
+    for (; o + 8 <= out; o += 8)
+        KNAME(dot_block)(y + o, ys, x, xs, NR, w + o, so, init ? init + o : NULL, n, 1, 4, relu, NCF_GATE_AT(o), gs);
+#undef NCF_GATE_AT
     for (; o < out; o++)
         for (int r = 0; r < NR; r++) {
             const float *xr = x + (size_t)r * xs;
             float acc = init ? init[o] : 0.0f;
             for (int i = 0; i < n; i++) acc = S_MADD(acc, xr[i], w[(size_t)i * so + (size_t)o]);
+            if (relu) acc = acc > 0.0f ? acc : 0.0f;
+            if (gate) acc = gate[(size_t)r * gs + (size_t)o] > 0.0f ? acc : 0.0f;
             y[(size_t)r * ys + (size_t)o] = acc;
         }
 }
@@ -77,29 +91,33 @@ static inline __attribute__((always_inline)) void KNAME(dot_rows)(float *restric
 void KNAME(linear_forward)(float *restrict y, const float *restrict x, const float *restrict wt,
                          const float *restrict b, int in, int out)
 {
-    KNAME(dot_rows)(y, 0, x, 0, 1, wt, b, in, out);
+    KNAME(dot_rows)(y, 0, x, 0, 1, wt, b, in, out, 0, NULL, 0);
 }
 
 void KNAME(linear_backward_x)(float *restrict dx, const float *restrict dy, const float *restrict w, int in, int out)
 {
-    KNAME(dot_rows)(dx, 0, dy, 0, 1, w, NULL, out, in);
+    KNAME(dot_rows)(dx, 0, dy, 0, 1, w, NULL, out, in, 0, NULL, 0);
 }
 
 void KNAME(linear_forward_tile)(float *restrict Y, size_t ys, const float *restrict X, size_t xs, int rows,
-                                const float *restrict wt, const float *restrict b, int in, int out)
-{
-    int r = 0;
-    for (; r + 2 <= rows; r += 2) KNAME(dot_rows)(Y + (size_t)r * ys, ys, X + (size_t)r * xs, xs, 2, wt, b, in, out);
-    if (r < rows) KNAME(dot_rows)(Y + (size_t)r * ys, ys, X + (size_t)r * xs, xs, 1, wt, b, in, out);
-}
-
-void KNAME(linear_backward_x_tile)(float *restrict DX, size_t dxs, const float *restrict DY, size_t dys, int rows,
-                                   const float *restrict w, int in, int out)
+                                const float *restrict wt, const float *restrict b, int in, int out, int relu)
 {
     int r = 0;
     for (; r + 2 <= rows; r += 2)
-        KNAME(dot_rows)(DX + (size_t)r * dxs, dxs, DY + (size_t)r * dys, dys, 2, w, NULL, out, in);
-    if (r < rows) KNAME(dot_rows)(DX + (size_t)r * dxs, dxs, DY + (size_t)r * dys, dys, 1, w, NULL, out, in);
+        KNAME(dot_rows)(Y + (size_t)r * ys, ys, X + (size_t)r * xs, xs, 2, wt, b, in, out, relu, NULL, 0);
+    if (r < rows) KNAME(dot_rows)(Y + (size_t)r * ys, ys, X + (size_t)r * xs, xs, 1, wt, b, in, out, relu, NULL, 0);
+}
+
+void KNAME(linear_backward_x_tile)(float *restrict DX, size_t dxs, const float *restrict DY, size_t dys, int rows,
+                                   const float *restrict w, int in, int out, const float *restrict gate, size_t gs)
+{
+    int r = 0;
+    for (; r + 2 <= rows; r += 2)
+        KNAME(dot_rows)(DX + (size_t)r * dxs, dxs, DY + (size_t)r * dys, dys, 2, w, NULL, out, in, 0,
+                        gate ? gate + (size_t)r * gs : NULL, gs);
+    if (r < rows)
+        KNAME(dot_rows)(DX + (size_t)r * dxs, dxs, DY + (size_t)r * dys, dys, 1, w, NULL, out, in, 0,
+                        gate ? gate + (size_t)r * gs : NULL, gs);
 }
 
 /* dw rows o0 .. o0+G, columns i0 .. i0+8V: += sum over rows r of dy[r][o] x[r][i]. */

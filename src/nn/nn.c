@@ -20,9 +20,9 @@ typedef struct kernel_path {
     void (*forward_rows)(float *restrict, size_t, const float *restrict, size_t, int, const float *restrict,
                          const float *restrict, int, int, int);
     void (*forward_tile)(float *restrict, size_t, const float *restrict, size_t, int, const float *restrict,
-                         const float *restrict, int, int);
+                         const float *restrict, int, int, int);
     void (*backward_x_tile)(float *restrict, size_t, const float *restrict, size_t, int, const float *restrict, int,
-                            int);
+                            int, const float *restrict, size_t);
 } kernel_path;
 
 /* In increasing order of preference for the default. AVX-512 comes before
@@ -123,15 +123,15 @@ void ncf_linear_forward_rows_(float *restrict Y, size_t ys, const float *restric
 }
 
 void ncf_linear_forward_tile_(float *restrict Y, size_t ys, const float *restrict X, size_t xs, int rows,
-                              const float *restrict wt, const float *restrict b, int in, int out)
+                              const float *restrict wt, const float *restrict b, int in, int out, int relu)
 {
-    path()->forward_tile(Y, ys, X, xs, rows, wt, b, in, out);
+    path()->forward_tile(Y, ys, X, xs, rows, wt, b, in, out, relu);
 }
 
 void ncf_linear_backward_x_tile_(float *restrict DX, size_t dxs, const float *restrict DY, size_t dys, int rows,
-                                 const float *restrict w, int in, int out)
+                                 const float *restrict w, int in, int out, const float *restrict gate, size_t gs)
 {
-    path()->backward_x_tile(DX, dxs, DY, dys, rows, w, in, out);
+    path()->backward_x_tile(DX, dxs, DY, dys, rows, w, in, out, gate, gs);
 }
 
 void ncf_relu_forward_(float *x, int n)

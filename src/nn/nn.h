@@ -33,11 +33,14 @@ void ncf_linear_forward_rows_(float *restrict Y, size_t ys, const float *restric
 
 /* The same as ncf_linear_forward_ / ncf_linear_backward_x_ on each of
  * `rows` rows (row r at Y + r * ys, X + r * xs, ...), bit for bit, with
- * rows taken in pairs so that each weight load serves two of them. */
+ * rows taken in pairs so that each weight load serves two of them. The
+ * forward then applies ncf_relu_forward_ when relu != 0; the backward
+ * ncf_relu_backward_ with the ReLU outputs at gate + r * gs when gate is
+ * not NULL (same bits as the separate passes). */
 void ncf_linear_forward_tile_(float *restrict Y, size_t ys, const float *restrict X, size_t xs, int rows,
-                              const float *restrict wt, const float *restrict b, int in, int out);
+                              const float *restrict wt, const float *restrict b, int in, int out, int relu);
 void ncf_linear_backward_x_tile_(float *restrict DX, size_t dxs, const float *restrict DY, size_t dys, int rows,
-                                 const float *restrict w, int in, int out);
+                                 const float *restrict w, int in, int out, const float *restrict gate, size_t gs);
 
 /* x = max(x, 0) in place. */
 void ncf_relu_forward_(float *x, int n);

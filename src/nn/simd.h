@@ -36,4 +36,15 @@ static inline __attribute__((always_inline)) v8f v8_relu(v8f x)
     return x;
 }
 
+/* x where y > 0, else +0, lane by lane, as the scalar y > 0 ? x : 0 (the
+ * ReLU backward: y the layer's output) */
+static inline __attribute__((always_inline)) v8f v8_keep_where_pos(v8f x, v8f y)
+{
+    v8i keep = y > v8_set1(0.0f), bits;
+    memcpy(&bits, &x, sizeof bits);
+    bits &= keep;
+    memcpy(&x, &bits, sizeof x);
+    return x;
+}
+
 #endif
