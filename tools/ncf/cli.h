@@ -46,6 +46,14 @@ extern const char *EVAL_OPTS_HELP;
 /* Prints ', "<prefix><name>@K": value' for every metric and cutoff of mt. */
 void cli_print_metrics_json(FILE *out, const char *prefix, const ncf_metrics *mt);
 
+/* A model's metadata is "key=value" lines (ncf_model_meta). cli_meta_next
+ * steps *p over them: returns 1 with the key and value of the next line
+ * that has an '=' (other lines are skipped) and moves *p past it, 0 at the
+ * end. cli_meta_get copies the value of `key` into buf (cut to n - 1
+ * bytes) and returns buf, or NULL when there is no such line. */
+int cli_meta_next(const char **p, const char **key, size_t *klen, const char **val, size_t *vlen);
+const char *cli_meta_get(const char *meta, const char *key, char *buf, size_t n);
+
 /* Prints "ncf CMD: message" to stderr and returns 1. */
 int cli_fail(const char *cmd, const ncf_err *err);
 

@@ -25,23 +25,6 @@ static const char *HELP =
     "\n";
 
 /* Value of key in "key=value" lines, or NULL. */
-static const char *meta_get(const char *meta, const char *key, char *buf, size_t n)
-{
-    size_t klen = strlen(key);
-    for (const char *p = meta; p && *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        if (len > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
-            size_t vlen = len - klen - 1 < n - 1 ? len - klen - 1 : n - 1;
-            memcpy(buf, p + klen + 1, vlen);
-            buf[vlen] = '\0';
-            return buf;
-        }
-        p = nl ? nl + 1 : NULL;
-    }
-    return NULL;
-}
-
 int cmd_eval(int argc, char **argv)
 {
     const char *cmd = "eval";
@@ -78,9 +61,9 @@ int cmd_eval(int argc, char **argv)
     if (ncf_model_load(model_path, &m, &err) != NCF_OK) return cli_fail(cmd, &err);
     char buf[64];
     const char *meta = ncf_model_meta(m);
-    if (!args_find(specs, n_specs, "seed")->given && meta_get(meta, "seed", buf, sizeof buf))
+    if (!args_find(specs, n_specs, "seed")->given && cli_meta_get(meta, "seed", buf, sizeof buf))
         seed = strtoull(buf, NULL, 10);
-    if (!args_find(specs, n_specs, "negatives")->given && meta_get(meta, "negatives", buf, sizeof buf))
+    if (!args_find(specs, n_specs, "negatives")->given && cli_meta_get(meta, "negatives", buf, sizeof buf))
         d.negatives = atoi(buf);
     ncf_load_options lo;
     if (data_opts_to_load(cmd, &d, specs, seed, &lo)) {

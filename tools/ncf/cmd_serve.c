@@ -84,22 +84,18 @@ static void release(served *s)
 static json_t *meta_json(const char *meta)
 {
     json_t *o = json_object();
-    const char *p = meta;
-    while (p && *p) {
-        const char *nl = strchr(p, '\n'), *eq = memchr(p, '=', nl ? (size_t)(nl - p) : strlen(p));
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        if (eq) {
-            char key[128], val[512];
-            snprintf(key, sizeof key, "%.*s", (int)(eq - p), p);
-            snprintf(val, sizeof val, "%.*s", (int)(len - (size_t)(eq - p) - 1), eq + 1);
-            char *end;
-            double d = strtod(val, &end);
-            json_t *v = !*val || *end ? json_string(val)
-                        : d == (double)(json_int_t)d && d > -9e15 && d < 9e15 ? json_integer((json_int_t)d)
-                                                                              : json_real(d);
-            json_object_set_new(o, key, v);
-        }
-        p = nl ? nl + 1 : NULL;
+    const char *k, *v;
+    size_t kl, vl;
+    for (const char *p = meta; cli_meta_next(&p, &k, &kl, &v, &vl);) {
+        char key[128], val[512];
+        snprintf(key, sizeof key, "%.*s", (int)kl, k);
+        snprintf(val, sizeof val, "%.*s", (int)vl, v);
+        char *end;
+        double d = strtod(val, &end);
+        json_t *jv = !*val || *end ? json_string(val)
+                     : d == (double)(json_int_t)d && d > -9e15 && d < 9e15 ? json_integer((json_int_t)d)
+                                                                           : json_real(d);
+        json_object_set_new(o, key, jv);
     }
     return o;
 }

@@ -116,6 +116,37 @@ void cli_print_metrics_json(FILE *out, const char *prefix, const ncf_metrics *mt
             fprintf(out, ", \"%s%s@%d\": %.6f", prefix, ncf_metric_name((ncf_metric)q), mt->k[j], mt->at[j][q]);
 }
 
+int cli_meta_next(const char **p, const char **key, size_t *klen, const char **val, size_t *vlen)
+{
+    while (*p && **p) {
+        const char *line = *p, *nl = strchr(line, '\n');
+        const size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        const char *eq = memchr(line, '=', len);
+        *p = nl ? nl + 1 : NULL;
+        if (!eq) continue;
+        *key = line;
+        *klen = (size_t)(eq - line);
+        *val = eq + 1;
+        *vlen = len - *klen - 1;
+        return 1;
+    }
+    return 0;
+}
+
+const char *cli_meta_get(const char *meta, const char *key, char *buf, size_t n)
+{
+    const char *k, *v;
+    size_t kl, vl;
+    for (const char *p = meta; cli_meta_next(&p, &k, &kl, &v, &vl);)
+        if (kl == strlen(key) && strncmp(k, key, kl) == 0) {
+            if (vl > n - 1) vl = n - 1;
+            memcpy(buf, v, vl);
+            buf[vl] = '\0';
+            return buf;
+        }
+    return NULL;
+}
+
 int cli_fail(const char *cmd, const ncf_err *err)
 {
     fprintf(stderr, "ncf %s: %s\n", cmd, err->msg);
