@@ -301,16 +301,15 @@ static void test_full_ranking_validation_mf(void **state)
     snprintf(cmd, sizeof cmd, "train --data %s --epochs 1 --optimizer adagrad --lr 0.05 --quiet", data);
     expect_run(0, "adagrad", cmd);
     /* --rows auto (the default): lazy for NeuMF under Adam, dense for GMF, MLP and the others */
-    snprintf(cmd, sizeof cmd, "train --data %s --epochs 1 --model neumf --quiet", data);
-    expect_run(0, "adam (lazy rows)", cmd);
-    snprintf(cmd, sizeof cmd, "train --data %s --epochs 1 --model gmf --quiet", data);
-    expect_run(0, "adam, lr", cmd);
-    snprintf(cmd, sizeof cmd, "train --data %s --epochs 1 --model mlp --quiet", data);
-    expect_run(0, "adam, lr", cmd);
-    snprintf(cmd, sizeof cmd, "train --data %s --epochs 1 --model neumf --rows dense --quiet", data);
-    expect_run(0, "adam, lr", cmd);
-    snprintf(cmd, sizeof cmd, "train --data %s --epochs 1 --model mlp --rows auto --quiet", data);
-    expect_run(0, "adam, lr", cmd);
+    const char *rows_cases[][2] = {{"--model neumf", "adam (lazy rows)"},
+                                   {"--model gmf", "adam, lr"},
+                                   {"--model mlp", "adam, lr"},
+                                   {"--model neumf --rows dense", "adam, lr"},
+                                   {"--model mlp --rows auto", "adam, lr"}};
+    for (size_t k = 0; k < sizeof rows_cases / sizeof *rows_cases; k++) {
+        snprintf(cmd, sizeof cmd, "train --data %s --epochs 1 %s --quiet", data, rows_cases[k][0]);
+        expect_run(0, rows_cases[k][1], cmd);
+    }
 }
 
 int main(void)
