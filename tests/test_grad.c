@@ -82,19 +82,21 @@ static void linear_kernels_one_path(void)
                     }
                 free(ys);
             }
-            /* the tile kernels: every row (in pairs, then the odd one) gets the
-             * one-row kernels' bits */
+            /* the tile kernels: every row (in triples, then a pair or one) gets
+             * the one-row kernels' bits */
             {
                 float *yt = malloc(sizeof(float) * (size_t)(rows * out)), *dxt = malloc(sizeof(float) * (size_t)(rows * in));
                 float *y1 = malloc(sizeof(float) * (size_t)out), *dx1 = malloc(sizeof(float) * (size_t)in);
                 /* a ReLU-output stand-in for the backward's gate: x shifted, so about half is <= 0 */
                 float *gate = malloc(sizeof(float) * (size_t)(rows * in));
                 for (size_t k = 0; k < (size_t)(rows * in); k++) gate[k] = x[k] - 0.5f;
-                for (int fused = 0; fused < 2; fused++) { /* plain, then with the ReLU passes fused */
-                    ncf_linear_forward_tile_(yt, (size_t)out, x, (size_t)in, rows, wt, bias, in, out, fused);
-                    ncf_linear_backward_x_tile_(dxt, (size_t)in, dy, (size_t)out, rows, w, in, out, fused ? gate : NULL,
+                /* 4 rows (a triple, then one) and 5 (a triple, then a pair); plain, then with the ReLU passes fused */
+                for (int t = 0; t < 4; t++) {
+                    const int nr = 4 + t / 2, fused = t % 2;
+                    ncf_linear_forward_tile_(yt, (size_t)out, x, (size_t)in, nr, wt, bias, in, out, fused);
+                    ncf_linear_backward_x_tile_(dxt, (size_t)in, dy, (size_t)out, nr, w, in, out, fused ? gate : NULL,
                                                 (size_t)in);
-                    for (int q = 0; q < rows; q++) {
+                    for (int q = 0; q < nr; q++) {
                         ncf_linear_forward_(y1, x + (size_t)q * (size_t)in, wt, bias, in, out);
                         if (fused) ncf_relu_forward_(y1, out);
                         ncf_linear_backward_x_(dx1, dy + (size_t)q * (size_t)out, w, in, out);

@@ -6,7 +6,7 @@
  * accumulator chains per row: 32 outputs as four 8-float vectors; 16 outputs
  * as two vectors times two halves of the input; 8 outputs as one vector
  * times four quarters (partial sums added in a fixed order). The tile forms
- * take two rows per pass (eight chains, each weight loaded once for both)
+ * take three rows per pass (twelve chains, each weight loaded once for all three)
  * and give each row the bits the one-row form gives. Not compiled on its
  * own. */
 #include "nn/kernels.h"
@@ -25,7 +25,7 @@ static inline __attribute__((always_inline)) void KNAME(dot_block)(float *restri
                                                                    int V, int split, int relu,
                                                                    const float *restrict gate, size_t gs)
 {
-    v8f a[2][4][4];
+    v8f a[3][4][4];
     for (int r = 0; r < NR; r++)
         for (int s = 0; s < split; s++)
             for (int v = 0; v < V; v++) a[r][s][v] = s == 0 && init ? v8_load(init + 8 * v) : v8_set1(0.0f);
@@ -103,6 +103,8 @@ void KNAME(linear_forward_tile)(float *restrict Y, size_t ys, const float *restr
                                 const float *restrict wt, const float *restrict b, int in, int out, int relu)
 {
     int r = 0;
+    for (; r + 3 <= rows; r += 3)
+        KNAME(dot_rows)(Y + (size_t)r * ys, ys, X + (size_t)r * xs, xs, 3, wt, b, in, out, relu, NULL, 0);
     for (; r + 2 <= rows; r += 2)
         KNAME(dot_rows)(Y + (size_t)r * ys, ys, X + (size_t)r * xs, xs, 2, wt, b, in, out, relu, NULL, 0);
     if (r < rows) KNAME(dot_rows)(Y + (size_t)r * ys, ys, X + (size_t)r * xs, xs, 1, wt, b, in, out, relu, NULL, 0);
@@ -112,6 +114,9 @@ void KNAME(linear_backward_x_tile)(float *restrict DX, size_t dxs, const float *
                                    const float *restrict w, int in, int out, const float *restrict gate, size_t gs)
 {
     int r = 0;
+    for (; r + 3 <= rows; r += 3)
+        KNAME(dot_rows)(DX + (size_t)r * dxs, dxs, DY + (size_t)r * dys, dys, 3, w, NULL, out, in, 0,
+                        gate ? gate + (size_t)r * gs : NULL, gs);
     for (; r + 2 <= rows; r += 2)
         KNAME(dot_rows)(DX + (size_t)r * dxs, dxs, DY + (size_t)r * dys, dys, 2, w, NULL, out, in, 0,
                         gate ? gate + (size_t)r * gs : NULL, gs);

@@ -33,7 +33,7 @@ void ncf_linear_forward_rows_(float *restrict Y, size_t ys, const float *restric
 
 /* The same as ncf_linear_forward_ / ncf_linear_backward_x_ on each of
  * `rows` rows (row r at Y + r * ys, X + r * xs, ...), bit for bit, with
- * rows taken in pairs so that each weight load serves two of them. The
+ * rows taken three at a time so that each weight load serves three. The
  * forward then applies ncf_relu_forward_ when relu != 0; the backward
  * ncf_relu_backward_ with the ReLU outputs at gate + r * gs when gate is
  * not NULL (same bits as the separate passes). */
