@@ -161,11 +161,12 @@ void KNAME(linear_backward_w)(float *restrict dw, float *restrict db, const floa
     }
     const size_t sin = (size_t)in;
     int i = 0;
-    /* G output rows times V vectors of inputs per block: eight accumulator
-     * chains where the widths allow (each element's sum over rows runs in
-     * row order whatever the blocking) */
+    /* G output rows times V vectors of inputs per block: eight to twelve
+     * accumulator chains where the widths allow (each element's sum over
+     * rows runs in row order whatever the blocking) */
     for (; i + 32 <= in; i += 32) {
         int o = 0;
+        for (; o + 3 <= out; o += 3) KNAME(outer_block)(dw, sin, dy, dy_stride, x, x_stride, rows, o, i, 3, 4);
         for (; o + 2 <= out; o += 2) KNAME(outer_block)(dw, sin, dy, dy_stride, x, x_stride, rows, o, i, 2, 4);
         for (; o < out; o++) KNAME(outer_block)(dw, sin, dy, dy_stride, x, x_stride, rows, o, i, 1, 4);
     }
