@@ -99,7 +99,8 @@ ncf_status ncf_model_score(const ncf_model *m, int32_t user, const int32_t *item
 
 /* Top-k items for user by score, excluding the user's training items;
  * ties go to the lower item index. Writes up to k items and scores, sets
- * *n_out. Thread-safe. */
+ * *n_out. Thread-safe. Builds a one-thread scorer (the item halves of the
+ * split first layer) per call: for many users, create an ncf_scorer once. */
 ncf_status ncf_model_recommend(const ncf_model *m, int32_t user, int k, int32_t *items, float *scores,
                                int *n_out);
 
