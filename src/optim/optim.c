@@ -260,18 +260,6 @@ void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restric
 }
 
 NCF_MULTIVERSION
-void ncf_sgd_rows_(float *restrict w, float *restrict g, size_t stride, int dim, const int32_t *rows, int n, float lr)
-{
-    for (int i = 0; i < n; i++) {
-        const size_t o = (size_t)rows[i] * stride;
-        for (int e = 0; e < dim; e++) {
-            w[o + (size_t)e] -= lr * g[o + (size_t)e];
-            g[o + (size_t)e] = 0.0f;
-        }
-    }
-}
-
-NCF_MULTIVERSION
 void ncf_sgd_update_(float *restrict p, const float *restrict g, size_t n, float lr)
 {
     for (size_t k = 0; k < n; k++) p[k] -= lr * g[k];

@@ -68,14 +68,12 @@ static inline const ncf_adam_step *ncf_adam_window_step_(const ncf_adam_window *
  * ncf_adam_rows_ applies one step with each row's gradient, then zeroes
  * that gradient row; ncf_adam_catchup_rows_ brings row rows[i] from step
  * from[i] to step `through` (base <= from[i] <= through <= base + count)
- * with dense Adam's zero-gradient steps (closed form above);
- * ncf_sgd_rows_ is SGD with the same contract as ncf_adam_rows_. */
+ * with dense Adam's zero-gradient steps (closed form above). */
 void ncf_adam_rows_(float *restrict w, float *restrict g, float *restrict m, float *restrict v, size_t stride, int dim,
                     const int32_t *rows, int n, const ncf_adam_step *s);
 void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restrict v, size_t stride, int dim,
                             const int32_t *rows, const int64_t *from, int n, int64_t through,
                             const ncf_adam_window *win);
-void ncf_sgd_rows_(float *restrict w, float *restrict g, size_t stride, int dim, const int32_t *rows, int n, float lr);
 
 /* p -= lr g */
 void ncf_sgd_update_(float *restrict p, const float *restrict g, size_t n, float lr);
