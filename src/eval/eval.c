@@ -38,10 +38,14 @@ int ncf_rank_of(float item_score, const float *neg_scores, int n)
 
 void ncf_metrics_add_rank(int rank, int k, double *hr_sum, double *ndcg_sum)
 {
-    if (rank < k) {
-        *hr_sum += 1.0;
-        *ndcg_sum += 1.0 / log2((double)rank + 2.0);
-    }
+    /* one held-out item at one cutoff: the general rule's HR and NDCG */
+    ncf_eval_config ec;
+    ncf_eval_config_default(&ec);
+    ec.k[0] = k;
+    double sums[NCF_MAX_TOPK][NCF_METRICS] = {{0}};
+    ncf_metrics_add_ranks(&rank, 1, &ec, sums);
+    *hr_sum += sums[0][NCF_METRIC_HR];
+    *ndcg_sum += sums[0][NCF_METRIC_NDCG];
 }
 
 const char *ncf_metric_name(ncf_metric metric)
