@@ -23,12 +23,9 @@ typedef struct tensor {
 static int collect(const ncf_model *m, tensor *t)
 {
     int n = 0;
-    const char *names[NCF_TABLES] = {"gmf.user_embedding", "gmf.item_embedding", "mlp.user_embedding",
-                                     "mlp.item_embedding", "mf.user_bias", "mf.item_bias"};
-    if (m->B) names[0] = "mf.user_embedding", names[1] = "mf.item_embedding";
     for (int k = 0; k < NCF_TABLES; k++)
         if (m->tab[k].dim) {
-            snprintf(t[n].name, sizeof t[n].name, "%s", names[k]);
+            snprintf(t[n].name, sizeof t[n].name, "%s", ncf_table_name_(m, k));
             t[n].rows = m->tab[k].rows, t[n].cols = k >= NCF_TABLE_USER_BIAS ? 0 : m->tab[k].dim;
             t[n].data = m->tab[k].w, t[n].stride = m->tab[k].stride;
             n++;

@@ -391,7 +391,7 @@ static float forward_head(const ncf_model *m, int32_t u, int32_t i, float *act)
     const int F = m->F, E = m->E;
     const float *wo = m->dense + m->wo_off;
     float s = m->dense[m->bo_off];
-    if (m->B) s += row_of(&m->tab[NCF_TABLE_USER_BIAS], u)[0] + row_of(&m->tab[NCF_TABLE_ITEM_BIAS], i)[0];
+    if (m->B) s += ncf_mf_biases_(m, u, i);
     if (F) {
         const float *pu = row_of(&m->tab[NCF_TABLE_GMF_USER], u), *qi = row_of(&m->tab[NCF_TABLE_GMF_ITEM], i);
         float *g = act + m->act_g;
@@ -710,12 +710,9 @@ static void put_row(ncf_layer_info *rows, int cap, int *n, const char *name, con
 int ncf_model_summary(const ncf_model *m, ncf_layer_info *rows, int cap)
 {
     int n = 0;
-    const char *names[NCF_TABLES] = {"gmf.user_embedding", "gmf.item_embedding", "mlp.user_embedding",
-                                     "mlp.item_embedding", "mf.user_bias", "mf.item_bias"};
-    if (m->B) names[0] = "mf.user_embedding", names[1] = "mf.item_embedding";
     for (int t = 0; t < NCF_TABLES; t++)
         if (m->tab[t].dim)
-            put_row(rows, cap, &n, names[t], t >= NCF_TABLE_USER_BIAS ? "bias" : "embedding", m->tab[t].rows,
+            put_row(rows, cap, &n, ncf_table_name_(m, t), t >= NCF_TABLE_USER_BIAS ? "bias" : "embedding", m->tab[t].rows,
                     t >= NCF_TABLE_USER_BIAS ? 0 : m->tab[t].dim, (int64_t)m->tab[t].rows * m->tab[t].dim);
     if (m->B) {
         put_row(rows, cap, &n, "mf.dot", "dot+biases", 1, m->F, 0);

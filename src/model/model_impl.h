@@ -96,6 +96,24 @@ static inline size_t ncf_table_col_(const ncf_model *m, int t)
                                                               : 0;
 }
 
+/* Table t's tensor name in summaries and exports ("mf.*" for MF's tables). */
+static inline const char *ncf_table_name_(const ncf_model *m, int t)
+{
+    static const char *const names[NCF_TABLES] = {"gmf.user_embedding", "gmf.item_embedding", "mlp.user_embedding",
+                                                  "mlp.item_embedding", "mf.user_bias",       "mf.item_bias"};
+    if (m->B && t == NCF_TABLE_GMF_USER) return "mf.user_embedding";
+    if (m->B && t == NCF_TABLE_GMF_ITEM) return "mf.item_embedding";
+    return names[t];
+}
+
+/* MF's b_u + b_i (0 for the other models). */
+static inline float ncf_mf_biases_(const ncf_model *m, int32_t u, int32_t i)
+{
+    if (!m->B) return 0.0f;
+    return m->tab[NCF_TABLE_USER_BIAS].w[(size_t)u * (size_t)m->tab[NCF_TABLE_USER_BIAS].stride] +
+           m->tab[NCF_TABLE_ITEM_BIAS].w[(size_t)i * (size_t)m->tab[NCF_TABLE_ITEM_BIAS].stride];
+}
+
 static inline size_t ncf_slot_width_(const ncf_model *m, ncf_loss loss)
 {
     return (ncf_loss_pairwise(loss) ? 3 : 2) * ncf_side_width_(m);
@@ -159,9 +177,7 @@ static inline float ncf_model_output_(const ncf_model *m, int32_t u, int32_t i, 
         for (int j = 0; j < 8; j++) acc[j] += wo[F + k + j] * z[k + j];
     for (; k < n; k++) acc[k & 7] += wo[F + k] * z[k];
     float b = m->dense[m->bo_off];
-    if (m->B)
-        b += m->tab[NCF_TABLE_USER_BIAS].w[(size_t)u * (size_t)m->tab[NCF_TABLE_USER_BIAS].stride] +
-             m->tab[NCF_TABLE_ITEM_BIAS].w[(size_t)i * (size_t)m->tab[NCF_TABLE_ITEM_BIAS].stride];
+    if (m->B) b += ncf_mf_biases_(m, u, i);
     return b + (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
 }
 void ncf_model_user_half_(const ncf_model *m, int32_t u, float *uh);
