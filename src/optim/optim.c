@@ -166,6 +166,17 @@ void ncf_adam_window_free_(ncf_adam_window *w)
     w->pw = NULL;
 }
 
+/* k zero-gradient steps on one element in closed form, s0 = sqrt(v) (see
+ * optim.h: p -= m (A_1 - r (A_2 - r (A_3 - r A_4))) / s0, r = eps / s0). */
+static inline __attribute__((always_inline)) void catchup_closed(float *p, float *m, float *v, float s0,
+                                                                 const float *A, float eps, float b1k, float b2k)
+{
+    const float r = eps / s0;
+    *p -= *m * ((A[0] - r * (A[1] - r * (A[2] - r * A[3]))) / s0);
+    *m *= b1k;
+    *v *= b2k;
+}
+
 /* The closed-form catch-up of a block of W elements at e (W a constant, so
  * the loops vectorise): sqrt(v) once per element, into sq. A block where
  * some element with m != 0 has sqrt(v) < 16 eps goes element by element
@@ -188,10 +199,8 @@ void ncf_adam_window_free_(ncf_adam_window *w)
             /* an element whose m has decayed to 0 may keep a v so small that                         \
              * the series overflows: 0 * inf would be NaN, so such elements                           \
              * take s0 = 1 (their movement is 0 either way) */                                        \
-            const float s0 = pv[e + q] > 0.0f && pm[e + q] != 0.0f ? sq[q] : 1.0f, r = eps / s0;      \
-            p[e + q] -= pm[e + q] * ((A[0] - r * (A[1] - r * (A[2] - r * A[3]))) / s0);              \
-            pm[e + q] *= b1k;                                                                         \
-            pv[e + q] *= b2k;                                                                         \
+            const float s0 = pv[e + q] > 0.0f && pm[e + q] != 0.0f ? sq[q] : 1.0f;                    \
+            catchup_closed(p + e + q, pm + e + q, pv + e + q, s0, A, eps, b1k, b2k);                  \
         }                                                                                             \
     }
 
@@ -211,10 +220,7 @@ static inline void catchup_elem(float *p, float *m, float *v, float sq, const ca
         *m *= c->b1r;
         *v *= c->b2r;
     } else if (*m != 0.0f) {
-        const float *A = c->A, r = c->eps / sq;
-        *p -= *m * ((A[0] - r * (A[1] - r * (A[2] - r * A[3]))) / sq);
-        *m *= c->b1k;
-        *v *= c->b2k;
+        catchup_closed(p, m, v, sq, c->A, c->eps, c->b1k, c->b2k);
     } else {
         *v *= c->b2k;
     }
