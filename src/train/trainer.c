@@ -353,6 +353,18 @@ static void update_embeddings(trainer *t, const ncf_sample *s, int B, int tid, i
     }
 }
 
+/* Brings rows[i] of table tb from step from[i] to step `through` with the
+ * optimizer's zero-gradient steps (dense modes). */
+static void catch_up_rows(trainer *t, int tb, const int32_t *rows, const int64_t *from, int n, int64_t through)
+{
+    ncf_table *tab = &t->m->tab[tb];
+    if (t->c->optimizer == NCF_OPT_ADAM)
+        ncf_adam_catchup_rows_(tab->w, t->tab_m[tb], t->tab_v[tb], (size_t)tab->stride, tab->dim, rows, from, n,
+                               through, &t->win);
+    else
+        ncf_opt1_catchup_rows_(&t->opt1, tab->w, t->tab_m[tb], (size_t)tab->stride, tab->dim, rows, from, n, through);
+}
+
 /* Before step t's forward pass: the rows of the batch this thread owns are
  * brought up to date through step t - 1. */
 static void catch_up_batch(trainer *t, const ncf_sample *s, int B, int tid, int64_t gstep)
@@ -378,11 +390,7 @@ static void catch_up_batch(trainer *t, const ncf_sample *s, int B, int tid, int6
                 synced[r] = through;
             }
         }
-        if (t->c->optimizer == NCF_OPT_ADAM)
-            ncf_adam_catchup_rows_(tab->w, t->tab_m[tb], t->tab_v[tb], (size_t)tab->stride, tab->dim, rows, from, n,
-                                   through, &t->win);
-        else
-            ncf_opt1_catchup_rows_(&t->opt1, tab->w, t->tab_m[tb], (size_t)tab->stride, tab->dim, rows, from, n, through);
+        catch_up_rows(t, tb, rows, from, n, through);
     }
 }
 
@@ -397,12 +405,7 @@ static void catch_up_all(trainer *t)
 #pragma omp parallel for schedule(static) num_threads(t->T)
         for (int32_t r = 0; r < tab->rows; r++) {
             int64_t from = synced[r];
-            if (t->c->optimizer == NCF_OPT_ADAM)
-                ncf_adam_catchup_rows_(tab->w, t->tab_m[tb], t->tab_v[tb], (size_t)tab->stride, tab->dim, &r, &from, 1,
-                                       through, &t->win);
-            else
-                ncf_opt1_catchup_rows_(&t->opt1, tab->w, t->tab_m[tb], (size_t)tab->stride, tab->dim, &r, &from, 1,
-                                       through);
+            catch_up_rows(t, tb, &r, &from, 1, through);
             synced[r] = through;
         }
     }
