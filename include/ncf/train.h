@@ -221,8 +221,10 @@ typedef struct ncf_train_result {
     int stopped_early;    /* 1 when early stopping ended training */
 } ncf_train_result;
 
-/* The metric model selection compares: HR at the first cutoff for sampled
- * evaluation, recall for full ranking. */
+/* The metric model selection compares: HR for sampled evaluation, recall
+ * for full ranking (ncf_primary_metric), at the first cutoff
+ * (ncf_metrics_primary gives its value). */
+ncf_metric ncf_primary_metric(ncf_eval_mode mode);
 double ncf_metrics_primary(const ncf_metrics *mt, ncf_eval_mode mode);
 
 /* The learning rate of epoch (1-based) under cfg's schedule. */

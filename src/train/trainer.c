@@ -98,10 +98,9 @@ void ncf_train_config_default(ncf_train_config *c)
     c->early_stop = 0;
 }
 
-double ncf_metrics_primary(const ncf_metrics *mt, ncf_eval_mode mode)
-{
-    return mt->at[0][mode == NCF_EVAL_FULL ? NCF_METRIC_RECALL : NCF_METRIC_HR];
-}
+ncf_metric ncf_primary_metric(ncf_eval_mode mode) { return mode == NCF_EVAL_FULL ? NCF_METRIC_RECALL : NCF_METRIC_HR; }
+
+double ncf_metrics_primary(const ncf_metrics *mt, ncf_eval_mode mode) { return mt->at[0][ncf_primary_metric(mode)]; }
 
 /* The evaluation the config asks for (n_k 0: sampled at topk). */
 static ncf_eval_config effective_eval(const ncf_train_config *c)

@@ -98,7 +98,7 @@ static int on_epoch(const ncf_epoch_report *r, void *user)
 {
     run_state *rs = user;
     double sps = r->train_seconds > 0 ? (double)r->samples / r->train_seconds : 0.0;
-    const ncf_metric primary = rs->ec.mode == NCF_EVAL_FULL ? NCF_METRIC_RECALL : NCF_METRIC_HR;
+    const ncf_metric primary = ncf_primary_metric(rs->ec.mode);
     if (rs->progress) fprintf(stderr, "\r%60s\r", "");
     if (rs->json) {
         printf("{\"epoch\": %d, \"loss\": %.6f, \"hr\": %.6f, \"ndcg\": %.6f", r->epoch, r->loss,
@@ -390,7 +390,7 @@ int cmd_train(int argc, char **argv)
         if (ds->valid.n) printf(", \"stopped_early\": %s", res.stopped_early ? "true" : "false");
         printf(", \"peak_rss_mb\": %.1f}\n", (double)ru.ru_maxrss / 1024.0);
     } else if (res.best_epoch > 0) {
-        const ncf_metric pm = ec.mode == NCF_EVAL_FULL ? NCF_METRIC_RECALL : NCF_METRIC_HR;
+        const ncf_metric pm = ncf_primary_metric(ec.mode);
         printf("best epoch %d (on test, as the paper): %s@%d %.4f  NDCG@%d %.4f;  final: %s@%d %.4f  NDCG@%d %.4f\n",
                res.best_epoch, pname, topk, res.best.at[0][pm], topk, res.best_ndcg, pname, topk, res.final.at[0][pm],
                topk, res.final_ndcg);
