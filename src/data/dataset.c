@@ -255,9 +255,10 @@ static ncf_status draw_all_negatives(ncf_dataset *ds, int n_negatives, uint64_t 
 
 /* The dataset of x: held-out cases as loo_build picked them (none when
  * neither test nor validation), everything else training; no negatives
- * drawn yet. */
+ * drawn yet. The split itself goes to *keep when keep is not NULL (the
+ * caller frees it), else it is freed here. */
 static ncf_status dataset_from_split(const ncf_interactions *x, int test, int validation, ncf_dataset **out,
-                                     ncf_err *err)
+                                     loo_split *keep, ncf_err *err)
 {
     loo_split s;
     if (loo_build(x, ncf_idmap_size(x->users), test, validation, &s) != NCF_OK) return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
@@ -278,7 +279,8 @@ static ncf_status dataset_from_split(const ncf_interactions *x, int test, int va
     if (cases_from_held(x, &s, s.held, &ds->test) != NCF_OK || cases_from_held(x, &s, s.held2, &ds->valid) != NCF_OK)
         goto nomem;
     free(pu);
-    loo_free(&s);
+    if (keep) *keep = s;
+    else loo_free(&s);
     *out = ds;
     return NCF_OK;
 nomem:
@@ -288,19 +290,28 @@ nomem:
     return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory building the split");
 }
 
-ncf_status ncf_dataset_from_interactions(const ncf_interactions *x, int n_negatives, int validation, uint64_t seed,
-                                         ncf_dataset **out, ncf_err *err)
+/* ncf_dataset_from_interactions, handing the split to *keep when not NULL
+ * (ncf split writes its held-out lines from it). */
+static ncf_status from_interactions(const ncf_interactions *x, int n_negatives, int validation, uint64_t seed,
+                                    ncf_dataset **out, loo_split *keep, ncf_err *err)
 {
     if (n_negatives < 0) return ncf_fail_(err, NCF_ERR_ARG, "negative count must be >= 0");
     ncf_dataset *ds = NULL;
-    ncf_status st = dataset_from_split(x, 1, validation, &ds, err);
+    ncf_status st = dataset_from_split(x, 1, validation, &ds, keep, err);
     if (st != NCF_OK) return st;
     if (draw_all_negatives(ds, n_negatives, seed) != NCF_OK) {
         ncf_dataset_free(ds);
+        if (keep) loo_free(keep);
         return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory building the split");
     }
     *out = ds;
     return NCF_OK;
+}
+
+ncf_status ncf_dataset_from_interactions(const ncf_interactions *x, int n_negatives, int validation, uint64_t seed,
+                                         ncf_dataset **out, ncf_err *err)
+{
+    return from_interactions(x, n_negatives, validation, seed, out, NULL, err);
 }
 
 /* ---- atomic file writing -------------------------------------------------- */
@@ -370,16 +381,13 @@ ncf_status ncf_split_write(const ncf_interactions *x, const char *prefix, int n_
                            uint64_t seed, ncf_err *err)
 {
     ncf_dataset *ds = NULL;
-    ncf_status st = ncf_dataset_from_interactions(x, n_negatives, validation, seed, &ds, err);
+    loo_split s; /* the split the dataset was built from: its held-out lines are written as they are */
+    ncf_status st = from_interactions(x, n_negatives, validation, seed, &ds, &s, err);
     if (st != NCF_OK) return st;
     if (ds->test.n == 0) {
         ncf_dataset_free(ds);
+        loo_free(&s);
         return ncf_fail_(err, NCF_ERR_EMPTY, "no user has two or more interactions: nothing to hold out");
-    }
-    loo_split s;
-    if (loo_build(x, ncf_idmap_size(x->users), 1, validation, &s) != NCF_OK) {
-        ncf_dataset_free(ds);
-        return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
     }
     const int n_files = validation ? SPLIT_FILES : SPLIT_VALID;
     FILE *f[SPLIT_FILES] = {0};
@@ -817,7 +825,7 @@ static ncf_status load_with_test_file(const ncf_interactions *x, const ncf_load_
         ncf_interactions_free(t);
         return ncf_fail_(err, NCF_ERR_EMPTY, "%s: no test interactions", opt->test_path);
     }
-    st = dataset_from_split(x, 0, opt->validation, &ds, err);
+    st = dataset_from_split(x, 0, opt->validation, &ds, NULL, err);
     if (st != NCF_OK) {
         ncf_interactions_free(t);
         return st;
