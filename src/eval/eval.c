@@ -126,6 +126,14 @@ static void heap_sift_down(float *h, int n, int q)
     }
 }
 
+/* Walking items i = 0, 1, ... in order with cursor *e into the sorted
+ * exclusion list: 1 when i is excluded (the user's training items). */
+static inline int excluded_at(const int32_t *excl, int64_t n_excl, int64_t *e, int32_t i)
+{
+    while (*e < n_excl && excl[*e] < i) ++*e;
+    return *e < n_excl && excl[*e] == i;
+}
+
 void ncf_full_ranks(const float *scores, int32_t n_items, const int32_t *excl, int64_t n_excl, const int32_t *test,
                     int n_test, int kmax, float *heap, int *ranks)
 {
@@ -133,8 +141,7 @@ void ncf_full_ranks(const float *scores, int32_t n_items, const int32_t *excl, i
     int n = 0;
     int64_t e = 0;
     for (int32_t i = 0; i < n_items; i++) {
-        while (e < n_excl && excl[e] < i) e++;
-        if (e < n_excl && excl[e] == i) continue;
+        if (excluded_at(excl, n_excl, &e, i)) continue;
         const float v = scores[i];
         if (n < kmax) {
             if (v != v) continue;
@@ -166,11 +173,8 @@ void ncf_full_ranks(const float *scores, int32_t n_items, const int32_t *excl, i
             if (n_ge_th < 0) {
                 n_ge_th = 0;
                 e = 0;
-                for (int32_t i = 0; i < n_items; i++) {
-                    while (e < n_excl && excl[e] < i) e++;
-                    if (e < n_excl && excl[e] == i) continue;
-                    n_ge_th += scores[i] >= th;
-                }
+                for (int32_t i = 0; i < n_items; i++)
+                    if (!excluded_at(excl, n_excl, &e, i)) n_ge_th += scores[i] >= th;
             }
             ranks[t] = n_ge_th - 1 < kmax ? (int)(n_ge_th - 1) : kmax;
         }
@@ -310,9 +314,10 @@ ncf_status ncf_evaluate_cases(const ncf_model *m, const ncf_dataset *ds, const n
     int *rank = malloc((size_t)n * sizeof *rank);
     /* groups: one per case (sampled) or per user (full), users in increasing order */
     int32_t *order = malloc((size_t)n * sizeof *order), *goff = malloc(((size_t)n + 1) * sizeof *goff);
-    int32_t *count = calloc((size_t)ds->n_users + 1, sizeof *count);
+    /* full ranking groups the cases by user through a count per user */
+    int32_t *count = ec->mode == NCF_EVAL_FULL ? calloc((size_t)ds->n_users + 1, sizeof *count) : NULL;
     int32_t n_groups = 0;
-    if (!rank || !order || !goff || !count) goto nomem;
+    if (!rank || !order || !goff || (ec->mode == NCF_EVAL_FULL && !count)) goto nomem;
     if (ec->mode == NCF_EVAL_SAMPLED) {
         for (int32_t c = 0; c < n; c++) order[c] = goff[c] = c;
         n_groups = n;
