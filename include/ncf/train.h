@@ -5,7 +5,7 @@
  * shuffle; mini-batches; BCE on logits (or the pairwise loss of the seed
  * preset); Adam or SGD; then evaluate HR@K / NDCG@K on the test cases.
  * The same seed gives a byte-identical model whatever the thread count:
- * batches are cut into fixed chunks whose gradients are reduced in order.
+ * batches are cut into fixed user groups whose gradients are reduced in order.
  *
  * Evaluation (sampled leave-one-out, NCF paper): the held-out item is ranked
  * against its negatives, with listed negatives equal to it and repeats

@@ -515,6 +515,12 @@ static void backward_head(const ncf_model *m, int32_t u, int32_t i, const float 
     }
 }
 
+/* Sample k's embedding-gradient slot. */
+static inline float *grad_slot(float *emb_grad, const ncf_grad_args *a, size_t slot, int k)
+{
+    return emb_grad + (size_t)(a->at ? a->at[k] : k) * slot;
+}
+
 double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, const ncf_grad_args *a,
                              float *ws, float *dense_grad, float *emb_grad)
 {
@@ -530,7 +536,8 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
         const ncf_sample *x = &s[pair ? r / 2 : r];
         float *act = ws + (size_t)r * rowf;
         int32_t item = pair && (r & 1) ? x->item2 : x->item;
-        uint64_t stream = 2 * (a->sample_base + (uint64_t)(pair ? r / 2 : r)) + (uint64_t)(pair ? r & 1 : 0);
+        const int k = pair ? r / 2 : r;
+        uint64_t stream = 2 * (a->sample_base + (uint64_t)(a->at ? a->at[k] : k)) + (uint64_t)(pair ? r & 1 : 0);
         if (E) {
             float *mask = act + m->act_mask;
             if (drop) make_mask(m, a->drop_seed, stream, mask);
@@ -568,12 +575,12 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
             ds[2 * k] = g;
             ds[2 * k + 1] = -g;
         }
-        memset(emb_grad + (size_t)k * slot, 0, slot * sizeof *emb_grad);
+        memset(grad_slot(emb_grad, a, slot, k), 0, slot * sizeof *emb_grad);
     }
     /* output layer and GMF per row */
     for (int r = 0; r < R; r++) {
         const ncf_sample *x = &s[pair ? r / 2 : r];
-        float *gu = emb_grad + (size_t)(pair ? r / 2 : r) * slot;
+        float *gu = grad_slot(emb_grad, a, slot, pair ? r / 2 : r);
         float *gi = gu + side * (size_t)(pair && (r & 1) ? 2 : 1);
         float *act = ws + (size_t)r * rowf;
         backward_head(m, x->user, pair && (r & 1) ? x->item2 : x->item, act, act + m->act_size, ds[r], dense_grad,
@@ -591,7 +598,7 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
     if (E)
         for (int r = 0; r < R; r++) {
             const float *dx = ws + (size_t)r * rowf + m->act_size + m->act_x0;
-            float *gu = emb_grad + (size_t)(pair ? r / 2 : r) * slot;
+            float *gu = grad_slot(emb_grad, a, slot, pair ? r / 2 : r);
             float *gi = gu + side * (size_t)(pair && (r & 1) ? 2 : 1);
             for (int k = 0; k < E; k++) {
                 gu[F + k] += dx[k];
@@ -601,7 +608,7 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
     if (a->reg > 0.0f) {
         const float coef = 2.0f * a->reg * a->scale;
         for (int k = 0; k < n; k++) {
-            float *gu = emb_grad + (size_t)k * slot;
+            float *gu = grad_slot(emb_grad, a, slot, k);
             double sq = add_reg(m, s[k].user, 0, coef, gu) + add_reg(m, s[k].item, 1, coef, gu + side);
             if (pair) sq += add_reg(m, s[k].item2, 1, coef, gu + 2 * side);
             loss += (double)a->reg * a->scale * sq;

@@ -80,8 +80,9 @@ typedef struct ncf_grad_args {
     float scale;          /* 1 / batch size */
     float reg;            /* L2 on the embedding rows a sample looks up */
     int dropout;          /* apply cfg.dropout */
-    uint64_t drop_seed;   /* dropout masks come from (drop_seed, sample_base + k) */
+    uint64_t drop_seed;   /* dropout masks come from (drop_seed, sample_base + at(k)) */
     uint64_t sample_base;
+    const int32_t *at;    /* sample k's place: at[k], or k when NULL (its slot in emb_grad, its mask) */
 } ncf_grad_args;
 
 /* Per-sample embedding gradient slot: user (F, then E, then B), item, and
@@ -128,8 +129,9 @@ size_t ncf_model_ws_floats_(const ncf_model *m);
 
 /* Forward and backward over n samples (at most NCF_TILE_ROWS rows): returns the summed loss (times
  * scale, regularisation included); adds dense gradients into dense_grad
- * (n_dense floats) and writes each sample's embedding gradients into
- * emb_grad (n slots of ncf_slot_width_(m, a->loss) floats, overwritten). */
+ * (n_dense floats) and writes sample k's embedding gradients into slot
+ * a->at[k] (or k) of emb_grad (slots of ncf_slot_width_(m, a->loss)
+ * floats, overwritten). */
 double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, const ncf_grad_args *a,
                              float *ws, float *dense_grad, float *emb_grad);
 

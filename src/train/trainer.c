@@ -2,11 +2,14 @@
  * mini-batch steps, then evaluation of the test (and validation) cases, the
  * best / selected / final epochs, and early stopping that keeps the best
  * validation epoch's weights. One OpenMP team per epoch; each step:
- *   1. chunks of CHUNK samples are spread over threads; each chunk writes
- *      its own dense-gradient buffer and its samples' embedding gradients;
- *   2. each thread reduces a slice of the dense gradient over chunks in
- *      chunk order and updates that slice; embedding rows are owned by
- *      thread (contiguous ranges of rows) and summed in sample order, then updated
+ *   1. the batch's samples are split by user into fixed user groups; each
+ *      thread takes whole groups, writes each group's dense-gradient buffer
+ *      and its samples' embedding gradients, and sums the user gradients
+ *      into its own users' rows (a user's row stays on one core);
+ *   2. each thread reduces a slice of the dense gradient over groups in
+ *      group order and updates that slice; item rows are owned by thread
+ *      (contiguous ranges of rows) and summed in sample order; then each
+ *      thread updates the rows it owns
  *      (dense Adam: rows the batch does not touch get their zero-gradient
  *      steps when next read, which is exact; lazy Adam: touched rows only;
  *      momentum SGD and RMSprop the same way, Adagrad and SGD touched rows);
@@ -26,7 +29,9 @@
 #include "optim/optim.h"
 #include "sampler/sampler.h"
 
-#define CHUNK 32
+/* Samples per user group, on average: a batch of B samples is split into
+ * ceil(B / GROUP) groups by user. */
+#define GROUP 32
 
 const char *ncf_optimizer_name(ncf_optimizer opt)
 {
@@ -169,9 +174,15 @@ typedef struct trainer {
     int64_t n_samples;
     size_t slot;
     float *emb_grad;        /* batch x slot */
-    float *chunk_grad;      /* chunks x n_dense */
-    double *chunk_loss;
-    int n_chunks_max;
+    int n_groups;           /* G user groups, fixed by the batch size (not the thread count) */
+    int32_t *group_start;   /* G + 1: group g has users [group_start[g], group_start[g + 1]) */
+    int32_t *user_group;    /* n_users: each user's group */
+    float *group_grad;      /* G x n_dense: each group's dense gradient */
+    double *group_loss;     /* G */
+    int32_t **at;           /* per thread: batch positions of its groups' samples, group by group */
+    int **group_end;        /* per thread: where each of its groups ends in at */
+    ncf_sample **gathered;  /* per thread: those samples */
+    int *n_touched;         /* [thread * NCF_TABLES + table]: rows listed this step */
     float *dense_grad, *dense_m, *dense_v;
     float *tab_grad[NCF_TABLES], *tab_m[NCF_TABLES], *tab_v[NCF_TABLES];
     int64_t *stamp[NCF_TABLES];
@@ -190,8 +201,11 @@ static void trainer_free(trainer *t)
     ncf_sampler_free_(&t->sampler);
     free(t->samples);
     ncf_free_aligned_(t->emb_grad);
-    ncf_free_aligned_(t->chunk_grad);
-    free(t->chunk_loss);
+    free(t->group_start);
+    free(t->user_group);
+    ncf_free_aligned_(t->group_grad);
+    free(t->group_loss);
+    free(t->n_touched);
     ncf_free_aligned_(t->dense_grad);
     ncf_free_aligned_(t->dense_m);
     ncf_free_aligned_(t->dense_v);
@@ -212,6 +226,57 @@ static void trainer_free(trainer *t)
     if (t->ws)
         for (int k = 0; k < t->T; k++) ncf_free_aligned_(t->ws[k]);
     free(t->ws);
+    for (int k = 0; t->at && k < t->T; k++) free(t->at[k]);
+    free(t->at);
+    for (int k = 0; t->gathered && k < t->T; k++) free(t->gathered[k]);
+    free(t->gathered);
+    for (int k = 0; t->group_end && k < t->T; k++) free(t->group_end[k]);
+    free(t->group_end);
+}
+
+/* Splits the users into G groups of consecutive ids with about equal
+ * numbers of training positives (so of samples). The groups depend on the
+ * data and the batch size only: a thread takes whole groups, and every sum
+ * over a group runs in the same order whoever takes it. */
+static int user_groups_init(trainer *t, const ncf_dataset *ds)
+{
+    const int G = t->n_groups;
+    t->group_start = malloc(((size_t)G + 1) * sizeof *t->group_start);
+    t->user_group = malloc(((size_t)ds->n_users + 1) * sizeof *t->user_group);
+    if (!t->group_start || !t->user_group) return -1;
+    int32_t u = 0;
+    for (int g = 0; g < G; g++) {
+        const int64_t want = ds->n_train * g / G; /* positives before group g */
+        while (u < ds->n_users && ds->train_offsets[u] < want) u++;
+        t->group_start[g] = u;
+    }
+    t->group_start[G] = ds->n_users;
+    for (int g = 0; g < G; g++)
+        for (int32_t v = t->group_start[g]; v < t->group_start[g + 1]; v++) t->user_group[v] = g;
+    return 0;
+}
+
+/* Thread tid's user groups: [*g0, *g1). */
+static void thread_groups(const trainer *t, int tid, int *g0, int *g1)
+{
+    *g0 = (int)((int64_t)t->n_groups * tid / t->T);
+    *g1 = (int)((int64_t)t->n_groups * (tid + 1) / t->T);
+}
+
+/* Rows [*lo, *hi) of table tb that thread tid sums, updates and catches
+ * up: the users of its groups; an even share of the items. */
+static void owned_rows(const trainer *t, int tb, int tid, int32_t *lo, int32_t *hi)
+{
+    const int32_t rows = t->m->tab[tb].rows;
+    if (ncf_table_is_item_(tb)) {
+        *lo = (int32_t)((int64_t)rows * tid / t->T);
+        *hi = (int32_t)((int64_t)rows * (tid + 1) / t->T);
+    } else {
+        int g0, g1;
+        thread_groups(t, tid, &g0, &g1);
+        *lo = t->group_start[g0];
+        *hi = t->group_start[g1];
+    }
 }
 
 static float *table_alloc(const ncf_table *tb)
@@ -230,12 +295,15 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     t->n_samples = ncf_sampler_count_(&t->sampler, c->loss, c->neg);
     t->samples = malloc((size_t)t->n_samples * sizeof *t->samples);
     t->slot = ncf_slot_width_(m, c->loss);
-    t->n_chunks_max = (c->batch + CHUNK - 1) / CHUNK;
+    t->n_groups = (c->batch + GROUP - 1) / GROUP;
+    if (t->n_groups > ds->n_users) t->n_groups = ds->n_users > 0 ? ds->n_users : 1;
     t->emb_grad = ncf_alloc_aligned_((size_t)c->batch * t->slot * sizeof(float));
-    t->chunk_grad = ncf_alloc_aligned_((size_t)t->n_chunks_max * m->n_dense * sizeof(float));
-    t->chunk_loss = calloc((size_t)t->n_chunks_max, sizeof *t->chunk_loss);
+    t->group_grad = ncf_alloc_aligned_((size_t)t->n_groups * m->n_dense * sizeof(float));
+    t->group_loss = calloc((size_t)t->n_groups, sizeof *t->group_loss);
     t->dense_grad = ncf_alloc_aligned_(m->n_dense * sizeof(float));
-    if (!t->samples || !t->emb_grad || !t->chunk_grad || !t->chunk_loss || !t->dense_grad) return NCF_ERR_NOMEM;
+    if (!t->samples || !t->emb_grad || !t->group_grad || !t->group_loss || !t->dense_grad ||
+        user_groups_init(t, ds) != 0)
+        return NCF_ERR_NOMEM;
     int adam = c->optimizer == NCF_OPT_ADAM;
     t->opt1.kind = c->optimizer == NCF_OPT_ADAGRAD   ? NCF_OPTK_ADAGRAD
                    : c->optimizer == NCF_OPT_RMSPROP ? NCF_OPTK_RMSPROP
@@ -264,9 +332,20 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
         if (state == 2 && !(t->tab_v[k] = table_alloc(tb))) return NCF_ERR_NOMEM;
     }
     t->touched = calloc((size_t)t->T * NCF_TABLES, sizeof *t->touched);
+    t->n_touched = calloc((size_t)t->T * NCF_TABLES, sizeof *t->n_touched);
     t->ws = calloc((size_t)t->T, sizeof *t->ws);
     t->from = calloc((size_t)t->T, sizeof *t->from);
-    if (!t->touched || !t->ws || !t->from) return NCF_ERR_NOMEM;
+    t->at = calloc((size_t)t->T, sizeof *t->at);
+    t->gathered = calloc((size_t)t->T, sizeof *t->gathered);
+    t->group_end = calloc((size_t)t->T, sizeof *t->group_end);
+    if (!t->touched || !t->n_touched || !t->ws || !t->from || !t->at || !t->gathered || !t->group_end)
+        return NCF_ERR_NOMEM;
+    for (int k = 0; k < t->T; k++) {
+        t->at[k] = malloc((size_t)c->batch * sizeof *t->at[k]);
+        t->gathered[k] = malloc((size_t)c->batch * sizeof *t->gathered[k]);
+        t->group_end[k] = malloc(((size_t)t->n_groups + 1) * sizeof *t->group_end[k]);
+        if (!t->at[k] || !t->gathered[k] || !t->group_end[k]) return NCF_ERR_NOMEM;
+    }
     for (int k = 0; k < t->T; k++)
         if (!(t->from[k] = malloc((size_t)c->batch * 2 * sizeof(int64_t)))) return NCF_ERR_NOMEM;
     for (int k = 0; k < t->T * NCF_TABLES; k++) {
@@ -280,75 +359,96 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     return NCF_OK;
 }
 
-/* Sums the embedding gradients of the batch into the rows this thread owns
- * and updates them. */
-static void update_embeddings(trainer *t, const ncf_sample *s, int B, int tid, int64_t gstep,
-                              const ncf_adam_step *as)
+/* Adds table tb's embedding gradients of the batch samples at positions
+ * at[0 .. n) (0 .. n-1 when at is NULL), in that order, into the rows in
+ * [lo, hi) that thread tid owns, and lists each row the first time this
+ * step touches it (stamp != mark). */
+static void sum_rows(trainer *t, int tb, int tid, const ncf_sample *s, const int32_t *at, int n, int32_t lo,
+                     int32_t hi, int64_t mark)
 {
-    ncf_model *m = t->m;
-    const int T = t->T;
-    const size_t side = ncf_side_width_(m);
-    const int pair = ncf_loss_pairwise(t->c->loss);
-    const int64_t mark = gstep + 1; /* this step's number; stamps start at 0 */
-    for (int tb = 0; tb < NCF_TABLES; tb++) {
-        ncf_table *tab = &m->tab[tb];
-        if (!tab->w) continue;
-        const int is_item = ncf_table_is_item_(tb);
-        const size_t col = ncf_table_col_(m, tb);
-        const int dim = tab->dim;
-        const size_t stride = (size_t)tab->stride;
-        float *grad = t->tab_grad[tb];
-        int64_t *stamp = t->stamp[tb];
-        int32_t *touched = t->touched[tid * NCF_TABLES + tb];
-        int n_touched = 0;
-        const int32_t lo = (int32_t)((int64_t)tab->rows * tid / T), hi = (int32_t)((int64_t)tab->rows * (tid + 1) / T);
-        for (int k = 0; k < B; k++) {
-            int32_t rows[2];
-            size_t srcs[2];
-            int nr = 0;
-            if (!is_item) {
-                rows[nr] = s[k].user;
-                srcs[nr++] = 0;
-            } else {
-                rows[nr] = s[k].item;
-                srcs[nr++] = side;
-                if (pair) {
-                    rows[nr] = s[k].item2;
-                    srcs[nr++] = 2 * side;
-                }
-            }
-            if (k + 8 < B) { /* the gradient row a few samples ahead (a table larger than L2) */
-                const int32_t ahead = is_item ? s[k + 8].item : s[k + 8].user;
-                __builtin_prefetch(grad + (size_t)ahead * stride, 1);
-                __builtin_prefetch(grad + (size_t)ahead * stride + (size_t)(dim - 1), 1);
-            }
-            for (int q = 0; q < nr; q++) {
-                int32_t r = rows[q];
-                if (r < lo || r >= hi) continue;
-                touched[n_touched] = r; /* kept only the first time this step: no branch to mispredict */
-                n_touched += stamp[r] != mark;
-                stamp[r] = mark;
-                const float *src = t->emb_grad + (size_t)k * t->slot + srcs[q] + col;
-                float *dst = grad + (size_t)r * stride;
-                for (int d = 0; d < dim; d++) dst[d] += src[d];
+    const ncf_model *m = t->m;
+    const ncf_table *tab = &m->tab[tb];
+    const int is_item = ncf_table_is_item_(tb), pair = ncf_loss_pairwise(t->c->loss), dim = tab->dim;
+    const size_t side = ncf_side_width_(m), col = ncf_table_col_(m, tb), stride = (size_t)tab->stride;
+    float *grad = t->tab_grad[tb];
+    int64_t *stamp = t->stamp[tb];
+    int32_t *touched = t->touched[tid * NCF_TABLES + tb];
+    int n_touched = t->n_touched[tid * NCF_TABLES + tb];
+    for (int j = 0; j < n; j++) {
+        const int k = at ? at[j] : j;
+        int32_t rows[2];
+        size_t srcs[2];
+        int nr = 0;
+        if (!is_item) {
+            rows[nr] = s[k].user;
+            srcs[nr++] = 0;
+        } else {
+            rows[nr] = s[k].item;
+            srcs[nr++] = side;
+            if (pair) {
+                rows[nr] = s[k].item2;
+                srcs[nr++] = 2 * side;
             }
         }
-        if (t->c->optimizer != NCF_OPT_ADAM) {
-            ncf_opt1_rows_(&t->opt1, tab->w, grad, t->tab_m[tb], stride, dim, touched, n_touched);
-            if (t->synced[tb]) {
-                int64_t *synced = t->synced[tb];
-                for (int q = 0; q < n_touched; q++) synced[touched[q]] = mark;
-            }
-        } else if (t->mode != NCF_ADAM_DENSE_SWEEP) {
-            /* lazy, or dense whose untouched rows were caught up before the forward pass */
-            ncf_adam_rows_(tab->w, grad, t->tab_m[tb], t->tab_v[tb], stride, dim, touched, n_touched, as);
+        if (j + 8 < n) { /* the gradient row a few samples ahead (a table larger than L2) */
+            const ncf_sample *x = &s[at ? at[j + 8] : j + 8];
+            const int32_t ahead = is_item ? x->item : x->user;
+            __builtin_prefetch(grad + (size_t)ahead * stride, 1);
+            __builtin_prefetch(grad + (size_t)ahead * stride + (size_t)(dim - 1), 1);
+        }
+        for (int q = 0; q < nr; q++) {
+            int32_t r = rows[q];
+            if (r < lo || r >= hi) continue;
+            touched[n_touched] = r; /* kept only the first time this step: no branch to mispredict */
+            n_touched += stamp[r] != mark;
+            stamp[r] = mark;
+            const float *src = t->emb_grad + (size_t)k * t->slot + srcs[q] + col;
+            float *dst = grad + (size_t)r * stride;
+            for (int d = 0; d < dim; d++) dst[d] += src[d];
+        }
+    }
+    t->n_touched[tid * NCF_TABLES + tb] = n_touched;
+}
+
+/* Updates the rows of table tb listed this step by thread tid. */
+static void update_rows(trainer *t, int tb, int tid, int32_t lo, int32_t hi, int64_t mark, const ncf_adam_step *as)
+{
+    ncf_table *tab = &t->m->tab[tb];
+    const int dim = tab->dim;
+    const size_t stride = (size_t)tab->stride;
+    float *grad = t->tab_grad[tb];
+    const int32_t *touched = t->touched[tid * NCF_TABLES + tb];
+    const int n_touched = t->n_touched[tid * NCF_TABLES + tb];
+    if (t->c->optimizer != NCF_OPT_ADAM) {
+        ncf_opt1_rows_(&t->opt1, tab->w, grad, t->tab_m[tb], stride, dim, touched, n_touched);
+        if (t->synced[tb]) {
             int64_t *synced = t->synced[tb];
             for (int q = 0; q < n_touched; q++) synced[touched[q]] = mark;
-        } else { /* reference dense sweep: the whole owned range as one flat loop (padding stays 0) */
-            size_t o = (size_t)lo * stride, len = (size_t)(hi - lo) * stride;
-            ncf_adam_update_(tab->w + o, grad + o, t->tab_m[tb] + o, t->tab_v[tb] + o, len, as);
-            for (int q = 0; q < n_touched; q++) memset(grad + (size_t)touched[q] * stride, 0, (size_t)dim * sizeof(float));
         }
+    } else if (t->mode != NCF_ADAM_DENSE_SWEEP) {
+        /* lazy, or dense whose untouched rows were caught up before the forward pass */
+        ncf_adam_rows_(tab->w, grad, t->tab_m[tb], t->tab_v[tb], stride, dim, touched, n_touched, as);
+        int64_t *synced = t->synced[tb];
+        for (int q = 0; q < n_touched; q++) synced[touched[q]] = mark;
+    } else { /* reference dense sweep: the whole owned range as one flat loop (padding stays 0) */
+        size_t o = (size_t)lo * stride, len = (size_t)(hi - lo) * stride;
+        ncf_adam_update_(tab->w + o, grad + o, t->tab_m[tb] + o, t->tab_v[tb] + o, len, as);
+        for (int q = 0; q < n_touched; q++) memset(grad + (size_t)touched[q] * stride, 0, (size_t)dim * sizeof(float));
+    }
+}
+
+/* After the gradients are in: sums the item gradients of the batch into the
+ * item rows this thread owns (the user rows were summed as their groups
+ * were computed) and updates every row it listed. */
+static void update_embeddings(trainer *t, const ncf_sample *s, int B, int tid, int64_t gstep, const ncf_adam_step *as)
+{
+    const int64_t mark = gstep + 1; /* this step's number; stamps start at 0 */
+    for (int tb = 0; tb < NCF_TABLES; tb++) {
+        if (!t->m->tab[tb].w) continue;
+        int32_t lo, hi;
+        owned_rows(t, tb, tid, &lo, &hi);
+        if (ncf_table_is_item_(tb)) sum_rows(t, tb, tid, s, NULL, B, lo, hi, mark);
+        update_rows(t, tb, tid, lo, hi, mark, as);
     }
 }
 
@@ -374,7 +474,8 @@ static void catch_up_batch(trainer *t, const ncf_sample *s, int B, int tid, int6
         ncf_table *tab = &t->m->tab[tb];
         if (!tab->w) continue;
         const int is_item = ncf_table_is_item_(tb);
-        const int32_t lo = (int32_t)((int64_t)tab->rows * tid / t->T), hi = (int32_t)((int64_t)tab->rows * (tid + 1) / t->T);
+        int32_t lo, hi;
+        owned_rows(t, tb, tid, &lo, &hi);
         int64_t *synced = t->synced[tb];
         int32_t *rows = t->touched[tid * NCF_TABLES + tb];
         int64_t *from = t->from[tid];
@@ -425,18 +526,18 @@ static void add_layer_penalty(trainer *t, float *g, size_t b, size_t e)
     }
 }
 
-/* Reduces this thread's slice of the dense gradient over the chunks (in
- * chunk order) and updates it. */
-static void update_dense(trainer *t, int n_chunks, int tid, const ncf_adam_step *as)
+/* Reduces this thread's slice of the dense gradient over the groups (in
+ * group order) and updates it. */
+static void update_dense(trainer *t, int tid, const ncf_adam_step *as)
 {
     ncf_model *m = t->m;
     size_t per = ((m->n_dense + (size_t)t->T - 1) / (size_t)t->T + 15) & ~(size_t)15;
     size_t b = per * (size_t)tid, e = b + per < m->n_dense ? b + per : m->n_dense;
     if (b >= e) return;
     float *g = t->dense_grad;
-    memcpy(g + b, t->chunk_grad + b, (e - b) * sizeof *g);
-    for (int c = 1; c < n_chunks; c++) {
-        const float *src = t->chunk_grad + (size_t)c * m->n_dense;
+    memcpy(g + b, t->group_grad + b, (e - b) * sizeof *g);
+    for (int c = 1; c < t->n_groups; c++) {
+        const float *src = t->group_grad + (size_t)c * m->n_dense;
         for (size_t k = b; k < e; k++) g[k] += src[k];
     }
     if (t->c->reg_layers > 0.0f) add_layer_penalty(t, g, b, e);
@@ -455,14 +556,62 @@ static void update_dense(trainer *t, int n_chunks, int tid, const ncf_adam_step 
     }
 }
 
+/* Thread tid's share of a step's gradients: the samples of its user
+ * groups, group by group, in batch order within a group, a tile at a time.
+ * Each group's dense gradient and loss go to its own slot; each sample's
+ * embedding gradients to its batch position in emb_grad, and the user
+ * tables' on into the rows at once (the thread owns its groups' users). */
+static void compute_groups(trainer *t, const ncf_sample *s, int B, int tid, int64_t gstep, const ncf_grad_args *ga)
+{
+    ncf_model *m = t->m;
+    int g0, g1;
+    thread_groups(t, tid, &g0, &g1);
+    const int ng = g1 - g0;
+    int32_t *at = t->at[tid];
+    int *end = t->group_end[tid];
+    /* the batch positions of this thread's samples by group (a counting sort) */
+    memset(end, 0, ((size_t)ng + 1) * sizeof *end);
+    for (int k = 0; k < B; k++) {
+        const unsigned g = (unsigned)(t->user_group[s[k].user] - g0);
+        if (g < (unsigned)ng) end[g + 1]++;
+    }
+    for (int g = 0; g < ng; g++) end[g + 1] += end[g]; /* end[g]: where group g0 + g starts */
+    for (int k = 0; k < B; k++) {
+        const unsigned g = (unsigned)(t->user_group[s[k].user] - g0);
+        if (g < (unsigned)ng) at[end[g]++] = k; /* end[g]: where it ends, once all are placed */
+    }
+    const int tile = ncf_loss_pairwise(t->c->loss) ? NCF_TILE_ROWS / 2 : NCF_TILE_ROWS; /* samples per call */
+    ncf_sample *gathered = t->gathered[tid];
+    for (int j = 0; j < (ng ? end[ng - 1] : 0); j++) gathered[j] = s[at[j]];
+    for (int k = 0; k < NCF_TABLES; k++) t->n_touched[tid * NCF_TABLES + k] = 0;
+    for (int g = 0; g < ng; g++) {
+        const int begin = g ? end[g - 1] : 0, n = end[g] - begin, tiles = (n + tile - 1) / tile;
+        float *dg = t->group_grad + (size_t)(g0 + g) * m->n_dense;
+        memset(dg, 0, m->n_dense * sizeof *dg);
+        double loss = 0.0;
+        for (int p = 0; p < tiles; p++) { /* n split evenly into tiles */
+            const int b = begin + n * p / tiles, e = begin + n * (p + 1) / tiles;
+            ncf_grad_args a = *ga;
+            a.at = at + b;
+            loss += ncf_model_chunk_grad_(m, gathered + b, e - b, &a, t->ws[tid], dg, t->emb_grad);
+            for (int tb = 0; tb < NCF_TABLES; tb++)
+                if (m->tab[tb].w && !ncf_table_is_item_(tb)) {
+                    int32_t lo, hi;
+                    owned_rows(t, tb, tid, &lo, &hi);
+                    sum_rows(t, tb, tid, s, at + b, e - b, lo, hi, gstep + 1);
+                }
+        }
+        t->group_loss[g0 + g] = loss;
+    }
+}
+
 /* Runs one epoch of steps; returns the mean batch loss (NaN on divergence).
  * Two barriers a step: after the catch-up (every row and weight current)
- * and after the chunks (every gradient in). Each thread updates the dense
+ * and after the groups (every gradient in). Each thread updates the dense
  * slice and the embedding rows it owns, and catches up its own rows for
  * the next step, so nothing else needs to wait. */
 static double run_epoch(trainer *t, int epoch)
 {
-    ncf_model *m = t->m;
     const ncf_train_config *c = t->c;
     const int64_t n_steps = (t->n_samples + c->batch - 1) / c->batch, base = t->step;
     double loss_sum = 0.0;
@@ -480,7 +629,6 @@ static double run_epoch(trainer *t, int epoch)
             const int64_t gstep = base + step; /* steps done before this one */
             const int64_t start = step * c->batch;
             const int B = (int)(start + c->batch <= t->n_samples ? c->batch : t->n_samples - start);
-            const int n_chunks = (B + CHUNK - 1) / CHUNK;
             const ncf_sample *s = t->samples + start;
             ncf_grad_args ga = {.loss = c->loss,
                                 .scale = 1.0f / (float)B,
@@ -491,27 +639,18 @@ static double run_epoch(trainer *t, int epoch)
             if (deferred) catch_up_batch(t, s, B, tid, gstep);
 #pragma omp barrier
             if (diverged) break; /* set by thread 0 before this barrier: all threads agree */
-#pragma omp for schedule(static)
-            for (int ch = 0; ch < n_chunks; ch++) {
-                float *dg = t->chunk_grad + (size_t)ch * m->n_dense;
-                memset(dg, 0, m->n_dense * sizeof *dg);
-                int b0 = ch * CHUNK, n = B - b0 < CHUNK ? B - b0 : CHUNK;
-                ncf_grad_args a = ga;
-                a.sample_base += (uint64_t)b0;
-                t->chunk_loss[ch] = ncf_model_chunk_grad_(m, s + b0, n, &a, t->ws[tid], dg,
-                                                          t->emb_grad + (size_t)b0 * t->slot);
-            }
-            /* implicit barrier: all gradients are in */
+            compute_groups(t, s, B, tid, gstep, &ga);
+#pragma omp barrier
             if (tid == 0) {
                 double bl = 0.0;
-                for (int ch = 0; ch < n_chunks; ch++) bl += t->chunk_loss[ch];
+                for (int g = 0; g < t->n_groups; g++) bl += t->group_loss[g];
                 loss_sum += bl;
                 if (!isfinite(bl)) diverged = 1;
                 if (c->on_progress && (step % report_every == 0 || step == n_steps - 1))
                     c->on_progress(epoch, (double)(step + 1) / (double)n_steps, c->user);
             }
             const ncf_adam_step *as = c->optimizer == NCF_OPT_ADAM ? ncf_adam_window_step_(&t->win, gstep + 1) : NULL;
-            update_dense(t, n_chunks, tid, as);
+            update_dense(t, tid, as);
             update_embeddings(t, s, B, tid, gstep, as);
         }
     }
