@@ -531,6 +531,19 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
     const int E = m->E, F = m->F;
     float *ds = ws + (size_t)NCF_TILE_ROWS * rowf;
     double loss = 0.0;
+    /* ask for every embedding row of the tile first: rows another core has
+     * just updated take a cross-core transfer each, and these overlap */
+    for (int k = 0; k < n; k++)
+        for (int tb = 0; tb < NCF_TABLES; tb++) {
+            const ncf_table *t = &m->tab[tb];
+            if (!t->w) continue;
+            const int item = ncf_table_is_item_(tb);
+            for (int q = 0; q < (item && pair ? 2 : 1); q++) {
+                const float *p = row_of(t, !item ? s[k].user : q ? s[k].item2 : s[k].item);
+                __builtin_prefetch(p);
+                __builtin_prefetch(p + t->dim - 1);
+            }
+        }
     /* forward every row */
     for (int r = 0; r < R; r++) {
         const ncf_sample *x = &s[pair ? r / 2 : r];
