@@ -177,6 +177,7 @@ typedef struct trainer {
     int n_groups;           /* G user groups, fixed by the batch size (not the thread count) */
     int32_t *group_start;   /* G + 1: group g has users [group_start[g], group_start[g + 1]) */
     int32_t *user_group;    /* n_users: each user's group */
+    int32_t *item_start;    /* T + 1: thread t owns items [item_start[t], item_start[t + 1]) */
     float *group_grad;      /* G x n_dense: each group's dense gradient */
     double *group_loss;     /* G */
     int32_t **at;           /* per thread: batch positions of its groups' samples, group by group */
@@ -203,6 +204,7 @@ static void trainer_free(trainer *t)
     ncf_free_aligned_(t->emb_grad);
     free(t->group_start);
     free(t->user_group);
+    free(t->item_start);
     ncf_free_aligned_(t->group_grad);
     free(t->group_loss);
     free(t->n_touched);
@@ -256,6 +258,36 @@ static int user_groups_init(trainer *t, const ncf_dataset *ds)
     return 0;
 }
 
+/* Splits the items into T ranges of consecutive ids with about equal
+ * expected numbers of samples (each item's positives plus its share of the
+ * uniform negatives), so that no thread gets the popular items at once.
+ * Which thread owns an item changes no result. */
+static int item_ranges_init(trainer *t, const ncf_dataset *ds, int neg)
+{
+    const int T = t->T;
+    const int32_t n = ds->n_items;
+    t->item_start = malloc(((size_t)T + 1) * sizeof *t->item_start);
+    double *weight = calloc((size_t)n + 1, sizeof *weight);
+    if (!t->item_start || !weight) {
+        free(weight);
+        return -1;
+    }
+    const double uniform = n > 0 ? (double)neg * (double)ds->n_train / (double)n : 0.0;
+    double total = 0.0;
+    for (int64_t k = 0; k < ds->n_train; k++) weight[ds->train_items[k]] += 1.0;
+    for (int32_t i = 0; i < n; i++) total += weight[i] += uniform;
+    int32_t i = 0;
+    double before = 0.0; /* weight of items [0, i) */
+    for (int k = 0; k < T; k++) {
+        const double want = total * k / T;
+        while (i < n && before + 0.5 * weight[i] < want) before += weight[i++];
+        t->item_start[k] = i;
+    }
+    t->item_start[T] = n;
+    free(weight);
+    return 0;
+}
+
 /* Thread tid's user groups: [*g0, *g1). */
 static void thread_groups(const trainer *t, int tid, int *g0, int *g1)
 {
@@ -264,13 +296,12 @@ static void thread_groups(const trainer *t, int tid, int *g0, int *g1)
 }
 
 /* Rows [*lo, *hi) of table tb that thread tid sums, updates and catches
- * up: the users of its groups; an even share of the items. */
+ * up: the users of its groups; its range of items. */
 static void owned_rows(const trainer *t, int tb, int tid, int32_t *lo, int32_t *hi)
 {
-    const int32_t rows = t->m->tab[tb].rows;
     if (ncf_table_is_item_(tb)) {
-        *lo = (int32_t)((int64_t)rows * tid / t->T);
-        *hi = (int32_t)((int64_t)rows * (tid + 1) / t->T);
+        *lo = t->item_start[tid];
+        *hi = t->item_start[tid + 1];
     } else {
         int g0, g1;
         thread_groups(t, tid, &g0, &g1);
@@ -302,7 +333,7 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     t->group_loss = calloc((size_t)t->n_groups, sizeof *t->group_loss);
     t->dense_grad = ncf_alloc_aligned_(m->n_dense * sizeof(float));
     if (!t->samples || !t->emb_grad || !t->group_grad || !t->group_loss || !t->dense_grad ||
-        user_groups_init(t, ds) != 0)
+        user_groups_init(t, ds) != 0 || item_ranges_init(t, ds, c->neg) != 0)
         return NCF_ERR_NOMEM;
     int adam = c->optimizer == NCF_OPT_ADAM;
     t->opt1.kind = c->optimizer == NCF_OPT_ADAGRAD   ? NCF_OPTK_ADAGRAD
