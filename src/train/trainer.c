@@ -183,15 +183,17 @@ typedef struct trainer {
     int32_t **at;           /* per thread: batch positions of its groups' samples, group by group */
     int **group_end;        /* per thread: where each of its groups ends in at */
     ncf_sample **gathered;  /* per thread: those samples */
-    int *n_touched;         /* [thread * NCF_TABLES + table]: rows listed this step */
+    int *n_touched;         /* [thread * 2 + side]: rows listed this step */
     float *dense_grad, *dense_m, *dense_v;
     float *tab_grad[NCF_TABLES], *tab_m[NCF_TABLES], *tab_v[NCF_TABLES];
-    int64_t *stamp[NCF_TABLES];
-    int64_t *synced[NCF_TABLES]; /* dense Adam: step each row is current through */
+    /* Row bookkeeping per side (users, items): a side's tables share their
+     * rows, so one stamp, one list and one catch-up state serve them all */
+    int64_t *stamp[2];
+    int64_t *synced[2];          /* dense modes: step each row is current through */
     ncf_adam_window win;         /* this epoch's Adam step constants */
     ncf_opt1 opt1;               /* the other optimizers: kind and this epoch's constants */
     int deferred;                /* dense mode with zero-gradient steps: untouched rows caught up when read */
-    int32_t **touched;      /* [thread * NCF_TABLES + table] */
+    int32_t **touched;      /* [thread * 2 + side] */
     int64_t **from;         /* [thread]: catch-up start steps */
     float **ws;             /* per thread */
     long long step;         /* global Adam step */
@@ -215,12 +217,14 @@ static void trainer_free(trainer *t)
         ncf_free_aligned_(t->tab_grad[k]);
         ncf_free_aligned_(t->tab_m[k]);
         ncf_free_aligned_(t->tab_v[k]);
+    }
+    for (int k = 0; k < 2; k++) {
         free(t->stamp[k]);
         free(t->synced[k]);
     }
     ncf_adam_window_free_(&t->win);
     if (t->touched)
-        for (int k = 0; k < t->T * NCF_TABLES; k++) free(t->touched[k]);
+        for (int k = 0; k < t->T * 2; k++) free(t->touched[k]);
     free(t->touched);
     if (t->from)
         for (int k = 0; k < t->T; k++) free(t->from[k]);
@@ -295,11 +299,11 @@ static void thread_groups(const trainer *t, int tid, int *g0, int *g1)
     *g1 = (int)((int64_t)t->n_groups * (tid + 1) / t->T);
 }
 
-/* Rows [*lo, *hi) of table tb that thread tid sums, updates and catches
- * up: the users of its groups; its range of items. */
-static void owned_rows(const trainer *t, int tb, int tid, int32_t *lo, int32_t *hi)
+/* Rows [*lo, *hi) of a side (0 users, 1 items) that thread tid sums,
+ * updates and catches up: the users of its groups; its range of items. */
+static void owned_rows(const trainer *t, int side, int tid, int32_t *lo, int32_t *hi)
 {
-    if (ncf_table_is_item_(tb)) {
+    if (side) {
         *lo = t->item_start[tid];
         *hi = t->item_start[tid + 1];
     } else {
@@ -353,17 +357,18 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
         const ncf_table *tb = &m->tab[k];
         if (!tb->w) continue;
         t->tab_grad[k] = table_alloc(tb);
-        t->stamp[k] = calloc((size_t)tb->rows, sizeof *t->stamp[k]);
-        if (!t->tab_grad[k] || !t->stamp[k]) return NCF_ERR_NOMEM;
-        if (state >= 1) {
-            t->tab_m[k] = table_alloc(tb);
-            t->synced[k] = calloc((size_t)tb->rows, sizeof *t->synced[k]);
-            if (!t->tab_m[k] || !t->synced[k]) return NCF_ERR_NOMEM;
-        }
+        if (!t->tab_grad[k]) return NCF_ERR_NOMEM;
+        if (state >= 1 && !(t->tab_m[k] = table_alloc(tb))) return NCF_ERR_NOMEM;
         if (state == 2 && !(t->tab_v[k] = table_alloc(tb))) return NCF_ERR_NOMEM;
     }
-    t->touched = calloc((size_t)t->T * NCF_TABLES, sizeof *t->touched);
-    t->n_touched = calloc((size_t)t->T * NCF_TABLES, sizeof *t->n_touched);
+    for (int side = 0; side < 2; side++) {
+        const size_t rows = (size_t)(side ? ds->n_items : ds->n_users) + 1;
+        t->stamp[side] = calloc(rows, sizeof *t->stamp[side]);
+        if (!t->stamp[side]) return NCF_ERR_NOMEM;
+        if (state >= 1 && !(t->synced[side] = calloc(rows, sizeof *t->synced[side]))) return NCF_ERR_NOMEM;
+    }
+    t->touched = calloc((size_t)t->T * 2, sizeof *t->touched);
+    t->n_touched = calloc((size_t)t->T * 2, sizeof *t->n_touched);
     t->ws = calloc((size_t)t->T, sizeof *t->ws);
     t->from = calloc((size_t)t->T, sizeof *t->from);
     t->at = calloc((size_t)t->T, sizeof *t->at);
@@ -379,8 +384,8 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     }
     for (int k = 0; k < t->T; k++)
         if (!(t->from[k] = malloc((size_t)c->batch * 2 * sizeof(int64_t)))) return NCF_ERR_NOMEM;
-    for (int k = 0; k < t->T * NCF_TABLES; k++) {
-        t->touched[k] = malloc((size_t)c->batch * 3 * sizeof(int32_t));
+    for (int k = 0; k < t->T * 2; k++) {
+        t->touched[k] = malloc((size_t)c->batch * 2 * sizeof(int32_t));
         if (!t->touched[k]) return NCF_ERR_NOMEM;
     }
     for (int k = 0; k < t->T; k++) {
@@ -390,77 +395,74 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     return NCF_OK;
 }
 
-/* Adds table tb's embedding gradients of the batch samples at positions
- * at[0 .. n) (0 .. n-1 when at is NULL), in that order, into the rows in
- * [lo, hi) that thread tid owns, and lists each row the first time this
- * step touches it (stamp != mark). */
-static void sum_rows(trainer *t, int tb, int tid, const ncf_sample *s, const int32_t *at, int n, int32_t lo,
+/* Adds the embedding gradients of one side (0 users, 1 items) of the
+ * batch samples at positions at[0 .. n) (0 .. n-1 when at is NULL), in that
+ * order, into the side's rows in [lo, hi) that thread tid owns, in every
+ * table of the side, and lists each row the first time this step touches
+ * it (stamp != mark). */
+static void sum_rows(trainer *t, int side, int tid, const ncf_sample *s, const int32_t *at, int n, int32_t lo,
                      int32_t hi, int64_t mark)
 {
     const ncf_model *m = t->m;
-    const ncf_table *tab = &m->tab[tb];
-    const int is_item = ncf_table_is_item_(tb), pair = ncf_loss_pairwise(t->c->loss), dim = tab->dim;
-    const size_t side = ncf_side_width_(m), col = ncf_table_col_(m, tb), stride = (size_t)tab->stride;
-    float *grad = t->tab_grad[tb];
-    int64_t *stamp = t->stamp[tb];
-    int32_t *touched = t->touched[tid * NCF_TABLES + tb];
-    int n_touched = t->n_touched[tid * NCF_TABLES + tb];
+    const int pair = ncf_loss_pairwise(t->c->loss);
+    const size_t width = ncf_side_width_(m);
+    /* the side's tables: gradient array, column in the slot, width, stride */
+    float *grad[3];
+    size_t col[3], stride[3];
+    int dim[3], nt = 0;
+    for (int tb = 0; tb < NCF_TABLES; tb++)
+        if (m->tab[tb].w && ncf_table_is_item_(tb) == side) {
+            grad[nt] = t->tab_grad[tb];
+            col[nt] = ncf_table_col_(m, tb);
+            stride[nt] = (size_t)m->tab[tb].stride;
+            dim[nt++] = m->tab[tb].dim;
+        }
+    int64_t *stamp = t->stamp[side];
+    int32_t *touched = t->touched[tid * 2 + side];
+    int n_touched = t->n_touched[tid * 2 + side];
     for (int j = 0; j < n; j++) {
         const int k = at ? at[j] : j;
-        int32_t rows[2];
-        size_t srcs[2];
-        int nr = 0;
-        if (!is_item) {
-            rows[nr] = s[k].user;
-            srcs[nr++] = 0;
-        } else {
-            rows[nr] = s[k].item;
-            srcs[nr++] = side;
-            if (pair) {
-                rows[nr] = s[k].item2;
-                srcs[nr++] = 2 * side;
+        const int32_t rows[2] = {side ? s[k].item : s[k].user, side && pair ? s[k].item2 : -1};
+        if (j + 8 < n) { /* the gradient rows a few samples ahead (tables larger than L2) */
+            const ncf_sample *x = &s[at ? at[j + 8] : j + 8];
+            const int32_t ahead = side ? x->item : x->user;
+            for (int q = 0; q < nt; q++) {
+                __builtin_prefetch(grad[q] + (size_t)ahead * stride[q], 1);
+                __builtin_prefetch(grad[q] + (size_t)ahead * stride[q] + (size_t)(dim[q] - 1), 1);
             }
         }
-        if (j + 8 < n) { /* the gradient row a few samples ahead (a table larger than L2) */
-            const ncf_sample *x = &s[at ? at[j + 8] : j + 8];
-            const int32_t ahead = is_item ? x->item : x->user;
-            __builtin_prefetch(grad + (size_t)ahead * stride, 1);
-            __builtin_prefetch(grad + (size_t)ahead * stride + (size_t)(dim - 1), 1);
-        }
-        for (int q = 0; q < nr; q++) {
-            int32_t r = rows[q];
+        for (int q = 0; q < 1 + (side && pair); q++) {
+            const int32_t r = rows[q];
             if (r < lo || r >= hi) continue;
             touched[n_touched] = r; /* kept only the first time this step: no branch to mispredict */
             n_touched += stamp[r] != mark;
             stamp[r] = mark;
-            const float *src = t->emb_grad + (size_t)k * t->slot + srcs[q] + col;
-            float *dst = grad + (size_t)r * stride;
-            for (int d = 0; d < dim; d++) dst[d] += src[d];
+            const float *slot = t->emb_grad + (size_t)k * t->slot + (size_t)(side + q) * width;
+            for (int p = 0; p < nt; p++) {
+                const float *src = slot + col[p];
+                float *dst = grad[p] + (size_t)r * stride[p];
+                for (int d = 0; d < dim[p]; d++) dst[d] += src[d];
+            }
         }
     }
-    t->n_touched[tid * NCF_TABLES + tb] = n_touched;
+    t->n_touched[tid * 2 + side] = n_touched;
 }
 
 /* Updates the rows of table tb listed this step by thread tid. */
-static void update_rows(trainer *t, int tb, int tid, int32_t lo, int32_t hi, int64_t mark, const ncf_adam_step *as)
+static void update_rows(trainer *t, int tb, int tid, int32_t lo, int32_t hi, const ncf_adam_step *as)
 {
     ncf_table *tab = &t->m->tab[tb];
     const int dim = tab->dim;
     const size_t stride = (size_t)tab->stride;
     float *grad = t->tab_grad[tb];
-    const int32_t *touched = t->touched[tid * NCF_TABLES + tb];
-    const int n_touched = t->n_touched[tid * NCF_TABLES + tb];
+    const int side = ncf_table_is_item_(tb);
+    const int32_t *touched = t->touched[tid * 2 + side];
+    const int n_touched = t->n_touched[tid * 2 + side];
     if (t->c->optimizer != NCF_OPT_ADAM) {
         ncf_opt1_rows_(&t->opt1, tab->w, grad, t->tab_m[tb], stride, dim, touched, n_touched);
-        if (t->synced[tb]) {
-            int64_t *synced = t->synced[tb];
-            for (int q = 0; q < n_touched; q++) synced[touched[q]] = mark;
-        }
     } else if (t->mode != NCF_ADAM_DENSE_SWEEP) {
         /* lazy, or dense whose untouched rows were caught up before the forward pass */
         ncf_adam_rows_(tab->w, grad, t->tab_m[tb], t->tab_v[tb], stride, dim, touched, n_touched, as);
-        int64_t *synced = t->synced[tb];
-        for (int q = 0; q < n_touched; q++) synced[touched[q]] = mark;
     } else { /* reference dense sweep: the whole owned range as one flat loop (padding stays 0) */
         size_t o = (size_t)lo * stride, len = (size_t)(hi - lo) * stride;
         ncf_adam_update_(tab->w + o, grad + o, t->tab_m[tb] + o, t->tab_v[tb] + o, len, as);
@@ -474,25 +476,33 @@ static void update_rows(trainer *t, int tb, int tid, int32_t lo, int32_t hi, int
 static void update_embeddings(trainer *t, const ncf_sample *s, int B, int tid, int64_t gstep, const ncf_adam_step *as)
 {
     const int64_t mark = gstep + 1; /* this step's number; stamps start at 0 */
-    for (int tb = 0; tb < NCF_TABLES; tb++) {
-        if (!t->m->tab[tb].w) continue;
+    for (int side = 0; side < 2; side++) {
         int32_t lo, hi;
-        owned_rows(t, tb, tid, &lo, &hi);
-        if (ncf_table_is_item_(tb)) sum_rows(t, tb, tid, s, NULL, B, lo, hi, mark);
-        update_rows(t, tb, tid, lo, hi, mark, as);
+        owned_rows(t, side, tid, &lo, &hi);
+        if (side) sum_rows(t, side, tid, s, NULL, B, lo, hi, mark);
+        for (int tb = 0; tb < NCF_TABLES; tb++)
+            if (t->m->tab[tb].w && ncf_table_is_item_(tb) == side) update_rows(t, tb, tid, lo, hi, as);
+        if (t->deferred) { /* the listed rows are current through this step */
+            const int32_t *touched = t->touched[tid * 2 + side];
+            for (int q = 0; q < t->n_touched[tid * 2 + side]; q++) t->synced[side][touched[q]] = mark;
+        }
     }
 }
 
-/* Brings rows[i] of table tb from step from[i] to step `through` with the
- * optimizer's zero-gradient steps (dense modes). */
-static void catch_up_rows(trainer *t, int tb, const int32_t *rows, const int64_t *from, int n, int64_t through)
+/* Brings rows[i] of every table of a side from step from[i] to step
+ * `through` with the optimizer's zero-gradient steps (dense modes). */
+static void catch_up_rows(trainer *t, int side, const int32_t *rows, const int64_t *from, int n, int64_t through)
 {
-    ncf_table *tab = &t->m->tab[tb];
-    if (t->c->optimizer == NCF_OPT_ADAM)
-        ncf_adam_catchup_rows_(tab->w, t->tab_m[tb], t->tab_v[tb], (size_t)tab->stride, tab->dim, rows, from, n,
-                               through, &t->win);
-    else
-        ncf_opt1_catchup_rows_(&t->opt1, tab->w, t->tab_m[tb], (size_t)tab->stride, tab->dim, rows, from, n, through);
+    for (int tb = 0; tb < NCF_TABLES; tb++) {
+        ncf_table *tab = &t->m->tab[tb];
+        if (!tab->w || ncf_table_is_item_(tb) != side) continue;
+        if (t->c->optimizer == NCF_OPT_ADAM)
+            ncf_adam_catchup_rows_(tab->w, t->tab_m[tb], t->tab_v[tb], (size_t)tab->stride, tab->dim, rows, from, n,
+                                   through, &t->win);
+        else
+            ncf_opt1_catchup_rows_(&t->opt1, tab->w, t->tab_m[tb], (size_t)tab->stride, tab->dim, rows, from, n,
+                                   through);
+    }
 }
 
 /* Before step t's forward pass: the rows of the batch this thread owns are
@@ -501,19 +511,16 @@ static void catch_up_batch(trainer *t, const ncf_sample *s, int B, int tid, int6
 {
     const int64_t through = gstep; /* steps done so far */
     const int pair = ncf_loss_pairwise(t->c->loss);
-    for (int tb = 0; tb < NCF_TABLES; tb++) {
-        ncf_table *tab = &t->m->tab[tb];
-        if (!tab->w) continue;
-        const int is_item = ncf_table_is_item_(tb);
+    for (int side = 0; side < 2; side++) {
         int32_t lo, hi;
-        owned_rows(t, tb, tid, &lo, &hi);
-        int64_t *synced = t->synced[tb];
-        int32_t *rows = t->touched[tid * NCF_TABLES + tb];
+        owned_rows(t, side, tid, &lo, &hi);
+        int64_t *synced = t->synced[side];
+        int32_t *rows = t->touched[tid * 2 + side];
         int64_t *from = t->from[tid];
         int n = 0;
         for (int k = 0; k < B; k++) {
-            int32_t cand[2] = {is_item ? s[k].item : s[k].user, is_item && pair ? s[k].item2 : -1};
-            for (int q = 0; q < 2; q++) {
+            int32_t cand[2] = {side ? s[k].item : s[k].user, side && pair ? s[k].item2 : -1};
+            for (int q = 0; q < 1 + (side && pair); q++) {
                 int32_t r = cand[q];
                 if (r < lo || r >= hi || synced[r] >= through) continue;
                 rows[n] = r;
@@ -521,7 +528,7 @@ static void catch_up_batch(trainer *t, const ncf_sample *s, int B, int tid, int6
                 synced[r] = through;
             }
         }
-        catch_up_rows(t, tb, rows, from, n, through);
+        catch_up_rows(t, side, rows, from, n, through);
     }
 }
 
@@ -529,14 +536,13 @@ static void catch_up_batch(trainer *t, const ncf_sample *s, int B, int tid, int6
 static void catch_up_all(trainer *t)
 {
     const int64_t through = t->step;
-    for (int tb = 0; tb < NCF_TABLES; tb++) {
-        ncf_table *tab = &t->m->tab[tb];
-        if (!tab->w) continue;
-        int64_t *synced = t->synced[tb];
+    for (int side = 0; side < 2; side++) {
+        int64_t *synced = t->synced[side];
+        const int32_t rows = side ? t->m->cfg.n_items : t->m->cfg.n_users;
 #pragma omp parallel for schedule(static) num_threads(t->T)
-        for (int32_t r = 0; r < tab->rows; r++) {
+        for (int32_t r = 0; r < rows; r++) {
             int64_t from = synced[r];
-            catch_up_rows(t, tb, &r, &from, 1, through);
+            catch_up_rows(t, side, &r, &from, 1, through);
             synced[r] = through;
         }
     }
@@ -614,7 +620,9 @@ static void compute_groups(trainer *t, const ncf_sample *s, int B, int tid, int6
     const int tile = ncf_loss_pairwise(t->c->loss) ? NCF_TILE_ROWS / 2 : NCF_TILE_ROWS; /* samples per call */
     ncf_sample *gathered = t->gathered[tid];
     for (int j = 0; j < (ng ? end[ng - 1] : 0); j++) gathered[j] = s[at[j]];
-    for (int k = 0; k < NCF_TABLES; k++) t->n_touched[tid * NCF_TABLES + k] = 0;
+    t->n_touched[tid * 2] = t->n_touched[tid * 2 + 1] = 0;
+    int32_t ulo, uhi;
+    owned_rows(t, 0, tid, &ulo, &uhi);
     for (int g = 0; g < ng; g++) {
         const int begin = g ? end[g - 1] : 0, n = end[g] - begin, tiles = (n + tile - 1) / tile;
         float *dg = t->group_grad + (size_t)(g0 + g) * m->n_dense;
@@ -625,12 +633,7 @@ static void compute_groups(trainer *t, const ncf_sample *s, int B, int tid, int6
             ncf_grad_args a = *ga;
             a.at = at + b;
             loss += ncf_model_chunk_grad_(m, gathered + b, e - b, &a, t->ws[tid], dg, t->emb_grad);
-            for (int tb = 0; tb < NCF_TABLES; tb++)
-                if (m->tab[tb].w && !ncf_table_is_item_(tb)) {
-                    int32_t lo, hi;
-                    owned_rows(t, tb, tid, &lo, &hi);
-                    sum_rows(t, tb, tid, s, at + b, e - b, lo, hi, gstep + 1);
-                }
+            sum_rows(t, 0, tid, s, at + b, e - b, ulo, uhi, gstep + 1);
         }
         t->group_loss[g0 + g] = loss;
     }
