@@ -51,7 +51,7 @@ static void linear_kernels_one_path(void)
     ncf_rng_seed_(&r, 42, 0, 0);
     for (size_t a = 0; a < sizeof sizes / sizeof *sizes; a++)
         for (size_t b = 0; b < sizeof sizes / sizeof *sizes; b++) {
-            int in = sizes[a], out = sizes[b], rows = 5;
+            int in = sizes[a], out = sizes[b], rows = 13;
             float *x = malloc(sizeof(float) * (size_t)(rows * in)), *w = malloc(sizeof(float) * (size_t)(in * out));
             float *wt = malloc(sizeof(float) * (size_t)(in * out)), *bias = malloc(sizeof(float) * (size_t)out);
             float *y = malloc(sizeof(float) * (size_t)out), *dy = malloc(sizeof(float) * (size_t)(rows * out));
@@ -90,9 +90,11 @@ static void linear_kernels_one_path(void)
                 /* a ReLU-output stand-in for the backward's gate: x shifted, so about half is <= 0 */
                 float *gate = malloc(sizeof(float) * (size_t)(rows * in));
                 for (size_t k = 0; k < (size_t)(rows * in); k++) gate[k] = x[k] - 0.5f;
-                /* 4 rows (a triple, then one) and 5 (a triple, then a pair); plain, then with the ReLU passes fused */
-                for (int t = 0; t < 4; t++) {
-                    const int nr = 4 + t / 2, fused = t % 2;
+                /* 4, 5, 10 and 13 rows (every mix of six-, three-, two- and one-row
+                 * passes); plain, then with the ReLU passes fused */
+                const int counts[4] = {4, 5, 10, 13};
+                for (int t = 0; t < 8; t++) {
+                    const int nr = counts[t / 2], fused = t % 2;
                     ncf_linear_forward_tile_(yt, (size_t)out, x, (size_t)in, nr, wt, bias, in, out, fused);
                     ncf_linear_backward_x_tile_(dxt, (size_t)in, dy, (size_t)out, nr, w, in, out, fused ? gate : NULL,
                                                 (size_t)in);
@@ -354,10 +356,58 @@ static void test_neumf(void **state)
     run_case_all_paths(&reg);
 }
 
+/* The AVX-512 path (16-float vectors, six rows a pass) gives the AVX2
+ * path's bits: every kernel, odd widths included. */
+static void test_avx512_bits_equal_avx2(void **state)
+{
+    if (!ncf_kernels_supported("avx2") || !ncf_kernels_supported("avx512")) {
+        fprintf(stderr, "avx512 vs avx2: not both supported by this CPU, skipped\n");
+        return;
+    }
+    const char *initial = ncf_kernels();
+    const int sizes[] = {1, 8, 15, 16, 24, 32, 40, 48, 64, 100};
+    const int rows = 29;
+    enum { N = sizeof sizes / sizeof *sizes };
+    ncf_rng r;
+    ncf_rng_seed_(&r, 7, 0, 0);
+    for (int a = 0; a < N; a++)
+        for (int b = 0; b < N; b++) {
+            const int in = sizes[a], out = sizes[b];
+            const size_t nx = (size_t)rows * (size_t)in, ny = (size_t)rows * (size_t)out, nw = (size_t)in * (size_t)out;
+            float *x = malloc(nx * sizeof(float)), *dy = malloc(ny * sizeof(float)), *w = malloc(nw * sizeof(float));
+            float *bias = malloc((size_t)out * sizeof(float)), *gate = malloc(nx * sizeof(float));
+            float *dw0 = malloc(nw * sizeof(float)), *db0 = malloc((size_t)out * sizeof(float));
+            fill(x, nx, &r), fill(dy, ny, &r), fill(w, nw, &r), fill(bias, (size_t)out, &r), fill(dw0, nw, &r);
+            fill(db0, (size_t)out, &r);
+            for (size_t k = 0; k < nx; k++) gate[k] = x[k] - 0.5f;
+            float *res[2][5];
+            for (int p = 0; p < 2; p++) {
+                assert_int_equal(ncf_set_kernels(p ? "avx512" : "avx2"), NCF_OK);
+                float *y = malloc(ny * sizeof(float)), *dx = malloc(nx * sizeof(float)), *yr = malloc(ny * sizeof(float));
+                float *dw = malloc(nw * sizeof(float)), *db = malloc((size_t)out * sizeof(float));
+                memcpy(dw, dw0, nw * sizeof(float));
+                memcpy(db, db0, (size_t)out * sizeof(float));
+                ncf_linear_forward_tile_(y, (size_t)out, x, (size_t)in, rows, w, bias, in, out, 1);
+                ncf_linear_backward_x_tile_(dx, (size_t)in, dy, (size_t)out, rows, w, in, out, gate, (size_t)in);
+                ncf_linear_forward_rows_(yr, (size_t)out, x, (size_t)in, rows, w, bias, in, out, 0);
+                ncf_linear_backward_w_(dw, db, dy, (size_t)out, x, (size_t)in, rows, in, out);
+                res[p][0] = y, res[p][1] = dx, res[p][2] = yr, res[p][3] = dw, res[p][4] = db;
+            }
+            const size_t len[5] = {ny, nx, ny, nw, (size_t)out};
+            for (int k = 0; k < 5; k++) {
+                if (memcmp(res[0][k], res[1][k], len[k] * sizeof(float)) != 0)
+                    fail_msg("avx512 differs from avx2: kernel %d, in %d, out %d", k, in, out);
+                free(res[0][k]), free(res[1][k]);
+            }
+            free(x), free(dy), free(w), free(bias), free(gate), free(dw0), free(db0);
+        }
+    assert_int_equal(ncf_set_kernels(initial), NCF_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_linear_kernels), cmocka_unit_test(test_relu),
+        cmocka_unit_test(test_linear_kernels), cmocka_unit_test(test_avx512_bits_equal_avx2), cmocka_unit_test(test_relu),
         cmocka_unit_test(test_softplus_sigmoid_stable), cmocka_unit_test(test_gmf), cmocka_unit_test(test_mf),
         cmocka_unit_test(test_mlp), cmocka_unit_test(test_neumf),
     };

@@ -32,9 +32,10 @@ const char *ncf_version(void);
 
 /* Kernel paths: "generic" (portable C, any CPU), "avx2" (AVX2 + FMA) and
  * "avx512" (AVX-512VL + FMA). The best the CPU supports is used, unless the
- * environment variable NCF_KERNELS names another supported one. The paths
- * round multiply-adds differently, so a seed reproduces a model bit for bit
- * on the same path. ncf_set_kernels switches path (NCF_ERR_ARG when the
+ * environment variable NCF_KERNELS names another supported one. "avx2" and
+ * "avx512" give the same bits; "generic" rounds multiply-adds separately,
+ * so a seed reproduces a model bit for bit on the portable path or on the
+ * two x86 paths. ncf_set_kernels switches path (NCF_ERR_ARG when the
  * name is unknown or the CPU lacks it); call it before training, not during. */
 const char *ncf_kernels(void);
 int ncf_kernels_supported(const char *name);

@@ -13,6 +13,11 @@
 #include "nn/nn.h"
 #include "nn/simd.h"
 
+/* Rows per pass of the tile kernels (a path may raise it) */
+#ifndef NCF_NR_MAX
+#define NCF_NR_MAX 3
+#endif
+
 /* For NR rows (1 or 2) at once: y_r[0 .. 8*V) = init + sum_i x_r[i] * rows[i],
  * with `split` interleaved partial sums over i (added in a fixed order at
  * the end). Row r's x is at x + r * xs, its y at y + r * ys; rows advance by
@@ -25,7 +30,7 @@ static inline __attribute__((always_inline)) void KNAME(dot_block)(float *restri
                                                                    int V, int split, int relu,
                                                                    const float *restrict gate, size_t gs)
 {
-    v8f a[3][4][4];
+    v8f a[NCF_NR_MAX][4][4];
     for (int r = 0; r < NR; r++)
         for (int s = 0; s < split; s++)
             for (int v = 0; v < V; v++) a[r][s][v] = s == 0 && init ? v8_load(init + 8 * v) : v8_set1(0.0f);
@@ -58,6 +63,50 @@ static inline __attribute__((always_inline)) void KNAME(dot_block)(float *restri
         }
 }
 
+#ifdef NCF_WIDE
+/* dot_block on 16-float vectors: V (1 or 2) vectors of outputs, split 1 or
+ * 2. Every output element sees the same operations in the same order as in
+ * dot_block with 2V 8-float vectors, so both give the same bits. */
+static inline __attribute__((always_inline)) void KNAME(dot_block16)(float *restrict y, size_t ys,
+                                                                     const float *restrict x, size_t xs, int NR,
+                                                                     const float *restrict rows, size_t stride,
+                                                                     const float *restrict init, int n, int V,
+                                                                     int split, int relu, const float *restrict gate,
+                                                                     size_t gs)
+{
+    v16f a[NCF_NR_MAX][2][2];
+    for (int r = 0; r < NR; r++)
+        for (int s = 0; s < split; s++)
+            for (int v = 0; v < V; v++) a[r][s][v] = s == 0 && init ? v16_load(init + 16 * v) : v16_set1(0.0f);
+    int i = 0;
+    for (; i + split <= n; i += split)
+        for (int s = 0; s < split; s++) {
+            const float *w = rows + (size_t)(i + s) * stride;
+            v16f wv[2];
+            for (int v = 0; v < V; v++) wv[v] = v16_load(w + 16 * v);
+            for (int r = 0; r < NR; r++) {
+                const v16f xi = v16_set1(x[(size_t)r * xs + (size_t)(i + s)]);
+                for (int v = 0; v < V; v++) a[r][s][v] = V16_MADD(a[r][s][v], xi, wv[v]);
+            }
+        }
+    for (; i < n; i++) {
+        const float *w = rows + (size_t)i * stride;
+        for (int r = 0; r < NR; r++) {
+            const v16f xi = v16_set1(x[(size_t)r * xs + (size_t)i]);
+            for (int v = 0; v < V; v++) a[r][0][v] = V16_MADD(a[r][0][v], xi, v16_load(w + 16 * v));
+        }
+    }
+    for (int r = 0; r < NR; r++)
+        for (int v = 0; v < V; v++) {
+            v16f t = a[r][0][v];
+            if (split == 2) t = a[r][0][v] + a[r][1][v];
+            if (relu) t = v16_relu(t);
+            if (gate) t = v16_keep_where_pos(t, v16_load(gate + (size_t)r * gs + 16 * v));
+            v16_store(y + (size_t)r * ys + 16 * v, t);
+        }
+}
+#endif
+
 /* The blocks of out (32, 16 or 8 at a time, then one by one) for NR rows;
  * each result then goes through ReLU when relu != 0, and is kept only where
  * gate (row r at gate + r * gs) is positive when gate != NULL: the same
@@ -70,10 +119,17 @@ static inline __attribute__((always_inline)) void KNAME(dot_rows)(float *restric
     const size_t so = (size_t)out;
     int o = 0;
 #define NCF_GATE_AT(o_) (gate ? gate + (o_) : NULL)
+#ifdef NCF_WIDE
+    for (; o + 32 <= out; o += 32)
+        KNAME(dot_block16)(y + o, ys, x, xs, NR, w + o, so, init ? init + o : NULL, n, 2, 1, relu, NCF_GATE_AT(o), gs);
+    for (; o + 16 <= out; o += 16)
+        KNAME(dot_block16)(y + o, ys, x, xs, NR, w + o, so, init ? init + o : NULL, n, 1, 2, relu, NCF_GATE_AT(o), gs);
+#else
     for (; o + 32 <= out; o += 32)
         KNAME(dot_block)(y + o, ys, x, xs, NR, w + o, so, init ? init + o : NULL, n, 4, 1, relu, NCF_GATE_AT(o), gs);
     for (; o + 16 <= out; o += 16)
         KNAME(dot_block)(y + o, ys, x, xs, NR, w + o, so, init ? init + o : NULL, n, 2, 2, relu, NCF_GATE_AT(o), gs);
+#endif
     for (; o + 8 <= out; o += 8)
         KNAME(dot_block)(y + o, ys, x, xs, NR, w + o, so, init ? init + o : NULL, n, 1, 4, relu, NCF_GATE_AT(o), gs);
 #undef NCF_GATE_AT
@@ -103,8 +159,12 @@ void KNAME(linear_forward_tile)(float *restrict Y, size_t ys, const float *restr
                                 const float *restrict wt, const float *restrict b, int in, int out, int relu)
 {
     int r = 0;
+    for (; r + NCF_NR_MAX <= rows; r += NCF_NR_MAX)
+        KNAME(dot_rows)(Y + (size_t)r * ys, ys, X + (size_t)r * xs, xs, NCF_NR_MAX, wt, b, in, out, relu, NULL, 0);
+#if NCF_NR_MAX > 3
     for (; r + 3 <= rows; r += 3)
         KNAME(dot_rows)(Y + (size_t)r * ys, ys, X + (size_t)r * xs, xs, 3, wt, b, in, out, relu, NULL, 0);
+#endif
     for (; r + 2 <= rows; r += 2)
         KNAME(dot_rows)(Y + (size_t)r * ys, ys, X + (size_t)r * xs, xs, 2, wt, b, in, out, relu, NULL, 0);
     if (r < rows) KNAME(dot_rows)(Y + (size_t)r * ys, ys, X + (size_t)r * xs, xs, 1, wt, b, in, out, relu, NULL, 0);
@@ -114,9 +174,14 @@ void KNAME(linear_backward_x_tile)(float *restrict DX, size_t dxs, const float *
                                    const float *restrict w, int in, int out, const float *restrict gate, size_t gs)
 {
     int r = 0;
+    for (; r + NCF_NR_MAX <= rows; r += NCF_NR_MAX)
+        KNAME(dot_rows)(DX + (size_t)r * dxs, dxs, DY + (size_t)r * dys, dys, NCF_NR_MAX, w, NULL, out, in, 0,
+                        gate ? gate + (size_t)r * gs : NULL, gs);
+#if NCF_NR_MAX > 3
     for (; r + 3 <= rows; r += 3)
         KNAME(dot_rows)(DX + (size_t)r * dxs, dxs, DY + (size_t)r * dys, dys, 3, w, NULL, out, in, 0,
                         gate ? gate + (size_t)r * gs : NULL, gs);
+#endif
     for (; r + 2 <= rows; r += 2)
         KNAME(dot_rows)(DX + (size_t)r * dxs, dxs, DY + (size_t)r * dys, dys, 2, w, NULL, out, in, 0,
                         gate ? gate + (size_t)r * gs : NULL, gs);
@@ -145,6 +210,31 @@ static inline __attribute__((always_inline)) void KNAME(outer_block)(float *rest
         for (int v = 0; v < V; v++) v8_store(dw + (size_t)(o0 + gi) * in + (size_t)i0 + 8 * (size_t)v, a[gi][v]);
 }
 
+#ifdef NCF_WIDE
+/* outer_block on 16-float vectors of inputs (V of them); each element's
+ * sum over rows runs in row order, as in outer_block: the same bits. */
+static inline __attribute__((always_inline)) void KNAME(outer_block16)(float *restrict dw, size_t in,
+                                                                       const float *restrict dy, size_t dy_stride,
+                                                                       const float *restrict x, size_t x_stride,
+                                                                       int rows, int o0, int i0, int G, int V)
+{
+    v16f a[8][2];
+    for (int gi = 0; gi < G; gi++)
+        for (int v = 0; v < V; v++) a[gi][v] = v16_load(dw + (size_t)(o0 + gi) * in + (size_t)i0 + 16 * (size_t)v);
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * x_stride + i0;
+        v16f xv[2];
+        for (int v = 0; v < V; v++) xv[v] = v16_load(xr + 16 * v);
+        for (int gi = 0; gi < G; gi++) {
+            const v16f g = v16_set1(dy[(size_t)r * dy_stride + (size_t)(o0 + gi)]);
+            for (int v = 0; v < V; v++) a[gi][v] = V16_MADD(a[gi][v], g, xv[v]);
+        }
+    }
+    for (int gi = 0; gi < G; gi++)
+        for (int v = 0; v < V; v++) v16_store(dw + (size_t)(o0 + gi) * in + (size_t)i0 + 16 * (size_t)v, a[gi][v]);
+}
+#endif
+
 void KNAME(linear_backward_w)(float *restrict dw, float *restrict db, const float *restrict dy, size_t dy_stride,
                             const float *restrict x, size_t x_stride, int rows, int in, int out)
 {
@@ -164,6 +254,19 @@ void KNAME(linear_backward_w)(float *restrict dw, float *restrict db, const floa
     /* G output rows times V vectors of inputs per block: eight to twelve
      * accumulator chains where the widths allow (each element's sum over
      * rows runs in row order whatever the blocking) */
+#ifdef NCF_WIDE
+    for (; i + 32 <= in; i += 32) {
+        int o = 0;
+        for (; o + 4 <= out; o += 4) KNAME(outer_block16)(dw, sin, dy, dy_stride, x, x_stride, rows, o, i, 4, 2);
+        for (; o < out; o++) KNAME(outer_block16)(dw, sin, dy, dy_stride, x, x_stride, rows, o, i, 1, 2);
+    }
+    for (; i + 16 <= in; i += 16) {
+        int o = 0;
+        for (; o + 8 <= out; o += 8) KNAME(outer_block16)(dw, sin, dy, dy_stride, x, x_stride, rows, o, i, 8, 1);
+        for (; o + 4 <= out; o += 4) KNAME(outer_block16)(dw, sin, dy, dy_stride, x, x_stride, rows, o, i, 4, 1);
+        for (; o < out; o++) KNAME(outer_block16)(dw, sin, dy, dy_stride, x, x_stride, rows, o, i, 1, 1);
+    }
+#endif
     for (; i + 32 <= in; i += 32) {
         int o = 0;
         for (; o + 3 <= out; o += 3) KNAME(outer_block)(dw, sin, dy, dy_stride, x, x_stride, rows, o, i, 3, 4);
