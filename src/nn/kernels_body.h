@@ -6,9 +6,11 @@
  * accumulator chains per row: 32 outputs as four 8-float vectors; 16 outputs
  * as two vectors times two halves of the input; 8 outputs as one vector
  * times four quarters (partial sums added in a fixed order). The tile forms
- * take three rows per pass (twelve chains, each weight loaded once for all three)
- * and give each row the bits the one-row form gives. Not compiled on its
- * own. */
+ * take NCF_NR_MAX rows per pass (three; six on the AVX-512 path, whose
+ * blocks of 16 and 32 use 16-float vectors: twelve chains either way, each
+ * weight loaded once for all the rows) and give each row the bits the
+ * one-row form gives. The register blocks are in kernels_blocks.h. Not
+ * compiled on its own. */
 #include "nn/kernels.h"
 #include "nn/nn.h"
 #include "nn/simd.h"
@@ -18,94 +20,32 @@
 #define NCF_NR_MAX 3
 #endif
 
-/* For NR rows (1 or 2) at once: y_r[0 .. 8*V) = init + sum_i x_r[i] * rows[i],
- * with `split` interleaved partial sums over i (added in a fixed order at
- * the end). Row r's x is at x + r * xs, its y at y + r * ys; rows advance by
- * `stride` floats per i. Each weight vector loaded serves all NR rows, and
- * every row's arithmetic is the same whatever NR is, so a row gives the
- * same bits alone or paired. */
-static inline __attribute__((always_inline)) void KNAME(dot_block)(float *restrict y, size_t ys, const float *restrict x,
-                                                                   size_t xs, int NR, const float *restrict rows,
-                                                                   size_t stride, const float *restrict init, int n,
-                                                                   int V, int split, int relu,
-                                                                   const float *restrict gate, size_t gs)
-{
-    v8f a[NCF_NR_MAX][4][4];
-    for (int r = 0; r < NR; r++)
-        for (int s = 0; s < split; s++)
-            for (int v = 0; v < V; v++) a[r][s][v] = s == 0 && init ? v8_load(init + 8 * v) : v8_set1(0.0f);
-    int i = 0;
-    for (; i + split <= n; i += split)
-        for (int s = 0; s < split; s++) {
-            const float *w = rows + (size_t)(i + s) * stride;
-            v8f wv[4];
-            for (int v = 0; v < V; v++) wv[v] = v8_load(w + 8 * v);
-            for (int r = 0; r < NR; r++) {
-                const v8f xi = v8_set1(x[(size_t)r * xs + (size_t)(i + s)]);
-                for (int v = 0; v < V; v++) a[r][s][v] = V8_MADD(a[r][s][v], xi, wv[v]);
-            }
-        }
-    for (; i < n; i++) {
-        const float *w = rows + (size_t)i * stride;
-        for (int r = 0; r < NR; r++) {
-            const v8f xi = v8_set1(x[(size_t)r * xs + (size_t)i]);
-            for (int v = 0; v < V; v++) a[r][0][v] = V8_MADD(a[r][0][v], xi, v8_load(w + 8 * v));
-        }
-    }
-    for (int r = 0; r < NR; r++)
-        for (int v = 0; v < V; v++) {
-            v8f t = a[r][0][v];
-            if (split == 2) t = a[r][0][v] + a[r][1][v];
-            if (split == 4) t = (a[r][0][v] + a[r][1][v]) + (a[r][2][v] + a[r][3][v]);
-            if (relu) t = v8_relu(t);
-            if (gate) t = v8_keep_where_pos(t, v8_load(gate + (size_t)r * gs + 8 * v));
-            v8_store(y + (size_t)r * ys + 8 * v, t);
-        }
-}
-
+/* dot_block (the tower's forward pass and input gradient) and outer_block
+ * (the weight gradient) on 8-float vectors; the AVX-512 path also gets
+ * them on 16-float vectors (dot_block16, outer_block16). */
+#define BLK_V v8f
+#define BLK_W 8
+#define BLK_LOAD v8_load
+#define BLK_STORE v8_store
+#define BLK_SET1 v8_set1
+#define BLK_RELU v8_relu
+#define BLK_KEEP v8_keep_where_pos
+#define BLK_MADD V8_MADD
+#define BLK_NAME(x) KNAME(x)
+#include "nn/kernels_blocks.h"
 #ifdef NCF_WIDE
-/* dot_block on 16-float vectors: V (1 or 2) vectors of outputs, split 1 or
- * 2. Every output element sees the same operations in the same order as in
- * dot_block with 2V 8-float vectors, so both give the same bits. */
-static inline __attribute__((always_inline)) void KNAME(dot_block16)(float *restrict y, size_t ys,
-                                                                     const float *restrict x, size_t xs, int NR,
-                                                                     const float *restrict rows, size_t stride,
-                                                                     const float *restrict init, int n, int V,
-                                                                     int split, int relu, const float *restrict gate,
-                                                                     size_t gs)
-{
-    v16f a[NCF_NR_MAX][2][2];
-    for (int r = 0; r < NR; r++)
-        for (int s = 0; s < split; s++)
-            for (int v = 0; v < V; v++) a[r][s][v] = s == 0 && init ? v16_load(init + 16 * v) : v16_set1(0.0f);
-    int i = 0;
-    for (; i + split <= n; i += split)
-        for (int s = 0; s < split; s++) {
-            const float *w = rows + (size_t)(i + s) * stride;
-            v16f wv[2];
-            for (int v = 0; v < V; v++) wv[v] = v16_load(w + 16 * v);
-            for (int r = 0; r < NR; r++) {
-                const v16f xi = v16_set1(x[(size_t)r * xs + (size_t)(i + s)]);
-                for (int v = 0; v < V; v++) a[r][s][v] = V16_MADD(a[r][s][v], xi, wv[v]);
-            }
-        }
-    for (; i < n; i++) {
-        const float *w = rows + (size_t)i * stride;
-        for (int r = 0; r < NR; r++) {
-            const v16f xi = v16_set1(x[(size_t)r * xs + (size_t)i]);
-            for (int v = 0; v < V; v++) a[r][0][v] = V16_MADD(a[r][0][v], xi, v16_load(w + 16 * v));
-        }
-    }
-    for (int r = 0; r < NR; r++)
-        for (int v = 0; v < V; v++) {
-            v16f t = a[r][0][v];
-            if (split == 2) t = a[r][0][v] + a[r][1][v];
-            if (relu) t = v16_relu(t);
-            if (gate) t = v16_keep_where_pos(t, v16_load(gate + (size_t)r * gs + 16 * v));
-            v16_store(y + (size_t)r * ys + 16 * v, t);
-        }
-}
+#define BLK_V v16f
+#define BLK_W 16
+#define BLK_LOAD v16_load
+#define BLK_STORE v16_store
+#define BLK_SET1 v16_set1
+#define BLK_RELU v16_relu
+#define BLK_KEEP v16_keep_where_pos
+#define BLK_MADD V16_MADD
+#define BLK_NAME(x) KNAME(x##16)
+#include "nn/kernels_blocks.h"
 #endif
+
 
 /* The blocks of out (32, 16 or 8 at a time, then one by one) for NR rows;
  * each result then goes through ReLU when relu != 0, and is kept only where
@@ -189,51 +129,6 @@ void KNAME(linear_backward_x_tile)(float *restrict DX, size_t dxs, const float *
         KNAME(dot_rows)(DX + (size_t)r * dxs, dxs, DY + (size_t)r * dys, dys, 1, w, NULL, out, in, 0,
                         gate ? gate + (size_t)r * gs : NULL, gs);
 }
-
-/* dw rows o0 .. o0+G, columns i0 .. i0+8V: += sum over rows r of dy[r][o] x[r][i]. */
-static inline __attribute__((always_inline)) void KNAME(outer_block)(float *restrict dw, size_t in, const float *restrict dy, size_t dy_stride,
-                               const float *restrict x, size_t x_stride, int rows, int o0, int i0, int G, int V)
-{
-    v8f a[8][4];
-    for (int gi = 0; gi < G; gi++)
-        for (int v = 0; v < V; v++) a[gi][v] = v8_load(dw + (size_t)(o0 + gi) * in + (size_t)i0 + 8 * (size_t)v);
-    for (int r = 0; r < rows; r++) {
-        const float *xr = x + (size_t)r * x_stride + i0;
-        v8f xv[4];
-        for (int v = 0; v < V; v++) xv[v] = v8_load(xr + 8 * v);
-        for (int gi = 0; gi < G; gi++) {
-            const v8f g = v8_set1(dy[(size_t)r * dy_stride + (size_t)(o0 + gi)]);
-            for (int v = 0; v < V; v++) a[gi][v] = V8_MADD(a[gi][v], g, xv[v]);
-        }
-    }
-    for (int gi = 0; gi < G; gi++)
-        for (int v = 0; v < V; v++) v8_store(dw + (size_t)(o0 + gi) * in + (size_t)i0 + 8 * (size_t)v, a[gi][v]);
-}
-
-#ifdef NCF_WIDE
-/* outer_block on 16-float vectors of inputs (V of them); each element's
- * sum over rows runs in row order, as in outer_block: the same bits. */
-static inline __attribute__((always_inline)) void KNAME(outer_block16)(float *restrict dw, size_t in,
-                                                                       const float *restrict dy, size_t dy_stride,
-                                                                       const float *restrict x, size_t x_stride,
-                                                                       int rows, int o0, int i0, int G, int V)
-{
-    v16f a[8][2];
-    for (int gi = 0; gi < G; gi++)
-        for (int v = 0; v < V; v++) a[gi][v] = v16_load(dw + (size_t)(o0 + gi) * in + (size_t)i0 + 16 * (size_t)v);
-    for (int r = 0; r < rows; r++) {
-        const float *xr = x + (size_t)r * x_stride + i0;
-        v16f xv[2];
-        for (int v = 0; v < V; v++) xv[v] = v16_load(xr + 16 * v);
-        for (int gi = 0; gi < G; gi++) {
-            const v16f g = v16_set1(dy[(size_t)r * dy_stride + (size_t)(o0 + gi)]);
-            for (int v = 0; v < V; v++) a[gi][v] = V16_MADD(a[gi][v], g, xv[v]);
-        }
-    }
-    for (int gi = 0; gi < G; gi++)
-        for (int v = 0; v < V; v++) v16_store(dw + (size_t)(o0 + gi) * in + (size_t)i0 + 16 * (size_t)v, a[gi][v]);
-}
-#endif
 
 void KNAME(linear_backward_w)(float *restrict dw, float *restrict db, const float *restrict dy, size_t dy_stride,
                             const float *restrict x, size_t x_stride, int rows, int in, int out)
