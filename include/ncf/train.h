@@ -67,7 +67,7 @@ typedef enum ncf_adam_mode {
     /* Reference for NCF_ADAM_DENSE: sweeps every row every step (slow). */
     NCF_ADAM_DENSE_SWEEP = 2,
     /* The default: lazy for NeuMF under Adam, where it keeps the measured
-     * accuracy and trains ~1.3x faster; dense otherwise (lazy GMF loses
+     * accuracy and trains ~1.5x faster; dense otherwise (lazy GMF loses
      * 0.01-0.04 HR@10 on the smaller MovieLens sets and lazy MLP misses
      * its floor; MF and the other optimizers were tuned dense).
      * docs/results.md and docs/performance.md have the figures. */
