@@ -629,7 +629,7 @@ static void compute_groups(trainer *t, const ncf_sample *s, int B, int tid, int6
         memset(dg, 0, m->n_dense * sizeof *dg);
         double loss = 0.0;
         for (int p = 0; p < tiles; p++) { /* n split evenly into tiles */
-            const int b = begin + n * p / tiles, e = begin + n * (p + 1) / tiles;
+            const int b = begin + (int)((int64_t)n * p / tiles), e = begin + (int)((int64_t)n * (p + 1) / tiles);
             ncf_grad_args a = *ga;
             a.at = at + b;
             loss += ncf_model_chunk_grad_(m, gathered + b, e - b, &a, t->ws[tid], dg, t->emb_grad);
