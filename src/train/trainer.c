@@ -651,8 +651,8 @@ static double run_epoch(trainer *t, int epoch)
     double loss_sum = 0.0;
     int diverged = 0;
     const int64_t report_every = n_steps / 100 + 1;
-    const int deferred = t->deferred;
-#pragma omp parallel num_threads(t->T)
+    const int deferred = t->deferred, T = t->T;
+#pragma omp parallel num_threads(T)
     {
 #ifdef _OPENMP
         const int tid = omp_get_thread_num();
@@ -671,10 +671,14 @@ static double run_epoch(trainer *t, int epoch)
                                 .drop_seed = c->seed ^ ((uint64_t)epoch << 40),
                                 .sample_base = (uint64_t)start};
             if (deferred) catch_up_batch(t, s, B, tid, gstep);
+            if (T > 1) { /* a team of one has nothing to wait for */
 #pragma omp barrier
+            }
             if (diverged) break; /* set by thread 0 before this barrier: all threads agree */
             compute_groups(t, s, B, tid, gstep, &ga);
+            if (T > 1) {
 #pragma omp barrier
+            }
             if (tid == 0) {
                 double bl = 0.0;
                 for (int g = 0; g < t->n_groups; g++) bl += t->group_loss[g];
