@@ -59,6 +59,15 @@ static int32_t draw_negative(const ncf_sampler *s, ncf_rng *rng, int32_t u)
     }
 }
 
+#define SHUFFLE_AHEAD 16
+
+/* The Fisher-Yates draw for position k: uniform in [0, k]. */
+static inline int64_t shuffle_draw(ncf_rng *rng, int64_t k)
+{
+    return (int64_t)(k < (int64_t)UINT32_MAX ? ncf_rng_below_(rng, (uint32_t)(k + 1))
+                                              : ncf_rng_next_(rng) % (uint64_t)(k + 1));
+}
+
 void ncf_sampler_epoch_(const ncf_sampler *s, ncf_loss loss, int neg, uint64_t seed, int epoch, int threads,
                         ncf_sample *out)
 {
@@ -84,13 +93,25 @@ void ncf_sampler_epoch_(const ncf_sampler *s, ncf_loss loss, int neg, uint64_t s
             }
         }
     }
-    /* Fisher-Yates shuffle from one stream. */
+    /* Fisher-Yates shuffle from one stream. The draws do not depend on the
+     * array, so they are made SHUFFLE_AHEAD swaps early and the element each
+     * will touch is prefetched (the array is far larger than the caches). */
     const int64_t n = s->n_pos * per;
     ncf_rng rng;
     ncf_rng_seed_(&rng, seed, 0x50ffull + (uint64_t)epoch, 0xffffffffull);
+    int64_t ahead[SHUFFLE_AHEAD];
+    int64_t drawn = n - 1; /* the next k to draw for */
+    for (int q = 0; q < SHUFFLE_AHEAD && drawn > 0; q++, drawn--) {
+        ahead[q] = shuffle_draw(&rng, drawn);
+        __builtin_prefetch(out + ahead[q], 1);
+    }
     for (int64_t k = n - 1; k > 0; k--) {
-        int64_t j = (int64_t)(k < (int64_t)UINT32_MAX ? ncf_rng_below_(&rng, (uint32_t)(k + 1))
-                                                       : ncf_rng_next_(&rng) % (uint64_t)(k + 1));
+        const int slot = (int)((n - 1 - k) % SHUFFLE_AHEAD);
+        const int64_t j = ahead[slot];
+        if (drawn > 0) {
+            ahead[slot] = shuffle_draw(&rng, drawn--);
+            __builtin_prefetch(out + ahead[slot], 1);
+        }
         ncf_sample t = out[k];
         out[k] = out[j];
         out[j] = t;
