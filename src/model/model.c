@@ -515,10 +515,18 @@ static void backward_head(const ncf_model *m, int32_t u, int32_t i, const float 
     }
 }
 
-/* Sample k's embedding-gradient slot. */
+/* Sample k of a call's n: its place in the batch (a->at[k], or k), which
+ * picks its entry in s, its embedding-gradient slot and its dropout stream. */
+static inline int place_of(const ncf_grad_args *a, int k) { return a->at ? a->at[k] : k; }
+
+static inline const ncf_sample *sample_of(const ncf_sample *s, const ncf_grad_args *a, int k)
+{
+    return &s[place_of(a, k)];
+}
+
 static inline float *grad_slot(float *emb_grad, const ncf_grad_args *a, size_t slot, int k)
 {
-    return emb_grad + (size_t)(a->at ? a->at[k] : k) * slot;
+    return emb_grad + (size_t)place_of(a, k) * slot;
 }
 
 double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, const ncf_grad_args *a,
@@ -539,18 +547,19 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
             if (!t->w) continue;
             const int item = ncf_table_is_item_(tb);
             for (int q = 0; q < (item && pair ? 2 : 1); q++) {
-                const float *p = row_of(t, !item ? s[k].user : q ? s[k].item2 : s[k].item);
+                const ncf_sample *x = sample_of(s, a, k);
+                const float *p = row_of(t, !item ? x->user : q ? x->item2 : x->item);
                 __builtin_prefetch(p);
                 __builtin_prefetch(p + t->dim - 1);
             }
         }
     /* forward every row */
     for (int r = 0; r < R; r++) {
-        const ncf_sample *x = &s[pair ? r / 2 : r];
+        const int k = pair ? r / 2 : r;
+        const ncf_sample *x = sample_of(s, a, k);
         float *act = ws + (size_t)r * rowf;
         int32_t item = pair && (r & 1) ? x->item2 : x->item;
-        const int k = pair ? r / 2 : r;
-        uint64_t stream = 2 * (a->sample_base + (uint64_t)(a->at ? a->at[k] : k)) + (uint64_t)(pair ? r & 1 : 0);
+        uint64_t stream = 2 * (a->sample_base + (uint64_t)place_of(a, k)) + (uint64_t)(pair ? r & 1 : 0);
         if (E) {
             float *mask = act + m->act_mask;
             if (drop) make_mask(m, a->drop_seed, stream, mask);
@@ -574,8 +583,9 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
     for (int k = 0; k < n; k++) {
         if (!pair) {
             float sp = ds[k];
-            loss += a->scale * (s[k].label ? ncf_softplus_(-(double)sp) : ncf_softplus_((double)sp));
-            ds[k] = a->scale * (ncf_sigmoid_(sp) - (s[k].label ? 1.0f : 0.0f));
+            const int label = sample_of(s, a, k)->label;
+            loss += a->scale * (label ? ncf_softplus_(-(double)sp) : ncf_softplus_((double)sp));
+            ds[k] = a->scale * (ncf_sigmoid_(sp) - (label ? 1.0f : 0.0f));
         } else if (a->loss == NCF_LOSS_PAIR_BCE) {
             float sp = ds[2 * k], sn = ds[2 * k + 1];
             loss += a->scale * 0.5 * (ncf_softplus_(-(double)sp) + ncf_softplus_((double)sn));
@@ -592,7 +602,7 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
     }
     /* output layer and GMF per row */
     for (int r = 0; r < R; r++) {
-        const ncf_sample *x = &s[pair ? r / 2 : r];
+        const ncf_sample *x = sample_of(s, a, pair ? r / 2 : r);
         float *gu = grad_slot(emb_grad, a, slot, pair ? r / 2 : r);
         float *gi = gu + side * (size_t)(pair && (r & 1) ? 2 : 1);
         float *act = ws + (size_t)r * rowf;
@@ -622,8 +632,9 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
         const float coef = 2.0f * a->reg * a->scale;
         for (int k = 0; k < n; k++) {
             float *gu = grad_slot(emb_grad, a, slot, k);
-            double sq = add_reg(m, s[k].user, 0, coef, gu) + add_reg(m, s[k].item, 1, coef, gu + side);
-            if (pair) sq += add_reg(m, s[k].item2, 1, coef, gu + 2 * side);
+            const ncf_sample *x = sample_of(s, a, k);
+            double sq = add_reg(m, x->user, 0, coef, gu) + add_reg(m, x->item, 1, coef, gu + side);
+            if (pair) sq += add_reg(m, x->item2, 1, coef, gu + 2 * side);
             loss += (double)a->reg * a->scale * sq;
         }
     }

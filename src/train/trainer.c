@@ -182,7 +182,6 @@ typedef struct trainer {
     double *group_loss;     /* G */
     int32_t **at;           /* per thread: batch positions of its groups' samples, group by group */
     int **group_end;        /* per thread: where each of its groups ends in at */
-    ncf_sample **gathered;  /* per thread: those samples */
     int *n_touched;         /* [thread * 2 + side]: rows listed this step */
     float *dense_grad, *dense_m, *dense_v;
     float *tab_grad[NCF_TABLES], *tab_m[NCF_TABLES], *tab_v[NCF_TABLES];
@@ -234,8 +233,6 @@ static void trainer_free(trainer *t)
     free(t->ws);
     for (int k = 0; t->at && k < t->T; k++) free(t->at[k]);
     free(t->at);
-    for (int k = 0; t->gathered && k < t->T; k++) free(t->gathered[k]);
-    free(t->gathered);
     for (int k = 0; t->group_end && k < t->T; k++) free(t->group_end[k]);
     free(t->group_end);
 }
@@ -372,15 +369,13 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     t->ws = calloc((size_t)t->T, sizeof *t->ws);
     t->from = calloc((size_t)t->T, sizeof *t->from);
     t->at = calloc((size_t)t->T, sizeof *t->at);
-    t->gathered = calloc((size_t)t->T, sizeof *t->gathered);
     t->group_end = calloc((size_t)t->T, sizeof *t->group_end);
-    if (!t->touched || !t->n_touched || !t->ws || !t->from || !t->at || !t->gathered || !t->group_end)
+    if (!t->touched || !t->n_touched || !t->ws || !t->from || !t->at || !t->group_end)
         return NCF_ERR_NOMEM;
     for (int k = 0; k < t->T; k++) {
         t->at[k] = malloc((size_t)c->batch * sizeof *t->at[k]);
-        t->gathered[k] = malloc((size_t)c->batch * sizeof *t->gathered[k]);
         t->group_end[k] = malloc(((size_t)t->n_groups + 1) * sizeof *t->group_end[k]);
-        if (!t->at[k] || !t->gathered[k] || !t->group_end[k]) return NCF_ERR_NOMEM;
+        if (!t->at[k] || !t->group_end[k]) return NCF_ERR_NOMEM;
     }
     for (int k = 0; k < t->T; k++)
         if (!(t->from[k] = malloc((size_t)c->batch * 2 * sizeof(int64_t)))) return NCF_ERR_NOMEM;
@@ -618,8 +613,6 @@ static void compute_groups(trainer *t, const ncf_sample *s, int B, int tid, int6
         if (g < (unsigned)ng) at[end[g]++] = k; /* end[g]: where it ends, once all are placed */
     }
     const int tile = ncf_loss_pairwise(t->c->loss) ? NCF_TILE_ROWS / 2 : NCF_TILE_ROWS; /* samples per call */
-    ncf_sample *gathered = t->gathered[tid];
-    for (int j = 0; j < (ng ? end[ng - 1] : 0); j++) gathered[j] = s[at[j]];
     t->n_touched[tid * 2] = t->n_touched[tid * 2 + 1] = 0;
     int32_t ulo, uhi;
     owned_rows(t, 0, tid, &ulo, &uhi);
@@ -632,7 +625,7 @@ static void compute_groups(trainer *t, const ncf_sample *s, int B, int tid, int6
             const int b = begin + (int)((int64_t)n * p / tiles), e = begin + (int)((int64_t)n * (p + 1) / tiles);
             ncf_grad_args a = *ga;
             a.at = at + b;
-            loss += ncf_model_chunk_grad_(m, gathered + b, e - b, &a, t->ws[tid], dg, t->emb_grad);
+            loss += ncf_model_chunk_grad_(m, s, e - b, &a, t->ws[tid], dg, t->emb_grad);
             sum_rows(t, 0, tid, s, at + b, e - b, ulo, uhi, gstep + 1);
         }
         t->group_loss[g0 + g] = loss;
