@@ -69,7 +69,7 @@ int main(void)
             TIME(label, 20000, ncf_linear_forward_(y, x + (c & 31) * 64, wt, b, in, out); sink += y[0]);
             snprintf(label, sizeof label, "linear_backward_x %dx%d", in, out);
             TIME(label, 20000, ncf_linear_backward_x_(dx, dy + (c & 31) * 64, w, in, out); sink += dx[0]);
-            /* the training forms: a tile of 32 rows, two per pass (per call = per tile) */
+            /* the training forms: a tile of 32 rows, several per pass (per call = per tile) */
             static float yt[TILE * 64], dxt[TILE * 64];
             snprintf(label, sizeof label, "linear_forward_tile %dx%d tile %d", in, out, TILE);
             TIME(label, 2000, ncf_linear_forward_tile_(yt, 64, x, 64, TILE, wt, b, in, out, 1); sink += yt[0]);

@@ -1,6 +1,6 @@
 /* nn.h — the layer kernels of the NCF models. Forward and backward work on
- * one row (sample) at a time or on a tile of rows (two per pass, each row
- * with the one-row bits); the weight gradient sums over a tile of rows so
+ * one row (sample) at a time or on a tile of rows (several per pass, each
+ * row with the one-row bits); the weight gradient sums over a tile of rows so
  * that each weight is loaded and stored once per tile.
  * Backward kernels accumulate (+=) into parameter gradients; the caller
  * zeroes. The linear kernels have three paths (portable, AVX2+FMA,
@@ -33,7 +33,8 @@ void ncf_linear_forward_rows_(float *restrict Y, size_t ys, const float *restric
 
 /* The same as ncf_linear_forward_ / ncf_linear_backward_x_ on each of
  * `rows` rows (row r at Y + r * ys, X + r * xs, ...), bit for bit, with
- * rows taken three at a time so that each weight load serves three. The
+ * rows taken several at a time (three, six on the AVX-512 path) so that
+ * each weight load serves them all. The
  * forward then applies ncf_relu_forward_ when relu != 0; the backward
  * ncf_relu_backward_ with the ReLU outputs at gate + r * gs when gate is
  * not NULL (same bits as the separate passes). */
