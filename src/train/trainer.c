@@ -3,9 +3,11 @@
  * best / selected / final epochs, and early stopping that keeps the best
  * validation epoch's weights. One OpenMP team per epoch; each step:
  *   1. the batch's samples are split by user into fixed user groups; each
- *      thread takes whole groups, writes each group's dense-gradient buffer
+ *      thread takes whole groups (its own share first, then any another
+ *      thread has not started), writes each group's dense-gradient buffer
  *      and its samples' embedding gradients, and sums the user gradients
- *      into its own users' rows (a user's row stays on one core);
+ *      into the group's users' rows (a user's rows stay on one core for the
+ *      step; dense modes catch them up there first);
  *   2. each thread reduces a slice of the dense gradient over groups in
  *      group order and updates that slice; item rows are owned by thread
  *      (contiguous ranges of rows) and summed in sample order; then each
@@ -18,6 +20,7 @@
  * a seed gives the same bytes with 1 or 64 threads. The learning rate is
  * set per epoch by the schedule. Does not print. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -163,6 +166,11 @@ ncf_adam_mode ncf_train_rows_mode(const ncf_train_config *c, ncf_model_type type
     return c->optimizer == NCF_OPT_ADAM && type == NCF_MODEL_NEUMF ? NCF_ADAM_LAZY : NCF_ADAM_DENSE;
 }
 
+/* A thread's counter of claimed groups, alone on its cache line. */
+typedef struct group_claim {
+    _Alignas(64) atomic_int next;
+} group_claim;
+
 /* Everything one training run allocates. */
 typedef struct trainer {
     ncf_model *m;
@@ -182,6 +190,8 @@ typedef struct trainer {
     double *group_loss;     /* G */
     int32_t **at;           /* per thread: batch positions of its groups' samples, group by group */
     int **group_end;        /* per thread: where each of its groups ends in at */
+    group_claim *claim;     /* per thread: the next of its groups to compute, by it or another thread */
+    int steal;              /* threads may compute each other's groups */
     int *n_touched;         /* [thread * 2 + side]: rows listed this step */
     float *dense_grad, *dense_m, *dense_v;
     float *tab_grad[NCF_TABLES], *tab_m[NCF_TABLES], *tab_v[NCF_TABLES];
@@ -193,7 +203,8 @@ typedef struct trainer {
     ncf_opt1 opt1;               /* the other optimizers: kind and this epoch's constants */
     int deferred;                /* dense mode with zero-gradient steps: untouched rows caught up when read */
     int32_t **touched;      /* [thread * 2 + side] */
-    int64_t **from;         /* [thread]: catch-up start steps */
+    int32_t **catch_rows;   /* [thread]: rows to catch up */
+    int64_t **from;         /* [thread]: their catch-up start steps */
     float **ws;             /* per thread */
     long long step;         /* global Adam step */
 } trainer;
@@ -228,6 +239,9 @@ static void trainer_free(trainer *t)
     if (t->from)
         for (int k = 0; k < t->T; k++) free(t->from[k]);
     free(t->from);
+    if (t->catch_rows)
+        for (int k = 0; k < t->T; k++) free(t->catch_rows[k]);
+    free(t->catch_rows);
     if (t->ws)
         for (int k = 0; k < t->T; k++) ncf_free_aligned_(t->ws[k]);
     free(t->ws);
@@ -235,6 +249,7 @@ static void trainer_free(trainer *t)
     free(t->at);
     for (int k = 0; t->group_end && k < t->T; k++) free(t->group_end[k]);
     free(t->group_end);
+    ncf_free_aligned_(t->claim);
 }
 
 /* Splits the users into G groups of consecutive ids with about equal
@@ -368,17 +383,25 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     t->n_touched = calloc((size_t)t->T * 2, sizeof *t->n_touched);
     t->ws = calloc((size_t)t->T, sizeof *t->ws);
     t->from = calloc((size_t)t->T, sizeof *t->from);
+    t->catch_rows = calloc((size_t)t->T, sizeof *t->catch_rows);
     t->at = calloc((size_t)t->T, sizeof *t->at);
     t->group_end = calloc((size_t)t->T, sizeof *t->group_end);
-    if (!t->touched || !t->n_touched || !t->ws || !t->from || !t->at || !t->group_end)
+    t->claim = ncf_alloc_aligned_((size_t)t->T * sizeof *t->claim);
+    if (!t->touched || !t->n_touched || !t->ws || !t->from || !t->catch_rows || !t->at || !t->group_end || !t->claim)
         return NCF_ERR_NOMEM;
+    for (int k = 0; k < t->T; k++) atomic_init(&t->claim[k].next, 0);
+    /* the reference sweep updates whole static ranges of user rows, so
+     * their gradients must come from the owner's groups alone */
+    t->steal = t->T > 1 && t->mode != NCF_ADAM_DENSE_SWEEP;
     for (int k = 0; k < t->T; k++) {
         t->at[k] = malloc((size_t)c->batch * sizeof *t->at[k]);
         t->group_end[k] = malloc(((size_t)t->n_groups + 1) * sizeof *t->group_end[k]);
         if (!t->at[k] || !t->group_end[k]) return NCF_ERR_NOMEM;
     }
     for (int k = 0; k < t->T; k++)
-        if (!(t->from[k] = malloc((size_t)c->batch * 2 * sizeof(int64_t)))) return NCF_ERR_NOMEM;
+        if (!(t->from[k] = malloc((size_t)c->batch * 2 * sizeof(int64_t))) ||
+            !(t->catch_rows[k] = malloc((size_t)c->batch * 2 * sizeof(int32_t))))
+            return NCF_ERR_NOMEM;
     for (int k = 0; k < t->T * 2; k++) {
         t->touched[k] = malloc((size_t)c->batch * 2 * sizeof(int32_t));
         if (!t->touched[k]) return NCF_ERR_NOMEM;
@@ -500,31 +523,30 @@ static void catch_up_rows(trainer *t, int side, const int32_t *rows, const int64
     }
 }
 
-/* Before step t's forward pass: the rows of the batch this thread owns are
- * brought up to date through step t - 1. */
-static void catch_up_batch(trainer *t, const ncf_sample *s, int B, int tid, int64_t gstep)
+/* Before step t's forward pass: brings the rows of one side that samples
+ * at[0 .. n) (0 .. n-1 when at is NULL) read, within [lo, hi), up to date
+ * through step t - 1. */
+static void catch_up_samples(trainer *t, int side, int tid, const ncf_sample *s, const int32_t *at, int n,
+                             int32_t lo, int32_t hi, int64_t gstep)
 {
     const int64_t through = gstep; /* steps done so far */
-    const int pair = ncf_loss_pairwise(t->c->loss);
-    for (int side = 0; side < 2; side++) {
-        int32_t lo, hi;
-        owned_rows(t, side, tid, &lo, &hi);
-        int64_t *synced = t->synced[side];
-        int32_t *rows = t->touched[tid * 2 + side];
-        int64_t *from = t->from[tid];
-        int n = 0;
-        for (int k = 0; k < B; k++) {
-            int32_t cand[2] = {side ? s[k].item : s[k].user, side && pair ? s[k].item2 : -1};
-            for (int q = 0; q < 1 + (side && pair); q++) {
-                int32_t r = cand[q];
-                if (r < lo || r >= hi || synced[r] >= through) continue;
-                rows[n] = r;
-                from[n++] = synced[r];
-                synced[r] = through;
-            }
+    const int pair = side && ncf_loss_pairwise(t->c->loss);
+    int64_t *synced = t->synced[side];
+    int32_t *rows = t->catch_rows[tid];
+    int64_t *from = t->from[tid];
+    int c = 0;
+    for (int j = 0; j < n; j++) {
+        const ncf_sample *x = &s[at ? at[j] : j];
+        const int32_t cand[2] = {side ? x->item : x->user, pair ? x->item2 : -1};
+        for (int q = 0; q < 1 + pair; q++) {
+            const int32_t r = cand[q];
+            if (r < lo || r >= hi || synced[r] >= through) continue;
+            rows[c] = r;
+            from[c++] = synced[r];
+            synced[r] = through;
         }
-        catch_up_rows(t, side, rows, from, n, through);
     }
+    catch_up_rows(t, side, rows, from, c, through);
 }
 
 /* Dense Adam: brings every row up to date (before evaluation or saving). */
@@ -588,20 +610,17 @@ static void update_dense(trainer *t, int tid, const ncf_adam_step *as)
     }
 }
 
-/* Thread tid's share of a step's gradients: the samples of its user
- * groups, group by group, in batch order within a group, a tile at a time.
- * Each group's dense gradient and loss go to its own slot; each sample's
- * embedding gradients to its batch position in emb_grad, and the user
- * tables' on into the rows at once (the thread owns its groups' users). */
-static void compute_groups(trainer *t, const ncf_sample *s, int B, int tid, int64_t gstep, const ncf_grad_args *ga)
+/* Lists the batch positions of thread tid's groups' samples, group by
+ * group in batch order (a counting sort), and opens its groups for
+ * claiming. Done before the step's first barrier, so that a thread that
+ * finishes early can take another's groups from these lists. */
+static void list_groups(trainer *t, const ncf_sample *s, int B, int tid)
 {
-    ncf_model *m = t->m;
     int g0, g1;
     thread_groups(t, tid, &g0, &g1);
     const int ng = g1 - g0;
     int32_t *at = t->at[tid];
     int *end = t->group_end[tid];
-    /* the batch positions of this thread's samples by group (a counting sort) */
     memset(end, 0, ((size_t)ng + 1) * sizeof *end);
     for (int k = 0; k < B; k++) {
         const unsigned g = (unsigned)(t->user_group[s[k].user] - g0);
@@ -612,23 +631,53 @@ static void compute_groups(trainer *t, const ncf_sample *s, int B, int tid, int6
         const unsigned g = (unsigned)(t->user_group[s[k].user] - g0);
         if (g < (unsigned)ng) at[end[g]++] = k; /* end[g]: where it ends, once all are placed */
     }
+    atomic_store_explicit(&t->claim[tid].next, g0, memory_order_relaxed);
+}
+
+/* Computes group g, listed by thread owner, on thread tid: its dense
+ * gradient and loss go to its own slot; each sample's embedding gradients
+ * to its batch position in emb_grad, and the user tables' on into the
+ * group's user rows at once (no other group has those users). */
+static void compute_group(trainer *t, const ncf_sample *s, int owner, int g, int tid, int64_t gstep,
+                          const ncf_grad_args *ga)
+{
+    ncf_model *m = t->m;
+    int g0, g1;
+    thread_groups(t, owner, &g0, &g1);
+    const int32_t *at = t->at[owner];
+    const int *end = t->group_end[owner];
     const int tile = ncf_loss_pairwise(t->c->loss) ? NCF_TILE_ROWS / 2 : NCF_TILE_ROWS; /* samples per call */
+    const int begin = g > g0 ? end[g - g0 - 1] : 0, n = end[g - g0] - begin, tiles = (n + tile - 1) / tile;
+    float *dg = t->group_grad + (size_t)g * m->n_dense;
+    memset(dg, 0, m->n_dense * sizeof *dg);
+    double loss = 0.0;
+    if (t->deferred) catch_up_samples(t, 0, tid, s, at + begin, n, t->group_start[g], t->group_start[g + 1], gstep);
+    for (int p = 0; p < tiles; p++) { /* n split evenly into tiles */
+        const int b = begin + (int)((int64_t)n * p / tiles), e = begin + (int)((int64_t)n * (p + 1) / tiles);
+        ncf_grad_args a = *ga;
+        a.at = at + b;
+        loss += ncf_model_chunk_grad_(m, s, e - b, &a, t->ws[tid], dg, t->emb_grad);
+        sum_rows(t, 0, tid, s, at + b, e - b, t->group_start[g], t->group_start[g + 1], gstep + 1);
+    }
+    t->group_loss[g] = loss;
+}
+
+/* Thread tid's share of a step's gradients: its own groups in order, then,
+ * when it runs out, the groups other threads have not yet claimed (so a
+ * core that runs slow, on a shared machine, does not hold up the step).
+ * Which thread computes a group changes no result. */
+static void compute_groups(trainer *t, const ncf_sample *s, int tid, int64_t gstep, const ncf_grad_args *ga)
+{
     t->n_touched[tid * 2] = t->n_touched[tid * 2 + 1] = 0;
-    int32_t ulo, uhi;
-    owned_rows(t, 0, tid, &ulo, &uhi);
-    for (int g = 0; g < ng; g++) {
-        const int begin = g ? end[g - 1] : 0, n = end[g] - begin, tiles = (n + tile - 1) / tile;
-        float *dg = t->group_grad + (size_t)(g0 + g) * m->n_dense;
-        memset(dg, 0, m->n_dense * sizeof *dg);
-        double loss = 0.0;
-        for (int p = 0; p < tiles; p++) { /* n split evenly into tiles */
-            const int b = begin + (int)((int64_t)n * p / tiles), e = begin + (int)((int64_t)n * (p + 1) / tiles);
-            ncf_grad_args a = *ga;
-            a.at = at + b;
-            loss += ncf_model_chunk_grad_(m, s, e - b, &a, t->ws[tid], dg, t->emb_grad);
-            sum_rows(t, 0, tid, s, at + b, e - b, ulo, uhi, gstep + 1);
+    for (int k = 0; k < (t->steal ? t->T : 1); k++) {
+        const int owner = (tid + k) % t->T;
+        int g0, g1;
+        thread_groups(t, owner, &g0, &g1);
+        for (;;) {
+            const int g = atomic_fetch_add_explicit(&t->claim[owner].next, 1, memory_order_relaxed);
+            if (g >= g1) break;
+            compute_group(t, s, owner, g, tid, gstep, ga);
         }
-        t->group_loss[g0 + g] = loss;
     }
 }
 
@@ -663,12 +712,17 @@ static double run_epoch(trainer *t, int epoch)
                                 .dropout = 1,
                                 .drop_seed = c->seed ^ ((uint64_t)epoch << 40),
                                 .sample_base = (uint64_t)start};
-            if (deferred) catch_up_batch(t, s, B, tid, gstep);
+            if (deferred) { /* the items this thread owns; users as their groups are computed */
+                int32_t lo, hi;
+                owned_rows(t, 1, tid, &lo, &hi);
+                catch_up_samples(t, 1, tid, s, NULL, B, lo, hi, gstep);
+            }
+            list_groups(t, s, B, tid);
             if (T > 1) { /* a team of one has nothing to wait for */
 #pragma omp barrier
             }
             if (diverged) break; /* set by thread 0 before this barrier: all threads agree */
-            compute_groups(t, s, B, tid, gstep, &ga);
+            compute_groups(t, s, tid, gstep, &ga);
             if (T > 1) {
 #pragma omp barrier
             }
