@@ -444,7 +444,9 @@ static void sum_rows(trainer *t, int side, int tid, const ncf_sample *s, const i
         if (j + 8 < n) { /* the gradient rows a few samples ahead (tables larger than L2) */
             const ncf_sample *x = &s[at ? at[j + 8] : j + 8];
             const int32_t ahead = side ? x->item : x->user;
-            for (int q = 0; q < nt; q++) {
+            /* only rows this thread owns: asking for another's for writing
+             * would pull its lines over and make it fetch them back */
+            for (int q = 0; q < nt && ahead >= lo && ahead < hi; q++) {
                 __builtin_prefetch(grad[q] + (size_t)ahead * stride[q], 1);
                 __builtin_prefetch(grad[q] + (size_t)ahead * stride[q] + (size_t)(dim[q] - 1), 1);
             }
