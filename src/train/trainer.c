@@ -36,6 +36,11 @@
  * ceil(B / GROUP) groups by user. */
 #define GROUP 32
 
+/* Values per cache line: what one thread writes every step sits on a line
+ * of its own, so that the other threads' lines do not travel with it. */
+#define PAD_INTS 16
+#define PAD_DOUBLES 8
+
 const char *ncf_optimizer_name(ncf_optimizer opt)
 {
     switch (opt) {
@@ -186,13 +191,14 @@ typedef struct trainer {
     int32_t *group_start;   /* G + 1: group g has users [group_start[g], group_start[g + 1]) */
     int32_t *user_group;    /* n_users: each user's group */
     int32_t *item_start;    /* T + 1: thread t owns items [item_start[t], item_start[t + 1]) */
-    float *group_grad;      /* G x n_dense: each group's dense gradient */
-    double *group_loss;     /* G */
+    size_t group_stride;    /* n_dense rounded up to a cache line */
+    float *group_grad;      /* G x group_stride: each group's dense gradient */
+    double *group_loss;     /* G x PAD_DOUBLES: each group's loss, on its own cache line */
     int32_t **at;           /* per thread: batch positions of its groups' samples, group by group */
     int **group_end;        /* per thread: where each of its groups ends in at */
     group_claim *claim;     /* per thread: the next of its groups to compute, by it or another thread */
     int steal;              /* threads may compute each other's groups */
-    int *n_touched;         /* [thread * 2 + side]: rows listed this step */
+    int *n_touched;         /* [thread * PAD_INTS + side]: rows listed this step (a cache line per thread) */
     float *dense_grad, *dense_m, *dense_v;
     float *tab_grad[NCF_TABLES], *tab_m[NCF_TABLES], *tab_v[NCF_TABLES];
     /* Row bookkeeping per side (users, items): a side's tables share their
@@ -218,8 +224,8 @@ static void trainer_free(trainer *t)
     free(t->user_group);
     free(t->item_start);
     ncf_free_aligned_(t->group_grad);
-    free(t->group_loss);
-    free(t->n_touched);
+    ncf_free_aligned_(t->group_loss);
+    ncf_free_aligned_(t->n_touched);
     ncf_free_aligned_(t->dense_grad);
     ncf_free_aligned_(t->dense_m);
     ncf_free_aligned_(t->dense_v);
@@ -345,8 +351,9 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     t->n_groups = (c->batch + GROUP - 1) / GROUP;
     if (t->n_groups > ds->n_users) t->n_groups = ds->n_users > 0 ? ds->n_users : 1;
     t->emb_grad = ncf_alloc_aligned_((size_t)c->batch * t->slot * sizeof(float));
-    t->group_grad = ncf_alloc_aligned_((size_t)t->n_groups * m->n_dense * sizeof(float));
-    t->group_loss = calloc((size_t)t->n_groups, sizeof *t->group_loss);
+    t->group_stride = (m->n_dense + 15) & ~(size_t)15;
+    t->group_grad = ncf_alloc_aligned_((size_t)t->n_groups * t->group_stride * sizeof(float));
+    t->group_loss = ncf_alloc_aligned_((size_t)t->n_groups * PAD_DOUBLES * sizeof *t->group_loss);
     t->dense_grad = ncf_alloc_aligned_(m->n_dense * sizeof(float));
     if (!t->samples || !t->emb_grad || !t->group_grad || !t->group_loss || !t->dense_grad ||
         user_groups_init(t, ds) != 0 || item_ranges_init(t, ds, c->neg) != 0)
@@ -380,7 +387,7 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
         if (state >= 1 && !(t->synced[side] = calloc(rows, sizeof *t->synced[side]))) return NCF_ERR_NOMEM;
     }
     t->touched = calloc((size_t)t->T * 2, sizeof *t->touched);
-    t->n_touched = calloc((size_t)t->T * 2, sizeof *t->n_touched);
+    t->n_touched = ncf_alloc_aligned_((size_t)t->T * PAD_INTS * sizeof *t->n_touched);
     t->ws = calloc((size_t)t->T, sizeof *t->ws);
     t->from = calloc((size_t)t->T, sizeof *t->from);
     t->catch_rows = calloc((size_t)t->T, sizeof *t->catch_rows);
@@ -437,7 +444,7 @@ static void sum_rows(trainer *t, int side, int tid, const ncf_sample *s, const i
         }
     int64_t *stamp = t->stamp[side];
     int32_t *touched = t->touched[tid * 2 + side];
-    int n_touched = t->n_touched[tid * 2 + side];
+    int n_touched = t->n_touched[tid * PAD_INTS + side];
     for (int j = 0; j < n; j++) {
         const int k = at ? at[j] : j;
         const int32_t rows[2] = {side ? s[k].item : s[k].user, side && pair ? s[k].item2 : -1};
@@ -465,7 +472,7 @@ static void sum_rows(trainer *t, int side, int tid, const ncf_sample *s, const i
             }
         }
     }
-    t->n_touched[tid * 2 + side] = n_touched;
+    t->n_touched[tid * PAD_INTS + side] = n_touched;
 }
 
 /* Updates the rows of table tb listed this step by thread tid. */
@@ -477,7 +484,7 @@ static void update_rows(trainer *t, int tb, int tid, int32_t lo, int32_t hi, con
     float *grad = t->tab_grad[tb];
     const int side = ncf_table_is_item_(tb);
     const int32_t *touched = t->touched[tid * 2 + side];
-    const int n_touched = t->n_touched[tid * 2 + side];
+    const int n_touched = t->n_touched[tid * PAD_INTS + side];
     if (t->c->optimizer != NCF_OPT_ADAM) {
         ncf_opt1_rows_(&t->opt1, tab->w, grad, t->tab_m[tb], stride, dim, touched, n_touched);
     } else if (t->mode != NCF_ADAM_DENSE_SWEEP) {
@@ -504,7 +511,7 @@ static void update_embeddings(trainer *t, const ncf_sample *s, int B, int tid, i
             if (t->m->tab[tb].w && ncf_table_is_item_(tb) == side) update_rows(t, tb, tid, lo, hi, as);
         if (t->deferred) { /* the listed rows are current through this step */
             const int32_t *touched = t->touched[tid * 2 + side];
-            for (int q = 0; q < t->n_touched[tid * 2 + side]; q++) t->synced[side][touched[q]] = mark;
+            for (int q = 0; q < t->n_touched[tid * PAD_INTS + side]; q++) t->synced[side][touched[q]] = mark;
         }
     }
 }
@@ -593,7 +600,7 @@ static void update_dense(trainer *t, int tid, const ncf_adam_step *as)
     float *g = t->dense_grad;
     memcpy(g + b, t->group_grad + b, (e - b) * sizeof *g);
     for (int c = 1; c < t->n_groups; c++) {
-        const float *src = t->group_grad + (size_t)c * m->n_dense;
+        const float *src = t->group_grad + (size_t)c * t->group_stride;
         for (size_t k = b; k < e; k++) g[k] += src[k];
     }
     if (t->c->reg_layers > 0.0f) add_layer_penalty(t, g, b, e);
@@ -650,7 +657,7 @@ static void compute_group(trainer *t, const ncf_sample *s, int owner, int g, int
     const int *end = t->group_end[owner];
     const int tile = ncf_loss_pairwise(t->c->loss) ? NCF_TILE_ROWS / 2 : NCF_TILE_ROWS; /* samples per call */
     const int begin = g > g0 ? end[g - g0 - 1] : 0, n = end[g - g0] - begin, tiles = (n + tile - 1) / tile;
-    float *dg = t->group_grad + (size_t)g * m->n_dense;
+    float *dg = t->group_grad + (size_t)g * t->group_stride;
     memset(dg, 0, m->n_dense * sizeof *dg);
     double loss = 0.0;
     if (t->deferred) catch_up_samples(t, 0, tid, s, at + begin, n, t->group_start[g], t->group_start[g + 1], gstep);
@@ -661,7 +668,7 @@ static void compute_group(trainer *t, const ncf_sample *s, int owner, int g, int
         loss += ncf_model_chunk_grad_(m, s, e - b, &a, t->ws[tid], dg, t->emb_grad);
         sum_rows(t, 0, tid, s, at + b, e - b, t->group_start[g], t->group_start[g + 1], gstep + 1);
     }
-    t->group_loss[g] = loss;
+    t->group_loss[(size_t)g * PAD_DOUBLES] = loss;
 }
 
 /* Thread tid's share of a step's gradients: its own groups in order, then,
@@ -670,7 +677,7 @@ static void compute_group(trainer *t, const ncf_sample *s, int owner, int g, int
  * Which thread computes a group changes no result. */
 static void compute_groups(trainer *t, const ncf_sample *s, int tid, int64_t gstep, const ncf_grad_args *ga)
 {
-    t->n_touched[tid * 2] = t->n_touched[tid * 2 + 1] = 0;
+    t->n_touched[tid * PAD_INTS] = t->n_touched[tid * PAD_INTS + 1] = 0;
     for (int k = 0; k < (t->steal ? t->T : 1); k++) {
         const int owner = (tid + k) % t->T;
         int g0, g1;
@@ -730,7 +737,7 @@ static double run_epoch(trainer *t, int epoch)
             }
             if (tid == 0) {
                 double bl = 0.0;
-                for (int g = 0; g < t->n_groups; g++) bl += t->group_loss[g];
+                for (int g = 0; g < t->n_groups; g++) bl += t->group_loss[(size_t)g * PAD_DOUBLES];
                 loss_sum += bl;
                 if (!isfinite(bl)) diverged = 1;
                 if (c->on_progress && (step % report_every == 0 || step == n_steps - 1))
