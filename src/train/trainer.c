@@ -589,13 +589,35 @@ static void add_layer_penalty(trainer *t, float *g, size_t b, size_t e)
     }
 }
 
+/* Where the dense slice of thread k (of T) starts: near k / T of the arena,
+ * moved so that no cache line of the transposed weights is refreshed by two
+ * threads. Inside a layer's W (out x in, row-major) the boundary goes to an
+ * output row that is a multiple of 16, so each thread writes whole 16-float
+ * runs of every row of W^T (rows of out floats); a layer whose W^T rows are
+ * not whole lines goes to one thread entirely. */
+static size_t dense_slice_start(const ncf_model *m, int k, int T)
+{
+    size_t x = ((m->n_dense * (size_t)k / (size_t)T) + 15) & ~(size_t)15;
+    if (k >= T || x >= m->n_dense) return m->n_dense;
+    for (int l = 0; l < m->n_layers; l++) {
+        const size_t w0 = m->w_off[l], in = (size_t)m->in[l], out = (size_t)m->out[l], size = in * out;
+        if (x <= w0 || x >= w0 + size) continue;
+        if (out % 16 == 0 && w0 % 16 == 0) {
+            size_t o = ((x - w0) / in + 8) / 16 * 16;
+            x = w0 + (o < out ? o : out) * in;
+        } else {
+            x = x - w0 < size / 2 ? w0 : w0 + size;
+        }
+    }
+    return x;
+}
+
 /* Reduces this thread's slice of the dense gradient over the groups (in
  * group order) and updates it. */
 static void update_dense(trainer *t, int tid, const ncf_adam_step *as)
 {
     ncf_model *m = t->m;
-    size_t per = ((m->n_dense + (size_t)t->T - 1) / (size_t)t->T + 15) & ~(size_t)15;
-    size_t b = per * (size_t)tid, e = b + per < m->n_dense ? b + per : m->n_dense;
+    const size_t b = dense_slice_start(m, tid, t->T), e = dense_slice_start(m, tid + 1, t->T);
     if (b >= e) return;
     float *g = t->dense_grad;
     memcpy(g + b, t->group_grad + b, (e - b) * sizeof *g);
