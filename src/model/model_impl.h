@@ -115,9 +115,11 @@ static inline float ncf_mf_biases_(const ncf_model *m, int32_t u, int32_t i)
            m->tab[NCF_TABLE_ITEM_BIAS].w[(size_t)i * (size_t)m->tab[NCF_TABLE_ITEM_BIAS].stride];
 }
 
+/* A sample's slot, rounded up to whole cache lines (emb_grad is 64-byte
+ * aligned): neighbouring slots are often written by different threads. */
 static inline size_t ncf_slot_width_(const ncf_model *m, ncf_loss loss)
 {
-    return (ncf_loss_pairwise(loss) ? 3 : 2) * ncf_side_width_(m);
+    return ((ncf_loss_pairwise(loss) ? 3 : 2) * ncf_side_width_(m) + 15) & ~(size_t)15;
 }
 
 /* Most rows one ncf_model_chunk_grad_ call handles: n samples make n rows

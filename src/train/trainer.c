@@ -732,6 +732,8 @@ static double run_epoch(trainer *t, int epoch)
 #else
         const int tid = 0;
 #endif
+        double own_loss_sum = 0.0; /* thread 0's, published at the end: a shared sum
+                                    * written every step would share a line with diverged */
         for (int64_t step = 0; step < n_steps; step++) {
             const int64_t gstep = base + step; /* steps done before this one */
             const int64_t start = step * c->batch;
@@ -760,7 +762,7 @@ static double run_epoch(trainer *t, int epoch)
             if (tid == 0) {
                 double bl = 0.0;
                 for (int g = 0; g < t->n_groups; g++) bl += t->group_loss[(size_t)g * PAD_DOUBLES];
-                loss_sum += bl;
+                own_loss_sum += bl;
                 if (!isfinite(bl)) diverged = 1;
                 if (c->on_progress && (step % report_every == 0 || step == n_steps - 1))
                     c->on_progress(epoch, (double)(step + 1) / (double)n_steps, c->user);
@@ -769,6 +771,7 @@ static double run_epoch(trainer *t, int epoch)
             update_dense(t, tid, as);
             update_embeddings(t, s, B, tid, gstep, as);
         }
+        if (tid == 0) loss_sum = own_loss_sum;
     }
     t->step = base + n_steps;
     if (diverged) return NAN;
