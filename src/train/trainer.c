@@ -38,8 +38,13 @@
 
 /* Values per cache line: what one thread writes every step sits on a line
  * of its own, so that the other threads' lines do not travel with it. */
-#define PAD_INTS 16
 #define PAD_DOUBLES 8
+
+/* A thread's counts for this step, on a cache line of their own. */
+typedef struct thread_counts {
+    _Alignas(64) int touched[2]; /* rows listed, per side */
+    int items;                   /* samples in the thread's item list */
+} thread_counts;
 
 const char *ncf_optimizer_name(ncf_optimizer opt)
 {
@@ -198,7 +203,8 @@ typedef struct trainer {
     int **group_end;        /* per thread: where each of its groups ends in at */
     group_claim *claim;     /* per thread: the next of its groups to compute, by it or another thread */
     int steal;              /* threads may compute each other's groups */
-    int *n_touched;         /* [thread * PAD_INTS + side]: rows listed this step (a cache line per thread) */
+    thread_counts *counts;  /* per thread */
+    int32_t **item_at;      /* per thread (T > 1): batch positions of the samples whose items it owns */
     float *dense_grad, *dense_m, *dense_v;
     float *tab_grad[NCF_TABLES], *tab_m[NCF_TABLES], *tab_v[NCF_TABLES];
     /* Row bookkeeping per side (users, items): a side's tables share their
@@ -225,7 +231,9 @@ static void trainer_free(trainer *t)
     free(t->item_start);
     ncf_free_aligned_(t->group_grad);
     ncf_free_aligned_(t->group_loss);
-    ncf_free_aligned_(t->n_touched);
+    ncf_free_aligned_(t->counts);
+    for (int k = 0; t->item_at && k < t->T; k++) free(t->item_at[k]);
+    free(t->item_at);
     ncf_free_aligned_(t->dense_grad);
     ncf_free_aligned_(t->dense_m);
     ncf_free_aligned_(t->dense_v);
@@ -387,14 +395,15 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
         if (state >= 1 && !(t->synced[side] = calloc(rows, sizeof *t->synced[side]))) return NCF_ERR_NOMEM;
     }
     t->touched = calloc((size_t)t->T * 2, sizeof *t->touched);
-    t->n_touched = ncf_alloc_aligned_((size_t)t->T * PAD_INTS * sizeof *t->n_touched);
+    t->counts = ncf_alloc_aligned_((size_t)t->T * sizeof *t->counts);
+    t->item_at = calloc((size_t)t->T, sizeof *t->item_at);
     t->ws = calloc((size_t)t->T, sizeof *t->ws);
     t->from = calloc((size_t)t->T, sizeof *t->from);
     t->catch_rows = calloc((size_t)t->T, sizeof *t->catch_rows);
     t->at = calloc((size_t)t->T, sizeof *t->at);
     t->group_end = calloc((size_t)t->T, sizeof *t->group_end);
     t->claim = ncf_alloc_aligned_((size_t)t->T * sizeof *t->claim);
-    if (!t->touched || !t->n_touched || !t->ws || !t->from || !t->catch_rows || !t->at || !t->group_end || !t->claim)
+    if (!t->touched || !t->counts || !t->item_at || !t->ws || !t->from || !t->catch_rows || !t->at || !t->group_end || !t->claim)
         return NCF_ERR_NOMEM;
     for (int k = 0; k < t->T; k++) atomic_init(&t->claim[k].next, 0);
     /* the reference sweep updates whole static ranges of user rows, so
@@ -402,8 +411,9 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     t->steal = t->T > 1 && t->mode != NCF_ADAM_DENSE_SWEEP;
     for (int k = 0; k < t->T; k++) {
         t->at[k] = malloc((size_t)c->batch * sizeof *t->at[k]);
+        t->item_at[k] = malloc((size_t)c->batch * sizeof *t->item_at[k]);
         t->group_end[k] = malloc(((size_t)t->n_groups + 1) * sizeof *t->group_end[k]);
-        if (!t->at[k] || !t->group_end[k]) return NCF_ERR_NOMEM;
+        if (!t->at[k] || !t->item_at[k] || !t->group_end[k]) return NCF_ERR_NOMEM;
     }
     for (int k = 0; k < t->T; k++)
         if (!(t->from[k] = malloc((size_t)c->batch * 2 * sizeof(int64_t))) ||
@@ -444,7 +454,7 @@ static void sum_rows(trainer *t, int side, int tid, const ncf_sample *s, const i
         }
     int64_t *stamp = t->stamp[side];
     int32_t *touched = t->touched[tid * 2 + side];
-    int n_touched = t->n_touched[tid * PAD_INTS + side];
+    int n_touched = t->counts[tid].touched[side];
     for (int j = 0; j < n; j++) {
         const int k = at ? at[j] : j;
         const int32_t rows[2] = {side ? s[k].item : s[k].user, side && pair ? s[k].item2 : -1};
@@ -472,7 +482,7 @@ static void sum_rows(trainer *t, int side, int tid, const ncf_sample *s, const i
             }
         }
     }
-    t->n_touched[tid * PAD_INTS + side] = n_touched;
+    t->counts[tid].touched[side] = n_touched;
 }
 
 /* Updates the rows of table tb listed this step by thread tid. */
@@ -484,7 +494,7 @@ static void update_rows(trainer *t, int tb, int tid, int32_t lo, int32_t hi, con
     float *grad = t->tab_grad[tb];
     const int side = ncf_table_is_item_(tb);
     const int32_t *touched = t->touched[tid * 2 + side];
-    const int n_touched = t->n_touched[tid * PAD_INTS + side];
+    const int n_touched = t->counts[tid].touched[side];
     if (t->c->optimizer != NCF_OPT_ADAM) {
         ncf_opt1_rows_(&t->opt1, tab->w, grad, t->tab_m[tb], stride, dim, touched, n_touched);
     } else if (t->mode != NCF_ADAM_DENSE_SWEEP) {
@@ -497,6 +507,30 @@ static void update_rows(trainer *t, int tb, int tid, int32_t lo, int32_t hi, con
     }
 }
 
+/* The batch positions of the samples with an item (or second item) in
+ * thread tid's range, in batch order, without a branch per sample: the
+ * range test is a coin toss with more than one thread, and its
+ * mispredictions cost more than the sums. With one thread, NULL: all. */
+static const int32_t *list_items(trainer *t, const ncf_sample *s, int B, int tid, int *n)
+{
+    if (t->T == 1) {
+        *n = B;
+        return NULL;
+    }
+    int32_t lo, hi;
+    owned_rows(t, 1, tid, &lo, &hi);
+    const uint32_t span = (uint32_t)(hi - lo);
+    const int pair = ncf_loss_pairwise(t->c->loss);
+    int32_t *at = t->item_at[tid];
+    int c = 0;
+    for (int k = 0; k < B; k++) {
+        at[c] = k;
+        c += ((uint32_t)(s[k].item - lo) < span) | (pair && (uint32_t)(s[k].item2 - lo) < span);
+    }
+    *n = c;
+    return at;
+}
+
 /* After the gradients are in: sums the item gradients of the batch into the
  * item rows this thread owns (the user rows were summed as their groups
  * were computed) and updates every row it listed. */
@@ -506,12 +540,15 @@ static void update_embeddings(trainer *t, const ncf_sample *s, int B, int tid, i
     for (int side = 0; side < 2; side++) {
         int32_t lo, hi;
         owned_rows(t, side, tid, &lo, &hi);
-        if (side) sum_rows(t, side, tid, s, NULL, B, lo, hi, mark);
+        if (side) {
+            const int32_t *at = t->T > 1 ? t->item_at[tid] : NULL;
+            sum_rows(t, side, tid, s, at, at ? t->counts[tid].items : B, lo, hi, mark);
+        }
         for (int tb = 0; tb < NCF_TABLES; tb++)
             if (t->m->tab[tb].w && ncf_table_is_item_(tb) == side) update_rows(t, tb, tid, lo, hi, as);
         if (t->deferred) { /* the listed rows are current through this step */
             const int32_t *touched = t->touched[tid * 2 + side];
-            for (int q = 0; q < t->n_touched[tid * PAD_INTS + side]; q++) t->synced[side][touched[q]] = mark;
+            for (int q = 0; q < t->counts[tid].touched[side]; q++) t->synced[side][touched[q]] = mark;
         }
     }
 }
@@ -699,7 +736,7 @@ static void compute_group(trainer *t, const ncf_sample *s, int owner, int g, int
  * Which thread computes a group changes no result. */
 static void compute_groups(trainer *t, const ncf_sample *s, int tid, int64_t gstep, const ncf_grad_args *ga)
 {
-    t->n_touched[tid * PAD_INTS] = t->n_touched[tid * PAD_INTS + 1] = 0;
+    t->counts[tid].touched[0] = t->counts[tid].touched[1] = 0;
     for (int k = 0; k < (t->steal ? t->T : 1); k++) {
         const int owner = (tid + k) % t->T;
         int g0, g1;
@@ -745,10 +782,13 @@ static double run_epoch(trainer *t, int epoch)
                                 .dropout = 1,
                                 .drop_seed = c->seed ^ ((uint64_t)epoch << 40),
                                 .sample_base = (uint64_t)start};
+            int n_items;
+            const int32_t *items = list_items(t, s, B, tid, &n_items);
+            t->counts[tid].items = n_items;
             if (deferred) { /* the items this thread owns; users as their groups are computed */
                 int32_t lo, hi;
                 owned_rows(t, 1, tid, &lo, &hi);
-                catch_up_samples(t, 1, tid, s, NULL, B, lo, hi, gstep);
+                catch_up_samples(t, 1, tid, s, items, n_items, lo, hi, gstep);
             }
             list_groups(t, s, B, tid);
             if (T > 1) { /* a team of one has nothing to wait for */
