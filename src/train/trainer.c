@@ -412,7 +412,7 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     for (int k = 0; k < t->T; k++) {
         t->at[k] = malloc((size_t)c->batch * sizeof *t->at[k]);
         t->item_at[k] = malloc((size_t)c->batch * sizeof *t->item_at[k]);
-        t->group_end[k] = malloc(((size_t)t->n_groups + 1) * sizeof *t->group_end[k]);
+        t->group_end[k] = malloc(((size_t)t->n_groups + 2) * sizeof *t->group_end[k]);
         if (!t->at[k] || !t->item_at[k] || !t->group_end[k]) return NCF_ERR_NOMEM;
     }
     for (int k = 0; k < t->T; k++)
@@ -689,15 +689,17 @@ static void list_groups(trainer *t, const ncf_sample *s, int B, int tid)
     const int ng = g1 - g0;
     int32_t *at = t->at[tid];
     int *end = t->group_end[tid];
-    memset(end, 0, ((size_t)ng + 1) * sizeof *end);
+    /* the other threads' samples go to a last bucket, ng, rather than
+     * through a branch that would come out either way at random */
+    memset(end, 0, ((size_t)ng + 2) * sizeof *end);
     for (int k = 0; k < B; k++) {
         const unsigned g = (unsigned)(t->user_group[s[k].user] - g0);
-        if (g < (unsigned)ng) end[g + 1]++;
+        end[(g < (unsigned)ng ? g : (unsigned)ng) + 1]++;
     }
-    for (int g = 0; g < ng; g++) end[g + 1] += end[g]; /* end[g]: where group g0 + g starts */
+    for (int g = 0; g <= ng; g++) end[g + 1] += end[g]; /* end[g]: where group g0 + g starts */
     for (int k = 0; k < B; k++) {
         const unsigned g = (unsigned)(t->user_group[s[k].user] - g0);
-        if (g < (unsigned)ng) at[end[g]++] = k; /* end[g]: where it ends, once all are placed */
+        at[end[g < (unsigned)ng ? g : (unsigned)ng]++] = k; /* end[g]: where it ends, once all are placed */
     }
     atomic_store_explicit(&t->claim[tid].next, g0, memory_order_relaxed);
 }
