@@ -584,8 +584,8 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
         if (!pair) {
             float sp = ds[k];
             const int label = sample_of(s, a, k)->label;
-            loss += a->scale * (label ? ncf_softplus_(-(double)sp) : ncf_softplus_((double)sp));
-            ds[k] = a->scale * (ncf_sigmoid_(sp) - (label ? 1.0f : 0.0f));
+            loss += a->scale * ncf_softplus_(label ? -(double)sp : (double)sp);
+            ds[k] = a->scale * (ncf_sigmoid_(sp) - (float)(label != 0));
         } else if (a->loss == NCF_LOSS_PAIR_BCE) {
             float sp = ds[2 * k], sn = ds[2 * k + 1];
             loss += a->scale * 0.5 * (ncf_softplus_(-(double)sp) + ncf_softplus_((double)sn));

@@ -48,18 +48,20 @@ void ncf_relu_forward_(float *x, int n);
 /* dy *= (y > 0), y being the relu output. */
 void ncf_relu_backward_(float *restrict dy, const float *restrict y, int n);
 
-/* Numerically stable logistic helpers. */
+/* Numerically stable logistic helpers, without a branch on the sign (it
+ * comes out either way at random): 1 / (1 + e^-x) for x >= 0 and
+ * e^x / (1 + e^x) below, with the same operations as the two-branch form. */
 static inline float ncf_sigmoid_(float x)
 {
-    if (x >= 0) return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
+    const float e = expf(-fabsf(x));
+    return (x >= 0 ? 1.0f : e) / (1.0f + e);
 }
 
-/* log(1 + exp(x)) without overflow. */
+/* log(1 + exp(x)) without overflow: x + log1p(e^-x) above 0, log1p(e^x)
+ * (plus an exact 0) at or below. */
 static inline double ncf_softplus_(double x)
 {
-    return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+    return (x > 0 ? x : 0.0) + log1p(exp(-fabs(x)));
 }
 
 #if defined(__x86_64__) && defined(__has_attribute)
