@@ -468,6 +468,11 @@ static void sum_rows(trainer *t, int side, int tid, const ncf_sample *s, const i
                 __builtin_prefetch(grad[q] + (size_t)ahead * stride[q] + (size_t)(dim[q] - 1), 1);
             }
         }
+        if (side && j + 16 < n) { /* item slots further ahead: half were written on the other core */
+            const float *sl = t->emb_grad + (size_t)(at ? at[j + 16] : j + 16) * t->slot + width;
+            for (size_t f = 0; f < width; f += 16) __builtin_prefetch(sl + f);
+            __builtin_prefetch(sl + width - 1);
+        }
         for (int q = 0; q < 1 + (side && pair); q++) {
             const int32_t r = rows[q];
             if (r < lo || r >= hi) continue;
