@@ -591,10 +591,14 @@ static void catch_up_samples(trainer *t, int side, int tid, const ncf_sample *s,
         const int32_t cand[2] = {side ? x->item : x->user, pair ? x->item2 : -1};
         for (int q = 0; q < 1 + pair; q++) {
             const int32_t r = cand[q];
-            if (r < lo || r >= hi || synced[r] >= through) continue;
+            if (r < lo || r >= hi) continue;
+            /* listed only if behind: a user's later samples in the group
+             * find it current, at random, so no branch on that */
+            const int64_t behind = synced[r];
             rows[c] = r;
-            from[c++] = synced[r];
-            synced[r] = through;
+            from[c] = behind;
+            c += behind < through;
+            synced[r] = through; /* never ahead of through */
         }
     }
     catch_up_rows(t, side, rows, from, c, through);
