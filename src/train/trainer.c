@@ -40,6 +40,11 @@
  * of its own, so that the other threads' lines do not travel with it. */
 #define PAD_DOUBLES 8
 
+/* Elements [b, e) of the dense arena. */
+typedef struct dense_chunk {
+    size_t b, e;
+} dense_chunk;
+
 /* A thread's counts for this step, on a cache line of their own. */
 typedef struct thread_counts {
     _Alignas(64) int touched[2]; /* rows listed, per side */
@@ -204,6 +209,8 @@ typedef struct trainer {
     group_claim *claim;     /* per thread: the next of its groups to compute, by it or another thread */
     int steal;              /* threads may compute each other's groups */
     thread_counts *counts;  /* per thread */
+    dense_chunk *dense_chunks; /* the dense update's chunks, thread by thread */
+    int *dense_first;          /* T + 1: thread t updates chunks [dense_first[t], dense_first[t + 1]) */
     int32_t **item_at;      /* per thread (T > 1): batch positions of the samples whose items it owns */
     float *dense_grad, *dense_m, *dense_v;
     float *tab_grad[NCF_TABLES], *tab_m[NCF_TABLES], *tab_v[NCF_TABLES];
@@ -232,6 +239,8 @@ static void trainer_free(trainer *t)
     ncf_free_aligned_(t->group_grad);
     ncf_free_aligned_(t->group_loss);
     ncf_free_aligned_(t->counts);
+    free(t->dense_chunks);
+    free(t->dense_first);
     for (int k = 0; t->item_at && k < t->T; k++) free(t->item_at[k]);
     free(t->item_at);
     ncf_free_aligned_(t->dense_grad);
@@ -345,6 +354,8 @@ static float *table_alloc(const ncf_table *tb)
     return ncf_alloc_aligned_((size_t)tb->rows * (size_t)tb->stride * sizeof(float));
 }
 
+static int dense_chunks_init(trainer *t);
+
 static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, const ncf_train_config *c)
 {
     memset(t, 0, sizeof *t);
@@ -364,7 +375,7 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     t->group_loss = ncf_alloc_aligned_((size_t)t->n_groups * PAD_DOUBLES * sizeof *t->group_loss);
     t->dense_grad = ncf_alloc_aligned_(m->n_dense * sizeof(float));
     if (!t->samples || !t->emb_grad || !t->group_grad || !t->group_loss || !t->dense_grad ||
-        user_groups_init(t, ds) != 0 || item_ranges_init(t, ds, c->neg) != 0)
+        user_groups_init(t, ds) != 0 || item_ranges_init(t, ds, c->neg) != 0 || dense_chunks_init(t) != 0)
         return NCF_ERR_NOMEM;
     int adam = c->optimizer == NCF_OPT_ADAM;
     t->opt1.kind = c->optimizer == NCF_OPT_ADAGRAD   ? NCF_OPTK_ADAGRAD
@@ -635,36 +646,70 @@ static void add_layer_penalty(trainer *t, float *g, size_t b, size_t e)
     }
 }
 
-/* Where the dense slice of thread k (of T) starts: near k / T of the arena,
- * moved so that no cache line of the transposed weights is refreshed by two
- * threads. Inside a layer's W (out x in, row-major) the boundary goes to an
- * output row that is a multiple of 16, so each thread writes whole 16-float
- * runs of every row of W^T (rows of out floats); a layer whose W^T rows are
- * not whole lines goes to one thread entirely. */
-static size_t dense_slice_start(const ncf_model *m, int k, int T)
+/* The dense arena cut into chunks for the update: each tensor a chunk,
+ * and a layer's W (out x in, row-major) cut further at every 16th output
+ * row when its W^T rows are whole cache lines, so that no line of the
+ * transposed weights is refreshed by two threads. Chunks go to threads
+ * largest first, each to the least loaded (the first layer's W alone is
+ * three quarters of NeuMF's arena, so contiguous slices could not be even).
+ * Which thread updates a chunk changes no result. */
+static int dense_chunks_init(trainer *t)
 {
-    size_t x = ((m->n_dense * (size_t)k / (size_t)T) + 15) & ~(size_t)15;
-    if (k >= T || x >= m->n_dense) return m->n_dense;
-    for (int l = 0; l < m->n_layers; l++) {
-        const size_t w0 = m->w_off[l], in = (size_t)m->in[l], out = (size_t)m->out[l], size = in * out;
-        if (x <= w0 || x >= w0 + size) continue;
-        if (out % 16 == 0 && w0 % 16 == 0) {
-            size_t o = ((x - w0) / in + 8) / 16 * 16;
-            x = w0 + (o < out ? o : out) * in;
-        } else {
-            x = x - w0 < size / 2 ? w0 : w0 + size;
-        }
+    const ncf_model *m = t->m;
+    const int T = t->T;
+    size_t cap = 2, n = 0, total = 0;
+    for (int l = 0; l < m->n_layers; l++) cap += (size_t)m->out[l] / 16 + 3;
+    dense_chunk *all = malloc(cap * sizeof *all);
+    t->dense_chunks = malloc(cap * sizeof *t->dense_chunks);
+    t->dense_first = calloc((size_t)T + 1, sizeof *t->dense_first);
+    size_t *load = calloc((size_t)T, sizeof *load);
+    int *owner = malloc(cap * sizeof *owner);
+    if (!all || !t->dense_chunks || !t->dense_first || !load || !owner) {
+        free(all), free(load), free(owner);
+        return -1;
     }
-    return x;
+    for (int l = 0; l < m->n_layers; l++) {
+        const size_t w0 = m->w_off[l], in = (size_t)m->in[l], out = (size_t)m->out[l];
+        const size_t wend = m->b_off[l], bend = l + 1 < m->n_layers ? m->w_off[l + 1] : m->wo_off;
+        if (out % 16 == 0 && w0 % 16 == 0)
+            for (size_t o = 0; o < out; o += 16) all[n++] = (dense_chunk){w0 + o * in, o + 16 < out ? w0 + (o + 16) * in : wend};
+        else
+            all[n++] = (dense_chunk){w0, wend};
+        all[n++] = (dense_chunk){wend, bend};
+    }
+    all[n++] = (dense_chunk){m->wo_off, m->n_dense};
+    for (size_t c = 0; c < n; c++) total += all[c].e - all[c].b;
+    if (total != m->n_dense) { /* not the layout this expects: one chunk */
+        n = 1;
+        all[0] = (dense_chunk){0, m->n_dense};
+    }
+    for (size_t c = 0; c < n; c++) owner[c] = -1;
+    for (size_t done = 0; done < n; done++) { /* largest unassigned first, to the least loaded thread */
+        size_t best = n;
+        for (size_t c = 0; c < n; c++)
+            if (owner[c] < 0 && (best == n || all[c].e - all[c].b > all[best].e - all[best].b)) best = c;
+        int th = 0;
+        for (int k = 1; k < T; k++)
+            if (load[k] < load[th]) th = k;
+        owner[best] = th;
+        load[th] += all[best].e - all[best].b;
+    }
+    size_t at = 0;
+    for (int k = 0; k < T; k++) { /* each thread's chunks in arena order */
+        t->dense_first[k] = (int)at;
+        for (size_t c = 0; c < n; c++)
+            if (owner[c] == k) t->dense_chunks[at++] = all[c];
+    }
+    t->dense_first[T] = (int)at;
+    free(all), free(load), free(owner);
+    return 0;
 }
 
-/* Reduces this thread's slice of the dense gradient over the groups (in
- * group order) and updates it. */
-static void update_dense(trainer *t, int tid, const ncf_adam_step *as)
+/* Reduces elements [b, e) of the dense gradient over the groups (in group
+ * order) and updates them. */
+static void update_dense_range(trainer *t, size_t b, size_t e, const ncf_adam_step *as)
 {
     ncf_model *m = t->m;
-    const size_t b = dense_slice_start(m, tid, t->T), e = dense_slice_start(m, tid + 1, t->T);
-    if (b >= e) return;
     float *g = t->dense_grad;
     memcpy(g + b, t->group_grad + b, (e - b) * sizeof *g);
     for (int c = 1; c < t->n_groups; c++) {
@@ -685,6 +730,13 @@ static void update_dense(trainer *t, int tid, const ncf_adam_step *as)
             if (++i == in) i = 0, o++;
         }
     }
+}
+
+/* Thread tid's chunks of the dense update. */
+static void update_dense(trainer *t, int tid, const ncf_adam_step *as)
+{
+    for (int k = t->dense_first[tid]; k < t->dense_first[tid + 1]; k++)
+        update_dense_range(t, t->dense_chunks[k].b, t->dense_chunks[k].e, as);
 }
 
 /* Lists the batch positions of thread tid's groups' samples, group by
