@@ -8,14 +8,16 @@
  *      and its samples' embedding gradients, and sums the user gradients
  *      into the group's users' rows (a user's rows stay on one core for the
  *      step; dense modes catch them up there first);
- *   2. each thread reduces a slice of the dense gradient over groups in
- *      group order and updates that slice; item rows are owned by thread
- *      (contiguous ranges of rows) and summed in sample order; then each
+ *   2. each thread reduces its chunks of the dense gradient over groups in
+ *      group order and updates them; item rows are owned by thread
+ *      (contiguous ranges of rows) and summed in sample order, each thread
+ *      walking a list of the batch's samples with its items; then each
  *      thread updates the rows it owns
  *      (dense Adam: rows the batch does not touch get their zero-gradient
  *      steps when next read, which is exact; lazy Adam: touched rows only;
  *      momentum SGD and RMSprop the same way, Adagrad and SGD touched rows);
- *   3. each thread refreshes the transposed forward weights of its slice.
+ *   3. each thread refreshes the transposed forward weights of its chunks
+ *      (cut so that no cache line of them is written by two threads).
  * Every sum runs in an order fixed by the data, not by the thread count, so
  * a seed gives the same bytes with 1 or 64 threads. The learning rate is
  * set per epoch by the schedule. Does not print. */
