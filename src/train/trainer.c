@@ -50,7 +50,6 @@ typedef struct dense_chunk {
 /* A thread's counts for this step, on a cache line of their own. */
 typedef struct thread_counts {
     _Alignas(64) int touched[2]; /* rows listed, per side */
-    int items;                   /* samples in the thread's item list */
 } thread_counts;
 
 const char *ncf_optimizer_name(ncf_optimizer opt)
@@ -549,19 +548,18 @@ static const int32_t *list_items(trainer *t, const ncf_sample *s, int B, int tid
     return at;
 }
 
-/* After the gradients are in: sums the item gradients of the batch into the
- * item rows this thread owns (the user rows were summed as their groups
- * were computed) and updates every row it listed. */
-static void update_embeddings(trainer *t, const ncf_sample *s, int B, int tid, int64_t gstep, const ncf_adam_step *as)
+/* After the gradients are in: sums the item gradients of the samples
+ * list_items gave (items, n_items) into the item rows this thread owns (the
+ * user rows were summed as their groups were computed) and updates every
+ * row it listed. */
+static void update_embeddings(trainer *t, const ncf_sample *s, const int32_t *items, int n_items, int tid,
+                              int64_t gstep, const ncf_adam_step *as)
 {
     const int64_t mark = gstep + 1; /* this step's number; stamps start at 0 */
     for (int side = 0; side < 2; side++) {
         int32_t lo, hi;
         owned_rows(t, side, tid, &lo, &hi);
-        if (side) {
-            const int32_t *at = t->T > 1 ? t->item_at[tid] : NULL;
-            sum_rows(t, side, tid, s, at, at ? t->counts[tid].items : B, lo, hi, mark);
-        }
+        if (side) sum_rows(t, side, tid, s, items, n_items, lo, hi, mark);
         for (int tb = 0; tb < NCF_TABLES; tb++)
             if (t->m->tab[tb].w && ncf_table_is_item_(tb) == side) update_rows(t, tb, tid, lo, hi, as);
         if (t->deferred) { /* the listed rows are current through this step */
@@ -659,7 +657,7 @@ static int dense_chunks_init(trainer *t)
 {
     const ncf_model *m = t->m;
     const int T = t->T;
-    size_t cap = 2, n = 0, total = 0;
+    size_t cap = 2, n = 0;
     for (int l = 0; l < m->n_layers; l++) cap += (size_t)m->out[l] / 16 + 3;
     dense_chunk *all = malloc(cap * sizeof *all);
     t->dense_chunks = malloc(cap * sizeof *t->dense_chunks);
@@ -679,12 +677,7 @@ static int dense_chunks_init(trainer *t)
             all[n++] = (dense_chunk){w0, wend};
         all[n++] = (dense_chunk){wend, bend};
     }
-    all[n++] = (dense_chunk){m->wo_off, m->n_dense};
-    for (size_t c = 0; c < n; c++) total += all[c].e - all[c].b;
-    if (total != m->n_dense) { /* not the layout this expects: one chunk */
-        n = 1;
-        all[0] = (dense_chunk){0, m->n_dense};
-    }
+    all[n++] = (dense_chunk){m->wo_off, m->n_dense}; /* the chunks tile [0, n_dense): the arena is laid out so */
     for (size_t c = 0; c < n; c++) owner[c] = -1;
     for (size_t done = 0; done < n; done++) { /* largest unassigned first, to the least loaded thread */
         size_t best = n;
@@ -849,7 +842,6 @@ static double run_epoch(trainer *t, int epoch)
                                 .sample_base = (uint64_t)start};
             int n_items;
             const int32_t *items = list_items(t, s, B, tid, &n_items);
-            t->counts[tid].items = n_items;
             if (deferred) { /* the items this thread owns; users as their groups are computed */
                 int32_t lo, hi;
                 owned_rows(t, 1, tid, &lo, &hi);
@@ -874,7 +866,7 @@ static double run_epoch(trainer *t, int epoch)
             }
             const ncf_adam_step *as = c->optimizer == NCF_OPT_ADAM ? ncf_adam_window_step_(&t->win, gstep + 1) : NULL;
             update_dense(t, tid, as);
-            update_embeddings(t, s, B, tid, gstep, as);
+            update_embeddings(t, s, items, n_items, tid, gstep, as);
         }
         if (tid == 0) loss_sum = own_loss_sum;
     }
