@@ -579,27 +579,34 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
         const float *act = ws + (size_t)r * rowf;
         ds[r] = forward_tail(m, act, drop ? act + m->act_mask : NULL, ds[r]);
     }
-    /* loss and d(loss)/d(score) per row */
+    /* d(loss)/d(score) per row; the loss terms' softplus arguments go to
+     * sp_arg (two per sample for pair-BCE) and are evaluated together */
+    double sp_arg[NCF_TILE_ROWS];
     for (int k = 0; k < n; k++) {
         if (!pair) {
             float sp = ds[k];
             const int label = sample_of(s, a, k)->label;
-            loss += a->scale * ncf_softplus_(label ? -(double)sp : (double)sp);
+            sp_arg[k] = label ? -(double)sp : (double)sp;
             ds[k] = a->scale * (ncf_sigmoid_(sp) - (float)(label != 0));
         } else if (a->loss == NCF_LOSS_PAIR_BCE) {
             float sp = ds[2 * k], sn = ds[2 * k + 1];
-            loss += a->scale * 0.5 * (ncf_softplus_(-(double)sp) + ncf_softplus_((double)sn));
+            sp_arg[2 * k] = -(double)sp;
+            sp_arg[2 * k + 1] = (double)sn;
             ds[2 * k] = a->scale * 0.5f * (ncf_sigmoid_(sp) - 1.0f);
             ds[2 * k + 1] = a->scale * 0.5f * ncf_sigmoid_(sn);
         } else { /* BPR: -log sigmoid(sp - sn) */
             float d = ds[2 * k] - ds[2 * k + 1];
-            loss += a->scale * ncf_softplus_(-(double)d);
+            sp_arg[k] = -(double)d;
             float g = a->scale * (ncf_sigmoid_(d) - 1.0f);
             ds[2 * k] = g;
             ds[2 * k + 1] = -g;
         }
         memset(grad_slot(emb_grad, a, slot, k), 0, slot * sizeof *emb_grad);
     }
+    const int pair_bce = a->loss == NCF_LOSS_PAIR_BCE;
+    ncf_softplus_many_(sp_arg, pair_bce ? 2 * n : n);
+    for (int k = 0; k < n; k++) /* summed in sample order */
+        loss += pair_bce ? a->scale * 0.5 * (sp_arg[2 * k] + sp_arg[2 * k + 1]) : a->scale * sp_arg[k];
     /* output layer and GMF per row */
     for (int r = 0; r < R; r++) {
         const ncf_sample *x = sample_of(s, a, pair ? r / 2 : r);

@@ -134,6 +134,12 @@ void ncf_linear_backward_x_tile_(float *restrict DX, size_t dxs, const float *re
     path()->backward_x_tile(DX, dxs, DY, dys, rows, w, in, out, gate, gs);
 }
 
+NCF_MULTIVERSION
+void ncf_softplus_many_(double *x, int n)
+{
+    for (int k = 0; k < n; k++) x[k] = ncf_softplus_(x[k]);
+}
+
 void ncf_relu_forward_(float *x, int n)
 {
     for (int k = 0; k < n; k++) x[k] = x[k] > 0.0f ? x[k] : 0.0f;

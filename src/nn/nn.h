@@ -12,6 +12,8 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 /* y (out) = b + W x, with wt = W^T stored (in, out) row-major. */
 void ncf_linear_forward_(float *restrict y, const float *restrict x, const float *restrict wt,
@@ -57,12 +59,43 @@ static inline float ncf_sigmoid_(float x)
     return (x >= 0 ? 1.0f : e) / (1.0f + e);
 }
 
-/* log(1 + exp(x)) without overflow: x + log1p(e^-x) above 0, log1p(e^x)
- * (plus an exact 0) at or below. */
+/* log(1 + exp(x)) without overflow: max(x, 0) + log1p(e^-|x|), to within
+ * a few units in the last place of double, NaN for NaN. Polynomials
+ * instead of libm's exp and log1p, so that a loop over many values
+ * vectorises (ncf_softplus_many_): the training loss takes one per sample.
+ *   e^-a = 2^-n e^-r with n = round(a / ln 2), |r| <= ln 2 / 2 (degree-13
+ *   Taylor series); a is capped at 700 (e^-700 ~ 1e-304, below any sum's
+ *   last place);
+ *   log1p(t) = 2 atanh(s), s = t / (2 + t) <= 1/3 for t = e^-a in (0, 1]
+ *   (16 terms of the atanh series: (1/9)^16 / 33 < 1e-16). */
 static inline double ncf_softplus_(double x)
 {
-    return (x > 0 ? x : 0.0) + log1p(exp(-fabs(x)));
+    const double ln2_hi = 0x1.62e42fefa3800p-1, ln2_lo = 0x1.ef35793c76730p-45, shift = 0x1.8p52;
+    const double ax = fabs(x);
+    const double a = ax > 700.0 ? 700.0 : ax; /* a NaN stays NaN */
+    const double nb = a * 0x1.71547652b82fep0 + shift; /* round(a / ln 2) in the low bits */
+    const double n = nb - shift;
+    uint64_t bits;
+    memcpy(&bits, &nb, sizeof bits);
+    const uint64_t scale_bits = (uint64_t)(1023 - (int64_t)(bits & 0xfff)) << 52; /* 2^-n, n <= 1010 */
+    double scale;
+    memcpy(&scale, &scale_bits, sizeof scale);
+    const double r = (a - n * ln2_hi) - n * ln2_lo;
+    double p = 1.0 / 6227020800.0; /* e^-r = sum (-r)^k / k!, k <= 13 */
+    static const double inv_fact[13] = {1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0,
+                                        1.0 / 40320.0,     1.0 / 5040.0,      1.0 / 720.0,     1.0 / 120.0,
+                                        1.0 / 24.0,        1.0 / 6.0,         1.0 / 2.0,       1.0,
+                                        1.0};
+    for (int k = 0; k < 13; k++) p = inv_fact[k] - r * p;
+    const double t = p * scale;
+    const double s = t / (2.0 + t), w = s * s;
+    double q = 1.0 / 33.0; /* q = sum_(k<=16) w^k / (2k + 1), by Horner from k = 16 */
+    for (int k = 15; k >= 0; k--) q = 1.0 / (2 * k + 1) + w * q;
+    return (x > 0 ? x : 0.0) + 2.0 * s * q;
 }
+
+/* x[k] = ncf_softplus_(x[k]) for k < n, bit for bit. */
+void ncf_softplus_many_(double *x, int n);
 
 #if defined(__x86_64__) && defined(__has_attribute)
 #if __has_attribute(target_clones) && !defined(NCF_NO_CLONES)
