@@ -187,10 +187,8 @@ static inline __attribute__((always_inline)) void catchup_closed(float *p, float
     for (; e + (W) <= dim; e += (W)) {                                                                \
         float sq[W];                                                                                  \
         int exact = 0;                                                                                \
-        for (int q = 0; q < (W); q++) {                                                               \
-            sq[q] = sqrtf(pv[e + q]);                                                                 \
-            exact |= pm[e + q] != 0.0f && !(sq[q] >= small);                                          \
-        }                                                                                             \
+        for (int q = 0; q < (W); q++) sq[q] = sqrtf(pv[e + q]);                                       \
+        for (int q = 0; q < (W); q++) exact |= (pm[e + q] != 0.0f) & !(sq[q] >= small);               \
         if (exact) {                                                                                  \
             for (int q = 0; q < (W); q++) catchup_elem(p + e + q, pm + e + q, pv + e + q, sq[q], &c); \
             continue;                                                                                 \
