@@ -82,14 +82,6 @@ static inline void prefetch_row(const float *t, size_t stride, int dim, int32_t 
     __builtin_prefetch(t + o + (size_t)(dim > 0 ? dim - 1 : 0), 1);
 }
 
-/* One step with gradient on a block of W elements at offset e. */
-#define ROW_BLOCK(W)                                                         \
-    for (; e + (W) <= (size_t)dim; e += (W))                                 \
-        for (int q = 0; q < (W); q++) {                                      \
-            ADAM_ELEM(pw[e + q], pm[e + q], pv[e + q], pg[e + q]);           \
-            pg[e + q] = 0.0f;                                                \
-        }
-
 NCF_MULTIVERSION
 void ncf_adam_rows_(float *restrict w, float *restrict g, float *restrict m, float *restrict v, size_t stride, int dim,
                     const int32_t *rows, int n, const ncf_adam_step *s)
@@ -103,10 +95,10 @@ void ncf_adam_rows_(float *restrict w, float *restrict g, float *restrict m, flo
         }
         const size_t o = (size_t)rows[i] * stride;
         float *restrict pw = w + o, *restrict pg = g + o, *restrict pm = m + o, *restrict pv = v + o;
-        size_t e = 0;
-        ROW_BLOCK(16)
-        ROW_BLOCK(8)
-        ROW_BLOCK(1)
+        for (int e = 0; e < dim; e++) {
+            ADAM_ELEM(pw[e], pm[e], pv[e], pg[e]);
+            pg[e] = 0.0f;
+        }
     }
 }
 
