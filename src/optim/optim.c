@@ -169,31 +169,6 @@ static inline __attribute__((always_inline)) void catchup_closed(float *p, float
     *v *= b2k;
 }
 
-/* The closed-form catch-up of a block of W elements at e (W a constant, so
- * the loops vectorise): sqrt(v) once per element, into sq. A block where
- * some element with m != 0 has sqrt(v) < 16 eps goes element by element
- * (those replay step by step); any other block takes the branch-free form.
- * An element gets the same result either way, so the blocking does not
- * change any bits. */
-#define CATCHUP_ROW_BLOCK(W)                                                                          \
-    for (; e + (W) <= dim; e += (W)) {                                                                \
-        float sq[W];                                                                                  \
-        int exact = 0;                                                                                \
-        for (int q = 0; q < (W); q++) sq[q] = sqrtf(pv[e + q]);                                       \
-        for (int q = 0; q < (W); q++) exact |= (pm[e + q] != 0.0f) & !(sq[q] >= small);               \
-        if (exact) {                                                                                  \
-            for (int q = 0; q < (W); q++) catchup_elem(p + e + q, pm + e + q, pv + e + q, sq[q], &c); \
-            continue;                                                                                 \
-        }                                                                                             \
-        for (int q = 0; q < (W); q++) { /* branch-free; m = 0 leaves p as it is */                    \
-            /* an element whose m has decayed to 0 may keep a v so small that                         \
-             * the series overflows: 0 * inf would be NaN, so such elements                           \
-             * take s0 = 1 (their movement is 0 either way) */                                        \
-            const float s0 = pv[e + q] > 0.0f && pm[e + q] != 0.0f ? sq[q] : 1.0f;                    \
-            catchup_closed(p + e + q, pm + e + q, pv + e + q, s0, A, eps, b1k, b2k);                  \
-        }                                                                                             \
-    }
-
 /* What one element of a row's catch-up needs. */
 typedef struct catchup_ctx {
     const ncf_adam_window *win;
@@ -213,6 +188,34 @@ static inline void catchup_elem(float *p, float *m, float *v, float sq, const ca
         catchup_closed(p, m, v, sq, c->A, c->eps, c->b1k, c->b2k);
     } else {
         *v *= c->b2k;
+    }
+}
+
+/* The closed-form catch-up of the row's elements [e0, e0 + len), len <=
+ * CATCHUP_SPAN: sqrt(v) once per element, into sq. A span where some
+ * element with m != 0 has sqrt(v) < 16 eps goes element by element (those
+ * replay step by step); any other span takes the branch-free form. An
+ * element gets the same result either way, so the spans do not change any
+ * bits. Loops of run-time length, so that gcc vectorises each (a 16-wide
+ * body, an 8-wide epilogue: 8-float rows too). */
+#define CATCHUP_SPAN 16
+static inline __attribute__((always_inline)) void catchup_span(float *restrict p, float *restrict pm,
+                                                               float *restrict pv, int len, const catchup_ctx *c)
+{
+    float sq[CATCHUP_SPAN];
+    int exact = 0;
+    for (int q = 0; q < len; q++) sq[q] = sqrtf(pv[q]);
+    for (int q = 0; q < len; q++) exact |= (pm[q] != 0.0f) & !(sq[q] >= c->small);
+    if (exact) {
+        for (int q = 0; q < len; q++) catchup_elem(p + q, pm + q, pv + q, sq[q], c);
+        return;
+    }
+    for (int q = 0; q < len; q++) { /* branch-free; m = 0 leaves p as it is */
+        /* an element whose m has decayed to 0 may keep a v so small that
+         * the series overflows: 0 * inf would be NaN, so such elements
+         * take s0 = 1 (their movement is 0 either way) */
+        const float s0 = pv[q] > 0.0f && pm[q] != 0.0f ? sq[q] : 1.0f;
+        catchup_closed(p + q, pm + q, pv + q, s0, c->A, c->eps, c->b1k, c->b2k);
     }
 }
 
@@ -248,10 +251,8 @@ void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restric
                                .kk = kk};
         const size_t o = (size_t)rows[i] * stride;
         float *restrict p = w + o, *restrict pm = m + o, *restrict pv = v + o;
-        int e = 0;
-        CATCHUP_ROW_BLOCK(16)
-        CATCHUP_ROW_BLOCK(8)
-        CATCHUP_ROW_BLOCK(1)
+        for (int e = 0; e < dim; e += CATCHUP_SPAN)
+            catchup_span(p + e, pm + e, pv + e, dim - e < CATCHUP_SPAN ? dim - e : CATCHUP_SPAN, &c);
     }
 }
 
