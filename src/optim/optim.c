@@ -257,6 +257,16 @@ void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restric
 }
 
 NCF_MULTIVERSION
+void ncf_sum_strided_(float *restrict dst, const float *restrict src, size_t stride, int count, size_t n)
+{
+    memcpy(dst, src, n * sizeof *dst);
+    for (int c = 1; c < count; c++) {
+        const float *restrict s = src + (size_t)c * stride;
+        for (size_t k = 0; k < n; k++) dst[k] += s[k];
+    }
+}
+
+NCF_MULTIVERSION
 void ncf_sgd_update_(float *restrict p, const float *restrict g, size_t n, float lr)
 {
     for (size_t k = 0; k < n; k++) p[k] -= lr * g[k];

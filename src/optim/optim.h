@@ -75,6 +75,11 @@ void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restric
                             const int32_t *rows, const int64_t *from, int n, int64_t through,
                             const ncf_adam_window *win);
 
+/* dst[k] = src[k] + src[stride + k] + ... + src[(count - 1) * stride + k],
+ * added in that order, for k < n (the per-group gradient buffers'
+ * reduction). */
+void ncf_sum_strided_(float *restrict dst, const float *restrict src, size_t stride, int count, size_t n);
+
 /* p -= lr g */
 void ncf_sgd_update_(float *restrict p, const float *restrict g, size_t n, float lr);
 

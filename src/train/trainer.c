@@ -706,11 +706,7 @@ static void update_dense_range(trainer *t, size_t b, size_t e, const ncf_adam_st
 {
     ncf_model *m = t->m;
     float *g = t->dense_grad;
-    memcpy(g + b, t->group_grad + b, (e - b) * sizeof *g);
-    for (int c = 1; c < t->n_groups; c++) {
-        const float *src = t->group_grad + (size_t)c * t->group_stride;
-        for (size_t k = b; k < e; k++) g[k] += src[k];
-    }
+    ncf_sum_strided_(g + b, t->group_grad + b, t->group_stride, t->n_groups, e - b);
     if (t->c->reg_layers > 0.0f) add_layer_penalty(t, g, b, e);
     if (t->c->optimizer == NCF_OPT_ADAM) ncf_adam_update_(m->dense + b, g + b, t->dense_m + b, t->dense_v + b, e - b, as);
     else ncf_opt1_update_(&t->opt1, m->dense + b, g + b, t->dense_m ? t->dense_m + b : NULL, e - b);
