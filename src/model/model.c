@@ -489,16 +489,25 @@ static void backward_head(const ncf_model *m, int32_t u, int32_t i, const float 
         gu[F + m->E] += ds;
         gi[F + m->E] += ds;
     }
-    if (F) {
-        const float *pu = row_of(&m->tab[NCF_TABLE_GMF_USER], u), *qi = row_of(&m->tab[NCF_TABLE_GMF_ITEM], i);
-        const float *g = act + m->act_g;
-        for (int k = 0; k < F; k++) {
-            if (!m->B) dwo[k] += ds * g[k];
-            float d = ds * wo[k];
-            if (m->cfg.gmf_activation == NCF_ACT_SIGMOID) d *= g[k] * (1.0f - g[k]);
-            gu[k] += d * qi[k];
-            gi[k] += d * pu[k];
-        }
+    if (F) { /* loops without branches over distinct arrays, so that they vectorise */
+        const float *restrict pu = row_of(&m->tab[NCF_TABLE_GMF_USER], u);
+        const float *restrict qi = row_of(&m->tab[NCF_TABLE_GMF_ITEM], i);
+        const float *restrict g = act + m->act_g;
+        float *restrict ou = gu, *restrict oi = gi, *restrict ow = dwo;
+        if (!m->B)
+            for (int k = 0; k < F; k++) ow[k] += ds * g[k];
+        if (m->cfg.gmf_activation == NCF_ACT_SIGMOID)
+            for (int k = 0; k < F; k++) {
+                const float d = ds * wo[k] * (g[k] * (1.0f - g[k]));
+                ou[k] += d * qi[k];
+                oi[k] += d * pu[k];
+            }
+        else
+            for (int k = 0; k < F; k++) {
+                const float d = ds * wo[k];
+                ou[k] += d * qi[k];
+                oi[k] += d * pu[k];
+            }
     }
     if (m->E) {
         const int n = m->out_in - F;
