@@ -18,6 +18,21 @@ ncf_status ncf_fail_(ncf_err *err, ncf_status status, const char *fmt, ...)
 void *ncf_alloc_aligned_(size_t n);
 void ncf_free_aligned_(void *p);
 
+/* Asks for the cache line at p for writing. gcc's __builtin_prefetch(p, 1)
+ * emits a read prefetch unless the target has PRFCHW, which the x86-64
+ * levels do not include; a line another core holds then arrives shared,
+ * and the store that follows waits for that core to drop it. PREFETCHW
+ * (AMD since K8, Intel since Broadwell, a no-op hint before) takes it
+ * exclusive at once. */
+static inline void ncf_prefetch_write_(const void *p)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    __asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+    __builtin_prefetch(p, 1);
+#endif
+}
+
 /* n * size with overflow check; returns 0 and sets *out, or -1 on overflow. */
 int ncf_mul_size_(size_t n, size_t size, size_t *out);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "nn/nn.h" /* NCF_MULTIVERSION */
 
 void ncf_adam_step_init_(ncf_adam_step *s, float lr, float beta1, float beta2, float eps, long long t)
@@ -78,8 +79,8 @@ void ncf_adam_catchup_(float *restrict p, float *restrict m, float *restrict v, 
 static inline void prefetch_row(const float *t, size_t stride, int dim, int32_t r)
 {
     const size_t o = (size_t)r * stride;
-    __builtin_prefetch(t + o, 1);
-    __builtin_prefetch(t + o + (size_t)(dim > 0 ? dim - 1 : 0), 1);
+    ncf_prefetch_write_(t + o);
+    ncf_prefetch_write_(t + o + (size_t)(dim > 0 ? dim - 1 : 0));
 }
 
 NCF_MULTIVERSION

@@ -476,8 +476,8 @@ static void sum_rows(trainer *t, int side, int tid, const ncf_sample *s, const i
             /* only rows this thread owns: asking for another's for writing
              * would pull its lines over and make it fetch them back */
             for (int q = 0; q < nt && ahead >= lo && ahead < hi; q++) {
-                __builtin_prefetch(grad[q] + (size_t)ahead * stride[q], 1);
-                __builtin_prefetch(grad[q] + (size_t)ahead * stride[q] + (size_t)(dim[q] - 1), 1);
+                ncf_prefetch_write_(grad[q] + (size_t)ahead * stride[q]);
+                ncf_prefetch_write_(grad[q] + (size_t)ahead * stride[q] + (size_t)(dim[q] - 1));
             }
         }
         if (side && j + 16 < n) { /* item slots further ahead: half were written on the other core */
