@@ -562,6 +562,12 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
                 __builtin_prefetch(p + t->dim - 1);
             }
         }
+    /* and the tile's gradient slots for writing: another core read their
+     * item parts last step */
+    for (int k = 0; k < n; k++) {
+        const float *g = grad_slot(emb_grad, a, slot, k);
+        for (size_t f = 0; f < slot; f += 16) ncf_prefetch_write_(g + f);
+    }
     /* forward every row */
     for (int r = 0; r < R; r++) {
         const int k = pair ? r / 2 : r;
