@@ -1,9 +1,10 @@
 /* optim.h — optimizer kernels over flat float ranges: Adam (PyTorch's
  * formulation, bias-corrected), SGD with or without momentum, Adagrad and
- * RMSprop, with the closed-form zero-gradient catch-ups of dense rows. Elementwise, so any partition
- * of a range across threads gives the same bytes. Which rows or ranges to
- * update (dense sweep, catch-up, or touched rows only) is the trainer's
- * decision. */
+ * RMSprop, with the closed-form zero-gradient catch-ups of dense rows, and
+ * the sum of per-group gradient buffers. Elementwise, so any partition of a
+ * range across threads gives the same bytes; built for three instruction
+ * sets (target_clones). Which rows or ranges to update (dense sweep,
+ * catch-up, or touched rows only) is the trainer's decision. */
 #ifndef NCF_OPTIM_H
 #define NCF_OPTIM_H
 
