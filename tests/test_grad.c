@@ -292,7 +292,7 @@ static void run_case(const gc_case *c)
     ncf_grad_args a = {.loss = c->loss, .scale = 1.0f / n, .reg = c->reg, .dropout = 1, .drop_seed = 99};
     float *ws = ncf_alloc_aligned_(ncf_model_ws_floats_(m) * sizeof(float));
     float *dg = ncf_alloc_aligned_(m->n_dense * sizeof(float)), *dg2 = ncf_alloc_aligned_(m->n_dense * sizeof(float));
-    size_t slot = ncf_slot_width_(m, c->loss), side = ncf_side_width_(m);
+    size_t slot = ncf_slot_width_(m, c->loss), side = ncf_side_width_(m), item_at = ncf_slot_item_(m);
     float *eg = malloc((size_t)n * slot * sizeof(float)), *eg2 = malloc((size_t)n * slot * sizeof(float));
     loss_of(m, s, n, &a, ws, dg, eg);
     /* embedding gradients per table row: sum over samples */
@@ -309,8 +309,9 @@ static void run_case(const gc_case *c)
                 for (int k = 0; k < n; k++) {
                     const float *e = eg + (size_t)k * slot;
                     if (!item_side && s[k].user == row) g += e[col + (size_t)d];
-                    if (item_side && s[k].item == row) g += e[side + col + (size_t)d];
-                    if (item_side && ncf_loss_pairwise(c->loss) && s[k].item2 == row) g += e[2 * side + col + (size_t)d];
+                    if (item_side && s[k].item == row) g += e[item_at + col + (size_t)d];
+                    if (item_side && ncf_loss_pairwise(c->loss) && s[k].item2 == row)
+                        g += e[item_at + side + col + (size_t)d];
                 }
                 bad += !check_param(m, tb->w + (size_t)row * (size_t)tb->stride + d, g, s, n, &a, ws, dg2, eg2, &worst);
                 checked++;

@@ -535,13 +535,14 @@ static inline const ncf_sample *sample_of(const ncf_sample *s, const ncf_grad_ar
 
 static inline float *grad_slot(float *emb_grad, const ncf_grad_args *a, size_t slot, int k)
 {
-    return emb_grad + (size_t)place_of(a, k) * slot;
+    return emb_grad + (size_t)(a->slots_in_order ? k : place_of(a, k)) * slot;
 }
 
 double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, const ncf_grad_args *a,
                              float *ws, float *dense_grad, float *emb_grad)
 {
     const size_t side = ncf_side_width_(m), slot = ncf_slot_width_(m, a->loss), rowf = ROW_FLOATS(m);
+    const size_t item_at = ncf_slot_item_(m);
     const int pair = ncf_loss_pairwise(a->loss);
     const int R = pair ? 2 * n : n;
     const int drop = a->dropout && m->cfg.dropout > 0.0f && m->E > 0;
@@ -626,7 +627,7 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
     for (int r = 0; r < R; r++) {
         const ncf_sample *x = sample_of(s, a, pair ? r / 2 : r);
         float *gu = grad_slot(emb_grad, a, slot, pair ? r / 2 : r);
-        float *gi = gu + side * (size_t)(pair && (r & 1) ? 2 : 1);
+        float *gi = gu + item_at + side * (size_t)(pair && (r & 1));
         float *act = ws + (size_t)r * rowf;
         backward_head(m, x->user, pair && (r & 1) ? x->item2 : x->item, act, act + m->act_size, ds[r], dense_grad,
                       gu, gi);
@@ -644,7 +645,7 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
         for (int r = 0; r < R; r++) {
             const float *dx = ws + (size_t)r * rowf + m->act_size + m->act_x0;
             float *gu = grad_slot(emb_grad, a, slot, pair ? r / 2 : r);
-            float *gi = gu + side * (size_t)(pair && (r & 1) ? 2 : 1);
+            float *gi = gu + item_at + side * (size_t)(pair && (r & 1));
             for (int k = 0; k < E; k++) {
                 gu[F + k] += dx[k];
                 gi[F + k] += dx[E + k];
@@ -655,8 +656,8 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
         for (int k = 0; k < n; k++) {
             float *gu = grad_slot(emb_grad, a, slot, k);
             const ncf_sample *x = sample_of(s, a, k);
-            double sq = add_reg(m, x->user, 0, coef, gu) + add_reg(m, x->item, 1, coef, gu + side);
-            if (pair) sq += add_reg(m, x->item2, 1, coef, gu + 2 * side);
+            double sq = add_reg(m, x->user, 0, coef, gu) + add_reg(m, x->item, 1, coef, gu + item_at);
+            if (pair) sq += add_reg(m, x->item2, 1, coef, gu + item_at + side);
             loss += (double)a->reg * a->scale * sq;
         }
     }

@@ -83,6 +83,7 @@ typedef struct ncf_grad_args {
     uint64_t drop_seed;   /* dropout masks come from (drop_seed, sample_base + at(k)) */
     uint64_t sample_base;
     const int32_t *at;    /* sample k's place: at[k], or k when NULL (its entry in s, its slot in emb_grad, its mask) */
+    int slots_in_order;   /* sample k's slot is slot k of emb_grad, not its place's */
 } ncf_grad_args;
 
 /* Per-sample embedding gradient slot: user (F, then E, then B), item, and
@@ -115,11 +116,18 @@ static inline float ncf_mf_biases_(const ncf_model *m, int32_t u, int32_t i)
            m->tab[NCF_TABLE_ITEM_BIAS].w[(size_t)i * (size_t)m->tab[NCF_TABLE_ITEM_BIAS].stride];
 }
 
-/* A sample's slot, rounded up to whole cache lines (emb_grad is 64-byte
- * aligned): neighbouring slots are often written by different threads. */
+/* Where a slot's item part starts: the user part is rounded up to whole
+ * cache lines (emb_grad is 64-byte aligned), so that the thread which sums
+ * a sample's items, often not the one that computed it, reads no line of
+ * the user part. */
+static inline size_t ncf_slot_item_(const ncf_model *m) { return (ncf_side_width_(m) + 15) & ~(size_t)15; }
+
+/* A sample's slot: user part, item part (and item2's for the pairwise
+ * losses), rounded up to whole cache lines: neighbouring slots are often
+ * written by different threads. */
 static inline size_t ncf_slot_width_(const ncf_model *m, ncf_loss loss)
 {
-    return ((ncf_loss_pairwise(loss) ? 3 : 2) * ncf_side_width_(m) + 15) & ~(size_t)15;
+    return (ncf_slot_item_(m) + (ncf_loss_pairwise(loss) ? 2 : 1) * ncf_side_width_(m) + 15) & ~(size_t)15;
 }
 
 /* Most rows one ncf_model_chunk_grad_ call handles: n samples make n rows
@@ -133,8 +141,8 @@ size_t ncf_model_ws_floats_(const ncf_model *m);
  * k being s[a->at[k]] (or s[k]): returns the summed loss (times scale,
  * regularisation included); adds dense gradients into dense_grad (n_dense
  * floats) and writes sample k's embedding gradients into the slot of the
- * same index in emb_grad (slots of ncf_slot_width_(m, a->loss) floats,
- * overwritten). */
+ * same index in emb_grad, or slot k with a->slots_in_order (slots of
+ * ncf_slot_width_(m, a->loss) floats, overwritten). */
 double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, const ncf_grad_args *a,
                              float *ws, float *dense_grad, float *emb_grad);
 

@@ -2,10 +2,12 @@
  * mini-batch steps, then evaluation of the test (and validation) cases, the
  * best / selected / final epochs, and early stopping that keeps the best
  * validation epoch's weights. One OpenMP team per epoch; each step:
- *   1. the batch's samples are split by user into fixed user groups; each
- *      thread takes whole groups (its own share first, then any another
- *      thread has not started), writes each group's dense-gradient buffer
- *      and its samples' embedding gradients, and sums the user gradients
+ *   1. the batch's samples are split by user into fixed user groups (every
+ *      thread lists them all, in its own copy); each thread takes whole
+ *      groups (its own share first, then any another thread has not
+ *      started), writes each group's dense-gradient buffer and its samples'
+ *      embedding gradients (in slots ordered by group, so each thread
+ *      writes a range of its own), and sums the user gradients
  *      into the group's users' rows (a user's rows stay on one core for the
  *      step; dense modes catch them up there first);
  *   2. each thread reduces its chunks of the dense gradient over groups in
@@ -197,7 +199,8 @@ typedef struct trainer {
     ncf_sample *samples;
     int64_t n_samples;
     size_t slot;
-    float *emb_grad;        /* batch x slot */
+    float *emb_grad;        /* batch slots, in the order of the group lists (at), not of batch positions */
+    int32_t **slot_of;      /* per thread, its own copy: the slot of each batch position */
     int n_groups;           /* G user groups, fixed by the batch size (not the thread count) */
     int32_t *group_start;   /* G + 1: group g has users [group_start[g], group_start[g + 1]) */
     int32_t *user_group;    /* n_users: each user's group */
@@ -205,8 +208,8 @@ typedef struct trainer {
     size_t group_stride;    /* n_dense rounded up to a cache line */
     float *group_grad;      /* G x group_stride: each group's dense gradient */
     double *group_loss;     /* G x PAD_DOUBLES: each group's loss, on its own cache line */
-    int32_t **at;           /* per thread: batch positions of its groups' samples, group by group */
-    int **group_end;        /* per thread: where each of its groups ends in at */
+    int32_t **at;           /* per thread, its own copy of one list: the batch positions group by group */
+    int **group_end;        /* per thread: where each group ends in at */
     group_claim *claim;     /* per thread: the next of its groups to compute, by it or another thread */
     int steal;              /* threads may compute each other's groups */
     thread_counts *counts;  /* per thread */
@@ -234,6 +237,8 @@ static void trainer_free(trainer *t)
     ncf_sampler_free_(&t->sampler);
     free(t->samples);
     ncf_free_aligned_(t->emb_grad);
+    for (int k = 0; t->slot_of && k < t->T; k++) free(t->slot_of[k]);
+    free(t->slot_of);
     free(t->group_start);
     free(t->user_group);
     free(t->item_start);
@@ -415,7 +420,9 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     t->at = calloc((size_t)t->T, sizeof *t->at);
     t->group_end = calloc((size_t)t->T, sizeof *t->group_end);
     t->claim = ncf_alloc_aligned_((size_t)t->T * sizeof *t->claim);
-    if (!t->touched || !t->counts || !t->item_at || !t->ws || !t->from || !t->catch_rows || !t->at || !t->group_end || !t->claim)
+    t->slot_of = calloc((size_t)t->T, sizeof *t->slot_of);
+    if (!t->touched || !t->counts || !t->item_at || !t->ws || !t->from || !t->catch_rows || !t->at || !t->group_end ||
+        !t->claim || !t->slot_of)
         return NCF_ERR_NOMEM;
     for (int k = 0; k < t->T; k++) atomic_init(&t->claim[k].next, 0);
     /* the reference sweep updates whole static ranges of user rows, so
@@ -424,8 +431,9 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     for (int k = 0; k < t->T; k++) {
         t->at[k] = malloc((size_t)c->batch * sizeof *t->at[k]);
         t->item_at[k] = malloc((size_t)c->batch * sizeof *t->item_at[k]);
-        t->group_end[k] = malloc(((size_t)t->n_groups + 2) * sizeof *t->group_end[k]);
-        if (!t->at[k] || !t->item_at[k] || !t->group_end[k]) return NCF_ERR_NOMEM;
+        t->group_end[k] = malloc(((size_t)t->n_groups + 1) * sizeof *t->group_end[k]);
+        t->slot_of[k] = malloc((size_t)c->batch * sizeof *t->slot_of[k]);
+        if (!t->at[k] || !t->item_at[k] || !t->group_end[k] || !t->slot_of[k]) return NCF_ERR_NOMEM;
     }
     for (int k = 0; k < t->T; k++)
         if (!(t->from[k] = malloc((size_t)c->batch * 2 * sizeof(int64_t))) ||
@@ -446,13 +454,13 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
  * batch samples at positions at[0 .. n) (0 .. n-1 when at is NULL), in that
  * order, into the side's rows in [lo, hi) that thread tid owns, in every
  * table of the side, and lists each row the first time this step touches
- * it (stamp != mark). */
+ * it (stamp != mark). Position k's gradients are in slot slot_of[k]. */
 static void sum_rows(trainer *t, int side, int tid, const ncf_sample *s, const int32_t *at, int n, int32_t lo,
                      int32_t hi, int64_t mark)
 {
     const ncf_model *m = t->m;
     const int pair = ncf_loss_pairwise(t->c->loss);
-    const size_t width = ncf_side_width_(m);
+    const size_t width = ncf_side_width_(m), item_at = ncf_slot_item_(m);
     /* the side's tables: gradient array, column in the slot, width, stride */
     float *grad[3];
     size_t col[3], stride[3];
@@ -465,6 +473,7 @@ static void sum_rows(trainer *t, int side, int tid, const ncf_sample *s, const i
             dim[nt++] = m->tab[tb].dim;
         }
     int64_t *stamp = t->stamp[side];
+    const int32_t *slot_of = t->slot_of[tid];
     int32_t *touched = t->touched[tid * 2 + side];
     int n_touched = t->counts[tid].touched[side];
     for (int j = 0; j < n; j++) {
@@ -481,7 +490,7 @@ static void sum_rows(trainer *t, int side, int tid, const ncf_sample *s, const i
             }
         }
         if (side && j + 16 < n) { /* item slots further ahead: half were written on the other core */
-            const float *sl = t->emb_grad + (size_t)(at ? at[j + 16] : j + 16) * t->slot + width;
+            const float *sl = t->emb_grad + (size_t)slot_of[at ? at[j + 16] : j + 16] * t->slot + item_at;
             for (size_t f = 0; f < width; f += 16) __builtin_prefetch(sl + f);
             __builtin_prefetch(sl + width - 1);
         }
@@ -491,7 +500,7 @@ static void sum_rows(trainer *t, int side, int tid, const ncf_sample *s, const i
             touched[n_touched] = r; /* kept only the first time this step: no branch to mispredict */
             n_touched += stamp[r] != mark;
             stamp[r] = mark;
-            const float *slot = t->emb_grad + (size_t)k * t->slot + (size_t)(side + q) * width;
+            const float *slot = t->emb_grad + (size_t)slot_of[k] * t->slot + (side ? item_at + (size_t)q * width : 0);
             for (int p = 0; p < nt; p++) {
                 const float *src = slot + col[p];
                 float *dst = grad[p] + (size_t)r * stride[p];
@@ -730,46 +739,45 @@ static void update_dense(trainer *t, int tid, const ncf_adam_step *as)
         update_dense_range(t, t->dense_chunks[k].b, t->dense_chunks[k].e, as);
 }
 
-/* Lists the batch positions of thread tid's groups' samples, group by
- * group in batch order (a counting sort), and opens its groups for
- * claiming. Done before the step's first barrier, so that a thread that
- * finishes early can take another's groups from these lists. */
+/* Lists the batch positions group by group, in batch order within each
+ * group (a counting sort), and opens thread tid's groups for claiming. Each
+ * thread makes its own copy of the same list, so a thread that takes
+ * another's group, or sums the items of another's samples, reads nothing
+ * the other thread wrote this step. Sample k's gradient slot is its place
+ * in the list: a thread's groups are consecutive in it, so each thread
+ * writes a range of slots of its own, whatever the batch positions, and a
+ * slot line moves between cores only when its item part is summed by the
+ * item's owner. Done before the step's first barrier. */
 static void list_groups(trainer *t, const ncf_sample *s, int B, int tid)
 {
+    const int G = t->n_groups;
+    int32_t *at = t->at[tid], *slot_of = t->slot_of[tid];
+    int *end = t->group_end[tid];
+    memset(end, 0, ((size_t)G + 1) * sizeof *end);
+    for (int k = 0; k < B; k++) end[t->user_group[s[k].user] + 1]++;
+    for (int g = 0; g < G; g++) end[g + 1] += end[g]; /* end[g]: where group g starts */
+    for (int k = 0; k < B; k++) {
+        const int p = end[t->user_group[s[k].user]]++; /* end[g]: where it ends, once all are placed */
+        at[p] = k;
+        slot_of[k] = p;
+    }
     int g0, g1;
     thread_groups(t, tid, &g0, &g1);
-    const int ng = g1 - g0;
-    int32_t *at = t->at[tid];
-    int *end = t->group_end[tid];
-    /* the other threads' samples go to a last bucket, ng, rather than
-     * through a branch that would come out either way at random */
-    memset(end, 0, ((size_t)ng + 2) * sizeof *end);
-    for (int k = 0; k < B; k++) {
-        const unsigned g = (unsigned)(t->user_group[s[k].user] - g0);
-        end[(g < (unsigned)ng ? g : (unsigned)ng) + 1]++;
-    }
-    for (int g = 0; g <= ng; g++) end[g + 1] += end[g]; /* end[g]: where group g0 + g starts */
-    for (int k = 0; k < B; k++) {
-        const unsigned g = (unsigned)(t->user_group[s[k].user] - g0);
-        at[end[g < (unsigned)ng ? g : (unsigned)ng]++] = k; /* end[g]: where it ends, once all are placed */
-    }
     atomic_store_explicit(&t->claim[tid].next, g0, memory_order_relaxed);
 }
 
-/* Computes group g, listed by thread owner, on thread tid: its dense
- * gradient and loss go to its own slot; each sample's embedding gradients
- * to its batch position in emb_grad, and the user tables' on into the
+/* Computes group g on thread tid: its dense gradient and loss go to its
+ * own buffer and line; each sample's embedding gradients to its slot in
+ * emb_grad (its place in the group list), and the user tables' on into the
  * group's user rows at once (no other group has those users). */
-static void compute_group(trainer *t, const ncf_sample *s, int owner, int g, int tid, int64_t gstep,
+static void compute_group(trainer *t, const ncf_sample *s, int g, int tid, int64_t gstep,
                           const ncf_grad_args *ga)
 {
     ncf_model *m = t->m;
-    int g0, g1;
-    thread_groups(t, owner, &g0, &g1);
-    const int32_t *at = t->at[owner];
-    const int *end = t->group_end[owner];
+    const int32_t *at = t->at[tid];
+    const int *end = t->group_end[tid];
     const int tile = ncf_loss_pairwise(t->c->loss) ? NCF_TILE_ROWS / 2 : NCF_TILE_ROWS; /* samples per call */
-    const int begin = g > g0 ? end[g - g0 - 1] : 0, n = end[g - g0] - begin, tiles = (n + tile - 1) / tile;
+    const int begin = g > 0 ? end[g - 1] : 0, n = end[g] - begin, tiles = (n + tile - 1) / tile;
     float *dg = t->group_grad + (size_t)g * t->group_stride;
     memset(dg, 0, m->n_dense * sizeof *dg);
     double loss = 0.0;
@@ -778,7 +786,8 @@ static void compute_group(trainer *t, const ncf_sample *s, int owner, int g, int
         const int b = begin + (int)((int64_t)n * p / tiles), e = begin + (int)((int64_t)n * (p + 1) / tiles);
         ncf_grad_args a = *ga;
         a.at = at + b;
-        loss += ncf_model_chunk_grad_(m, s, e - b, &a, t->ws[tid], dg, t->emb_grad);
+        a.slots_in_order = 1;
+        loss += ncf_model_chunk_grad_(m, s, e - b, &a, t->ws[tid], dg, t->emb_grad + (size_t)b * t->slot);
         sum_rows(t, 0, tid, s, at + b, e - b, t->group_start[g], t->group_start[g + 1], gstep + 1);
     }
     t->group_loss[(size_t)g * PAD_DOUBLES] = loss;
@@ -798,7 +807,7 @@ static void compute_groups(trainer *t, const ncf_sample *s, int tid, int64_t gst
         for (;;) {
             const int g = atomic_fetch_add_explicit(&t->claim[owner].next, 1, memory_order_relaxed);
             if (g >= g1) break;
-            compute_group(t, s, owner, g, tid, gstep, ga);
+            compute_group(t, s, g, tid, gstep, ga);
         }
     }
 }
