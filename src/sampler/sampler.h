@@ -2,7 +2,9 @@
  * `neg` uniformly drawn negatives (items the user has no training
  * interaction with; a draw that hits one is redrawn, so each positive gets
  * exactly `neg`), then a shuffle. Membership is a bitset when users x items
- * fits in 128 MiB, else a binary search in the user's sorted items.
+ * fits in 128 MiB, else a bitmap of the current user's items per thread
+ * (positives come user by user), else a binary search in the user's sorted
+ * items.
  * Deterministic: blocks of positives draw from streams (seed, epoch, block),
  * so the result does not depend on the number of threads. */
 #ifndef NCF_SAMPLER_H
