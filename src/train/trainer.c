@@ -23,10 +23,12 @@
  * Every sum runs in an order fixed by the data, not by the thread count, so
  * a seed gives the same bytes with 1 or 64 threads. The learning rate is
  * set per epoch by the schedule. Does not print. */
+#define _DEFAULT_SOURCE 1 /* madvise's MADV_HUGEPAGE (Linux) */
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -281,6 +283,21 @@ static void trainer_free(trainer *t)
     ncf_free_aligned_(t->claim);
 }
 
+/* The epoch's samples (960 MB at 16M interactions): on 2 MB pages where
+ * the kernel grants them, so that the first epoch takes ~500 page faults
+ * instead of ~240,000. */
+static ncf_sample *samples_alloc(size_t n)
+{
+    const size_t bytes = n * sizeof(ncf_sample), huge = (size_t)2 << 20;
+    void *p = NULL;
+    if (bytes < huge) return malloc(bytes ? bytes : 1);
+    if (posix_memalign(&p, huge, (bytes + huge - 1) / huge * huge) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, (bytes + huge - 1) / huge * huge, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
 /* Splits the users into G groups of consecutive ids with about equal
  * numbers of training positives (so of samples). The groups depend on the
  * data and the batch size only: a thread takes whole groups, and every sum
@@ -371,7 +388,7 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     t->T = ncf_threads_resolve(c->threads);
     if (ncf_sampler_init_(&t->sampler, ds) != NCF_OK) return NCF_ERR_NOMEM;
     t->n_samples = ncf_sampler_count_(&t->sampler, c->loss, c->neg);
-    t->samples = malloc((size_t)t->n_samples * sizeof *t->samples);
+    t->samples = samples_alloc((size_t)t->n_samples);
     t->slot = ncf_slot_width_(m, c->loss);
     t->n_groups = (c->batch + GROUP - 1) / GROUP;
     if (t->n_groups > ds->n_users) t->n_groups = ds->n_users > 0 ? ds->n_users : 1;
