@@ -533,10 +533,7 @@ static inline const ncf_sample *sample_of(const ncf_sample *s, const ncf_grad_ar
     return &s[place_of(a, k)];
 }
 
-static inline float *grad_slot(float *emb_grad, const ncf_grad_args *a, size_t slot, int k)
-{
-    return emb_grad + (size_t)(a->slots_in_order ? k : place_of(a, k)) * slot;
-}
+static inline float *grad_slot(float *emb_grad, size_t slot, int k) { return emb_grad + (size_t)k * slot; }
 
 double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, const ncf_grad_args *a,
                              float *ws, float *dense_grad, float *emb_grad)
@@ -566,7 +563,7 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
     /* and the tile's gradient slots for writing: another core read their
      * item parts last step */
     for (int k = 0; k < n; k++) {
-        const float *g = grad_slot(emb_grad, a, slot, k);
+        const float *g = grad_slot(emb_grad, slot, k);
         for (size_t f = 0; f < slot; f += 16) ncf_prefetch_write_(g + f);
     }
     /* forward every row */
@@ -617,7 +614,7 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
             ds[2 * k] = g;
             ds[2 * k + 1] = -g;
         }
-        memset(grad_slot(emb_grad, a, slot, k), 0, slot * sizeof *emb_grad);
+        memset(grad_slot(emb_grad, slot, k), 0, slot * sizeof *emb_grad);
     }
     const int pair_bce = a->loss == NCF_LOSS_PAIR_BCE;
     ncf_softplus_many_(sp_arg, pair_bce ? 2 * n : n);
@@ -626,7 +623,7 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
     /* output layer and GMF per row */
     for (int r = 0; r < R; r++) {
         const ncf_sample *x = sample_of(s, a, pair ? r / 2 : r);
-        float *gu = grad_slot(emb_grad, a, slot, pair ? r / 2 : r);
+        float *gu = grad_slot(emb_grad, slot, pair ? r / 2 : r);
         float *gi = gu + item_at + side * (size_t)(pair && (r & 1));
         float *act = ws + (size_t)r * rowf;
         backward_head(m, x->user, pair && (r & 1) ? x->item2 : x->item, act, act + m->act_size, ds[r], dense_grad,
@@ -644,7 +641,7 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
     if (E)
         for (int r = 0; r < R; r++) {
             const float *dx = ws + (size_t)r * rowf + m->act_size + m->act_x0;
-            float *gu = grad_slot(emb_grad, a, slot, pair ? r / 2 : r);
+            float *gu = grad_slot(emb_grad, slot, pair ? r / 2 : r);
             float *gi = gu + item_at + side * (size_t)(pair && (r & 1));
             for (int k = 0; k < E; k++) {
                 gu[F + k] += dx[k];
@@ -654,7 +651,7 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
     if (a->reg > 0.0f) {
         const float coef = 2.0f * a->reg * a->scale;
         for (int k = 0; k < n; k++) {
-            float *gu = grad_slot(emb_grad, a, slot, k);
+            float *gu = grad_slot(emb_grad, slot, k);
             const ncf_sample *x = sample_of(s, a, k);
             double sq = add_reg(m, x->user, 0, coef, gu) + add_reg(m, x->item, 1, coef, gu + item_at);
             if (pair) sq += add_reg(m, x->item2, 1, coef, gu + item_at + side);

@@ -82,8 +82,7 @@ typedef struct ncf_grad_args {
     int dropout;          /* apply cfg.dropout */
     uint64_t drop_seed;   /* dropout masks come from (drop_seed, sample_base + at(k)) */
     uint64_t sample_base;
-    const int32_t *at;    /* sample k's place: at[k], or k when NULL (its entry in s, its slot in emb_grad, its mask) */
-    int slots_in_order;   /* sample k's slot is slot k of emb_grad, not its place's */
+    const int32_t *at;    /* sample k's place: at[k], or k when NULL (its entry in s and its mask) */
 } ncf_grad_args;
 
 /* Per-sample embedding gradient slot: user (F, then E, then B), item, and
@@ -140,9 +139,8 @@ size_t ncf_model_ws_floats_(const ncf_model *m);
 /* Forward and backward over n samples (at most NCF_TILE_ROWS rows), sample
  * k being s[a->at[k]] (or s[k]): returns the summed loss (times scale,
  * regularisation included); adds dense gradients into dense_grad (n_dense
- * floats) and writes sample k's embedding gradients into the slot of the
- * same index in emb_grad, or slot k with a->slots_in_order (slots of
- * ncf_slot_width_(m, a->loss) floats, overwritten). */
+ * floats) and writes sample k's embedding gradients into slot k of
+ * emb_grad (slots of ncf_slot_width_(m, a->loss) floats, overwritten). */
 double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, const ncf_grad_args *a,
                              float *ws, float *dense_grad, float *emb_grad);
 

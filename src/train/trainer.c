@@ -288,12 +288,15 @@ static void trainer_free(trainer *t)
  * instead of ~240,000. */
 static ncf_sample *samples_alloc(size_t n)
 {
-    const size_t bytes = n * sizeof(ncf_sample), huge = (size_t)2 << 20;
+    const size_t huge = (size_t)2 << 20;
+    size_t bytes;
     void *p = NULL;
+    if (ncf_mul_size_(n, sizeof(ncf_sample), &bytes) != 0 || bytes > (size_t)-1 - huge) return NULL;
     if (bytes < huge) return malloc(bytes ? bytes : 1);
-    if (posix_memalign(&p, huge, (bytes + huge - 1) / huge * huge) != 0) return NULL;
+    const size_t rounded = (bytes + huge - 1) / huge * huge;
+    if (posix_memalign(&p, huge, rounded) != 0) return NULL;
 #ifdef MADV_HUGEPAGE
-    madvise(p, (bytes + huge - 1) / huge * huge, MADV_HUGEPAGE);
+    madvise(p, rounded, MADV_HUGEPAGE);
 #endif
     return p;
 }
@@ -759,7 +762,7 @@ static void update_dense(trainer *t, int tid, const ncf_adam_step *as)
 /* Lists the batch positions group by group, in batch order within each
  * group (a counting sort), and opens thread tid's groups for claiming. Each
  * thread makes its own copy of the same list, so a thread that takes
- * another's group, or sums the items of another's samples, reads nothing
+ * another's group, or sums the items of another's samples, needs no list
  * the other thread wrote this step. Sample k's gradient slot is its place
  * in the list: a thread's groups are consecutive in it, so each thread
  * writes a range of slots of its own, whatever the batch positions, and a
@@ -803,7 +806,6 @@ static void compute_group(trainer *t, const ncf_sample *s, int g, int tid, int64
         const int b = begin + (int)((int64_t)n * p / tiles), e = begin + (int)((int64_t)n * (p + 1) / tiles);
         ncf_grad_args a = *ga;
         a.at = at + b;
-        a.slots_in_order = 1;
         loss += ncf_model_chunk_grad_(m, s, e - b, &a, t->ws[tid], dg, t->emb_grad + (size_t)b * t->slot);
         sum_rows(t, 0, tid, s, at + b, e - b, t->group_start[g], t->group_start[g + 1], gstep + 1);
     }
