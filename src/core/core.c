@@ -1,6 +1,7 @@
 /* core.c — status names, error formatting, aligned allocation, RNG seeding,
  * CRC-32 (IEEE 802.3, the one zlib and PNG use) and a monotonic clock.
  * Nothing here prints or exits. */
+#define _DEFAULT_SOURCE 1 /* madvise's MADV_HUGEPAGE (Linux) */
 #include "core/core.h"
 
 #include <math.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 const char *ncf_status_str(ncf_status status)
@@ -47,11 +49,21 @@ int ncf_mul_size_(size_t n, size_t size, size_t *out)
 
 void *ncf_alloc_aligned_(size_t n)
 {
+    const size_t huge = (size_t)2 << 20;
     void *p = NULL;
+    size_t align = 64;
     size_t rounded = (n + 63) & ~(size_t)63;
     if (rounded < n) return NULL;
     if (rounded == 0) rounded = 64;
-    if (posix_memalign(&p, 64, rounded) != 0) return NULL;
+    if (rounded >= huge) {
+        if (rounded > (size_t)-1 - huge) return NULL;
+        align = huge;
+        rounded = (rounded + huge - 1) / huge * huge;
+    }
+    if (posix_memalign(&p, align, rounded) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+    if (align == huge) madvise(p, rounded, MADV_HUGEPAGE);
+#endif
     memset(p, 0, rounded);
     return p;
 }

@@ -14,7 +14,10 @@ ncf_status ncf_fail_(ncf_err *err, ncf_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* 64-byte aligned, zero-filled allocation of n bytes; NULL on failure or
- * size overflow. Free with ncf_free_aligned_ (NULL-safe). */
+ * size overflow. Free with ncf_free_aligned_ (NULL-safe). From 2 MB up it
+ * is 2 MB aligned and asks for transparent huge pages (the kernel grants
+ * them in its madvise mode too): embedding tables larger than what the TLB
+ * covers are read at random, and each 4 kB page walk adds to a miss. */
 void *ncf_alloc_aligned_(size_t n);
 void ncf_free_aligned_(void *p);
 

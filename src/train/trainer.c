@@ -23,12 +23,10 @@
  * Every sum runs in an order fixed by the data, not by the thread count, so
  * a seed gives the same bytes with 1 or 64 threads. The learning rate is
  * set per epoch by the schedule. Does not print. */
-#define _DEFAULT_SOURCE 1 /* madvise's MADV_HUGEPAGE (Linux) */
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -237,7 +235,7 @@ typedef struct trainer {
 static void trainer_free(trainer *t)
 {
     ncf_sampler_free_(&t->sampler);
-    free(t->samples);
+    ncf_free_aligned_(t->samples);
     ncf_free_aligned_(t->emb_grad);
     for (int k = 0; t->slot_of && k < t->T; k++) free(t->slot_of[k]);
     free(t->slot_of);
@@ -283,22 +281,11 @@ static void trainer_free(trainer *t)
     ncf_free_aligned_(t->claim);
 }
 
-/* The epoch's samples (960 MB at 16M interactions): on 2 MB pages where
- * the kernel grants them, so that the first epoch takes ~500 page faults
- * instead of ~240,000. */
+/* The epoch's samples (960 MB at 16M interactions), on huge pages. */
 static ncf_sample *samples_alloc(size_t n)
 {
-    const size_t huge = (size_t)2 << 20;
     size_t bytes;
-    void *p = NULL;
-    if (ncf_mul_size_(n, sizeof(ncf_sample), &bytes) != 0 || bytes > (size_t)-1 - huge) return NULL;
-    if (bytes < huge) return malloc(bytes ? bytes : 1);
-    const size_t rounded = (bytes + huge - 1) / huge * huge;
-    if (posix_memalign(&p, huge, rounded) != 0) return NULL;
-#ifdef MADV_HUGEPAGE
-    madvise(p, rounded, MADV_HUGEPAGE);
-#endif
-    return p;
+    return ncf_mul_size_(n, sizeof(ncf_sample), &bytes) == 0 ? ncf_alloc_aligned_(bytes) : NULL;
 }
 
 /* Splits the users into G groups of consecutive ids with about equal
