@@ -90,22 +90,19 @@ static inline void prefetch_row(const float *t, size_t stride, int dim, int32_t 
 }
 
 NCF_MULTIVERSION
-void ncf_adam_rows_(float *restrict w, float *restrict g, float *restrict m, float *restrict v, size_t stride, int dim,
-                    const int32_t *rows, int n, const ncf_adam_step *s)
+void ncf_adam_rows_(float *restrict w, const float *restrict g, size_t g_stride, float *restrict m, float *restrict v,
+                    size_t stride, int dim, const int32_t *rows, int n, const ncf_adam_step *s)
 {
     ADAM_CONSTANTS(s);
     for (int i = 0; i < n; i++) {
         if (i + PREFETCH_AHEAD < n) {
             const int32_t ahead = rows[i + PREFETCH_AHEAD];
-            prefetch_row(w, stride, dim, ahead), prefetch_row(g, stride, dim, ahead);
-            prefetch_row(m, stride, dim, ahead), prefetch_row(v, stride, dim, ahead);
+            prefetch_row(w, stride, dim, ahead), prefetch_row(m, stride, dim, ahead), prefetch_row(v, stride, dim, ahead);
         }
         const size_t o = (size_t)rows[i] * stride;
-        float *restrict pw = w + o, *restrict pg = g + o, *restrict pm = m + o, *restrict pv = v + o;
-        for (int e = 0; e < dim; e++) {
-            ADAM_ELEM(pw[e], pm[e], pv[e], pg[e]);
-            pg[e] = 0.0f;
-        }
+        float *restrict pw = w + o, *restrict pm = m + o, *restrict pv = v + o;
+        const float *restrict pg = g + (size_t)i * g_stride;
+        for (int e = 0; e < dim; e++) ADAM_ELEM(pw[e], pm[e], pv[e], pg[e]);
     }
 }
 
@@ -311,18 +308,18 @@ void ncf_opt1_update_(const ncf_opt1 *o, float *restrict p, const float *restric
 }
 
 NCF_MULTIVERSION
-void ncf_opt1_rows_(const ncf_opt1 *o, float *restrict w, float *restrict g, float *restrict s, size_t stride, int dim,
-                    const int32_t *rows, int n)
+void ncf_opt1_rows_(const ncf_opt1 *o, float *restrict w, const float *restrict g, size_t g_stride, float *restrict s,
+                    size_t stride, int dim, const int32_t *rows, int n)
 {
     OPT1_CONSTANTS(o);
     float none = 0.0f;
     for (int i = 0; i < n; i++) {
         const size_t off = (size_t)rows[i] * stride;
-        float *restrict p = w + off, *restrict pg = g + off;
+        float *restrict p = w + off;
+        const float *restrict pg = g + (size_t)i * g_stride;
         for (int e = 0; e < dim; e++) {
             if (kind == NCF_OPTK_SGD) OPT1_ELEM(p[e], none, pg[e]);
             else OPT1_ELEM(p[e], s[off + (size_t)e], pg[e]);
-            pg[e] = 0.0f;
         }
     }
 }

@@ -66,12 +66,15 @@ static inline const ncf_adam_step *ncf_adam_window_step_(const ncf_adam_window *
 
 /* Row-list forms for embedding tables (row r at w + r * stride, dim
  * floats): one call per table and step instead of one per row.
- * ncf_adam_rows_ applies one step with each row's gradient, then zeroes
- * that gradient row; ncf_adam_catchup_rows_ brings row rows[i] from step
- * from[i] to step `through` (base <= from[i] <= through <= base + count)
- * with dense Adam's zero-gradient steps (closed form above). */
-void ncf_adam_rows_(float *restrict w, float *restrict g, float *restrict m, float *restrict v, size_t stride, int dim,
-                    const int32_t *rows, int n, const ncf_adam_step *s);
+ * ncf_adam_rows_ applies one step to row rows[i] with the gradient at
+ * g + i * g_stride (a compact buffer in list order, not a table: the
+ * trainer sums a step's gradients there, in cache, so no gradient table
+ * row is read, written or zeroed); ncf_adam_catchup_rows_ brings row
+ * rows[i] from step from[i] to step `through` (base <= from[i] <= through
+ * <= base + count) with dense Adam's zero-gradient steps (closed form
+ * above). */
+void ncf_adam_rows_(float *restrict w, const float *restrict g, size_t g_stride, float *restrict m, float *restrict v,
+                    size_t stride, int dim, const int32_t *rows, int n, const ncf_adam_step *s);
 void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restrict v, size_t stride, int dim,
                             const int32_t *rows, const int64_t *from, int n, int64_t through,
                             const ncf_adam_window *win);
@@ -97,9 +100,9 @@ typedef struct ncf_opt1 {
 } ncf_opt1;
 
 void ncf_opt1_update_(const ncf_opt1 *o, float *restrict p, const float *restrict g, float *restrict s, size_t n);
-/* Rows form with ncf_adam_rows_'s contract (the gradient rows are zeroed). */
-void ncf_opt1_rows_(const ncf_opt1 *o, float *restrict w, float *restrict g, float *restrict s, size_t stride, int dim,
-                    const int32_t *rows, int n);
+/* Rows form with ncf_adam_rows_'s contract (rows[i]'s gradient at g + i * g_stride). */
+void ncf_opt1_rows_(const ncf_opt1 *o, float *restrict w, const float *restrict g, size_t g_stride, float *restrict s,
+                    size_t stride, int dim, const int32_t *rows, int n);
 /* k = through - from[i] zero-gradient steps on each row, in closed form:
  * momentum p -= lr s (mu + ... + mu^k), s *= mu^k; RMSprop s *= a^k (p does
  * not move); Adagrad and SGD: nothing. */

@@ -8,8 +8,9 @@
  *      started), writes each group's dense-gradient buffer and its samples'
  *      embedding gradients (in slots ordered by group, so each thread
  *      writes a range of its own), and sums the user gradients
- *      into the group's users' rows (a user's rows stay on one core for the
- *      step; dense modes catch them up there first);
+ *      per user row, in a per-thread buffer that stays in cache (a user's
+ *      rows stay on one core for the step; dense modes catch them up there
+ *      first);
  *   2. each thread reduces its chunks of the dense gradient over groups in
  *      group order and updates them; item rows are owned by thread
  *      (contiguous ranges of rows) and summed in sample order, each thread
@@ -189,6 +190,13 @@ typedef struct group_claim {
     _Alignas(64) atomic_int next;
 } group_claim;
 
+/* A row's last step touched (0: none yet) and, while that is the current
+ * step, its place in the touching thread's list and gradient sums. */
+typedef struct row_stamp {
+    int64_t step;
+    int32_t pos;
+} row_stamp;
+
 /* Everything one training run allocates. */
 typedef struct trainer {
     ncf_model *m;
@@ -217,10 +225,13 @@ typedef struct trainer {
     int *dense_first;          /* T + 1: thread t updates chunks [dense_first[t], dense_first[t + 1]) */
     int32_t **item_at;      /* per thread (T > 1): batch positions of the samples whose items it owns */
     float *dense_grad, *dense_m, *dense_v;
-    float *tab_grad[NCF_TABLES], *tab_m[NCF_TABLES], *tab_v[NCF_TABLES];
+    float *tab_m[NCF_TABLES], *tab_v[NCF_TABLES];
+    float *tab_grad[NCF_TABLES]; /* the reference sweep only: whole gradient tables */
     /* Row bookkeeping per side (users, items): a side's tables share their
      * rows, so one stamp, one list and one catch-up state serve them all */
-    int64_t *stamp[2];
+    row_stamp *stamp[2];
+    float **row_grad;  /* [thread * 2 + side]: gradient sums of the rows in touched, in its order */
+    size_t row_stride; /* floats between them: a side's width, whole lines */
     int64_t *synced[2];          /* dense modes: step each row is current through */
     ncf_adam_window win;         /* this epoch's Adam step constants */
     ncf_opt1 opt1;               /* the other optimizers: kind and this epoch's constants */
@@ -265,6 +276,9 @@ static void trainer_free(trainer *t)
     if (t->touched)
         for (int k = 0; k < t->T * 2; k++) free(t->touched[k]);
     free(t->touched);
+    if (t->row_grad)
+        for (int k = 0; k < t->T * 2; k++) ncf_free_aligned_(t->row_grad[k]);
+    free(t->row_grad);
     if (t->from)
         for (int k = 0; k < t->T; k++) free(t->from[k]);
     free(t->from);
@@ -407,8 +421,7 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     for (int k = 0; k < NCF_TABLES; k++) {
         const ncf_table *tb = &m->tab[k];
         if (!tb->w) continue;
-        t->tab_grad[k] = table_alloc(tb);
-        if (!t->tab_grad[k]) return NCF_ERR_NOMEM;
+        if (t->mode == NCF_ADAM_DENSE_SWEEP && !(t->tab_grad[k] = table_alloc(tb))) return NCF_ERR_NOMEM;
         if (state >= 1 && !(t->tab_m[k] = table_alloc(tb))) return NCF_ERR_NOMEM;
         if (state == 2 && !(t->tab_v[k] = table_alloc(tb))) return NCF_ERR_NOMEM;
     }
@@ -419,6 +432,8 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
         if (state >= 1 && !(t->synced[side] = calloc(rows, sizeof *t->synced[side]))) return NCF_ERR_NOMEM;
     }
     t->touched = calloc((size_t)t->T * 2, sizeof *t->touched);
+    t->row_grad = calloc((size_t)t->T * 2, sizeof *t->row_grad);
+    t->row_stride = ncf_slot_item_(m);
     t->counts = ncf_alloc_aligned_((size_t)t->T * sizeof *t->counts);
     t->item_at = calloc((size_t)t->T, sizeof *t->item_at);
     t->ws = calloc((size_t)t->T, sizeof *t->ws);
@@ -428,8 +443,8 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     t->group_end = calloc((size_t)t->T, sizeof *t->group_end);
     t->claim = ncf_alloc_aligned_((size_t)t->T * sizeof *t->claim);
     t->slot_of = calloc((size_t)t->T, sizeof *t->slot_of);
-    if (!t->touched || !t->counts || !t->item_at || !t->ws || !t->from || !t->catch_rows || !t->at || !t->group_end ||
-        !t->claim || !t->slot_of)
+    if (!t->touched || !t->row_grad || !t->counts || !t->item_at || !t->ws || !t->from || !t->catch_rows || !t->at ||
+        !t->group_end || !t->claim || !t->slot_of)
         return NCF_ERR_NOMEM;
     for (int k = 0; k < t->T; k++) atomic_init(&t->claim[k].next, 0);
     /* the reference sweep updates whole static ranges of user rows, so
@@ -447,8 +462,11 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
             !(t->catch_rows[k] = malloc((size_t)c->batch * 2 * sizeof(int32_t))))
             return NCF_ERR_NOMEM;
     for (int k = 0; k < t->T * 2; k++) {
-        t->touched[k] = malloc((size_t)c->batch * 2 * sizeof(int32_t));
-        if (!t->touched[k]) return NCF_ERR_NOMEM;
+        /* a step touches at most one row per sample, two for item pairs */
+        const size_t rows = (size_t)c->batch * (k % 2 && ncf_loss_pairwise(c->loss) ? 2 : 1);
+        t->touched[k] = malloc(rows * sizeof(int32_t));
+        t->row_grad[k] = ncf_alloc_aligned_(rows * t->row_stride * sizeof(float));
+        if (!t->touched[k] || !t->row_grad[k]) return NCF_ERR_NOMEM;
     }
     for (int k = 0; k < t->T; k++) {
         t->ws[k] = ncf_alloc_aligned_(ncf_model_ws_floats_(m) * sizeof(float));
@@ -459,42 +477,29 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
 
 /* Adds the embedding gradients of one side (0 users, 1 items) of the
  * batch samples at positions at[0 .. n) (0 .. n-1 when at is NULL), in that
- * order, into the side's rows in [lo, hi) that thread tid owns, in every
- * table of the side, and lists each row the first time this step touches
- * it (stamp != mark). Position k's gradients are in slot slot_of[k]. */
+ * order, for the rows in [lo, hi) that thread tid owns: a row's first
+ * sample this step (stamp != mark) lists it in touched and starts its sum
+ * in row_grad from zero, later ones add to that sum. The sums are those a
+ * zeroed gradient table would hold, bit for bit, but stay in cache: a
+ * table row would be one more scattered read, write and zeroing per row
+ * and step. Position k's gradients are in slot slot_of[k]. */
 static void sum_rows(trainer *t, int side, int tid, const ncf_sample *s, const int32_t *at, int n, int32_t lo,
                      int32_t hi, int64_t mark)
 {
-    const ncf_model *m = t->m;
     const int pair = ncf_loss_pairwise(t->c->loss);
-    const size_t width = ncf_side_width_(m), item_at = ncf_slot_item_(m);
-    /* the side's tables: gradient array, column in the slot, width, stride */
-    float *grad[3];
-    size_t col[3], stride[3];
-    int dim[3], nt = 0;
-    for (int tb = 0; tb < NCF_TABLES; tb++)
-        if (m->tab[tb].w && ncf_table_is_item_(tb) == side) {
-            grad[nt] = t->tab_grad[tb];
-            col[nt] = ncf_table_col_(m, tb);
-            stride[nt] = (size_t)m->tab[tb].stride;
-            dim[nt++] = m->tab[tb].dim;
-        }
-    int64_t *stamp = t->stamp[side];
+    const size_t width = ncf_side_width_(t->m), item_at = ncf_slot_item_(t->m), rs = t->row_stride;
+    row_stamp *stamp = t->stamp[side];
     const int32_t *slot_of = t->slot_of[tid];
     int32_t *touched = t->touched[tid * 2 + side];
+    float *sums = t->row_grad[tid * 2 + side];
     int n_touched = t->counts[tid].touched[side];
     for (int j = 0; j < n; j++) {
         const int k = at ? at[j] : j;
         const int32_t rows[2] = {side ? s[k].item : s[k].user, side && pair ? s[k].item2 : -1};
-        if (j + 8 < n) { /* the gradient rows a few samples ahead (tables larger than L2) */
+        if (j + 8 < n) { /* the stamps a few samples ahead (larger than L2 at scale) */
             const ncf_sample *x = &s[at ? at[j + 8] : j + 8];
             const int32_t ahead = side ? x->item : x->user;
-            /* only rows this thread owns: asking for another's for writing
-             * would pull its lines over and make it fetch them back */
-            for (int q = 0; q < nt && ahead >= lo && ahead < hi; q++) {
-                ncf_prefetch_write_(grad[q] + (size_t)ahead * stride[q]);
-                ncf_prefetch_write_(grad[q] + (size_t)ahead * stride[q] + (size_t)(dim[q] - 1));
-            }
+            if (ahead >= lo && ahead < hi) ncf_prefetch_write_(stamp + ahead);
         }
         if (side && j + 16 < n) { /* item slots further ahead: half were written on the other core */
             const float *sl = t->emb_grad + (size_t)slot_of[at ? at[j + 16] : j + 16] * t->slot + item_at;
@@ -504,36 +509,42 @@ static void sum_rows(trainer *t, int side, int tid, const ncf_sample *s, const i
         for (int q = 0; q < 1 + (side && pair); q++) {
             const int32_t r = rows[q];
             if (r < lo || r >= hi) continue;
-            touched[n_touched] = r; /* kept only the first time this step: no branch to mispredict */
-            n_touched += stamp[r] != mark;
-            stamp[r] = mark;
-            const float *slot = t->emb_grad + (size_t)slot_of[k] * t->slot + (side ? item_at + (size_t)q * width : 0);
-            for (int p = 0; p < nt; p++) {
-                const float *src = slot + col[p];
-                float *dst = grad[p] + (size_t)r * stride[p];
-                for (int d = 0; d < dim[p]; d++) dst[d] += src[d];
-            }
+            /* no branch on first: which sample comes first is a coin toss */
+            const int first = stamp[r].step != mark;
+            const int32_t pos = first ? n_touched : stamp[r].pos;
+            touched[n_touched] = r; /* kept only the first time */
+            n_touched += first;
+            stamp[r] = (row_stamp){.step = mark, .pos = pos};
+            const float *restrict src =
+                t->emb_grad + (size_t)slot_of[k] * t->slot + (side ? item_at + (size_t)q * width : 0);
+            float *restrict dst = sums + (size_t)pos * rs;
+            for (size_t d = 0; d < width; d++) dst[d] = (first ? 0.0f : dst[d]) + src[d];
         }
     }
     t->counts[tid].touched[side] = n_touched;
 }
 
-/* Updates the rows of table tb listed this step by thread tid. */
+/* Updates the rows of table tb listed this step by thread tid with their
+ * gradient sums. */
 static void update_rows(trainer *t, int tb, int tid, int32_t lo, int32_t hi, const ncf_adam_step *as)
 {
     ncf_table *tab = &t->m->tab[tb];
     const int dim = tab->dim;
-    const size_t stride = (size_t)tab->stride;
-    float *grad = t->tab_grad[tb];
+    const size_t stride = (size_t)tab->stride, rs = t->row_stride;
     const int side = ncf_table_is_item_(tb);
     const int32_t *touched = t->touched[tid * 2 + side];
     const int n_touched = t->counts[tid].touched[side];
+    const float *sums = t->row_grad[tid * 2 + side] + ncf_table_col_(t->m, tb);
     if (t->c->optimizer != NCF_OPT_ADAM) {
-        ncf_opt1_rows_(&t->opt1, tab->w, grad, t->tab_m[tb], stride, dim, touched, n_touched);
+        ncf_opt1_rows_(&t->opt1, tab->w, sums, rs, t->tab_m[tb], stride, dim, touched, n_touched);
     } else if (t->mode != NCF_ADAM_DENSE_SWEEP) {
         /* lazy, or dense whose untouched rows were caught up before the forward pass */
-        ncf_adam_rows_(tab->w, grad, t->tab_m[tb], t->tab_v[tb], stride, dim, touched, n_touched, as);
-    } else { /* reference dense sweep: the whole owned range as one flat loop (padding stays 0) */
+        ncf_adam_rows_(tab->w, sums, rs, t->tab_m[tb], t->tab_v[tb], stride, dim, touched, n_touched, as);
+    } else { /* reference dense sweep: the sums into a zeroed gradient table,
+              * the whole owned range as one flat loop (padding stays 0), zeroed again */
+        float *grad = t->tab_grad[tb];
+        for (int q = 0; q < n_touched; q++)
+            memcpy(grad + (size_t)touched[q] * stride, sums + (size_t)q * rs, (size_t)dim * sizeof(float));
         size_t o = (size_t)lo * stride, len = (size_t)(hi - lo) * stride;
         ncf_adam_update_(tab->w + o, grad + o, t->tab_m[tb] + o, t->tab_v[tb] + o, len, as);
         for (int q = 0; q < n_touched; q++) memset(grad + (size_t)touched[q] * stride, 0, (size_t)dim * sizeof(float));
