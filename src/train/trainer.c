@@ -190,13 +190,6 @@ typedef struct group_claim {
     _Alignas(64) atomic_int next;
 } group_claim;
 
-/* A row's last step touched (0: none yet) and, while that is the current
- * step, its place in the touching thread's list and gradient sums. */
-typedef struct row_stamp {
-    int64_t step;
-    int32_t pos;
-} row_stamp;
-
 /* Everything one training run allocates. */
 typedef struct trainer {
     ncf_model *m;
@@ -228,8 +221,9 @@ typedef struct trainer {
     float *tab_m[NCF_TABLES], *tab_v[NCF_TABLES];
     float *tab_grad[NCF_TABLES]; /* the reference sweep only: whole gradient tables */
     /* Row bookkeeping per side (users, items): a side's tables share their
-     * rows, so one stamp, one list and one catch-up state serve them all */
-    row_stamp *stamp[2];
+     * rows, so one list and one catch-up state serve them all */
+    int32_t **row_pos; /* [thread * 2 + side]: row lo + j's place in touched at [j] (-1: none), over
+                        * the range being summed (a group's users, the thread's items) */
     float **row_grad;  /* [thread * 2 + side]: gradient sums of the rows in touched, in its order */
     size_t row_stride; /* floats between them: a side's width, whole lines */
     int64_t *synced[2];          /* dense modes: step each row is current through */
@@ -268,10 +262,7 @@ static void trainer_free(trainer *t)
         ncf_free_aligned_(t->tab_m[k]);
         ncf_free_aligned_(t->tab_v[k]);
     }
-    for (int k = 0; k < 2; k++) {
-        free(t->stamp[k]);
-        free(t->synced[k]);
-    }
+    for (int k = 0; k < 2; k++) free(t->synced[k]);
     ncf_adam_window_free_(&t->win);
     if (t->touched)
         for (int k = 0; k < t->T * 2; k++) free(t->touched[k]);
@@ -279,6 +270,9 @@ static void trainer_free(trainer *t)
     if (t->row_grad)
         for (int k = 0; k < t->T * 2; k++) ncf_free_aligned_(t->row_grad[k]);
     free(t->row_grad);
+    if (t->row_pos)
+        for (int k = 0; k < t->T * 2; k++) free(t->row_pos[k]);
+    free(t->row_pos);
     if (t->from)
         for (int k = 0; k < t->T; k++) free(t->from[k]);
     free(t->from);
@@ -427,12 +421,11 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     }
     for (int side = 0; side < 2; side++) {
         const size_t rows = (size_t)(side ? ds->n_items : ds->n_users) + 1;
-        t->stamp[side] = calloc(rows, sizeof *t->stamp[side]);
-        if (!t->stamp[side]) return NCF_ERR_NOMEM;
         if (state >= 1 && !(t->synced[side] = calloc(rows, sizeof *t->synced[side]))) return NCF_ERR_NOMEM;
     }
     t->touched = calloc((size_t)t->T * 2, sizeof *t->touched);
     t->row_grad = calloc((size_t)t->T * 2, sizeof *t->row_grad);
+    t->row_pos = calloc((size_t)t->T * 2, sizeof *t->row_pos);
     t->row_stride = ncf_slot_item_(m);
     t->counts = ncf_alloc_aligned_((size_t)t->T * sizeof *t->counts);
     t->item_at = calloc((size_t)t->T, sizeof *t->item_at);
@@ -443,7 +436,7 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     t->group_end = calloc((size_t)t->T, sizeof *t->group_end);
     t->claim = ncf_alloc_aligned_((size_t)t->T * sizeof *t->claim);
     t->slot_of = calloc((size_t)t->T, sizeof *t->slot_of);
-    if (!t->touched || !t->row_grad || !t->counts || !t->item_at || !t->ws || !t->from || !t->catch_rows || !t->at ||
+    if (!t->touched || !t->row_grad || !t->row_pos || !t->counts || !t->item_at || !t->ws || !t->from || !t->catch_rows || !t->at ||
         !t->group_end || !t->claim || !t->slot_of)
         return NCF_ERR_NOMEM;
     for (int k = 0; k < t->T; k++) atomic_init(&t->claim[k].next, 0);
@@ -468,6 +461,17 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
         t->row_grad[k] = ncf_alloc_aligned_(rows * t->row_stride * sizeof(float));
         if (!t->touched[k] || !t->row_grad[k]) return NCF_ERR_NOMEM;
     }
+    /* the widest range one sum_rows call covers: a group's users, a thread's items */
+    int32_t widest[2] = {1, 1};
+    for (int g = 0; g < t->n_groups; g++)
+        if (t->group_start[g + 1] - t->group_start[g] > widest[0]) widest[0] = t->group_start[g + 1] - t->group_start[g];
+    for (int k = 0; k < t->T; k++)
+        if (t->item_start[k + 1] - t->item_start[k] > widest[1]) widest[1] = t->item_start[k + 1] - t->item_start[k];
+    for (int k = 0; k < t->T * 2; k++) {
+        t->row_pos[k] = malloc((size_t)widest[k % 2] * sizeof(int32_t));
+        if (!t->row_pos[k]) return NCF_ERR_NOMEM;
+        memset(t->row_pos[k], 0xff, (size_t)widest[k % 2] * sizeof(int32_t)); /* all -1 */
+    }
     for (int k = 0; k < t->T; k++) {
         t->ws[k] = ncf_alloc_aligned_(ncf_model_ws_floats_(m) * sizeof(float));
         if (!t->ws[k]) return NCF_ERR_NOMEM;
@@ -478,17 +482,19 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
 /* Adds the embedding gradients of one side (0 users, 1 items) of the
  * batch samples at positions at[0 .. n) (0 .. n-1 when at is NULL), in that
  * order, for the rows in [lo, hi) that thread tid owns: a row's first
- * sample this step (stamp != mark) lists it in touched and starts its sum
- * in row_grad from zero, later ones add to that sum. The sums are those a
+ * sample (no place in row_pos) lists it in touched and starts its sum in
+ * row_grad from zero, later ones add to that sum. The sums are those a
  * zeroed gradient table would hold, bit for bit, but stay in cache: a
  * table row would be one more scattered read, write and zeroing per row
- * and step. Position k's gradients are in slot slot_of[k]. */
+ * and step. So does row_pos (a per-row stamp array was one more scattered
+ * line per sample at scale). The caller clears row_pos when the range is
+ * done (clear_places). Position k's gradients are in slot slot_of[k]. */
 static void sum_rows(trainer *t, int side, int tid, const ncf_sample *s, const int32_t *at, int n, int32_t lo,
-                     int32_t hi, int64_t mark)
+                     int32_t hi)
 {
     const int pair = ncf_loss_pairwise(t->c->loss);
     const size_t width = ncf_side_width_(t->m), item_at = ncf_slot_item_(t->m), rs = t->row_stride;
-    row_stamp *stamp = t->stamp[side];
+    int32_t *place = t->row_pos[tid * 2 + side];
     const int32_t *slot_of = t->slot_of[tid];
     int32_t *touched = t->touched[tid * 2 + side];
     float *sums = t->row_grad[tid * 2 + side];
@@ -496,11 +502,6 @@ static void sum_rows(trainer *t, int side, int tid, const ncf_sample *s, const i
     for (int j = 0; j < n; j++) {
         const int k = at ? at[j] : j;
         const int32_t rows[2] = {side ? s[k].item : s[k].user, side && pair ? s[k].item2 : -1};
-        if (j + 8 < n) { /* the stamps a few samples ahead (larger than L2 at scale) */
-            const ncf_sample *x = &s[at ? at[j + 8] : j + 8];
-            const int32_t ahead = side ? x->item : x->user;
-            if (ahead >= lo && ahead < hi) ncf_prefetch_write_(stamp + ahead);
-        }
         if (side && j + 16 < n) { /* item slots further ahead: half were written on the other core */
             const float *sl = t->emb_grad + (size_t)slot_of[at ? at[j + 16] : j + 16] * t->slot + item_at;
             for (size_t f = 0; f < width; f += 16) __builtin_prefetch(sl + f);
@@ -510,11 +511,11 @@ static void sum_rows(trainer *t, int side, int tid, const ncf_sample *s, const i
             const int32_t r = rows[q];
             if (r < lo || r >= hi) continue;
             /* no branch on first: which sample comes first is a coin toss */
-            const int first = stamp[r].step != mark;
-            const int32_t pos = first ? n_touched : stamp[r].pos;
+            const int first = place[r - lo] < 0;
+            const int32_t pos = first ? n_touched : place[r - lo];
             touched[n_touched] = r; /* kept only the first time */
             n_touched += first;
-            stamp[r] = (row_stamp){.step = mark, .pos = pos};
+            place[r - lo] = pos;
             const float *restrict src =
                 t->emb_grad + (size_t)slot_of[k] * t->slot + (side ? item_at + (size_t)q * width : 0);
             float *restrict dst = sums + (size_t)pos * rs;
@@ -522,6 +523,15 @@ static void sum_rows(trainer *t, int side, int tid, const ncf_sample *s, const i
         }
     }
     t->counts[tid].touched[side] = n_touched;
+}
+
+/* Clears the places sum_rows gave the rows touched[from .. to) of a side,
+ * summed with range start lo. */
+static void clear_places(trainer *t, int side, int tid, int from, int to, int32_t lo)
+{
+    const int32_t *touched = t->touched[tid * 2 + side];
+    int32_t *place = t->row_pos[tid * 2 + side];
+    for (int q = from; q < to; q++) place[touched[q] - lo] = -1;
 }
 
 /* Updates the rows of table tb listed this step by thread tid with their
@@ -582,11 +592,14 @@ static const int32_t *list_items(trainer *t, const ncf_sample *s, int B, int tid
 static void update_embeddings(trainer *t, const ncf_sample *s, const int32_t *items, int n_items, int tid,
                               int64_t gstep, const ncf_adam_step *as)
 {
-    const int64_t mark = gstep + 1; /* this step's number; stamps start at 0 */
+    const int64_t mark = gstep + 1; /* this step's number */
     for (int side = 0; side < 2; side++) {
         int32_t lo, hi;
         owned_rows(t, side, tid, &lo, &hi);
-        if (side) sum_rows(t, side, tid, s, items, n_items, lo, hi, mark);
+        if (side) {
+            sum_rows(t, side, tid, s, items, n_items, lo, hi);
+            clear_places(t, side, tid, 0, t->counts[tid].touched[side], lo);
+        }
         for (int tb = 0; tb < NCF_TABLES; tb++)
             if (t->m->tab[tb].w && ncf_table_is_item_(tb) == side) update_rows(t, tb, tid, lo, hi, as);
         if (t->deferred) { /* the listed rows are current through this step */
@@ -799,14 +812,16 @@ static void compute_group(trainer *t, const ncf_sample *s, int g, int tid, int64
     float *dg = t->group_grad + (size_t)g * t->group_stride;
     memset(dg, 0, m->n_dense * sizeof *dg);
     double loss = 0.0;
+    const int listed = t->counts[tid].touched[0]; /* users listed by this thread's earlier groups */
     if (t->deferred) catch_up_samples(t, 0, tid, s, at + begin, n, t->group_start[g], t->group_start[g + 1], gstep);
     for (int p = 0; p < tiles; p++) { /* n split evenly into tiles */
         const int b = begin + (int)((int64_t)n * p / tiles), e = begin + (int)((int64_t)n * (p + 1) / tiles);
         ncf_grad_args a = *ga;
         a.at = at + b;
         loss += ncf_model_chunk_grad_(m, s, e - b, &a, t->ws[tid], dg, t->emb_grad + (size_t)b * t->slot);
-        sum_rows(t, 0, tid, s, at + b, e - b, t->group_start[g], t->group_start[g + 1], gstep + 1);
+        sum_rows(t, 0, tid, s, at + b, e - b, t->group_start[g], t->group_start[g + 1]);
     }
+    clear_places(t, 0, tid, listed, t->counts[tid].touched[0], t->group_start[g]);
     t->group_loss[(size_t)g * PAD_DOUBLES] = loss;
 }
 
