@@ -118,8 +118,8 @@ static void test_sampler(void **state)
     int64_t n = ncf_sampler_count_(&s, NCF_LOSS_BCE, 4);
     assert_int_equal(n, ds->n_train * 5);
     ncf_sample *a = malloc((size_t)n * sizeof *a), *b = malloc((size_t)n * sizeof *b);
-    ncf_sampler_epoch_(&s, NCF_LOSS_BCE, 4, 9, 1, 1, a);
-    ncf_sampler_epoch_(&s, NCF_LOSS_BCE, 4, 9, 1, 2, b);
+    assert_int_equal(ncf_sampler_epoch_(&s, NCF_LOSS_BCE, 4, 9, 1, 1, a), NCF_OK);
+    assert_int_equal(ncf_sampler_epoch_(&s, NCF_LOSS_BCE, 4, 9, 1, 2, b), NCF_OK);
     assert_memory_equal(a, b, (size_t)n * sizeof *a); /* independent of threads */
     int64_t pos = 0;
     for (int64_t k = 0; k < n; k++) {
@@ -131,10 +131,76 @@ static void test_sampler(void **state)
         }
     }
     assert_int_equal(pos, ds->n_train);
-    ncf_sampler_epoch_(&s, NCF_LOSS_BCE, 4, 9, 2, 1, b);
+    assert_int_equal(ncf_sampler_epoch_(&s, NCF_LOSS_BCE, 4, 9, 2, 1, b), NCF_OK);
     assert_memory_not_equal(a, b, (size_t)n * sizeof *a); /* resampled each epoch */
     free(a);
     free(b);
+    ncf_sampler_free_(&s);
+    ncf_dataset_free(ds);
+}
+
+static int cmp_pair(const void *x, const void *y)
+{
+    const int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* The shuffle through many buckets: the same order for 1, 2 and 3 threads,
+ * every training positive exactly once and each with its negatives, and no
+ * trace of the order the samples were made in (user by user, so the user id
+ * rises with it): position and user uncorrelated, and neighbours of the
+ * same user no more often than chance. */
+static void test_sampler_shuffle(void **state)
+{
+    ncf_dataset *ds = synth_dataset(200, 300, 6000, 4);
+    ncf_sampler s;
+    assert_int_equal(ncf_sampler_init_(&s, ds), NCF_OK);
+    s.bucket = 500; /* ~60 buckets instead of one */
+    for (int pair = 0; pair < 2; pair++) {
+        const ncf_loss loss = pair ? NCF_LOSS_BPR : NCF_LOSS_BCE;
+        const int64_t n = ncf_sampler_count_(&s, loss, 4);
+        ncf_sample *a = malloc((size_t)n * sizeof *a), *b = malloc((size_t)n * sizeof *b);
+        int64_t *pos = malloc((size_t)n * sizeof *pos), *want = malloc((size_t)ds->n_train * sizeof *want);
+        assert_int_equal(ncf_sampler_epoch_(&s, loss, 4, 9, 3, 1, a), NCF_OK);
+        for (int threads = 2; threads <= 3; threads++) {
+            assert_int_equal(ncf_sampler_epoch_(&s, loss, 4, 9, 3, threads, b), NCF_OK);
+            assert_memory_equal(a, b, (size_t)n * sizeof *a);
+        }
+        /* the positives (with multiplicity: BPR repeats each with every negative) */
+        int64_t np = 0;
+        for (int64_t k = 0; k < n; k++)
+            if (pair || a[k].label == 1) pos[np++] = (int64_t)a[k].user * ds->n_items + a[k].item;
+        assert_int_equal(np, pair ? ds->n_train * 4 : ds->n_train);
+        for (int32_t u = 0; u < ds->n_users; u++)
+            for (int64_t k = ds->train_offsets[u]; k < ds->train_offsets[u + 1]; k++)
+                want[k] = (int64_t)u * ds->n_items + ds->train_items[k];
+        qsort(pos, (size_t)np, sizeof *pos, cmp_pair);
+        qsort(want, (size_t)ds->n_train, sizeof *want, cmp_pair);
+        for (int64_t k = 0; k < np; k++) assert_true(pos[k] == want[pair ? k / 4 : k]);
+        /* correlation of position and user: ~N(0, 1/n), 1/sqrt(n) = 0.006 */
+        double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+        int64_t same = 0;
+        for (int64_t k = 0; k < n; k++) {
+            const double x = (double)k, y = (double)a[k].user;
+            sx += x, sy += y, sxx += x * x, syy += y * y, sxy += x * y;
+            same += k > 0 && a[k].user == a[k - 1].user;
+        }
+        const double r = (n * sxy - sx * sy) / sqrt((n * sxx - sx * sx) * (n * syy - sy * sy));
+        assert_true(fabs(r) < 0.04);
+        /* in the order made, 4 of every 5 neighbours share a user; at
+         * random, about sum over users of (share of samples)^2 */
+        double chance = 0;
+        for (int32_t u = 0; u < ds->n_users; u++) {
+            const double f = (double)(ds->train_offsets[u + 1] - ds->train_offsets[u]) / (double)ds->n_train;
+            chance += f * f;
+        }
+        assert_true((double)same / (double)(n - 1) < 2.0 * chance);
+        assert_true((double)same / (double)(n - 1) > 0.5 * chance);
+        free(a);
+        free(b);
+        free(pos);
+        free(want);
+    }
     ncf_sampler_free_(&s);
     ncf_dataset_free(ds);
 }
@@ -435,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_adam_and_sgd_steps),
         cmocka_unit_test(test_other_optimizers),
         cmocka_unit_test(test_sampler),
+        cmocka_unit_test(test_sampler_shuffle),
         cmocka_unit_test(test_deterministic_across_threads),
         cmocka_unit_test(test_rows_auto),
         cmocka_unit_test(test_catchup_closed_form),

@@ -1,12 +1,14 @@
 /* sampler.h — the per-epoch training examples: every training positive with
  * `neg` uniformly drawn negatives (items the user has no training
  * interaction with; a draw that hits one is redrawn, so each positive gets
- * exactly `neg`), then a shuffle. Membership is a bitset when users x items
- * fits in 128 MiB, else a bitmap of the current user's items per thread
- * (positives come user by user), else a binary search in the user's sorted
- * items.
- * Deterministic: blocks of positives draw from streams (seed, epoch, block),
- * so the result does not depend on the number of threads. */
+ * exactly `neg`), in a uniformly random order. Membership is a bitset when
+ * users x items fits in 128 MiB, else a bitmap of the current user's items
+ * per thread (positives come user by user), else a binary search in the
+ * user's sorted items. The order comes from random buckets, each shuffled
+ * in cache (sampler.c), all in parallel.
+ * Deterministic: blocks of positives, chunks of blocks and buckets draw
+ * from streams of their own (seed, epoch, index), so the result does not
+ * depend on the number of threads. */
 #ifndef NCF_SAMPLER_H
 #define NCF_SAMPLER_H
 
@@ -18,6 +20,7 @@ typedef struct ncf_sampler {
     uint64_t *bits; /* n_users * n_items bits, or NULL */
     int64_t n_pos;
     int32_t *pos_user; /* positives in CSR order */
+    int64_t bucket;    /* samples per shuffle bucket on average (tests set it small) */
 } ncf_sampler;
 
 ncf_status ncf_sampler_init_(ncf_sampler *s, const ncf_dataset *ds);
@@ -29,8 +32,10 @@ int ncf_sampler_has_(const ncf_sampler *s, int32_t u, int32_t i);
 /* Number of ncf_sample entries one epoch produces. */
 int64_t ncf_sampler_count_(const ncf_sampler *s, ncf_loss loss, int neg);
 
-/* Fills out (ncf_sampler_count_ entries) for one epoch and shuffles it. */
-void ncf_sampler_epoch_(const ncf_sampler *s, ncf_loss loss, int neg, uint64_t seed, int epoch, int threads,
-                        ncf_sample *out);
+/* Fills out (ncf_sampler_count_ entries) with one epoch's samples in their
+ * shuffled order. NCF_ERR_NOMEM when its working memory (a few MB at 16M
+ * interactions) cannot be had. */
+ncf_status ncf_sampler_epoch_(const ncf_sampler *s, ncf_loss loss, int neg, uint64_t seed, int epoch, int threads,
+                              ncf_sample *out);
 
 #endif

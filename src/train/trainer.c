@@ -976,7 +976,10 @@ ncf_status ncf_train(ncf_model *m, const ncf_dataset *ds, const ncf_train_config
     double best_valid = -1.0;
     for (int epoch = 1; epoch <= c->epochs; epoch++) {
         double t0 = ncf_now_seconds_();
-        ncf_sampler_epoch_(&t.sampler, c->loss, c->neg, c->seed, epoch, t.T, t.samples);
+        if (ncf_sampler_epoch_(&t.sampler, c->loss, c->neg, c->seed, epoch, t.T, t.samples) != NCF_OK) {
+            st = ncf_fail_(err, NCF_ERR_NOMEM, "out of memory sampling epoch %d", epoch);
+            break;
+        }
         const float lr = ncf_train_lr_at(c, epoch);
         t.opt1.lr = lr;
         if (c->optimizer == NCF_OPT_ADAM) {
