@@ -170,7 +170,8 @@ ncf_status ncf_sampler_epoch_(const ncf_sampler *s, ncf_loss loss, int neg, uint
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (int64_t c = 0; c < sp.n_chunks; c++) {
         int64_t *count = sp.at + c * sp.n_buckets, m = 0;
-        for (int64_t b = chunk_first_block(&sp, c); b < chunk_first_block(&sp, c + 1); b++) m += block_samples(s, per, b);
+        for (int64_t b = chunk_first_block(&sp, c); b < chunk_first_block(&sp, c + 1); b++)
+            m += block_samples(s, per, b);
         ncf_rng rng;
         chunk_stream(&rng, seed, epoch, c);
         for (int64_t q = 0; q < m; q++) count[ncf_rng_below_(&rng, K)]++;

@@ -436,8 +436,8 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     t->group_end = calloc((size_t)t->T, sizeof *t->group_end);
     t->claim = ncf_alloc_aligned_((size_t)t->T * sizeof *t->claim);
     t->slot_of = calloc((size_t)t->T, sizeof *t->slot_of);
-    if (!t->touched || !t->row_grad || !t->row_pos || !t->counts || !t->item_at || !t->ws || !t->from || !t->catch_rows || !t->at ||
-        !t->group_end || !t->claim || !t->slot_of)
+    if (!t->touched || !t->row_grad || !t->row_pos || !t->counts || !t->item_at || !t->ws || !t->from ||
+        !t->catch_rows || !t->at || !t->group_end || !t->claim || !t->slot_of)
         return NCF_ERR_NOMEM;
     for (int k = 0; k < t->T; k++) atomic_init(&t->claim[k].next, 0);
     /* the reference sweep updates whole static ranges of user rows, so
@@ -463,10 +463,14 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     }
     /* the widest range one sum_rows call covers: a group's users, a thread's items */
     int32_t widest[2] = {1, 1};
-    for (int g = 0; g < t->n_groups; g++)
-        if (t->group_start[g + 1] - t->group_start[g] > widest[0]) widest[0] = t->group_start[g + 1] - t->group_start[g];
-    for (int k = 0; k < t->T; k++)
-        if (t->item_start[k + 1] - t->item_start[k] > widest[1]) widest[1] = t->item_start[k + 1] - t->item_start[k];
+    for (int g = 0; g < t->n_groups; g++) {
+        const int32_t users = t->group_start[g + 1] - t->group_start[g];
+        if (users > widest[0]) widest[0] = users;
+    }
+    for (int k = 0; k < t->T; k++) {
+        const int32_t items = t->item_start[k + 1] - t->item_start[k];
+        if (items > widest[1]) widest[1] = items;
+    }
     for (int k = 0; k < t->T * 2; k++) {
         t->row_pos[k] = malloc((size_t)widest[k % 2] * sizeof(int32_t));
         if (!t->row_pos[k]) return NCF_ERR_NOMEM;
@@ -486,9 +490,10 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
  * row_grad from zero, later ones add to that sum. The sums are those a
  * zeroed gradient table would hold, bit for bit, but stay in cache: a
  * table row would be one more scattered read, write and zeroing per row
- * and step. So does row_pos (a per-row stamp array was one more scattered
- * line per sample at scale). The caller clears row_pos when the range is
- * done (clear_places). Position k's gradients are in slot slot_of[k]. */
+ * and step. row_pos stays in cache too (a stamp per row of the table was
+ * one more scattered line per sample at scale); the caller clears it when
+ * the range is done (clear_places). Position k's gradients are in slot
+ * slot_of[k]. */
 static void sum_rows(trainer *t, int side, int tid, const ncf_sample *s, const int32_t *at, int n, int32_t lo,
                      int32_t hi)
 {
