@@ -2,6 +2,7 @@
 #   make            library (static + shared) and ./ncf
 #   make test       installs test dependencies when missing, builds, runs tests
 #   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make phase      build-phase/ncf: training prints per-phase step timings (src/train/phase.h)
 #   make bench      benchmark programs
 #   make demo       synthetic data -> NeuMF -> metrics and recommendations
 #   make install    PREFIX=/usr/local (headers, libncf.a, libncf.so, ncf.pc, ncf)
@@ -61,7 +62,7 @@ TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 TESTUTIL := $(BUILD)/tests/testutil.o
 
-.PHONY: all lib deps test asan bench demo install uninstall clean
+.PHONY: all lib deps test asan phase bench demo install uninstall clean
 all: $(TOOL) $(BUILD)/libncf.so
 
 lib: $(BUILD)/libncf.a $(BUILD)/libncf.so
@@ -103,6 +104,9 @@ asan: deps
 	  CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" NCF_QUICK=1 test
 
+phase:
+	@$(MAKE) --no-print-directory BUILD=build-phase TOOL=build-phase/ncf CFLAGS="-DNCF_PHASE_TIMING" build-phase/ncf
+
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libncf.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libncf.a $(ALL_LDFLAGS) $(LDLIBS)
@@ -132,4 +136,4 @@ uninstall:
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/ncf.pc $(DESTDIR)$(PREFIX)/bin/ncf
 
 clean:
-	rm -rf build build-asan ncf
+	rm -rf build build-asan build-phase ncf

@@ -23,7 +23,8 @@
  *      (cut so that no cache line of them is written by two threads).
  * Every sum runs in an order fixed by the data, not by the thread count, so
  * a seed gives the same bytes with 1 or 64 threads. The learning rate is
- * set per epoch by the schedule. Does not print. */
+ * set per epoch by the schedule. Does not print (except the per-phase
+ * timings of a -DNCF_PHASE_TIMING build, phase.h). */
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@
 #include "model/model_impl.h"
 #include "optim/optim.h"
 #include "sampler/sampler.h"
+#include "train/phase.h"
 
 /* Samples per user group, on average: a batch of B samples is split into
  * ceil(B / GROUP) groups by user. */
@@ -871,7 +873,9 @@ static double run_epoch(trainer *t, int epoch)
 #endif
         double own_loss_sum = 0.0; /* thread 0's, published at the end: a shared sum
                                     * written every step would share a line with diverged */
+        NCF_PHASE_DECL;
         for (int64_t step = 0; step < n_steps; step++) {
+            NCF_PHASE_STEP(step);
             const int64_t gstep = base + step; /* steps done before this one */
             const int64_t start = step * c->batch;
             const int B = (int)(start + c->batch <= t->n_samples ? c->batch : t->n_samples - start);
@@ -890,14 +894,18 @@ static double run_epoch(trainer *t, int epoch)
                 catch_up_samples(t, 1, tid, s, items, n_items, lo, hi, gstep);
             }
             list_groups(t, s, B, tid);
+            NCF_PHASE(0);
             if (T > 1) { /* a team of one has nothing to wait for */
 #pragma omp barrier
             }
+            NCF_PHASE(1);
             if (diverged) break; /* set by thread 0 before this barrier: all threads agree */
             compute_groups(t, s, tid, gstep, &ga);
+            NCF_PHASE(2);
             if (T > 1) {
 #pragma omp barrier
             }
+            NCF_PHASE(3);
             if (tid == 0) {
                 double bl = 0.0;
                 for (int g = 0; g < t->n_groups; g++) bl += t->group_loss[(size_t)g * PAD_DOUBLES];
@@ -908,9 +916,15 @@ static double run_epoch(trainer *t, int epoch)
             }
             const ncf_adam_step *as = c->optimizer == NCF_OPT_ADAM ? ncf_adam_window_step_(&t->win, gstep + 1) : NULL;
             update_dense(t, tid, as);
+            NCF_PHASE(4);
             update_embeddings(t, s, items, n_items, tid, gstep, as);
+            NCF_PHASE(5);
         }
         if (tid == 0) loss_sum = own_loss_sum;
+#ifdef NCF_PHASE_TIMING
+#pragma omp critical
+        NCF_PHASE_REPORT(tid, epoch, n_steps);
+#endif
     }
     t->step = base + n_steps;
     if (diverged) return NAN;
