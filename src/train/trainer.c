@@ -757,16 +757,23 @@ static void update_dense_range(trainer *t, size_t b, size_t e, const ncf_adam_st
     if (t->c->reg_layers > 0.0f) add_layer_penalty(t, g, b, e);
     if (t->c->optimizer == NCF_OPT_ADAM) ncf_adam_update_(m->dense + b, g + b, t->dense_m + b, t->dense_v + b, e - b, as);
     else ncf_opt1_update_(&t->opt1, m->dense + b, g + b, t->dense_m ? t->dense_m + b : NULL, e - b);
-    /* refresh the transposed forward copy of the weights in this slice */
+    /* refresh the transposed forward copy of the weights in this slice,
+     * row by row of W^T: its stores run along a line and the loads step
+     * through W (the other way round, every store hit another line). The
+     * slices cut W between whole rows (dense_chunks_init); the test keeps
+     * any other cut right. */
     for (int l = 0; l < m->n_layers; l++) {
         const size_t w0 = m->w_off[l], in = (size_t)m->in[l], out = (size_t)m->out[l];
         const size_t lo = b > w0 ? b : w0, hi = e < w0 + in * out ? e : w0 + in * out;
         if (lo >= hi) continue;
-        size_t o = (lo - w0) / in, i = (lo - w0) % in; /* (o, i) of element k, stepped without dividing */
-        for (size_t k = lo; k < hi; k++) {
-            m->wt[w0 + i * out + o] = m->dense[k];
-            if (++i == in) i = 0, o++;
-        }
+        const size_t o0 = (lo - w0) / in, o1 = (hi - w0 + in - 1) / in; /* rows of W the slice meets */
+        const float *restrict src = m->dense + w0;
+        float *restrict dst = m->wt + w0;
+        for (size_t i = 0; i < in; i++)
+            for (size_t o = o0; o < o1; o++) {
+                const size_t k = o * in + i; /* element (o, i) of W */
+                if (k - (lo - w0) < hi - lo) dst[i * out + o] = src[k];
+            }
     }
 }
 
