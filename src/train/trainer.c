@@ -526,7 +526,7 @@ static void sum_rows(trainer *t, int side, int tid, const ncf_sample *s, const i
             const float *restrict src =
                 t->emb_grad + (size_t)slot_of[k] * t->slot + (side ? item_at + (size_t)q * width : 0);
             float *restrict dst = sums + (size_t)pos * rs;
-            for (size_t d = 0; d < width; d++) dst[d] = (first ? 0.0f : dst[d]) + src[d];
+            ncf_add_row_(dst, src, width, first); /* AVX-512 where there is: trainer.c is baseline x86-64 */
         }
     }
     t->counts[tid].touched[side] = n_touched;
