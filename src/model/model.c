@@ -643,10 +643,8 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
             const float *dx = ws + (size_t)r * rowf + m->act_size + m->act_x0;
             float *gu = grad_slot(emb_grad, slot, pair ? r / 2 : r);
             float *gi = gu + item_at + side * (size_t)(pair && (r & 1));
-            for (int k = 0; k < E; k++) {
-                gu[F + k] += dx[k];
-                gi[F + k] += dx[E + k];
-            }
+            ncf_add_row_(gu + F, dx, (size_t)E, 0);
+            ncf_add_row_(gi + F, dx + E, (size_t)E, 0);
         }
     if (a->reg > 0.0f) {
         const float coef = 2.0f * a->reg * a->scale;

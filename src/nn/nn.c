@@ -1,6 +1,6 @@
 /* nn.c — picks the kernel path (portable, AVX2+FMA or AVX-512) once, from
  * the CPU or from NCF_KERNELS / ncf_set_kernels, and forwards the layer
- * kernels to it; also the ReLU kernels. The paths round differently (fused
+ * kernels to it; also the ReLU, softplus and row-sum kernels. The paths round differently (fused
  * or separate multiply-add), so a run is reproducible bit for bit on one
  * path; tests run every path the machine has. */
 #include <pthread.h>
@@ -138,6 +138,12 @@ NCF_MULTIVERSION
 void ncf_softplus_many_(double *x, int n)
 {
     for (int k = 0; k < n; k++) x[k] = ncf_softplus_(x[k]);
+}
+
+NCF_MULTIVERSION
+void ncf_add_row_(float *restrict dst, const float *restrict src, size_t n, int first)
+{
+    for (size_t k = 0; k < n; k++) dst[k] = (first ? 0.0f : dst[k]) + src[k];
 }
 
 void ncf_relu_forward_(float *x, int n)

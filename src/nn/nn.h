@@ -97,6 +97,11 @@ static inline double ncf_softplus_(double x)
 /* x[k] = ncf_softplus_(x[k]) for k < n, bit for bit. */
 void ncf_softplus_many_(double *x, int n);
 
+/* dst[k] = (first ? 0 : dst[k]) + src[k] for k < n: a gradient sum started
+ * (the same bits as adding to a zeroed row) or continued. Built for three
+ * instruction sets, as the callers' files are for baseline x86-64. */
+void ncf_add_row_(float *restrict dst, const float *restrict src, size_t n, int first);
+
 #if defined(__x86_64__) && defined(__has_attribute)
 #if __has_attribute(target_clones) && !defined(NCF_NO_CLONES)
 #define NCF_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))

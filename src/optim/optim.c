@@ -1,4 +1,4 @@
-/* optim.c — the optimizer kernels and the gradient sums (see
+/* optim.c — the optimizer kernels and the gradient-buffer sum (see
  * optim.h). Both Adam kernels go through ADAM_ELEM, so a deferred
  * zero-gradient step computes exactly the operations of an immediate one.
  * Loops over a row run to a run-time length: gcc then vectorises them with
@@ -268,12 +268,6 @@ void ncf_sum_strided_(float *restrict dst, const float *restrict src, size_t str
         const float *restrict s = src + (size_t)c * stride;
         for (size_t k = 0; k < n; k++) dst[k] += s[k];
     }
-}
-
-NCF_MULTIVERSION
-void ncf_add_row_(float *restrict dst, const float *restrict src, size_t n, int first)
-{
-    for (size_t k = 0; k < n; k++) dst[k] = (first ? 0.0f : dst[k]) + src[k];
 }
 
 NCF_MULTIVERSION

@@ -1,7 +1,7 @@
 /* optim.h — optimizer kernels over flat float ranges: Adam (PyTorch's
  * formulation, bias-corrected), SGD with or without momentum, Adagrad and
  * RMSprop, with the closed-form zero-gradient catch-ups of dense rows, and
- * the gradient sums (per-group buffers, a step's row sums). Elementwise, so any partition of a
+ * the sum of per-group gradient buffers. Elementwise, so any partition of a
  * range across threads gives the same bytes; built for three instruction
  * sets (target_clones). Which rows or ranges to update (dense sweep,
  * catch-up, or touched rows only) is the trainer's decision. */
@@ -83,10 +83,6 @@ void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restric
  * added in that order, for k < n (the per-group gradient buffers'
  * reduction). */
 void ncf_sum_strided_(float *restrict dst, const float *restrict src, size_t stride, int count, size_t n);
-
-/* dst[k] = (first ? 0 : dst[k]) + src[k] for k < n: a row's gradient sum
- * started (the same bits as adding to a zeroed row) or continued. */
-void ncf_add_row_(float *restrict dst, const float *restrict src, size_t n, int first);
 
 /* p -= lr g */
 void ncf_sgd_update_(float *restrict p, const float *restrict g, size_t n, float lr);
