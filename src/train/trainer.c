@@ -26,6 +26,7 @@
  * set per epoch by the schedule. Does not print (except the per-phase
  * timings of a -DNCF_PHASE_TIMING build, phase.h). */
 #include <math.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,35 @@ typedef struct group_claim {
     _Alignas(64) atomic_int next;
 } group_claim;
 
+/* The step's two barriers: sense-reversing, spinning, then yielding.
+ * libgomp's barrier costs a futex call per barrier even when nobody sleeps
+ * (in this VM a system call is a hypervisor exit); this one costs the two
+ * cache-line transfers it must. It spins, so it serves only teams no
+ * larger than the processors (spin_barrier); past SPIN_LIMIT polls a
+ * waiter yields its core, for when other programs take them. */
+typedef struct team_barrier {
+    _Alignas(64) atomic_int arrived;
+    _Alignas(64) atomic_int sense;
+} team_barrier;
+
+#define SPIN_LIMIT 20000
+
+static void team_wait(team_barrier *b, int T, int *local_sense)
+{
+    const int mine = *local_sense = !*local_sense;
+    if (atomic_fetch_add_explicit(&b->arrived, 1, memory_order_acq_rel) == T - 1) {
+        atomic_store_explicit(&b->arrived, 0, memory_order_relaxed);
+        atomic_store_explicit(&b->sense, mine, memory_order_release); /* publishes everything before */
+        return;
+    }
+    for (long polls = 0; atomic_load_explicit(&b->sense, memory_order_acquire) != mine; polls++) {
+        if (polls >= SPIN_LIMIT) sched_yield();
+#if defined(__x86_64__) || defined(__i386__)
+        else __builtin_ia32_pause();
+#endif
+    }
+}
+
 /* Everything one training run allocates. */
 typedef struct trainer {
     ncf_model *m;
@@ -214,6 +244,8 @@ typedef struct trainer {
     int32_t **at;           /* per thread, its own copy of one list: the batch positions group by group */
     int **group_end;        /* per thread: where each group ends in at */
     group_claim *claim;     /* per thread: the next of its groups to compute, by it or another thread */
+    team_barrier *barrier;  /* the step's barriers */
+    int spin_barrier;       /* use it (T <= processors), else OpenMP's */
     int steal;              /* threads may compute each other's groups */
     thread_counts *counts;  /* per thread */
     dense_chunk *dense_chunks; /* the dense update's chunks, thread by thread */
@@ -289,6 +321,7 @@ static void trainer_free(trainer *t)
     for (int k = 0; t->group_end && k < t->T; k++) free(t->group_end[k]);
     free(t->group_end);
     ncf_free_aligned_(t->claim);
+    ncf_free_aligned_(t->barrier);
 }
 
 /* The epoch's samples (960 MB at 16M interactions), on huge pages. */
@@ -437,11 +470,17 @@ static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, 
     t->at = calloc((size_t)t->T, sizeof *t->at);
     t->group_end = calloc((size_t)t->T, sizeof *t->group_end);
     t->claim = ncf_alloc_aligned_((size_t)t->T * sizeof *t->claim);
+    t->barrier = ncf_alloc_aligned_(sizeof *t->barrier);
     t->slot_of = calloc((size_t)t->T, sizeof *t->slot_of);
     if (!t->touched || !t->row_grad || !t->row_pos || !t->counts || !t->item_at || !t->ws || !t->from ||
-        !t->catch_rows || !t->at || !t->group_end || !t->claim || !t->slot_of)
+        !t->catch_rows || !t->at || !t->group_end || !t->claim || !t->barrier || !t->slot_of)
         return NCF_ERR_NOMEM;
     for (int k = 0; k < t->T; k++) atomic_init(&t->claim[k].next, 0);
+    atomic_init(&t->barrier->arrived, 0);
+    atomic_init(&t->barrier->sense, 0);
+#ifdef _OPENMP
+    t->spin_barrier = t->T <= omp_get_num_procs();
+#endif
     /* the reference sweep updates whole static ranges of user rows, so
      * their gradients must come from the owner's groups alone */
     t->steal = t->T > 1 && t->mode != NCF_ADAM_DENSE_SWEEP;
@@ -858,6 +897,16 @@ static void compute_groups(trainer *t, const ncf_sample *s, int tid, int64_t gst
     }
 }
 
+/* One of the step's barriers for the whole team. */
+static void step_barrier(trainer *t, int *sense)
+{
+    if (t->spin_barrier) {
+        team_wait(t->barrier, t->T, sense);
+        return;
+    }
+#pragma omp barrier
+}
+
 /* Runs one epoch of steps; returns the mean batch loss (NaN on divergence).
  * Two barriers a step: after the catch-up (every row and weight current)
  * and after the groups (every gradient in). Each thread updates the dense
@@ -881,6 +930,7 @@ static double run_epoch(trainer *t, int epoch)
         double own_loss_sum = 0.0; /* thread 0's, published at the end: a shared sum
                                     * written every step would share a line with diverged */
         NCF_PHASE_DECL;
+        int sense = atomic_load_explicit(&t->barrier->sense, memory_order_relaxed); /* no barrier is under way */
         for (int64_t step = 0; step < n_steps; step++) {
             NCF_PHASE_STEP(step);
             const int64_t gstep = base + step; /* steps done before this one */
@@ -902,16 +952,12 @@ static double run_epoch(trainer *t, int epoch)
             }
             list_groups(t, s, B, tid);
             NCF_PHASE(0);
-            if (T > 1) { /* a team of one has nothing to wait for */
-#pragma omp barrier
-            }
+            if (T > 1) step_barrier(t, &sense); /* a team of one has nothing to wait for */
             NCF_PHASE(1);
             if (diverged) break; /* set by thread 0 before this barrier: all threads agree */
             compute_groups(t, s, tid, gstep, &ga);
             NCF_PHASE(2);
-            if (T > 1) {
-#pragma omp barrier
-            }
+            if (T > 1) step_barrier(t, &sense);
             NCF_PHASE(3);
             if (tid == 0) {
                 double bl = 0.0;
