@@ -47,9 +47,19 @@ int ncf_sampler_has_(const ncf_sampler *s, int32_t u, int32_t i)
     return ncf_dataset_has_train(s->ds, u, i);
 }
 
+/* Samples each positive makes: itself and its negatives, or (pairwise
+ * losses) one (positive, negative) pair per negative. */
+static int per_positive(ncf_loss loss, int neg) { return ncf_loss_pairwise(loss) ? neg : 1 + neg; }
+
 int64_t ncf_sampler_count_(const ncf_sampler *s, ncf_loss loss, int neg)
 {
-    return ncf_loss_pairwise(loss) ? s->n_pos * neg : s->n_pos * (1 + neg);
+    return s->n_pos * per_positive(loss, neg);
+}
+
+/* One past the last positive of block b. */
+static int64_t block_end(const ncf_sampler *s, int64_t b)
+{
+    return (b + 1) * SAMPLER_BLOCK < s->n_pos ? (b + 1) * SAMPLER_BLOCK : s->n_pos;
 }
 
 /* Without the global bitset, each thread keeps the items of the user it is
@@ -95,11 +105,11 @@ static void fill_block(const ncf_sampler *s, ncf_loss loss, int neg, uint64_t se
                        user_bits *own, ncf_sample *out)
 {
     const ncf_dataset *ds = s->ds;
-    const int per = ncf_loss_pairwise(loss) ? neg : 1 + neg;
+    const int per = per_positive(loss, neg);
     const user_bits *ub = own->w ? own : NULL; /* NULL: the global bitset, or the binary search */
     ncf_rng rng;
     ncf_rng_seed_(&rng, seed, 0x5a3e0000ull + (uint64_t)epoch, (uint64_t)b);
-    int64_t end = (b + 1) * SAMPLER_BLOCK < s->n_pos ? (b + 1) * SAMPLER_BLOCK : s->n_pos;
+    const int64_t end = block_end(s, b);
     for (int64_t p = b * SAMPLER_BLOCK; p < end; p++) {
         int32_t u = s->pos_user[p], i = ds->train_items[p];
         ncf_sample *o = out + (p - b * SAMPLER_BLOCK) * per;
@@ -141,14 +151,13 @@ static void chunk_stream(ncf_rng *rng, uint64_t seed, int epoch, int64_t c)
 
 static int64_t block_samples(const ncf_sampler *s, int per, int64_t b)
 {
-    const int64_t end = (b + 1) * SAMPLER_BLOCK < s->n_pos ? (b + 1) * SAMPLER_BLOCK : s->n_pos;
-    return (end - b * SAMPLER_BLOCK) * per;
+    return (block_end(s, b) - b * SAMPLER_BLOCK) * per;
 }
 
 ncf_status ncf_sampler_epoch_(const ncf_sampler *s, ncf_loss loss, int neg, uint64_t seed, int epoch, int threads,
                               ncf_sample *out)
 {
-    const int per = ncf_loss_pairwise(loss) ? neg : 1 + neg;
+    const int per = per_positive(loss, neg);
     const int64_t n = s->n_pos * per;
     shuffle_plan sp = {.n_blocks = (s->n_pos + SAMPLER_BLOCK - 1) / SAMPLER_BLOCK};
     if (n == 0) return NCF_OK;
@@ -157,7 +166,7 @@ ncf_status ncf_sampler_epoch_(const ncf_sampler *s, ncf_loss loss, int neg, uint
     if (sp.n_buckets > (int64_t)UINT32_MAX) return NCF_ERR_ARG;
     size_t cells;
     if (ncf_mul_size_((size_t)sp.n_chunks, (size_t)sp.n_buckets, &cells) != 0 ||
-        cells > (size_t)-1 / sizeof(int64_t) || !(sp.at = calloc(cells, sizeof(int64_t))))
+        !(sp.at = calloc(cells, sizeof *sp.at)))
         return NCF_ERR_NOMEM;
     int64_t *start = calloc((size_t)sp.n_buckets + 1, sizeof *start);
     if (!start) {
@@ -170,8 +179,8 @@ ncf_status ncf_sampler_epoch_(const ncf_sampler *s, ncf_loss loss, int neg, uint
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (int64_t c = 0; c < sp.n_chunks; c++) {
         int64_t *count = sp.at + c * sp.n_buckets, m = 0;
-        for (int64_t b = chunk_first_block(&sp, c); b < chunk_first_block(&sp, c + 1); b++)
-            m += block_samples(s, per, b);
+        const int64_t b1 = chunk_first_block(&sp, c + 1);
+        for (int64_t b = chunk_first_block(&sp, c); b < b1; b++) m += block_samples(s, per, b);
         ncf_rng rng;
         chunk_stream(&rng, seed, epoch, c);
         for (int64_t q = 0; q < m; q++) count[ncf_rng_below_(&rng, K)]++;
@@ -204,7 +213,8 @@ ncf_status ncf_sampler_epoch_(const ncf_sampler *s, ncf_loss loss, int neg, uint
             int64_t *at = sp.at + c * sp.n_buckets;
             ncf_rng rng;
             chunk_stream(&rng, seed, epoch, c);
-            for (int64_t b = chunk_first_block(&sp, c); b < chunk_first_block(&sp, c + 1); b++) {
+            const int64_t b1 = chunk_first_block(&sp, c + 1);
+            for (int64_t b = chunk_first_block(&sp, c); b < b1; b++) {
                 fill_block(s, loss, neg, seed, epoch, b, &own, block);
                 const int64_t m = block_samples(s, per, b);
                 for (int64_t q = 0; q < m; q++) out[at[ncf_rng_below_(&rng, K)]++] = block[q];

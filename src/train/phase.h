@@ -36,7 +36,6 @@ typedef struct ncf_phase_clock {
     uint64_t sum[2][NCF_PHASES];
     uint64_t last, start;
     double start_s;
-    int parity;
 } ncf_phase_clock;
 
 static _Thread_local int ncf_phase_parity_; /* this thread's step parity */
@@ -44,11 +43,11 @@ static _Thread_local int ncf_phase_parity_; /* this thread's step parity */
 #define NCF_AB_ON (ncf_phase_parity_)
 #define NCF_PHASE_DECL ncf_phase_clock phase_clock_ = {.last = ncf_phase_ticks_(), .start_s = ncf_now_seconds_()}; \
     phase_clock_.start = phase_clock_.last
-#define NCF_PHASE_STEP(step) (phase_clock_.parity = ncf_phase_parity_ = (int)((step) & 1))
+#define NCF_PHASE_STEP(step) (ncf_phase_parity_ = (int)((step) & 1))
 #define NCF_PHASE(k)                                                                   \
     do {                                                                               \
         const uint64_t now_ = ncf_phase_ticks_();                                      \
-        phase_clock_.sum[phase_clock_.parity][k] += now_ - phase_clock_.last;          \
+        phase_clock_.sum[ncf_phase_parity_][k] += now_ - phase_clock_.last;            \
         phase_clock_.last = now_;                                                      \
     } while (0)
 #define NCF_PHASE_REPORT(tid, epoch, n_steps) ncf_phase_report_(&phase_clock_, tid, epoch, n_steps)

@@ -1048,8 +1048,9 @@ ncf_status ncf_train(ncf_model *m, const ncf_dataset *ds, const ncf_train_config
     double best_valid = -1.0;
     for (int epoch = 1; epoch <= c->epochs; epoch++) {
         double t0 = ncf_now_seconds_();
-        if (ncf_sampler_epoch_(&t.sampler, c->loss, c->neg, c->seed, epoch, t.T, t.samples) != NCF_OK) {
-            st = ncf_fail_(err, NCF_ERR_NOMEM, "out of memory sampling epoch %d", epoch);
+        const ncf_status sampled = ncf_sampler_epoch_(&t.sampler, c->loss, c->neg, c->seed, epoch, t.T, t.samples);
+        if (sampled != NCF_OK) {
+            st = ncf_fail_(err, sampled, "sampling epoch %d: %s", epoch, ncf_status_str(sampled));
             break;
         }
         const float lr = ncf_train_lr_at(c, epoch);
