@@ -300,8 +300,10 @@ static void test_full_ranking_validation_mf(void **state)
     expect_run(0, "rmsprop (lazy rows)", cmd);
     snprintf(cmd, sizeof cmd, "train --data %s --epochs 1 --optimizer adagrad --lr 0.05 --quiet", data);
     expect_run(0, "adagrad", cmd);
-    /* --rows auto (the default): lazy for NeuMF under Adam, dense for GMF, MLP and the others */
-    const char *rows_cases[][2] = {{"--model neumf", "adam (lazy rows)"},
+    /* dense rows by default for every model; auto (from 0.1) is dense too; lazy on request */
+    const char *rows_cases[][2] = {{"--model neumf", "adam, lr"},
+                                   {"--model neumf --rows auto", "adam, lr"},
+                                   {"--model neumf --rows lazy", "adam (lazy rows)"},
                                    {"--model gmf", "adam, lr"},
                                    {"--model mlp", "adam, lr"},
                                    {"--model neumf --rows dense", "adam, lr"},

@@ -66,11 +66,11 @@ typedef enum ncf_adam_mode {
     NCF_ADAM_LAZY = 1,
     /* Reference for NCF_ADAM_DENSE: sweeps every row every step (slow). */
     NCF_ADAM_DENSE_SWEEP = 2,
-    /* The default: lazy for NeuMF under Adam, where it keeps the measured
-     * accuracy and trains ~1.5x faster; dense otherwise (lazy GMF loses
-     * 0.01-0.04 HR@10 on the smaller MovieLens sets and lazy MLP misses
-     * its floor; MF and the other optimizers were tuned dense).
-     * docs/results.md and docs/performance.md have the figures. */
+    /* Kept for scripts of 0.1, where it picked lazy rows for NeuMF: now
+     * dense for every model. Lazy rows move a rarely seen row far less than
+     * Adam does, and on sparse data most rows are rarely seen (NeuMF on
+     * Gowalla, sampled protocol: HR@10 0.827 lazy against 0.866 dense;
+     * docs/results.md). */
     NCF_ADAM_AUTO = 3
 } ncf_adam_mode;
 
@@ -169,7 +169,7 @@ typedef struct ncf_train_config {
     float lr;
     ncf_optimizer optimizer;
     float beta1, beta2, eps; /* Adam; eps also for Adagrad and RMSprop */
-    ncf_adam_mode adam_mode; /* embedding rows (default auto: ncf_train_rows_mode) */
+    ncf_adam_mode adam_mode; /* embedding rows (default dense: the exact optimizer) */
     float reg;            /* L2 on looked-up embedding rows, per sample (--reg-emb) */
     float reg_layers;     /* L2 on the weight matrices of the MLP and the output layer, per step
                              (not the biases; not MF's fixed output weights) */
@@ -202,7 +202,7 @@ void ncf_train_config_default(ncf_train_config *cfg);
 ncf_status ncf_train_config_check(const ncf_train_config *cfg, ncf_err *err);
 
 /* The rows mode a run of cfg on a model of this type uses: cfg->adam_mode,
- * with NCF_ADAM_AUTO resolved (NCF_ADAM_LAZY or NCF_ADAM_DENSE). */
+ * with NCF_ADAM_AUTO resolved (to NCF_ADAM_DENSE). */
 ncf_adam_mode ncf_train_rows_mode(const ncf_train_config *cfg, ncf_model_type type);
 
 typedef struct ncf_train_result {

@@ -111,7 +111,7 @@ void ncf_train_config_default(ncf_train_config *c)
     c->beta1 = 0.9f;
     c->beta2 = 0.999f;
     c->eps = 1e-8f;
-    c->adam_mode = NCF_ADAM_AUTO;
+    c->adam_mode = NCF_ADAM_DENSE;
     c->reg = 0.0f;
     c->reg_layers = 0.0f;
     c->momentum = 0.0f;
@@ -184,8 +184,8 @@ ncf_status ncf_train_config_check(const ncf_train_config *c, ncf_err *err)
 
 ncf_adam_mode ncf_train_rows_mode(const ncf_train_config *c, ncf_model_type type)
 {
-    if (c->adam_mode != NCF_ADAM_AUTO) return c->adam_mode;
-    return c->optimizer == NCF_OPT_ADAM && type == NCF_MODEL_NEUMF ? NCF_ADAM_LAZY : NCF_ADAM_DENSE;
+    (void)type; /* every model trains dense unless asked otherwise (ncf_adam_mode) */
+    return c->adam_mode == NCF_ADAM_AUTO ? NCF_ADAM_DENSE : c->adam_mode;
 }
 
 /* A thread's counter of claimed groups, alone on its cache line. */

@@ -48,11 +48,12 @@ static const char *HELP =
     "  --momentum X              SGD momentum (default 0)\n"
     "  --rmsprop-alpha X         RMSprop smoothing constant (default 0.99)\n"
     "  --eps X                   Adam, Adagrad and RMSprop epsilon (default 1e-8)\n"
-    "  --rows auto|dense|lazy    embedding rows a batch does not touch: dense moves them\n"
+    "  --rows dense|lazy|auto    embedding rows a batch does not touch: dense moves them\n"
     "                            every step, as PyTorch and Keras (differs from lazy for\n"
     "                            Adam, momentum SGD and RMSprop); lazy: only the rows a\n"
-    "                            batch touches (TF LazyAdam). auto (default): lazy for\n"
-    "                            NeuMF under Adam (same accuracy, faster), else dense.\n"
+    "                            batch touches (TF LazyAdam): faster, but less accurate\n"
+    "                            on sparse data. Default dense; auto (kept from 0.1) is\n"
+    "                            dense too.\n"
     "                            --adam is a synonym\n"
     "  --lr-schedule constant|step|linear     learning rate per epoch (default constant)\n"
     "  --lr-step N --lr-gamma X  step: lr * X every N epochs (defaults 10, 0.5)\n"
@@ -141,13 +142,13 @@ int cmd_train(int argc, char **argv)
     const char *cmd = "train";
     const char *data = NULL, *out = NULL, *layers_s = "64,32,16,8", *pre_gmf = NULL, *pre_mlp = NULL;
     double alpha = 0.5;
-    int model = 2, preset = 0, factors = 8, epochs = 20, batch = 256, neg = 4, optimizer = 0, adam_mode = 2;
+    int model = 2, preset = 0, factors = 8, epochs = 20, batch = 256, neg = 4, optimizer = 0, adam_mode = 0;
     int threads = 0, json = 0, summary = 0, gmf_act = 0, loss = 0, quiet = 0, no_eval = 0;
     int eval_mode = 0, eval_every = 1, early_stop = 0;
     const char *topk_s = "10";
     double lr = 0.001, dropout = 0.0, reg = 0.0, init_std = 0.01, reg_layers = 0.0, momentum = 0.0;
     double rms_alpha = 0.99, eps = 1e-8, lr_gamma = 0.5, lr_end = 0.0;
-    int schedule = 0, lr_step = 10, rows_mode = 2;
+    int schedule = 0, lr_step = 10, rows_mode = 0;
     uint64_t seed = 1;
     data_opts d;
     opt_spec specs[DATA_OPT_COUNT + 40];
