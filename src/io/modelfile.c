@@ -60,11 +60,8 @@ static void put_ids(writer *w, const ncf_idmap *map, int32_t n)
     }
 }
 
-ncf_status ncf_model_save(const ncf_model *m, const char *path, ncf_err *err)
+ncf_status ncf_model_write_(const ncf_model *m, FILE *f, const char *path, ncf_err *err)
 {
-    char *tmp = NULL;
-    FILE *f = ncf_open_tmp_(path, &tmp, err);
-    if (!f) return NCF_ERR_IO;
     writer w = {f, 0, 1};
     const ncf_model_config *c = &m->cfg;
     unsigned char h[HEADER_SIZE];
@@ -104,9 +101,18 @@ ncf_status ncf_model_save(const ncf_model *m, const char *path, ncf_err *err)
     put(&w, m->dense + m->bo_off, 4);
     uint32_t crc = w.crc;
     put(&w, &crc, 4);
-    if (!w.ok) ncf_fail_(err, NCF_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-    ncf_status st = ncf_commit_file_(f, tmp, path, w.ok, err);
-    return w.ok ? st : NCF_ERR_IO;
+    if (!w.ok) return ncf_fail_(err, NCF_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    return NCF_OK;
+}
+
+ncf_status ncf_model_save(const ncf_model *m, const char *path, ncf_err *err)
+{
+    char *tmp = NULL;
+    FILE *f = ncf_open_tmp_(path, &tmp, err);
+    if (!f) return NCF_ERR_IO;
+    const ncf_status st = ncf_model_write_(m, f, path, err);
+    const ncf_status cs = ncf_commit_file_(f, tmp, path, st == NCF_OK, st == NCF_OK ? err : NULL);
+    return st != NCF_OK ? st : cs;
 }
 
 /* ---- reading ----------------------------------------------------------------- */
@@ -155,8 +161,7 @@ bad:
 
 ncf_status ncf_model_load(const char *path, ncf_model **out, ncf_err *err)
 {
-    ncf_status st = NCF_OK;
-    ncf_model *m = NULL;
+    ncf_status st;
     unsigned char *buf = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) return ncf_fail_(err, NCF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
@@ -181,6 +186,17 @@ ncf_status ncf_model_load(const char *path, ncf_model **out, ncf_err *err)
         return ncf_fail_(err, NCF_ERR_IO, "%s: read failed", path);
     }
     fclose(f);
+    st = ncf_model_parse_(buf, size, path, out, err);
+    free(buf);
+    return st;
+}
+
+ncf_status ncf_model_parse_(const unsigned char *buf, size_t size, const char *path, ncf_model **out, ncf_err *err)
+{
+    ncf_status st = NCF_OK;
+    ncf_model *m = NULL;
+    if (size < HEADER_SIZE + 4)
+        return ncf_fail_(err, NCF_ERR_FORMAT, "%s: not an ncf model file (only %zu bytes)", path, size);
     reader r = {buf, size, 0};
     if (memcmp(buf, MAGIC, 8) != 0) {
         st = ncf_fail_(err, NCF_ERR_FORMAT, "%s: not an ncf model file (bad magic)", path);
@@ -296,7 +312,6 @@ bad_seen:
 nomem:
     st = ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory", path);
 done:
-    free(buf);
     if (st != NCF_OK) {
         ncf_model_free(m);
         return st;

@@ -12,6 +12,8 @@
 #ifndef NCF_MODEL_IMPL_H
 #define NCF_MODEL_IMPL_H
 
+#include <stdio.h>
+
 #include "ncf/model.h"
 #include "nn/nn.h"
 #include "ncf/train.h"
@@ -201,5 +203,11 @@ ncf_status ncf_scorer_score_trusted_(const ncf_scorer *s, int32_t user, const in
 
 /* Allocates the tables and the arena for cfg (weights zero); used by create and load. */
 ncf_status ncf_model_alloc_(const ncf_model_config *cfg, ncf_model **out, ncf_err *err);
+
+/* The model file (docs/model-file.md) written to f, whole (path names it in
+ * errors); and a model built from such a file's bytes, checked as
+ * ncf_model_load checks a file. Checkpoints embed a model file this way. */
+ncf_status ncf_model_write_(const ncf_model *m, FILE *f, const char *path, ncf_err *err);
+ncf_status ncf_model_parse_(const unsigned char *buf, size_t size, const char *path, ncf_model **out, ncf_err *err);
 
 #endif
