@@ -21,7 +21,8 @@ typedef enum ncf_status {
     NCF_ERR_ARG = -5,       /* a nonsensical argument or configuration */
     NCF_ERR_NUMERIC = -6,   /* NaN or infinity during training */
     NCF_ERR_NOT_FOUND = -7, /* an unknown user or item id */
-    NCF_ERR_EMPTY = -8      /* a dataset with nothing to train or evaluate on */
+    NCF_ERR_EMPTY = -8,     /* a dataset with nothing to train or evaluate on */
+    NCF_ERR_INTERRUPTED = -9 /* training stopped on request (ncf_trainer_interrupt) */
 } ncf_status;
 
 #define NCF_ERR_LEN 512

@@ -230,9 +230,99 @@ double ncf_metrics_primary(const ncf_metrics *mt, ncf_eval_mode mode);
 /* The learning rate of epoch (1-based) under cfg's schedule. */
 float ncf_train_lr_at(const ncf_train_config *cfg, int epoch);
 
-/* Trains m on ds. m must have been created for ds's sizes. */
+/* Trains m on ds. m must have been created for ds's sizes. A loop over the
+ * trainer object below: create, ncf_trainer_epoch until ncf_trainer_done,
+ * finish. */
 ncf_status ncf_train(ncf_model *m, const ncf_dataset *ds, const ncf_train_config *cfg,
                      ncf_train_result *result, ncf_err *err);
+
+/* ---- the trainer object ---------------------------------------------------- */
+/* One training run as an object with durable state: it runs an epoch at a
+ * time, can be asked to stop within an epoch (from a signal handler or
+ * another thread), saves checkpoints, and resumes from them. A resumed run
+ * gives the same model bytes as one that was never stopped (same seed;
+ * any thread count). The model and the dataset must outlive the trainer. */
+typedef struct ncf_trainer ncf_trainer;
+
+/* Checks cfg, m and ds as ncf_train does and allocates the run (cfg is
+ * copied, callbacks included). */
+ncf_status ncf_trainer_create(ncf_model *m, const ncf_dataset *ds, const ncf_train_config *cfg, ncf_trainer **out,
+                              ncf_err *err);
+void ncf_trainer_free(ncf_trainer *t); /* NULL-safe; the model keeps its weights */
+
+/* Runs the next epoch (or the rest of one that was interrupted): its steps,
+ * evaluation when due, model selection and early stopping; fills *report
+ * and calls cfg.on_epoch. NCF_ERR_INTERRUPTED when an interrupt stopped it
+ * after a step (report untouched; the next call goes on from that step);
+ * another error stops the run for good. */
+ncf_status ncf_trainer_epoch(ncf_trainer *t, ncf_epoch_report *report, ncf_err *err);
+
+/* 1 when the run is over: every epoch run, early stopping ended it, or
+ * on_epoch asked to stop. */
+int ncf_trainer_done(const ncf_trainer *t);
+/* Epochs completed, and steps done of the next one (0 between epochs). */
+int ncf_trainer_epochs_done(const ncf_trainer *t);
+int64_t ncf_trainer_steps_done(const ncf_trainer *t);
+/* Steps in one epoch. */
+int64_t ncf_trainer_epoch_steps(const ncf_trainer *t);
+
+/* Asks the epoch under way (or the next one started) to stop after its
+ * current step; ncf_trainer_epoch then returns NCF_ERR_INTERRUPTED.
+ * Async-signal-safe: one lock-free atomic store. */
+void ncf_trainer_interrupt(ncf_trainer *t);
+
+/* The results so far, as ncf_train reports them. */
+void ncf_trainer_result(const ncf_trainer *t, ncf_train_result *result);
+
+/* Ends the run: with early stopping, puts the selected epoch's weights
+ * back; after an interrupted epoch (dense rows), brings every row up to
+ * date. The trainer can then only be freed (or checkpointed first: a
+ * checkpoint is of the state before finishing). */
+ncf_status ncf_trainer_finish(ncf_trainer *t, ncf_train_result *result, ncf_err *err);
+
+/* ---- checkpoints ----------------------------------------------------------- */
+/* A checkpoint holds everything a run needs to go on (docs/model-file.md):
+ * the model file of the current weights, optimizer moments and step
+ * counters, the dense rows' synced counters, the epoch and the step within
+ * it, the learning-rate schedule's place (the epoch), model selection and
+ * early-stopping state with the selected epoch's weights, the
+ * configuration, a fingerprint of the training data, and a caller's note
+ * (the CLI keeps its command line there). The sampler and every random
+ * stream are functions of (seed, epoch, index), so the epoch is their
+ * state. Written to a temporary file, fsynced, renamed into place, and the
+ * directory fsynced: a crash leaves the previous checkpoint or the new one.
+ * CRC-checked and versioned like the model file. */
+#define NCF_CHECKPOINT_VERSION 1
+
+ncf_status ncf_trainer_save_checkpoint(const ncf_trainer *t, const char *path, const char *note, ncf_err *err);
+
+typedef struct ncf_checkpoint ncf_checkpoint;
+
+/* Reads and checks a checkpoint (magic, version, CRC, every size). */
+ncf_status ncf_checkpoint_load(const char *path, ncf_checkpoint **out, ncf_err *err);
+void ncf_checkpoint_free(ncf_checkpoint *ck); /* NULL-safe */
+/* The saved configuration (callbacks NULL), note ("" when none), model
+ * (NULL once ncf_trainer_resume took it), and progress. */
+const ncf_train_config *ncf_checkpoint_config(const ncf_checkpoint *ck);
+const char *ncf_checkpoint_note(const ncf_checkpoint *ck);
+const ncf_model *ncf_checkpoint_model(const ncf_checkpoint *ck);
+int ncf_checkpoint_epochs_done(const ncf_checkpoint *ck);
+int64_t ncf_checkpoint_steps_done(const ncf_checkpoint *ck);
+
+/* The training data's fingerprint: a 64-bit hash of the sizes, the
+ * training positives, the test and validation cases and the raw ids. */
+uint64_t ncf_dataset_fingerprint(const ncf_dataset *ds);
+
+/* Goes on with the run ck saved, on ds, under cfg (NULL: the saved
+ * configuration; callbacks come from cfg). Takes the model out of ck into
+ * *model (the caller frees it after the trainer). Refused (NCF_ERR_ARG,
+ * the message naming the difference) when ds is not the data ck was
+ * trained on, or when cfg differs from the saved configuration in
+ * anything that changes the result: only threads, callbacks, and epochs
+ * (not below those done; not under the linear schedule, which depends on
+ * it) may differ. */
+ncf_status ncf_trainer_resume(ncf_checkpoint *ck, const ncf_dataset *ds, const ncf_train_config *cfg,
+                              ncf_model **model, ncf_trainer **out, ncf_err *err);
 
 /* Number of threads the library uses for `threads` (0 = all cores). */
 int ncf_threads_resolve(int threads);

@@ -25,6 +25,7 @@ const char *ncf_status_str(ncf_status status)
     case NCF_ERR_NUMERIC: return "numerical error";
     case NCF_ERR_NOT_FOUND: return "not found";
     case NCF_ERR_EMPTY: return "empty dataset";
+    case NCF_ERR_INTERRUPTED: return "interrupted";
     }
     return "unknown status";
 }

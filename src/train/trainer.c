@@ -1,1004 +1,25 @@
-/* trainer.c — the training loop: per epoch, sample and shuffle, then
- * mini-batch steps, then evaluation of the test (and validation) cases, the
- * best / selected / final epochs, and early stopping that keeps the best
- * validation epoch's weights. One OpenMP team per epoch; each step:
- *   1. the batch's samples are split by user into fixed user groups (every
- *      thread lists them all, in its own copy); each thread takes whole
- *      groups (its own share first, then any another thread has not
- *      started), writes each group's dense-gradient buffer and its samples'
- *      embedding gradients (in slots ordered by group, so each thread
- *      writes a range of its own), and sums the user gradients
- *      per user row, in a per-thread buffer that stays in cache (a user's
- *      rows stay on one core for the step; dense modes catch them up there
- *      first);
- *   2. each thread reduces its chunks of the dense gradient over groups in
- *      group order and updates them; item rows are owned by thread
- *      (contiguous ranges of rows) and summed in sample order, each thread
- *      walking a list of the batch's samples with its items; then each
- *      thread updates the rows it owns
- *      (dense Adam: rows the batch does not touch get their zero-gradient
- *      steps when next read, which is exact; lazy Adam: touched rows only;
- *      momentum SGD and RMSprop the same way, Adagrad and SGD touched rows);
- *   3. each thread refreshes the transposed forward weights of its chunks
- *      (cut so that no cache line of them is written by two threads).
- * Every sum runs in an order fixed by the data, not by the thread count, so
- * a seed gives the same bytes with 1 or 64 threads. The learning rate is
- * set per epoch by the schedule. Does not print (except the per-phase
- * timings of a -DNCF_PHASE_TIMING build, phase.h). */
+/* trainer.c — the trainer object (ncf/train.h): the epoch loop over the
+ * step engine (engine.c), evaluation of the test (and validation) cases
+ * after an epoch, the best / selected / final epochs, early stopping that
+ * keeps the selected epoch's weights, interruption within an epoch, and
+ * ncf_train as a loop over it. Checkpoints are checkpoint.c's. Does not
+ * print. */
 #include <math.h>
-#include <sched.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "core/core.h"
-#include "model/model_impl.h"
-#include "optim/optim.h"
-#include "sampler/sampler.h"
-#include "train/phase.h"
+#include "train/config.h"
+#include "train/trainer_impl.h"
 
-/* Samples per user group, on average: a batch of B samples is split into
- * ceil(B / GROUP) groups by user. */
-#define GROUP 32
-
-/* Values per cache line: what one thread writes every step sits on a line
- * of its own, so that the other threads' lines do not travel with it. */
-#define PAD_DOUBLES 8
-
-/* Elements [b, e) of the dense arena. */
-typedef struct dense_chunk {
-    size_t b, e;
-} dense_chunk;
-
-/* A thread's counts for this step, on a cache line of their own. */
-typedef struct thread_counts {
-    _Alignas(64) int touched[2]; /* rows listed, per side */
-} thread_counts;
-
-const char *ncf_optimizer_name(ncf_optimizer opt)
-{
-    switch (opt) {
-    case NCF_OPT_ADAM: return "adam";
-    case NCF_OPT_SGD: return "sgd";
-    case NCF_OPT_ADAGRAD: return "adagrad";
-    case NCF_OPT_RMSPROP: return "rmsprop";
-    }
-    return "?";
-}
-
-float ncf_train_lr_at(const ncf_train_config *c, int epoch)
-{
-    switch (c->schedule) {
-    case NCF_LR_STEP: return c->lr * powf(c->lr_gamma, (float)((epoch - 1) / (c->lr_step > 0 ? c->lr_step : 1)));
-    case NCF_LR_LINEAR:
-        return c->lr + (c->lr_end - c->lr) * (float)(epoch - 1) / (float)(c->epochs > 0 ? c->epochs : 1);
-    case NCF_LR_CONSTANT: break;
-    }
-    return c->lr;
-}
-
-const char *ncf_loss_name(ncf_loss loss)
-{
-    switch (loss) {
-    case NCF_LOSS_BCE: return "bce";
-    case NCF_LOSS_PAIR_BCE: return "pair-bce";
-    case NCF_LOSS_BPR: return "bpr";
-    }
-    return "?";
-}
-
-int ncf_threads_resolve(int threads)
-{
-#ifdef _OPENMP
-    return threads > 0 ? threads : omp_get_num_procs();
-#else
-    (void)threads; /* built without OpenMP: one thread whatever is asked */
-    return 1;
-#endif
-}
-
-void ncf_train_config_default(ncf_train_config *c)
-{
-    memset(c, 0, sizeof *c);
-    c->epochs = 20;
-    c->batch = 256;
-    c->neg = 4;
-    c->lr = 0.001f;
-    c->optimizer = NCF_OPT_ADAM;
-    c->beta1 = 0.9f;
-    c->beta2 = 0.999f;
-    c->eps = 1e-8f;
-    c->adam_mode = NCF_ADAM_DENSE;
-    c->reg = 0.0f;
-    c->reg_layers = 0.0f;
-    c->momentum = 0.0f;
-    c->alpha = 0.99f;
-    c->schedule = NCF_LR_CONSTANT;
-    c->lr_step = 10;
-    c->lr_gamma = 0.5f;
-    c->lr_end = 0.0f;
-    c->loss = NCF_LOSS_BCE;
-    c->threads = 0;
-    c->seed = 1;
-    c->topk = 10;
-    c->eval_every_epoch = 1;
-    c->early_stop = 0;
-}
-
-ncf_metric ncf_primary_metric(ncf_eval_mode mode) { return mode == NCF_EVAL_FULL ? NCF_METRIC_RECALL : NCF_METRIC_HR; }
-
-double ncf_metrics_primary(const ncf_metrics *mt, ncf_eval_mode mode) { return mt->at[0][ncf_primary_metric(mode)]; }
-
-/* The evaluation the config asks for (n_k 0: sampled at topk). */
-static ncf_eval_config effective_eval(const ncf_train_config *c)
-{
-    ncf_eval_config ec = c->eval;
-    if (ec.n_k == 0) {
-        ncf_eval_config_default(&ec);
-        ec.k[0] = c->topk;
-    }
-    return ec;
-}
-
-ncf_status ncf_train_config_check(const ncf_train_config *c, ncf_err *err)
-{
-    if (c->epochs < 0 || c->epochs > 1000000) return ncf_fail_(err, NCF_ERR_ARG, "epochs must be in 0..1000000");
-    if (c->batch < 1 || c->batch > (1 << 22)) return ncf_fail_(err, NCF_ERR_ARG, "batch must be in 1..4194304");
-    if (c->neg < 1 || c->neg > 1000) return ncf_fail_(err, NCF_ERR_ARG, "neg must be in 1..1000");
-    if (!(c->lr > 0.0f && c->lr < 100.0f)) return ncf_fail_(err, NCF_ERR_ARG, "lr must be in (0, 100)");
-    if (c->optimizer != NCF_OPT_ADAM && c->optimizer != NCF_OPT_SGD && c->optimizer != NCF_OPT_ADAGRAD &&
-        c->optimizer != NCF_OPT_RMSPROP)
-        return ncf_fail_(err, NCF_ERR_ARG, "unknown optimizer");
-    if (!(c->momentum >= 0.0f && c->momentum < 1.0f)) return ncf_fail_(err, NCF_ERR_ARG, "momentum must be in [0, 1)");
-    if (c->momentum > 0.0f && c->optimizer != NCF_OPT_SGD)
-        return ncf_fail_(err, NCF_ERR_ARG, "momentum applies to SGD only");
-    if (!(c->alpha > 0.0f && c->alpha < 1.0f)) return ncf_fail_(err, NCF_ERR_ARG, "RMSprop alpha must be in (0, 1)");
-    if (!(c->reg_layers >= 0.0f && c->reg_layers < 1e3f)) return ncf_fail_(err, NCF_ERR_ARG, "reg-layers must be in [0, 1000)");
-    if (c->schedule != NCF_LR_CONSTANT && c->schedule != NCF_LR_STEP && c->schedule != NCF_LR_LINEAR)
-        return ncf_fail_(err, NCF_ERR_ARG, "unknown learning-rate schedule");
-    if (c->schedule == NCF_LR_STEP && (c->lr_step < 1 || !(c->lr_gamma > 0.0f && c->lr_gamma <= 1.0f)))
-        return ncf_fail_(err, NCF_ERR_ARG, "step schedule needs a step >= 1 epoch and 0 < gamma <= 1");
-    if (c->schedule == NCF_LR_LINEAR && !(c->lr_end >= 0.0f && c->lr_end < 100.0f))
-        return ncf_fail_(err, NCF_ERR_ARG, "linear schedule needs 0 <= lr-end < 100");
-    if (c->adam_mode == NCF_ADAM_DENSE_SWEEP && c->optimizer != NCF_OPT_ADAM)
-        return ncf_fail_(err, NCF_ERR_ARG, "the dense sweep is a reference for Adam only");
-    if (c->adam_mode != NCF_ADAM_DENSE && c->adam_mode != NCF_ADAM_LAZY && c->adam_mode != NCF_ADAM_DENSE_SWEEP &&
-        c->adam_mode != NCF_ADAM_AUTO)
-        return ncf_fail_(err, NCF_ERR_ARG, "unknown Adam mode");
-    if (!(c->beta1 >= 0.0f && c->beta1 < 1.0f) || !(c->beta2 >= 0.0f && c->beta2 < 1.0f) || !(c->eps > 0.0f))
-        return ncf_fail_(err, NCF_ERR_ARG, "Adam needs 0 <= beta < 1 and eps > 0");
-    if (!(c->reg >= 0.0f && c->reg < 1e3f)) return ncf_fail_(err, NCF_ERR_ARG, "reg must be in [0, 1000)");
-    if (c->loss != NCF_LOSS_BCE && c->loss != NCF_LOSS_PAIR_BCE && c->loss != NCF_LOSS_BPR)
-        return ncf_fail_(err, NCF_ERR_ARG, "unknown loss");
-    if (c->threads < 0 || c->threads > 1024) return ncf_fail_(err, NCF_ERR_ARG, "threads must be in 0..1024");
-    if (c->topk < 1 || c->topk > 100000) return ncf_fail_(err, NCF_ERR_ARG, "topk must be in 1..100000");
-    ncf_eval_config ec = effective_eval(c);
-    if (ncf_eval_config_check(&ec, err) != NCF_OK) return NCF_ERR_ARG;
-    if (c->eval_every_epoch < 0) return ncf_fail_(err, NCF_ERR_ARG, "evaluation interval must be >= 0");
-    if (c->early_stop < 0) return ncf_fail_(err, NCF_ERR_ARG, "early stopping patience must be >= 0");
-    return NCF_OK;
-}
-
-ncf_adam_mode ncf_train_rows_mode(const ncf_train_config *c, ncf_model_type type)
-{
-    (void)type; /* every model trains dense unless asked otherwise (ncf_adam_mode) */
-    return c->adam_mode == NCF_ADAM_AUTO ? NCF_ADAM_DENSE : c->adam_mode;
-}
-
-/* A thread's counter of claimed groups, alone on its cache line. */
-typedef struct group_claim {
-    _Alignas(64) atomic_int next;
-} group_claim;
-
-/* The step's two barriers: sense-reversing, spinning, then yielding.
- * libgomp's barrier costs a futex call per barrier even when nobody sleeps
- * (in this VM a system call is a hypervisor exit); this one costs the two
- * cache-line transfers it must. It spins, so it serves only teams no
- * larger than the processors (spin_barrier); past SPIN_LIMIT polls a
- * waiter yields its core, for when other programs take them. */
-typedef struct team_barrier {
-    _Alignas(64) atomic_int arrived;
-    _Alignas(64) atomic_int sense;
-} team_barrier;
-
-#define SPIN_LIMIT 20000
-
-static void team_wait(team_barrier *b, int T, int *local_sense)
-{
-    const int mine = *local_sense = !*local_sense;
-    if (atomic_fetch_add_explicit(&b->arrived, 1, memory_order_acq_rel) == T - 1) {
-        atomic_store_explicit(&b->arrived, 0, memory_order_relaxed);
-        atomic_store_explicit(&b->sense, mine, memory_order_release); /* publishes everything before */
-        return;
-    }
-    for (long polls = 0; atomic_load_explicit(&b->sense, memory_order_acquire) != mine; polls++) {
-        if (polls >= SPIN_LIMIT) sched_yield();
-#if defined(__x86_64__) || defined(__i386__)
-        else __builtin_ia32_pause();
-#endif
-    }
-}
-
-/* Everything one training run allocates. */
-typedef struct trainer {
-    ncf_model *m;
-    const ncf_train_config *c;
-    ncf_adam_mode mode; /* c->adam_mode resolved for the model */
-    int T;
-    ncf_sampler sampler;
-    ncf_sample *samples;
-    int64_t n_samples;
-    size_t slot;
-    float *emb_grad;        /* batch slots, in the order of the group lists (at), not of batch positions */
-    int32_t **slot_of;      /* per thread, its own copy: the slot of each batch position */
-    int n_groups;           /* G user groups, fixed by the batch size (not the thread count) */
-    int32_t *group_start;   /* G + 1: group g has users [group_start[g], group_start[g + 1]) */
-    int32_t *user_group;    /* n_users: each user's group */
-    int32_t *item_start;    /* T + 1: thread t owns items [item_start[t], item_start[t + 1]) */
-    size_t group_stride;    /* n_dense rounded up to a cache line */
-    float *group_grad;      /* G x group_stride: each group's dense gradient */
-    double *group_loss;     /* G x PAD_DOUBLES: each group's loss, on its own cache line */
-    int32_t **at;           /* per thread, its own copy of one list: the batch positions group by group */
-    int **group_end;        /* per thread: where each group ends in at */
-    group_claim *claim;     /* per thread: the next of its groups to compute, by it or another thread */
-    team_barrier *barrier;  /* the step's barriers */
-    int spin_barrier;       /* use it (T <= processors), else OpenMP's */
-    int steal;              /* threads may compute each other's groups */
-    thread_counts *counts;  /* per thread */
-    dense_chunk *dense_chunks; /* the dense update's chunks, thread by thread */
-    int *dense_first;          /* T + 1: thread t updates chunks [dense_first[t], dense_first[t + 1]) */
-    int32_t **item_at;      /* per thread (T > 1): batch positions of the samples whose items it owns */
-    float *dense_grad, *dense_m, *dense_v;
-    float *tab_m[NCF_TABLES], *tab_v[NCF_TABLES];
-    float *tab_grad[NCF_TABLES]; /* the reference sweep only: whole gradient tables */
-    /* Row bookkeeping per side (users, items): a side's tables share their
-     * rows, so one list and one catch-up state serve them all */
-    int32_t **row_pos; /* [thread * 2 + side]: row lo + j's place in touched at [j] (-1: none), over
-                        * the range being summed (a group's users, the thread's items) */
-    float **row_grad;  /* [thread * 2 + side]: gradient sums of the rows in touched, in its order */
-    size_t row_stride; /* floats between them: a side's width, whole lines */
-    int64_t *synced[2];          /* dense modes: step each row is current through */
-    ncf_adam_window win;         /* this epoch's Adam step constants */
-    ncf_opt1 opt1;               /* the other optimizers: kind and this epoch's constants */
-    int deferred;                /* dense mode with zero-gradient steps: untouched rows caught up when read */
-    int32_t **touched;      /* [thread * 2 + side] */
-    int32_t **catch_rows;   /* [thread]: rows to catch up */
-    int64_t **from;         /* [thread]: their catch-up start steps */
-    float **ws;             /* per thread */
-    long long step;         /* global Adam step */
-} trainer;
-
-static void trainer_free(trainer *t)
-{
-    ncf_sampler_free_(&t->sampler);
-    ncf_free_aligned_(t->samples);
-    ncf_free_aligned_(t->emb_grad);
-    for (int k = 0; t->slot_of && k < t->T; k++) free(t->slot_of[k]);
-    free(t->slot_of);
-    free(t->group_start);
-    free(t->user_group);
-    free(t->item_start);
-    ncf_free_aligned_(t->group_grad);
-    ncf_free_aligned_(t->group_loss);
-    ncf_free_aligned_(t->counts);
-    free(t->dense_chunks);
-    free(t->dense_first);
-    for (int k = 0; t->item_at && k < t->T; k++) free(t->item_at[k]);
-    free(t->item_at);
-    ncf_free_aligned_(t->dense_grad);
-    ncf_free_aligned_(t->dense_m);
-    ncf_free_aligned_(t->dense_v);
-    for (int k = 0; k < NCF_TABLES; k++) {
-        ncf_free_aligned_(t->tab_grad[k]);
-        ncf_free_aligned_(t->tab_m[k]);
-        ncf_free_aligned_(t->tab_v[k]);
-    }
-    for (int k = 0; k < 2; k++) free(t->synced[k]);
-    ncf_adam_window_free_(&t->win);
-    if (t->touched)
-        for (int k = 0; k < t->T * 2; k++) free(t->touched[k]);
-    free(t->touched);
-    if (t->row_grad)
-        for (int k = 0; k < t->T * 2; k++) ncf_free_aligned_(t->row_grad[k]);
-    free(t->row_grad);
-    if (t->row_pos)
-        for (int k = 0; k < t->T * 2; k++) free(t->row_pos[k]);
-    free(t->row_pos);
-    if (t->from)
-        for (int k = 0; k < t->T; k++) free(t->from[k]);
-    free(t->from);
-    if (t->catch_rows)
-        for (int k = 0; k < t->T; k++) free(t->catch_rows[k]);
-    free(t->catch_rows);
-    if (t->ws)
-        for (int k = 0; k < t->T; k++) ncf_free_aligned_(t->ws[k]);
-    free(t->ws);
-    for (int k = 0; t->at && k < t->T; k++) free(t->at[k]);
-    free(t->at);
-    for (int k = 0; t->group_end && k < t->T; k++) free(t->group_end[k]);
-    free(t->group_end);
-    ncf_free_aligned_(t->claim);
-    ncf_free_aligned_(t->barrier);
-}
-
-/* The epoch's samples (960 MB at 16M interactions), on huge pages. */
-static ncf_sample *samples_alloc(size_t n)
-{
-    size_t bytes;
-    return ncf_mul_size_(n, sizeof(ncf_sample), &bytes) == 0 ? ncf_alloc_aligned_(bytes) : NULL;
-}
-
-/* Splits the users into G groups of consecutive ids with about equal
- * numbers of training positives (so of samples). The groups depend on the
- * data and the batch size only: a thread takes whole groups, and every sum
- * over a group runs in the same order whoever takes it. */
-static int user_groups_init(trainer *t, const ncf_dataset *ds)
-{
-    const int G = t->n_groups;
-    t->group_start = malloc(((size_t)G + 1) * sizeof *t->group_start);
-    t->user_group = malloc(((size_t)ds->n_users + 1) * sizeof *t->user_group);
-    if (!t->group_start || !t->user_group) return -1;
-    int32_t u = 0;
-    for (int g = 0; g < G; g++) {
-        const int64_t want = ds->n_train * g / G; /* positives before group g */
-        while (u < ds->n_users && ds->train_offsets[u] < want) u++;
-        t->group_start[g] = u;
-    }
-    t->group_start[G] = ds->n_users;
-    for (int g = 0; g < G; g++)
-        for (int32_t v = t->group_start[g]; v < t->group_start[g + 1]; v++) t->user_group[v] = g;
-    return 0;
-}
-
-/* Splits the items into T ranges of consecutive ids with about equal
- * expected numbers of samples (each item's positives plus its share of the
- * uniform negatives), so that no thread gets the popular items at once.
- * Which thread owns an item changes no result. */
-static int item_ranges_init(trainer *t, const ncf_dataset *ds, int neg)
-{
-    const int T = t->T;
-    const int32_t n = ds->n_items;
-    t->item_start = malloc(((size_t)T + 1) * sizeof *t->item_start);
-    double *weight = calloc((size_t)n + 1, sizeof *weight);
-    if (!t->item_start || !weight) {
-        free(weight);
-        return -1;
-    }
-    const double uniform = n > 0 ? (double)neg * (double)ds->n_train / (double)n : 0.0;
-    double total = 0.0;
-    for (int64_t k = 0; k < ds->n_train; k++) weight[ds->train_items[k]] += 1.0;
-    for (int32_t i = 0; i < n; i++) total += weight[i] += uniform;
-    int32_t i = 0;
-    double before = 0.0; /* weight of items [0, i) */
-    for (int k = 0; k < T; k++) {
-        const double want = total * k / T;
-        while (i < n && before + 0.5 * weight[i] < want) before += weight[i++];
-        t->item_start[k] = i;
-    }
-    t->item_start[T] = n;
-    free(weight);
-    return 0;
-}
-
-/* Thread tid's user groups: [*g0, *g1). */
-static void thread_groups(const trainer *t, int tid, int *g0, int *g1)
-{
-    *g0 = (int)((int64_t)t->n_groups * tid / t->T);
-    *g1 = (int)((int64_t)t->n_groups * (tid + 1) / t->T);
-}
-
-/* Rows [*lo, *hi) of a side (0 users, 1 items) that thread tid sums,
- * updates and catches up: the users of its groups; its range of items. */
-static void owned_rows(const trainer *t, int side, int tid, int32_t *lo, int32_t *hi)
-{
-    if (side) {
-        *lo = t->item_start[tid];
-        *hi = t->item_start[tid + 1];
-    } else {
-        int g0, g1;
-        thread_groups(t, tid, &g0, &g1);
-        *lo = t->group_start[g0];
-        *hi = t->group_start[g1];
-    }
-}
-
-static float *table_alloc(const ncf_table *tb)
-{
-    return ncf_alloc_aligned_((size_t)tb->rows * (size_t)tb->stride * sizeof(float));
-}
-
-static int dense_chunks_init(trainer *t);
-
-static ncf_status trainer_init(trainer *t, ncf_model *m, const ncf_dataset *ds, const ncf_train_config *c)
-{
-    memset(t, 0, sizeof *t);
-    t->m = m;
-    t->c = c;
-    t->mode = ncf_train_rows_mode(c, m->cfg.type);
-    t->T = ncf_threads_resolve(c->threads);
-    if (ncf_sampler_init_(&t->sampler, ds) != NCF_OK) return NCF_ERR_NOMEM;
-    t->n_samples = ncf_sampler_count_(&t->sampler, c->loss, c->neg);
-    t->samples = samples_alloc((size_t)t->n_samples);
-    t->slot = ncf_slot_width_(m, c->loss);
-    t->n_groups = (c->batch + GROUP - 1) / GROUP;
-    if (t->n_groups > ds->n_users) t->n_groups = ds->n_users > 0 ? ds->n_users : 1;
-    t->emb_grad = ncf_alloc_aligned_((size_t)c->batch * t->slot * sizeof(float));
-    t->group_stride = (m->n_dense + 15) & ~(size_t)15;
-    t->group_grad = ncf_alloc_aligned_((size_t)t->n_groups * t->group_stride * sizeof(float));
-    t->group_loss = ncf_alloc_aligned_((size_t)t->n_groups * PAD_DOUBLES * sizeof *t->group_loss);
-    t->dense_grad = ncf_alloc_aligned_(m->n_dense * sizeof(float));
-    if (!t->samples || !t->emb_grad || !t->group_grad || !t->group_loss || !t->dense_grad ||
-        user_groups_init(t, ds) != 0 || item_ranges_init(t, ds, c->neg) != 0 || dense_chunks_init(t) != 0)
-        return NCF_ERR_NOMEM;
-    int adam = c->optimizer == NCF_OPT_ADAM;
-    t->opt1.kind = c->optimizer == NCF_OPT_ADAGRAD   ? NCF_OPTK_ADAGRAD
-                   : c->optimizer == NCF_OPT_RMSPROP ? NCF_OPTK_RMSPROP
-                   : c->momentum > 0.0f             ? NCF_OPTK_MOMENTUM
-                                                    : NCF_OPTK_SGD;
-    t->opt1.lr = c->lr;
-    t->opt1.mu = c->momentum;
-    t->opt1.alpha = c->alpha;
-    t->opt1.eps = c->eps;
-    /* state: Adam m and v; the others one buffer (in the m slot), plain SGD none */
-    int state = adam ? 2 : t->opt1.kind != NCF_OPTK_SGD;
-    t->deferred = t->mode == NCF_ADAM_DENSE && (adam || ncf_opt1_has_zero_grad_steps_(&t->opt1));
-    if (state >= 1 && !(t->dense_m = ncf_alloc_aligned_(m->n_dense * sizeof(float)))) return NCF_ERR_NOMEM;
-    if (state == 2 && !(t->dense_v = ncf_alloc_aligned_(m->n_dense * sizeof(float)))) return NCF_ERR_NOMEM;
-    for (int k = 0; k < NCF_TABLES; k++) {
-        const ncf_table *tb = &m->tab[k];
-        if (!tb->w) continue;
-        if (t->mode == NCF_ADAM_DENSE_SWEEP && !(t->tab_grad[k] = table_alloc(tb))) return NCF_ERR_NOMEM;
-        if (state >= 1 && !(t->tab_m[k] = table_alloc(tb))) return NCF_ERR_NOMEM;
-        if (state == 2 && !(t->tab_v[k] = table_alloc(tb))) return NCF_ERR_NOMEM;
-    }
-    for (int side = 0; side < 2; side++) {
-        const size_t rows = (size_t)(side ? ds->n_items : ds->n_users) + 1;
-        if (state >= 1 && !(t->synced[side] = calloc(rows, sizeof *t->synced[side]))) return NCF_ERR_NOMEM;
-    }
-    t->touched = calloc((size_t)t->T * 2, sizeof *t->touched);
-    t->row_grad = calloc((size_t)t->T * 2, sizeof *t->row_grad);
-    t->row_pos = calloc((size_t)t->T * 2, sizeof *t->row_pos);
-    t->row_stride = ncf_slot_item_(m);
-    t->counts = ncf_alloc_aligned_((size_t)t->T * sizeof *t->counts);
-    t->item_at = calloc((size_t)t->T, sizeof *t->item_at);
-    t->ws = calloc((size_t)t->T, sizeof *t->ws);
-    t->from = calloc((size_t)t->T, sizeof *t->from);
-    t->catch_rows = calloc((size_t)t->T, sizeof *t->catch_rows);
-    t->at = calloc((size_t)t->T, sizeof *t->at);
-    t->group_end = calloc((size_t)t->T, sizeof *t->group_end);
-    t->claim = ncf_alloc_aligned_((size_t)t->T * sizeof *t->claim);
-    t->barrier = ncf_alloc_aligned_(sizeof *t->barrier);
-    t->slot_of = calloc((size_t)t->T, sizeof *t->slot_of);
-    if (!t->touched || !t->row_grad || !t->row_pos || !t->counts || !t->item_at || !t->ws || !t->from ||
-        !t->catch_rows || !t->at || !t->group_end || !t->claim || !t->barrier || !t->slot_of)
-        return NCF_ERR_NOMEM;
-    for (int k = 0; k < t->T; k++) atomic_init(&t->claim[k].next, 0);
-    atomic_init(&t->barrier->arrived, 0);
-    atomic_init(&t->barrier->sense, 0);
-#ifdef _OPENMP
-    t->spin_barrier = t->T <= omp_get_num_procs();
-#endif
-    /* the reference sweep updates whole static ranges of user rows, so
-     * their gradients must come from the owner's groups alone */
-    t->steal = t->T > 1 && t->mode != NCF_ADAM_DENSE_SWEEP;
-    for (int k = 0; k < t->T; k++) {
-        t->at[k] = malloc((size_t)c->batch * sizeof *t->at[k]);
-        t->item_at[k] = malloc((size_t)c->batch * sizeof *t->item_at[k]);
-        t->group_end[k] = malloc(((size_t)t->n_groups + 1) * sizeof *t->group_end[k]);
-        t->slot_of[k] = malloc((size_t)c->batch * sizeof *t->slot_of[k]);
-        if (!t->at[k] || !t->item_at[k] || !t->group_end[k] || !t->slot_of[k]) return NCF_ERR_NOMEM;
-    }
-    for (int k = 0; k < t->T; k++)
-        if (!(t->from[k] = malloc((size_t)c->batch * 2 * sizeof(int64_t))) ||
-            !(t->catch_rows[k] = malloc((size_t)c->batch * 2 * sizeof(int32_t))))
-            return NCF_ERR_NOMEM;
-    for (int k = 0; k < t->T * 2; k++) {
-        /* a step touches at most one row per sample, two for item pairs */
-        const size_t rows = (size_t)c->batch * (k % 2 && ncf_loss_pairwise(c->loss) ? 2 : 1);
-        t->touched[k] = malloc(rows * sizeof(int32_t));
-        t->row_grad[k] = ncf_alloc_aligned_(rows * t->row_stride * sizeof(float));
-        if (!t->touched[k] || !t->row_grad[k]) return NCF_ERR_NOMEM;
-    }
-    /* the widest range one sum_rows call covers: a group's users, a thread's items */
-    int32_t widest[2] = {1, 1};
-    for (int g = 0; g < t->n_groups; g++) {
-        const int32_t users = t->group_start[g + 1] - t->group_start[g];
-        if (users > widest[0]) widest[0] = users;
-    }
-    for (int k = 0; k < t->T; k++) {
-        const int32_t items = t->item_start[k + 1] - t->item_start[k];
-        if (items > widest[1]) widest[1] = items;
-    }
-    for (int k = 0; k < t->T * 2; k++) {
-        t->row_pos[k] = malloc((size_t)widest[k % 2] * sizeof(int32_t));
-        if (!t->row_pos[k]) return NCF_ERR_NOMEM;
-        memset(t->row_pos[k], 0xff, (size_t)widest[k % 2] * sizeof(int32_t)); /* all -1 */
-    }
-    for (int k = 0; k < t->T; k++) {
-        t->ws[k] = ncf_alloc_aligned_(ncf_model_ws_floats_(m) * sizeof(float));
-        if (!t->ws[k]) return NCF_ERR_NOMEM;
-    }
-    return NCF_OK;
-}
-
-/* Adds the embedding gradients of one side (0 users, 1 items) of the
- * batch samples at positions at[0 .. n) (0 .. n-1 when at is NULL), in that
- * order, for the rows in [lo, hi) that thread tid owns: a row's first
- * sample (no place in row_pos) lists it in touched and starts its sum in
- * row_grad from zero, later ones add to that sum. The sums are those a
- * zeroed gradient table would hold, bit for bit, but stay in cache: a
- * table row would be one more scattered read, write and zeroing per row
- * and step. row_pos stays in cache too (a stamp per row of the table was
- * one more scattered line per sample at scale); the caller clears it when
- * the range is done (clear_places). Position k's gradients are in slot
- * slot_of[k]. */
-static void sum_rows(trainer *t, int side, int tid, const ncf_sample *s, const int32_t *at, int n, int32_t lo,
-                     int32_t hi)
-{
-    const int pair = ncf_loss_pairwise(t->c->loss);
-    const size_t width = ncf_side_width_(t->m), item_at = ncf_slot_item_(t->m), rs = t->row_stride;
-    int32_t *place = t->row_pos[tid * 2 + side];
-    const int32_t *slot_of = t->slot_of[tid];
-    int32_t *touched = t->touched[tid * 2 + side];
-    float *sums = t->row_grad[tid * 2 + side];
-    int n_touched = t->counts[tid].touched[side];
-    for (int j = 0; j < n; j++) {
-        const int k = at ? at[j] : j;
-        const int32_t rows[2] = {side ? s[k].item : s[k].user, side && pair ? s[k].item2 : -1};
-        if (side && j + 16 < n) { /* item slots further ahead: half were written on the other core */
-            const float *sl = t->emb_grad + (size_t)slot_of[at ? at[j + 16] : j + 16] * t->slot + item_at;
-            for (size_t f = 0; f < width; f += 16) __builtin_prefetch(sl + f);
-            __builtin_prefetch(sl + width - 1);
-        }
-        for (int q = 0; q < 1 + (side && pair); q++) {
-            const int32_t r = rows[q];
-            if (r < lo || r >= hi) continue;
-            /* no branch on first: which sample comes first is a coin toss */
-            const int first = place[r - lo] < 0;
-            const int32_t pos = first ? n_touched : place[r - lo];
-            touched[n_touched] = r; /* kept only the first time */
-            n_touched += first;
-            place[r - lo] = pos;
-            const float *restrict src =
-                t->emb_grad + (size_t)slot_of[k] * t->slot + (side ? item_at + (size_t)q * width : 0);
-            float *restrict dst = sums + (size_t)pos * rs;
-            ncf_add_row_(dst, src, width, first); /* AVX-512 where there is: trainer.c is baseline x86-64 */
-        }
-    }
-    t->counts[tid].touched[side] = n_touched;
-}
-
-/* Clears the places sum_rows gave the rows touched[from .. to) of a side,
- * summed with range start lo. */
-static void clear_places(trainer *t, int side, int tid, int from, int to, int32_t lo)
-{
-    const int32_t *touched = t->touched[tid * 2 + side];
-    int32_t *place = t->row_pos[tid * 2 + side];
-    for (int q = from; q < to; q++) place[touched[q] - lo] = -1;
-}
-
-/* Updates the rows of table tb listed this step by thread tid with their
- * gradient sums. */
-static void update_rows(trainer *t, int tb, int tid, int32_t lo, int32_t hi, const ncf_adam_step *as)
-{
-    ncf_table *tab = &t->m->tab[tb];
-    const int dim = tab->dim;
-    const size_t stride = (size_t)tab->stride, rs = t->row_stride;
-    const int side = ncf_table_is_item_(tb);
-    const int32_t *touched = t->touched[tid * 2 + side];
-    const int n_touched = t->counts[tid].touched[side];
-    const float *sums = t->row_grad[tid * 2 + side] + ncf_table_col_(t->m, tb);
-    if (t->c->optimizer != NCF_OPT_ADAM) {
-        ncf_opt1_rows_(&t->opt1, tab->w, sums, rs, t->tab_m[tb], stride, dim, touched, n_touched);
-    } else if (t->mode != NCF_ADAM_DENSE_SWEEP) {
-        /* lazy, or dense whose untouched rows were caught up before the forward pass */
-        ncf_adam_rows_(tab->w, sums, rs, t->tab_m[tb], t->tab_v[tb], stride, dim, touched, n_touched, as);
-    } else { /* reference dense sweep: the sums into a zeroed gradient table,
-              * the whole owned range as one flat loop (padding stays 0), zeroed again */
-        float *grad = t->tab_grad[tb];
-        for (int q = 0; q < n_touched; q++)
-            memcpy(grad + (size_t)touched[q] * stride, sums + (size_t)q * rs, (size_t)dim * sizeof(float));
-        size_t o = (size_t)lo * stride, len = (size_t)(hi - lo) * stride;
-        ncf_adam_update_(tab->w + o, grad + o, t->tab_m[tb] + o, t->tab_v[tb] + o, len, as);
-        for (int q = 0; q < n_touched; q++) memset(grad + (size_t)touched[q] * stride, 0, (size_t)dim * sizeof(float));
-    }
-}
-
-/* The batch positions of the samples with an item (or second item) in
- * thread tid's range, in batch order, without a branch per sample: the
- * range test is a coin toss with more than one thread, and its
- * mispredictions cost more than the sums. With one thread, NULL: all. */
-static const int32_t *list_items(trainer *t, const ncf_sample *s, int B, int tid, int *n)
-{
-    if (t->T == 1) {
-        *n = B;
-        return NULL;
-    }
-    int32_t lo, hi;
-    owned_rows(t, 1, tid, &lo, &hi);
-    const uint32_t span = (uint32_t)(hi - lo);
-    const int pair = ncf_loss_pairwise(t->c->loss);
-    int32_t *at = t->item_at[tid];
-    int c = 0;
-    for (int k = 0; k < B; k++) {
-        at[c] = k;
-        c += ((uint32_t)(s[k].item - lo) < span) | (pair && (uint32_t)(s[k].item2 - lo) < span);
-    }
-    *n = c;
-    return at;
-}
-
-/* After the gradients are in: sums the item gradients of the samples
- * list_items gave (items, n_items) into the item rows this thread owns (the
- * user rows were summed as their groups were computed) and updates every
- * row it listed. */
-static void update_embeddings(trainer *t, const ncf_sample *s, const int32_t *items, int n_items, int tid,
-                              int64_t gstep, const ncf_adam_step *as)
-{
-    const int64_t mark = gstep + 1; /* this step's number */
-    for (int side = 0; side < 2; side++) {
-        int32_t lo, hi;
-        owned_rows(t, side, tid, &lo, &hi);
-        if (side) {
-            sum_rows(t, side, tid, s, items, n_items, lo, hi);
-            clear_places(t, side, tid, 0, t->counts[tid].touched[side], lo);
-        }
-        for (int tb = 0; tb < NCF_TABLES; tb++)
-            if (t->m->tab[tb].w && ncf_table_is_item_(tb) == side) update_rows(t, tb, tid, lo, hi, as);
-        if (t->deferred) { /* the listed rows are current through this step */
-            const int32_t *touched = t->touched[tid * 2 + side];
-            for (int q = 0; q < t->counts[tid].touched[side]; q++) t->synced[side][touched[q]] = mark;
-        }
-    }
-}
-
-/* Brings rows[i] of every table of a side from step from[i] to step
- * `through` with the optimizer's zero-gradient steps (dense modes). */
-static void catch_up_rows(trainer *t, int side, const int32_t *rows, const int64_t *from, int n, int64_t through)
-{
-    for (int tb = 0; tb < NCF_TABLES; tb++) {
-        ncf_table *tab = &t->m->tab[tb];
-        if (!tab->w || ncf_table_is_item_(tb) != side) continue;
-        if (t->c->optimizer == NCF_OPT_ADAM)
-            ncf_adam_catchup_rows_(tab->w, t->tab_m[tb], t->tab_v[tb], (size_t)tab->stride, tab->dim, rows, from, n,
-                                   through, &t->win);
-        else
-            ncf_opt1_catchup_rows_(&t->opt1, tab->w, t->tab_m[tb], (size_t)tab->stride, tab->dim, rows, from, n,
-                                   through);
-    }
-}
-
-/* Before step t's forward pass: brings the rows of one side that samples
- * at[0 .. n) (0 .. n-1 when at is NULL) read, within [lo, hi), up to date
- * through step t - 1. */
-static void catch_up_samples(trainer *t, int side, int tid, const ncf_sample *s, const int32_t *at, int n,
-                             int32_t lo, int32_t hi, int64_t gstep)
-{
-    const int64_t through = gstep; /* steps done so far */
-    const int pair = side && ncf_loss_pairwise(t->c->loss);
-    int64_t *synced = t->synced[side];
-    int32_t *rows = t->catch_rows[tid];
-    int64_t *from = t->from[tid];
-    int c = 0;
-    for (int j = 0; j < n; j++) {
-        const ncf_sample *x = &s[at ? at[j] : j];
-        const int32_t cand[2] = {side ? x->item : x->user, pair ? x->item2 : -1};
-        for (int q = 0; q < 1 + pair; q++) {
-            const int32_t r = cand[q];
-            if (r < lo || r >= hi) continue;
-            /* listed only if behind: a user's later samples in the group
-             * find it current, at random, so no branch on that */
-            const int64_t behind = synced[r];
-            rows[c] = r;
-            from[c] = behind;
-            c += behind < through;
-            synced[r] = through; /* never ahead of through */
-        }
-    }
-    catch_up_rows(t, side, rows, from, c, through);
-}
-
-/* Dense Adam: brings every row up to date (before evaluation or saving). */
-static void catch_up_all(trainer *t)
-{
-    const int64_t through = t->step;
-    for (int side = 0; side < 2; side++) {
-        int64_t *synced = t->synced[side];
-        const int32_t rows = side ? t->m->cfg.n_items : t->m->cfg.n_users;
-#pragma omp parallel for schedule(static) num_threads(t->T)
-        for (int32_t r = 0; r < rows; r++) {
-            int64_t from = synced[r];
-            catch_up_rows(t, side, &r, &from, 1, through);
-            synced[r] = through;
-        }
-    }
-}
-
-/* L2 on the weight matrices: g += 2 reg_layers W over [b, e) of the arena
- * (the hidden layers' W and the output weights; biases and MF's fixed
- * output weights excluded). */
-static void add_layer_penalty(trainer *t, float *g, size_t b, size_t e)
-{
-    const ncf_model *m = t->m;
-    const float c2 = 2.0f * t->c->reg_layers;
-    for (int l = 0; l <= m->n_layers; l++) {
-        size_t w0 = l < m->n_layers ? m->w_off[l] : m->wo_off;
-        size_t w1 = w0 + (l < m->n_layers ? (size_t)m->in[l] * (size_t)m->out[l] : (m->B ? 0 : (size_t)m->out_in));
-        size_t lo = b > w0 ? b : w0, hi = e < w1 ? e : w1;
-        for (size_t k = lo; k < hi; k++) g[k] += c2 * m->dense[k];
-    }
-}
-
-/* The dense arena cut into chunks for the update: each tensor a chunk,
- * and a layer's W (out x in, row-major) cut further at every 16th output
- * row when its W^T rows are whole cache lines, so that no line of the
- * transposed weights is refreshed by two threads. Chunks go to threads
- * largest first, each to the least loaded (the first layer's W alone is
- * three quarters of NeuMF's arena, so contiguous slices could not be even).
- * Which thread updates a chunk changes no result. */
-static int dense_chunks_init(trainer *t)
-{
-    const ncf_model *m = t->m;
-    const int T = t->T;
-    size_t cap = 2, n = 0;
-    for (int l = 0; l < m->n_layers; l++) cap += (size_t)m->out[l] / 16 + 3;
-    dense_chunk *all = malloc(cap * sizeof *all);
-    t->dense_chunks = malloc(cap * sizeof *t->dense_chunks);
-    t->dense_first = calloc((size_t)T + 1, sizeof *t->dense_first);
-    size_t *load = calloc((size_t)T, sizeof *load);
-    int *owner = malloc(cap * sizeof *owner);
-    if (!all || !t->dense_chunks || !t->dense_first || !load || !owner) {
-        free(all), free(load), free(owner);
-        return -1;
-    }
-    for (int l = 0; l < m->n_layers; l++) {
-        const size_t w0 = m->w_off[l], in = (size_t)m->in[l], out = (size_t)m->out[l];
-        const size_t wend = m->b_off[l], bend = l + 1 < m->n_layers ? m->w_off[l + 1] : m->wo_off;
-        if (out % 16 == 0 && w0 % 16 == 0)
-            for (size_t o = 0; o < out; o += 16) all[n++] = (dense_chunk){w0 + o * in, o + 16 < out ? w0 + (o + 16) * in : wend};
-        else
-            all[n++] = (dense_chunk){w0, wend};
-        all[n++] = (dense_chunk){wend, bend};
-    }
-    all[n++] = (dense_chunk){m->wo_off, m->n_dense}; /* the chunks tile [0, n_dense): the arena is laid out so */
-    for (size_t c = 0; c < n; c++) owner[c] = -1;
-    for (size_t done = 0; done < n; done++) { /* largest unassigned first, to the least loaded thread */
-        size_t best = n;
-        for (size_t c = 0; c < n; c++)
-            if (owner[c] < 0 && (best == n || all[c].e - all[c].b > all[best].e - all[best].b)) best = c;
-        int th = 0;
-        for (int k = 1; k < T; k++)
-            if (load[k] < load[th]) th = k;
-        owner[best] = th;
-        load[th] += all[best].e - all[best].b;
-    }
-    size_t at = 0;
-    for (int k = 0; k < T; k++) { /* each thread's chunks in arena order */
-        t->dense_first[k] = (int)at;
-        for (size_t c = 0; c < n; c++)
-            if (owner[c] == k) t->dense_chunks[at++] = all[c];
-    }
-    t->dense_first[T] = (int)at;
-    free(all), free(load), free(owner);
-    return 0;
-}
-
-/* Reduces elements [b, e) of the dense gradient over the groups (in group
- * order) and updates them. */
-static void update_dense_range(trainer *t, size_t b, size_t e, const ncf_adam_step *as)
-{
-    ncf_model *m = t->m;
-    float *g = t->dense_grad;
-    ncf_sum_strided_(g + b, t->group_grad + b, t->group_stride, t->n_groups, e - b);
-    if (t->c->reg_layers > 0.0f) add_layer_penalty(t, g, b, e);
-    if (t->c->optimizer == NCF_OPT_ADAM) ncf_adam_update_(m->dense + b, g + b, t->dense_m + b, t->dense_v + b, e - b, as);
-    else ncf_opt1_update_(&t->opt1, m->dense + b, g + b, t->dense_m ? t->dense_m + b : NULL, e - b);
-    /* refresh the transposed forward copy of the weights in this slice,
-     * row by row of W^T: its stores run along a line and the loads step
-     * through W (the other way round, every store hit another line). The
-     * slices cut W between whole rows (dense_chunks_init); the test keeps
-     * any other cut right. */
-    for (int l = 0; l < m->n_layers; l++) {
-        const size_t w0 = m->w_off[l], in = (size_t)m->in[l], out = (size_t)m->out[l];
-        const size_t lo = b > w0 ? b : w0, hi = e < w0 + in * out ? e : w0 + in * out;
-        if (lo >= hi) continue;
-        const size_t o0 = (lo - w0) / in, o1 = (hi - w0 + in - 1) / in; /* rows of W the slice meets */
-        const float *restrict src = m->dense + w0;
-        float *restrict dst = m->wt + w0;
-        for (size_t i = 0; i < in; i++)
-            for (size_t o = o0; o < o1; o++) {
-                const size_t k = o * in + i; /* element (o, i) of W */
-                if (k - (lo - w0) < hi - lo) dst[i * out + o] = src[k];
-            }
-    }
-}
-
-/* Thread tid's chunks of the dense update. */
-static void update_dense(trainer *t, int tid, const ncf_adam_step *as)
-{
-    for (int k = t->dense_first[tid]; k < t->dense_first[tid + 1]; k++)
-        update_dense_range(t, t->dense_chunks[k].b, t->dense_chunks[k].e, as);
-}
-
-/* Lists the batch positions group by group, in batch order within each
- * group (a counting sort), and opens thread tid's groups for claiming. Each
- * thread makes its own copy of the same list, so a thread that takes
- * another's group, or sums the items of another's samples, needs no list
- * the other thread wrote this step. Sample k's gradient slot is its place
- * in the list: a thread's groups are consecutive in it, so each thread
- * writes a range of slots of its own, whatever the batch positions, and a
- * slot line moves between cores only when its item part is summed by the
- * item's owner. Done before the step's first barrier. */
-static void list_groups(trainer *t, const ncf_sample *s, int B, int tid)
-{
-    const int G = t->n_groups;
-    int32_t *at = t->at[tid], *slot_of = t->slot_of[tid];
-    int *end = t->group_end[tid];
-    memset(end, 0, ((size_t)G + 1) * sizeof *end);
-    for (int k = 0; k < B; k++) end[t->user_group[s[k].user] + 1]++;
-    for (int g = 0; g < G; g++) end[g + 1] += end[g]; /* end[g]: where group g starts */
-    for (int k = 0; k < B; k++) {
-        const int p = end[t->user_group[s[k].user]]++; /* end[g]: where it ends, once all are placed */
-        at[p] = k;
-        slot_of[k] = p;
-    }
-    int g0, g1;
-    thread_groups(t, tid, &g0, &g1);
-    atomic_store_explicit(&t->claim[tid].next, g0, memory_order_relaxed);
-}
-
-/* Computes group g on thread tid: its dense gradient and loss go to its
- * own buffer and line; each sample's embedding gradients to its slot in
- * emb_grad (its place in the group list), and the user tables' on into the
- * group's user rows at once (no other group has those users). */
-static void compute_group(trainer *t, const ncf_sample *s, int g, int tid, int64_t gstep,
-                          const ncf_grad_args *ga)
-{
-    ncf_model *m = t->m;
-    const int32_t *at = t->at[tid];
-    const int *end = t->group_end[tid];
-    const int tile = ncf_loss_pairwise(t->c->loss) ? NCF_TILE_ROWS / 2 : NCF_TILE_ROWS; /* samples per call */
-    const int begin = g > 0 ? end[g - 1] : 0, n = end[g] - begin, tiles = (n + tile - 1) / tile;
-    float *dg = t->group_grad + (size_t)g * t->group_stride;
-    memset(dg, 0, m->n_dense * sizeof *dg);
-    double loss = 0.0;
-    const int listed = t->counts[tid].touched[0]; /* users listed by this thread's earlier groups */
-    if (t->deferred) catch_up_samples(t, 0, tid, s, at + begin, n, t->group_start[g], t->group_start[g + 1], gstep);
-    for (int p = 0; p < tiles; p++) { /* n split evenly into tiles */
-        const int b = begin + (int)((int64_t)n * p / tiles), e = begin + (int)((int64_t)n * (p + 1) / tiles);
-        ncf_grad_args a = *ga;
-        a.at = at + b;
-        loss += ncf_model_chunk_grad_(m, s, e - b, &a, t->ws[tid], dg, t->emb_grad + (size_t)b * t->slot);
-        sum_rows(t, 0, tid, s, at + b, e - b, t->group_start[g], t->group_start[g + 1]);
-    }
-    clear_places(t, 0, tid, listed, t->counts[tid].touched[0], t->group_start[g]);
-    t->group_loss[(size_t)g * PAD_DOUBLES] = loss;
-}
-
-/* Thread tid's share of a step's gradients: its own groups in order, then,
- * when it runs out, the groups other threads have not yet claimed (so a
- * core that runs slow, on a shared machine, does not hold up the step).
- * Which thread computes a group changes no result. */
-static void compute_groups(trainer *t, const ncf_sample *s, int tid, int64_t gstep, const ncf_grad_args *ga)
-{
-    t->counts[tid].touched[0] = t->counts[tid].touched[1] = 0;
-    for (int k = 0; k < (t->steal ? t->T : 1); k++) {
-        const int owner = (tid + k) % t->T;
-        int g0, g1;
-        thread_groups(t, owner, &g0, &g1);
-        for (;;) {
-            const int g = atomic_fetch_add_explicit(&t->claim[owner].next, 1, memory_order_relaxed);
-            if (g >= g1) break;
-            compute_group(t, s, g, tid, gstep, ga);
-        }
-    }
-}
-
-/* One of the step's barriers for the whole team. */
-static void step_barrier(trainer *t, int *sense)
-{
-    if (t->spin_barrier) {
-        team_wait(t->barrier, t->T, sense);
-        return;
-    }
-#pragma omp barrier
-}
-
-/* Runs one epoch of steps; returns the mean batch loss (NaN on divergence).
- * Two barriers a step: after the catch-up (every row and weight current)
- * and after the groups (every gradient in). Each thread updates the dense
- * slice and the embedding rows it owns, and catches up its own rows for
- * the next step, so nothing else needs to wait. */
-static double run_epoch(trainer *t, int epoch)
-{
-    const ncf_train_config *c = t->c;
-    const int64_t n_steps = (t->n_samples + c->batch - 1) / c->batch, base = t->step;
-    double loss_sum = 0.0;
-    int diverged = 0;
-    const int64_t report_every = n_steps / 100 + 1;
-    const int deferred = t->deferred, T = t->T;
-#pragma omp parallel num_threads(T)
-    {
-#ifdef _OPENMP
-        const int tid = omp_get_thread_num();
-#else
-        const int tid = 0;
-#endif
-        double own_loss_sum = 0.0; /* thread 0's, published at the end: a shared sum
-                                    * written every step would share a line with diverged */
-        NCF_PHASE_DECL;
-        int sense = atomic_load_explicit(&t->barrier->sense, memory_order_relaxed); /* no barrier is under way */
-        for (int64_t step = 0; step < n_steps; step++) {
-            NCF_PHASE_STEP(step);
-            const int64_t gstep = base + step; /* steps done before this one */
-            const int64_t start = step * c->batch;
-            const int B = (int)(start + c->batch <= t->n_samples ? c->batch : t->n_samples - start);
-            const ncf_sample *s = t->samples + start;
-            ncf_grad_args ga = {.loss = c->loss,
-                                .scale = 1.0f / (float)B,
-                                .reg = c->reg,
-                                .dropout = 1,
-                                .drop_seed = c->seed ^ ((uint64_t)epoch << 40),
-                                .sample_base = (uint64_t)start};
-            int n_items;
-            const int32_t *items = list_items(t, s, B, tid, &n_items);
-            if (deferred) { /* the items this thread owns; users as their groups are computed */
-                int32_t lo, hi;
-                owned_rows(t, 1, tid, &lo, &hi);
-                catch_up_samples(t, 1, tid, s, items, n_items, lo, hi, gstep);
-            }
-            list_groups(t, s, B, tid);
-            NCF_PHASE(0);
-            if (T > 1) step_barrier(t, &sense); /* a team of one has nothing to wait for */
-            NCF_PHASE(1);
-            if (diverged) break; /* set by thread 0 before this barrier: all threads agree */
-            compute_groups(t, s, tid, gstep, &ga);
-            NCF_PHASE(2);
-            if (T > 1) step_barrier(t, &sense);
-            NCF_PHASE(3);
-            if (tid == 0) {
-                double bl = 0.0;
-                for (int g = 0; g < t->n_groups; g++) bl += t->group_loss[(size_t)g * PAD_DOUBLES];
-                own_loss_sum += bl;
-                if (!isfinite(bl)) diverged = 1;
-                if (c->on_progress && (step % report_every == 0 || step == n_steps - 1))
-                    c->on_progress(epoch, (double)(step + 1) / (double)n_steps, c->user);
-            }
-            const ncf_adam_step *as = c->optimizer == NCF_OPT_ADAM ? ncf_adam_window_step_(&t->win, gstep + 1) : NULL;
-            update_dense(t, tid, as);
-            NCF_PHASE(4);
-            update_embeddings(t, s, items, n_items, tid, gstep, as);
-            NCF_PHASE(5);
-        }
-        if (tid == 0) loss_sum = own_loss_sum;
-#ifdef NCF_PHASE_TIMING
-#pragma omp critical
-        NCF_PHASE_REPORT(tid, epoch, n_steps);
-#endif
-    }
-    t->step = base + n_steps;
-    if (diverged) return NAN;
-    return loss_sum / (double)(n_steps ? n_steps : 1);
-}
-
-/* A copy of the weights (embedding tables and the dense arena): early
- * stopping keeps the best validation epoch's. */
-typedef struct snapshot {
-    float *tab[NCF_TABLES];
-    float *dense;
-} snapshot;
-
-static void snapshot_free(snapshot *s)
+void snapshot_free(snapshot *s)
 {
     for (int k = 0; k < NCF_TABLES; k++) free(s->tab[k]);
     free(s->dense);
     memset(s, 0, sizeof *s);
 }
 
-static int snapshot_take(snapshot *s, const ncf_model *m)
+int snapshot_take(snapshot *s, const ncf_model *m)
 {
     for (int k = 0; k < NCF_TABLES; k++) {
         const ncf_table *tb = &m->tab[k];
@@ -1021,8 +42,8 @@ static void snapshot_restore(const snapshot *s, ncf_model *m)
     ncf_model_sync_(m);
 }
 
-ncf_status ncf_train(ncf_model *m, const ncf_dataset *ds, const ncf_train_config *c, ncf_train_result *result,
-                     ncf_err *err)
+/* The checks of ncf_train on its arguments. */
+static ncf_status check_run(const ncf_model *m, const ncf_dataset *ds, const ncf_train_config *c, ncf_err *err)
 {
     ncf_status st = ncf_train_config_check(c, err);
     if (st != NCF_OK) return st;
@@ -1036,88 +57,166 @@ ncf_status ncf_train(ncf_model *m, const ncf_dataset *ds, const ncf_train_config
                              ncf_idmap_raw(ds->user_ids, u));
     if (c->early_stop > 0 && ds->valid.n == 0)
         return ncf_fail_(err, NCF_ERR_ARG, "early stopping needs validation cases (ncf split --validation, or --validation)");
-    const ncf_eval_config ec = effective_eval(c);
-    trainer t;
-    memset(result, 0, sizeof *result);
-    if (trainer_init(&t, m, ds, c) != NCF_OK) {
-        trainer_free(&t);
+    return NCF_OK;
+}
+
+ncf_status ncf_trainer_create(ncf_model *m, const ncf_dataset *ds, const ncf_train_config *c, ncf_trainer **out,
+                              ncf_err *err)
+{
+    *out = NULL;
+    ncf_status st = check_run(m, ds, c, err);
+    if (st != NCF_OK) return st;
+    ncf_trainer *t = calloc(1, sizeof *t);
+    if (!t) return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory allocating the trainer");
+    t->c = *c;
+    t->ec = ncf_train_eval_config_(c);
+    t->m = m;
+    t->ds = ds;
+    t->best_valid = -1.0;
+    t->over = c->epochs == 0;
+    atomic_init(&t->interrupt, 0);
+    if (engine_init(&t->e, m, ds, &t->c) != NCF_OK) {
+        ncf_trainer_free(t);
         return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory allocating the trainer");
     }
-    snapshot best_weights = {0};
-    int since_better = 0;
-    double best_valid = -1.0;
-    for (int epoch = 1; epoch <= c->epochs; epoch++) {
-        double t0 = ncf_now_seconds_();
-        const ncf_status sampled = ncf_sampler_epoch_(&t.sampler, c->loss, c->neg, c->seed, epoch, t.T, t.samples);
-        if (sampled != NCF_OK) {
-            st = ncf_fail_(err, sampled, "sampling epoch %d: %s", epoch, ncf_status_str(sampled));
-            break;
-        }
-        const float lr = ncf_train_lr_at(c, epoch);
-        t.opt1.lr = lr;
-        if (c->optimizer == NCF_OPT_ADAM) {
-            ncf_adam_window_free_(&t.win);
-            if (ncf_adam_window_build_(&t.win, lr, c->beta1, c->beta2, c->eps, t.step,
-                                       (t.n_samples + c->batch - 1) / c->batch) != 0) {
-                st = ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
-                break;
-            }
-        }
-        double loss = run_epoch(&t, epoch);
-        if (t.deferred) catch_up_all(&t);
-        double t1 = ncf_now_seconds_();
-        if (!isfinite(loss)) {
-            st = ncf_fail_(err, NCF_ERR_NUMERIC, "epoch %d: the loss became %g (try a smaller --lr)", epoch, loss);
-            break;
-        }
-        ncf_epoch_report r = {.epoch = epoch, .loss = loss, .train_seconds = t1 - t0, .hr = NAN, .ndcg = NAN};
-        r.samples = ncf_loss_pairwise(c->loss) ? 2 * t.n_samples : t.n_samples;
-        const int due = (c->eval_every_epoch > 0 && epoch % c->eval_every_epoch == 0) || epoch == c->epochs;
-        int stop = 0;
-        if (due && ds->test.n > 0) {
-            st = ncf_evaluate_cases(m, ds, &ds->test, &ec, t.T, &r.test, err);
-            if (st == NCF_OK && ds->valid.n > 0) st = ncf_evaluate_cases(m, ds, &ds->valid, &ec, t.T, &r.valid, err);
-            if (st != NCF_OK) break;
-            r.hr = r.test.hr;
-            r.ndcg = r.test.ndcg;
-            r.eval_seconds = ncf_now_seconds_() - t1;
-            const double primary = ncf_metrics_primary(&r.test, ec.mode);
-            if (result->best_epoch == 0 || primary > ncf_metrics_primary(&result->best, ec.mode)) {
-                result->best_epoch = epoch;
-                result->best = r.test;
-            }
-            result->final = r.test;
-            if (ds->valid.n > 0) {
-                const double v = ncf_metrics_primary(&r.valid, ec.mode);
-                if (result->selected_epoch == 0 || v > best_valid) {
-                    best_valid = v;
-                    result->selected_epoch = epoch;
-                    result->selected_valid = r.valid;
-                    result->selected = r.test;
-                    since_better = 0;
-                    if (c->early_stop > 0 && snapshot_take(&best_weights, m) != 0) {
-                        st = ncf_fail_(err, NCF_ERR_NOMEM, "out of memory keeping the best model");
-                        break;
-                    }
-                } else if (c->early_stop > 0 && ++since_better >= c->early_stop) {
-                    stop = 1;
-                }
-            }
-        }
-        result->epochs_run = epoch;
-        result->final_loss = loss;
-        if (c->on_epoch && c->on_epoch(&r, c->user)) break;
-        if (stop) {
-            result->stopped_early = 1;
-            break;
-        }
+    *out = t;
+    return NCF_OK;
+}
+
+void ncf_trainer_free(ncf_trainer *t)
+{
+    if (!t) return;
+    engine_free(&t->e);
+    snapshot_free(&t->best);
+    free(t);
+}
+
+int ncf_trainer_done(const ncf_trainer *t) { return t->over; }
+int ncf_trainer_epochs_done(const ncf_trainer *t) { return t->epochs_done; }
+int64_t ncf_trainer_steps_done(const ncf_trainer *t) { return t->steps_done; }
+int64_t ncf_trainer_epoch_steps(const ncf_trainer *t) { return engine_steps(&t->e); }
+
+void ncf_trainer_interrupt(ncf_trainer *t) { atomic_store_explicit(&t->interrupt, 1, memory_order_relaxed); }
+
+void ncf_trainer_result(const ncf_trainer *t, ncf_train_result *r)
+{
+    *r = t->result;
+    r->best_hr = r->best.hr;
+    r->best_ndcg = r->best.ndcg;
+    r->final_hr = r->final.hr;
+    r->final_ndcg = r->final.ndcg;
+}
+
+/* After epoch's steps: evaluates when due, updates the best, final and
+ * selected epochs, and decides on early stopping (sets t->over). */
+static ncf_status evaluate_epoch(ncf_trainer *t, int epoch, ncf_epoch_report *r, double t1, ncf_err *err)
+{
+    const ncf_train_config *c = &t->c;
+    const ncf_dataset *ds = t->ds;
+    ncf_train_result *result = &t->result;
+    const int due = (c->eval_every_epoch > 0 && epoch % c->eval_every_epoch == 0) || epoch == c->epochs;
+    if (!due || ds->test.n == 0) return NCF_OK;
+    ncf_status st = ncf_evaluate_cases(t->m, ds, &ds->test, &t->ec, t->e.T, &r->test, err);
+    if (st == NCF_OK && ds->valid.n > 0) st = ncf_evaluate_cases(t->m, ds, &ds->valid, &t->ec, t->e.T, &r->valid, err);
+    if (st != NCF_OK) return st;
+    r->hr = r->test.hr;
+    r->ndcg = r->test.ndcg;
+    r->eval_seconds = ncf_now_seconds_() - t1;
+    const double primary = ncf_metrics_primary(&r->test, t->ec.mode);
+    if (result->best_epoch == 0 || primary > ncf_metrics_primary(&result->best, t->ec.mode)) {
+        result->best_epoch = epoch;
+        result->best = r->test;
     }
-    if (st == NCF_OK && c->early_stop > 0 && result->selected_epoch > 0) snapshot_restore(&best_weights, m);
-    snapshot_free(&best_weights);
-    result->best_hr = result->best.hr;
-    result->best_ndcg = result->best.ndcg;
-    result->final_hr = result->final.hr;
-    result->final_ndcg = result->final.ndcg;
-    trainer_free(&t);
+    result->final = r->test;
+    if (ds->valid.n == 0) return NCF_OK;
+    const double v = ncf_metrics_primary(&r->valid, t->ec.mode);
+    if (result->selected_epoch == 0 || v > t->best_valid) {
+        t->best_valid = v;
+        result->selected_epoch = epoch;
+        result->selected_valid = r->valid;
+        result->selected = r->test;
+        t->since_better = 0;
+        if (c->early_stop > 0 && snapshot_take(&t->best, t->m) != 0)
+            return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory keeping the best model");
+    } else if (c->early_stop > 0 && ++t->since_better >= c->early_stop) {
+        result->stopped_early = 1;
+        t->over = 1;
+    }
+    return NCF_OK;
+}
+
+ncf_status ncf_trainer_epoch(ncf_trainer *t, ncf_epoch_report *report, ncf_err *err)
+{
+    if (t->over || t->finished)
+        return ncf_fail_(err, NCF_ERR_ARG, "training is over (%d epochs run)", t->epochs_done);
+    if (atomic_exchange_explicit(&t->interrupt, 0, memory_order_relaxed))
+        return ncf_fail_(err, NCF_ERR_INTERRUPTED, "interrupted before epoch %d", t->epochs_done + 1);
+    const ncf_train_config *c = &t->c;
+    const int epoch = t->epochs_done + 1;
+    const double t0 = ncf_now_seconds_();
+    if (t->samples_epoch != epoch) {
+        const ncf_status sampled = engine_begin_epoch(&t->e, epoch, t->steps_done);
+        if (sampled != NCF_OK) {
+            t->over = 1;
+            return ncf_fail_(err, sampled, "sampling epoch %d: %s", epoch, ncf_status_str(sampled));
+        }
+        t->samples_epoch = epoch;
+    }
+    const int64_t n_steps = engine_steps(&t->e);
+    const int64_t done = engine_run(&t->e, epoch, t->steps_done, &t->interrupt, &t->loss_sum);
+    if (done < 0) {
+        t->over = 1;
+        return ncf_fail_(err, NCF_ERR_NUMERIC, "epoch %d: the loss became %g (try a smaller --lr)", epoch, NAN);
+    }
+    if (done < n_steps) {
+        t->steps_done = done;
+        atomic_store_explicit(&t->interrupt, 0, memory_order_relaxed);
+        return ncf_fail_(err, NCF_ERR_INTERRUPTED, "interrupted in epoch %d after step %lld of %lld", epoch,
+                         (long long)done, (long long)n_steps);
+    }
+    if (t->e.deferred) engine_catch_up_all(&t->e);
+    const double loss = t->loss_sum / (double)(n_steps ? n_steps : 1);
+    t->steps_done = 0;
+    t->loss_sum = 0.0;
+    t->epochs_done = epoch;
+    const double t1 = ncf_now_seconds_();
+    ncf_epoch_report r = {.epoch = epoch, .loss = loss, .train_seconds = t1 - t0, .hr = NAN, .ndcg = NAN};
+    r.samples = ncf_loss_pairwise(c->loss) ? 2 * t->e.n_samples : t->e.n_samples;
+    ncf_status st = evaluate_epoch(t, epoch, &r, t1, err);
+    if (st != NCF_OK) {
+        t->over = 1;
+        return st;
+    }
+    t->result.epochs_run = epoch;
+    t->result.final_loss = loss;
+    if (epoch >= c->epochs) t->over = 1;
+    if (c->on_epoch && c->on_epoch(&r, c->user)) t->over = 1;
+    if (report) *report = r;
+    return NCF_OK;
+}
+
+ncf_status ncf_trainer_finish(ncf_trainer *t, ncf_train_result *result, ncf_err *err)
+{
+    (void)err;
+    if (!t->finished) {
+        t->finished = 1;
+        t->over = 1;
+        if (t->steps_done > 0 && t->e.deferred) engine_catch_up_all(&t->e);
+        if (t->c.early_stop > 0 && t->result.selected_epoch > 0) snapshot_restore(&t->best, t->m);
+    }
+    if (result) ncf_trainer_result(t, result);
+    return NCF_OK;
+}
+
+ncf_status ncf_train(ncf_model *m, const ncf_dataset *ds, const ncf_train_config *c, ncf_train_result *result,
+                     ncf_err *err)
+{
+    ncf_trainer *t = NULL;
+    memset(result, 0, sizeof *result);
+    ncf_status st = ncf_trainer_create(m, ds, c, &t, err);
+    while (st == NCF_OK && !ncf_trainer_done(t)) st = ncf_trainer_epoch(t, NULL, err);
+    if (st == NCF_OK) st = ncf_trainer_finish(t, result, err);
+    else if (t) ncf_trainer_result(t, result);
+    ncf_trainer_free(t);
     return st;
 }

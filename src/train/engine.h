@@ -1,0 +1,124 @@
+/* engine.h — the step machinery of training (engine.c): one epoch's
+ * samples, the user groups and item ranges that make every sum's order
+ * independent of the thread count, the per-thread buffers, and the
+ * optimizer state (moments, the dense rows' synced counters). The epoch
+ * loop, evaluation and model selection are trainer.c's. */
+#ifndef NCF_TRAIN_ENGINE_H
+#define NCF_TRAIN_ENGINE_H
+
+#include <stdatomic.h>
+
+#include "model/model_impl.h"
+#include "optim/optim.h"
+#include "sampler/sampler.h"
+
+/* Samples per user group, on average: a batch of B samples is split into
+ * ceil(B / GROUP) groups by user. */
+#define GROUP 32
+
+/* Values per cache line: what one thread writes every step sits on a line
+ * of its own, so that the other threads' lines do not travel with it. */
+#define PAD_DOUBLES 8
+
+/* Elements [b, e) of the dense arena. */
+typedef struct dense_chunk {
+    size_t b, e;
+} dense_chunk;
+
+/* A thread's counts for this step, on a cache line of their own. */
+typedef struct thread_counts {
+    _Alignas(64) int touched[2]; /* rows listed, per side */
+} thread_counts;
+
+/* A thread's counter of claimed groups, alone on its cache line. */
+typedef struct group_claim {
+    _Alignas(64) atomic_int next;
+} group_claim;
+
+/* The step's two barriers: sense-reversing, spinning, then yielding.
+ * libgomp's barrier costs a futex call per barrier even when nobody sleeps
+ * (in this VM a system call is a hypervisor exit); this one costs the two
+ * cache-line transfers it must. It spins, so it serves only teams no
+ * larger than the processors (spin_barrier); past SPIN_LIMIT polls a
+ * waiter yields its core, for when other programs take them. */
+typedef struct team_barrier {
+    _Alignas(64) atomic_int arrived;
+    _Alignas(64) atomic_int sense;
+} team_barrier;
+
+/* The step machinery of one training run: everything it allocates. */
+typedef struct engine {
+    ncf_model *m;
+    const ncf_train_config *c;
+    ncf_adam_mode mode; /* c->adam_mode resolved for the model */
+    int T;
+    ncf_sampler sampler;
+    ncf_sample *samples;
+    int64_t n_samples;
+    size_t slot;
+    float *emb_grad;        /* batch slots, in the order of the group lists (at), not of batch positions */
+    int32_t **slot_of;      /* per thread, its own copy: the slot of each batch position */
+    int n_groups;           /* G user groups, fixed by the batch size (not the thread count) */
+    int32_t *group_start;   /* G + 1: group g has users [group_start[g], group_start[g + 1]) */
+    int32_t *user_group;    /* n_users: each user's group */
+    int32_t *item_start;    /* T + 1: thread t owns items [item_start[t], item_start[t + 1]) */
+    size_t group_stride;    /* n_dense rounded up to a cache line */
+    float *group_grad;      /* G x group_stride: each group's dense gradient */
+    double *group_loss;     /* G x PAD_DOUBLES: each group's loss, on its own cache line */
+    int32_t **at;           /* per thread, its own copy of one list: the batch positions group by group */
+    int **group_end;        /* per thread: where each group ends in at */
+    group_claim *claim;     /* per thread: the next of its groups to compute, by it or another thread */
+    team_barrier *barrier;  /* the step's barriers */
+    int spin_barrier;       /* use it (T <= processors), else OpenMP's */
+    int steal;              /* threads may compute each other's groups */
+    thread_counts *counts;  /* per thread */
+    dense_chunk *dense_chunks; /* the dense update's chunks, thread by thread */
+    int *dense_first;          /* T + 1: thread t updates chunks [dense_first[t], dense_first[t + 1]) */
+    int32_t **item_at;      /* per thread (T > 1): batch positions of the samples whose items it owns */
+    float *dense_grad, *dense_m, *dense_v;
+    float *tab_m[NCF_TABLES], *tab_v[NCF_TABLES];
+    float *tab_grad[NCF_TABLES]; /* the reference sweep only: whole gradient tables */
+    /* Row bookkeeping per side (users, items): a side's tables share their
+     * rows, so one list and one catch-up state serve them all */
+    int32_t **row_pos; /* [thread * 2 + side]: row lo + j's place in touched at [j] (-1: none), over
+                        * the range being summed (a group's users, the thread's items) */
+    float **row_grad;  /* [thread * 2 + side]: gradient sums of the rows in touched, in its order */
+    size_t row_stride; /* floats between them: a side's width, whole lines */
+    int64_t *synced[2];          /* dense modes: step each row is current through */
+    ncf_adam_window win;         /* this epoch's Adam step constants */
+    ncf_opt1 opt1;               /* the other optimizers: kind and this epoch's constants */
+    int deferred;                /* dense mode with zero-gradient steps: untouched rows caught up when read */
+    int32_t **touched;      /* [thread * 2 + side] */
+    int32_t **catch_rows;   /* [thread]: rows to catch up */
+    int64_t **from;         /* [thread]: their catch-up start steps */
+    float **ws;             /* per thread */
+    long long step;         /* steps done since training began (the Adam step count) */
+} engine;
+
+/* Allocates everything a run of c on m and ds needs (moments zero, every
+ * row synced at step 0). NCF_ERR_NOMEM on failure (engine_free cleans up
+ * a partial engine). */
+ncf_status engine_init(engine *t, ncf_model *m, const ncf_dataset *ds, const ncf_train_config *c);
+void engine_free(engine *t);
+
+/* Steps in one epoch. */
+int64_t engine_steps(const engine *t);
+
+/* Fills t->samples with epoch's samples and sets the epoch's learning rate
+ * and Adam window (steps t->step - done + 1 on: the epoch's first step is
+ * the one after the `done` steps already run of it). */
+ncf_status engine_begin_epoch(engine *t, int epoch, int64_t done);
+
+/* Runs the epoch's steps from `from` on (t->step must be the epoch's first
+ * step + from), adding each batch's loss to *loss_sum in step order. Stops
+ * early after a step during which *halt was found set (checked once a
+ * step, after the step's first barrier, so the whole team agrees).
+ * Returns the epoch's steps done (engine_steps when it ran to the end), or
+ * -1 when a batch's loss was not finite. */
+int64_t engine_run(engine *t, int epoch, int64_t from, const atomic_int *halt, double *loss_sum);
+
+/* Dense modes: brings every row up to date through t->step (before
+ * evaluation or saving, at the end of an epoch). */
+void engine_catch_up_all(engine *t);
+
+#endif

@@ -1,0 +1,41 @@
+/* trainer_impl.h — the inside of ncf_trainer, shared by trainer.c (the
+ * epoch loop, evaluation, model selection, early stopping) and
+ * checkpoint.c (saving and restoring it). Not part of the public API. */
+#ifndef NCF_TRAIN_TRAINER_IMPL_H
+#define NCF_TRAIN_TRAINER_IMPL_H
+
+#include <stdatomic.h>
+
+#include "train/engine.h"
+
+/* A copy of the weights (embedding tables, padded rows as in the model, and the
+ * dense arena): early stopping keeps the selected epoch's. */
+typedef struct snapshot {
+    float *tab[NCF_TABLES];
+    float *dense;
+} snapshot;
+
+void snapshot_free(snapshot *s);
+/* Copies m's weights into s (allocating what s lacks); -1 out of memory. */
+int snapshot_take(snapshot *s, const ncf_model *m);
+
+struct ncf_trainer {
+    engine e;               /* points at c */
+    ncf_train_config c;     /* the caller's configuration, copied */
+    ncf_eval_config ec;     /* c's evaluation, resolved */
+    ncf_model *m;
+    const ncf_dataset *ds;
+    int epochs_done;
+    int64_t steps_done;     /* of epoch epochs_done + 1; 0 between epochs */
+    double loss_sum;        /* the batch losses of those steps, summed in step order */
+    int samples_epoch;      /* the epoch whose samples e.samples holds (0: none) */
+    ncf_train_result result;
+    double best_valid;      /* the selected epoch's validation metric */
+    int since_better;       /* evaluations since the selected epoch */
+    int over;               /* 1: every epoch run, stopped early, stopped by on_epoch, or failed */
+    int finished;           /* ncf_trainer_finish ran */
+    snapshot best;          /* early stopping: the selected epoch's weights */
+    atomic_int interrupt;
+};
+
+#endif
