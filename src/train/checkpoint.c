@@ -1,0 +1,559 @@
+/* checkpoint.c — saving a trainer's state to a checkpoint file and going
+ * on from one (ncf/train.h; the layout is in docs/model-file.md). The file:
+ * magic "NCFCKPT\0", version, then in order the configuration, the data's
+ * fingerprint and sizes, the progress (epochs done, steps done of the next,
+ * their loss sum, the global step), model selection, the caller's note, the
+ * model file of the current weights, the optimizer's state (dense moments,
+ * table moments without row padding, the synced counters), the selected
+ * epoch's weights when early stopping keeps them, and a CRC-32 of all
+ * before it. Loading reads the whole file and checks magic, version, CRC
+ * and every size before it builds anything; resuming checks the data and
+ * the configuration. Little-endian, as the model file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "data/data_impl.h"
+#include "train/config.h"
+#include "train/trainer_impl.h"
+
+static const char MAGIC[8] = {'N', 'C', 'F', 'C', 'K', 'P', 'T', '\0'};
+
+struct ncf_checkpoint {
+    ncf_train_config c;
+    uint64_t fingerprint;
+    int32_t n_users, n_items;
+    int64_t n_train;
+    int epochs_done;
+    int64_t steps_done;
+    double loss_sum;
+    int64_t step;
+    ncf_train_result result;
+    double best_valid;
+    int since_better, over;
+    char *note;
+    ncf_model *m;
+    float *dense_m, *dense_v;
+    float *tab_m[NCF_TABLES], *tab_v[NCF_TABLES];
+    int64_t *synced[2];
+    snapshot best;
+};
+
+/* ---- the data's fingerprint -------------------------------------------------- */
+typedef struct hasher {
+    uint64_t h;
+} hasher;
+
+static void hash_bytes(hasher *x, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = x->h;
+    for (size_t k = 0; k < n; k++) h = (h ^ b[k]) * 0x100000001b3ULL; /* FNV-1a */
+    x->h = h;
+}
+
+static void hash_cases(hasher *x, const ncf_cases *c)
+{
+    hash_bytes(x, &c->n, sizeof c->n);
+    if (c->n == 0) return;
+    hash_bytes(x, c->users, (size_t)c->n * sizeof *c->users);
+    hash_bytes(x, c->items, (size_t)c->n * sizeof *c->items);
+    if (!c->neg_offsets) return;
+    hash_bytes(x, c->neg_offsets, ((size_t)c->n + 1) * sizeof *c->neg_offsets);
+    hash_bytes(x, c->negs, (size_t)c->neg_offsets[c->n] * sizeof *c->negs);
+}
+
+static void hash_ids(hasher *x, const ncf_idmap *map, int32_t n)
+{
+    for (int32_t k = 0; map && k < n; k++) {
+        const char *raw = ncf_idmap_raw(map, k);
+        hash_bytes(x, raw, strlen(raw) + 1);
+    }
+}
+
+uint64_t ncf_dataset_fingerprint(const ncf_dataset *ds)
+{
+    hasher x = {0xcbf29ce484222325ULL};
+    hash_bytes(&x, &ds->n_users, sizeof ds->n_users);
+    hash_bytes(&x, &ds->n_items, sizeof ds->n_items);
+    hash_bytes(&x, &ds->n_train, sizeof ds->n_train);
+    hash_bytes(&x, ds->train_offsets, ((size_t)ds->n_users + 1) * sizeof *ds->train_offsets);
+    hash_bytes(&x, ds->train_items, (size_t)ds->n_train * sizeof *ds->train_items);
+    hash_cases(&x, &ds->test);
+    hash_cases(&x, &ds->valid);
+    hash_ids(&x, ds->user_ids, ds->n_users);
+    hash_ids(&x, ds->item_ids, ds->n_items);
+    return x.h;
+}
+
+/* ---- writing ----------------------------------------------------------------- */
+typedef struct writer {
+    FILE *f;
+    uint32_t crc;
+    int ok;
+} writer;
+
+static void put(writer *w, const void *p, size_t n)
+{
+    if (!w->ok || n == 0) return;
+    w->crc = ncf_crc32_update_(w->crc, p, n);
+    if (fwrite(p, 1, n, w->f) != n) w->ok = 0;
+}
+static void put_i32(writer *w, int32_t v) { put(w, &v, 4); }
+static void put_i64(writer *w, int64_t v) { put(w, &v, 8); }
+static void put_u64(writer *w, uint64_t v) { put(w, &v, 8); }
+static void put_f32(writer *w, float v) { put(w, &v, 4); }
+static void put_f64(writer *w, double v) { put(w, &v, 8); }
+
+/* A table-shaped buffer (rows x stride, dim used), rows without padding;
+ * a flag first: 0 when absent. */
+static void put_rows(writer *w, const float *a, const ncf_table *tb)
+{
+    put_i32(w, a != NULL);
+    for (int32_t r = 0; a && r < tb->rows; r++) put(w, a + (size_t)r * (size_t)tb->stride, (size_t)tb->dim * 4);
+}
+
+static void put_config(writer *w, const ncf_train_config *c)
+{
+    put_i32(w, c->epochs), put_i32(w, c->batch), put_i32(w, c->neg), put_f32(w, c->lr);
+    put_i32(w, (int32_t)c->optimizer), put_f32(w, c->beta1), put_f32(w, c->beta2), put_f32(w, c->eps);
+    put_i32(w, (int32_t)c->adam_mode), put_f32(w, c->reg), put_f32(w, c->reg_layers), put_f32(w, c->momentum);
+    put_f32(w, c->alpha), put_i32(w, (int32_t)c->schedule), put_i32(w, c->lr_step), put_f32(w, c->lr_gamma);
+    put_f32(w, c->lr_end), put_i32(w, (int32_t)c->loss), put_i32(w, c->threads), put_u64(w, c->seed);
+    put_i32(w, c->topk), put_i32(w, (int32_t)c->eval.mode), put_i32(w, c->eval.n_k);
+    for (int k = 0; k < NCF_MAX_TOPK; k++) put_i32(w, c->eval.k[k]);
+    put_i32(w, c->eval_every_epoch), put_i32(w, c->early_stop);
+}
+
+static void put_metrics(writer *w, const ncf_metrics *mt)
+{
+    put_f64(w, mt->hr), put_f64(w, mt->ndcg), put_i32(w, mt->n_cases), put_i32(w, mt->topk), put_i32(w, mt->n_k);
+    for (int k = 0; k < NCF_MAX_TOPK; k++) put_i32(w, mt->k[k]);
+    for (int k = 0; k < NCF_MAX_TOPK; k++)
+        for (int j = 0; j < NCF_METRICS; j++) put_f64(w, mt->at[k][j]);
+}
+
+static void put_result(writer *w, const ncf_train_result *r)
+{
+    put_i32(w, r->epochs_run), put_i32(w, r->best_epoch), put_f64(w, r->final_loss);
+    put_metrics(w, &r->best), put_metrics(w, &r->final);
+    put_i32(w, r->selected_epoch), put_metrics(w, &r->selected_valid), put_metrics(w, &r->selected);
+    put_i32(w, r->stopped_early);
+}
+
+/* fsyncs the directory holding path, so that a rename into it lasts. */
+static ncf_status sync_dir(const char *path, ncf_err *err)
+{
+    char *copy = strdup(path);
+    if (!copy) return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
+    const int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+    int ok = fd >= 0 && fsync(fd) == 0;
+    if (fd >= 0) close(fd);
+    free(copy);
+    return ok ? NCF_OK : ncf_fail_(err, NCF_ERR_IO, "%s: cannot sync its directory: %s", path, strerror(errno));
+}
+
+ncf_status ncf_trainer_save_checkpoint(const ncf_trainer *t, const char *path, const char *note, ncf_err *err)
+{
+    if (t->finished) return ncf_fail_(err, NCF_ERR_ARG, "%s: the run is finished: nothing to go on from", path);
+    /* the model file, whole, first in memory: its length goes before it */
+    char *model_bytes = NULL;
+    size_t model_len = 0;
+    FILE *mf = open_memstream(&model_bytes, &model_len);
+    if (!mf) return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
+    ncf_status st = ncf_model_write_(t->m, mf, path, err);
+    if (fclose(mf) != 0 && st == NCF_OK) st = ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
+    if (st != NCF_OK) {
+        free(model_bytes);
+        return st;
+    }
+    char *tmp = NULL;
+    FILE *f = ncf_open_tmp_(path, &tmp, err);
+    if (!f) {
+        free(model_bytes);
+        return NCF_ERR_IO;
+    }
+    writer w = {f, 0, 1};
+    const uint32_t version = NCF_CHECKPOINT_VERSION;
+    put(&w, MAGIC, 8);
+    put(&w, &version, 4);
+    put_config(&w, &t->c);
+    put_u64(&w, ncf_dataset_fingerprint(t->ds));
+    put_i32(&w, t->ds->n_users), put_i32(&w, t->ds->n_items), put_i64(&w, t->ds->n_train);
+    put_i32(&w, t->epochs_done), put_i64(&w, t->steps_done), put_f64(&w, t->loss_sum), put_i64(&w, t->e.step);
+    put_result(&w, &t->result);
+    put_f64(&w, t->best_valid), put_i32(&w, t->since_better), put_i32(&w, t->over);
+    const size_t note_len = note ? strlen(note) : 0;
+    put_u64(&w, note_len);
+    put(&w, note, note_len);
+    put_u64(&w, model_len);
+    put(&w, model_bytes, model_len);
+    free(model_bytes);
+    const engine *e = &t->e;
+    const ncf_model *m = t->m;
+    put_i32(&w, e->dense_m != NULL);
+    put(&w, e->dense_m, e->dense_m ? m->n_dense * 4 : 0);
+    put_i32(&w, e->dense_v != NULL);
+    put(&w, e->dense_v, e->dense_v ? m->n_dense * 4 : 0);
+    for (int k = 0; k < NCF_TABLES; k++) {
+        put_rows(&w, e->tab_m[k], &m->tab[k]);
+        put_rows(&w, e->tab_v[k], &m->tab[k]);
+    }
+    for (int side = 0; side < 2; side++) {
+        const size_t rows = (size_t)(side ? t->ds->n_items : t->ds->n_users) + 1;
+        put_i32(&w, e->synced[side] != NULL);
+        put(&w, e->synced[side], e->synced[side] ? rows * 8 : 0);
+    }
+    const int keep = t->best.dense != NULL;
+    put_i32(&w, keep);
+    for (int k = 0; keep && k < NCF_TABLES; k++) put_rows(&w, t->best.tab[k], &m->tab[k]);
+    if (keep) put(&w, t->best.dense, m->n_dense * 4);
+    const uint32_t crc = w.crc;
+    put(&w, &crc, 4);
+    if (!w.ok) ncf_fail_(err, NCF_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    st = ncf_commit_file_(f, tmp, path, w.ok, w.ok ? err : NULL);
+    if (!w.ok) return NCF_ERR_IO;
+    return st == NCF_OK ? sync_dir(path, err) : st;
+}
+
+/* ---- reading ----------------------------------------------------------------- */
+typedef struct reader {
+    const unsigned char *p;
+    size_t n, at;
+    int ok; /* 0 once a read ran past the end */
+} reader;
+
+static void take(reader *r, void *dst, size_t n)
+{
+    if (!r->ok || n > r->n - r->at) {
+        r->ok = 0;
+        if (dst && n) memset(dst, 0, n);
+        return;
+    }
+    if (n) memcpy(dst, r->p + r->at, n);
+    r->at += n;
+}
+static int32_t get_i32(reader *r) { int32_t v; take(r, &v, 4); return v; }
+static int64_t get_i64(reader *r) { int64_t v; take(r, &v, 8); return v; }
+static uint64_t get_u64(reader *r) { uint64_t v; take(r, &v, 8); return v; }
+static float get_f32(reader *r) { float v; take(r, &v, 4); return v; }
+static double get_f64(reader *r) { double v; take(r, &v, 8); return v; }
+
+static void get_config(reader *r, ncf_train_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->epochs = get_i32(r), c->batch = get_i32(r), c->neg = get_i32(r), c->lr = get_f32(r);
+    c->optimizer = (ncf_optimizer)get_i32(r), c->beta1 = get_f32(r), c->beta2 = get_f32(r), c->eps = get_f32(r);
+    c->adam_mode = (ncf_adam_mode)get_i32(r), c->reg = get_f32(r), c->reg_layers = get_f32(r);
+    c->momentum = get_f32(r), c->alpha = get_f32(r), c->schedule = (ncf_lr_schedule)get_i32(r);
+    c->lr_step = get_i32(r), c->lr_gamma = get_f32(r), c->lr_end = get_f32(r), c->loss = (ncf_loss)get_i32(r);
+    c->threads = get_i32(r), c->seed = get_u64(r), c->topk = get_i32(r);
+    c->eval.mode = (ncf_eval_mode)get_i32(r), c->eval.n_k = get_i32(r);
+    for (int k = 0; k < NCF_MAX_TOPK; k++) c->eval.k[k] = get_i32(r);
+    c->eval_every_epoch = get_i32(r), c->early_stop = get_i32(r);
+}
+
+static void get_metrics(reader *r, ncf_metrics *mt)
+{
+    mt->hr = get_f64(r), mt->ndcg = get_f64(r), mt->n_cases = get_i32(r), mt->topk = get_i32(r);
+    mt->n_k = get_i32(r);
+    for (int k = 0; k < NCF_MAX_TOPK; k++) mt->k[k] = get_i32(r);
+    for (int k = 0; k < NCF_MAX_TOPK; k++)
+        for (int j = 0; j < NCF_METRICS; j++) mt->at[k][j] = get_f64(r);
+}
+
+static void get_result(reader *r, ncf_train_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->epochs_run = get_i32(r), res->best_epoch = get_i32(r), res->final_loss = get_f64(r);
+    get_metrics(r, &res->best), get_metrics(r, &res->final);
+    res->selected_epoch = get_i32(r), get_metrics(r, &res->selected_valid), get_metrics(r, &res->selected);
+    res->stopped_early = get_i32(r);
+}
+
+/* Reads a buffer of count elements of size bytes after its presence flag
+ * (NULL when absent); -1 when the file ends first or memory runs out. The
+ * size is checked against what is left of the file before allocating. */
+static int get_array(reader *r, size_t count, size_t size, void **out)
+{
+    *out = NULL;
+    if (!get_i32(r)) return r->ok ? 0 : -1;
+    if (count > (r->n - r->at) / size) {
+        r->ok = 0;
+        return -1;
+    }
+    if (!(*out = malloc(count * size + 1))) return -1;
+    take(r, *out, count * size);
+    return r->ok ? 0 : -1;
+}
+
+/* As get_array, into a table-shaped buffer (rows padded to tb->stride with zeros). */
+static int get_rows(reader *r, const ncf_table *tb, float **out)
+{
+    *out = NULL;
+    if (!get_i32(r)) return r->ok ? 0 : -1;
+    if (!tb->w || (uint64_t)tb->rows * (uint64_t)tb->dim > (r->n - r->at) / 4) {
+        r->ok = 0;
+        return -1;
+    }
+    if (!(*out = calloc((size_t)tb->rows * (size_t)tb->stride, sizeof(float)))) return -1;
+    for (int32_t row = 0; row < tb->rows; row++) take(r, *out + (size_t)row * (size_t)tb->stride, (size_t)tb->dim * 4);
+    return r->ok ? 0 : -1;
+}
+
+void ncf_checkpoint_free(ncf_checkpoint *ck)
+{
+    if (!ck) return;
+    free(ck->note);
+    ncf_model_free(ck->m);
+    free(ck->dense_m);
+    free(ck->dense_v);
+    for (int k = 0; k < NCF_TABLES; k++) {
+        free(ck->tab_m[k]);
+        free(ck->tab_v[k]);
+        free(ck->best.tab[k]);
+    }
+    free(ck->best.dense);
+    for (int s = 0; s < 2; s++) free(ck->synced[s]);
+    free(ck);
+}
+
+/* Reads path whole into *buf (a regular file). */
+static ncf_status read_whole(const char *path, unsigned char **buf, size_t *size, ncf_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return ncf_fail_(err, NCF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return ncf_fail_(err, NCF_ERR_IO, "%s: not a regular file", path);
+    }
+    *size = (size_t)sb.st_size;
+    *buf = malloc(*size + 1);
+    if (!*buf) {
+        fclose(f);
+        return ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, *size);
+    }
+    const size_t got = fread(*buf, 1, *size, f);
+    fclose(f);
+    if (got != *size) {
+        free(*buf);
+        return ncf_fail_(err, NCF_ERR_IO, "%s: read failed", path);
+    }
+    return NCF_OK;
+}
+
+/* Parses the checked bytes of a checkpoint after magic and version. */
+static ncf_status parse(reader *r, const char *path, ncf_checkpoint *ck, ncf_err *err)
+{
+    get_config(r, &ck->c);
+    ck->fingerprint = get_u64(r);
+    ck->n_users = get_i32(r), ck->n_items = get_i32(r), ck->n_train = get_i64(r);
+    ck->epochs_done = get_i32(r), ck->steps_done = get_i64(r), ck->loss_sum = get_f64(r), ck->step = get_i64(r);
+    get_result(r, &ck->result);
+    ck->best_valid = get_f64(r), ck->since_better = get_i32(r), ck->over = get_i32(r);
+    ncf_err cerr;
+    if (!r->ok) return ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt checkpoint: truncated header", path);
+    if (ncf_train_config_check(&ck->c, &cerr) != NCF_OK)
+        return ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt checkpoint: %s", path, cerr.msg);
+    if (ck->epochs_done < 0 || ck->epochs_done > ck->c.epochs || ck->steps_done < 0 || ck->step < 0 ||
+        ck->n_users < 0 || ck->n_items < 0 || ck->n_train < 0)
+        return ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt checkpoint: progress out of range", path);
+    const uint64_t note_len = get_u64(r);
+    if (!r->ok || note_len > r->n - r->at)
+        return ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt checkpoint: note exceeds the file", path);
+    if (!(ck->note = malloc(note_len + 1))) return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
+    take(r, ck->note, note_len);
+    ck->note[note_len] = '\0';
+    const uint64_t model_len = get_u64(r);
+    if (!r->ok || model_len > r->n - r->at)
+        return ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt checkpoint: model exceeds the file", path);
+    ncf_status st = ncf_model_parse_(r->p + r->at, model_len, path, &ck->m, err);
+    if (st != NCF_OK) return st;
+    r->at += model_len;
+    const ncf_model *m = ck->m;
+    if (m->cfg.n_users != ck->n_users || m->cfg.n_items != ck->n_items)
+        return ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt checkpoint: its model does not match its data sizes", path);
+    int bad = get_array(r, m->n_dense, 4, (void **)&ck->dense_m) != 0 ||
+              get_array(r, m->n_dense, 4, (void **)&ck->dense_v) != 0;
+    for (int k = 0; k < NCF_TABLES && !bad; k++)
+        bad = get_rows(r, &m->tab[k], &ck->tab_m[k]) != 0 || get_rows(r, &m->tab[k], &ck->tab_v[k]) != 0;
+    for (int side = 0; side < 2 && !bad; side++)
+        bad = get_array(r, (size_t)(side ? ck->n_items : ck->n_users) + 1, 8, (void **)&ck->synced[side]) != 0;
+    if (!bad && get_i32(r)) {
+        for (int k = 0; k < NCF_TABLES && !bad; k++) {
+            float *rows = NULL;
+            bad = get_rows(r, &m->tab[k], &rows) != 0;
+            ck->best.tab[k] = rows;
+        }
+        if (!bad) {
+            bad = m->n_dense > (r->n - r->at) / 4 || !(ck->best.dense = malloc(m->n_dense * 4 + 1));
+            if (!bad) take(r, ck->best.dense, m->n_dense * 4);
+        }
+    }
+    if (bad || !r->ok || r->at != r->n)
+        return ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt checkpoint: the optimizer state does not match its model",
+                         path);
+    return NCF_OK;
+}
+
+ncf_status ncf_checkpoint_load(const char *path, ncf_checkpoint **out, ncf_err *err)
+{
+    *out = NULL;
+    unsigned char *buf = NULL;
+    size_t size = 0;
+    ncf_status st = read_whole(path, &buf, &size, err);
+    if (st != NCF_OK) return st;
+    uint32_t version = 0, crc_file = 0;
+    if (size < 16 || memcmp(buf, MAGIC, 8) != 0) {
+        free(buf);
+        return ncf_fail_(err, NCF_ERR_FORMAT, "%s: not an ncf checkpoint", path);
+    }
+    memcpy(&crc_file, buf + size - 4, 4); /* the CRC ends the file in every version */
+    if (ncf_crc32_update_(0, buf, size - 4) != crc_file) {
+        free(buf);
+        return ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt or truncated checkpoint (CRC mismatch)", path);
+    }
+    memcpy(&version, buf + 8, 4);
+    if (version != NCF_CHECKPOINT_VERSION) {
+        free(buf);
+        return ncf_fail_(err, NCF_ERR_VERSION, "%s: checkpoint version %u; this ncf reads version %d", path, version,
+                         NCF_CHECKPOINT_VERSION);
+    }
+    ncf_checkpoint *ck = calloc(1, sizeof *ck);
+    if (!ck) {
+        free(buf);
+        return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
+    }
+    reader r = {buf, size - 4, 12, 1};
+    st = parse(&r, path, ck, err);
+    free(buf);
+    if (st != NCF_OK) {
+        ncf_checkpoint_free(ck);
+        return st;
+    }
+    *out = ck;
+    return NCF_OK;
+}
+
+const ncf_train_config *ncf_checkpoint_config(const ncf_checkpoint *ck) { return &ck->c; }
+const char *ncf_checkpoint_note(const ncf_checkpoint *ck) { return ck->note; }
+const ncf_model *ncf_checkpoint_model(const ncf_checkpoint *ck) { return ck->m; }
+int ncf_checkpoint_epochs_done(const ncf_checkpoint *ck) { return ck->epochs_done; }
+int64_t ncf_checkpoint_steps_done(const ncf_checkpoint *ck) { return ck->steps_done; }
+
+/* ---- resuming ---------------------------------------------------------------- */
+/* NCF_OK when a run under c gives the result the checkpointed run under
+ * was would: only threads, callbacks and (outside the linear schedule)
+ * epochs may differ. */
+static ncf_status compare_config(const ncf_train_config *was, const ncf_train_config *c, ncf_model_type type,
+                                 int epochs_done, ncf_err *err)
+{
+#define SAME(field, what)                                                                                          \
+    if (c->field != was->field)                                                                                    \
+        return ncf_fail_(err, NCF_ERR_ARG, "%s differs from the checkpoint's (%g there, %g here): resuming would " \
+                         "not continue the same run", what, (double)was->field, (double)c->field);
+    SAME(batch, "the batch size (--batch)");
+    SAME(neg, "the negatives per positive (--neg)");
+    SAME(lr, "the learning rate (--lr)");
+    SAME(optimizer, "the optimizer (--optimizer)");
+    SAME(beta1, "Adam's beta1");
+    SAME(beta2, "Adam's beta2");
+    SAME(eps, "epsilon (--eps)");
+    SAME(reg, "the embedding L2 (--reg-emb)");
+    SAME(reg_layers, "the layer L2 (--reg-layers)");
+    SAME(momentum, "the momentum (--momentum)");
+    SAME(alpha, "RMSprop's alpha (--rmsprop-alpha)");
+    SAME(schedule, "the learning-rate schedule (--lr-schedule)");
+    SAME(lr_step, "the schedule's step (--lr-step)");
+    SAME(lr_gamma, "the schedule's gamma (--lr-gamma)");
+    SAME(lr_end, "the schedule's end rate (--lr-end)");
+    SAME(loss, "the loss (--loss)");
+    SAME(seed, "the seed (--seed)");
+    SAME(eval_every_epoch, "the evaluation interval (--eval-every, --no-eval)");
+    SAME(early_stop, "the early-stopping patience (--early-stop)");
+#undef SAME
+    if (ncf_train_rows_mode(c, type) != ncf_train_rows_mode(was, type))
+        return ncf_fail_(err, NCF_ERR_ARG, "the rows mode (--rows) differs from the checkpoint's: resuming would not "
+                                           "continue the same run");
+    const ncf_eval_config a = ncf_train_eval_config_(was), b = ncf_train_eval_config_(c);
+    if (a.mode != b.mode || a.n_k != b.n_k || memcmp(a.k, b.k, (size_t)a.n_k * sizeof a.k[0]) != 0)
+        return ncf_fail_(err, NCF_ERR_ARG, "the evaluation (--eval, --topk) differs from the checkpoint's: resuming "
+                                           "would not continue the same run");
+    if (c->epochs != was->epochs && c->schedule == NCF_LR_LINEAR)
+        return ncf_fail_(err, NCF_ERR_ARG, "the epochs differ from the checkpoint's (%d there, %d here), and the "
+                         "linear schedule depends on them", was->epochs, c->epochs);
+    if (c->epochs < epochs_done)
+        return ncf_fail_(err, NCF_ERR_ARG, "the checkpoint has %d epochs done already, more than --epochs %d",
+                         epochs_done, c->epochs);
+    return NCF_OK;
+}
+
+/* Copies a table-shaped buffer (both padded to the table's stride). */
+static void copy_rows(float *dst, const float *src, const ncf_table *tb)
+{
+    if (dst && src) memcpy(dst, src, (size_t)tb->rows * (size_t)tb->stride * sizeof(float));
+}
+
+ncf_status ncf_trainer_resume(ncf_checkpoint *ck, const ncf_dataset *ds, const ncf_train_config *cfg,
+                              ncf_model **model, ncf_trainer **out, ncf_err *err)
+{
+    *out = NULL;
+    *model = NULL;
+    if (!ck->m) return ncf_fail_(err, NCF_ERR_ARG, "this checkpoint's model was taken by an earlier resume");
+    ncf_train_config c = cfg ? *cfg : ck->c;
+    ncf_status st = compare_config(&ck->c, &c, ck->m->cfg.type, ck->epochs_done, err);
+    if (st != NCF_OK) return st;
+    if (ds->n_users != ck->n_users || ds->n_items != ck->n_items || ds->n_train != ck->n_train ||
+        ncf_dataset_fingerprint(ds) != ck->fingerprint)
+        return ncf_fail_(err, NCF_ERR_ARG,
+                         "the data is not what the checkpoint was trained on (there: %d users, %d items, %lld "
+                         "training interactions; here: %d, %d, %lld%s)",
+                         ck->n_users, ck->n_items, (long long)ck->n_train, ds->n_users, ds->n_items,
+                         (long long)ds->n_train,
+                         ds->n_users == ck->n_users && ds->n_items == ck->n_items && ds->n_train == ck->n_train
+                             ? "; the same sizes, other interactions, cases or ids"
+                             : "");
+    ncf_trainer *t = NULL;
+    st = ncf_trainer_create(ck->m, ds, &c, &t, err);
+    if (st != NCF_OK) return st;
+    engine *e = &t->e;
+    const ncf_model *m = ck->m;
+    int match = (e->dense_m != NULL) == (ck->dense_m != NULL) && (e->dense_v != NULL) == (ck->dense_v != NULL);
+    for (int k = 0; k < NCF_TABLES; k++)
+        match &= (e->tab_m[k] != NULL) == (ck->tab_m[k] != NULL) && (e->tab_v[k] != NULL) == (ck->tab_v[k] != NULL);
+    for (int side = 0; side < 2; side++) match &= (e->synced[side] != NULL) == (ck->synced[side] != NULL);
+    if (!match) {
+        ncf_trainer_free(t);
+        return ncf_fail_(err, NCF_ERR_FORMAT, "corrupt checkpoint: its optimizer state does not fit its configuration");
+    }
+    if (ck->dense_m) memcpy(e->dense_m, ck->dense_m, m->n_dense * sizeof(float));
+    if (ck->dense_v) memcpy(e->dense_v, ck->dense_v, m->n_dense * sizeof(float));
+    for (int k = 0; k < NCF_TABLES; k++) {
+        copy_rows(e->tab_m[k], ck->tab_m[k], &m->tab[k]);
+        copy_rows(e->tab_v[k], ck->tab_v[k], &m->tab[k]);
+    }
+    for (int side = 0; side < 2; side++)
+        if (ck->synced[side])
+            memcpy(e->synced[side], ck->synced[side], ((size_t)(side ? ds->n_items : ds->n_users) + 1) * sizeof(int64_t));
+    e->step = ck->step;
+    t->epochs_done = ck->epochs_done;
+    t->steps_done = ck->steps_done;
+    t->loss_sum = ck->loss_sum;
+    t->result = ck->result;
+    t->best_valid = ck->best_valid;
+    t->since_better = ck->since_better;
+    t->over = ck->result.stopped_early || ck->epochs_done >= c.epochs;
+    t->best = ck->best; /* moved: malloc'd as snapshot_take would */
+    memset(&ck->best, 0, sizeof ck->best);
+    *model = ck->m;
+    ck->m = NULL;
+    *out = t;
+    return NCF_OK;
+}
