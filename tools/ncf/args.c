@@ -166,3 +166,41 @@ int args_parse_int_list(const char *s, int32_t *out, int max)
     }
     return n ? n : -1;
 }
+
+/* The spec an option argument names ("--name", "--name=v", "-x"), or NULL. */
+static opt_spec *spec_of(opt_spec *specs, int n_specs, const char *a)
+{
+    if (a[0] != '-' || a[1] == '\0') return NULL;
+    if (a[1] == '-') {
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        for (int q = 0; q < n_specs; q++)
+            if (strlen(specs[q].name) == len && strncmp(specs[q].name, name, len) == 0) return &specs[q];
+        return NULL;
+    }
+    for (int q = 0; q < n_specs && a[2] == '\0'; q++)
+        if (specs[q].short_name == a[1]) return &specs[q];
+    return NULL;
+}
+
+/* Arguments the option at a[k] spans (1, or 2 with a separate value). */
+static int span_of(const opt_spec *s, const char *a, int k, int n)
+{
+    return s && s->kind != OPT_FLAG && !strchr(a, '=') && k + 1 < n ? 2 : 1;
+}
+
+int args_merge(opt_spec *specs, int n_specs, int base_n, char **base, int over_n, char **over, char **out)
+{
+    int n = 0;
+    for (int k = 0; k < base_n;) {
+        opt_spec *s = spec_of(specs, n_specs, base[k]);
+        const int span = span_of(s, base[k], k, base_n);
+        int overridden = 0;
+        for (int j = 0; s && j < over_n; j += span_of(spec_of(specs, n_specs, over[j]), over[j], j, over_n))
+            if (spec_of(specs, n_specs, over[j]) == s) overridden = 1;
+        for (int q = 0; q < span && !overridden; q++) out[n++] = base[k + q];
+        k += span;
+    }
+    for (int k = 0; k < over_n; k++) out[n++] = over[k];
+    return n;
+}

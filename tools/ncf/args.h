@@ -41,6 +41,12 @@ int args_parse_or_help(const char *cmd, int argc, char **argv, opt_spec *specs, 
 /* The spec named name (for .given), or NULL. */
 opt_spec *args_find(opt_spec *specs, int n_specs, const char *name);
 
+/* Merges two argument lists parsed by the same specs: base's options that
+ * over does not give (with their values), then all of over. out holds
+ * base_n + over_n entries; returns how many it got. Positional arguments
+ * of base are kept. */
+int args_merge(opt_spec *specs, int n_specs, int base_n, char **base, int over_n, char **over, char **out);
+
 /* Parses "64,32,16,8" into out (at most max); returns the count or -1. */
 int args_parse_int_list(const char *s, int32_t *out, int max);
 

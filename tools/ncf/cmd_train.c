@@ -2,6 +2,7 @@
  * options, train with per-epoch evaluation, report (table or JSON lines),
  * save the model. */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,17 @@ static const char *HELP =
     "                            a better validation metric and keep that epoch's model\n"
     "Output:\n"
     "  --out MODEL  --json  --quiet (no progress bar)\n"
+    "Checkpoints (docs/cli.md):\n"
+    "  --checkpoint FILE         after every --checkpoint-every N epochs (default 1),\n"
+    "                            and when SIGINT or SIGTERM stops training (after the\n"
+    "                            current step), write everything needed to go on to FILE\n"
+    "                            (atomically: the previous one stays until the new one\n"
+    "                            is complete); a second signal exits at once\n"
+    "  --resume FILE             go on from FILE with the options it was started with\n"
+    "                            (--data, --out, --threads, --epochs, --checkpoint, --json,\n"
+    "                            --quiet may be given again; any option that would change\n"
+    "                            the result is refused); the final model is the same bytes\n"
+    "                            as an uninterrupted run's\n"
     "\n"
     "With --json, stdout has one JSON object per epoch (epoch, loss, hr, ndcg at the\n"
     "first K, every metric as name@K -- hr@10, recall@20, ndcg@20, precision@K,\n"
@@ -137,9 +149,81 @@ static void print_summary(FILE *out, const ncf_model *m)
     fprintf(out, "%-22s %-14s %-16s %12lld\n", "total", "", "", (long long)ncf_model_param_count(m));
 }
 
+/* SIGINT / SIGTERM: the first asks the trainer to stop after its current
+ * step (the loop then writes the checkpoint and exits 128 + signal); a
+ * second exits at once. */
+static volatile sig_atomic_t g_signal;
+static ncf_trainer *volatile g_trainer;
+
+static void on_signal(int sig)
+{
+    if (g_signal) _exit(128 + sig);
+    g_signal = sig;
+    ncf_trainer *t = g_trainer;
+    if (t) ncf_trainer_interrupt(t);
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* The command line kept in a checkpoint: one argument a line, with '\\'
+ * and newlines escaped. */
+static char *args_encode(int argc, char **argv)
+{
+    size_t n = 1;
+    for (int k = 0; k < argc; k++) n += 2 * strlen(argv[k]) + 1;
+    char *s = malloc(n), *p = s;
+    if (!s) return NULL;
+    for (int k = 0; k < argc; k++) {
+        for (const char *a = argv[k]; *a; a++) {
+            if (*a == '\\' || *a == '\n') *p++ = '\\';
+            *p++ = *a == '\n' ? 'n' : *a;
+        }
+        *p++ = '\n';
+    }
+    *p = '\0';
+    return s;
+}
+
+/* Splits an args_encode text in place into argv (at most cap); returns the count. */
+static int args_decode(char *s, char **argv, int cap)
+{
+    int n = 0;
+    while (*s && n < cap) {
+        argv[n++] = s;
+        char *w = s;
+        for (; *s && *s != '\n'; s++) {
+            if (*s == '\\' && s[1]) s++, *w++ = *s == 'n' ? '\n' : *s;
+            else *w++ = *s;
+        }
+        if (*s) s++;
+        *w = '\0';
+    }
+    return n;
+}
+
+/* Writes the checkpoint; returns 0 or prints why not and returns 1. */
+static int save_checkpoint(const ncf_trainer *t, const char *path, const char *note, FILE *info)
+{
+    ncf_err err = {{0}};
+    if (ncf_trainer_save_checkpoint(t, path, note, &err) != NCF_OK) return cli_fail("train", &err);
+    fprintf(info, "checkpoint: %s (epoch %d done%s)\n", path, ncf_trainer_epochs_done(t),
+            ncf_trainer_steps_done(t) ? ", and part of the next" : "");
+    return 0;
+}
+
 int cmd_train(int argc, char **argv)
 {
     const char *cmd = "train";
+    const char *checkpoint = NULL, *resume = NULL;
+    int checkpoint_every = 1;
     const char *data = NULL, *out = NULL, *layers_s = "64,32,16,8", *pre_gmf = NULL, *pre_mlp = NULL;
     double alpha = 0.5;
     int model = 2, preset = 0, factors = 8, epochs = 20, batch = 256, neg = 4, optimizer = 0, adam_mode = 0;
@@ -151,8 +235,6 @@ int cmd_train(int argc, char **argv)
     int schedule = 0, lr_step = 10, rows_mode = 0;
     uint64_t seed = 1;
     data_opts d;
-    opt_spec specs[DATA_OPT_COUNT + 40];
-    data_opts_specs(&d, specs);
     opt_spec own[] = {
         {"data", 0, OPT_STRING, &data, 0, 0, NULL, 0},
         {"model", 0, OPT_CHOICE, &model, 0, 0, "gmf|mlp|neumf|mf", 0},
@@ -194,8 +276,13 @@ int cmd_train(int argc, char **argv)
         {"pretrain-gmf", 0, OPT_STRING, &pre_gmf, 0, 0, NULL, 0},
         {"pretrain-mlp", 0, OPT_STRING, &pre_mlp, 0, 0, NULL, 0},
         {"alpha", 0, OPT_DOUBLE, &alpha, 0, 1, NULL, 0},
+        {"checkpoint", 0, OPT_STRING, &checkpoint, 0, 0, NULL, 0},
+        {"checkpoint-every", 0, OPT_INT, &checkpoint_every, 1, 1000000, NULL, 0},
+        {"resume", 0, OPT_STRING, &resume, 0, 0, NULL, 0},
     };
     int n_own = (int)(sizeof own / sizeof own[0]);
+    opt_spec specs[DATA_OPT_COUNT + sizeof own / sizeof own[0]]; /* sized from the tables */
+    data_opts_specs(&d, specs);
     memcpy(specs + DATA_OPT_COUNT, own, sizeof own);
     int n_specs = DATA_OPT_COUNT + n_own;
     const char *pos[1];
@@ -204,6 +291,43 @@ int cmd_train(int argc, char **argv)
     snprintf(help, sizeof help, HELP, EVAL_OPTS_HELP);
     int rc = args_parse_or_help(cmd, argc, argv, specs, n_specs, pos, 0, &n_pos, help, DATA_OPTS_HELP);
     if (rc >= 0) return rc;
+    /* --resume: the checkpoint's command line, with this one's options over it */
+    ncf_checkpoint *ck = NULL;
+    char *saved = NULL, **merged = NULL;
+    if (resume) {
+        ncf_err cerr = {{0}};
+        if (ncf_checkpoint_load(resume, &ck, &cerr) != NCF_OK) return cli_fail(cmd, &cerr);
+        saved = strdup(ncf_checkpoint_note(ck));
+        char **base = saved ? malloc((strlen(saved) + 1) * sizeof *base) : NULL;
+        merged = base ? malloc((strlen(saved) + 1 + (size_t)argc) * sizeof *merged) : NULL;
+        if (!merged) {
+            free(base);
+            free(saved);
+            ncf_checkpoint_free(ck);
+            fprintf(stderr, "ncf train: out of memory\n");
+            return 1;
+        }
+        int base_n = args_decode(saved, base, (int)strlen(saved) + 1);
+        opt_spec *own_resume = args_find(specs, n_specs, "resume");
+        int n = 0;
+        for (int k = 0; k < argc; k++) /* this command line without --resume FILE */
+            if (strcmp(argv[k], "--resume") == 0) k++;
+            else if (strncmp(argv[k], "--resume=", 9) != 0) argv[n++] = argv[k];
+        n = args_merge(specs, n_specs, base_n, base, n, argv, merged);
+        free(base);
+        for (int k = 0; k < n_specs; k++) specs[k].given = 0;
+        data_opts_specs(&d, specs); /* defaults again, then the merged line */
+        (void)own_resume;
+        rc = args_parse_or_help(cmd, n, merged, specs, n_specs, pos, 0, &n_pos, help, DATA_OPTS_HELP);
+        if (rc >= 0 || resume == NULL) {
+            ncf_checkpoint_free(ck);
+            free(saved);
+            free(merged);
+            return rc >= 0 ? rc : 2;
+        }
+        argc = n;
+        argv = merged;
+    }
     if (!data) {
         fprintf(stderr, "ncf train: --data is required (see ncf train --help)\n");
         return 2;
@@ -314,26 +438,48 @@ int cmd_train(int argc, char **argv)
 
     ncf_dataset *ds = NULL;
     ncf_model *m = NULL;
+    ncf_trainer *trainer = NULL;
+    char *note = NULL;
     int status = 0;
-    if (ncf_dataset_load(data, &lo, &ds, &err) != NCF_OK) return cli_fail(cmd, &err);
+    catch_signals();
+    if (ncf_dataset_load(data, &lo, &ds, &err) != NCF_OK) {
+        status = cli_fail(cmd, &err);
+        goto done;
+    }
     if (ds->test.n == 0) {
         fprintf(stderr, "ncf train: %s: no test cases (every user has a single interaction)\n", data);
-        ncf_dataset_free(ds);
-        return 1;
+        status = 1;
+        goto done;
     }
     if (early_stop && ds->valid.n == 0) {
         fprintf(stderr, "ncf train: --early-stop needs validation cases: add --validation, or split with "
                         "ncf split --validation\n");
-        ncf_dataset_free(ds);
-        return 2;
+        status = 2;
+        goto done;
     }
     mc.n_users = ds->n_users;
     mc.n_items = ds->n_items;
-    if (ncf_model_create(&mc, seed, &m, &err) != NCF_OK || ncf_model_attach_data(m, ds, &err) != NCF_OK) {
+    if (ck) { /* the model's shape is the checkpoint's */
+        const ncf_model_config *was = ncf_model_get_config(ncf_checkpoint_model(ck));
+        if (was->type != mc.type || was->factors != mc.factors || was->mlp_embed != mc.mlp_embed ||
+            was->n_hidden != mc.n_hidden || memcmp(was->hidden, mc.hidden, sizeof mc.hidden) != 0 ||
+            was->gmf_activation != mc.gmf_activation || was->dropout != mc.dropout) {
+            fprintf(stderr, "ncf train: %s: the model options (--model, --factors, --layers, --gmf-activation, "
+                            "--dropout, --preset) differ from the checkpoint's %s model: resuming would not "
+                            "continue the same run\n",
+                    resume, ncf_model_type_name(was->type));
+            status = 2;
+            goto done;
+        }
+        if (ncf_trainer_resume(ck, ds, &tc, &m, &trainer, &err) != NCF_OK) {
+            status = cli_fail(cmd, &err);
+            goto done;
+        }
+    } else if (ncf_model_create(&mc, seed, &m, &err) != NCF_OK || ncf_model_attach_data(m, ds, &err) != NCF_OK) {
         status = cli_fail(cmd, &err);
         goto done;
     }
-    if (pre_gmf) {
+    if (pre_gmf && !ck) {
         ncf_model *g = NULL, *p = NULL;
         ncf_status pst = ncf_model_load(pre_gmf, &g, &err);
         if (pst == NCF_OK) pst = ncf_model_load(pre_mlp, &p, &err);
@@ -369,11 +515,50 @@ int cmd_train(int argc, char **argv)
         if (ds->valid.n) snprintf(v, sizeof v, "val_%s", pname);
         printf("%5s  %9s  %9s  %9s  %9s  %8s  %7s  %11s\n", "epoch", "loss", a, b, v, "train_s", "eval_s", "samples/s");
     }
-    ncf_train_result res;
-    if (ncf_train(m, ds, &tc, &res, &err) != NCF_OK) {
+    if (!trainer && ncf_trainer_create(m, ds, &tc, &trainer, &err) != NCF_OK) {
         status = cli_fail(cmd, &err);
         goto done;
     }
+    if (ck)
+        fprintf(info, "resumed from %s: %d epochs done%s\n", resume, ncf_trainer_epochs_done(trainer),
+                ncf_trainer_steps_done(trainer) ? ", and part of the next" : "");
+    note = args_encode(argc, argv);
+    if (!note) {
+        fprintf(stderr, "ncf train: out of memory\n");
+        status = 1;
+        goto done;
+    }
+    g_trainer = trainer;
+    if (g_signal) ncf_trainer_interrupt(trainer); /* a signal while loading */
+    while (!ncf_trainer_done(trainer)) {
+        ncf_status st = ncf_trainer_epoch(trainer, NULL, &err);
+        if (st == NCF_ERR_INTERRUPTED || (st == NCF_OK && g_signal)) {
+            if (rs.progress) fprintf(stderr, "\r%60s\r", "");
+            if (checkpoint && save_checkpoint(trainer, checkpoint, note, info)) {
+                status = 1;
+                goto done;
+            }
+            const int sig = g_signal ? g_signal : SIGINT;
+            fprintf(stderr, "ncf train: stopped by %s in epoch %d%s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                    ncf_trainer_epochs_done(trainer) + (ncf_trainer_steps_done(trainer) > 0),
+                    checkpoint ? "" : " (no --checkpoint: nothing saved)");
+            if (checkpoint) fprintf(stderr, "ncf train: resume with: ncf train --resume %s\n", checkpoint);
+            status = 128 + sig;
+            goto done;
+        }
+        if (st != NCF_OK) {
+            status = cli_fail(cmd, &err);
+            goto done;
+        }
+        if (checkpoint && (ncf_trainer_epochs_done(trainer) % checkpoint_every == 0 || ncf_trainer_done(trainer)) &&
+            save_checkpoint(trainer, checkpoint, note, info)) {
+            status = 1;
+            goto done;
+        }
+    }
+    g_trainer = NULL;
+    ncf_train_result res;
+    ncf_trainer_finish(trainer, &res, &err);
     if (json) {
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
@@ -422,6 +607,12 @@ int cmd_train(int argc, char **argv)
         fprintf(info, "saved model to %s\n", out);
     }
 done:
+    g_trainer = NULL;
+    ncf_trainer_free(trainer);
+    ncf_checkpoint_free(ck);
+    free(note);
+    free(saved);
+    free(merged);
     ncf_model_free(m);
     ncf_dataset_free(ds);
     return status;
