@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/core.h"
 #include "model/model_impl.h"
@@ -239,6 +242,131 @@ static void test_corrupt_files(void **state)
     ncf_dataset_free(ds);
 }
 
+/* Rewrites the CRC-32 at the end of b (n bytes) after an edit. */
+static void fix_crc(char *b, size_t n)
+{
+    uint32_t crc = ncf_crc32_update_(0, b, n - 4);
+    memcpy(b + n - 4, &crc, 4);
+}
+
+/* D2: a 132-byte file (header + CRC, the CRC right) whose header claims
+ * 2^28 users of 8 factors is refused from the sizes alone, before anything
+ * large is allocated: the load runs in a child limited to 1 GB of address
+ * space (except under AddressSanitizer, which reserves terabytes of it) and
+ * 10 s, and must end in the size error, not in "out of memory". */
+static void test_huge_header_small_file(void **state)
+{
+    char b[132];
+    memset(b, 0, sizeof b);
+    memcpy(b, "NCFMODEL", 8);
+    uint32_t version = 1, hsize = 128;
+    memcpy(b + 8, &version, 4);
+    memcpy(b + 12, &hsize, 4);
+    int32_t fields[6] = {NCF_MODEL_GMF, 1 << 28, 1, 8, 0, 0}; /* type, users, items, factors, E, L */
+    memcpy(b + 16, fields, sizeof fields);
+    float init_std = 0.01f;
+    memcpy(b + 80, &init_std, 4);
+    fix_crc(b, sizeof b);
+    char path[512];
+    snprintf(path, sizeof path, "%s", tu_path("huge-header.ncf"));
+    write_bytes(path, b, sizeof b);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+#ifndef __SANITIZE_ADDRESS__
+        struct rlimit rl = {(rlim_t)1 << 30, (rlim_t)1 << 30};
+        setrlimit(RLIMIT_AS, &rl);
+#endif
+        alarm(10);
+        ncf_model *l = NULL;
+        ncf_err err = {{0}};
+        ncf_status st = ncf_model_load(path, &l, &err);
+        int ok = st == NCF_ERR_FORMAT && !l && strstr(err.msg, "the header implies");
+        if (!ok) fprintf(stderr, "huge header: status %d, '%s'\n", (int)st, err.msg);
+        _exit(ok ? 0 : 1);
+    }
+    int ws = 0;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws));
+    assert_int_equal(WEXITSTATUS(ws), 0);
+}
+
+/* Where the sections of a saved model file start. */
+typedef struct file_layout {
+    size_t offsets, items, weights;
+    int32_t n_users;
+    uint64_t n_seen;
+} file_layout;
+
+static file_layout layout_of(const char *b)
+{
+    file_layout f;
+    uint64_t meta, ub, ib;
+    memcpy(&f.n_users, b + 20, 4);
+    memcpy(&meta, b + 96, 8);
+    memcpy(&f.n_seen, b + 104, 8);
+    memcpy(&ub, b + 112, 8);
+    memcpy(&ib, b + 120, 8);
+    f.offsets = 128 + (size_t)(meta + ub + ib);
+    f.items = f.offsets + 8 * ((size_t)f.n_users + 1);
+    f.weights = f.items + 4 * (size_t)f.n_seen;
+    return f;
+}
+
+/* D3: training-item offsets that point outside the items, or run
+ * backwards, are refused (CRC recomputed, so only the offsets are wrong)
+ * before any item is read; items out of range or order are refused too. */
+static void test_bad_training_offsets(void **state)
+{
+    ncf_dataset *ds = small_dataset();
+    ncf_model *m = neumf_for(ds);
+    ncf_err err = {{0}};
+    char good[512], bad[512];
+    snprintf(good, sizeof good, "%s", tu_path("offsets-good.ncf"));
+    snprintf(bad, sizeof bad, "%s", tu_path("offsets-bad.ncf"));
+    assert_int_equal(ncf_model_save(m, good, &err), NCF_OK);
+    size_t n;
+    char *b = tu_read(good, &n);
+    file_layout f = layout_of(b);
+    assert_true(f.n_users == 3 && f.n_seen >= 2);
+    int64_t off[4];
+    memcpy(off, b + f.offsets, sizeof off);
+    assert_true(off[0] == 0 && off[3] == (int64_t)f.n_seen);
+    const int64_t ns = (int64_t)f.n_seen;
+    /* {offset index, value}: past the end (by one: the slot after the last
+     * item; by far), negative, running backwards, a first offset not 0 */
+    const int64_t cases[][2] = {{1, ns + 1}, {1, (int64_t)1 << 40}, {2, -1}, {1, off[2] + 1}, {0, 1}};
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        char *c = malloc(n);
+        memcpy(c, b, n);
+        memcpy(c + f.offsets + 8 * (size_t)cases[k][0], &cases[k][1], 8);
+        fix_crc(c, n);
+        write_bytes(bad, c, n);
+        expect_refused(bad, NCF_ERR_FORMAT, "training-item offsets");
+        free(c);
+    }
+    /* an item index out of range, then two items out of order */
+    char *c = malloc(n);
+    memcpy(c, b, n);
+    int32_t big = ds->n_items;
+    memcpy(c + f.items, &big, 4);
+    fix_crc(c, n);
+    write_bytes(bad, c, n);
+    expect_refused(bad, NCF_ERR_FORMAT, "training items of user 0");
+    memcpy(c, b, n);
+    assert_true(off[1] >= 2); /* user a has two training items */
+    memcpy(c + f.items, b + f.items + 4, 4);
+    memcpy(c + f.items + 4, b + f.items, 4);
+    fix_crc(c, n);
+    write_bytes(bad, c, n);
+    expect_refused(bad, NCF_ERR_FORMAT, "training items of user 0");
+    free(c);
+    free(b);
+    ncf_model_free(m);
+    ncf_dataset_free(ds);
+}
+
 static void test_recommend(void **state)
 {
     ncf_dataset *ds = small_dataset();
@@ -398,6 +526,8 @@ int main(void)
         cmocka_unit_test(test_save_load_round_trip),
         cmocka_unit_test(test_mf_model),
         cmocka_unit_test(test_corrupt_files),
+        cmocka_unit_test(test_huge_header_small_file),
+        cmocka_unit_test(test_bad_training_offsets),
         cmocka_unit_test(test_recommend),
         cmocka_unit_test(test_split_first_layer),
         cmocka_unit_test(test_pretrained_neumf),

@@ -150,7 +150,9 @@ const char *ncf_model_meta(const ncf_model *m); /* "" when none */
 /* Writes path atomically (temporary file, fsync, rename). */
 ncf_status ncf_model_save(const ncf_model *m, const char *path, ncf_err *err);
 /* Loads and validates a model file; refuses bad magic, future versions,
- * truncation, inconsistent sizes and CRC mismatches. */
+ * truncation, inconsistent sizes (the size the header implies is checked
+ * against the file's before the model is allocated), CRC mismatches and
+ * training items out of range (docs/model-file.md). */
 ncf_status ncf_model_load(const char *path, ncf_model **out, ncf_err *err);
 
 /* ---- export ----------------------------------------------------------------- */

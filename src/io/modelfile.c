@@ -1,9 +1,11 @@
 /* modelfile.c — the versioned binary model file (docs/model-file.md):
  * magic, version, a fixed 128-byte header, metadata text, id maps, each
  * user's training items, the weights, and a CRC-32 of everything before it.
- * Saving writes a temporary file, fsyncs and renames it into place. Loading
- * reads the whole file, checks magic, version, CRC and every size before
- * building the model, and fails cleanly (no partial model) otherwise. */
+ * Saving writes a temporary file, fsyncs and renames it into place. Loading reads the whole file,
+ * checks magic, version and CRC, computes the size every section must have
+ * from the header and compares it with the file's before allocating the
+ * model, checks the training-item offsets before reading any item, and
+ * fails cleanly (no partial model) otherwise. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,22 @@
 
 #define HEADER_SIZE 128
 static const char MAGIC[8] = {'N', 'C', 'F', 'M', 'O', 'D', 'E', 'L'};
+
+/* ---- checks shared by saving and loading ----------------------------------- */
+/* *acc += a (add_u64), *acc += a * b (add_mul_u64); 1 on overflow (then *acc
+ * is meaningless), else 0. */
+static int add_u64(uint64_t *acc, uint64_t a)
+{
+    if (a > UINT64_MAX - *acc) return 1;
+    *acc += a;
+    return 0;
+}
+
+static int add_mul_u64(uint64_t *acc, uint64_t a, uint64_t b)
+{
+    if (a != 0 && b > UINT64_MAX / a) return 1;
+    return add_u64(acc, a * b);
+}
 
 /* ---- writing ----------------------------------------------------------------- */
 typedef struct writer {
@@ -237,20 +255,24 @@ ncf_status ncf_model_load(const char *path, ncf_model **out, ncf_err *err)
         st = ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt model file: sizes exceed the file", path);
         goto done;
     }
-    /* allocate only once the weights' size is known to match the file */
-    st = ncf_model_alloc_(&c, &m, err);
-    if (st != NCF_OK) goto done;
-    uint64_t n_floats = 0;
-    for (int t = 0; t < NCF_TABLES; t++) n_floats += (uint64_t)m->tab[t].rows * (uint64_t)m->tab[t].dim;
-    for (int l = 0; l < m->n_layers; l++) n_floats += (uint64_t)m->in[l] * (uint64_t)m->out[l] + (uint64_t)m->out[l];
-    n_floats += (uint64_t)m->out_in + 1;
-    uint64_t expect = HEADER_SIZE + meta_bytes + ub + ib + 8 * ((uint64_t)c.n_users + 1) + 4 * n_seen +
-                      4 * n_floats + 4;
+    /* the size the header implies, checked against the file's before
+     * anything of the header's sizes is allocated */
+    uint64_t expect = HEADER_SIZE;
+    int over = add_u64(&expect, meta_bytes) | add_u64(&expect, ub) | add_u64(&expect, ib) |
+               add_u64(&expect, 8 * ((uint64_t)c.n_users + 1)) | add_mul_u64(&expect, 4, n_seen) |
+               add_mul_u64(&expect, 4, ncf_model_weight_count_(&c)) | add_u64(&expect, 4);
+    if (over) {
+        st = ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt model file (%zu bytes, the header implies over 2^64)", path,
+                       size);
+        goto done;
+    }
     if (expect != size) {
         st = ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt or truncated model file (%zu bytes, the header implies %llu)",
                        path, size, (unsigned long long)expect);
         goto done;
     }
+    st = ncf_model_alloc_(&c, &m, err);
+    if (st != NCF_OK) goto done;
     m->seed = seed;
     r.at = HEADER_SIZE;
     m->meta = malloc(meta_bytes + 1);
@@ -270,13 +292,26 @@ ncf_status ncf_model_load(const char *path, ncf_model **out, ncf_err *err)
     if (!m->seen_off || !m->seen) goto nomem;
     take(&r, m->seen_off, ((size_t)c.n_users + 1) * 8);
     take(&r, m->seen, (size_t)n_seen * 4);
-    if (m->seen_off[0] != 0 || (uint64_t)m->seen_off[c.n_users] != n_seen) goto bad_seen;
-    for (int32_t u = 0; u < c.n_users; u++) {
-        if (m->seen_off[u + 1] < m->seen_off[u]) goto bad_seen;
-        for (int64_t k = m->seen_off[u]; k < m->seen_off[u + 1]; k++)
-            if (m->seen[k] < 0 || m->seen[k] >= c.n_items || (k > m->seen_off[u] && m->seen[k] <= m->seen[k - 1]))
-                goto bad_seen;
+    /* every offset in range and in order before any item is looked at */
+    for (int32_t u = 0; u <= c.n_users; u++) {
+        int64_t o = m->seen_off[u], lo = u ? m->seen_off[u - 1] : 0;
+        if (o < lo || (uint64_t)o > n_seen || (u == 0 && o != 0) || (u == c.n_users && (uint64_t)o != n_seen)) {
+            st = ncf_fail_(err, NCF_ERR_FORMAT,
+                           "%s: corrupt model file: training-item offsets[%d] = %lld (they must run from 0 up to "
+                           "n_seen = %llu, never decreasing)",
+                           path, u, (long long)o, (unsigned long long)n_seen);
+            goto done;
+        }
     }
+    for (int32_t u = 0; u < c.n_users; u++)
+        for (int64_t k = m->seen_off[u]; k < m->seen_off[u + 1]; k++)
+            if (m->seen[k] < 0 || m->seen[k] >= c.n_items || (k > m->seen_off[u] && m->seen[k] <= m->seen[k - 1])) {
+                st = ncf_fail_(err, NCF_ERR_FORMAT,
+                               "%s: corrupt model file: training items of user %d are not increasing item indices "
+                               "below n_items = %d (item %d)",
+                               path, u, c.n_items, m->seen[k]);
+                goto done;
+            }
     for (int t = 0; t < NCF_TABLES; t++) {
         ncf_table *tb = &m->tab[t];
         for (int32_t row = 0; row < tb->rows && tb->dim; row++)
@@ -289,9 +324,6 @@ ncf_status ncf_model_load(const char *path, ncf_model **out, ncf_err *err)
     take(&r, m->dense + m->wo_off, (size_t)m->out_in * 4);
     take(&r, m->dense + m->bo_off, 4);
     ncf_model_sync_(m);
-    goto done;
-bad_seen:
-    st = ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt model file: training-items section is inconsistent", path);
     goto done;
 nomem:
     st = ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory", path);
