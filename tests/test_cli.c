@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "ncf/ncf.h"
 #include "testutil.h"
 
@@ -200,6 +201,47 @@ static void test_train_eval_recommend(void **state)
     free(out);
     snprintf(cmd, sizeof cmd, "recommend --model %s --all -k 3", model);
     expect_run(2, "--all needs --out FILE", cmd);
+    /* a model whose output bias is NaN (CRC made right) is refused, never
+     * printed as a bare nan in JSON */
+    size_t nb;
+    char *b = tu_read(model, &nb);
+    assert_non_null(b);
+    float nan_value = NAN;
+    memcpy(b + nb - 8, &nan_value, 4); /* output.bias, the last weight */
+    uint32_t crc = ncf_crc32_update_(0, b, nb - 4);
+    memcpy(b + nb - 4, &crc, 4);
+    char nan_model[512];
+    snprintf(nan_model, sizeof nan_model, "%s", tu_path("nan.ncf"));
+    FILE *f = fopen(nan_model, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, nb, f), nb);
+    assert_int_equal(fclose(f), 0);
+    free(b);
+    snprintf(cmd, sizeof cmd, "recommend --model %s --user u7 --json", nan_model);
+    expect_run(1, "non-finite weight output.bias = nan", cmd);
+    /* finite weights whose scores overflow: the last hidden layer's biases
+     * and the output weights on it 1e30 (this model: F = 8, last hidden
+     * width 8, so the file ends in ... b_L[8], w_out[16], b_out, CRC): the
+     * JSON score is null, not inf */
+    b = tu_read(model, &nb);
+    assert_non_null(b);
+    const float huge = 1e30f;
+    for (int k = 0; k < 8; k++) {
+        memcpy(b + nb - 8 - 64 - 32 + 4 * (size_t)k, &huge, 4);
+        memcpy(b + nb - 8 - 32 + 4 * (size_t)k, &huge, 4);
+    }
+    crc = ncf_crc32_update_(0, b, nb - 4);
+    memcpy(b + nb - 4, &crc, 4);
+    f = fopen(nan_model, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, nb, f), nb);
+    assert_int_equal(fclose(f), 0);
+    free(b);
+    rc = tu_run(&out, "%s recommend --model %s --user u7 -k 2 --json", NCF, nan_model);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "\"score\": null}, {\"item\": "));
+    assert_null(strstr(out, "inf"));
+    free(out);
 }
 
 static void test_split_and_summary(void **state)

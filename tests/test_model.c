@@ -367,6 +367,60 @@ static void test_bad_training_offsets(void **state)
     ncf_dataset_free(ds);
 }
 
+/* A NaN or an infinity among the weights: a file holding one is refused
+ * at load, naming the tensor; ncf_model_save refuses to write one and
+ * leaves the existing file as it was. */
+static void test_non_finite_weights(void **state)
+{
+    ncf_dataset *ds = small_dataset();
+    ncf_model *m = neumf_for(ds);
+    ncf_err err = {{0}};
+    char good[512], bad[512];
+    snprintf(good, sizeof good, "%s", tu_path("finite.ncf"));
+    snprintf(bad, sizeof bad, "%s", tu_path("non-finite.ncf"));
+    assert_int_equal(ncf_model_save(m, good, &err), NCF_OK);
+    size_t n;
+    char *b = tu_read(good, &n);
+    file_layout f = layout_of(b);
+    /* the first weight is gmf.user_embedding[0][0]; the last, output.bias */
+    const struct {
+        size_t at;
+        float v;
+        const char *name;
+    } cases[] = {{f.weights, NAN, "gmf.user_embedding"}, {n - 8, INFINITY, "output.bias"},
+                 {f.weights + 4 * 3 * 3 + 4, -INFINITY, "gmf.item_embedding"}};
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        char *c = malloc(n);
+        memcpy(c, b, n);
+        memcpy(c + cases[k].at, &cases[k].v, 4);
+        fix_crc(c, n);
+        write_bytes(bad, c, n);
+        expect_refused(bad, NCF_ERR_FORMAT, "non-finite");
+        expect_refused(bad, NCF_ERR_FORMAT, cases[k].name);
+        free(c);
+    }
+    /* save: refused, the file at the path untouched, no temporary left */
+    m->tab[NCF_TABLE_MLP_ITEM].w[(size_t)m->tab[NCF_TABLE_MLP_ITEM].stride + 1] = NAN;
+    assert_int_equal(ncf_model_save(m, good, &err), NCF_ERR_NUMERIC);
+    assert_non_null(strstr(err.msg, "mlp.item_embedding"));
+    assert_non_null(strstr(err.msg, "non-finite"));
+    m->tab[NCF_TABLE_MLP_ITEM].w[(size_t)m->tab[NCF_TABLE_MLP_ITEM].stride + 1] = 0.0f;
+    m->dense[m->b_off[1]] = INFINITY;
+    assert_int_equal(ncf_model_save(m, good, &err), NCF_ERR_NUMERIC);
+    assert_non_null(strstr(err.msg, "mlp.1.bias"));
+    size_t n2;
+    char *b2 = tu_read(good, &n2);
+    assert_int_equal(n2, n);
+    assert_memory_equal(b2, b, n);
+    free(b2);
+    char *ls = NULL;
+    assert_int_equal(tu_run(&ls, "ls -a '%s' | grep -c tmp", tu_dir()), 1); /* grep found nothing */
+    free(ls);
+    free(b);
+    ncf_model_free(m);
+    ncf_dataset_free(ds);
+}
+
 static void test_recommend(void **state)
 {
     ncf_dataset *ds = small_dataset();
@@ -528,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_files),
         cmocka_unit_test(test_huge_header_small_file),
         cmocka_unit_test(test_bad_training_offsets),
+        cmocka_unit_test(test_non_finite_weights),
         cmocka_unit_test(test_recommend),
         cmocka_unit_test(test_split_first_layer),
         cmocka_unit_test(test_pretrained_neumf),

@@ -147,12 +147,14 @@ const char *ncf_model_meta(const ncf_model *m); /* "" when none */
  * as version 1, byte for byte as before. */
 #define NCF_MODEL_FILE_VERSION 2
 
-/* Writes path atomically (temporary file, fsync, rename). */
+/* Writes path atomically (temporary file, fsync, rename). A model with a
+ * NaN or infinite weight is not written: NCF_ERR_NUMERIC, naming the
+ * tensor and element, and path left as it was. */
 ncf_status ncf_model_save(const ncf_model *m, const char *path, ncf_err *err);
 /* Loads and validates a model file; refuses bad magic, future versions,
  * truncation, inconsistent sizes (the size the header implies is checked
- * against the file's before the model is allocated), CRC mismatches and
- * training items out of range (docs/model-file.md). */
+ * against the file's before the model is allocated), CRC mismatches,
+ * training items out of range and non-finite weights (docs/model-file.md). */
 ncf_status ncf_model_load(const char *path, ncf_model **out, ncf_err *err);
 
 /* ---- export ----------------------------------------------------------------- */

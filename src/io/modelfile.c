@@ -1,12 +1,14 @@
 /* modelfile.c — the versioned binary model file (docs/model-file.md):
  * magic, version, a fixed 128-byte header, metadata text, id maps, each
  * user's training items, the weights, and a CRC-32 of everything before it.
- * Saving writes a temporary file, fsyncs and renames it into place. Loading reads the whole file,
+ * Saving refuses a model with a NaN or infinite weight, writes a temporary
+ * file, fsyncs and renames it into place. Loading reads the whole file,
  * checks magic, version and CRC, computes the size every section must have
  * from the header and compares it with the file's before allocating the
- * model, checks the training-item offsets before reading any item, and
- * fails cleanly (no partial model) otherwise. */
+ * model, checks the training-item offsets before reading any item, refuses
+ * non-finite weights, and fails cleanly (no partial model) otherwise. */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -36,6 +38,53 @@ static int add_mul_u64(uint64_t *acc, uint64_t a, uint64_t b)
 {
     if (a != 0 && b > UINT64_MAX / a) return 1;
     return add_u64(acc, a * b);
+}
+
+/* Names the first NaN or infinity among the weights: 1 with where (e.g.
+ * "gmf.user_embedding[2][5]", "mlp.0.bias[3]"; the names of the
+ * safetensors export) and *value set, 0 when every weight is finite. */
+static int find_non_finite(const ncf_model *m, char *where, size_t cap, float *value)
+{
+    for (int t = 0; t < NCF_TABLES; t++) {
+        const ncf_table *tb = &m->tab[t];
+        for (int32_t r = 0; r < tb->rows && tb->dim; r++)
+            for (int32_t k = 0; k < tb->dim; k++) {
+                float v = tb->w[(size_t)r * (size_t)tb->stride + (size_t)k];
+                if (isfinite(v)) continue;
+                if (t >= NCF_TABLE_USER_BIAS) snprintf(where, cap, "%s[%d]", ncf_table_name_(m, t), r);
+                else snprintf(where, cap, "%s[%d][%d]", ncf_table_name_(m, t), r, k);
+                *value = v;
+                return 1;
+            }
+    }
+    for (int l = 0; l < m->n_layers; l++) {
+        const float *w = m->dense + m->w_off[l], *b = m->dense + m->b_off[l];
+        for (int32_t o = 0; o < m->out[l]; o++) {
+            for (int32_t i = 0; i < m->in[l]; i++)
+                if (!isfinite(w[(size_t)o * (size_t)m->in[l] + (size_t)i])) {
+                    snprintf(where, cap, "mlp.%d.weight[%d][%d]", l, o, i);
+                    *value = w[(size_t)o * (size_t)m->in[l] + (size_t)i];
+                    return 1;
+                }
+            if (!isfinite(b[o])) {
+                snprintf(where, cap, "mlp.%d.bias[%d]", l, o);
+                *value = b[o];
+                return 1;
+            }
+        }
+    }
+    for (int32_t k = 0; k < m->out_in; k++)
+        if (!isfinite(m->dense[m->wo_off + (size_t)k])) {
+            snprintf(where, cap, "output.weight[%d]", k);
+            *value = m->dense[m->wo_off + (size_t)k];
+            return 1;
+        }
+    if (!isfinite(m->dense[m->bo_off])) {
+        snprintf(where, cap, "output.bias");
+        *value = m->dense[m->bo_off];
+        return 1;
+    }
+    return 0;
 }
 
 /* ---- writing ----------------------------------------------------------------- */
@@ -80,6 +129,11 @@ static void put_ids(writer *w, const ncf_idmap *map, int32_t n)
 
 ncf_status ncf_model_save(const ncf_model *m, const char *path, ncf_err *err)
 {
+    char where[96];
+    float bad_value;
+    if (find_non_finite(m, where, sizeof where, &bad_value))
+        return ncf_fail_(err, NCF_ERR_NUMERIC, "%s: not saved: the model has a non-finite weight, %s = %g", path,
+                         where, (double)bad_value);
     char *tmp = NULL;
     FILE *f = ncf_open_tmp_(path, &tmp, err);
     if (!f) return NCF_ERR_IO;
@@ -323,6 +377,13 @@ ncf_status ncf_model_load(const char *path, ncf_model **out, ncf_err *err)
     }
     take(&r, m->dense + m->wo_off, (size_t)m->out_in * 4);
     take(&r, m->dense + m->bo_off, 4);
+    char where[96];
+    float bad_value;
+    if (find_non_finite(m, where, sizeof where, &bad_value)) {
+        st = ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt model file: non-finite weight %s = %g", path, where,
+                       (double)bad_value);
+        goto done;
+    }
     ncf_model_sync_(m);
     goto done;
 nomem:

@@ -1,6 +1,7 @@
 /* cmd_recommend.c — `ncf recommend`: the top-K items for one user, in raw
  * ids, never an item the user had in training. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,7 +138,10 @@ int cmd_recommend(int argc, char **argv)
         for (int q = 0; q < n; q++) {
             printf(q ? ", {\"item\": " : "{\"item\": ");
             json_string(ncf_idmap_raw(ncf_model_items(m), items[q]));
-            printf(", \"score\": %.6g}", (double)scores[q]);
+            /* JSON has no NaN or infinity: a score that overflowed (finite
+             * but huge weights) is null, as JavaScript's JSON.stringify does */
+            if (isfinite(scores[q])) printf(", \"score\": %.6g}", (double)scores[q]);
+            else printf(", \"score\": null}");
         }
         printf("]}\n");
     } else {
