@@ -1,13 +1,15 @@
 /* test_model.c — presets and configuration checks, parameter counts, the
  * model file (bit-exact round trip; bad magic, future version, truncation,
- * CRC mismatch, missing file all refused with the right status and no
- * leak), and recommendation (seen items never returned, ties to the lower
- * index). */
+ * CRC mismatch, missing file, a header claiming more than the file holds,
+ * bad training-item offsets, non-finite weights all refused with the right
+ * status and no leak), the temporary files of ncf/outfile.h, and
+ * recommendation (seen items never returned, ties to the lower index). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -421,6 +423,44 @@ static void test_non_finite_weights(void **state)
     ncf_dataset_free(ds);
 }
 
+/* ncf/outfile.h on a regular file: written as ".NAME.ncf-tmp.PID" next to
+ * it, renamed onto it when closed with ok, removed when given up (the old
+ * file kept); a leftover of that name, even a link planted there, is
+ * replaced and never followed. */
+static void test_outfile_temporary(void **state)
+{
+    char path[512], tmp[600], victim[512];
+    snprintf(path, sizeof path, "%s", tu_path("of.txt"));
+    snprintf(tmp, sizeof tmp, "%s/.of.txt.ncf-tmp.%ld", tu_dir(), (long)getpid());
+    snprintf(victim, sizeof victim, "%s", tu_write("victim.txt", "keep\n"));
+    assert_int_equal(symlink(victim, tmp), 0);
+    ncf_outfile *o = NULL;
+    ncf_err err = {{0}};
+    struct stat sb;
+    assert_int_equal(ncf_outfile_open(path, &o, &err), NCF_OK);
+    assert_int_equal(lstat(tmp, &sb), 0);
+    assert_true(S_ISREG(sb.st_mode));
+    assert_int_equal(fputs("new\n", ncf_outfile_stream(o)) >= 0, 1);
+    assert_false(tu_exists(path));
+    assert_int_equal(ncf_outfile_close(o, 1, &err), NCF_OK);
+    assert_int_equal(lstat(tmp, &sb), -1);
+    char *t = tu_read(path, NULL);
+    assert_string_equal(t, "new\n");
+    free(t);
+    t = tu_read(victim, NULL);
+    assert_string_equal(t, "keep\n");
+    free(t);
+    /* given up: the temporary file goes, the file stays as it was */
+    assert_int_equal(ncf_outfile_open(path, &o, &err), NCF_OK);
+    fputs("half", ncf_outfile_stream(o));
+    assert_int_equal(ncf_outfile_close(o, 0, NULL), NCF_ERR_IO);
+    assert_int_equal(lstat(tmp, &sb), -1);
+    t = tu_read(path, NULL);
+    assert_string_equal(t, "new\n");
+    free(t);
+    assert_int_equal(ncf_outfile_close(NULL, 1, &err), NCF_OK);
+}
+
 static void test_recommend(void **state)
 {
     ncf_dataset *ds = small_dataset();
@@ -583,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_huge_header_small_file),
         cmocka_unit_test(test_bad_training_offsets),
         cmocka_unit_test(test_non_finite_weights),
+        cmocka_unit_test(test_outfile_temporary),
         cmocka_unit_test(test_recommend),
         cmocka_unit_test(test_split_first_layer),
         cmocka_unit_test(test_pretrained_neumf),

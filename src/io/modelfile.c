@@ -1,12 +1,13 @@
 /* modelfile.c — the versioned binary model file (docs/model-file.md):
  * magic, version, a fixed 128-byte header, metadata text, id maps, each
  * user's training items, the weights, and a CRC-32 of everything before it.
- * Saving refuses a model with a NaN or infinite weight, writes a temporary
- * file, fsyncs and renames it into place. Loading reads the whole file,
- * checks magic, version and CRC, computes the size every section must have
- * from the header and compares it with the file's before allocating the
- * model, checks the training-item offsets before reading any item, refuses
- * non-finite weights, and fails cleanly (no partial model) otherwise. */
+ * Saving refuses a model with a NaN or infinite weight and writes by the
+ * rule of ncf/outfile.h (a regular file: temporary file, fsync, rename).
+ * Loading reads the whole file, checks magic, version and CRC, computes
+ * the size every section must have from the header and compares it with
+ * the file's before allocating the model, checks the training-item offsets
+ * before reading any item, refuses non-finite weights, and fails cleanly
+ * (no partial model) otherwise. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -14,7 +15,6 @@
 #include <sys/stat.h>
 
 #include "core/core.h"
-#include "data/data_impl.h"
 #include "model/model_impl.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -134,10 +134,9 @@ ncf_status ncf_model_save(const ncf_model *m, const char *path, ncf_err *err)
     if (find_non_finite(m, where, sizeof where, &bad_value))
         return ncf_fail_(err, NCF_ERR_NUMERIC, "%s: not saved: the model has a non-finite weight, %s = %g", path,
                          where, (double)bad_value);
-    char *tmp = NULL;
-    FILE *f = ncf_open_tmp_(path, &tmp, err);
-    if (!f) return NCF_ERR_IO;
-    writer w = {f, 0, 1};
+    ncf_outfile *out;
+    if (ncf_outfile_open(path, &out, err) != NCF_OK) return NCF_ERR_IO;
+    writer w = {ncf_outfile_stream(out), 0, 1};
     const ncf_model_config *c = &m->cfg;
     unsigned char h[HEADER_SIZE];
     memset(h, 0, sizeof h);
@@ -177,7 +176,7 @@ ncf_status ncf_model_save(const ncf_model *m, const char *path, ncf_err *err)
     uint32_t crc = w.crc;
     put(&w, &crc, 4);
     if (!w.ok) ncf_fail_(err, NCF_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-    ncf_status st = ncf_commit_file_(f, tmp, path, w.ok, err);
+    ncf_status st = ncf_outfile_close(out, w.ok, err);
     return w.ok ? st : NCF_ERR_IO;
 }
 
