@@ -525,6 +525,28 @@ static void test_out_devices(void **state)
     assert_int_equal(ftype("/dev/null"), 'c');
 }
 
+/* split writes its PREFIX.* files all or none, as regular files: one that
+ * exists as a FIFO or a link is refused before anything is written. */
+static void test_split_out_special(void **state)
+{
+    char data[512], prefix[512], fifo[600], cmd[2048];
+    snprintf(data, sizeof data, "%s", tu_write("spx.tsv", "1\t10\t5\t1\n1\t11\t5\t2\n2\t10\t5\t3\n2\t12\t5\t4\n"));
+    snprintf(prefix, sizeof prefix, "%s", tu_path("spx"));
+    snprintf(fifo, sizeof fifo, "%s.test.rating", prefix);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    snprintf(cmd, sizeof cmd, "split %s --out %s --negatives 1", data, prefix);
+    expect_run(1, "spx.test.rating: is a FIFO", cmd);
+    assert_int_equal(ftype(fifo), 'p');
+    snprintf(cmd, sizeof cmd, "%s.train.rating", prefix);
+    assert_int_equal(ftype(cmd), '-');
+    remove(fifo);
+    assert_int_equal(symlink("elsewhere", fifo), 0);
+    snprintf(cmd, sizeof cmd, "split %s --out %s --negatives 1", data, prefix);
+    expect_run(1, "spx.test.rating: is a symbolic link", cmd);
+    assert_int_equal(ftype(fifo), 'l');
+    assert_false(temp_left());
+}
+
 int main(void)
 {
     const char *bin = getenv("NCF_BIN");
@@ -542,6 +564,7 @@ int main(void)
         cmocka_unit_test(test_full_ranking_validation_mf),
         cmocka_unit_test(test_out_fifo_and_links),
         cmocka_unit_test(test_out_devices),
+        cmocka_unit_test(test_split_out_special),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
