@@ -1,12 +1,16 @@
 /* test_cli.c — the ncf tool as users and scripts drive it: help texts, usage
  * errors (exit 2), runtime errors naming file and line (exit 1, no output
  * file), the --json contract of train, eval equal to the final epoch,
- * recommend in raw ids without training items, split and synth. */
+ * recommend in raw ids without training items, split and synth, and where
+ * --out may point (FIFOs, devices, symbolic links, directories). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "core/core.h"
 #include "ncf/ncf.h"
 #include "testutil.h"
 
@@ -200,6 +204,47 @@ static void test_train_eval_recommend(void **state)
     free(out);
     snprintf(cmd, sizeof cmd, "recommend --model %s --all -k 3", model);
     expect_run(2, "--all needs --out FILE", cmd);
+    /* a model whose output bias is NaN (CRC made right) is refused, never
+     * printed as a bare nan in JSON */
+    size_t nb;
+    char *b = tu_read(model, &nb);
+    assert_non_null(b);
+    float nan_value = NAN;
+    memcpy(b + nb - 8, &nan_value, 4); /* output.bias, the last weight */
+    uint32_t crc = ncf_crc32_update_(0, b, nb - 4);
+    memcpy(b + nb - 4, &crc, 4);
+    char nan_model[512];
+    snprintf(nan_model, sizeof nan_model, "%s", tu_path("nan.ncf"));
+    FILE *f = fopen(nan_model, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, nb, f), nb);
+    assert_int_equal(fclose(f), 0);
+    free(b);
+    snprintf(cmd, sizeof cmd, "recommend --model %s --user u7 --json", nan_model);
+    expect_run(1, "non-finite weight output.bias = nan", cmd);
+    /* finite weights whose scores overflow: the last hidden layer's biases
+     * and the output weights on it 1e30 (this model: F = 8, last hidden
+     * width 8, so the file ends in ... b_L[8], w_out[16], b_out, CRC): the
+     * JSON score is null, not inf */
+    b = tu_read(model, &nb);
+    assert_non_null(b);
+    const float huge = 1e30f;
+    for (int k = 0; k < 8; k++) {
+        memcpy(b + nb - 8 - 64 - 32 + 4 * (size_t)k, &huge, 4);
+        memcpy(b + nb - 8 - 32 + 4 * (size_t)k, &huge, 4);
+    }
+    crc = ncf_crc32_update_(0, b, nb - 4);
+    memcpy(b + nb - 4, &crc, 4);
+    f = fopen(nan_model, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, nb, f), nb);
+    assert_int_equal(fclose(f), 0);
+    free(b);
+    rc = tu_run(&out, "%s recommend --model %s --user u7 -k 2 --json", NCF, nan_model);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "\"score\": null}, {\"item\": "));
+    assert_null(strstr(out, "inf"));
+    free(out);
 }
 
 static void test_split_and_summary(void **state)
@@ -314,6 +359,206 @@ static void test_full_ranking_validation_mf(void **state)
     }
 }
 
+/* ---- where --out may point (docs/cli.md, "Output files") -------------------- */
+/* The type of what path names, the link itself not followed: 'f' regular
+ * file, 'l' symbolic link, 'c' character device, 'p' FIFO, 'd' directory,
+ * '-' nothing, '?' anything else. */
+static char ftype(const char *path)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0) return '-';
+    return S_ISREG(sb.st_mode) ? 'f' : S_ISLNK(sb.st_mode) ? 'l' : S_ISCHR(sb.st_mode) ? 'c'
+           : S_ISFIFO(sb.st_mode) ? 'p' : S_ISDIR(sb.st_mode) ? 'd' : '?';
+}
+
+/* A small model in the scratch directory for the --out tests; path in buf. */
+static void small_model(char *buf, size_t cap)
+{
+    char data[512], cmd[2048];
+    snprintf(data, sizeof data, "%s", tu_path("out.tsv"));
+    snprintf(buf, cap, "%s", tu_path("out.ncf"));
+    if (tu_exists(buf)) return;
+    snprintf(cmd, sizeof cmd, "synth --out %s --users 40 --items 30 --interactions 400 --seed 2", data);
+    expect_run(0, NULL, cmd);
+    snprintf(cmd, sizeof cmd, "train --data %s --model gmf --factors 4 --epochs 1 --quiet --out %s", data, buf);
+    expect_run(0, NULL, cmd);
+}
+
+/* 1 when the files at a and b hold the same bytes. */
+static int same_bytes(const char *a, const char *b)
+{
+    size_t na, nb;
+    char *x = tu_read(a, &na), *y = tu_read(b, &nb);
+    int same = x && y && na == nb && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+/* 1 when the scratch directory holds a temporary file of ncf. */
+static int temp_left(void)
+{
+    char *out = NULL;
+    int rc = tu_run(&out, "ls -a '%s' | grep -e '\\.ncf-tmp\\.' -e '\\.tmp\\.'", tu_dir());
+    if (rc == 0) fprintf(stderr, "left behind:\n%s", out);
+    free(out);
+    return rc == 0;
+}
+
+/* A FIFO is written into, never replaced: what a reader gets equals the
+ * regular file's output. A symbolic link is followed, through a chain and
+ * when dangling, and kept; the file it ends at gets the output. A
+ * directory is refused. */
+static void test_out_fifo_and_links(void **state)
+{
+    char model[512], ref[512], fifo[512], got[512], cmd[4096];
+    small_model(model, sizeof model);
+    snprintf(ref, sizeof ref, "%s", tu_path("ref.tsv"));
+    snprintf(cmd, sizeof cmd, "recommend --model %s --all -k 2 --out %s", model, ref);
+    expect_run(0, NULL, cmd);
+    assert_false(temp_left());
+    /* FIFO, read by cat (both bounded in time, in case the FIFO is never opened) */
+    snprintf(fifo, sizeof fifo, "%s", tu_path("out.fifo"));
+    snprintf(got, sizeof got, "%s", tu_path("from-fifo.tsv"));
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    int rc = tu_run(NULL, "timeout 10 cat '%s' > '%s' & timeout 30 %s recommend --model %s --all -k 2 --out '%s'; "
+                          "r=$?; wait; exit $r",
+                    fifo, got, NCF, model, fifo);
+    assert_int_equal(rc, 0);
+    assert_int_equal(ftype(fifo), 'p');
+    assert_true(same_bytes(got, ref));
+    /* a link to a regular file, and a link to that link (relative targets) */
+    char real[512], link[512], link2[512];
+    snprintf(real, sizeof real, "%s", tu_write("real.tsv", "old content\n"));
+    snprintf(link, sizeof link, "%s", tu_path("link.tsv"));
+    snprintf(link2, sizeof link2, "%s", tu_path("link2.tsv"));
+    assert_int_equal(symlink("real.tsv", link), 0);
+    assert_int_equal(symlink("link.tsv", link2), 0);
+    snprintf(cmd, sizeof cmd, "recommend --model %s --all -k 2 --out %s", model, link2);
+    expect_run(0, NULL, cmd);
+    assert_int_equal(ftype(link2), 'l');
+    assert_int_equal(ftype(link), 'l');
+    assert_int_equal(ftype(real), 'f');
+    assert_true(same_bytes(real, ref));
+    /* a dangling link: the file it names is created */
+    char dangling[512], made[512];
+    snprintf(dangling, sizeof dangling, "%s", tu_path("dangling.tsv"));
+    snprintf(made, sizeof made, "%s", tu_path("made.tsv"));
+    assert_int_equal(symlink("made.tsv", dangling), 0);
+    snprintf(cmd, sizeof cmd, "recommend --model %s --all -k 2 --out %s", model, dangling);
+    expect_run(0, NULL, cmd);
+    assert_int_equal(ftype(dangling), 'l');
+    assert_true(same_bytes(made, ref));
+    /* the model file and the export follow links the same way */
+    char mlink[512], mreal[512];
+    snprintf(mreal, sizeof mreal, "%s", tu_path("model-real.ncf"));
+    snprintf(mlink, sizeof mlink, "%s", tu_path("model-link.ncf"));
+    assert_int_equal(symlink("model-real.ncf", mlink), 0);
+    snprintf(cmd, sizeof cmd, "train --data %s --model gmf --factors 4 --epochs 1 --quiet --out %s",
+             tu_path("out.tsv"), mlink);
+    expect_run(0, NULL, cmd);
+    assert_int_equal(ftype(mlink), 'l');
+    assert_int_equal(ftype(mreal), 'f');
+    /* a directory is refused, and stays */
+    snprintf(cmd, sizeof cmd, "mkdir '%s'", tu_path("adir"));
+    assert_int_equal(tu_run(NULL, "%s", cmd), 0);
+    snprintf(cmd, sizeof cmd, "recommend --model %s --all -k 2 --out %s", model, tu_path("adir"));
+    expect_run(1, "adir: is a directory", cmd);
+    assert_int_equal(ftype(tu_path("adir")), 'd');
+    /* export opens both outputs first: a refused --ids writes no weights */
+    snprintf(cmd, sizeof cmd, "export --model %s --format safetensors --out %s --ids %s", model,
+             tu_path("never.safetensors"), tu_path("adir"));
+    expect_run(1, "adir: is a directory", cmd);
+    assert_int_equal(ftype(tu_path("never.safetensors")), '-');
+    assert_false(temp_left());
+}
+
+/* Character devices are written into, never replaced: a full one (ENOSPC)
+ * fails with exit 1 and a message, a null one succeeds, a link to one is
+ * kept. The devices are private copies (mknod, root only) of /dev/null and
+ * /dev/full in the scratch directory, so that a faulty ncf cannot replace
+ * the machine's; once they pass, /dev/null and /dev/full themselves (only
+ * those when not root). */
+/* The machine's /dev/full and /dev/null: a write error and exit 1, success;
+ * both stay devices. */
+static void real_devices(const char *model)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "recommend --model %s --all -k 2 --out /dev/full", model);
+    expect_run(1, "/dev/full: write failed: No space left on device", cmd);
+    snprintf(cmd, sizeof cmd, "recommend --model %s --all -k 2 --out /dev/null", model);
+    expect_run(0, NULL, cmd);
+    assert_int_equal(ftype("/dev/full"), 'c');
+    assert_int_equal(ftype("/dev/null"), 'c');
+}
+
+static void test_out_devices(void **state)
+{
+    char model[512], null_dev[512], full_dev[512], to_full[512], cmd[4096];
+    small_model(model, sizeof model);
+    if (geteuid() != 0) { /* not root: nor could a faulty ncf replace these */
+        fprintf(stderr, "test_out_devices: not root, so no private device nodes (mknod): skipping those, "
+                        "testing /dev/full and /dev/null only\n");
+        real_devices(model);
+        return;
+    }
+    snprintf(null_dev, sizeof null_dev, "%s", tu_path("null"));
+    snprintf(full_dev, sizeof full_dev, "%s", tu_path("full"));
+    snprintf(to_full, sizeof to_full, "%s", tu_path("to-full"));
+    if (tu_run(NULL, "mknod '%s' c 1 3 && mknod '%s' c 1 7", null_dev, full_dev) != 0) {
+        fprintf(stderr, "skipped: mknod refused here\n");
+        skip();
+    }
+    assert_int_equal(symlink("full", to_full), 0);
+    const char *targets[] = {null_dev, full_dev, to_full};
+    for (int k = 0; k < 3; k++) {
+        const int full = k > 0;
+        snprintf(cmd, sizeof cmd, "recommend --model %s --all -k 2 --out %s", model, targets[k]);
+        expect_run(full, full ? "No space left on device" : NULL, cmd);
+        snprintf(cmd, sizeof cmd, "train --data %s --model gmf --factors 4 --epochs 1 --quiet --out %s",
+                 tu_path("out.tsv"), targets[k]);
+        expect_run(full, full ? "No space left on device" : NULL, cmd);
+        snprintf(cmd, sizeof cmd, "synth --out %s --users 40 --items 30 --interactions 400", targets[k]);
+        expect_run(full, full ? "No space left on device" : NULL, cmd);
+        snprintf(cmd, sizeof cmd, "export --model %s --format safetensors --out %s --ids %s", model, targets[k],
+                 null_dev);
+        expect_run(full, full ? "No space left on device" : NULL, cmd);
+        assert_int_equal(ftype(null_dev), 'c');
+        assert_int_equal(ftype(full_dev), 'c');
+        assert_int_equal(ftype(to_full), 'l');
+    }
+    /* the id maps fail on the full device after the weights were renamed
+     * into place: the weights' file is removed again */
+    snprintf(cmd, sizeof cmd, "export --model %s --format safetensors --out %s --ids %s", model,
+             tu_path("undone.safetensors"), full_dev);
+    expect_run(1, "No space left on device", cmd);
+    assert_int_equal(ftype(tu_path("undone.safetensors")), '-');
+    assert_false(temp_left());
+    real_devices(model); /* safe now that the copies passed */
+}
+
+/* split writes its PREFIX.* files all or none, as regular files: one that
+ * exists as a FIFO or a link is refused before anything is written. */
+static void test_split_out_special(void **state)
+{
+    char data[512], prefix[512], fifo[600], cmd[2048];
+    snprintf(data, sizeof data, "%s", tu_write("spx.tsv", "1\t10\t5\t1\n1\t11\t5\t2\n2\t10\t5\t3\n2\t12\t5\t4\n"));
+    snprintf(prefix, sizeof prefix, "%s", tu_path("spx"));
+    snprintf(fifo, sizeof fifo, "%s.test.rating", prefix);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    snprintf(cmd, sizeof cmd, "split %s --out %s --negatives 1", data, prefix);
+    expect_run(1, "spx.test.rating: is a FIFO", cmd);
+    assert_int_equal(ftype(fifo), 'p');
+    snprintf(cmd, sizeof cmd, "%s.train.rating", prefix);
+    assert_int_equal(ftype(cmd), '-');
+    remove(fifo);
+    assert_int_equal(symlink("elsewhere", fifo), 0);
+    snprintf(cmd, sizeof cmd, "split %s --out %s --negatives 1", data, prefix);
+    expect_run(1, "spx.test.rating: is a symbolic link", cmd);
+    assert_int_equal(ftype(fifo), 'l');
+    assert_false(temp_left());
+}
+
 int main(void)
 {
     const char *bin = getenv("NCF_BIN");
@@ -329,6 +574,9 @@ int main(void)
         cmocka_unit_test(test_train_eval_recommend),
         cmocka_unit_test(test_split_and_summary),
         cmocka_unit_test(test_full_ranking_validation_mf),
+        cmocka_unit_test(test_out_fifo_and_links),
+        cmocka_unit_test(test_out_devices),
+        cmocka_unit_test(test_split_out_special),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,12 +1,17 @@
 /* test_model.c — presets and configuration checks, parameter counts, the
  * model file (bit-exact round trip; bad magic, future version, truncation,
- * CRC mismatch, missing file all refused with the right status and no
- * leak), and recommendation (seen items never returned, ties to the lower
- * index). */
+ * CRC mismatch, missing file, a header claiming more than the file holds,
+ * bad training-item offsets, non-finite weights all refused with the right
+ * status and no leak), the temporary files of ncf/outfile.h, and
+ * recommendation (seen items never returned, ties to the lower index). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/core.h"
 #include "model/model_impl.h"
@@ -239,6 +244,223 @@ static void test_corrupt_files(void **state)
     ncf_dataset_free(ds);
 }
 
+/* Rewrites the CRC-32 at the end of b (n bytes) after an edit. */
+static void fix_crc(char *b, size_t n)
+{
+    uint32_t crc = ncf_crc32_update_(0, b, n - 4);
+    memcpy(b + n - 4, &crc, 4);
+}
+
+/* D2: a 132-byte file (header + CRC, the CRC right) whose header claims
+ * 2^28 users of 8 factors is refused from the sizes alone, before anything
+ * large is allocated: the load runs in a child limited to 1 GB of address
+ * space (except under AddressSanitizer, which reserves terabytes of it) and
+ * 10 s, and must end in the size error, not in "out of memory". */
+static void test_huge_header_small_file(void **state)
+{
+    char b[132];
+    memset(b, 0, sizeof b);
+    memcpy(b, "NCFMODEL", 8);
+    uint32_t version = 1, hsize = 128;
+    memcpy(b + 8, &version, 4);
+    memcpy(b + 12, &hsize, 4);
+    int32_t fields[6] = {NCF_MODEL_GMF, 1 << 28, 1, 8, 0, 0}; /* type, users, items, factors, E, L */
+    memcpy(b + 16, fields, sizeof fields);
+    float init_std = 0.01f;
+    memcpy(b + 80, &init_std, 4);
+    fix_crc(b, sizeof b);
+    char path[512];
+    snprintf(path, sizeof path, "%s", tu_path("huge-header.ncf"));
+    write_bytes(path, b, sizeof b);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+#ifndef __SANITIZE_ADDRESS__
+        struct rlimit rl = {(rlim_t)1 << 30, (rlim_t)1 << 30};
+        setrlimit(RLIMIT_AS, &rl);
+#endif
+        alarm(10);
+        ncf_model *l = NULL;
+        ncf_err err = {{0}};
+        ncf_status st = ncf_model_load(path, &l, &err);
+        int ok = st == NCF_ERR_FORMAT && !l && strstr(err.msg, "the header implies");
+        if (!ok) fprintf(stderr, "huge header: status %d, '%s'\n", (int)st, err.msg);
+        _exit(ok ? 0 : 1);
+    }
+    int ws = 0;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws));
+    assert_int_equal(WEXITSTATUS(ws), 0);
+}
+
+/* Where the sections of a saved model file start. */
+typedef struct file_layout {
+    size_t offsets, items, weights;
+    int32_t n_users;
+    uint64_t n_seen;
+} file_layout;
+
+static file_layout layout_of(const char *b)
+{
+    file_layout f;
+    uint64_t meta, ub, ib;
+    memcpy(&f.n_users, b + 20, 4);
+    memcpy(&meta, b + 96, 8);
+    memcpy(&f.n_seen, b + 104, 8);
+    memcpy(&ub, b + 112, 8);
+    memcpy(&ib, b + 120, 8);
+    f.offsets = 128 + (size_t)(meta + ub + ib);
+    f.items = f.offsets + 8 * ((size_t)f.n_users + 1);
+    f.weights = f.items + 4 * (size_t)f.n_seen;
+    return f;
+}
+
+/* D3: training-item offsets that point outside the items, or run
+ * backwards, are refused (CRC recomputed, so only the offsets are wrong)
+ * before any item is read; items out of range or order are refused too. */
+static void test_bad_training_offsets(void **state)
+{
+    ncf_dataset *ds = small_dataset();
+    ncf_model *m = neumf_for(ds);
+    ncf_err err = {{0}};
+    char good[512], bad[512];
+    snprintf(good, sizeof good, "%s", tu_path("offsets-good.ncf"));
+    snprintf(bad, sizeof bad, "%s", tu_path("offsets-bad.ncf"));
+    assert_int_equal(ncf_model_save(m, good, &err), NCF_OK);
+    size_t n;
+    char *b = tu_read(good, &n);
+    file_layout f = layout_of(b);
+    assert_true(f.n_users == 3 && f.n_seen >= 2);
+    int64_t off[4];
+    memcpy(off, b + f.offsets, sizeof off);
+    assert_true(off[0] == 0 && off[3] == (int64_t)f.n_seen);
+    const int64_t ns = (int64_t)f.n_seen;
+    /* {offset index, value}: past the end (by one: the slot after the last
+     * item; by far), negative, running backwards, a first offset not 0 */
+    const int64_t cases[][2] = {{1, ns + 1}, {1, (int64_t)1 << 40}, {2, -1}, {1, off[2] + 1}, {0, 1}};
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        char *c = malloc(n);
+        memcpy(c, b, n);
+        memcpy(c + f.offsets + 8 * (size_t)cases[k][0], &cases[k][1], 8);
+        fix_crc(c, n);
+        write_bytes(bad, c, n);
+        expect_refused(bad, NCF_ERR_FORMAT, "training-item offsets");
+        free(c);
+    }
+    /* an item index out of range, then two items out of order */
+    char *c = malloc(n);
+    memcpy(c, b, n);
+    int32_t big = ds->n_items;
+    memcpy(c + f.items, &big, 4);
+    fix_crc(c, n);
+    write_bytes(bad, c, n);
+    expect_refused(bad, NCF_ERR_FORMAT, "training items of user 0");
+    memcpy(c, b, n);
+    assert_true(off[1] >= 2); /* user a has two training items */
+    memcpy(c + f.items, b + f.items + 4, 4);
+    memcpy(c + f.items + 4, b + f.items, 4);
+    fix_crc(c, n);
+    write_bytes(bad, c, n);
+    expect_refused(bad, NCF_ERR_FORMAT, "training items of user 0");
+    free(c);
+    free(b);
+    ncf_model_free(m);
+    ncf_dataset_free(ds);
+}
+
+/* A NaN or an infinity among the weights: a file holding one is refused
+ * at load, naming the tensor; ncf_model_save refuses to write one and
+ * leaves the existing file as it was. */
+static void test_non_finite_weights(void **state)
+{
+    ncf_dataset *ds = small_dataset();
+    ncf_model *m = neumf_for(ds);
+    ncf_err err = {{0}};
+    char good[512], bad[512];
+    snprintf(good, sizeof good, "%s", tu_path("finite.ncf"));
+    snprintf(bad, sizeof bad, "%s", tu_path("non-finite.ncf"));
+    assert_int_equal(ncf_model_save(m, good, &err), NCF_OK);
+    size_t n;
+    char *b = tu_read(good, &n);
+    file_layout f = layout_of(b);
+    /* the first weight is gmf.user_embedding[0][0]; the last, output.bias */
+    const struct {
+        size_t at;
+        float v;
+        const char *name;
+    } cases[] = {{f.weights, NAN, "gmf.user_embedding"}, {n - 8, INFINITY, "output.bias"},
+                 {f.weights + 4 * 3 * 3 + 4, -INFINITY, "gmf.item_embedding"}};
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        char *c = malloc(n);
+        memcpy(c, b, n);
+        memcpy(c + cases[k].at, &cases[k].v, 4);
+        fix_crc(c, n);
+        write_bytes(bad, c, n);
+        expect_refused(bad, NCF_ERR_FORMAT, "non-finite");
+        expect_refused(bad, NCF_ERR_FORMAT, cases[k].name);
+        free(c);
+    }
+    /* save: refused, the file at the path untouched, no temporary left */
+    m->tab[NCF_TABLE_MLP_ITEM].w[(size_t)m->tab[NCF_TABLE_MLP_ITEM].stride + 1] = NAN;
+    assert_int_equal(ncf_model_save(m, good, &err), NCF_ERR_NUMERIC);
+    assert_non_null(strstr(err.msg, "mlp.item_embedding"));
+    assert_non_null(strstr(err.msg, "non-finite"));
+    m->tab[NCF_TABLE_MLP_ITEM].w[(size_t)m->tab[NCF_TABLE_MLP_ITEM].stride + 1] = 0.0f;
+    m->dense[m->b_off[1]] = INFINITY;
+    assert_int_equal(ncf_model_save(m, good, &err), NCF_ERR_NUMERIC);
+    assert_non_null(strstr(err.msg, "mlp.1.bias"));
+    size_t n2;
+    char *b2 = tu_read(good, &n2);
+    assert_int_equal(n2, n);
+    assert_memory_equal(b2, b, n);
+    free(b2);
+    char *ls = NULL;
+    assert_int_equal(tu_run(&ls, "ls -a '%s' | grep -c tmp", tu_dir()), 1); /* grep found nothing */
+    free(ls);
+    free(b);
+    ncf_model_free(m);
+    ncf_dataset_free(ds);
+}
+
+/* ncf/outfile.h on a regular file: written as ".NAME.ncf-tmp.PID" next to
+ * it, renamed onto it when closed with ok, removed when given up (the old
+ * file kept); a leftover of that name, even a link planted there, is
+ * replaced and never followed. */
+static void test_outfile_temporary(void **state)
+{
+    char path[512], tmp[600], victim[512];
+    snprintf(path, sizeof path, "%s", tu_path("of.txt"));
+    snprintf(tmp, sizeof tmp, "%s/.of.txt.ncf-tmp.%ld", tu_dir(), (long)getpid());
+    snprintf(victim, sizeof victim, "%s", tu_write("victim.txt", "keep\n"));
+    assert_int_equal(symlink(victim, tmp), 0);
+    ncf_outfile *o = NULL;
+    ncf_err err = {{0}};
+    struct stat sb;
+    assert_int_equal(ncf_outfile_open(path, &o, &err), NCF_OK);
+    assert_int_equal(lstat(tmp, &sb), 0);
+    assert_true(S_ISREG(sb.st_mode));
+    assert_int_equal(fputs("new\n", ncf_outfile_stream(o)) >= 0, 1);
+    assert_false(tu_exists(path));
+    assert_int_equal(ncf_outfile_close(o, 1, &err), NCF_OK);
+    assert_int_equal(lstat(tmp, &sb), -1);
+    char *t = tu_read(path, NULL);
+    assert_string_equal(t, "new\n");
+    free(t);
+    t = tu_read(victim, NULL);
+    assert_string_equal(t, "keep\n");
+    free(t);
+    /* given up: the temporary file goes, the file stays as it was */
+    assert_int_equal(ncf_outfile_open(path, &o, &err), NCF_OK);
+    fputs("half", ncf_outfile_stream(o));
+    assert_int_equal(ncf_outfile_close(o, 0, NULL), NCF_ERR_IO);
+    assert_int_equal(lstat(tmp, &sb), -1);
+    t = tu_read(path, NULL);
+    assert_string_equal(t, "new\n");
+    free(t);
+    assert_int_equal(ncf_outfile_close(NULL, 1, &err), NCF_OK);
+}
+
 static void test_recommend(void **state)
 {
     ncf_dataset *ds = small_dataset();
@@ -398,6 +620,10 @@ int main(void)
         cmocka_unit_test(test_save_load_round_trip),
         cmocka_unit_test(test_mf_model),
         cmocka_unit_test(test_corrupt_files),
+        cmocka_unit_test(test_huge_header_small_file),
+        cmocka_unit_test(test_bad_training_offsets),
+        cmocka_unit_test(test_non_finite_weights),
+        cmocka_unit_test(test_outfile_temporary),
         cmocka_unit_test(test_recommend),
         cmocka_unit_test(test_split_first_layer),
         cmocka_unit_test(test_pretrained_neumf),

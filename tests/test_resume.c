@@ -35,7 +35,7 @@ static int writing(const char *dir, const char *ck)
     int found = 0;
     size_t n = strlen(ck);
     for (struct dirent *e; !found && (e = readdir(d));)
-        found = strncmp(e->d_name, ck, n) == 0 && strstr(e->d_name + n, "tmp") != NULL;
+        found = e->d_name[0] == '.' && strncmp(e->d_name + 1, ck, n) == 0 && strstr(e->d_name, ".ncf-tmp.") != NULL;
     closedir(d);
     return found;
 }
@@ -63,6 +63,7 @@ static int run_and_signal(const char *args, double delay, int at_write, int sig)
         if (!sent && (at_write ? writing(tu_dir(), "ck.ckpt") || t > 20.0 : t >= delay)) {
             kill(pid, sig);
             sent = 1;
+            if (at_write && t <= 20.0) fprintf(stderr, "  (killed while a checkpoint was being written)\n");
         }
         if (!at_write || sent) nanosleep(&(struct timespec){0, 2000000}, NULL);
     }

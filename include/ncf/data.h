@@ -172,8 +172,8 @@ typedef struct ncf_synth_options {
 
 void ncf_synth_options_default(ncf_synth_options *opt);
 
-/* Writes user TAB item TAB rating TAB timestamp lines to path (through a
- * temporary file). Deterministic for a given set of options. */
+/* Writes user TAB item TAB rating TAB timestamp lines to path (by the rule
+ * of ncf/outfile.h). Deterministic for a given set of options. */
 ncf_status ncf_synth_write(const ncf_synth_options *opt, const char *path, ncf_err *err);
 
 #ifdef __cplusplus

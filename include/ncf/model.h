@@ -147,10 +147,15 @@ const char *ncf_model_meta(const ncf_model *m); /* "" when none */
  * as version 1, byte for byte as before. */
 #define NCF_MODEL_FILE_VERSION 2
 
-/* Writes path atomically (temporary file, fsync, rename). */
+/* Writes path by the rule of ncf/outfile.h (a regular file atomically:
+ * temporary file, fsync, rename; a device or FIFO directly). A model with a
+ * NaN or infinite weight is not written: NCF_ERR_NUMERIC, naming the
+ * tensor and element, and path left as it was. */
 ncf_status ncf_model_save(const ncf_model *m, const char *path, ncf_err *err);
 /* Loads and validates a model file; refuses bad magic, future versions,
- * truncation, inconsistent sizes and CRC mismatches. */
+ * truncation, inconsistent sizes (the size the header implies is checked
+ * against the file's before the model is allocated), CRC mismatches,
+ * training items out of range and non-finite weights (docs/model-file.md). */
 ncf_status ncf_model_load(const char *path, ncf_model **out, ncf_err *err);
 
 /* ---- export ----------------------------------------------------------------- */
@@ -158,8 +163,10 @@ ncf_status ncf_model_load(const char *path, ncf_model **out, ncf_err *err);
  * gmf.user_embedding, gmf.item_embedding, mlp.user_embedding,
  * mlp.item_embedding, mlp.N.weight [out, in], mlp.N.bias, output.weight
  * [1, in], output.bias; docs/serving.md) to path, and the id maps to
- * ids_path as TSV lines "user|item TAB index TAB raw id". Both are written
- * to temporary files and renamed. */
+ * ids_path (when not NULL) as TSV lines "user|item TAB index TAB raw id",
+ * both by the rule of ncf/outfile.h; both paths are opened before either is
+ * written, and a regular weights' file is removed again when the id maps
+ * fail. */
 ncf_status ncf_model_export_safetensors(const ncf_model *m, const char *path, const char *ids_path, ncf_err *err);
 
 #ifdef __cplusplus

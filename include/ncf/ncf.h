@@ -20,6 +20,7 @@
 
 #include "ncf/data.h"
 #include "ncf/model.h"
+#include "ncf/outfile.h"
 #include "ncf/status.h"
 #include "ncf/train.h"
 

@@ -1,12 +1,14 @@
 /* core.h — private helpers shared by every libncf module: error reporting,
- * aligned allocation, a deterministic random number generator, CRC-32 and
- * a monotonic clock. Not part of the public API. */
+ * aligned allocation, a deterministic random number generator, CRC-32, a
+ * monotonic clock, and what libncf's own writers need of ncf/outfile.h
+ * beyond its public calls. Not part of the public API. */
 #ifndef NCF_CORE_H
 #define NCF_CORE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ncf/outfile.h"
 #include "ncf/status.h"
 
 /* Writes a printf-style message into err (if non-NULL) and returns status. */
@@ -89,6 +91,11 @@ static inline double ncf_rng_uniform_(ncf_rng *r)
 
 /* Standard normal draw (Box-Muller, one value per call). */
 double ncf_rng_normal_(ncf_rng *r);
+
+/* ---- output files (ncf/outfile.h) ---------------------------------------- */
+/* The regular file o renames onto when closed (its links followed), or
+ * NULL when o writes a device or FIFO directly; valid until the close. */
+const char *ncf_outfile_target_(const ncf_outfile *o);
 
 /* ---- checksums and time ------------------------------------------------ */
 uint32_t ncf_crc32_update_(uint32_t crc, const void *data, size_t n);

@@ -55,7 +55,7 @@ ncf_status ncf_synth_write(const ncf_synth_options *o, const char *path, ncf_err
     double *ccdf = malloc((size_t)I * sizeof *ccdf);
     uint32_t *mark = calloc((size_t)I, sizeof *mark);
     int32_t *picked = malloc((size_t)I * sizeof *picked);
-    char *tmp = NULL;
+    ncf_outfile *out = NULL;
     FILE *f = NULL;
     if (!pop || !gcdf || !perm || !citems || !coff || !cluster || !ccdf || !mark || !picked) {
         st = ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
@@ -93,11 +93,11 @@ ncf_status ncf_synth_write(const ncf_synth_options *o, const char *path, ncf_err
         double acc = 0.0;
         for (int32_t k = coff[c]; k < coff[c + 1]; k++) ccdf[k] = (acc += pop[citems[k]]);
     }
-    f = ncf_open_tmp_(path, &tmp, err);
-    if (!f) {
+    if (ncf_outfile_open(path, &out, err) != NCF_OK) {
         st = NCF_ERR_IO;
         goto done;
     }
+    f = ncf_outfile_stream(out);
     const double mean = (double)o->n_interactions / o->n_users, sigma = 0.8;
     const int32_t cap = I / 2;
     for (int32_t u = 0; u < o->n_users; u++) {
@@ -133,11 +133,10 @@ ncf_status ncf_synth_write(const ncf_synth_options *o, const char *path, ncf_err
             fprintf(f, "u%d\ti%d\t%d\t%lld\n", u + 1, item + 1, rating, (long long)t);
         }
     }
-    st = ncf_commit_file_(f, tmp, path, !ferror(f), err);
-    f = NULL;
-    tmp = NULL;
+    st = ncf_outfile_close(out, 1, err); /* reports a failed write */
+    out = NULL;
 done:
-    if (f) ncf_commit_file_(f, tmp, path, 0, NULL);
+    ncf_outfile_close(out, 0, NULL);
     free(pop);
     free(gcdf);
     free(perm);

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "core/core.h"
-#include "data/data_impl.h"
 #include "model/model_impl.h"
 #include "ncf/ncf.h"
 
@@ -88,12 +87,16 @@ ncf_status ncf_model_export_safetensors(const ncf_model *m, const char *path, co
     }
     len += (size_t)snprintf(h + len, cap - len, "}");
     while (len % 8) h[len++] = ' '; /* pad so the data starts 8-byte aligned */
-    char *tmp = NULL;
-    FILE *f = ncf_open_tmp_(path, &tmp, err);
-    if (!f) {
+    /* both files are opened before either is written, so a path that is
+     * refused costs nothing; the id maps are undone with the weights */
+    ncf_outfile *out = NULL, *ids = NULL;
+    if (ncf_outfile_open(path, &out, err) != NCF_OK ||
+        (ids_path && ncf_outfile_open(ids_path, &ids, err) != NCF_OK)) {
         free(h);
+        ncf_outfile_close(out, 0, NULL);
         return NCF_ERR_IO;
     }
+    FILE *f = ncf_outfile_stream(out);
     uint64_t hl = len;
     int ok = fwrite(&hl, 8, 1, f) == 1 && fwrite(h, 1, len, f) == len;
     free(h);
@@ -107,20 +110,28 @@ ncf_status ncf_model_export_safetensors(const ncf_model *m, const char *path, co
             ok = fwrite(t[k].data + r * t[k].stride, 4, (size_t)row_floats, f) == (size_t)row_floats;
     }
     if (!ok) ncf_fail_(err, NCF_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-    ncf_status st = ncf_commit_file_(f, tmp, path, ok, err);
-    if (!ok || st != NCF_OK) return ok ? st : NCF_ERR_IO;
-    if (!ids_path) return NCF_OK;
-    /* the id maps */
-    f = ncf_open_tmp_(ids_path, &tmp, err);
-    if (!f) {
-        remove(path);
-        return NCF_ERR_IO;
+    /* the weights' file is kept by name until the id maps are in place */
+    char *written = NULL;
+    const char *target = ncf_outfile_target_(out);
+    if (ok && ids && target && !(written = malloc(strlen(target) + 1))) {
+        ok = 0;
+        ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
     }
+    if (written) memcpy(written, target, strlen(target) + 1);
+    ncf_status st = ncf_outfile_close(out, ok, err);
+    if (!ok || st != NCF_OK) {
+        ncf_outfile_close(ids, 0, NULL);
+        free(written);
+        return ok ? st : NCF_ERR_IO;
+    }
+    if (!ids) return NCF_OK;
+    f = ncf_outfile_stream(ids);
     for (int32_t u = 0; u < c->n_users; u++)
         fprintf(f, "user\t%d\t%s\n", u, m->users ? ncf_idmap_raw(m->users, u) : "");
     for (int32_t i = 0; i < c->n_items; i++)
         fprintf(f, "item\t%d\t%s\n", i, m->items ? ncf_idmap_raw(m->items, i) : "");
-    st = ncf_commit_file_(f, tmp, ids_path, !ferror(f), err);
-    if (st != NCF_OK) remove(path);
+    st = ncf_outfile_close(ids, 1, err);
+    if (st != NCF_OK && written) remove(written);
+    free(written);
     return st;
 }

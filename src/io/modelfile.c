@@ -1,16 +1,20 @@
 /* modelfile.c — the versioned binary model file (docs/model-file.md):
  * magic, version, a fixed 128-byte header, metadata text, id maps, each
  * user's training items, the weights, and a CRC-32 of everything before it.
- * Saving writes a temporary file, fsyncs and renames it into place. Loading
- * reads the whole file, checks magic, version, CRC and every size before
- * building the model, and fails cleanly (no partial model) otherwise. */
+ * Saving refuses a model with a NaN or infinite weight and writes by the
+ * rule of ncf/outfile.h (a regular file: temporary file, fsync, rename).
+ * Loading reads the whole file, checks magic, version and CRC, computes
+ * the size every section must have from the header and compares it with
+ * the file's before allocating the model, checks the training-item offsets
+ * before reading any item, refuses non-finite weights, and fails cleanly
+ * (no partial model) otherwise. */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "core/core.h"
-#include "data/data_impl.h"
 #include "model/model_impl.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -19,6 +23,69 @@
 
 #define HEADER_SIZE 128
 static const char MAGIC[8] = {'N', 'C', 'F', 'M', 'O', 'D', 'E', 'L'};
+
+/* ---- checks shared by saving and loading ----------------------------------- */
+/* *acc += a (add_u64), *acc += a * b (add_mul_u64); 1 on overflow (then *acc
+ * is meaningless), else 0. */
+static int add_u64(uint64_t *acc, uint64_t a)
+{
+    if (a > UINT64_MAX - *acc) return 1;
+    *acc += a;
+    return 0;
+}
+
+static int add_mul_u64(uint64_t *acc, uint64_t a, uint64_t b)
+{
+    if (a != 0 && b > UINT64_MAX / a) return 1;
+    return add_u64(acc, a * b);
+}
+
+/* Names the first NaN or infinity among the weights: 1 with where (e.g.
+ * "gmf.user_embedding[2][5]", "mlp.0.bias[3]"; the names of the
+ * safetensors export) and *value set, 0 when every weight is finite. */
+static int find_non_finite(const ncf_model *m, char *where, size_t cap, float *value)
+{
+    for (int t = 0; t < NCF_TABLES; t++) {
+        const ncf_table *tb = &m->tab[t];
+        for (int32_t r = 0; r < tb->rows && tb->dim; r++)
+            for (int32_t k = 0; k < tb->dim; k++) {
+                float v = tb->w[(size_t)r * (size_t)tb->stride + (size_t)k];
+                if (isfinite(v)) continue;
+                if (t >= NCF_TABLE_USER_BIAS) snprintf(where, cap, "%s[%d]", ncf_table_name_(m, t), r);
+                else snprintf(where, cap, "%s[%d][%d]", ncf_table_name_(m, t), r, k);
+                *value = v;
+                return 1;
+            }
+    }
+    for (int l = 0; l < m->n_layers; l++) {
+        const float *w = m->dense + m->w_off[l], *b = m->dense + m->b_off[l];
+        for (int32_t o = 0; o < m->out[l]; o++) {
+            for (int32_t i = 0; i < m->in[l]; i++)
+                if (!isfinite(w[(size_t)o * (size_t)m->in[l] + (size_t)i])) {
+                    snprintf(where, cap, "mlp.%d.weight[%d][%d]", l, o, i);
+                    *value = w[(size_t)o * (size_t)m->in[l] + (size_t)i];
+                    return 1;
+                }
+            if (!isfinite(b[o])) {
+                snprintf(where, cap, "mlp.%d.bias[%d]", l, o);
+                *value = b[o];
+                return 1;
+            }
+        }
+    }
+    for (int32_t k = 0; k < m->out_in; k++)
+        if (!isfinite(m->dense[m->wo_off + (size_t)k])) {
+            snprintf(where, cap, "output.weight[%d]", k);
+            *value = m->dense[m->wo_off + (size_t)k];
+            return 1;
+        }
+    if (!isfinite(m->dense[m->bo_off])) {
+        snprintf(where, cap, "output.bias");
+        *value = m->dense[m->bo_off];
+        return 1;
+    }
+    return 0;
+}
 
 /* ---- writing ----------------------------------------------------------------- */
 typedef struct writer {
@@ -62,6 +129,11 @@ static void put_ids(writer *w, const ncf_idmap *map, int32_t n)
 
 ncf_status ncf_model_write_(const ncf_model *m, FILE *f, const char *path, ncf_err *err)
 {
+    char where[96];
+    float bad_value;
+    if (find_non_finite(m, where, sizeof where, &bad_value))
+        return ncf_fail_(err, NCF_ERR_NUMERIC, "%s: not saved: the model has a non-finite weight, %s = %g", path,
+                         where, (double)bad_value);
     writer w = {f, 0, 1};
     const ncf_model_config *c = &m->cfg;
     unsigned char h[HEADER_SIZE];
@@ -107,11 +179,15 @@ ncf_status ncf_model_write_(const ncf_model *m, FILE *f, const char *path, ncf_e
 
 ncf_status ncf_model_save(const ncf_model *m, const char *path, ncf_err *err)
 {
-    char *tmp = NULL;
-    FILE *f = ncf_open_tmp_(path, &tmp, err);
-    if (!f) return NCF_ERR_IO;
-    const ncf_status st = ncf_model_write_(m, f, path, err);
-    const ncf_status cs = ncf_commit_file_(f, tmp, path, st == NCF_OK, st == NCF_OK ? err : NULL);
+    char where[96];
+    float bad_value;
+    if (find_non_finite(m, where, sizeof where, &bad_value)) /* before the output is opened */
+        return ncf_fail_(err, NCF_ERR_NUMERIC, "%s: not saved: the model has a non-finite weight, %s = %g", path,
+                         where, (double)bad_value);
+    ncf_outfile *out;
+    if (ncf_outfile_open(path, &out, err) != NCF_OK) return NCF_ERR_IO;
+    const ncf_status st = ncf_model_write_(m, ncf_outfile_stream(out), path, err);
+    const ncf_status cs = ncf_outfile_close(out, st == NCF_OK, st == NCF_OK ? err : NULL);
     return st != NCF_OK ? st : cs;
 }
 
@@ -253,20 +329,24 @@ ncf_status ncf_model_parse_(const unsigned char *buf, size_t size, const char *p
         st = ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt model file: sizes exceed the file", path);
         goto done;
     }
-    /* allocate only once the weights' size is known to match the file */
-    st = ncf_model_alloc_(&c, &m, err);
-    if (st != NCF_OK) goto done;
-    uint64_t n_floats = 0;
-    for (int t = 0; t < NCF_TABLES; t++) n_floats += (uint64_t)m->tab[t].rows * (uint64_t)m->tab[t].dim;
-    for (int l = 0; l < m->n_layers; l++) n_floats += (uint64_t)m->in[l] * (uint64_t)m->out[l] + (uint64_t)m->out[l];
-    n_floats += (uint64_t)m->out_in + 1;
-    uint64_t expect = HEADER_SIZE + meta_bytes + ub + ib + 8 * ((uint64_t)c.n_users + 1) + 4 * n_seen +
-                      4 * n_floats + 4;
+    /* the size the header implies, checked against the file's before
+     * anything of the header's sizes is allocated */
+    uint64_t expect = HEADER_SIZE;
+    int over = add_u64(&expect, meta_bytes) | add_u64(&expect, ub) | add_u64(&expect, ib) |
+               add_u64(&expect, 8 * ((uint64_t)c.n_users + 1)) | add_mul_u64(&expect, 4, n_seen) |
+               add_mul_u64(&expect, 4, ncf_model_weight_count_(&c)) | add_u64(&expect, 4);
+    if (over) {
+        st = ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt model file (%zu bytes, the header implies over 2^64)", path,
+                       size);
+        goto done;
+    }
     if (expect != size) {
         st = ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt or truncated model file (%zu bytes, the header implies %llu)",
                        path, size, (unsigned long long)expect);
         goto done;
     }
+    st = ncf_model_alloc_(&c, &m, err);
+    if (st != NCF_OK) goto done;
     m->seed = seed;
     r.at = HEADER_SIZE;
     m->meta = malloc(meta_bytes + 1);
@@ -286,13 +366,26 @@ ncf_status ncf_model_parse_(const unsigned char *buf, size_t size, const char *p
     if (!m->seen_off || !m->seen) goto nomem;
     take(&r, m->seen_off, ((size_t)c.n_users + 1) * 8);
     take(&r, m->seen, (size_t)n_seen * 4);
-    if (m->seen_off[0] != 0 || (uint64_t)m->seen_off[c.n_users] != n_seen) goto bad_seen;
-    for (int32_t u = 0; u < c.n_users; u++) {
-        if (m->seen_off[u + 1] < m->seen_off[u]) goto bad_seen;
-        for (int64_t k = m->seen_off[u]; k < m->seen_off[u + 1]; k++)
-            if (m->seen[k] < 0 || m->seen[k] >= c.n_items || (k > m->seen_off[u] && m->seen[k] <= m->seen[k - 1]))
-                goto bad_seen;
+    /* every offset in range and in order before any item is looked at */
+    for (int32_t u = 0; u <= c.n_users; u++) {
+        int64_t o = m->seen_off[u], lo = u ? m->seen_off[u - 1] : 0;
+        if (o < lo || (uint64_t)o > n_seen || (u == 0 && o != 0) || (u == c.n_users && (uint64_t)o != n_seen)) {
+            st = ncf_fail_(err, NCF_ERR_FORMAT,
+                           "%s: corrupt model file: training-item offsets[%d] = %lld (they must run from 0 up to "
+                           "n_seen = %llu, never decreasing)",
+                           path, u, (long long)o, (unsigned long long)n_seen);
+            goto done;
+        }
     }
+    for (int32_t u = 0; u < c.n_users; u++)
+        for (int64_t k = m->seen_off[u]; k < m->seen_off[u + 1]; k++)
+            if (m->seen[k] < 0 || m->seen[k] >= c.n_items || (k > m->seen_off[u] && m->seen[k] <= m->seen[k - 1])) {
+                st = ncf_fail_(err, NCF_ERR_FORMAT,
+                               "%s: corrupt model file: training items of user %d are not increasing item indices "
+                               "below n_items = %d (item %d)",
+                               path, u, c.n_items, m->seen[k]);
+                goto done;
+            }
     for (int t = 0; t < NCF_TABLES; t++) {
         ncf_table *tb = &m->tab[t];
         for (int32_t row = 0; row < tb->rows && tb->dim; row++)
@@ -304,10 +397,14 @@ ncf_status ncf_model_parse_(const unsigned char *buf, size_t size, const char *p
     }
     take(&r, m->dense + m->wo_off, (size_t)m->out_in * 4);
     take(&r, m->dense + m->bo_off, 4);
+    char where[96];
+    float bad_value;
+    if (find_non_finite(m, where, sizeof where, &bad_value)) {
+        st = ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt model file: non-finite weight %s = %g", path, where,
+                       (double)bad_value);
+        goto done;
+    }
     ncf_model_sync_(m);
-    goto done;
-bad_seen:
-    st = ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt model file: training-items section is inconsistent", path);
     goto done;
 nomem:
     st = ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory", path);

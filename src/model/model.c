@@ -117,6 +117,18 @@ void ncf_model_free(ncf_model *m)
 
 static size_t round8(size_t n) { return (n + 7) & ~(size_t)7; }
 
+uint64_t ncf_model_weight_count_(const ncf_model_config *c)
+{
+    const uint64_t F = has_gmf(c) ? (uint64_t)c->factors : 0, E = has_mlp(c) ? (uint64_t)c->mlp_embed : 0;
+    const uint64_t B = c->type == NCF_MODEL_MF;
+    uint64_t n = ((uint64_t)c->n_users + (uint64_t)c->n_items) * (F + E + B), width = 2 * E;
+    for (int l = 0; has_mlp(c) && l < c->n_hidden; l++) {
+        n += width * (uint64_t)c->hidden[l] + (uint64_t)c->hidden[l];
+        width = (uint64_t)c->hidden[l];
+    }
+    return n + F + (has_mlp(c) ? width : 0) + 1;
+}
+
 ncf_status ncf_model_alloc_(const ncf_model_config *cfg, ncf_model **out, ncf_err *err)
 {
     ncf_status st = ncf_model_config_check(cfg, err);

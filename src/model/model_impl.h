@@ -201,6 +201,12 @@ float ncf_model_forward_split_(const ncf_model *m, int32_t u, int32_t i, const f
  * produced them (full-ranking evaluation scores every item of every user). */
 ncf_status ncf_scorer_score_trusted_(const ncf_scorer *s, int32_t user, const int32_t *items, int n, float *scores);
 
+/* Weights a model of cfg stores in its file (tables, hidden layers, output
+ * layer; no padding), computed from cfg alone so a loader can check a
+ * file's size before allocating. cfg must pass ncf_model_config_check;
+ * the result is below 2^46. */
+uint64_t ncf_model_weight_count_(const ncf_model_config *cfg);
+
 /* Allocates the tables and the arena for cfg (weights zero); used by create and load. */
 ncf_status ncf_model_alloc_(const ncf_model_config *cfg, ncf_model **out, ncf_err *err);
 

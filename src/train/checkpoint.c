@@ -6,7 +6,8 @@
  * model file of the current weights, the optimizer's state (dense moments,
  * table moments without row padding, the synced counters), the selected
  * epoch's weights when early stopping keeps them, and a CRC-32 of all
- * before it. Loading reads the whole file and checks magic, version, CRC
+ * before it, written by the rule of ncf/outfile.h (a temporary file renamed
+ * into place) with the directory fsynced after the rename. Loading reads the whole file and checks magic, version, CRC
  * and every size before it builds anything; resuming checks the data and
  * the configuration. Little-endian, as the model file. */
 #include <errno.h>
@@ -19,7 +20,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
-#include "data/data_impl.h"
+#include "ncf/outfile.h"
 #include "train/config.h"
 #include "train/trainer_impl.h"
 
@@ -173,13 +174,12 @@ ncf_status ncf_trainer_save_checkpoint(const ncf_trainer *t, const char *path, c
         free(model_bytes);
         return st;
     }
-    char *tmp = NULL;
-    FILE *f = ncf_open_tmp_(path, &tmp, err);
-    if (!f) {
+    ncf_outfile *out = NULL;
+    if (ncf_outfile_open(path, &out, err) != NCF_OK) {
         free(model_bytes);
         return NCF_ERR_IO;
     }
-    writer w = {f, 0, 1};
+    writer w = {ncf_outfile_stream(out), 0, 1};
     const uint32_t version = NCF_CHECKPOINT_VERSION;
     put(&w, MAGIC, 8);
     put(&w, &version, 4);
@@ -217,7 +217,7 @@ ncf_status ncf_trainer_save_checkpoint(const ncf_trainer *t, const char *path, c
     const uint32_t crc = w.crc;
     put(&w, &crc, 4);
     if (!w.ok) ncf_fail_(err, NCF_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-    st = ncf_commit_file_(f, tmp, path, w.ok, w.ok ? err : NULL);
+    st = ncf_outfile_close(out, w.ok, w.ok ? err : NULL);
     if (!w.ok) return NCF_ERR_IO;
     return st == NCF_OK ? sync_dir(path, err) : st;
 }

@@ -2,6 +2,7 @@
  * and `ncf synth` (deterministic synthetic implicit feedback). */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -20,6 +21,33 @@ static const char *SPLIT_HELP =
     "more) is held out too, as PREFIX.valid.rating / .valid.negative, for model\n"
     "selection and ncf train --early-stop.\n"
     "\n";
+
+/* ncf_split_write writes its files all or none, each through a temporary
+ * file renamed onto it: an existing PREFIX.* that is not a regular file
+ * would be replaced (a device, a FIFO, a symbolic link) or cannot be (a
+ * directory), so it is refused before any work. Returns 1 when every
+ * output may be written, else prints why and returns 0. */
+static int split_outputs_ok(const char *prefix, int validation)
+{
+    static const char *const suffix[] = {".train.rating", ".test.rating", ".test.negative", ".user.map",
+                                         ".item.map",     ".valid.rating", ".valid.negative"};
+    for (int k = 0; k < (validation ? 7 : 5); k++) {
+        char path[4096];
+        struct stat sb;
+        if (snprintf(path, sizeof path, "%s%s", prefix, suffix[k]) >= (int)sizeof path) {
+            fprintf(stderr, "ncf split: --out %s: path too long\n", prefix);
+            return 0;
+        }
+        if (lstat(path, &sb) != 0 || S_ISREG(sb.st_mode)) continue;
+        const mode_t m = sb.st_mode;
+        fprintf(stderr, "ncf split: %s: is %s; split writes its outputs as regular files only (remove it or choose "
+                        "another --out)\n",
+                path, S_ISLNK(m) ? "a symbolic link" : S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device"
+                      : S_ISDIR(m) ? "a directory" : S_ISBLK(m) ? "a block device" : "not a regular file");
+        return 0;
+    }
+    return 1;
+}
 
 int cmd_split(int argc, char **argv)
 {
@@ -49,6 +77,7 @@ int cmd_split(int argc, char **argv)
         fprintf(stderr, "ncf split: INPUT is one interactions file, not an NCF prefix\n");
         return 2;
     }
+    if (!split_outputs_ok(out, validation)) return 1;
     ncf_err err = {{0}};
     ncf_interactions *x = NULL;
     if (ncf_interactions_read(pos[0], &lo.read, &x, &err) != NCF_OK) return cli_fail(cmd, &err);

@@ -1,10 +1,9 @@
 /* cmd_recommend.c — `ncf recommend`: the top-K items for one user, in raw
  * ids, never an item the user had in training. */
-#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -18,13 +17,19 @@ static const char *HELP =
     "user<TAB>item<TAB>score<TAB>rank (rank from 1), users in model order.\n"
     "\n";
 
-/* --all: every user's top k into a TSV file, threaded. */
+/* --all: every user's top k into a TSV file, threaded. The output is
+ * opened first (ncf/outfile.h), so a path that is refused costs no work. */
 static int recommend_all(const ncf_model *m, int k, const char *out, int threads)
 {
     ncf_err err = {{0}};
+    ncf_outfile *of = NULL;
     ncf_scorer *sc = NULL;
     const int T = ncf_threads_resolve(threads);
-    if (ncf_scorer_create(m, T, &sc, &err) != NCF_OK) return cli_fail("recommend", &err);
+    if (ncf_outfile_open(out, &of, &err) != NCF_OK) return cli_fail("recommend", &err);
+    if (ncf_scorer_create(m, T, &sc, &err) != NCF_OK) {
+        ncf_outfile_close(of, 0, NULL);
+        return cli_fail("recommend", &err);
+    }
     const int32_t nu = ncf_model_get_config(m)->n_users;
     int32_t *items = malloc((size_t)nu * (size_t)k * sizeof *items);
     float *scores = malloc((size_t)nu * (size_t)k * sizeof *scores);
@@ -40,29 +45,17 @@ static int recommend_all(const ncf_model *m, int k, const char *out, int threads
     int status = 0;
     if (failed) {
         fprintf(stderr, "ncf recommend: out of memory\n");
+        ncf_outfile_close(of, 0, NULL);
         status = 1;
     } else {
-        char tmp[4096];
-        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out, (long)getpid());
-        FILE *f = fopen(tmp, "w");
-        if (!f) {
-            fprintf(stderr, "ncf recommend: %s: cannot create: %s\n", tmp, strerror(errno));
-            status = 1;
-        } else {
-            const ncf_idmap *users = ncf_model_users(m), *its = ncf_model_items(m);
-            for (int32_t u = 0; u < nu; u++)
-                for (int q = 0; q < counts[u]; q++)
-                    fprintf(f, "%s\t%s\t%.6f\t%d\n", ncf_idmap_raw(users, u),
-                            ncf_idmap_raw(its, items[(size_t)u * (size_t)k + (size_t)q]),
-                            (double)scores[(size_t)u * (size_t)k + (size_t)q], q + 1);
-            int bad = fflush(f) != 0 || ferror(f);
-            bad |= fclose(f) != 0;
-            if (bad || rename(tmp, out) != 0) {
-                fprintf(stderr, "ncf recommend: %s: write failed: %s\n", out, strerror(errno));
-                remove(tmp);
-                status = 1;
-            }
-        }
+        FILE *f = ncf_outfile_stream(of);
+        const ncf_idmap *users = ncf_model_users(m), *its = ncf_model_items(m);
+        for (int32_t u = 0; u < nu; u++)
+            for (int q = 0; q < counts[u]; q++)
+                fprintf(f, "%s\t%s\t%.6f\t%d\n", ncf_idmap_raw(users, u),
+                        ncf_idmap_raw(its, items[(size_t)u * (size_t)k + (size_t)q]),
+                        (double)scores[(size_t)u * (size_t)k + (size_t)q], q + 1);
+        if (ncf_outfile_close(of, 1, &err) != NCF_OK) status = cli_fail("recommend", &err);
     }
     free(items);
     free(scores);
@@ -137,7 +130,10 @@ int cmd_recommend(int argc, char **argv)
         for (int q = 0; q < n; q++) {
             printf(q ? ", {\"item\": " : "{\"item\": ");
             json_string(ncf_idmap_raw(ncf_model_items(m), items[q]));
-            printf(", \"score\": %.6g}", (double)scores[q]);
+            /* JSON has no NaN or infinity: a score that overflowed (finite
+             * but huge weights) is null, as JavaScript's JSON.stringify does */
+            if (isfinite(scores[q])) printf(", \"score\": %.6g}", (double)scores[q]);
+            else printf(", \"score\": null}");
         }
         printf("]}\n");
     } else {
