@@ -150,6 +150,14 @@ ncf_status ncf_dataset_from_interactions(const ncf_interactions *x, int n_negati
 ncf_status ncf_split_write(const ncf_interactions *x, const char *prefix, int n_negatives, int validation,
                            uint64_t seed, ncf_err *err);
 
+/* Adds to ds the raw ids of users and items (either may be NULL) it does
+ * not have, after its own: users with no training interaction and no case,
+ * items no one has interacted with. For warm starts, so that a model's id
+ * maps are the union of an earlier model's and today's data's. *added_users
+ * and *added_items (may be NULL) receive how many were added. */
+ncf_status ncf_dataset_add_ids(ncf_dataset *ds, const ncf_idmap *users, const ncf_idmap *items, int32_t *added_users,
+                               int32_t *added_items, ncf_err *err);
+
 /* A copy of src expressed in other id maps (a model's): training pairs and
  * test cases whose user or held-out item the maps lack are dropped, as are
  * unknown negatives; *dropped counts dropped test cases. The copy owns

@@ -85,6 +85,16 @@ void ncf_model_free(ncf_model *m); /* NULL-safe */
 ncf_status ncf_model_init_pretrained(ncf_model *neumf, const ncf_model *gmf, const ncf_model *mlp, float alpha,
                                      ncf_err *err);
 
+/* Warm start: m, created for today's data with its ids attached
+ * (ncf_model_attach_data), takes over old's rows for every user and item
+ * old knows by raw id, and old's layers (the whole dense part); the rows of
+ * users and items old does not know keep m's fresh initialisation. The two
+ * must have the same type, factors, MLP widths and GMF activation
+ * (NCF_ERR_ARG naming the difference). *carried_users / *carried_items
+ * (may be NULL): how many of m's rows came from old. */
+ncf_status ncf_model_init_warm(ncf_model *m, const ncf_model *old, int32_t *carried_users, int32_t *carried_items,
+                               ncf_err *err);
+
 /* Copies the dataset's id maps and training items into the model (for
  * recommend and for evaluation with raw ids). Sizes must match. */
 ncf_status ncf_model_attach_data(ncf_model *m, const ncf_dataset *ds, ncf_err *err);

@@ -74,6 +74,10 @@ static const char *HELP =
     "                            current step), write everything needed to go on to FILE\n"
     "                            (atomically: the previous one stays until the new one\n"
     "                            is complete); a second signal exits at once\n"
+    "  --init MODEL              warm start: users and items MODEL knows (by raw id)\n"
+    "                            start from its rows, new ones as usual; its layers are\n"
+    "                            carried; the model's ids are the union of MODEL's and\n"
+    "                            the data's; model options default to MODEL's\n"
     "  --resume FILE             go on from FILE with the options it was started with\n"
     "                            (--data, --out, --threads, --epochs, --checkpoint, --json,\n"
     "                            --quiet may be given again; any option that would change\n"
@@ -222,7 +226,7 @@ static int save_checkpoint(const ncf_trainer *t, const char *path, const char *n
 int cmd_train(int argc, char **argv)
 {
     const char *cmd = "train";
-    const char *checkpoint = NULL, *resume = NULL;
+    const char *checkpoint = NULL, *resume = NULL, *init = NULL;
     int checkpoint_every = 1;
     const char *data = NULL, *out = NULL, *layers_s = "64,32,16,8", *pre_gmf = NULL, *pre_mlp = NULL;
     double alpha = 0.5;
@@ -279,6 +283,7 @@ int cmd_train(int argc, char **argv)
         {"checkpoint", 0, OPT_STRING, &checkpoint, 0, 0, NULL, 0},
         {"checkpoint-every", 0, OPT_INT, &checkpoint_every, 1, 1000000, NULL, 0},
         {"resume", 0, OPT_STRING, &resume, 0, 0, NULL, 0},
+        {"init", 0, OPT_STRING, &init, 0, 0, NULL, 0},
     };
     int n_own = (int)(sizeof own / sizeof own[0]);
     opt_spec specs[DATA_OPT_COUNT + sizeof own / sizeof own[0]]; /* sized from the tables */
@@ -422,6 +427,12 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "ncf train: pre-training needs --model neumf with both --pretrain-gmf and --pretrain-mlp\n");
         return 2;
     }
+    if (init && pre_gmf) {
+        fprintf(stderr, "ncf train: --init and pre-training exclude each other\n");
+        return 2;
+    }
+    const int model_given = GIVEN("model") || GIVEN("preset") || GIVEN("factors") || GIVEN("layers") ||
+                            GIVEN("gmf-activation") || GIVEN("dropout") || GIVEN("init-std");
     if (GIVEN("alpha") && !pre_gmf) {
         fprintf(stderr, "ncf train: --alpha applies only with --pretrain-gmf and --pretrain-mlp\n");
         return 2;
@@ -437,11 +448,24 @@ int cmd_train(int argc, char **argv)
 #undef GIVEN
 
     ncf_dataset *ds = NULL;
-    ncf_model *m = NULL;
+    ncf_model *m = NULL, *init_model = NULL;
     ncf_trainer *trainer = NULL;
     char *note = NULL;
     int status = 0;
+    run_state rs = {.json = json, .progress = !quiet && isatty(2), .ec = ec, .epochs = epochs};
+    tc.on_epoch = on_epoch;
+    tc.on_progress = on_progress;
+    tc.user = &rs;
+    FILE *info = json ? stderr : stdout;
+    int32_t added_users = 0, added_items = 0, carried_users = 0, carried_items = 0;
     catch_signals();
+    if (init && !ck) { /* warm start: the model's options default to the initial model's */
+        if (ncf_model_load(init, &init_model, &err) != NCF_OK) {
+            status = cli_fail(cmd, &err);
+            goto done;
+        }
+        if (!model_given) mc = *ncf_model_get_config(init_model);
+    }
     if (ncf_dataset_load(data, &lo, &ds, &err) != NCF_OK) {
         status = cli_fail(cmd, &err);
         goto done;
@@ -455,6 +479,11 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "ncf train: --early-stop needs validation cases: add --validation, or split with "
                         "ncf split --validation\n");
         status = 2;
+        goto done;
+    }
+    if (init_model && ncf_dataset_add_ids(ds, ncf_model_users(init_model), ncf_model_items(init_model), &added_users,
+                                          &added_items, &err) != NCF_OK) {
+        status = cli_fail(cmd, &err);
         goto done;
     }
     mc.n_users = ds->n_users;
@@ -479,6 +508,11 @@ int cmd_train(int argc, char **argv)
         status = cli_fail(cmd, &err);
         goto done;
     }
+    if (init_model && !ck &&
+        ncf_model_init_warm(m, init_model, &carried_users, &carried_items, &err) != NCF_OK) {
+        status = cli_fail(cmd, &err);
+        goto done;
+    }
     if (pre_gmf && !ck) {
         ncf_model *g = NULL, *p = NULL;
         ncf_status pst = ncf_model_load(pre_gmf, &g, &err);
@@ -491,15 +525,15 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
     }
-    run_state rs = {.json = json, .progress = !quiet && isatty(2), .ec = ec, .epochs = epochs};
-    tc.on_epoch = on_epoch;
-    tc.on_progress = on_progress;
-    tc.user = &rs;
-    FILE *info = json ? stderr : stdout;
     fprintf(info, "data: %s: %d users, %d items, %lld training interactions, %d test cases, %d validation cases%s\n",
             data, ds->n_users, ds->n_items, (long long)ds->n_train, ds->test.n, ds->valid.n,
             ec.mode == NCF_EVAL_FULL ? " (full ranking)" : ds->negatives_drawn ? " (negatives drawn)" : "");
     if (pre_gmf) fprintf(info, "pre-trained from %s and %s, alpha %g\n", pre_gmf, pre_mlp, alpha);
+    if (init_model && !ck)
+        fprintf(info, "warm start from %s: %d users and %d items carried over, %d users and %d items new; %d users "
+                      "and %d items only the initial model knows kept\n",
+                init, carried_users, carried_items, ds->n_users - carried_users, ds->n_items - carried_items,
+                added_users, added_items);
     fprintf(info, "model: %s (%s preset), %lld parameters; %s%s%s, lr %g%s, batch %d, %d negatives, %s loss, %d threads, %s kernels\n",
             ncf_model_type_name(mc.type), preset ? "seed" : "paper", (long long)ncf_model_param_count(m),
             ncf_optimizer_name(tc.optimizer), tc.momentum > 0 ? " with momentum" : "",
@@ -593,7 +627,8 @@ int cmd_train(int argc, char **argv)
                  "optimizer=%s\nmomentum=%g\nrows=%s\nreg=%g\nreg_layers=%g\nlr_schedule=%s\nseed=%llu\ntopk=%d\n"
                  "data=%s\nnegatives=%d\nbest_epoch=%d\n"
                  "best_hr=%.6f\nbest_ndcg=%.6f\nfinal_hr=%.6f\nfinal_ndcg=%.6f\neval=%s\nselected_epoch=%d\n",
-                 ncf_model_type_name(mc.type), preset ? "seed" : "paper", factors, layers_s, res.epochs_run, batch,
+                 ncf_model_type_name(mc.type), preset ? "seed" : "paper", mc.factors,
+                 init_model && !model_given ? "(as the initial model's)" : layers_s, res.epochs_run, batch,
                  (double)tc.lr, tc.neg, ncf_loss_name(tc.loss),
                  ncf_optimizer_name(tc.optimizer), (double)tc.momentum, lazy_rows ? "lazy" : "dense",
                  (double)tc.reg, (double)tc.reg_layers,
@@ -610,6 +645,7 @@ done:
     g_trainer = NULL;
     ncf_trainer_free(trainer);
     ncf_checkpoint_free(ck);
+    ncf_model_free(init_model);
     free(note);
     free(saved);
     free(merged);
