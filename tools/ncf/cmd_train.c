@@ -3,6 +3,7 @@
  * save the model. */
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,16 @@ static void print_summary(FILE *out, const ncf_model *m)
     fprintf(out, "%-22s %-14s %-16s %12lld\n", "total", "", "", (long long)ncf_model_param_count(m));
 }
 
+/* --rows dense|lazy|auto, in that order. */
+enum { ROWS_DENSE, ROWS_LAZY, ROWS_AUTO };
+static const ncf_adam_mode ROWS_MODE[] = {NCF_ADAM_DENSE, NCF_ADAM_LAZY, NCF_ADAM_AUTO};
+_Static_assert(NCF_MODEL_GMF == 0 && NCF_MODEL_MLP == 1 && NCF_MODEL_NEUMF == 2 && NCF_MODEL_MF == 3,
+               "--model gmf|mlp|neumf|mf follows ncf_model_type");
+_Static_assert(NCF_OPT_ADAM == 0 && NCF_OPT_SGD == 1 && NCF_OPT_ADAGRAD == 2 && NCF_OPT_RMSPROP == 3,
+               "--optimizer adam|sgd|adagrad|rmsprop follows ncf_optimizer");
+_Static_assert(NCF_LOSS_BCE == 0 && NCF_LOSS_PAIR_BCE == 1 && NCF_LOSS_BPR == 2, "--loss follows ncf_loss");
+_Static_assert(NCF_LR_CONSTANT == 0 && NCF_LR_STEP == 1 && NCF_LR_LINEAR == 2, "--lr-schedule follows ncf_lr_schedule");
+
 /* SIGINT / SIGTERM: the first asks the trainer to stop after its current
  * step (the loop then writes the checkpoint and exits 128 + signal); a
  * second exits at once. */
@@ -213,6 +224,31 @@ static int args_decode(char *s, char **argv, int cap)
     return n;
 }
 
+/* A formatted string of any length (malloc'd), or NULL out of memory. */
+__attribute__((format(printf, 1, 2))) static char *format_alloc(const char *fmt, ...)
+{
+    va_list ap, again;
+    va_start(ap, fmt);
+    va_copy(again, ap);
+    const int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (s) vsnprintf(s, (size_t)n + 1, fmt, again);
+    va_end(again);
+    return s;
+}
+
+/* Whether the option `name` (which must be in specs) was given. */
+static int option_given(opt_spec *specs, int n_specs, const char *name)
+{
+    const opt_spec *s = args_find(specs, n_specs, name);
+    if (!s) { /* a misspelt name in this file: a bug, caught by any run of the command */
+        fprintf(stderr, "ncf train: internal error: no option --%s\n", name);
+        abort();
+    }
+    return s->given;
+}
+
 /* Writes the checkpoint; returns 0 or prints why not and returns 1. */
 static int save_checkpoint(const ncf_trainer *t, const char *path, const char *note, FILE *info)
 {
@@ -230,13 +266,15 @@ int cmd_train(int argc, char **argv)
     int checkpoint_every = 1;
     const char *data = NULL, *out = NULL, *layers_s = "64,32,16,8", *pre_gmf = NULL, *pre_mlp = NULL;
     double alpha = 0.5;
-    int model = 2, preset = 0, factors = 8, epochs = 20, batch = 256, neg = 4, optimizer = 0, adam_mode = 0;
+    /* choices are indices into the options' "a|b|c" lists, which follow the library's enums */
+    int model = NCF_MODEL_NEUMF, preset = 0, factors = 8, epochs = 20, batch = 256, neg = 4;
+    int optimizer = NCF_OPT_ADAM, adam_mode = ROWS_DENSE;
     int threads = 0, json = 0, summary = 0, gmf_act = 0, loss = 0, quiet = 0, no_eval = 0;
     int eval_mode = 0, eval_every = 1, early_stop = 0;
     const char *topk_s = "10";
     double lr = 0.001, dropout = 0.0, reg = 0.0, init_std = 0.01, reg_layers = 0.0, momentum = 0.0;
     double rms_alpha = 0.99, eps = 1e-8, lr_gamma = 0.5, lr_end = 0.0;
-    int schedule = 0, lr_step = 10, rows_mode = 0;
+    int schedule = NCF_LR_CONSTANT, lr_step = 10, rows_mode = ROWS_DENSE;
     uint64_t seed = 1;
     data_opts d;
     opt_spec own[] = {
@@ -367,7 +405,7 @@ int cmd_train(int argc, char **argv)
         tc.reg = 1e-6f;
     }
     opt_spec *S = specs;
-#define GIVEN(name) (args_find(S, n_specs, name)->given)
+#define GIVEN(name) option_given(S, n_specs, name)
     if (GIVEN("gmf-activation")) mc.gmf_activation = (ncf_activation)gmf_act;
     if (GIVEN("dropout")) mc.dropout = (float)dropout;
     if (GIVEN("init-std")) mc.init_std = (float)init_std;
@@ -411,7 +449,7 @@ int cmd_train(int argc, char **argv)
     tc.batch = batch;
     tc.lr = (float)lr;
     tc.optimizer = (ncf_optimizer)optimizer;
-    tc.adam_mode = adam_mode == 1 ? NCF_ADAM_LAZY : adam_mode == 2 ? NCF_ADAM_AUTO : NCF_ADAM_DENSE;
+    tc.adam_mode = ROWS_MODE[adam_mode];
     const int lazy_rows = ncf_train_rows_mode(&tc, mc.type) == NCF_ADAM_LAZY;
     tc.threads = threads;
     tc.seed = seed;
@@ -437,7 +475,7 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "ncf train: --alpha applies only with --pretrain-gmf and --pretrain-mlp\n");
         return 2;
     }
-    if (GIVEN("adam") && optimizer != 0) {
+    if (GIVEN("adam") && optimizer != NCF_OPT_ADAM) {
         fprintf(stderr, "ncf train: --adam applies only to --optimizer adam (--rows for the others)\n");
         return 2;
     }
@@ -621,13 +659,12 @@ int cmd_train(int argc, char **argv)
                    early_stop ? " (the model is this epoch's)" : "");
     }
     if (out) {
-        char meta[2048];
-        snprintf(meta, sizeof meta,
+        char *meta = format_alloc(
                  "model=%s\npreset=%s\nfactors=%d\nlayers=%s\nepochs=%d\nbatch=%d\nlr=%g\nneg=%d\nloss=%s\n"
                  "optimizer=%s\nmomentum=%g\nrows=%s\nreg=%g\nreg_layers=%g\nlr_schedule=%s\nseed=%llu\ntopk=%d\n"
                  "data=%s\nnegatives=%d\nbest_epoch=%d\n"
                  "best_hr=%.6f\nbest_ndcg=%.6f\nfinal_hr=%.6f\nfinal_ndcg=%.6f\neval=%s\nselected_epoch=%d\n",
-                 ncf_model_type_name(mc.type), preset ? "seed" : "paper", mc.factors,
+                 ncf_model_type_name(mc.type), preset ? "seed" : "paper", init_model && !model_given ? mc.factors : factors,
                  init_model && !model_given ? "(as the initial model's)" : layers_s, res.epochs_run, batch,
                  (double)tc.lr, tc.neg, ncf_loss_name(tc.loss),
                  ncf_optimizer_name(tc.optimizer), (double)tc.momentum, lazy_rows ? "lazy" : "dense",
@@ -635,7 +672,10 @@ int cmd_train(int argc, char **argv)
                  tc.schedule == NCF_LR_STEP ? "step" : tc.schedule == NCF_LR_LINEAR ? "linear" : "constant",
                  (unsigned long long)seed, topk, data, lo.n_negatives, res.best_epoch, res.best_hr, res.best_ndcg,
                  res.final_hr, res.final_ndcg, ec.mode == NCF_EVAL_FULL ? "full" : "sampled", res.selected_epoch);
-        if (ncf_model_set_meta(m, meta) != NCF_OK || ncf_model_save(m, out, &err) != NCF_OK) {
+        const ncf_status ms = meta ? ncf_model_set_meta(m, meta) : NCF_ERR_NOMEM;
+        free(meta);
+        if (ms != NCF_OK || ncf_model_save(m, out, &err) != NCF_OK) {
+            if (ms != NCF_OK) snprintf(err.msg, sizeof err.msg, "out of memory");
             status = cli_fail(cmd, &err);
             goto done;
         }
