@@ -221,6 +221,37 @@ static void test_split_and_summary(void **state)
     expect_run(0, "mlp.user_embedding", cmd);
 }
 
+/* D1, the hardening issue's reproducer: a training line naming a user above
+ * every id of the test file (heap corruption, exit 134, before the fix). */
+static void test_ncf_train_names_larger_ids(void **state)
+{
+    char cmd[2048], data[512], prefix[512];
+    snprintf(data, sizeof data, "%s", tu_path("d1.tsv"));
+    snprintf(prefix, sizeof prefix, "%s", tu_path("d1"));
+    snprintf(cmd, sizeof cmd, "synth --out %s --users 12 --items 10 --interactions 60 --clusters 2", data);
+    expect_run(0, NULL, cmd);
+    snprintf(cmd, sizeof cmd, "split %s --out %s --negatives 3", data, prefix);
+    expect_run(0, NULL, cmd);
+    char path[600];
+    snprintf(path, sizeof path, "%s.train.rating", prefix);
+    FILE *f = fopen(path, "a");
+    assert_non_null(f);
+    fputs("13\t1\t1\t1\n", f);
+    fclose(f);
+    /* the user map has 12 ids: the data's 14 users are refused, with the reason */
+    snprintf(cmd, sizeof cmd, "train --data %s --epochs 1", prefix);
+    expect_run(1, "d1.user.map: has 12 ids, the data uses 14", cmd);
+    /* with the map extended (or without a map) the extra user is trained */
+    snprintf(path, sizeof path, "%s.user.map", prefix);
+    f = fopen(path, "a");
+    assert_non_null(f);
+    fputs("12\tu13\n13\tu14\n", f);
+    fclose(f);
+    expect_run(0, "14 users", cmd);
+    remove(path);
+    expect_run(0, "14 users", cmd);
+}
+
 static void test_full_ranking_validation_mf(void **state)
 {
     char cmd[2048];
@@ -326,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_train_eval_recommend),
         cmocka_unit_test(test_split_and_summary),
+        cmocka_unit_test(test_ncf_train_names_larger_ids),
         cmocka_unit_test(test_full_ranking_validation_mf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -329,6 +329,42 @@ static void test_ncf_format_checks(void **state)
     assert_non_null(strstr(err.msg, "no such file"));
 }
 
+/* D1: the largest id is kept across the NCF files. A training file naming a
+ * user (13) and an item (9) above every id of the test file used to have
+ * its maxima overwritten by the test file's, and the training CSR was
+ * written past its end. */
+static void test_ncf_ids_across_files(void **state)
+{
+    tu_write("d1.train.rating", "0\t1\t5\t10\n1\t2\t5\t10\n13\t1\t1\t1\n2\t9\t4\t3\n");
+    tu_write("d1.test.rating", "0\t3\t5\t11\n1\t0\t5\t11\n");
+    tu_write("d1.test.negative", "(0,3)\t2\t4\n(1,0)\t3\t4\n");
+    ncf_dataset *ds = NULL;
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_dataset_load(tu_path("d1"), NULL, &ds, &err), NCF_OK);
+    assert_int_equal(ds->n_users, 14);
+    assert_int_equal(ds->n_items, 10);
+    assert_int_equal(ds->n_train, 4);
+    assert_int_equal(ds->train_offsets[14] - ds->train_offsets[13], 1); /* user 13's training row */
+    assert_int_equal(ds->train_items[ds->train_offsets[13]], 1);
+    assert_int_equal(ds->test.n, 2);
+    ncf_dataset_free(ds);
+    /* the validation file's ids count too, whichever file is read last */
+    tu_write("d1.valid.rating", "20\t0\t5\t12\n");
+    assert_int_equal(ncf_dataset_load(tu_path("d1"), NULL, &ds, &err), NCF_OK);
+    assert_int_equal(ds->n_users, 21);
+    assert_int_equal(ds->valid.n, 1);
+    assert_int_equal(ds->train_offsets[21] - ds->train_offsets[13], 1);
+    ncf_dataset_free(ds);
+    remove(tu_path("d1.valid.rating"));
+    /* a user map shorter than the ids the files use is an error, not a smaller table */
+    tu_write("d1.user.map", "0\tu0\n1\tu1\n2\tu2\n");
+    ds = NULL;
+    assert_int_equal(ncf_dataset_load(tu_path("d1"), NULL, &ds, &err), NCF_ERR_FORMAT);
+    assert_null(ds);
+    assert_non_null(strstr(err.msg, "d1.user.map: has 3 ids, the data uses 14"));
+    remove(tu_path("d1.user.map"));
+}
+
 static void test_drawn_negatives_for_ncf_prefix(void **state)
 {
     tu_write("nn.train.rating", "0\t0\t5\t1\n0\t1\t5\t1\n1\t2\t5\t1\n");
@@ -420,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_split_no_timestamps_last_line),
         cmocka_unit_test(test_split_write_and_reload),
         cmocka_unit_test(test_ncf_format_checks),
+        cmocka_unit_test(test_ncf_ids_across_files),
         cmocka_unit_test(test_drawn_negatives_for_ncf_prefix),
         cmocka_unit_test(test_remap),
         cmocka_unit_test(test_synth_deterministic),

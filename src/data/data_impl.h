@@ -8,7 +8,9 @@
 
 /* Reads a delimited or list file. With integer_ids, ids must be non-negative
  * integers and are used as indices directly (x->users / x->items stay NULL;
- * *max_user / *max_item receive the largest ids seen, -1 when none). */
+ * *max_user / *max_item, when not NULL, are raised to the largest ids this
+ * file names and otherwise left as they are: start them at -1, and pass the
+ * same pair through every file whose ids share one index space). */
 ncf_status ncf_read_interactions_(const char *path, const ncf_read_options *opt, int integer_ids,
                                   ncf_interactions **out, int32_t *max_user, int32_t *max_item,
                                   ncf_err *err);

@@ -440,8 +440,10 @@ ncf_status ncf_read_interactions_(const char *path, const ncf_read_options *opt,
         goto done;
     }
     r.x->has_time = tcol >= 0 && !lists;
-    if (max_user) *max_user = r.max_user;
-    if (max_item) *max_item = r.max_item;
+    /* Raised, never lowered: the NCF loader passes the same maxima through
+     * the train, test and validation files, and sizes its tables by them. */
+    if (max_user && r.max_user > *max_user) *max_user = r.max_user;
+    if (max_item && r.max_item > *max_item) *max_item = r.max_item;
 
 done:
     free(line);
