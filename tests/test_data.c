@@ -365,6 +365,58 @@ static void test_ncf_ids_across_files(void **state)
     remove(tu_path("d1.user.map"));
 }
 
+/* .test.negative ids never size the item tables: ids continuing the rated
+ * items without a gap are items (the NCF authors' ML-1M files list such
+ * items), an id beyond is refused naming file, line and id (one id of
+ * 2147483646 used to make n_items 2^31); a line with no negatives is a
+ * case with none (UBSan: memcpy from NULL). */
+static void test_ncf_negative_ids_bounded(void **state)
+{
+    tu_write("nb.train.rating", "0\t0\t5\t1\n0\t1\t5\t1\n1\t2\t5\t1\n");
+    tu_write("nb.test.rating", "0\t2\t5\t2\n1\t3\t5\t2\n");
+    ncf_dataset *ds = NULL;
+    ncf_err err = {{0}};
+    /* 4 and 5 continue the rated items 0..3: six items */
+    tu_write("nb.test.negative", "(0,2)\t3\t5\n(1,3)\t4\t0\n");
+    assert_int_equal(ncf_dataset_load(tu_path("nb"), NULL, &ds, &err), NCF_OK);
+    assert_int_equal(ds->n_items, 6);
+    ncf_dataset_free(ds);
+    /* 100000 leaves a gap after 3: refused, not 100001 items */
+    tu_write("nb.test.negative", "(0,2)\t3\t1\n(1,3)\t4\t100000\n");
+    ds = NULL;
+    assert_int_equal(ncf_dataset_load(tu_path("nb"), NULL, &ds, &err), NCF_ERR_FORMAT);
+    assert_null(ds);
+    if (!strstr(err.msg, "nb.test.negative:2: field 3: item id 100000 is not an item of the data (item ids 0..4"))
+        fprintf(stderr, "got: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "nb.test.negative:2: field 3: item id 100000 is not an item of the data (item ids 0..4"));
+    tu_write("nb.test.negative", "(0,2)\t2147483646\n(1,3)\t4\n");
+    assert_int_equal(ncf_dataset_load(tu_path("nb"), NULL, &ds, &err), NCF_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "nb.test.negative:1: field 2: item id 2147483646 is not an item"));
+    /* with an item map, its ids are the items: 7 is one, 8 is not */
+    tu_write("nb.item.map", "0\ta\n1\tb\n2\tc\n3\td\n4\te\n5\tf\n6\tg\n7\th\n");
+    tu_write("nb.test.negative", "(0,2)\t7\n(1,3)\t0\n");
+    assert_int_equal(ncf_dataset_load(tu_path("nb"), NULL, &ds, &err), NCF_OK);
+    assert_int_equal(ds->n_items, 8);
+    ncf_dataset_free(ds);
+    tu_write("nb.test.negative", "(0,2)\t7\n(1,3)\t0\t8\n");
+    assert_int_equal(ncf_dataset_load(tu_path("nb"), NULL, &ds, &err), NCF_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "nb.test.negative:2: field 3: item id 8 is not an item of the data (item ids 0..7"));
+    remove(tu_path("nb.item.map"));
+    /* lines without negatives (ncf split --negatives 0 writes them) */
+    tu_write("nb.test.negative", "(0,2)\n(1,3)\n");
+    ds = NULL;
+    assert_int_equal(ncf_dataset_load(tu_path("nb"), NULL, &ds, &err), NCF_OK);
+    assert_int_equal(ds->test.n, 2);
+    assert_int_equal(ds->test.neg_offsets[2], 0);
+    assert_false(ds->negatives_drawn);
+    ncf_dataset_free(ds);
+    tu_write("nb.test.negative", "(0,2)\t3\n(1,3)\n");
+    assert_int_equal(ncf_dataset_load(tu_path("nb"), NULL, &ds, &err), NCF_OK);
+    assert_int_equal(ds->test.neg_offsets[1], 1);
+    assert_int_equal(ds->test.neg_offsets[2], 1);
+    ncf_dataset_free(ds);
+}
+
 static void test_drawn_negatives_for_ncf_prefix(void **state)
 {
     tu_write("nn.train.rating", "0\t0\t5\t1\n0\t1\t5\t1\n1\t2\t5\t1\n");
@@ -457,6 +509,7 @@ int main(void)
         cmocka_unit_test(test_split_write_and_reload),
         cmocka_unit_test(test_ncf_format_checks),
         cmocka_unit_test(test_ncf_ids_across_files),
+        cmocka_unit_test(test_ncf_negative_ids_bounded),
         cmocka_unit_test(test_drawn_negatives_for_ncf_prefix),
         cmocka_unit_test(test_remap),
         cmocka_unit_test(test_synth_deterministic),
