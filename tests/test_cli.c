@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ncf/ncf.h"
 #include "testutil.h"
@@ -252,6 +253,36 @@ static void test_ncf_train_names_larger_ids(void **state)
     expect_run(0, "14 users", cmd);
 }
 
+/* Writing to a full disk says why and fails; a device given as --out is
+ * written, never replaced (as root, the temporary file renamed onto
+ * /dev/full used to make it a regular file; on a full disk the message was
+ * empty: "ncf synth: "). */
+static void test_out_full_disk(void **state)
+{
+    const char *full = "/dev/full";
+    struct stat sb;
+    if (stat(full, &sb) != 0 || !S_ISCHR(sb.st_mode)) {
+        fprintf(stderr, "skipped: no %s character device\n", full);
+        skip();
+    }
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "synth --out %s --users 50 --items 400 --interactions 2000", full);
+    expect_run(1, "synth: /dev/full: write failed: No space left on device", cmd);
+    assert_int_equal(stat(full, &sb), 0);
+    assert_true(S_ISCHR(sb.st_mode));
+    snprintf(cmd, sizeof cmd, "split %s --out %s", tu_write("fd.tsv", "a\tx\nb\ty\na\ty\n"), tu_path("fd"));
+    expect_run(0, NULL, cmd);
+    char model[512];
+    snprintf(model, sizeof model, "%s", tu_path("fd.ncf"));
+    snprintf(cmd, sizeof cmd, "train --data %s --model gmf --epochs 1 --quiet --out %s", tu_path("fd"), model);
+    expect_run(0, NULL, cmd);
+    snprintf(cmd, sizeof cmd, "export --model %s --format safetensors --out %s --ids %s", model, tu_path("fd.st"), full);
+    expect_run(1, "export: /dev/full: write failed: No space left on device", cmd);
+    assert_false(tu_exists(tu_path("fd.st")));
+    assert_int_equal(stat(full, &sb), 0);
+    assert_true(S_ISCHR(sb.st_mode));
+}
+
 static void test_full_ranking_validation_mf(void **state)
 {
     char cmd[2048];
@@ -358,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_train_eval_recommend),
         cmocka_unit_test(test_split_and_summary),
         cmocka_unit_test(test_ncf_train_names_larger_ids),
+        cmocka_unit_test(test_out_full_disk),
         cmocka_unit_test(test_full_ranking_validation_mf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

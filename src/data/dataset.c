@@ -317,6 +317,19 @@ ncf_status ncf_dataset_from_interactions(const ncf_interactions *x, int n_negati
 /* ---- atomic file writing -------------------------------------------------- */
 FILE *ncf_open_tmp_(const char *path, char **tmp_path, ncf_err *err)
 {
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        /* A device, a FIFO, /dev/stdout: written in place. A temporary file
+         * renamed onto it would replace the device node itself (as root,
+         * `--out /dev/full` turned /dev/full into a regular file). */
+        FILE *f = fopen(path, "wb");
+        if (!f) {
+            ncf_fail_(err, NCF_ERR_IO, "%s: cannot open for writing: %s", path, strerror(errno));
+            return NULL;
+        }
+        *tmp_path = NULL;
+        return f;
+    }
     size_t n = strlen(path) + 16;
     char *tmp = malloc(n);
     if (!tmp) {
@@ -337,19 +350,26 @@ FILE *ncf_open_tmp_(const char *path, char **tmp_path, ncf_err *err)
 ncf_status ncf_commit_file_(FILE *f, char *tmp, const char *path, int ok, ncf_err *err)
 {
     ncf_status st = NCF_OK;
-    if (ok && (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0)) {
-        st = ncf_fail_(err, NCF_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-        ok = 0;
+    if (ok) {
+        /* the reason of the first failure: a write the stream had already
+         * failed (ferror: errno is still that write's), the flush, the sync */
+        int e = 0;
+        if (fflush(f) != 0 || ferror(f)) e = errno ? errno : EIO;
+        else if (tmp && fsync(fileno(f)) != 0) e = errno;
+        if (e) {
+            st = ncf_fail_(err, NCF_ERR_IO, "%s: write failed: %s", path, strerror(e));
+            ok = 0;
+        }
     }
     if (fclose(f) != 0 && ok) {
         st = ncf_fail_(err, NCF_ERR_IO, "%s: write failed: %s", path, strerror(errno));
         ok = 0;
     }
-    if (ok && rename(tmp, path) != 0) {
+    if (ok && tmp && rename(tmp, path) != 0) {
         st = ncf_fail_(err, NCF_ERR_IO, "%s: cannot rename into place: %s", path, strerror(errno));
         ok = 0;
     }
-    if (!ok) remove(tmp);
+    if (!ok && tmp) remove(tmp);
     free(tmp);
     return ok ? NCF_OK : (st != NCF_OK ? st : NCF_ERR_IO);
 }

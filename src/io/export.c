@@ -120,7 +120,7 @@ ncf_status ncf_model_export_safetensors(const ncf_model *m, const char *path, co
         fprintf(f, "user\t%d\t%s\n", u, m->users ? ncf_idmap_raw(m->users, u) : "");
     for (int32_t i = 0; i < c->n_items; i++)
         fprintf(f, "item\t%d\t%s\n", i, m->items ? ncf_idmap_raw(m->items, i) : "");
-    st = ncf_commit_file_(f, tmp, ids_path, !ferror(f), err);
+    st = ncf_commit_file_(f, tmp, ids_path, 1, err); /* reports a failed write itself */
     if (st != NCF_OK) remove(path);
     return st;
 }
