@@ -294,6 +294,42 @@ static void test_out_full_disk(void **state)
     assert_true(S_ISCHR(sb.st_mode));
 }
 
+/* The layout read is said on stderr (not with train --quiet) and --format
+ * forces it; what is not text is refused naming file and line. Before: no
+ * layout line, and a NUL byte in the first line made a tab file lists. */
+static void test_layout_and_text(void **state)
+{
+    char cmd[2048], data[512];
+    snprintf(data, sizeof data, "%s", tu_write("lt.tsv", "1\t10\t5\t1\n1\t11\t4\t2\n2\t10\t3\t3\n2\t12\t5\t4\n"));
+    snprintf(cmd, sizeof cmd, "train --data %s --model gmf --epochs 1", data);
+    expect_run(0, "lt.tsv as tab-separated user item rating time (guessed", cmd);
+    char *out = NULL;
+    int rc = tu_run(&out, "%s train --data %s --model gmf --epochs 1 --quiet", NCF, data);
+    assert_int_equal(rc, 0);
+    assert_null(strstr(out, "reading"));
+    free(out);
+    /* --json: stdout is only the JSON objects; the layout line is on stderr */
+    rc = tu_run(&out, "%s train --data %s --model gmf --epochs 1 --json 2>/dev/null", NCF, data);
+    assert_int_equal(rc, 0);
+    assert_null(strstr(out, "reading"));
+    assert_int_equal(out[0], '{');
+    free(out);
+    /* the same lines as lists when forced */
+    snprintf(cmd, sizeof cmd, "split %s --out %s --format lists", data, tu_path("ltl"));
+    expect_run(0, "as whitespace-separated lists: user item item ...", cmd);
+    expect_run(0, "2 users, 8 items", cmd);
+    /* a NUL byte in the first line */
+    const char *nul = tu_path("ltnul.tsv");
+    FILE *f = fopen(nul, "wb");
+    assert_non_null(f);
+    static const char bytes[] = "1\t10\t5\0\t1\n1\t11\t4\t2\n2\t10\t3\t3\n";
+    fwrite(bytes, 1, sizeof bytes - 1, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "split %s --out %s", nul, tu_path("ltnul"));
+    expect_run(1, "ltnul.tsv:1: a NUL byte (byte 7 of the line)", cmd);
+    assert_false(tu_exists(tu_path("ltnul.train.rating")));
+}
+
 static void test_full_ranking_validation_mf(void **state)
 {
     char cmd[2048];
@@ -401,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_split_and_summary),
         cmocka_unit_test(test_ncf_train_names_larger_ids),
         cmocka_unit_test(test_out_full_disk),
+        cmocka_unit_test(test_layout_and_text),
         cmocka_unit_test(test_full_ranking_validation_mf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -130,6 +130,142 @@ static void test_malformed(void **state)
     assert_non_null(strstr(err.msg, "missing.tsv: cannot open"));
 }
 
+/* ---- what is not text --------------------------------------------------------- */
+static const char *write_bytes(const char *name, const void *data, size_t n)
+{
+    const char *path = tu_path(name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+    return path;
+}
+
+static void expect_bytes_error(const char *name, const void *data, size_t n, const char *needle)
+{
+    const char *path = write_bytes(name, data, n);
+    ncf_interactions *x = NULL;
+    ncf_err err = {{0}};
+    ncf_status st = ncf_interactions_read(path, NULL, &x, &err);
+    if (st != NCF_ERR_FORMAT || !strstr(err.msg, needle))
+        fprintf(stderr, "%s: status %d, message '%s', wanted '%s'\n", name, st, err.msg, needle);
+    assert_int_equal(st, NCF_ERR_FORMAT);
+    assert_null(x);
+    assert_non_null(strstr(err.msg, needle));
+}
+
+/* A NUL byte in a tab file's first line used to make it read as lists
+ * (strchr stopped at the NUL); a BOM became part of the first user's id; a
+ * first line whose rating is nan was skipped as a header; a random binary
+ * file was read as lists of binary ids. */
+static void test_not_text(void **state)
+{
+    static const char nul[] = "1\t2\t5\t100\0x\n1\t3\t4\t101\n2\t2\t3\t102\n";
+    expect_bytes_error("nul.tsv", nul, sizeof nul - 1, "nul.tsv:1: a NUL byte (byte 10 of the line): not a text file");
+    static const char nul3[] = "1\t2\t5\t100\n1\t3\t4\t101\n2\t2\0\t3\t102\n";
+    expect_bytes_error("nul3.tsv", nul3, sizeof nul3 - 1, "nul3.tsv:3: a NUL byte");
+    unsigned char bin[4096];
+    uint32_t r = 12345;
+    for (size_t k = 0; k < sizeof bin; k++) {
+        r = r * 1664525u + 1013904223u;
+        bin[k] = (unsigned char)(r >> 24);
+    }
+    expect_bytes_error("random.bin", bin, sizeof bin, "random.bin:1: ");
+    for (size_t k = 0; k < sizeof bin; k++) /* no NUL, no newline or tab: still not text */
+        if (bin[k] == 0 || bin[k] == '\n' || bin[k] == '\t' || bin[k] == ' ') bin[k] = 0xFF;
+    expect_bytes_error("random2.bin", bin, sizeof bin, "random2.bin:1: field 1: the header's column name");
+    expect_error("u1\ti1\t5\t1\nu\xff\xfe\ti2\t5\t2\n", "latin.tsv", NCF_ERR_FORMAT,
+                 "latin.tsv:2: field 1: the user id 'u\\xFF\\xFE' is not valid UTF-8 (byte 0xFF at offset 1)");
+    expect_error("u1\ti1\t5\t1\nu2\ti\x01\t5\t2\n", "ctl.tsv", NCF_ERR_FORMAT,
+                 "ctl.tsv:2: field 2: the item id 'i\\x01' holds a control character");
+    expect_error("u1\t\xC0\xAF\t5\t1\n", "overlong.tsv", NCF_ERR_FORMAT, "is not valid UTF-8 (byte 0xC0");
+    expect_error("u1\t\xED\xA0\x80\t5\t1\n", "surrogate.tsv", NCF_ERR_FORMAT, "is not valid UTF-8 (byte 0xED");
+    expect_error("u1 i1 i2\nu2 i\xE9t\xE9\n", "lists.txt", NCF_ERR_FORMAT, "lists.txt:2: field 2: the item id");
+    /* UTF-8 ids are ids */
+    ncf_interactions *x = read_ok(tu_write("utf8.tsv", "Jos\xC3\xA9\tcaf\xC3\xA9\t5\t1\n\xE6\x9D\xB1\t\xF0\x9F\x8E\xAC\t4\t2\n"), NULL);
+    assert_int_equal(x->n, 2);
+    assert_string_equal(ncf_idmap_raw(x->users, x->user[0]), "Jos\xC3\xA9");
+    assert_string_equal(ncf_idmap_raw(x->items, x->item[1]), "\xF0\x9F\x8E\xAC");
+    ncf_interactions_free(x);
+    /* a byte-order mark is not part of the first id, nor hides a header */
+    x = read_ok(tu_write("bom.tsv", "\xEF\xBB\xBFu1\ti1\t5\t1\nu1\ti2\t4\t2\n"), NULL);
+    assert_int_equal(x->n, 2);
+    assert_string_equal(ncf_idmap_raw(x->users, x->user[0]), "u1");
+    ncf_interactions_free(x);
+    x = read_ok(tu_write("bom.csv", "\xEF\xBB\xBFuserId,movieId,rating,timestamp\n1,10,4,5\n2,10,3,6\n"), NULL);
+    assert_int_equal(x->n, 2);
+    assert_string_equal(ncf_idmap_raw(x->users, x->user[0]), "1");
+    ncf_interactions_free(x);
+    /* nan (or inf) is no rating, on the first line as on any other */
+    expect_error("1\t2\tnan\t100\n1\t3\t4\t101\n", "nan.tsv", NCF_ERR_FORMAT,
+                 "nan.tsv:1: field 3: expected a rating (finite number), found 'nan'");
+    expect_error("1\t2\t4\t100\n1\t3\tinf\t101\n", "inf.tsv", NCF_ERR_FORMAT,
+                 "inf.tsv:2: field 3: expected a rating (finite number), found 'inf'");
+}
+
+typedef struct layout_seen {
+    int calls, guessed;
+    char layout[256];
+} layout_seen;
+
+static void on_layout(void *ctx, const char *path, const char *layout, int guessed)
+{
+    layout_seen *s = ctx;
+    s->calls++;
+    s->guessed = guessed;
+    snprintf(s->layout, sizeof s->layout, "%s", layout);
+}
+
+/* The reader says how it read a file; --format and --sep decide it. */
+static void test_layout_reported(void **state)
+{
+    layout_seen seen = {0};
+    ncf_read_options o;
+    ncf_read_options_default(&o);
+    o.on_layout = on_layout;
+    o.layout_ctx = &seen;
+    ncf_interactions *x = read_ok(tu_write("lay.tsv", "1\t2\t5\t100\n1\t3\t4\t101\n"), &o);
+    assert_int_equal(seen.calls, 1);
+    assert_true(seen.guessed);
+    assert_string_equal(seen.layout, "tab-separated user item rating time");
+    ncf_interactions_free(x);
+    memset(&seen, 0, sizeof seen);
+    x = read_ok(tu_write("lay.csv", "user,item\n1,10\n2,11\n"), &o);
+    assert_string_equal(seen.layout, "comma-separated user item, after a header line");
+    ncf_interactions_free(x);
+    const char *lists = tu_write("lay.txt", "0 1 2 3 4 5\n1 2\n");
+    memset(&seen, 0, sizeof seen);
+    x = read_ok(lists, &o);
+    assert_string_equal(seen.layout, "whitespace-separated lists: user item item ...");
+    assert_true(seen.guessed);
+    assert_int_equal(x->n, 6);
+    ncf_interactions_free(x);
+    /* forced: the same file as whitespace-delimited user item pairs */
+    o.format = NCF_FORMAT_DELIMITED;
+    o.sep = " ";
+    o.rating_col = -1;
+    o.time_col = -1;
+    memset(&seen, 0, sizeof seen);
+    x = read_ok(lists, &o);
+    assert_string_equal(seen.layout, "' '-separated user item");
+    assert_false(seen.guessed);
+    assert_int_equal(x->n, 2);
+    ncf_interactions_free(x);
+    /* the NCF format's files say nothing: their layout is the format's */
+    tu_write("lay.train.rating", "0\t1\t5\t1\n1\t0\t5\t1\n");
+    tu_write("lay.test.rating", "0\t0\t5\t2\n");
+    ncf_load_options lo;
+    ncf_load_options_default(&lo);
+    lo.read.on_layout = on_layout;
+    lo.read.layout_ctx = &seen;
+    memset(&seen, 0, sizeof seen);
+    ncf_dataset *ds = NULL;
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_dataset_load(tu_path("lay"), &lo, &ds, &err), NCF_OK);
+    assert_int_equal(seen.calls, 0);
+    ncf_dataset_free(ds);
+}
+
 /* ---- split ------------------------------------------------------------------- */
 static void test_split_rules(void **state)
 {
@@ -502,6 +638,8 @@ int main(void)
         cmocka_unit_test(test_lists),
         cmocka_unit_test(test_duplicates_count_once),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_not_text),
+        cmocka_unit_test(test_layout_reported),
         cmocka_unit_test(test_split_rules),
         cmocka_unit_test(test_validation_split),
         cmocka_unit_test(test_separate_test_file),

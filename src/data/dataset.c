@@ -807,6 +807,7 @@ static ncf_status load_ncf(const char *prefix, const ncf_load_options *opt, ncf_
         goto done;
     }
     ncf_read_options ro = opt->read;
+    ro.on_layout = NULL; /* the layout is the format's, not guessed */
     ro.format = NCF_FORMAT_DELIMITED;
     ro.sep = "\t";
     ro.header = 0;
