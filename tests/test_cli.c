@@ -1,7 +1,8 @@
 /* test_cli.c — the ncf tool as users and scripts drive it: help texts, usage
  * errors (exit 2), runtime errors naming file and line (exit 1, no output
  * file), the --json contract of train, eval equal to the final epoch,
- * recommend in raw ids without training items, split and synth. */
+ * recommend in raw ids without training items, split and synth, a full
+ * disk, the layout line and non-text input. */
 #define _XOPEN_SOURCE 700 /* mknod, S_IFCHR (test_out_full_disk) */
 #include <math.h>
 #include <stdio.h>

@@ -1,7 +1,9 @@
 /* test_data.c — readers (every supported format), malformed input with
- * file:line errors, deduplication, --min-rating, the leave-one-out split
- * rules, test-negative drawing, the NCF loader and its checks, remapping,
- * and the synthetic generator's determinism. */
+ * file:line errors, what is not text (NUL bytes, bad UTF-8, BOM, nan), the
+ * layout reported, deduplication, --min-rating, the leave-one-out split
+ * rules, test-negative drawing, the NCF loader and its checks (ids across
+ * files, negatives' ids), remapping, and the synthetic generator's
+ * determinism. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
