@@ -1,12 +1,14 @@
 #!/bin/sh
-# setup-deps.sh [bench] — installs the Debian 12 packages that building and
-# testing ncf need, when they are missing (apt-get; sudo when not root).
+# setup-deps.sh [bench|clang] — installs the Debian 12 packages that building
+# and testing ncf need, when they are missing (apt-get; sudo when not root).
 # Idempotent and quiet when everything is present. The library needs only
 # gcc and make; the tool's `serve` needs libmicrohttpd and jansson; the
-# tests need cmocka and curl; `bench` adds wrk (the HTTP load generator).
+# tests need cmocka and curl; `bench` adds wrk (the HTTP load generator);
+# `clang` adds clang 14 and its OpenMP runtime (`make clang`).
 set -e
 PKGS="libcmocka-dev libmicrohttpd-dev libjansson-dev curl"
 [ "${1:-}" = bench ] && PKGS="$PKGS wrk"
+[ "${1:-}" = clang ] && PKGS="$PKGS clang-14 libomp-14-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,13 +1,16 @@
 /* test_cli.c — the ncf tool as users and scripts drive it: help texts, usage
  * errors (exit 2), runtime errors naming file and line (exit 1, no output
  * file), the --json contract of train, eval equal to the final epoch,
- * recommend in raw ids without training items, split and synth, and where
- * --out may point (FIFOs, devices, symbolic links, directories). */
+ * recommend in raw ids without training items, split and synth, where
+ * --out may point (FIFOs, devices, symbolic links, directories), a full
+ * disk, the layout line and non-text input. */
+#define _XOPEN_SOURCE 700 /* mknod, S_IFCHR (test_out_full_disk) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -264,6 +267,111 @@ static void test_split_and_summary(void **state)
     free(t);
     snprintf(cmd, sizeof cmd, "train --data %s --model neumf --epochs 1 --summary --quiet", prefix);
     expect_run(0, "mlp.user_embedding", cmd);
+}
+
+/* D1, the hardening issue's reproducer: a training line naming a user above
+ * every id of the test file (heap corruption, exit 134, before the fix). */
+static void test_ncf_train_names_larger_ids(void **state)
+{
+    char cmd[2048], data[512], prefix[512];
+    snprintf(data, sizeof data, "%s", tu_path("d1.tsv"));
+    snprintf(prefix, sizeof prefix, "%s", tu_path("d1"));
+    snprintf(cmd, sizeof cmd, "synth --out %s --users 12 --items 10 --interactions 60 --clusters 2", data);
+    expect_run(0, NULL, cmd);
+    snprintf(cmd, sizeof cmd, "split %s --out %s --negatives 3", data, prefix);
+    expect_run(0, NULL, cmd);
+    char path[600];
+    snprintf(path, sizeof path, "%s.train.rating", prefix);
+    FILE *f = fopen(path, "a");
+    assert_non_null(f);
+    fputs("13\t1\t1\t1\n", f);
+    fclose(f);
+    /* the user map has 12 ids: the data's 14 users are refused, with the reason */
+    snprintf(cmd, sizeof cmd, "train --data %s --epochs 1", prefix);
+    expect_run(1, "d1.user.map: has 12 ids, the data uses 14", cmd);
+    /* with the map extended (or without a map) the extra user is trained */
+    snprintf(path, sizeof path, "%s.user.map", prefix);
+    f = fopen(path, "a");
+    assert_non_null(f);
+    fputs("12\tu13\n13\tu14\n", f);
+    fclose(f);
+    expect_run(0, "14 users", cmd);
+    remove(path);
+    expect_run(0, "14 users", cmd);
+}
+
+/* Writing to a full disk says why and fails; a device given as --out is
+ * written, never replaced (as root, the temporary file renamed onto
+ * /dev/full used to make it a regular file; on a full disk the message was
+ * empty: "ncf synth: "). */
+static void test_out_full_disk(void **state)
+{
+    /* As root, a private node of the same device (1, 7) in the scratch
+     * directory: a tool with the old fault (run in a bisection, say) then
+     * replaces that node, not the machine's /dev/full. Others cannot
+     * replace /dev/full. */
+    char full[512] = "/dev/full";
+    struct stat sb;
+    if (geteuid() == 0 && mknod(tu_path("full"), S_IFCHR | 0666, makedev(1, 7)) == 0)
+        snprintf(full, sizeof full, "%s", tu_path("full"));
+    if (stat(full, &sb) != 0 || !S_ISCHR(sb.st_mode)) {
+        fprintf(stderr, "skipped: no %s character device\n", full);
+        skip();
+    }
+    char cmd[1024], want[600];
+    snprintf(cmd, sizeof cmd, "synth --out %s --users 50 --items 400 --interactions 2000", full);
+    snprintf(want, sizeof want, "synth: %s: write failed: No space left on device", full);
+    expect_run(1, want, cmd);
+    assert_int_equal(stat(full, &sb), 0);
+    assert_true(S_ISCHR(sb.st_mode));
+    snprintf(cmd, sizeof cmd, "split %s --out %s", tu_write("fd.tsv", "a\tx\nb\ty\na\ty\n"), tu_path("fd"));
+    expect_run(0, NULL, cmd);
+    char model[512];
+    snprintf(model, sizeof model, "%s", tu_path("fd.ncf"));
+    snprintf(cmd, sizeof cmd, "train --data %s --model gmf --epochs 1 --quiet --out %s", tu_path("fd"), model);
+    expect_run(0, NULL, cmd);
+    snprintf(cmd, sizeof cmd, "export --model %s --format safetensors --out %s --ids %s", model, tu_path("fd.st"), full);
+    snprintf(want, sizeof want, "export: %s: write failed: No space left on device", full);
+    expect_run(1, want, cmd);
+    assert_false(tu_exists(tu_path("fd.st")));
+    assert_int_equal(stat(full, &sb), 0);
+    assert_true(S_ISCHR(sb.st_mode));
+}
+
+/* The layout read is said on stderr (not with train --quiet) and --format
+ * forces it; what is not text is refused naming file and line. Before: no
+ * layout line, and a NUL byte in the first line made a tab file lists. */
+static void test_layout_and_text(void **state)
+{
+    char cmd[2048], data[512];
+    snprintf(data, sizeof data, "%s", tu_write("lt.tsv", "1\t10\t5\t1\n1\t11\t4\t2\n2\t10\t3\t3\n2\t12\t5\t4\n"));
+    snprintf(cmd, sizeof cmd, "train --data %s --model gmf --epochs 1", data);
+    expect_run(0, "lt.tsv as tab-separated user item rating time (guessed", cmd);
+    char *out = NULL;
+    int rc = tu_run(&out, "%s train --data %s --model gmf --epochs 1 --quiet", NCF, data);
+    assert_int_equal(rc, 0);
+    assert_null(strstr(out, "reading"));
+    free(out);
+    /* --json: stdout is only the JSON objects; the layout line is on stderr */
+    rc = tu_run(&out, "%s train --data %s --model gmf --epochs 1 --json 2>/dev/null", NCF, data);
+    assert_int_equal(rc, 0);
+    assert_null(strstr(out, "reading"));
+    assert_int_equal(out[0], '{');
+    free(out);
+    /* the same lines as lists when forced */
+    snprintf(cmd, sizeof cmd, "split %s --out %s --format lists", data, tu_path("ltl"));
+    expect_run(0, "as whitespace-separated lists: user item item ...", cmd);
+    expect_run(0, "2 users, 8 items", cmd);
+    /* a NUL byte in the first line */
+    const char *nul = tu_path("ltnul.tsv");
+    FILE *f = fopen(nul, "wb");
+    assert_non_null(f);
+    static const char bytes[] = "1\t10\t5\0\t1\n1\t11\t4\t2\n2\t10\t3\t3\n";
+    fwrite(bytes, 1, sizeof bytes - 1, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "split %s --out %s", nul, tu_path("ltnul"));
+    expect_run(1, "ltnul.tsv:1: a NUL byte (byte 7 of the line)", cmd);
+    assert_false(tu_exists(tu_path("ltnul.train.rating")));
 }
 
 static void test_full_ranking_validation_mf(void **state)
@@ -573,6 +681,9 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_train_eval_recommend),
         cmocka_unit_test(test_split_and_summary),
+        cmocka_unit_test(test_ncf_train_names_larger_ids),
+        cmocka_unit_test(test_out_full_disk),
+        cmocka_unit_test(test_layout_and_text),
         cmocka_unit_test(test_full_ranking_validation_mf),
         cmocka_unit_test(test_out_fifo_and_links),
         cmocka_unit_test(test_out_devices),

@@ -1,7 +1,9 @@
 /* test_data.c — readers (every supported format), malformed input with
- * file:line errors, deduplication, --min-rating, the leave-one-out split
- * rules, test-negative drawing, the NCF loader and its checks, remapping,
- * and the synthetic generator's determinism. */
+ * file:line errors, what is not text (NUL bytes, bad UTF-8, BOM, nan), the
+ * layout reported, deduplication, --min-rating, the leave-one-out split
+ * rules, test-negative drawing, the NCF loader and its checks (ids across
+ * files, negatives' ids), remapping, and the synthetic generator's
+ * determinism. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +130,142 @@ static void test_malformed(void **state)
     ncf_err err = {{0}};
     assert_int_equal(ncf_interactions_read(tu_path("missing.tsv"), NULL, &x, &err), NCF_ERR_IO);
     assert_non_null(strstr(err.msg, "missing.tsv: cannot open"));
+}
+
+/* ---- what is not text --------------------------------------------------------- */
+static const char *write_bytes(const char *name, const void *data, size_t n)
+{
+    const char *path = tu_path(name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+    return path;
+}
+
+static void expect_bytes_error(const char *name, const void *data, size_t n, const char *needle)
+{
+    const char *path = write_bytes(name, data, n);
+    ncf_interactions *x = NULL;
+    ncf_err err = {{0}};
+    ncf_status st = ncf_interactions_read(path, NULL, &x, &err);
+    if (st != NCF_ERR_FORMAT || !strstr(err.msg, needle))
+        fprintf(stderr, "%s: status %d, message '%s', wanted '%s'\n", name, st, err.msg, needle);
+    assert_int_equal(st, NCF_ERR_FORMAT);
+    assert_null(x);
+    assert_non_null(strstr(err.msg, needle));
+}
+
+/* A NUL byte in a tab file's first line used to make it read as lists
+ * (strchr stopped at the NUL); a BOM became part of the first user's id; a
+ * first line whose rating is nan was skipped as a header; a random binary
+ * file was read as lists of binary ids. */
+static void test_not_text(void **state)
+{
+    static const char nul[] = "1\t2\t5\t100\0x\n1\t3\t4\t101\n2\t2\t3\t102\n";
+    expect_bytes_error("nul.tsv", nul, sizeof nul - 1, "nul.tsv:1: a NUL byte (byte 10 of the line): not a text file");
+    static const char nul3[] = "1\t2\t5\t100\n1\t3\t4\t101\n2\t2\0\t3\t102\n";
+    expect_bytes_error("nul3.tsv", nul3, sizeof nul3 - 1, "nul3.tsv:3: a NUL byte");
+    unsigned char bin[4096];
+    uint32_t r = 12345;
+    for (size_t k = 0; k < sizeof bin; k++) {
+        r = r * 1664525u + 1013904223u;
+        bin[k] = (unsigned char)(r >> 24);
+    }
+    expect_bytes_error("random.bin", bin, sizeof bin, "random.bin:1: ");
+    for (size_t k = 0; k < sizeof bin; k++) /* no NUL, no newline or tab: still not text */
+        if (bin[k] == 0 || bin[k] == '\n' || bin[k] == '\t' || bin[k] == ' ') bin[k] = 0xFF;
+    expect_bytes_error("random2.bin", bin, sizeof bin, "random2.bin:1: field 1: the header's column name");
+    expect_error("u1\ti1\t5\t1\nu\xff\xfe\ti2\t5\t2\n", "latin.tsv", NCF_ERR_FORMAT,
+                 "latin.tsv:2: field 1: the user id 'u\\xFF\\xFE' is not valid UTF-8 (byte 0xFF at offset 1)");
+    expect_error("u1\ti1\t5\t1\nu2\ti\x01\t5\t2\n", "ctl.tsv", NCF_ERR_FORMAT,
+                 "ctl.tsv:2: field 2: the item id 'i\\x01' holds a control character");
+    expect_error("u1\t\xC0\xAF\t5\t1\n", "overlong.tsv", NCF_ERR_FORMAT, "is not valid UTF-8 (byte 0xC0");
+    expect_error("u1\t\xED\xA0\x80\t5\t1\n", "surrogate.tsv", NCF_ERR_FORMAT, "is not valid UTF-8 (byte 0xED");
+    expect_error("u1 i1 i2\nu2 i\xE9t\xE9\n", "lists.txt", NCF_ERR_FORMAT, "lists.txt:2: field 2: the item id");
+    /* UTF-8 ids are ids */
+    ncf_interactions *x = read_ok(tu_write("utf8.tsv", "Jos\xC3\xA9\tcaf\xC3\xA9\t5\t1\n\xE6\x9D\xB1\t\xF0\x9F\x8E\xAC\t4\t2\n"), NULL);
+    assert_int_equal(x->n, 2);
+    assert_string_equal(ncf_idmap_raw(x->users, x->user[0]), "Jos\xC3\xA9");
+    assert_string_equal(ncf_idmap_raw(x->items, x->item[1]), "\xF0\x9F\x8E\xAC");
+    ncf_interactions_free(x);
+    /* a byte-order mark is not part of the first id, nor hides a header */
+    x = read_ok(tu_write("bom.tsv", "\xEF\xBB\xBFu1\ti1\t5\t1\nu1\ti2\t4\t2\n"), NULL);
+    assert_int_equal(x->n, 2);
+    assert_string_equal(ncf_idmap_raw(x->users, x->user[0]), "u1");
+    ncf_interactions_free(x);
+    x = read_ok(tu_write("bom.csv", "\xEF\xBB\xBFuserId,movieId,rating,timestamp\n1,10,4,5\n2,10,3,6\n"), NULL);
+    assert_int_equal(x->n, 2);
+    assert_string_equal(ncf_idmap_raw(x->users, x->user[0]), "1");
+    ncf_interactions_free(x);
+    /* nan (or inf) is no rating, on the first line as on any other */
+    expect_error("1\t2\tnan\t100\n1\t3\t4\t101\n", "nan.tsv", NCF_ERR_FORMAT,
+                 "nan.tsv:1: field 3: expected a rating (finite number), found 'nan'");
+    expect_error("1\t2\t4\t100\n1\t3\tinf\t101\n", "inf.tsv", NCF_ERR_FORMAT,
+                 "inf.tsv:2: field 3: expected a rating (finite number), found 'inf'");
+}
+
+typedef struct layout_seen {
+    int calls, guessed;
+    char layout[256];
+} layout_seen;
+
+static void on_layout(void *ctx, const char *path, const char *layout, int guessed)
+{
+    layout_seen *s = ctx;
+    s->calls++;
+    s->guessed = guessed;
+    snprintf(s->layout, sizeof s->layout, "%s", layout);
+}
+
+/* The reader says how it read a file; --format and --sep decide it. */
+static void test_layout_reported(void **state)
+{
+    layout_seen seen = {0};
+    ncf_read_options o;
+    ncf_read_options_default(&o);
+    o.on_layout = on_layout;
+    o.layout_ctx = &seen;
+    ncf_interactions *x = read_ok(tu_write("lay.tsv", "1\t2\t5\t100\n1\t3\t4\t101\n"), &o);
+    assert_int_equal(seen.calls, 1);
+    assert_true(seen.guessed);
+    assert_string_equal(seen.layout, "tab-separated user item rating time");
+    ncf_interactions_free(x);
+    memset(&seen, 0, sizeof seen);
+    x = read_ok(tu_write("lay.csv", "user,item\n1,10\n2,11\n"), &o);
+    assert_string_equal(seen.layout, "comma-separated user item, after a header line");
+    ncf_interactions_free(x);
+    const char *lists = tu_write("lay.txt", "0 1 2 3 4 5\n1 2\n");
+    memset(&seen, 0, sizeof seen);
+    x = read_ok(lists, &o);
+    assert_string_equal(seen.layout, "whitespace-separated lists: user item item ...");
+    assert_true(seen.guessed);
+    assert_int_equal(x->n, 6);
+    ncf_interactions_free(x);
+    /* forced: the same file as whitespace-delimited user item pairs */
+    o.format = NCF_FORMAT_DELIMITED;
+    o.sep = " ";
+    o.rating_col = -1;
+    o.time_col = -1;
+    memset(&seen, 0, sizeof seen);
+    x = read_ok(lists, &o);
+    assert_string_equal(seen.layout, "' '-separated user item");
+    assert_false(seen.guessed);
+    assert_int_equal(x->n, 2);
+    ncf_interactions_free(x);
+    /* the NCF format's files say nothing: their layout is the format's */
+    tu_write("lay.train.rating", "0\t1\t5\t1\n1\t0\t5\t1\n");
+    tu_write("lay.test.rating", "0\t0\t5\t2\n");
+    ncf_load_options lo;
+    ncf_load_options_default(&lo);
+    lo.read.on_layout = on_layout;
+    lo.read.layout_ctx = &seen;
+    memset(&seen, 0, sizeof seen);
+    ncf_dataset *ds = NULL;
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_dataset_load(tu_path("lay"), &lo, &ds, &err), NCF_OK);
+    assert_int_equal(seen.calls, 0);
+    ncf_dataset_free(ds);
 }
 
 /* ---- split ------------------------------------------------------------------- */
@@ -329,6 +467,94 @@ static void test_ncf_format_checks(void **state)
     assert_non_null(strstr(err.msg, "no such file"));
 }
 
+/* D1: the largest id is kept across the NCF files. A training file naming a
+ * user (13) and an item (9) above every id of the test file used to have
+ * its maxima overwritten by the test file's, and the training CSR was
+ * written past its end. */
+static void test_ncf_ids_across_files(void **state)
+{
+    tu_write("d1.train.rating", "0\t1\t5\t10\n1\t2\t5\t10\n13\t1\t1\t1\n2\t9\t4\t3\n");
+    tu_write("d1.test.rating", "0\t3\t5\t11\n1\t0\t5\t11\n");
+    tu_write("d1.test.negative", "(0,3)\t2\t4\n(1,0)\t3\t4\n");
+    ncf_dataset *ds = NULL;
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_dataset_load(tu_path("d1"), NULL, &ds, &err), NCF_OK);
+    assert_int_equal(ds->n_users, 14);
+    assert_int_equal(ds->n_items, 10);
+    assert_int_equal(ds->n_train, 4);
+    assert_int_equal(ds->train_offsets[14] - ds->train_offsets[13], 1); /* user 13's training row */
+    assert_int_equal(ds->train_items[ds->train_offsets[13]], 1);
+    assert_int_equal(ds->test.n, 2);
+    ncf_dataset_free(ds);
+    /* the validation file's ids count too, whichever file is read last */
+    tu_write("d1.valid.rating", "20\t0\t5\t12\n");
+    assert_int_equal(ncf_dataset_load(tu_path("d1"), NULL, &ds, &err), NCF_OK);
+    assert_int_equal(ds->n_users, 21);
+    assert_int_equal(ds->valid.n, 1);
+    assert_int_equal(ds->train_offsets[21] - ds->train_offsets[13], 1);
+    ncf_dataset_free(ds);
+    remove(tu_path("d1.valid.rating"));
+    /* a user map shorter than the ids the files use is an error, not a smaller table */
+    tu_write("d1.user.map", "0\tu0\n1\tu1\n2\tu2\n");
+    ds = NULL;
+    assert_int_equal(ncf_dataset_load(tu_path("d1"), NULL, &ds, &err), NCF_ERR_FORMAT);
+    assert_null(ds);
+    assert_non_null(strstr(err.msg, "d1.user.map: has 3 ids, the data uses 14"));
+    remove(tu_path("d1.user.map"));
+}
+
+/* .test.negative ids never size the item tables: ids continuing the rated
+ * items without a gap are items (the NCF authors' ML-1M files list such
+ * items), an id beyond is refused naming file, line and id (one id of
+ * 2147483646 used to make n_items 2^31); a line with no negatives is a
+ * case with none (UBSan: memcpy from NULL). */
+static void test_ncf_negative_ids_bounded(void **state)
+{
+    tu_write("nb.train.rating", "0\t0\t5\t1\n0\t1\t5\t1\n1\t2\t5\t1\n");
+    tu_write("nb.test.rating", "0\t2\t5\t2\n1\t3\t5\t2\n");
+    ncf_dataset *ds = NULL;
+    ncf_err err = {{0}};
+    /* 4 and 5 continue the rated items 0..3: six items */
+    tu_write("nb.test.negative", "(0,2)\t3\t5\n(1,3)\t4\t0\n");
+    assert_int_equal(ncf_dataset_load(tu_path("nb"), NULL, &ds, &err), NCF_OK);
+    assert_int_equal(ds->n_items, 6);
+    ncf_dataset_free(ds);
+    /* 100000 leaves a gap after 3: refused, not 100001 items */
+    tu_write("nb.test.negative", "(0,2)\t3\t1\n(1,3)\t4\t100000\n");
+    ds = NULL;
+    assert_int_equal(ncf_dataset_load(tu_path("nb"), NULL, &ds, &err), NCF_ERR_FORMAT);
+    assert_null(ds);
+    if (!strstr(err.msg, "nb.test.negative:2: field 3: item id 100000 is not an item of the data (item ids 0..4"))
+        fprintf(stderr, "got: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "nb.test.negative:2: field 3: item id 100000 is not an item of the data (item ids 0..4"));
+    tu_write("nb.test.negative", "(0,2)\t2147483646\n(1,3)\t4\n");
+    assert_int_equal(ncf_dataset_load(tu_path("nb"), NULL, &ds, &err), NCF_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "nb.test.negative:1: field 2: item id 2147483646 is not an item"));
+    /* with an item map, its ids are the items: 7 is one, 8 is not */
+    tu_write("nb.item.map", "0\ta\n1\tb\n2\tc\n3\td\n4\te\n5\tf\n6\tg\n7\th\n");
+    tu_write("nb.test.negative", "(0,2)\t7\n(1,3)\t0\n");
+    assert_int_equal(ncf_dataset_load(tu_path("nb"), NULL, &ds, &err), NCF_OK);
+    assert_int_equal(ds->n_items, 8);
+    ncf_dataset_free(ds);
+    tu_write("nb.test.negative", "(0,2)\t7\n(1,3)\t0\t8\n");
+    assert_int_equal(ncf_dataset_load(tu_path("nb"), NULL, &ds, &err), NCF_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "nb.test.negative:2: field 3: item id 8 is not an item of the data (item ids 0..7"));
+    remove(tu_path("nb.item.map"));
+    /* lines without negatives (ncf split --negatives 0 writes them) */
+    tu_write("nb.test.negative", "(0,2)\n(1,3)\n");
+    ds = NULL;
+    assert_int_equal(ncf_dataset_load(tu_path("nb"), NULL, &ds, &err), NCF_OK);
+    assert_int_equal(ds->test.n, 2);
+    assert_int_equal(ds->test.neg_offsets[2], 0);
+    assert_false(ds->negatives_drawn);
+    ncf_dataset_free(ds);
+    tu_write("nb.test.negative", "(0,2)\t3\n(1,3)\n");
+    assert_int_equal(ncf_dataset_load(tu_path("nb"), NULL, &ds, &err), NCF_OK);
+    assert_int_equal(ds->test.neg_offsets[1], 1);
+    assert_int_equal(ds->test.neg_offsets[2], 1);
+    ncf_dataset_free(ds);
+}
+
 static void test_drawn_negatives_for_ncf_prefix(void **state)
 {
     tu_write("nn.train.rating", "0\t0\t5\t1\n0\t1\t5\t1\n1\t2\t5\t1\n");
@@ -414,12 +640,16 @@ int main(void)
         cmocka_unit_test(test_lists),
         cmocka_unit_test(test_duplicates_count_once),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_not_text),
+        cmocka_unit_test(test_layout_reported),
         cmocka_unit_test(test_split_rules),
         cmocka_unit_test(test_validation_split),
         cmocka_unit_test(test_separate_test_file),
         cmocka_unit_test(test_split_no_timestamps_last_line),
         cmocka_unit_test(test_split_write_and_reload),
         cmocka_unit_test(test_ncf_format_checks),
+        cmocka_unit_test(test_ncf_ids_across_files),
+        cmocka_unit_test(test_ncf_negative_ids_bounded),
         cmocka_unit_test(test_drawn_negatives_for_ncf_prefix),
         cmocka_unit_test(test_remap),
         cmocka_unit_test(test_synth_deterministic),

@@ -56,12 +56,23 @@ typedef struct ncf_read_options {
     int time_col;       /* -2: guess (column 3 when present) */
     double min_rating;  /* keep lines whose rating >= min_rating ... */
     int use_min_rating; /* ... when this is non-zero */
+    /* When not NULL, called once per file read (the data file, a --test
+     * file; not the NCF format's files, whose layout is fixed) as soon as
+     * its layout is decided, before any line is stored: layout describes
+     * it, e.g. "tab-separated user item rating time" or "whitespace-
+     * separated lists: user item item ...", and guessed is 1 when the
+     * format or the separator was guessed rather than given. */
+    void (*on_layout)(void *ctx, const char *path, const char *layout, int guessed);
+    void *layout_ctx;
 } ncf_read_options;
 
 void ncf_read_options_default(ncf_read_options *opt);
 
 /* Deduplicated interactions in file order of first appearance. A repeated
- * (user, item) pair counts once; it keeps its latest timestamp and line. */
+ * (user, item) pair counts once; it keeps its latest timestamp and line.
+ * A file must be text: a NUL byte, or an id that is not UTF-8 or holds a
+ * control character, is an error naming file and line; a leading UTF-8
+ * byte-order mark is skipped. Ratings and timestamps must be finite. */
 typedef struct ncf_interactions {
     int64_t n;
     int32_t *user;    /* index into users */

@@ -8,7 +8,9 @@
 
 /* Reads a delimited or list file. With integer_ids, ids must be non-negative
  * integers and are used as indices directly (x->users / x->items stay NULL;
- * *max_user / *max_item receive the largest ids seen, -1 when none). */
+ * *max_user / *max_item, when not NULL, are raised to the largest ids this
+ * file names and otherwise left as they are: start them at -1, and pass the
+ * same pair through every file whose ids share one index space). */
 ncf_status ncf_read_interactions_(const char *path, const ncf_read_options *opt, int integer_ids,
                                   ncf_interactions **out, int32_t *max_user, int32_t *max_item,
                                   ncf_err *err);
@@ -16,8 +18,14 @@ ncf_status ncf_read_interactions_(const char *path, const ncf_read_options *opt,
 /* An idmap holding "0", "1", ..., "n-1". */
 ncf_status ncf_idmap_identity_(int32_t n, ncf_idmap **out);
 
-/* Opens path.tmp for writing; ncf_commit_file_ closes, fsyncs and renames it
- * onto path (or removes it when ok is false). */
+/* Opens path.tmp.PID for writing; ncf_commit_file_ closes, fsyncs and
+ * renames it onto path (or removes it when ok is false). A path that exists
+ * and is not a regular file (a device such as /dev/full or /dev/stdout, a
+ * FIFO) is opened and written in place instead (*tmp_path = NULL; no sync,
+ * no rename): replacing it would replace the device node. ok = 0 means the
+ * caller has failed and said why; with ok = 1 a write the stream failed
+ * earlier (ferror), the flush, the sync, the close or the rename is
+ * reported as "PATH: write failed: REASON" (e.g. No space left on device). */
 FILE *ncf_open_tmp_(const char *path, char **tmp_path, ncf_err *err);
 ncf_status ncf_commit_file_(FILE *f, char *tmp_path, const char *path, int ok, ncf_err *err);
 

@@ -317,6 +317,19 @@ ncf_status ncf_dataset_from_interactions(const ncf_interactions *x, int n_negati
 /* ---- atomic file writing -------------------------------------------------- */
 FILE *ncf_open_tmp_(const char *path, char **tmp_path, ncf_err *err)
 {
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        /* A device, a FIFO, /dev/stdout: written in place. A temporary file
+         * renamed onto it would replace the device node itself (as root,
+         * `--out /dev/full` turned /dev/full into a regular file). */
+        FILE *f = fopen(path, "wb");
+        if (!f) {
+            ncf_fail_(err, NCF_ERR_IO, "%s: cannot open for writing: %s", path, strerror(errno));
+            return NULL;
+        }
+        *tmp_path = NULL;
+        return f;
+    }
     size_t n = strlen(path) + 16;
     char *tmp = malloc(n);
     if (!tmp) {
@@ -337,19 +350,26 @@ FILE *ncf_open_tmp_(const char *path, char **tmp_path, ncf_err *err)
 ncf_status ncf_commit_file_(FILE *f, char *tmp, const char *path, int ok, ncf_err *err)
 {
     ncf_status st = NCF_OK;
-    if (ok && (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0)) {
-        st = ncf_fail_(err, NCF_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-        ok = 0;
+    if (ok) {
+        /* the reason of the first failure: a write the stream had already
+         * failed (ferror: errno is still that write's), the flush, the sync */
+        int e = 0;
+        if (fflush(f) != 0 || ferror(f)) e = errno ? errno : EIO;
+        else if (tmp && fsync(fileno(f)) != 0) e = errno;
+        if (e) {
+            st = ncf_fail_(err, NCF_ERR_IO, "%s: write failed: %s", path, strerror(e));
+            ok = 0;
+        }
     }
     if (fclose(f) != 0 && ok) {
         st = ncf_fail_(err, NCF_ERR_IO, "%s: write failed: %s", path, strerror(errno));
         ok = 0;
     }
-    if (ok && rename(tmp, path) != 0) {
+    if (ok && tmp && rename(tmp, path) != 0) {
         st = ncf_fail_(err, NCF_ERR_IO, "%s: cannot rename into place: %s", path, strerror(errno));
         ok = 0;
     }
-    if (!ok) remove(tmp);
+    if (!ok && tmp) remove(tmp);
     free(tmp);
     return ok ? NCF_OK : (st != NCF_OK ? st : NCF_ERR_IO);
 }
@@ -531,12 +551,16 @@ static ncf_status read_map(const char *path, int32_t min_size, ncf_idmap **out, 
 
 typedef struct neg_list {
     int32_t user, item;
-    int64_t off, n;
+    int64_t off, n; /* negs[off .. off + n) */
+    int64_t line;   /* 1-based line in the file */
 } neg_list;
 
-/* Parses PREFIX.test.negative: "(user,item)<TAB>neg<TAB>neg...". */
+/* Parses PREFIX.test.negative: "(user,item)<TAB>neg<TAB>neg...". The ids
+ * are only checked to be non-negative integers below INT32_MAX here: they
+ * never size the item tables (check_negatives bounds them once the items
+ * are known). */
 static ncf_status read_negatives(const char *path, neg_list **lists, int64_t *n_lists, int32_t **negs,
-                                 int64_t *n_negs, int32_t *max_item, ncf_err *err)
+                                 int64_t *n_negs, ncf_err *err)
 {
     FILE *f = fopen(path, "r");
     if (!f) return ncf_fail_(err, NCF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
@@ -571,7 +595,7 @@ static ncf_status read_negatives(const char *path, neg_list **lists, int64_t *n_
         L[nl].user = (int32_t)u;
         L[nl].item = (int32_t)i;
         L[nl].off = nn;
-        if ((int32_t)i > *max_item) *max_item = (int32_t)i;
+        L[nl].line = lineno;
         int field = 1;
         while (*p) {
             if (*p != '\t' && *p != ' ') {
@@ -596,7 +620,6 @@ static ncf_status read_negatives(const char *path, neg_list **lists, int64_t *n_
                 N = t;
             }
             N[nn++] = (int32_t)j;
-            if ((int32_t)j > *max_item) *max_item = (int32_t)j;
             p = end;
         }
         L[nl].n = nn - L[nl].off;
@@ -631,6 +654,7 @@ typedef struct held_file {
     neg_list *lists;     /* NULL: no .negative file */
     int32_t *negs;
     int64_t n_lists, n_negs;
+    char *neg_path;      /* the .negative file's path, for errors */
 } held_file;
 
 static void held_free(held_file *h)
@@ -638,9 +662,12 @@ static void held_free(held_file *h)
     ncf_interactions_free(h->x);
     free(h->lists);
     free(h->negs);
+    free(h->neg_path);
     memset(h, 0, sizeof *h);
 }
 
+/* Reads one held-out file pair; the .rating file's ids raise *mu / *mi, the
+ * .negative file's do not (see check_negatives). */
 static ncf_status read_held(const char *prefix, const char *what, const ncf_read_options *ro, held_file *h,
                             int32_t *mu, int32_t *mi, ncf_err *err)
 {
@@ -661,8 +688,12 @@ static ncf_status read_held(const char *prefix, const char *what, const ncf_read
         if (st != NCF_OK) goto done;
     }
     if (file_exists(p_neg)) {
-        st = read_negatives(p_neg, &h->lists, &h->n_lists, &h->negs, &h->n_negs, mi, err);
+        st = read_negatives(p_neg, &h->lists, &h->n_lists, &h->negs, &h->n_negs, err);
         if (st != NCF_OK) goto done;
+        if (!(h->neg_path = strdup(p_neg))) {
+            st = ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
+            goto done;
+        }
         if (!h->x || h->n_lists != h->x->n) {
             st = ncf_fail_(err, NCF_ERR_FORMAT, "%s: has %lld lines, %s has %lld cases", p_neg, (long long)h->n_lists,
                            p_rating, (long long)(h->x ? h->x->n : 0));
@@ -681,6 +712,46 @@ done:
     free(p_neg);
     if (st != NCF_OK) held_free(h);
     return st;
+}
+
+/* The largest item id the negatives files may extend the items to, beyond
+ * max_rated (the largest item id of the .rating files): the NCF authors'
+ * files list as negatives items that no rating names (ML-1M's last items),
+ * always as a range without holes. Returns max_rated raised through every
+ * id max_rated + 1, max_rated + 2, ... that some list names, up to the
+ * first id none names: an id further on is not taken as an item (it is
+ * refused by check_negatives). -2 when out of memory. */
+static int64_t negatives_extent(const held_file *const *h, int n_h, int32_t max_rated)
+{
+    int64_t n = 0;
+    for (int k = 0; k < n_h; k++)
+        for (int64_t q = 0; q < h[k]->n_negs; q++) n += h[k]->negs[q] > max_rated;
+    if (n == 0) return max_rated;
+    int32_t *above = malloc((size_t)n * sizeof *above);
+    if (!above) return -2;
+    n = 0;
+    for (int k = 0; k < n_h; k++)
+        for (int64_t q = 0; q < h[k]->n_negs; q++)
+            if (h[k]->negs[q] > max_rated) above[n++] = h[k]->negs[q];
+    qsort(above, (size_t)n, sizeof *above, cmp_i32);
+    int64_t e = max_rated;
+    for (int64_t q = 0; q < n && above[q] <= e + 1; q++) e = above[q];
+    free(above);
+    return e;
+}
+
+/* Every listed negative of h must be an item of the data (below n_items);
+ * else a FORMAT error naming the file, line, field and id. */
+static ncf_status check_negatives(const held_file *h, int32_t n_items, ncf_err *err)
+{
+    for (int64_t k = 0; k < h->n_lists; k++)
+        for (int64_t q = h->lists[k].off; q < h->lists[k].off + h->lists[k].n; q++)
+            if (h->negs[q] >= n_items)
+                return ncf_fail_(err, NCF_ERR_FORMAT,
+                                 "%s:%lld: field %lld: item id %d is not an item of the data (item ids 0..%d)",
+                                 h->neg_path, (long long)h->lists[k].line, (long long)(q - h->lists[k].off + 2),
+                                 h->negs[q], n_items - 1);
+    return NCF_OK;
 }
 
 static const ncf_interactions *sort_x; /* for by_case_user: set and used under no concurrency */
@@ -711,7 +782,7 @@ static ncf_status cases_from_file(const held_file *h, ncf_cases *c, int *listed)
         int64_t p = order[k];
         c->users[k] = h->x->user[p];
         c->items[k] = h->x->item[p];
-        if (*listed) {
+        if (*listed && h->lists[p].n > 0) { /* a line may list none (ncf split --negatives 0): negs may be NULL */
             memcpy(c->negs + w, h->negs + h->lists[p].off, (size_t)h->lists[p].n * sizeof *c->negs);
             w += h->lists[p].n;
         }
@@ -736,6 +807,7 @@ static ncf_status load_ncf(const char *prefix, const ncf_load_options *opt, ncf_
         goto done;
     }
     ncf_read_options ro = opt->read;
+    ro.on_layout = NULL; /* the layout is the format's, not guessed */
     ro.format = NCF_FORMAT_DELIMITED;
     ro.sep = "\t";
     ro.header = 0;
@@ -755,7 +827,7 @@ static ncf_status load_ncf(const char *prefix, const ncf_load_options *opt, ncf_
     ds = calloc(1, sizeof *ds);
     if (!ds) goto nomem;
     ds->n_users = mu + 1;
-    ds->n_items = mi + 1;
+    ds->n_items = mi + 1; /* the rated items; the item map or the negatives may add more */
     if (file_exists(p_umap)) {
         st = read_map(p_umap, ds->n_users, &ds->user_ids, err);
         if (st != NCF_OK) goto done;
@@ -766,8 +838,15 @@ static ncf_status load_ncf(const char *prefix, const ncf_load_options *opt, ncf_
         st = read_map(p_imap, ds->n_items, &ds->item_ids, err);
         if (st != NCF_OK) goto done;
         ds->n_items = ncf_idmap_size(ds->item_ids);
-    } else if (ncf_idmap_identity_(ds->n_items, &ds->item_ids) != NCF_OK)
-        goto nomem;
+    } else {
+        const held_file *hs[2] = {&te, &va};
+        int64_t e = negatives_extent(hs, 2, mi);
+        if (e < -1) goto nomem;
+        ds->n_items = (int32_t)e + 1;
+        if (ncf_idmap_identity_(ds->n_items, &ds->item_ids) != NCF_OK) goto nomem;
+    }
+    if ((st = check_negatives(&te, ds->n_items, err)) != NCF_OK || (st = check_negatives(&va, ds->n_items, err)) != NCF_OK)
+        goto done;
     int test_listed = 0, valid_listed = 0;
     if (cases_from_file(&te, &ds->test, &test_listed) != NCF_OK) goto nomem;
     if (va.x) {

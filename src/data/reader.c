@@ -1,9 +1,13 @@
 /* reader.c — reads interaction files: MovieLens ratings.dat ("::"), u.data
  * (tab), ratings.csv (comma, header), any delimited user/item[/rating[/time]]
  * file with chosen columns, and LightGCN-style "user item item ..." lists.
- * Deduplicates (user, item) pairs. Does not split or sample: see dataset.c. */
+ * Deduplicates (user, item) pairs. Does not split or sample: see dataset.c.
+ * Refuses what is not text: a NUL byte anywhere, ids that are not UTF-8 or
+ * hold control characters; a UTF-8 byte-order mark at the start is skipped. */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +32,7 @@ int ncf_parse_double_(const char *s, double *out)
     if (*s == '\0' || isspace((unsigned char)*s)) return -1;
     errno = 0;
     double v = strtod(s, &end);
-    if (*end != '\0' || errno == ERANGE || v != v) return -1;
+    if (*end != '\0' || errno == ERANGE || !isfinite(v)) return -1;
     *out = v;
     return 0;
 }
@@ -100,10 +104,76 @@ static const char *sep_name(const char *sep)
     return sep;
 }
 
+/* 1 when the whole field reads as a number of any kind, nan and inf
+ * included: a header names columns with words, so a first line whose
+ * rating is "nan" is data (and then an error), not a header. */
 static int is_number(const char *s)
 {
-    double v;
-    return ncf_parse_double_(s, &v) == 0;
+    char *end;
+    if (*s == '\0' || isspace((unsigned char)*s)) return 0;
+    (void)strtod(s, &end);
+    return *end == '\0';
+}
+
+/* ---- what is not text ------------------------------------------------------ */
+/* Skips a UTF-8 byte-order mark at the start of the line. */
+static void skip_bom(char *line, ssize_t *len)
+{
+    if (*len >= 3 && (unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB && (unsigned char)line[2] == 0xBF) {
+        memmove(line, line + 3, (size_t)*len - 2); /* with the terminating NUL */
+        *len -= 3;
+    }
+}
+
+/* Offset of the first byte of s that is not part of well-formed UTF-8
+ * (RFC 3629: no overlong forms, surrogates or code points above U+10FFFF)
+ * or that is a control character (C0 or DEL); -1 when s is clean. */
+static long bad_text_at(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (const unsigned char *q = p; *q;) {
+        unsigned c = *q;
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7F) return (long)(q - p);
+            q++;
+            continue;
+        }
+        int n;
+        unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+        if (c >= 0xC2 && c <= 0xDF) n = 1;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            if (c == 0xE0) lo = 0xA0;
+            if (c == 0xED) hi = 0x9F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            if (c == 0xF0) lo = 0x90;
+            if (c == 0xF4) hi = 0x8F;
+        } else
+            return (long)(q - p);
+        if (q[1] < lo || q[1] > hi) return (long)(q - p);
+        for (int k = 2; k <= n; k++)
+            if (q[k] < 0x80 || q[k] > 0xBF) return (long)(q - p);
+        q += n + 1;
+    }
+    return -1;
+}
+
+/* s for an error message, in buf (n >= 16 bytes): as it is when it is
+ * clean text (bad_text_at) that fits, else cut and with every byte that is
+ * not printable ASCII written as \xNN, "..." marking a cut. */
+static const char *shown(const char *s, char *buf, size_t n)
+{
+    if (strlen(s) < n && bad_text_at(s) < 0) return s;
+    size_t w = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    for (; *p && w + 9 < n; p++) { /* room for \xNN, "..." and the NUL */
+        if (*p >= 0x20 && *p < 0x7F) buf[w++] = (char)*p;
+        else w += (size_t)snprintf(buf + w, n - w, "\\x%02X", *p);
+    }
+    buf[w] = '\0';
+    if (*p) snprintf(buf + w, n - w, "...");
+    return buf;
 }
 
 /* ---- dedup table: (user, item) -> position in the arrays ------------------- */
@@ -251,17 +321,21 @@ static ncf_status add_pair(reader *r, int32_t u, int32_t i, float rating, int64_
 }
 
 /* Guesses the separator and whether the file holds user-item lists, from
- * the first lines. */
+ * the first lines (up to the first that holds a NUL byte, which the reading
+ * loop then refuses). */
 static void guess_layout(FILE *f, const ncf_read_options *opt, const char **sep, int *lists)
 {
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
-    int n_lines = 0, min_fields = 1 << 30, max_fields = 0;
+    int n_lines = 0, min_fields = 1 << 30, max_fields = 0, first = 1;
     const char *guess = NULL;
     int decided = 0;
     fields fl = {0};
     while (n_lines < 50 && (len = getline(&line, &cap, f)) >= 0) {
+        if (first) skip_bom(line, &len);
+        first = 0;
+        if (memchr(line, '\0', (size_t)len)) break;
         chomp(line, &len);
         if (blank(line)) continue;
         if (!decided) {
@@ -283,6 +357,57 @@ static void guess_layout(FILE *f, const ncf_read_options *opt, const char **sep,
     *lists = opt->format == NCF_FORMAT_LISTS ||
              (opt->format == NCF_FORMAT_AUTO && !opt->sep && guess == NULL && n_lines > 0 &&
               (max_fields > 4 || min_fields != max_fields));
+}
+
+/* Appends to the string d (room for n bytes), cutting what does not fit. */
+static void append(char *d, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append(char *d, size_t n, const char *fmt, ...)
+{
+    size_t w = strlen(d);
+    va_list ap;
+    va_start(ap, fmt);
+    if (w + 1 < n) vsnprintf(d + w, n - w, fmt, ap);
+    va_end(ap);
+}
+
+/* Tells opt->on_layout how the file is read (see ncf_read_options). */
+static void report_layout(const char *path, const ncf_read_options *opt, int lists, const char *sep, int ucol,
+                          int icol, int rcol, int tcol, int header)
+{
+    if (!opt->on_layout) return;
+    char d[256] = "";
+    if (lists) {
+        append(d, sizeof d, "whitespace-separated lists: user item item ...");
+    } else {
+        const char *name = !sep ? "whitespace" : strcmp(sep, "\t") == 0 ? "tab" : strcmp(sep, ",") == 0 ? "comma" : NULL;
+        if (name) append(d, sizeof d, "%s-separated", name);
+        else append(d, sizeof d, "'%.32s'-separated", sep);
+        if (ucol == 0 && icol == 1 && (rcol < 0 || rcol == 2) && (tcol < 0 || (tcol == 3 && rcol == 2))) {
+            append(d, sizeof d, " user item%s%s", rcol >= 0 ? " rating" : "", tcol >= 0 ? " time" : "");
+        } else {
+            append(d, sizeof d, ": user in column %d, item in column %d", ucol + 1, icol + 1);
+            if (rcol >= 0) append(d, sizeof d, ", rating in column %d", rcol + 1);
+            if (tcol >= 0) append(d, sizeof d, ", time in column %d", tcol + 1);
+        }
+        if (header) append(d, sizeof d, ", after a header line");
+    }
+    int guessed = lists ? opt->format == NCF_FORMAT_AUTO : !opt->sep;
+    opt->on_layout(opt->layout_ctx, path, d, guessed);
+}
+
+/* An id field (or a guessed header's field) must be clean text (see
+ * bad_text_at); else a FORMAT error naming the line, the field, what it is
+ * and the first bad byte. */
+static ncf_status check_id_text(const char *path, int64_t lineno, int field, const char *what, const char *s,
+                                ncf_err *err)
+{
+    long at = bad_text_at(s);
+    if (at < 0) return NCF_OK;
+    char buf[64];
+    unsigned char c = (unsigned char)s[at];
+    return ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: field %d: the %s '%s' %s (byte 0x%02X at offset %ld)", path,
+                     (long long)lineno, field, what, shown(s, buf, sizeof buf),
+                     c < 0x80 ? "holds a control character" : "is not valid UTF-8", c, at);
 }
 
 ncf_status ncf_read_interactions_(const char *path, const ncf_read_options *opt, int integer_ids,
@@ -319,8 +444,19 @@ ncf_status ncf_read_interactions_(const char *path, const ncf_read_options *opt,
     int64_t lineno = 0;
     ssize_t len;
     int first_data = 1;
+    char shown_buf[64];
+    if (lists) report_layout(path, opt, 1, NULL, 0, 1, -1, -1, 0);
     while ((len = getline(&line, &cap, f)) >= 0) {
         lineno++;
+        if (lineno == 1) skip_bom(line, &len);
+        const char *nul = memchr(line, '\0', (size_t)len);
+        if (nul) {
+            st = ncf_fail_(err, NCF_ERR_FORMAT,
+                           "%s:%lld: a NUL byte (byte %lld of the line): not a text file (UTF-16 must be "
+                           "converted to UTF-8)",
+                           path, (long long)lineno, (long long)(nul - line) + 1);
+            goto done;
+        }
         chomp(line, &len);
         if (blank(line)) continue;
         if (lists) {
@@ -329,16 +465,19 @@ ncf_status ncf_read_interactions_(const char *path, const ncf_read_options *opt,
                 goto done;
             }
             int32_t u, i;
+            if (!integer_ids && (st = check_id_text(path, lineno, 1, "user id", fl.f[0], err)) != NCF_OK) goto done;
             if (id_index(r.x->users, integer_ids, fl.f[0], &r.max_user, &u) != NCF_OK) {
                 st = ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: expected a user id first, found '%s'",
-                               path, (long long)lineno, fl.f[0]);
+                               path, (long long)lineno, shown(fl.f[0], shown_buf, sizeof shown_buf));
                 goto done;
             }
             /* A list line names the user even with no items: keep the user. */
             for (int k = 1; k < fl.n; k++) {
+                if (!integer_ids && (st = check_id_text(path, lineno, k + 1, "item id", fl.f[k], err)) != NCF_OK)
+                    goto done;
                 if (id_index(r.x->items, integer_ids, fl.f[k], &r.max_item, &i) != NCF_OK) {
                     st = ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: field %d: expected an item id, found '%s'",
-                                   path, (long long)lineno, k + 1, fl.f[k]);
+                                   path, (long long)lineno, k + 1, shown(fl.f[k], shown_buf, sizeof shown_buf));
                     goto done;
                 }
                 st = add_pair(&r, u, i, 1.0f, 0, lineno, err);
@@ -381,8 +520,13 @@ ncf_status ncf_read_interactions_(const char *path, const ncf_read_options *opt,
                     free(next);
                     fseek(f, pos, SEEK_SET);
                 }
+                /* a guessed header must be text: column names, not binary data */
+                for (int k = 0; h && k < fl2.n; k++)
+                    if ((st = check_id_text(path, lineno, k + 1, "header's column name", fl2.f[k], err)) != NCF_OK)
+                        goto done;
                 header = h;
             }
+            report_layout(path, opt, 0, sep, ucol, icol, rcol, tcol, header);
             if (header) continue;
         }
         if (split_line(line, sep, &fl) != 0) {
@@ -402,8 +546,8 @@ ncf_status ncf_read_interactions_(const char *path, const ncf_read_options *opt,
         double rating = 1.0;
         int64_t time = 0;
         if (rcol >= 0 && ncf_parse_double_(fl.f[rcol], &rating) != 0) {
-            st = ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: field %d: expected a rating (number), found '%s'",
-                           path, (long long)lineno, rcol + 1, fl.f[rcol]);
+            st = ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: field %d: expected a rating (finite number), found '%s'",
+                           path, (long long)lineno, rcol + 1, shown(fl.f[rcol], shown_buf, sizeof shown_buf));
             goto done;
         }
         if (tcol >= 0) {
@@ -412,23 +556,26 @@ ncf_status ncf_read_interactions_(const char *path, const ncf_read_options *opt,
                 if (ncf_parse_double_(fl.f[tcol], &tv) != 0 || tv < -9e18 || tv > 9e18) {
                     st = ncf_fail_(err, NCF_ERR_FORMAT,
                                    "%s:%lld: field %d: expected a timestamp (number), found '%s'",
-                                   path, (long long)lineno, tcol + 1, fl.f[tcol]);
+                                   path, (long long)lineno, tcol + 1, shown(fl.f[tcol], shown_buf, sizeof shown_buf));
                     goto done;
                 }
                 time = (int64_t)tv;
             }
         }
         int32_t u, i;
+        if (!integer_ids && ((st = check_id_text(path, lineno, ucol + 1, "user id", fl.f[ucol], err)) != NCF_OK ||
+                             (st = check_id_text(path, lineno, icol + 1, "item id", fl.f[icol], err)) != NCF_OK))
+            goto done;
         if (id_index(r.x->users, integer_ids, fl.f[ucol], &r.max_user, &u) != NCF_OK) {
             st = ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: field %d: expected a user id%s, found '%s'",
                            path, (long long)lineno, ucol + 1,
-                           integer_ids ? " (non-negative integer)" : "", fl.f[ucol]);
+                           integer_ids ? " (non-negative integer)" : "", shown(fl.f[ucol], shown_buf, sizeof shown_buf));
             goto done;
         }
         if (id_index(r.x->items, integer_ids, fl.f[icol], &r.max_item, &i) != NCF_OK) {
             st = ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: field %d: expected an item id%s, found '%s'",
                            path, (long long)lineno, icol + 1,
-                           integer_ids ? " (non-negative integer)" : "", fl.f[icol]);
+                           integer_ids ? " (non-negative integer)" : "", shown(fl.f[icol], shown_buf, sizeof shown_buf));
             goto done;
         }
         if (opt->use_min_rating && rating < opt->min_rating) continue;
@@ -436,12 +583,14 @@ ncf_status ncf_read_interactions_(const char *path, const ncf_read_options *opt,
         if (st != NCF_OK) goto done;
     }
     if (ferror(f)) {
-        st = ncf_fail_(err, NCF_ERR_IO, "%s: read error", path);
+        st = ncf_fail_(err, NCF_ERR_IO, "%s: read error: %s", path, strerror(errno));
         goto done;
     }
     r.x->has_time = tcol >= 0 && !lists;
-    if (max_user) *max_user = r.max_user;
-    if (max_item) *max_item = r.max_item;
+    /* Raised, never lowered: the NCF loader passes the same maxima through
+     * the train, test and validation files, and sizes its tables by them. */
+    if (max_user && r.max_user > *max_user) *max_user = r.max_user;
+    if (max_item && r.max_item > *max_item) *max_item = r.max_item;
 
 done:
     free(line);

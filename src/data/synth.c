@@ -5,6 +5,7 @@
  * per user is log-normal, and each user's interactions carry increasing
  * timestamps. Raw ids are strings ("u17", "i42"). Writes the
  * user TAB item TAB rating TAB timestamp format read by ncf_interactions_read. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,7 +131,11 @@ ncf_status ncf_synth_write(const ncf_synth_options *o, const char *path, ncf_err
             picked[got++] = item;
             t += 60 + (int64_t)ncf_rng_below_(&ur, 86400u * 3u);
             int rating = 2 + (int)ncf_rng_below_(&ur, 3) + (in_taste ? 1 : 0);
-            fprintf(f, "u%d\ti%d\t%d\t%lld\n", u + 1, item + 1, rating, (long long)t);
+            if (fprintf(f, "u%d\ti%d\t%d\t%lld\n", u + 1, item + 1, rating, (long long)t) < 0) {
+                /* a full disk: say why (errno is the failed write's), stop writing */
+                st = ncf_fail_(err, NCF_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+                goto done;
+            }
         }
     }
     st = ncf_outfile_close(out, 1, err); /* reports a failed write */

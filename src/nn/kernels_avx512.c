@@ -7,8 +7,21 @@
  * (AMD Zen 5, Intel) each instruction does twice the work. Selected at run
  * time when the CPU has AVX-512F/VL. */
 #if defined(__x86_64__) && defined(__GNUC__)
+#ifdef __clang__
+/* clang ignores #pragma GCC target: it puts the target attribute on every
+ * function declared from the push to the pop instead (the system headers
+ * first, so that their declarations stay as they are). gcc reads exactly
+ * the lines it read before. */
+#include <immintrin.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx2,fma"))), apply_to = function)
+#else
 #pragma GCC target("avx512f,avx512vl,avx2,fma")
 #include <immintrin.h>
+#endif
 #include <string.h>
 
 typedef float v16f __attribute__((vector_size(64)));
@@ -40,6 +53,9 @@ static inline __attribute__((always_inline)) v16f v16_relu(v16f x) { return v16_
 #define V16_MADD(c, a, b) ((v16f)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
 #define S_MADD(c, a, b) __builtin_fmaf((a), (b), (c))
 #include "nn/kernels_body.h"
+#ifdef __clang__
+#pragma clang attribute pop
+#endif
 #else
 typedef int ncf_no_avx512_path;
 #endif

@@ -102,7 +102,11 @@ void ncf_softplus_many_(double *x, int n);
  * instruction sets, as the callers' files are for baseline x86-64. */
 void ncf_add_row_(float *restrict dst, const float *restrict src, size_t n, int first);
 
-#if defined(__x86_64__) && defined(__has_attribute)
+/* Not with clang: clang 14 names the dispatcher of a target_clones function
+ * NAME.ifunc, which calls from other files (declared without the
+ * attribute) do not reach, so the link fails; clang builds use the baseline
+ * version of these kernels. */
+#if defined(__x86_64__) && defined(__has_attribute) && !defined(__clang__)
 #if __has_attribute(target_clones) && !defined(NCF_NO_CLONES)
 #define NCF_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif

@@ -13,6 +13,15 @@ opt_spec *args_find(opt_spec *specs, int n_specs, const char *name)
     return NULL;
 }
 
+static opt_spec *last_specs; /* the table args_parse parsed last (single-threaded parsing) */
+static int last_n;
+
+int args_given(const char *name)
+{
+    const opt_spec *s = last_specs ? args_find(last_specs, last_n, name) : NULL;
+    return s && s->given;
+}
+
 static int choice_index(const char *choices, const char *v)
 {
     size_t n = strlen(v);
@@ -82,6 +91,8 @@ int args_parse(const char *cmd, int argc, char **argv, opt_spec *specs, int n_sp
                int max_pos, int *n_pos)
 {
     *n_pos = 0;
+    last_specs = specs;
+    last_n = n_specs;
     for (int k = 0; k < argc; k++) {
         const char *a = argv[k];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return 1;

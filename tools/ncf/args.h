@@ -47,6 +47,12 @@ opt_spec *args_find(opt_spec *specs, int n_specs, const char *name);
  * of base are kept. */
 int args_merge(opt_spec *specs, int n_specs, int base_n, char **base, int over_n, char **over, char **out);
 
+/* 1 when the option table args_parse parsed last has an option `name` and
+ * the command line gave it, else 0: lets shared code (the data options)
+ * follow a command's own flags such as --quiet. The table must still be
+ * alive (the commands' tables live until they return). */
+int args_given(const char *name);
+
 /* Parses "64,32,16,8" into out (at most max); returns the count or -1. */
 int args_parse_int_list(const char *s, int32_t *out, int max);
 

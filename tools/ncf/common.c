@@ -8,7 +8,10 @@
 const char *DATA_OPTS_HELP =
     "Data options (for a single interactions file; the NCF prefix format needs none):\n"
     "  --format auto|ncf|delimited|lists   input format (auto: PREFIX.train.rating -> ncf;\n"
-    "                                      '::', tab, ',' or whitespace guessed from the file)\n"
+    "                                      '::', tab, ',' or whitespace guessed from the file;\n"
+    "                                      the layout read goes to stderr: 'ncf CMD: reading\n"
+    "                                      FILE as tab-separated user item rating time'; not\n"
+    "                                      with train --quiet)\n"
     "  --sep S                   field separator (default: guessed)\n"
     "  --header auto|yes|no      skip a header line (auto: detected)\n"
     "  --user-col N --item-col N --rating-col N --time-col N\n"
@@ -20,7 +23,9 @@ const char *DATA_OPTS_HELP =
     "                            (several per user: Gowalla's test.txt)\n"
     "  --validation              hold out a validation case per user: each user's\n"
     "                            latest training interaction (NCF prefix without\n"
-    "                            .valid files, or --test), else the second-latest\n";
+    "                            .valid files, or --test), else the second-latest\n"
+    "Files must be text: a NUL byte, or an id that is not UTF-8 or holds a control\n"
+    "character, is an error naming file and line; a UTF-8 byte-order mark is skipped.\n";
 
 const char *EVAL_OPTS_HELP =
     "Evaluation:\n"
@@ -55,10 +60,22 @@ void data_opts_specs(data_opts *d, opt_spec *s)
     memcpy(s, specs, sizeof specs);
 }
 
+/* ncf_read_options.on_layout: "ncf CMD: reading FILE as LAYOUT" on stderr
+ * (stdout stays the command's, JSON with --json); ctx is the command name. */
+static void print_layout(void *ctx, const char *path, const char *layout, int guessed)
+{
+    fprintf(stderr, "ncf %s: reading %s as %s%s\n", (const char *)ctx, path, layout,
+            guessed ? " (guessed; --format, --sep override)" : "");
+}
+
 int data_opts_to_load(const char *cmd, data_opts *d, opt_spec *specs, uint64_t seed, ncf_load_options *lo)
 {
     ncf_load_options_default(lo);
     ncf_read_options *r = &lo->read;
+    if (!args_given("quiet")) { /* train --quiet: no layout line either */
+        r->on_layout = print_layout;
+        r->layout_ctx = (void *)cmd;
+    }
     r->format = (ncf_format)d->format;
     if (d->sep) {
         if (strcmp(d->sep, "\\t") == 0 || strcmp(d->sep, "tab") == 0) r->sep = "\t";
