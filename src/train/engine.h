@@ -11,6 +11,7 @@
 #include "model/model_impl.h"
 #include "optim/optim.h"
 #include "sampler/sampler.h"
+#include "train/worker.h"
 
 /* Samples per user group, on average: a batch of B samples is split into
  * ceil(B / GROUP) groups by user. */
@@ -24,11 +25,6 @@
 typedef struct dense_chunk {
     size_t b, e;
 } dense_chunk;
-
-/* A thread's counts for this step, on a cache line of their own. */
-typedef struct thread_counts {
-    _Alignas(64) int touched[2]; /* rows listed, per side */
-} thread_counts;
 
 /* A thread's counter of claimed groups, alone on its cache line. */
 typedef struct group_claim {
@@ -52,12 +48,12 @@ typedef struct engine {
     const ncf_train_config *c;
     ncf_adam_mode mode; /* c->adam_mode resolved for the model */
     int T;
+    worker *w;              /* T, each on lines of its own: what each thread owns */
     ncf_sampler sampler;
     ncf_sample *samples;
     int64_t n_samples;
     size_t slot;
     float *emb_grad;        /* batch slots, in the order of the group lists (at), not of batch positions */
-    int32_t **slot_of;      /* per thread, its own copy: the slot of each batch position */
     int n_groups;           /* G user groups, fixed by the batch size (not the thread count) */
     int32_t *group_start;   /* G + 1: group g has users [group_start[g], group_start[g + 1]) */
     int32_t *user_group;    /* n_users: each user's group */
@@ -65,35 +61,44 @@ typedef struct engine {
     size_t group_stride;    /* n_dense rounded up to a cache line */
     float *group_grad;      /* G x group_stride: each group's dense gradient */
     double *group_loss;     /* G x PAD_DOUBLES: each group's loss, on its own cache line */
-    int32_t **at;           /* per thread, its own copy of one list: the batch positions group by group */
-    int **group_end;        /* per thread: where each group ends in at */
     group_claim *claim;     /* per thread: the next of its groups to compute, by it or another thread */
     team_barrier *barrier;  /* the step's barriers */
     int spin_barrier;       /* use it (T <= processors), else OpenMP's */
     int steal;              /* threads may compute each other's groups */
-    thread_counts *counts;  /* per thread */
     dense_chunk *dense_chunks; /* the dense update's chunks, thread by thread */
     int *dense_first;          /* T + 1: thread t updates chunks [dense_first[t], dense_first[t + 1]) */
-    int32_t **item_at;      /* per thread (T > 1): batch positions of the samples whose items it owns */
     float *dense_grad, *dense_m, *dense_v;
     float *tab_m[NCF_TABLES], *tab_v[NCF_TABLES];
     float *tab_grad[NCF_TABLES]; /* the reference sweep only: whole gradient tables */
-    /* Row bookkeeping per side (users, items): a side's tables share their
-     * rows, so one list and one catch-up state serve them all */
-    int32_t **row_pos; /* [thread * 2 + side]: row lo + j's place in touched at [j] (-1: none), over
-                        * the range being summed (a group's users, the thread's items) */
-    float **row_grad;  /* [thread * 2 + side]: gradient sums of the rows in touched, in its order */
-    size_t row_stride; /* floats between them: a side's width, whole lines */
-    int64_t *synced[2];          /* dense modes: step each row is current through */
+    size_t row_stride;           /* floats between a worker's row gradient sums: a side's width, whole lines */
+    int64_t *synced[2];          /* dense modes: step each row is current through, per side */
     ncf_adam_window win;         /* this epoch's Adam step constants */
     ncf_opt1 opt1;               /* the other optimizers: kind and this epoch's constants */
     int deferred;                /* dense mode with zero-gradient steps: untouched rows caught up when read */
-    int32_t **touched;      /* [thread * 2 + side] */
-    int32_t **catch_rows;   /* [thread]: rows to catch up */
-    int64_t **from;         /* [thread]: their catch-up start steps */
-    float **ws;             /* per thread */
-    long long step;         /* steps done since training began (the Adam step count) */
+    long long step;              /* steps done since training began (the Adam step count) */
 } engine;
+
+/* Thread tid's user groups: [*g0, *g1). */
+static inline void engine_thread_groups(const engine *t, int tid, int *g0, int *g1)
+{
+    *g0 = (int)((int64_t)t->n_groups * tid / t->T);
+    *g1 = (int)((int64_t)t->n_groups * (tid + 1) / t->T);
+}
+
+/* Rows [*lo, *hi) of a side (0 users, 1 items) that thread tid sums,
+ * updates and catches up: the users of its groups; its range of items. */
+static inline void engine_owned_rows(const engine *t, int side, int tid, int32_t *lo, int32_t *hi)
+{
+    if (side) {
+        *lo = t->item_start[tid];
+        *hi = t->item_start[tid + 1];
+    } else {
+        int g0, g1;
+        engine_thread_groups(t, tid, &g0, &g1);
+        *lo = t->group_start[g0];
+        *hi = t->group_start[g1];
+    }
+}
 
 /* Allocates everything a run of c on m and ds needs (moments zero, every
  * row synced at step 0). NCF_ERR_NOMEM on failure (engine_free cleans up
