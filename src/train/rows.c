@@ -7,19 +7,13 @@
 
 #include "train/rows.h"
 
-/* Adds the embedding gradients of one side (0 users, 1 items) of the
- * batch samples at positions at[0 .. n) (0 .. n-1 when at is NULL), in that
- * order, for the rows in [lo, hi) that thread tid owns: a row's first
- * sample (no place in row_pos) lists it in touched and starts its sum in
- * row_grad from zero, later ones add to that sum. The sums are those a
- * zeroed gradient table would hold, bit for bit, but stay in cache: a
- * table row would be one more scattered read, write and zeroing per row
- * and step. row_pos stays in cache too (a stamp per row of the table was
- * one more scattered line per sample at scale); the caller clears it when
- * the range is done (rows_clear_places). Position k's gradients are in slot
- * slot_of[k]. */
-void rows_sum(engine *t, int side, int tid, const ncf_sample *s, const int32_t *at, int n, int32_t lo,
-                     int32_t hi)
+/* rows.h. A row's first sample (no place in row_pos) lists it in touched
+ * and starts its sum in row_grad from zero, later ones add to that sum:
+ * the sums are those a zeroed gradient table would hold, bit for bit, kept
+ * in a per-thread buffer instead (docs/performance.md says why). The
+ * caller clears row_pos when the range is done (rows_clear_places).
+ * Position k's gradients are in slot slot_of[k]. */
+void rows_sum(engine *t, int side, int tid, const ncf_sample *s, const int32_t *at, int n, int32_t lo, int32_t hi)
 {
     const int pair = ncf_loss_pairwise(t->c->loss);
     const size_t width = ncf_side_width_(t->m), item_at = ncf_slot_item_(t->m), rs = t->row_stride;
@@ -94,8 +88,8 @@ static void update_rows(engine *t, int tb, int tid, int32_t lo, int32_t hi, cons
  * list_items gave (items, n_items) into the item rows this thread owns (the
  * user rows were summed as their groups were computed) and updates every
  * row it listed. */
-void rows_update(engine *t, const ncf_sample *s, const int32_t *items, int n_items, int tid,
-                              int64_t gstep, const ncf_adam_step *as)
+void rows_update(engine *t, const ncf_sample *s, const int32_t *items, int n_items, int tid, int64_t gstep,
+                 const ncf_adam_step *as)
 {
     const int64_t mark = gstep + 1; /* this step's number */
     for (int side = 0; side < 2; side++) {
@@ -133,8 +127,8 @@ static void catch_up_rows(engine *t, int side, const int32_t *rows, const int64_
 /* Before step t's forward pass: brings the rows of one side that samples
  * at[0 .. n) (0 .. n-1 when at is NULL) read, within [lo, hi), up to date
  * through step t - 1. */
-void rows_catch_up(engine *t, int side, int tid, const ncf_sample *s, const int32_t *at, int n,
-                             int32_t lo, int32_t hi, int64_t gstep)
+void rows_catch_up(engine *t, int side, int tid, const ncf_sample *s, const int32_t *at, int n, int32_t lo,
+                   int32_t hi, int64_t gstep)
 {
     const int64_t through = gstep; /* steps done so far */
     const int pair = side && ncf_loss_pairwise(t->c->loss);
