@@ -1,6 +1,7 @@
 /* test_serve.c — `ncf serve` driven over loopback with curl: every endpoint,
  * malformed queries and bodies, unknown users and items, a body over the
- * limit, reload with a good and a corrupt file, shutdown with exit 0; and
+ * limit, reload with a good and a corrupt file, shutdown with exit 0,
+ * SIGHUP and SIGTERM arriving during a slow reload; and
  * `ncf export` read back by an independent safetensors reader (C here, and
  * NumPy too when python3 with numpy is installed). */
 #include <jansson.h>
@@ -24,6 +25,13 @@ static int port;
 
 static void sleep_ms(int ms) { nanosleep(&(struct timespec){ms / 1000, (long)(ms % 1000) * 1000000L}, NULL); }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static void train_model(const char *out, const char *model, int epochs)
 {
     char *log = NULL;
@@ -32,6 +40,42 @@ static void train_model(const char *out, const char *model, int epochs)
     if (rc != 0) fprintf(stderr, "%s\n", log ? log : "");
     free(log);
     assert_int_equal(rc, 0);
+}
+
+/* Starts `ncf serve --port 0 ARGS...` (argv ends with NULL) with stdout in
+ * tu_path(out) and stderr in tu_path(err); returns its pid and sets *port
+ * from the "port N" line, or returns -1 (the child killed) when it did not
+ * start listening within 20 s. */
+static pid_t spawn_server(const char *out, const char *err, int *port_out, const char *const *args)
+{
+    char outp[512], errp[512];
+    snprintf(outp, sizeof outp, "%s", tu_path(out));
+    snprintf(errp, sizeof errp, "%s", tu_path(err));
+    const char *argv[32] = {NCF, "serve", "--port", "0"};
+    int n = 4;
+    for (; args[n - 4] && n < 31; n++) argv[n] = args[n - 4];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen(outp, "w", stdout) || !freopen(errp, "w", stderr)) _exit(127);
+        execv(NCF, (char *const *)argv);
+        _exit(127);
+    }
+    *port_out = 0;
+    for (int tries = 0; tries < 2000 && !*port_out; tries++) {
+        sleep_ms(10);
+        char *text = tu_read(outp, NULL);
+        const char *p = text ? strstr(text, " port ") : NULL;
+        if (p) *port_out = atoi(p + 6);
+        free(text);
+        if (!*port_out && waitpid(pid, NULL, WNOHANG) == pid) return -1;
+    }
+    if (!*port_out) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    return pid;
 }
 
 static int start_server(void **state)
@@ -50,22 +94,9 @@ static int start_server(void **state)
     if (tu_run(NULL, "%s train --data %s --model neumf --factors 8 --layers 32,16,8 --epochs 2 --out %s --quiet", NCF,
                data_path, model_path) != 0)
         return -1;
-    const char *out = tu_path("server.out");
-    server = fork();
-    if (server == 0) {
-        if (!freopen(out, "w", stdout) || !freopen(tu_path("server.err"), "w", stderr)) _exit(127);
-        execl(NCF, NCF, "serve", "--model", model_path, "--port", "0", "--threads", "2", "--max-body", "4096",
-              (char *)NULL);
-        _exit(127);
-    }
-    for (int tries = 0; tries < 500 && !port; tries++) { /* up to 5 s for "port N" */
-        sleep_ms(10);
-        char *text = tu_read(out, NULL);
-        const char *p = text ? strstr(text, " port ") : NULL;
-        if (p) port = atoi(p + 6);
-        free(text);
-    }
-    if (!port) {
+    const char *args[] = {"--model", model_path, "--threads", "2", "--max-body", "4096", NULL};
+    server = spawn_server("server.out", "server.err", &port, args);
+    if (server < 0) {
         fprintf(stderr, "test_serve: the server did not start\n");
         return -1;
     }
@@ -83,8 +114,9 @@ static int stop_server(void **state)
     return 0;
 }
 
-/* curl: returns the HTTP status, the body in *body (malloc'd). */
-static int http(char **body, const char *method, const char *path, const char *data)
+/* curl to the server on port p: returns the HTTP status, the body in *body
+ * (malloc'd); -1 (and *body NULL) when curl fails, as with no server. */
+static int http_to(int p, char **body, const char *method, const char *path, const char *data)
 {
     char *out = NULL;
     const char *file = tu_path("body.json");
@@ -95,14 +127,24 @@ static int http(char **body, const char *method, const char *path, const char *d
     }
     int rc = tu_run(&out, "curl -s -S -g -X %s %s%s%s -w '\\n%%{http_code}' 'http://127.0.0.1:%d%s'", method,
                     data ? "--data-binary @" : "", data ? file : "", data ? " -H 'Content-Type: application/json'" : "",
-                    port, path);
-    assert_int_equal(rc, 0);
+                    p, path);
+    if (rc != 0) {
+        fprintf(stderr, "curl %s %s: exit %d: %s\n", method, path, rc, out ? out : "");
+        free(out);
+        *body = NULL;
+        return -1;
+    }
     char *nl = strrchr(out, '\n');
     assert_non_null(nl);
     int code = atoi(nl + 1);
     *nl = '\0';
     *body = out;
     return code;
+}
+
+static int http(char **body, const char *method, const char *path, const char *data)
+{
+    return http_to(port, body, method, path, data);
 }
 
 static json_t *http_json(int want, const char *method, const char *path, const char *data)
@@ -297,6 +339,113 @@ static void test_shutdown(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* ---- signals during a slow reload ------------------------------------------ */
+/* A NeuMF model big enough that loading it takes a good part of a second:
+ * 40,000 items whose first-layer halves (256 x 256 each) are computed at
+ * load on the server's threads. Random weights, no training. */
+static void write_big_model(const char *path)
+{
+    ncf_err err = {{0}};
+    ncf_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    ds.n_users = 1000;
+    ds.n_items = 40000;
+    assert_int_equal(ncf_idmap_create(&ds.user_ids), NCF_OK);
+    assert_int_equal(ncf_idmap_create(&ds.item_ids), NCF_OK);
+    char raw[32];
+    int32_t idx;
+    for (int k = 0; k < ds.n_users; k++) {
+        int n = snprintf(raw, sizeof raw, "u%d", k);
+        assert_int_equal(ncf_idmap_add(ds.user_ids, raw, (size_t)n, &idx), NCF_OK);
+    }
+    for (int k = 0; k < ds.n_items; k++) {
+        int n = snprintf(raw, sizeof raw, "i%d", k);
+        assert_int_equal(ncf_idmap_add(ds.item_ids, raw, (size_t)n, &idx), NCF_OK);
+    }
+    ds.train_offsets = calloc((size_t)ds.n_users + 1, sizeof *ds.train_offsets);
+    assert_non_null(ds.train_offsets);
+    int32_t layers[2] = {512, 256};
+    ncf_model_config c;
+    assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_NEUMF, 8, layers, 2, &c, &err), NCF_OK);
+    c.n_users = ds.n_users;
+    c.n_items = ds.n_items;
+    ncf_model *m = NULL;
+    assert_int_equal(ncf_model_create(&c, 7, &m, &err), NCF_OK);
+    assert_int_equal(ncf_model_attach_data(m, &ds, &err), NCF_OK);
+    assert_int_equal(ncf_model_save(m, path, &err), NCF_OK);
+    ncf_model_free(m);
+    ncf_idmap_free(ds.user_ids);
+    ncf_idmap_free(ds.item_ids);
+    free(ds.train_offsets);
+}
+
+/* ncf_model_reloads_total{result="ok"} of the server on port p. */
+static long reloads_ok(int p)
+{
+    char *body = NULL;
+    if (http_to(p, &body, "GET", "/metrics", NULL) != 200) {
+        free(body);
+        return -1;
+    }
+    const char *key = "ncf_model_reloads_total{result=\"ok\"} ";
+    const char *at = strstr(body, key);
+    long n = at ? atol(at + strlen(key)) : -1;
+    free(body);
+    return n;
+}
+
+/* Waits up to ms for pid to exit; returns 1 with its status in *status. */
+static int wait_exit(pid_t pid, int ms, int *status)
+{
+    for (int t = 0; t < ms / 10; t++, sleep_ms(10))
+        if (waitpid(pid, status, WNOHANG) == pid) return 1;
+    return 0;
+}
+
+/* SIGHUP and SIGTERM arriving while a reload runs (the loader's OpenMP
+ * threads exist by then) are handled by the main thread: a second SIGHUP
+ * makes a second reload, SIGTERM a clean exit 0. Neither kills the server. */
+static void test_signals_during_reload(void **state)
+{
+    char big[512];
+    snprintf(big, sizeof big, "%s", tu_path("big.ncf"));
+    write_big_model(big);
+    int p = 0;
+    const char *args[] = {"--model", big, "--threads", "2", NULL};
+    double t0 = now_s();
+    pid_t pid = spawn_server("big.out", "big.err", &p, args);
+    assert_true(pid > 0);
+    fprintf(stderr, "test_serve: the big model loads in %.2f s\n", now_s() - t0);
+    int status = 0;
+    /* two SIGHUPs in a row: the second lands during the first reload */
+    assert_int_equal(kill(pid, SIGHUP), 0);
+    sleep_ms(50);
+    assert_int_equal(kill(pid, SIGHUP), 0);
+    long ok = 0;
+    for (int t = 0; t < 600 && ok < 2; t++, sleep_ms(100)) {
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            fprintf(stderr, "the server died during a reload: %s %d\n", WIFSIGNALED(status) ? "signal" : "exit",
+                    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+            fail();
+        }
+        ok = reloads_ok(p);
+    }
+    assert_int_equal(ok, 2);
+    /* SIGTERM during a reload: the reload ends, then a clean exit */
+    assert_int_equal(kill(pid, SIGHUP), 0);
+    sleep_ms(50);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    int exited = wait_exit(pid, 60000, &status);
+    if (!exited) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    assert_true(exited);
+    if (!WIFEXITED(status)) fprintf(stderr, "the server died of signal %d\n", WTERMSIG(status));
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* ---- export ----------------------------------------------------------------- */
 static void test_export_safetensors(void **state)
 {
@@ -395,7 +544,8 @@ int main(void)
         cmocka_unit_test(test_healthz_and_model), cmocka_unit_test(test_recommend),
         cmocka_unit_test(test_score),             cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_metrics),           cmocka_unit_test(test_reload),
-        cmocka_unit_test(test_shutdown),          cmocka_unit_test(test_export_safetensors),
+        cmocka_unit_test(test_shutdown),          cmocka_unit_test(test_signals_during_reload),
+        cmocka_unit_test(test_export_safetensors),
     };
     return cmocka_run_group_tests(tests, start_server, stop_server);
 }

@@ -504,6 +504,20 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
 /* ---- main ------------------------------------------------------------------ */
 int cmd_serve(int argc, char **argv)
 {
+    /* SIGHUP, SIGTERM and SIGINT are taken by the main thread alone, through
+     * sigwait below. They are blocked here, before anything can start a
+     * thread: every thread inherits this mask, the loader's OpenMP workers
+     * included, so a signal that comes while the main thread is busy (a
+     * reload) stays pending until it waits again, instead of landing on a
+     * thread that has it unblocked and killing the process. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
     const char *cmd = "serve", *path = NULL, *host = "127.0.0.1";
     int port = 8080, threads = 0;
     int64_t body_limit = 1 << 20;
@@ -546,15 +560,6 @@ int cmd_serve(int argc, char **argv)
     if (!s) return cli_fail(cmd, &err);
     model_path = path;
     current = s;
-
-    /* signals go to the main thread only (sigwait below) */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
