@@ -22,6 +22,7 @@ static char NCF[512] = "./ncf";
 static char model_path[512], data_path[512];
 static pid_t server = -1;
 static int port;
+static pid_t extra = -1; /* a test's own server, killed by stop_server if the test fails */
 
 static void sleep_ms(int ms) { nanosleep(&(struct timespec){ms / 1000, (long)(ms % 1000) * 1000000L}, NULL); }
 
@@ -44,8 +45,9 @@ static void train_model(const char *out, const char *model, int epochs)
 
 /* Starts `ncf serve --port 0 ARGS...` (argv ends with NULL) with stdout in
  * tu_path(out) and stderr in tu_path(err); returns its pid and sets *port
- * from the "port N" line, or returns -1 (the child killed) when it did not
- * start listening within 20 s. */
+ * from the "port N" line, or returns -1 when it exited first (its wait
+ * status in spawn_status) or did not start listening within 20 s (killed). */
+static int spawn_status;
 static pid_t spawn_server(const char *out, const char *err, int *port_out, const char *const *args)
 {
     char outp[512], errp[512];
@@ -61,6 +63,11 @@ static pid_t spawn_server(const char *out, const char *err, int *port_out, const
         execv(NCF, (char *const *)argv);
         _exit(127);
     }
+    if (extra > 0) { /* left by a test that failed */
+        kill(extra, SIGKILL);
+        waitpid(extra, NULL, 0);
+    }
+    extra = pid; /* start_server takes it back for the group's server */
     *port_out = 0;
     for (int tries = 0; tries < 2000 && !*port_out; tries++) {
         sleep_ms(10);
@@ -68,7 +75,12 @@ static pid_t spawn_server(const char *out, const char *err, int *port_out, const
         const char *p = text ? strstr(text, " port ") : NULL;
         if (p) *port_out = atoi(p + 6);
         free(text);
-        if (!*port_out && waitpid(pid, NULL, WNOHANG) == pid) return -1;
+        int st = 0;
+        if (!*port_out && waitpid(pid, &st, WNOHANG) == pid) {
+            spawn_status = st;
+            extra = -1;
+            return -1;
+        }
     }
     if (!*port_out) {
         kill(pid, SIGKILL);
@@ -76,6 +88,16 @@ static pid_t spawn_server(const char *out, const char *err, int *port_out, const
         return -1;
     }
     return pid;
+}
+
+/* Kills and reaps a test's own server (spawn_server). */
+static void end_extra(void)
+{
+    if (extra > 0) {
+        kill(extra, SIGKILL);
+        waitpid(extra, NULL, 0);
+    }
+    extra = -1;
 }
 
 static int start_server(void **state)
@@ -96,6 +118,7 @@ static int start_server(void **state)
         return -1;
     const char *args[] = {"--model", model_path, "--threads", "2", "--max-body", "4096", NULL};
     server = spawn_server("server.out", "server.err", &port, args);
+    extra = -1;
     if (server < 0) {
         fprintf(stderr, "test_serve: the server did not start\n");
         return -1;
@@ -110,6 +133,10 @@ static int stop_server(void **state)
     if (server > 0) {
         kill(server, SIGKILL);
         waitpid(server, NULL, 0);
+    }
+    if (extra > 0) {
+        kill(extra, SIGKILL);
+        waitpid(extra, NULL, 0);
     }
     return 0;
 }
@@ -278,6 +305,37 @@ static void test_bad_requests(void **state)
     json_decref(j);
 }
 
+/* Bytes that are not UTF-8 in a parameter or the path get a 4xx with a JSON
+ * body that says so (jansson refuses to encode such bytes: they used to come
+ * out as 500 "out of memory", or as a 200 without its "user" key); ids
+ * that are UTF-8 but not ASCII are echoed as they came. */
+static void test_invalid_utf8(void **state)
+{
+    expect_error(400, "GET", "/v1/score?user=%FF&items=i1", NULL, "'user' is not valid UTF-8: '\\xff'");
+    expect_error(400, "GET", "/v1/score?user=u1&items=i1,%FF", NULL, "'items' is not valid UTF-8");
+    expect_error(400, "GET", "/v1/recommend?user=%FF&k=2", NULL, "'user' is not valid UTF-8");
+    expect_error(400, "GET", "/v1/recommend?user=a%C0%AF", NULL, "not valid UTF-8"); /* overlong '/' */
+    expect_error(400, "GET", "/v1/recommend?user=%ED%A0%80", NULL, "not valid UTF-8"); /* a surrogate */
+    expect_error(400, "GET", "/v1/recommend?user=u1&k=%FF", NULL, "'k' must be an integer");
+    expect_error(404, "GET", "/%FF", NULL, "no such path: /\\xff");
+    expect_error(404, "GET", "/v1/recommend%FE", NULL, "no such path");
+    expect_error(400, "POST", "/v1/recommend", "{\"users\": [\"\xff\"]}", "body is not JSON");
+    /* a user the model does not know, in UTF-8: the popular items, echoed */
+    json_t *j = http_json(200, "GET", "/v1/recommend?user=%C3%A9t%C3%A9&k=2", NULL);
+    assert_string_equal(json_string_value(json_object_get(j, "user")), "\xc3\xa9t\xc3\xa9");
+    assert_string_equal(json_string_value(json_object_get(j, "fallback")), "popular");
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 2);
+    json_decref(j);
+    j = http_json(200, "POST", "/v1/recommend", "{\"users\": [\"\xe2\x82\xac\", \"q\\\"\\n\"], \"k\": 1}");
+    json_t *res = json_object_get(j, "results");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(res, 0), "user")), "\xe2\x82\xac");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(res, 1), "user")), "q\"\n");
+    json_decref(j);
+    expect_error(404, "GET", "/v1/score?user=%C3%A9&items=i1", NULL, "unknown user '\xc3\xa9'");
+    j = http_json(200, "GET", "/healthz", NULL);
+    json_decref(j);
+}
+
 static void test_metrics(void **state)
 {
     char *body = NULL;
@@ -337,6 +395,140 @@ static void test_shutdown(void **state)
     server = -1;
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* ---- scores that are not numbers -------------------------------------------- */
+/* GMF with two factors, output weights (1, -1), bias 0: score = p0 q0 - p1 q1.
+ * User u0 is (1e20, 1e20); items n0, n2, n4 score 1, 2, 0.5; n1 scores
+ * inf - inf = NaN and n3 inf + inf = +inf (finite weights, overflowing
+ * products). Item n1's raw id is n1_name. */
+static void write_overflow_model(const char *path, const char *n1_name)
+{
+    ncf_err err = {{0}};
+    ncf_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    ds.n_users = 1;
+    ds.n_items = 5;
+    int32_t idx;
+    assert_int_equal(ncf_idmap_create(&ds.user_ids), NCF_OK);
+    assert_int_equal(ncf_idmap_create(&ds.item_ids), NCF_OK);
+    assert_int_equal(ncf_idmap_add(ds.user_ids, "u0", 2, &idx), NCF_OK);
+    const char *names[5] = {"n0", n1_name, "n2", "n3", "n4"};
+    for (int k = 0; k < 5; k++) assert_int_equal(ncf_idmap_add(ds.item_ids, names[k], strlen(names[k]), &idx), NCF_OK);
+    int64_t off[2] = {0, 0};
+    ds.train_offsets = off;
+    int32_t layers[1] = {0};
+    ncf_model_config c;
+    assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_GMF, 2, layers, 0, &c, &err), NCF_OK);
+    c.n_users = 1;
+    c.n_items = 5;
+    ncf_model *m = NULL;
+    assert_int_equal(ncf_model_create(&c, 1, &m, &err), NCF_OK);
+    assert_int_equal(ncf_model_attach_data(m, &ds, &err), NCF_OK);
+    float *pu = m->tab[NCF_TABLE_GMF_USER].w;
+    pu[0] = pu[1] = 1e20f;
+    const float q[5][2] = {{1e-20f, 0}, {1e20f, 1e20f}, {2e-20f, 0}, {1e20f, -1e20f}, {0.5e-20f, 0}};
+    for (int i = 0; i < 5; i++)
+        memcpy(m->tab[NCF_TABLE_GMF_ITEM].w + (size_t)i * (size_t)m->tab[NCF_TABLE_GMF_ITEM].stride, q[i], sizeof q[i]);
+    float *wo = m->dense + m->wo_off;
+    wo[0] = 1.0f, wo[1] = -1.0f;
+    m->dense[m->bo_off] = 0.0f;
+    assert_int_equal(ncf_model_save(m, path, &err), NCF_OK);
+    ncf_model_free(m);
+    ncf_idmap_free(ds.user_ids);
+    ncf_idmap_free(ds.item_ids);
+}
+
+/* Every item comes back, in order, with "score": null where the logit is
+ * not a number (jansson refuses NaN and infinity: such items used to be
+ * dropped from the answer without a word). */
+static void test_non_finite_scores(void **state)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s", tu_path("overflow.ncf"));
+    write_overflow_model(path, "n1");
+    int p = 0;
+    const char *args[] = {"--model", path, "--threads", "1", NULL};
+    pid_t pid = spawn_server("overflow.out", "overflow.err", &p, args);
+    assert_true(pid > 0);
+    char *body = NULL;
+    int code = http_to(p, &body, "GET", "/v1/recommend?user=u0&k=5", NULL);
+    json_t *j = body ? json_loads(body, 0, NULL) : NULL;
+    if (code != 200 || !j) fprintf(stderr, "recommend: %d %s\n", code, body ? body : "");
+    free(body);
+    assert_int_equal(code, 200);
+    assert_non_null(j);
+    json_t *items = json_object_get(j, "items");
+    const char *order[5] = {"n3", "n2", "n0", "n4", "n1"};
+    const double want[5] = {NAN, 2.0, 1.0, 0.5, NAN};
+    assert_int_equal(json_array_size(items), 5);
+    for (size_t q = 0; q < 5; q++) {
+        json_t *it = json_array_get(items, q);
+        assert_string_equal(json_string_value(json_object_get(it, "item")), order[q]);
+        json_t *sc = json_object_get(it, "score");
+        if (isnan(want[q])) assert_true(json_is_null(sc));
+        else assert_true(fabs(json_number_value(sc) - want[q]) < 1e-4);
+    }
+    json_decref(j);
+    code = http_to(p, &body, "GET", "/v1/score?user=u0&items=n1,n0,n3", NULL);
+    j = body ? json_loads(body, 0, NULL) : NULL;
+    free(body);
+    assert_int_equal(code, 200);
+    assert_non_null(j);
+    json_t *sc = json_object_get(j, "scores");
+    assert_int_equal(json_array_size(sc), 3);
+    assert_true(json_is_null(json_object_get(json_array_get(sc, 0), "score")));
+    assert_true(fabs(json_number_value(json_object_get(json_array_get(sc, 1), "score")) - 1.0) < 1e-4);
+    assert_true(json_is_null(json_object_get(json_array_get(sc, 2), "score")));
+    json_decref(j);
+    end_extra();
+}
+
+/* A model whose ids are not all UTF-8 (here a Latin-1 item id) is not
+ * served: JSON answers cannot carry the id, and the item used to vanish from
+ * every answer. The server says which id and exits 1; on SIGHUP such a file
+ * is refused and the previous model keeps serving. */
+static void test_model_ids_not_utf8(void **state)
+{
+    char bad[512], good[512];
+    snprintf(bad, sizeof bad, "%s", tu_path("latin1.ncf"));
+    snprintf(good, sizeof good, "%s", tu_path("utf8.ncf"));
+    write_overflow_model(bad, "caf\xe9");
+    write_overflow_model(good, "caf\xc3\xa9");
+    int p = 0;
+    const char *args[] = {"--model", bad, "--threads", "1", NULL};
+    pid_t pid = spawn_server("latin1.out", "latin1.err", &p, args);
+    if (pid > 0) end_extra();
+    assert_true(pid < 0);
+    assert_true(WIFEXITED(spawn_status) && WEXITSTATUS(spawn_status) == 1);
+    char *err = tu_read(tu_path("latin1.err"), NULL);
+    assert_non_null(err);
+    if (!strstr(err, "item id 'caf\\xe9' (index 1) is not valid UTF-8")) fprintf(stderr, "stderr: %s\n", err);
+    assert_non_null(strstr(err, "item id 'caf\\xe9' (index 1) is not valid UTF-8"));
+    free(err);
+    /* a UTF-8 id is served as it is */
+    const char *args2[] = {"--model", good, "--threads", "1", NULL};
+    pid = spawn_server("utf8.out", "utf8.err", &p, args2);
+    assert_true(pid > 0);
+    char *body = NULL;
+    assert_int_equal(http_to(p, &body, "GET", "/v1/score?user=u0&items=caf%C3%A9,n0", NULL), 200);
+    json_t *j = json_loads(body, 0, NULL);
+    free(body);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "scores"), 0), "item")),
+                        "caf\xc3\xa9");
+    json_decref(j);
+    /* reloading the Latin-1 file is refused */
+    assert_int_equal(rename(bad, good), 0);
+    assert_int_equal(kill(pid, SIGHUP), 0);
+    int refused = 0;
+    for (int t = 0; t < 500 && !refused; t++, sleep_ms(10)) {
+        assert_int_equal(http_to(p, &body, "GET", "/metrics", NULL), 200);
+        refused = strstr(body, "ncf_model_reloads_total{result=\"refused\"} 1") != NULL;
+        free(body);
+    }
+    assert_true(refused);
+    end_extra();
 }
 
 /* ---- signals during a slow reload ------------------------------------------ */
@@ -424,6 +616,7 @@ static void test_signals_during_reload(void **state)
     long ok = 0;
     for (int t = 0; t < 600 && ok < 2; t++, sleep_ms(100)) {
         if (waitpid(pid, &status, WNOHANG) == pid) {
+            extra = -1;
             fprintf(stderr, "the server died during a reload: %s %d\n", WIFSIGNALED(status) ? "signal" : "exit",
                     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
             fail();
@@ -436,10 +629,8 @@ static void test_signals_during_reload(void **state)
     sleep_ms(50);
     assert_int_equal(kill(pid, SIGTERM), 0);
     int exited = wait_exit(pid, 60000, &status);
-    if (!exited) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-    }
+    if (exited) extra = -1;
+    else end_extra();
     assert_true(exited);
     if (!WIFEXITED(status)) fprintf(stderr, "the server died of signal %d\n", WTERMSIG(status));
     assert_true(WIFEXITED(status));
@@ -543,8 +734,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_healthz_and_model), cmocka_unit_test(test_recommend),
         cmocka_unit_test(test_score),             cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_metrics),           cmocka_unit_test(test_reload),
-        cmocka_unit_test(test_shutdown),          cmocka_unit_test(test_signals_during_reload),
+        cmocka_unit_test(test_shutdown),          cmocka_unit_test(test_non_finite_scores),
+        cmocka_unit_test(test_model_ids_not_utf8),
+        cmocka_unit_test(test_signals_during_reload),
         cmocka_unit_test(test_export_safetensors),
     };
     return cmocka_run_group_tests(tests, start_server, stop_server);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "json_text.h"
 
 static const char *HELP =
     "Usage: ncf serve --model MODEL [--host 127.0.0.1] [--port 8080] [--threads N]\n"
@@ -81,45 +82,88 @@ static void release(served *s)
     if (last) served_free(s);
 }
 
+/* A jansson string of s (n bytes), invalid UTF-8 bytes shown as \xHH:
+ * json_string refuses invalid UTF-8, and a NULL here would drop the key. */
+static json_t *clean_string(const char *s, size_t n)
+{
+    char *c = utf8_clean(s, n);
+    json_t *j = c ? json_string(c) : NULL;
+    free(c);
+    return j;
+}
+
 static json_t *meta_json(const char *meta)
 {
     json_t *o = json_object();
     const char *k, *v;
     size_t kl, vl;
-    for (const char *p = meta; cli_meta_next(&p, &k, &kl, &v, &vl);) {
+    for (const char *p = meta; o && cli_meta_next(&p, &k, &kl, &v, &vl);) {
         char key[128], val[512];
         snprintf(key, sizeof key, "%.*s", (int)kl, k);
         snprintf(val, sizeof val, "%.*s", (int)vl, v);
         char *end;
         double d = strtod(val, &end);
-        json_t *jv = !*val || *end ? json_string(val)
+        json_t *jv = !*val || *end ? clean_string(val, strlen(val))
                      : d == (double)(json_int_t)d && d > -9e15 && d < 9e15 ? json_integer((json_int_t)d)
                                                                            : json_real(d);
-        json_object_set_new(o, key, jv);
+        char *ck = utf8_clean(key, strlen(key));
+        if (!jv || !ck || json_object_set_new(o, ck, jv) != 0) {
+            free(ck);
+            json_decref(o);
+            return NULL;
+        }
+        free(ck);
     }
     return o;
+}
+
+/* 1 when every raw id of map is valid UTF-8; else 0 with a message naming
+ * the first that is not. Answers carry ids as JSON strings, which must be
+ * UTF-8: a model with such an id is not served rather than answered with
+ * invalid JSON or with the item silently left out. */
+static int ids_utf8(const ncf_idmap *map, const char *what, ncf_err *err)
+{
+    for (int32_t k = 0; k < ncf_idmap_size(map); k++) {
+        const char *raw = ncf_idmap_raw(map, k);
+        size_t n = strlen(raw);
+        if (utf8_valid_len(raw, n) == n) continue;
+        char *c = utf8_clean(raw, n);
+        snprintf(err->msg, sizeof err->msg,
+                 "%s id '%.200s' (index %d) is not valid UTF-8, which JSON answers cannot carry; "
+                 "train on data whose ids are UTF-8",
+                 what, c ? c : "?", (int)k);
+        free(c);
+        return 0;
+    }
+    return 1;
 }
 
 static served *load_served(const char *path, int threads, ncf_err *err)
 {
     served *s = calloc(1, sizeof *s);
-    if (!s) return NULL;
-    if (ncf_model_load(path, &s->m, err) != NCF_OK || ncf_scorer_create(s->m, threads, &s->sc, err) != NCF_OK) {
+    if (!s) {
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+        return NULL;
+    }
+    if (ncf_model_load(path, &s->m, err) != NCF_OK || !ids_utf8(ncf_model_users(s->m), "user", err) ||
+        !ids_utf8(ncf_model_items(s->m), "item", err) || ncf_scorer_create(s->m, threads, &s->sc, err) != NCF_OK) {
         served_free(s);
         return NULL;
     }
     const ncf_model_config *c = ncf_model_get_config(s->m);
     json_t *layers = json_array();
-    for (int k = 0; k < c->n_hidden; k++) json_array_append_new(layers, json_integer(c->hidden[k]));
-    json_t *info = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:o, s:s, s:I, s:s, s:o}", "file", path, "type",
-                             ncf_model_type_name(c->type), "users", c->n_users, "items", c->n_items, "factors",
-                             c->factors, "mlp_embedding", c->mlp_embed, "hidden_layers", layers, "gmf_activation",
+    for (int k = 0; layers && k < c->n_hidden; k++) json_array_append_new(layers, json_integer(c->hidden[k]));
+    json_t *info = json_pack("{s:o, s:s, s:i, s:i, s:i, s:i, s:o, s:s, s:I, s:s, s:o}", "file",
+                             clean_string(path, strlen(path)), "type", ncf_model_type_name(c->type), "users",
+                             c->n_users, "items", c->n_items, "factors", c->factors, "mlp_embedding", c->mlp_embed,
+                             "hidden_layers", layers, "gmf_activation",
                              c->gmf_activation == NCF_ACT_SIGMOID ? "sigmoid" : "identity", "parameters",
                              (json_int_t)ncf_model_param_count(s->m), "kernels", ncf_kernels(), "training",
                              meta_json(ncf_model_meta(s->m)));
     s->info = info ? json_dumps(info, JSON_COMPACT) : NULL;
     json_decref(info);
     if (!s->info) {
+        snprintf(err->msg, sizeof err->msg, "out of memory building the /v1/model answer");
         served_free(s);
         return NULL;
     }
@@ -240,18 +284,20 @@ static enum MHD_Result send_text(struct MHD_Connection *c, request *rq, int code
     return ret;
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *c, request *rq, int code, json_t *j, const char *allow)
+/* Sends the JSON text in t (taken); a t that ran out of memory is a 500. */
+static enum MHD_Result send_jtext(struct MHD_Connection *c, request *rq, int code, jtext *t, const char *allow)
 {
-    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
-    json_decref(j);
+    char *text = jt_take(t);
     if (!text) {
-        text = strdup("{\"error\": \"out of memory\"}");
+        text = strdup("{\"error\":\"out of memory\"}");
         code = 500;
         if (!text) return MHD_NO;
     }
     return send_text(c, rq, code, "application/json", text, allow);
 }
 
+/* {"error": message}; whatever bytes the message echoes from the request,
+ * the answer is valid JSON (jt_str). */
 static enum MHD_Result send_error(struct MHD_Connection *c, request *rq, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static enum MHD_Result send_error(struct MHD_Connection *c, request *rq, int code, const char *fmt, ...)
@@ -263,8 +309,16 @@ static enum MHD_Result send_error(struct MHD_Connection *c, request *rq, int cod
     va_end(ap);
     const char *allow = NULL;
     if (code == 405) allow = rq->endpoint == EP_RECOMMEND ? "GET, POST" : "GET";
-    return send_json(c, rq, code, json_pack("{s:s}", "error", msg), allow);
+    jtext t = {0};
+    jt_lit(&t, "{\"error\":");
+    jt_str(&t, msg, strlen(msg));
+    jt_lit(&t, "}");
+    return send_jtext(c, rq, code, &t, allow);
 }
+
+/* 1 when id (a user or item id from the request) is valid UTF-8: the
+ * model's ids all are (load_served), and answers echo ids as JSON strings. */
+static int id_ok(const char *id) { return utf8_valid_len(id, strlen(id)) == strlen(id); }
 
 /* Parses k: default 10, integer in [1, max_k]; -1 when malformed. */
 static int parse_k(const char *v)
@@ -277,27 +331,44 @@ static int parse_k(const char *v)
     return (int)k;
 }
 
-/* {"user": raw, "items": [...]} for one user (fallback when unknown). */
-static json_t *recommend_one(const served *s, const char *user, int k, int32_t *items, float *scores)
+/* Appends {"item": raw, "score": v} for n items (score null when v is not a
+ * finite number: JSON has no NaN). */
+static void put_items(jtext *t, const ncf_model *m, const int32_t *items, const float *scores, int n)
+{
+    const ncf_idmap *ids = ncf_model_items(m);
+    jt_lit(t, "[");
+    for (int q = 0; q < n; q++) {
+        const char *raw = ncf_idmap_raw(ids, items[q]);
+        jt_lit(t, q ? ",{\"item\":" : "{\"item\":");
+        jt_str(t, raw, strlen(raw));
+        jt_lit(t, ",\"score\":");
+        jt_num(t, (double)scores[q]);
+        jt_lit(t, "}");
+    }
+    jt_lit(t, "]");
+}
+
+/* Appends {"user": raw, ["fallback": "popular",] "items": [...]} for one
+ * user (the popular items when the model does not know it). items and
+ * scores have room for k. */
+static ncf_status recommend_one(jtext *t, const served *s, const char *user, int k, int32_t *items, float *scores)
 {
     const ncf_model *m = s->m;
     int32_t u = ncf_idmap_find(ncf_model_users(m), user, strlen(user));
     int n = 0;
-    json_t *o = json_object();
-    json_object_set_new(o, "user", json_string(user));
+    jt_lit(t, "{\"user\":");
+    jt_str(t, user, strlen(user));
     if (u < 0) {
         n = ncf_scorer_popular(s->sc, k, items, scores);
-        json_object_set_new(o, "fallback", json_string("popular"));
-    } else if (ncf_scorer_recommend(s->sc, u, k, items, scores, &n) != NCF_OK) {
-        json_decref(o);
-        return NULL;
+        jt_lit(t, ",\"fallback\":\"popular\"");
+    } else {
+        ncf_status st = ncf_scorer_recommend(s->sc, u, k, items, scores, &n);
+        if (st != NCF_OK) return st;
     }
-    json_t *arr = json_array();
-    for (int q = 0; q < n; q++)
-        json_array_append_new(arr, json_pack("{s:s, s:f}", "item", ncf_idmap_raw(ncf_model_items(m), items[q]), "score",
-                                             (double)scores[q]));
-    json_object_set_new(o, "items", arr);
-    return o;
+    jt_lit(t, ",\"items\":");
+    put_items(t, m, items, scores, n);
+    jt_lit(t, "}");
+    return t->oom ? NCF_ERR_NOMEM : NCF_OK;
 }
 
 static enum MHD_Result handle_recommend_get(struct MHD_Connection *c, request *rq, const served *s)
@@ -305,15 +376,20 @@ static enum MHD_Result handle_recommend_get(struct MHD_Connection *c, request *r
     const char *user = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "user");
     const char *kv = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k");
     if (!user || !*user) return send_error(c, rq, 400, "missing query parameter 'user'");
+    if (!id_ok(user)) return send_error(c, rq, 400, "'user' is not valid UTF-8: '%.200s'", user);
     int k = parse_k(kv);
-    if (k < 0) return send_error(c, rq, 400, "'k' must be an integer in [1, %d], got '%s'", max_k, kv);
+    if (k < 0) return send_error(c, rq, 400, "'k' must be an integer in [1, %d], got '%.200s'", max_k, kv);
     int32_t *items = malloc((size_t)k * sizeof *items);
     float *scores = malloc((size_t)k * sizeof *scores);
-    json_t *o = items && scores ? recommend_one(s, user, k, items, scores) : NULL;
+    jtext t = {0};
+    ncf_status st = items && scores ? recommend_one(&t, s, user, k, items, scores) : NCF_ERR_NOMEM;
     free(items);
     free(scores);
-    if (!o) return send_error(c, rq, 500, "out of memory");
-    return send_json(c, rq, 200, o, NULL);
+    if (st != NCF_OK) {
+        jt_free(&t);
+        return send_error(c, rq, 500, "out of memory");
+    }
+    return send_jtext(c, rq, 200, &t, NULL);
 }
 
 static enum MHD_Result handle_recommend_post(struct MHD_Connection *c, request *rq, const served *s)
@@ -335,13 +411,17 @@ static enum MHD_Result handle_recommend_post(struct MHD_Connection *c, request *
         if (kj) k = (int)json_integer_value(kj);
         int32_t *items = malloc((size_t)k * sizeof *items);
         float *scores = malloc((size_t)k * sizeof *scores);
-        json_t *results = json_array();
+        jtext t = {0};
+        jt_lit(&t, "{\"results\":[");
         size_t i;
         json_t *uj;
         int bad = -1;
+        ncf_status st = items && scores ? NCF_OK : NCF_ERR_NOMEM;
         json_array_foreach(users, i, uj)
         {
+            if (st != NCF_OK) break;
             char buf[32];
+            /* jansson's strings are valid UTF-8 (it refuses other input) */
             const char *user = json_is_string(uj) ? json_string_value(uj) : NULL;
             if (json_is_integer(uj)) {
                 snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(uj));
@@ -351,23 +431,20 @@ static enum MHD_Result handle_recommend_post(struct MHD_Connection *c, request *
                 bad = (int)i;
                 break;
             }
-            json_t *o = items && scores ? recommend_one(s, user, k, items, scores) : NULL;
-            if (!o) {
-                bad = -2;
-                break;
-            }
-            json_array_append_new(results, o);
+            if (i) jt_lit(&t, ",");
+            st = recommend_one(&t, s, user, k, items, scores);
         }
+        jt_lit(&t, "]}");
         free(items);
         free(scores);
         if (bad >= 0) {
-            json_decref(results);
+            jt_free(&t);
             ret = send_error(c, rq, 400, "\"users\"[%d] must be a non-empty string or an integer", bad);
-        } else if (bad == -2) {
-            json_decref(results);
+        } else if (st != NCF_OK) {
+            jt_free(&t);
             ret = send_error(c, rq, 500, "out of memory");
         } else {
-            ret = send_json(c, rq, 200, json_pack("{s:o}", "results", results), NULL);
+            ret = send_jtext(c, rq, 200, &t, NULL);
         }
     }
     json_decref(body);
@@ -380,9 +457,11 @@ static enum MHD_Result handle_score(struct MHD_Connection *c, request *rq, const
     const char *user = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "user");
     const char *list = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "items");
     if (!user || !*user) return send_error(c, rq, 400, "missing query parameter 'user'");
+    if (!id_ok(user)) return send_error(c, rq, 400, "'user' is not valid UTF-8: '%.200s'", user);
     if (!list || !*list) return send_error(c, rq, 400, "missing query parameter 'items' (comma-separated item ids)");
+    if (!id_ok(list)) return send_error(c, rq, 400, "'items' is not valid UTF-8: '%.200s'", list);
     int32_t u = ncf_idmap_find(ncf_model_users(m), user, strlen(user));
-    if (u < 0) return send_error(c, rq, 404, "unknown user '%s'", user);
+    if (u < 0) return send_error(c, rq, 404, "unknown user '%.200s'", user);
     int n = 1;
     for (const char *p = list; *p; p++) n += *p == ',';
     if (n > 10000) return send_error(c, rq, 400, "at most 10000 items per request");
@@ -407,17 +486,18 @@ static enum MHD_Result handle_score(struct MHD_Connection *c, request *rq, const
         p = comma ? comma + 1 : p + len;
     }
     ncf_status st = ncf_scorer_score(s->sc, u, idx, n, sc);
-    json_t *arr = json_array();
-    for (int q = 0; st == NCF_OK && q < n; q++)
-        json_array_append_new(arr, json_pack("{s:s, s:f}", "item", ncf_idmap_raw(ncf_model_items(m), idx[q]), "score",
-                                             (double)sc[q]));
+    jtext t = {0};
+    if (st == NCF_OK) {
+        jt_lit(&t, "{\"user\":");
+        jt_str(&t, user, strlen(user));
+        jt_lit(&t, ",\"scores\":");
+        put_items(&t, m, idx, sc, n);
+        jt_lit(&t, "}");
+    }
     free(idx);
     free(sc);
-    if (st != NCF_OK) {
-        json_decref(arr);
-        return send_error(c, rq, 500, "scoring failed");
-    }
-    return send_json(c, rq, 200, json_pack("{s:s, s:o}", "user", user, "scores", arr), NULL);
+    if (st != NCF_OK) return send_error(c, rq, 500, st == NCF_ERR_NOMEM ? "out of memory" : "scoring failed");
+    return send_jtext(c, rq, 200, &t, NULL);
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -462,10 +542,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     else if (strcmp(url, "/v1/model") == 0) rq->endpoint = EP_MODEL;
     else if (strcmp(url, "/healthz") == 0) rq->endpoint = EP_HEALTHZ;
     else if (strcmp(url, "/metrics") == 0) rq->endpoint = EP_METRICS;
-    else return send_error(c, rq, 404, "no such path: %s", url);
+    else return send_error(c, rq, 404, "no such path: %.200s", url);
     if (rq->too_big) return send_error(c, rq, 413, "request body larger than %zu bytes", max_body);
     if (!(get || (post && rq->endpoint == EP_RECOMMEND)))
-        return send_error(c, rq, 405, "method %s not allowed on %s", method, url);
+        return send_error(c, rq, 405, "method %.50s not allowed on %s", method, url);
     if (rq->endpoint == EP_METRICS) {
         char *text = metrics_text();
         if (!text) return send_error(c, rq, 500, "out of memory");
@@ -481,7 +561,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         ret = text ? send_text(c, rq, 200, "application/json", text, NULL) : send_error(c, rq, 500, "out of memory");
         break;
     }
-    default: ret = send_json(c, rq, 200, json_pack("{s:s}", "status", "ok"), NULL); break;
+    default: {
+        char *text = strdup("{\"status\":\"ok\"}");
+        ret = text ? send_text(c, rq, 200, "application/json", text, NULL) : send_error(c, rq, 500, "out of memory");
+        break;
+    }
     }
     release(s);
     return ret;
