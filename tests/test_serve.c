@@ -178,7 +178,7 @@ static json_t *http_json(int want, const char *method, const char *path, const c
 {
     char *body = NULL;
     int code = http(&body, method, path, data);
-    if (code != want) fprintf(stderr, "%s %s: %d (want %d): %s\n", method, path, code, want, body);
+    if (code != want) fprintf(stderr, "%s %s: %d (want %d): %.300s\n", method, path, code, want, body ? body : "");
     assert_int_equal(code, want);
     json_error_t je;
     json_t *j = json_loads(body, 0, &je);
@@ -333,6 +333,32 @@ static void test_invalid_utf8(void **state)
     json_decref(j);
     expect_error(404, "GET", "/v1/score?user=%C3%A9&items=i1", NULL, "unknown user '\xc3\xa9'");
     j = http_json(200, "GET", "/healthz", NULL);
+    json_decref(j);
+}
+
+/* A JSON array of n user ids "u1".."un" as a request body with k. */
+static char *users_body(int n, int k)
+{
+    char *b = malloc((size_t)n * 12 + 64);
+    assert_non_null(b);
+    size_t at = (size_t)sprintf(b, "{\"k\": %d, \"users\": [", k);
+    for (int u = 1; u <= n; u++) at += (size_t)sprintf(b + at, "%s\"u%d\"", u > 1 ? "," : "", u);
+    strcpy(b + at, "]}");
+    return b;
+}
+
+/* The work of one request is bounded: users x k above --max-results
+ * (default 100000) is a 413 saying so, before anything is scored; at the
+ * bound the answer comes. */
+static void test_work_bound(void **state)
+{
+    char *body = users_body(200, 1000);
+    expect_error(413, "POST", "/v1/recommend", body, "users x k = 200 x 1000 = 200000 is over");
+    free(body);
+    body = users_body(100, 1000);
+    json_t *j = http_json(200, "POST", "/v1/recommend", body);
+    free(body);
+    assert_int_equal(json_array_size(json_object_get(j, "results")), 100);
     json_decref(j);
 }
 
@@ -734,7 +760,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_healthz_and_model), cmocka_unit_test(test_recommend),
         cmocka_unit_test(test_score),             cmocka_unit_test(test_bad_requests),
-        cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_invalid_utf8),      cmocka_unit_test(test_work_bound),
         cmocka_unit_test(test_metrics),           cmocka_unit_test(test_reload),
         cmocka_unit_test(test_shutdown),          cmocka_unit_test(test_non_finite_scores),
         cmocka_unit_test(test_model_ids_not_utf8),

@@ -25,13 +25,16 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 
 #include "cli.h"
 #include "json_text.h"
 
 static const char *HELP =
     "Usage: ncf serve --model MODEL [--host 127.0.0.1] [--port 8080] [--threads N]\n"
-    "                 [--max-body BYTES] [--max-k K]\n"
+    "                 [--max-body BYTES] [--max-k K] [--max-users N] [--max-results N]\n"
     "\n"
     "Serves recommendations over HTTP/JSON (docs/serving.md):\n"
     "  GET  /v1/recommend?user=RAW&k=10     top-K items the user has not had\n"
@@ -42,7 +45,12 @@ static const char *HELP =
     "Binds to loopback unless --host says otherwise (--port 0: any free port; the\n"
     "chosen one is printed). SIGHUP reloads MODEL (a bad file is refused and the\n"
     "old model keeps serving); SIGTERM finishes requests in flight and exits 0.\n"
-    "Defaults: --threads all cores, --max-body 1048576, --max-k 1000.\n";
+    "Limits on one request (over one: a JSON error, 413 for the size ones):\n"
+    "  --max-body BYTES    request body (default 1048576)\n"
+    "  --max-k K           k (default 1000)\n"
+    "  --max-users N       users in one POST (default 10000)\n"
+    "  --max-results N     items in one answer: users x k (default 100000)\n"
+    "--threads: default all cores.\n";
 
 /* ---- the served model ----------------------------------------------------- */
 typedef struct served {
@@ -264,15 +272,38 @@ typedef struct request {
     double t0;
 } request;
 
-static size_t max_body = 1 << 20;
-static int max_k = 1000;
+/* Limits on one request (options of the same names; docs/serving.md). */
+static size_t max_body = 1 << 20;   /* --max-body: request body bytes */
+static int max_k = 1000;            /* --max-k: k */
+static int max_users = 10000;       /* --max-users: users in one POST */
+static int64_t max_results = 100000; /* --max-results: users x k, the items one answer may hold */
+
+/* Big answers and bodies leave glibc's per-thread arenas holding memory
+ * that a later request may never reuse (5 GB after one huge answer, before
+ * the work bound): after one, the free pages go back to the system. */
+enum { TRIM_ANSWER = 1 << 20, TRIM_BODY = 256 << 10 };
+
+static void trim_memory(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
+/* MHD frees an answer once it is sent: a big one is freed, then trimmed */
+static void free_and_trim(void *text)
+{
+    free(text);
+    trim_memory();
+}
 
 static enum MHD_Result send_text(struct MHD_Connection *c, request *rq, int code, const char *type, char *text,
                                  const char *allow)
 {
     rq->code = code;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    size_t len = strlen(text);
+    struct MHD_Response *r = len >= TRIM_ANSWER ? MHD_create_response_from_buffer_with_free_callback(len, text, free_and_trim)
+                                                : MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(text);
         return MHD_NO;
@@ -379,6 +410,9 @@ static enum MHD_Result handle_recommend_get(struct MHD_Connection *c, request *r
     if (!id_ok(user)) return send_error(c, rq, 400, "'user' is not valid UTF-8: '%.200s'", user);
     int k = parse_k(kv);
     if (k < 0) return send_error(c, rq, 400, "'k' must be an integer in [1, %d], got '%.200s'", max_k, kv);
+    if (k > max_results)
+        return send_error(c, rq, 413, "k = %d is over the limit of %lld items per answer (--max-results)", k,
+                          (long long)max_results);
     int32_t *items = malloc((size_t)k * sizeof *items);
     float *scores = malloc((size_t)k * sizeof *scores);
     jtext t = {0};
@@ -405,8 +439,16 @@ static enum MHD_Result handle_recommend_post(struct MHD_Connection *c, request *
         ret = send_error(c, rq, 400, "body must be an object with a \"users\" array");
     } else if (kj && (!json_is_integer(kj) || json_integer_value(kj) < 1 || json_integer_value(kj) > max_k)) {
         ret = send_error(c, rq, 400, "\"k\" must be an integer in [1, %d]", max_k);
-    } else if (json_array_size(users) > 10000) {
-        ret = send_error(c, rq, 400, "at most 10000 users per request");
+    } else if (json_array_size(users) > (size_t)max_users) {
+        ret = send_error(c, rq, 413, "%zu users is over the limit of %d per request (--max-users); split the batch",
+                         json_array_size(users), max_users);
+    } else if ((kj ? json_integer_value(kj) : k) * (json_int_t)json_array_size(users) > max_results) {
+        /* the answer would hold users x k items: bounded before anything is scored */
+        long long nu = (long long)json_array_size(users), kk = kj ? (long long)json_integer_value(kj) : k;
+        ret = send_error(c, rq, 413,
+                         "users x k = %lld x %lld = %lld is over the limit of %lld items per answer "
+                         "(--max-results); send fewer users or a smaller k",
+                         nu, kk, nu * kk, (long long)max_results);
     } else {
         if (kj) k = (int)json_integer_value(kj);
         int32_t *items = malloc((size_t)k * sizeof *items);
@@ -580,9 +622,11 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     if (!rq) return;
     record(rq->endpoint, rq->code, now_s() - rq->t0);
     atomic_fetch_sub(&in_flight, 1);
+    int big = rq->cap >= TRIM_BODY;
     free(rq->body);
     free(rq);
     *con_cls = NULL;
+    if (big) trim_memory();
 }
 
 /* ---- main ------------------------------------------------------------------ */
@@ -612,10 +656,13 @@ int cmd_serve(int argc, char **argv)
         {"threads", 0, OPT_INT, &threads, 0, 1024, NULL, 0},
         {"max-body", 0, OPT_I64, &body_limit, 16, 1 << 30, NULL, 0},
         {"max-k", 0, OPT_INT, &max_k, 1, 100000, NULL, 0},
+        {"max-users", 0, OPT_INT, &max_users, 1, 1000000, NULL, 0},
+        {"max-results", 0, OPT_I64, &max_results, 1, 100000000, NULL, 0},
     };
     const char *pos[1];
     int n_pos;
-    int rc = args_parse_or_help(cmd, argc, argv, specs, 6, pos, 0, &n_pos, HELP, NULL);
+    int rc = args_parse_or_help(cmd, argc, argv, specs, (int)(sizeof specs / sizeof specs[0]), pos, 0, &n_pos, HELP,
+                                NULL);
     if (rc >= 0) return rc;
     if (!path) {
         fprintf(stderr, "ncf serve: --model is required (see ncf serve --help)\n");
