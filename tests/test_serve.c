@@ -1,15 +1,25 @@
 /* test_serve.c — `ncf serve` driven over loopback with curl: every endpoint,
- * malformed queries and bodies, unknown users and items, a body over the
- * limit, reload with a good and a corrupt file, shutdown with exit 0,
- * SIGHUP and SIGTERM arriving during a slow reload; and
+ * malformed queries and bodies, bytes that are not UTF-8, unknown users and
+ * items, a body and a batch over the limits, scores that are not numbers,
+ * model ids that are not UTF-8, slow clients (1,100 from one address; every
+ * slot held past the request deadline), reload with a good and a corrupt
+ * file, shutdown with exit 0, SIGHUP and SIGTERM arriving during a slow
+ * reload; and
  * `ncf export` read back by an independent safetensors reader (C here, and
  * NumPy too when python3 with numpy is installed). */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +33,7 @@ static char model_path[512], data_path[512];
 static pid_t server = -1;
 static int port;
 static pid_t extra = -1; /* a test's own server, killed by stop_server if the test fails */
+static int curl_max_time = 60; /* seconds curl waits for an answer */
 
 static void sleep_ms(int ms) { nanosleep(&(struct timespec){ms / 1000, (long)(ms % 1000) * 1000000L}, NULL); }
 
@@ -152,9 +163,9 @@ static int http_to(int p, char **body, const char *method, const char *path, con
         fputs(data, f);
         fclose(f);
     }
-    int rc = tu_run(&out, "curl -s -S -g -X %s %s%s%s -w '\\n%%{http_code}' 'http://127.0.0.1:%d%s'", method,
-                    data ? "--data-binary @" : "", data ? file : "", data ? " -H 'Content-Type: application/json'" : "",
-                    p, path);
+    int rc = tu_run(&out, "curl -s -S -g -m %d -X %s %s%s%s -w '\\n%%{http_code}' 'http://127.0.0.1:%d%s'",
+                    curl_max_time, method, data ? "--data-binary @" : "", data ? file : "",
+                    data ? " -H 'Content-Type: application/json'" : "", p, path);
     if (rc != 0) {
         fprintf(stderr, "curl %s %s: exit %d: %s\n", method, path, rc, out ? out : "");
         free(out);
@@ -421,6 +432,200 @@ static void test_shutdown(void **state)
     server = -1;
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* ---- slow clients ---------------------------------------------------------- */
+/* A connection from source address src (NULL: any) to 127.0.0.1:p that has
+ * sent a request line and the start of a header, and waits; -1 when it
+ * could not connect within a second. */
+static int slow_client(const char *src, int p)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    struct timeval tv = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv); /* bounds connect() too */
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    if (src && (inet_pton(AF_INET, src, &a.sin_addr) != 1 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0)) {
+        close(fd);
+        return -1;
+    }
+    a.sin_port = htons((uint16_t)p);
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    static const char head[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 || send(fd, head, sizeof head - 1, MSG_NOSIGNAL) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* One more header byte on each open connection (fd >= 0). */
+static void trickle(const int *fds, int n)
+{
+    for (int k = 0; k < n; k++)
+        if (fds[k] >= 0) (void)send(fds[k], "a", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/* 1 when the server has closed the connection (it never answers a request
+ * it has not received whole, so anything readable is the end). */
+static int closed_by_server(int fd)
+{
+    struct pollfd pf = {fd, POLLIN, 0};
+    if (poll(&pf, 1, 0) != 1) return 0;
+    char b[256];
+    ssize_t r = recv(fd, b, sizeof b, MSG_DONTWAIT);
+    return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* Room for n more descriptors: the soft limit raised toward the hard one;
+ * 0 when there is not. */
+static int fds_for(int n)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+    if (rl.rlim_cur < (rlim_t)n + 64) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)n + 64 ? (rlim_t)n + 64 : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return rl.rlim_cur >= (rlim_t)n + 64;
+}
+
+/* 1,100 connections from one address (127.0.0.2) trickling a header byte a
+ * second, more than libmicrohttpd's default limit (1,020) allows: with the
+ * default --max-connections-per-ip (64) the server keeps 64 of them and
+ * closes the rest at once, and a request from another address (127.0.0.1)
+ * is answered at once. Before the limits, the 1,020 slots were theirs and
+ * the request waited for as long as they kept trickling. */
+static void test_slow_clients_one_address(void **state)
+{
+    enum { N = 1100 };
+    if (!fds_for(N + 64)) {
+        fprintf(stderr, "test_serve: fewer than %d file descriptors: skipped\n", N + 128);
+        skip();
+    }
+    int p = 0;
+    const char *args[] = {"--model", model_path, "--threads", "2", NULL};
+    pid_t pid = spawn_server("slow1.out", "slow1.err", &p, args);
+    assert_true(pid > 0);
+    static int fds[N];
+    int opened = 0;
+    for (int k = 0; k < N; k++) {
+        fds[k] = slow_client("127.0.0.2", p);
+        if (fds[k] < 0 && k == 0) {
+            end_extra();
+            fprintf(stderr, "test_serve: cannot connect from 127.0.0.2: skipped\n");
+            skip();
+        }
+        opened += fds[k] >= 0;
+    }
+    for (int t = 0; t < 2; t++) {
+        sleep_ms(500);
+        trickle(fds, N);
+    }
+    double t0 = now_s();
+    curl_max_time = 8;
+    char *body = NULL;
+    int code = http_to(p, &body, "GET", "/healthz", NULL);
+    curl_max_time = 60;
+    double waited = now_s() - t0;
+    free(body);
+    int closed = 0;
+    for (int k = 0; k < N; k++) closed += fds[k] >= 0 && closed_by_server(fds[k]);
+    fprintf(stderr, "test_serve: %d slow connections from 127.0.0.2, %d closed by the server; a request from "
+                    "127.0.0.1: %d after %.2f s\n",
+            opened, closed, code, waited);
+    for (int k = 0; k < N; k++)
+        if (fds[k] >= 0) close(fds[k]);
+    end_extra();
+    assert_int_equal(code, 200);
+    assert_true(waited < 5.0);
+    assert_true(closed >= opened - 64);
+}
+
+/* With every slot held by clients that trickle a byte every 250 ms (so the
+ * idle timeout never fires), --request-timeout cuts them at its deadline:
+ * a request waiting behind them is answered then, each slow connection is
+ * closed between 1.5 and 4 s after it opened, and /metrics counts them. */
+static void test_request_deadline(void **state)
+{
+    enum { N = 4 };
+    int p = 0;
+    const char *args[] = {"--model", model_path, "--threads", "2", "--max-connections", "4",
+                          "--max-connections-per-ip", "0", "--request-timeout", "2", "--idle-timeout", "10", NULL};
+    pid_t pid = spawn_server("slow2.out", "slow2.err", &p, args);
+    assert_true(pid > 0);
+    int fds[N];
+    double t0 = now_s(), closed_at[N];
+    for (int k = 0; k < N; k++) {
+        fds[k] = slow_client(NULL, p);
+        assert_true(fds[k] >= 0);
+        closed_at[k] = -1;
+    }
+    sleep_ms(250);
+    trickle(fds, N);
+    /* the slots are all taken: this waits in the listen queue until the
+     * deadline frees them */
+    curl_max_time = 10;
+    char *body = NULL;
+    int code = http_to(p, &body, "GET", "/healthz", NULL);
+    curl_max_time = 60;
+    double answered = now_s() - t0;
+    free(body);
+    for (int t = 0; t < 40; t++, sleep_ms(250)) { /* up to 10 s more, trickling */
+        int open = 0;
+        for (int k = 0; k < N; k++)
+            if (closed_at[k] < 0) {
+                if (closed_by_server(fds[k])) closed_at[k] = now_s() - t0;
+                else open++;
+            }
+        if (!open) break;
+        trickle(fds, N);
+    }
+    fprintf(stderr, "test_serve: request answered %d after %.2f s; slow connections closed after", code, answered);
+    for (int k = 0; k < N; k++) fprintf(stderr, " %.2f", closed_at[k]);
+    fprintf(stderr, " s\n");
+    for (int k = 0; k < N; k++) close(fds[k]);
+    assert_int_equal(code, 200);
+    for (int k = 0; k < N; k++) assert_true(closed_at[k] >= 1.5 && closed_at[k] <= 4.0);
+    assert_int_equal(http_to(p, &body, "GET", "/metrics", NULL), 200);
+    assert_non_null(strstr(body, "ncf_http_connections_timed_out_total 4\n"));
+    free(body);
+    /* the deadline is per request: a keep-alive connection asking every
+     * 0.7 s is served for longer than --request-timeout */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)p);
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    struct timeval tv = {3, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int answered_n = 0;
+    for (int r = 0; r < 5; r++) {
+        static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+        if (send(fd, req, sizeof req - 1, MSG_NOSIGNAL) < 0) break;
+        char got[1024];
+        size_t n = 0;
+        while (n < sizeof got - 1) {
+            ssize_t k = recv(fd, got + n, sizeof got - 1 - n, 0);
+            if (k <= 0) break;
+            n += (size_t)k;
+            got[n] = '\0';
+            if (strstr(got, "{\"status\":\"ok\"}")) break;
+        }
+        got[n] = '\0';
+        if (!strstr(got, "{\"status\":\"ok\"}")) break;
+        answered_n++;
+        sleep_ms(700);
+    }
+    close(fd);
+    assert_int_equal(answered_n, 5);
+    end_extra();
 }
 
 /* ---- scores that are not numbers -------------------------------------------- */
@@ -761,6 +966,7 @@ int main(void)
         cmocka_unit_test(test_healthz_and_model), cmocka_unit_test(test_recommend),
         cmocka_unit_test(test_score),             cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_invalid_utf8),      cmocka_unit_test(test_work_bound),
+        cmocka_unit_test(test_slow_clients_one_address), cmocka_unit_test(test_request_deadline),
         cmocka_unit_test(test_metrics),           cmocka_unit_test(test_reload),
         cmocka_unit_test(test_shutdown),          cmocka_unit_test(test_non_finite_scores),
         cmocka_unit_test(test_model_ids_not_utf8),

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef __GLIBC__
@@ -35,6 +36,8 @@
 static const char *HELP =
     "Usage: ncf serve --model MODEL [--host 127.0.0.1] [--port 8080] [--threads N]\n"
     "                 [--max-body BYTES] [--max-k K] [--max-users N] [--max-results N]\n"
+    "                 [--max-connections N] [--max-connections-per-ip N]\n"
+    "                 [--idle-timeout S] [--request-timeout S]\n"
     "\n"
     "Serves recommendations over HTTP/JSON (docs/serving.md):\n"
     "  GET  /v1/recommend?user=RAW&k=10     top-K items the user has not had\n"
@@ -50,6 +53,15 @@ static const char *HELP =
     "  --max-k K           k (default 1000)\n"
     "  --max-users N       users in one POST (default 10000)\n"
     "  --max-results N     items in one answer: users x k (default 100000)\n"
+    "Limits on connections (over one: the connection waits, or is closed):\n"
+    "  --max-connections N         open at once (default 256; at least --threads);\n"
+    "                              more wait in the listen queue\n"
+    "  --max-connections-per-ip N  open at once from one address (default 64,\n"
+    "                              0: no limit); more are closed at once\n"
+    "  --idle-timeout S            close after S seconds without a byte (default 10)\n"
+    "  --request-timeout S         close a connection that has not received, answered\n"
+    "                              and sent a request within S seconds of opening or\n"
+    "                              of its previous request's end (default 30, 0: none)\n"
     "--threads: default all cores.\n";
 
 /* ---- the served model ----------------------------------------------------- */
@@ -188,8 +200,8 @@ static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05
 enum { N_BUCKETS = sizeof buckets / sizeof buckets[0] };
 static _Atomic unsigned long long n_requests[N_EP][N_CODES];
 static _Atomic unsigned long long n_bucket[N_BUCKETS + 1];
-static _Atomic unsigned long long sum_usec, n_reload_ok, n_reload_failed;
-static _Atomic int in_flight;
+static _Atomic unsigned long long sum_usec, n_reload_ok, n_reload_failed, n_conn_timed_out;
+static _Atomic int in_flight, n_conn_open;
 
 static double now_s(void)
 {
@@ -258,9 +270,102 @@ static char *metrics_text(void)
         atomic_load(&n_reload_ok), atomic_load(&n_reload_failed));
     OUT("# HELP ncf_http_requests_in_flight Requests being handled.\n# TYPE ncf_http_requests_in_flight gauge\n");
     OUT("ncf_http_requests_in_flight %d\n", atomic_load(&in_flight));
+    OUT("# HELP ncf_http_connections_open Client connections open.\n# TYPE ncf_http_connections_open gauge\n");
+    OUT("ncf_http_connections_open %d\n", atomic_load(&n_conn_open));
+    OUT("# HELP ncf_http_connections_timed_out_total Connections cut at their request deadline "
+        "(--request-timeout).\n# TYPE ncf_http_connections_timed_out_total counter\n");
+    OUT("ncf_http_connections_timed_out_total %llu\n", atomic_load(&n_conn_timed_out));
     (void)total;
 #undef OUT
     return b;
+}
+
+/* ---- connections: a deadline per request --------------------------------------
+ * libmicrohttpd's own timeout (--idle-timeout) counts from the last byte, so
+ * a client sending a byte a second keeps its connection, and its slot, for
+ * ever. Here every open connection has a deadline: --request-timeout seconds
+ * after it opened, or after its previous request ended (keep-alive), for
+ * receiving a request, answering it and sending the answer. A reaper thread
+ * shuts down the socket of a connection past its deadline; libmicrohttpd
+ * then sees the end of the stream and closes it in its own thread.
+ *
+ * The socket stays open while its entry is on the list: libmicrohttpd
+ * notifies MHD_CONNECTION_NOTIFY_CLOSED, which takes the entry off under
+ * conn_lock, before it closes the descriptor, so the reaper never shuts
+ * down a descriptor that was closed and reused. */
+typedef struct conn {
+    struct conn *prev, *next;
+    MHD_socket fd;
+    double deadline; /* now_s() time */
+    int cut;         /* shut down by the reaper */
+} conn;
+
+static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
+static conn *conns;                /* open connections, under conn_lock */
+static int request_timeout = 30;   /* --request-timeout seconds; 0: none */
+static _Atomic int reaper_stop;
+
+static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                              enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        atomic_fetch_add(&n_conn_open, 1);
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        conn *e = request_timeout && ci ? calloc(1, sizeof *e) : NULL;
+        if (!e) return; /* no deadline: libmicrohttpd's timeouts only */
+        e->fd = ci->connect_fd;
+        e->deadline = now_s() + request_timeout;
+        pthread_mutex_lock(&conn_lock);
+        e->next = conns;
+        if (conns) conns->prev = e;
+        conns = e;
+        pthread_mutex_unlock(&conn_lock);
+        *socket_context = e;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        atomic_fetch_sub(&n_conn_open, 1);
+        conn *e = *socket_context;
+        if (!e) return;
+        pthread_mutex_lock(&conn_lock);
+        if (e->prev) e->prev->next = e->next;
+        else conns = e->next;
+        if (e->next) e->next->prev = e->prev;
+        pthread_mutex_unlock(&conn_lock);
+        free(e);
+        *socket_context = NULL;
+    }
+}
+
+/* A request on c has ended: the next one on the connection gets a whole
+ * --request-timeout from now. */
+static void restart_deadline(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    conn *e = ci ? ci->socket_context : NULL;
+    if (!e) return;
+    pthread_mutex_lock(&conn_lock);
+    e->deadline = now_s() + request_timeout;
+    pthread_mutex_unlock(&conn_lock);
+}
+
+/* Every 250 ms: shut down the sockets of connections past their deadline.
+ * Runs until reaper_stop is set. */
+static void *reaper(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&reaper_stop)) {
+        nanosleep(&(struct timespec){0, 250 * 1000 * 1000}, NULL);
+        const double t = now_s();
+        pthread_mutex_lock(&conn_lock);
+        for (conn *e = conns; e; e = e->next)
+            if (!e->cut && t > e->deadline) {
+                shutdown(e->fd, SHUT_RDWR);
+                e->cut = 1;
+                atomic_fetch_add(&n_conn_timed_out, 1);
+            }
+        pthread_mutex_unlock(&conn_lock);
+    }
+    return NULL;
 }
 
 /* ---- requests --------------------------------------------------------------- */
@@ -616,10 +721,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
-    (void)c;
     (void)toe;
     request *rq = *con_cls;
     if (!rq) return;
+    restart_deadline(c);
     record(rq->endpoint, rq->code, now_s() - rq->t0);
     atomic_fetch_sub(&in_flight, 1);
     int big = rq->cap >= TRIM_BODY;
@@ -648,6 +753,7 @@ int cmd_serve(int argc, char **argv)
 
     const char *cmd = "serve", *path = NULL, *host = "127.0.0.1";
     int port = 8080, threads = 0;
+    int max_conns = 256, max_conns_ip = 64, idle_timeout = 10;
     int64_t body_limit = 1 << 20;
     opt_spec specs[] = {
         {"model", 0, OPT_STRING, &path, 0, 0, NULL, 0},
@@ -658,6 +764,10 @@ int cmd_serve(int argc, char **argv)
         {"max-k", 0, OPT_INT, &max_k, 1, 100000, NULL, 0},
         {"max-users", 0, OPT_INT, &max_users, 1, 1000000, NULL, 0},
         {"max-results", 0, OPT_I64, &max_results, 1, 100000000, NULL, 0},
+        {"max-connections", 0, OPT_INT, &max_conns, 1, 1000000, NULL, 0},
+        {"max-connections-per-ip", 0, OPT_INT, &max_conns_ip, 0, 1000000, NULL, 0},
+        {"idle-timeout", 0, OPT_INT, &idle_timeout, 1, 86400, NULL, 0},
+        {"request-timeout", 0, OPT_INT, &request_timeout, 0, 86400, NULL, 0},
     };
     const char *pos[1];
     int n_pos;
@@ -686,6 +796,11 @@ int cmd_serve(int argc, char **argv)
         return 2;
     }
     int nthreads = ncf_threads_resolve(threads);
+    if (max_conns < nthreads) { /* libmicrohttpd shares the limit out among its threads */
+        fprintf(stderr, "ncf serve: --max-connections (%d) must be at least the thread count (%d)\n", max_conns,
+                nthreads);
+        return 2;
+    }
     ncf_err err = {{0}};
     served *s = load_served(path, nthreads, &err);
     if (!s) return cli_fail(cmd, &err);
@@ -695,10 +810,19 @@ int cmd_serve(int argc, char **argv)
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)nthreads, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
-        MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)max_conns,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)max_conns_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "ncf serve: cannot listen on %s port %d: %s\n", host, port, strerror(errno));
+        served_free(s);
+        return 1;
+    }
+    pthread_t reaper_thread;
+    int reaping = request_timeout > 0 && pthread_create(&reaper_thread, NULL, reaper, NULL) == 0;
+    if (request_timeout > 0 && !reaping) {
+        fprintf(stderr, "ncf serve: cannot start the deadline thread: %s\n", strerror(errno));
+        MHD_stop_daemon(d);
         served_free(s);
         return 1;
     }
@@ -733,6 +857,10 @@ int cmd_serve(int argc, char **argv)
     for (int waited = 0; atomic_load(&in_flight) > 0 && waited < 3000; waited++)
         nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     MHD_stop_daemon(d);
+    if (reaping) {
+        atomic_store(&reaper_stop, 1);
+        pthread_join(reaper_thread, NULL);
+    }
     if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
     release(current);
     fprintf(stderr, "ncf serve: stopped\n");
