@@ -647,7 +647,9 @@ static void write_overflow_model(const char *path, const char *n1_name)
     const char *names[5] = {"n0", n1_name, "n2", "n3", "n4"};
     for (int k = 0; k < 5; k++) assert_int_equal(ncf_idmap_add(ds.item_ids, names[k], strlen(names[k]), &idx), NCF_OK);
     int64_t off[2] = {0, 0};
+    int32_t none[1] = {0}; /* no training items (not NULL: attach copies 0 bytes from it) */
     ds.train_offsets = off;
+    ds.train_items = none;
     int32_t layers[1] = {0};
     ncf_model_config c;
     assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_GMF, 2, layers, 0, &c, &err), NCF_OK);
@@ -787,6 +789,8 @@ static void write_big_model(const char *path)
     }
     ds.train_offsets = calloc((size_t)ds.n_users + 1, sizeof *ds.train_offsets);
     assert_non_null(ds.train_offsets);
+    int32_t none[1] = {0}; /* no training items (not NULL: attach copies 0 bytes from it) */
+    ds.train_items = none;
     int32_t layers[2] = {512, 256};
     ncf_model_config c;
     assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_NEUMF, 8, layers, 2, &c, &err), NCF_OK);
