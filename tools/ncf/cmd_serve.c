@@ -1,5 +1,6 @@
 /* cmd_serve.c — `ncf serve`: recommendations over HTTP/JSON on
- * libmicrohttpd (JSON built and parsed with jansson).
+ * libmicrohttpd (request bodies parsed with jansson, answers written as
+ * text by json_text.c).
  *
  *   GET  /v1/recommend?user=RAW&k=10   top-K unseen items (unknown user:
  *                                      most popular items, "fallback")
@@ -11,8 +12,14 @@
  * request takes a reference for its whole life, SIGHUP loads the file again
  * and swaps it in only when it loads cleanly, and the old model is freed
  * when its last request ends. SIGTERM/SIGINT stop accepting, let requests
- * in flight finish, and exit 0. Does not do TLS or authentication: it binds
- * to loopback unless told otherwise. */
+ * in flight finish, and exit 0; the main thread alone takes the signals.
+ *
+ * Whatever a client sends, the answer is valid JSON and a 4xx for bad input
+ * (500 only when memory runs out), and what one request or connection can
+ * cost is bounded: body bytes, k, users per batch, users x k per answer,
+ * connections in all and per address, an idle timeout and a deadline per
+ * request (docs/serving.md, Limits). Does not do TLS or authentication: it
+ * binds to loopback unless told otherwise. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
