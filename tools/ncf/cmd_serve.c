@@ -414,8 +414,9 @@ static enum MHD_Result send_text(struct MHD_Connection *c, request *rq, int code
 {
     rq->code = code;
     size_t len = strlen(text);
-    struct MHD_Response *r = len >= TRIM_ANSWER ? MHD_create_response_from_buffer_with_free_callback(len, text, free_and_trim)
-                                                : MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *r = len >= TRIM_ANSWER
+                                 ? MHD_create_response_from_buffer_with_free_callback(len, text, free_and_trim)
+                                 : MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(text);
         return MHD_NO;
