@@ -548,7 +548,7 @@ static void test_slow_clients_one_address(void **state)
 /* With every slot held by clients that trickle a byte every 250 ms (so the
  * idle timeout never fires), --request-timeout cuts them at its deadline:
  * a request waiting behind them is answered then, each slow connection is
- * closed between 1.5 and 4 s after it opened, and /metrics counts them. */
+ * closed after 2 s (seen between 1.5 and 7 s), and /metrics counts them. */
 static void test_request_deadline(void **state)
 {
     enum { N = 4 };
@@ -589,7 +589,9 @@ static void test_request_deadline(void **state)
     fprintf(stderr, " s\n");
     for (int k = 0; k < N; k++) close(fds[k]);
     assert_int_equal(code, 200);
-    for (int k = 0; k < N; k++) assert_true(closed_at[k] >= 1.5 && closed_at[k] <= 4.0);
+    /* not before the deadline (2 s), and long before the idle timeout could
+     * have fired (10 s); the upper bound leaves room for a loaded machine */
+    for (int k = 0; k < N; k++) assert_true(closed_at[k] >= 1.5 && closed_at[k] <= 7.0);
     assert_int_equal(http_to(p, &body, "GET", "/metrics", NULL), 200);
     assert_non_null(strstr(body, "ncf_http_connections_timed_out_total 4\n"));
     free(body);
