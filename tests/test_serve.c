@@ -1,14 +1,25 @@
 /* test_serve.c — `ncf serve` driven over loopback with curl: every endpoint,
- * malformed queries and bodies, unknown users and items, a body over the
- * limit, reload with a good and a corrupt file, shutdown with exit 0; and
+ * malformed queries and bodies, bytes that are not UTF-8, unknown users and
+ * items, a body and a batch over the limits, scores that are not numbers,
+ * model ids that are not UTF-8, slow clients (1,100 from one address; every
+ * slot held past the request deadline), reload with a good and a corrupt
+ * file, shutdown with exit 0, SIGHUP and SIGTERM arriving during a slow
+ * reload; and
  * `ncf export` read back by an independent safetensors reader (C here, and
  * NumPy too when python3 with numpy is installed). */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,8 +32,17 @@ static char NCF[512] = "./ncf";
 static char model_path[512], data_path[512];
 static pid_t server = -1;
 static int port;
+static pid_t extra = -1; /* a test's own server, killed by stop_server if the test fails */
+static int curl_max_time = 60; /* seconds curl waits for an answer */
 
 static void sleep_ms(int ms) { nanosleep(&(struct timespec){ms / 1000, (long)(ms % 1000) * 1000000L}, NULL); }
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static void train_model(const char *out, const char *model, int epochs)
 {
@@ -32,6 +52,63 @@ static void train_model(const char *out, const char *model, int epochs)
     if (rc != 0) fprintf(stderr, "%s\n", log ? log : "");
     free(log);
     assert_int_equal(rc, 0);
+}
+
+/* Starts `ncf serve --port 0 ARGS...` (argv ends with NULL) with stdout in
+ * tu_path(out) and stderr in tu_path(err); returns its pid and sets *port
+ * from the "port N" line, or returns -1 when it exited first (its wait
+ * status in spawn_status) or did not start listening within 20 s (killed). */
+static int spawn_status;
+static pid_t spawn_server(const char *out, const char *err, int *port_out, const char *const *args)
+{
+    char outp[512], errp[512];
+    snprintf(outp, sizeof outp, "%s", tu_path(out));
+    snprintf(errp, sizeof errp, "%s", tu_path(err));
+    const char *argv[32] = {NCF, "serve", "--port", "0"};
+    int n = 4;
+    for (; args[n - 4] && n < 31; n++) argv[n] = args[n - 4];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen(outp, "w", stdout) || !freopen(errp, "w", stderr)) _exit(127);
+        execv(NCF, (char *const *)argv);
+        _exit(127);
+    }
+    if (extra > 0) { /* left by a test that failed */
+        kill(extra, SIGKILL);
+        waitpid(extra, NULL, 0);
+    }
+    extra = pid; /* start_server takes it back for the group's server */
+    *port_out = 0;
+    for (int tries = 0; tries < 2000 && !*port_out; tries++) {
+        sleep_ms(10);
+        char *text = tu_read(outp, NULL);
+        const char *p = text ? strstr(text, " port ") : NULL;
+        if (p) *port_out = atoi(p + 6);
+        free(text);
+        int st = 0;
+        if (!*port_out && waitpid(pid, &st, WNOHANG) == pid) {
+            spawn_status = st;
+            extra = -1;
+            return -1;
+        }
+    }
+    if (!*port_out) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    return pid;
+}
+
+/* Kills and reaps a test's own server (spawn_server). */
+static void end_extra(void)
+{
+    if (extra > 0) {
+        kill(extra, SIGKILL);
+        waitpid(extra, NULL, 0);
+    }
+    extra = -1;
 }
 
 static int start_server(void **state)
@@ -50,22 +127,10 @@ static int start_server(void **state)
     if (tu_run(NULL, "%s train --data %s --model neumf --factors 8 --layers 32,16,8 --epochs 2 --out %s --quiet", NCF,
                data_path, model_path) != 0)
         return -1;
-    const char *out = tu_path("server.out");
-    server = fork();
-    if (server == 0) {
-        if (!freopen(out, "w", stdout) || !freopen(tu_path("server.err"), "w", stderr)) _exit(127);
-        execl(NCF, NCF, "serve", "--model", model_path, "--port", "0", "--threads", "2", "--max-body", "4096",
-              (char *)NULL);
-        _exit(127);
-    }
-    for (int tries = 0; tries < 500 && !port; tries++) { /* up to 5 s for "port N" */
-        sleep_ms(10);
-        char *text = tu_read(out, NULL);
-        const char *p = text ? strstr(text, " port ") : NULL;
-        if (p) port = atoi(p + 6);
-        free(text);
-    }
-    if (!port) {
+    const char *args[] = {"--model", model_path, "--threads", "2", "--max-body", "4096", NULL};
+    server = spawn_server("server.out", "server.err", &port, args);
+    extra = -1;
+    if (server < 0) {
         fprintf(stderr, "test_serve: the server did not start\n");
         return -1;
     }
@@ -80,11 +145,16 @@ static int stop_server(void **state)
         kill(server, SIGKILL);
         waitpid(server, NULL, 0);
     }
+    if (extra > 0) {
+        kill(extra, SIGKILL);
+        waitpid(extra, NULL, 0);
+    }
     return 0;
 }
 
-/* curl: returns the HTTP status, the body in *body (malloc'd). */
-static int http(char **body, const char *method, const char *path, const char *data)
+/* curl to the server on port p: returns the HTTP status, the body in *body
+ * (malloc'd); -1 (and *body NULL) when curl fails, as with no server. */
+static int http_to(int p, char **body, const char *method, const char *path, const char *data)
 {
     char *out = NULL;
     const char *file = tu_path("body.json");
@@ -93,10 +163,15 @@ static int http(char **body, const char *method, const char *path, const char *d
         fputs(data, f);
         fclose(f);
     }
-    int rc = tu_run(&out, "curl -s -S -g -X %s %s%s%s -w '\\n%%{http_code}' 'http://127.0.0.1:%d%s'", method,
-                    data ? "--data-binary @" : "", data ? file : "", data ? " -H 'Content-Type: application/json'" : "",
-                    port, path);
-    assert_int_equal(rc, 0);
+    int rc = tu_run(&out, "curl -s -S -g -m %d -X %s %s%s%s -w '\\n%%{http_code}' 'http://127.0.0.1:%d%s'",
+                    curl_max_time, method, data ? "--data-binary @" : "", data ? file : "",
+                    data ? " -H 'Content-Type: application/json'" : "", p, path);
+    if (rc != 0) {
+        fprintf(stderr, "curl %s %s: exit %d: %s\n", method, path, rc, out ? out : "");
+        free(out);
+        *body = NULL;
+        return -1;
+    }
     char *nl = strrchr(out, '\n');
     assert_non_null(nl);
     int code = atoi(nl + 1);
@@ -105,11 +180,16 @@ static int http(char **body, const char *method, const char *path, const char *d
     return code;
 }
 
+static int http(char **body, const char *method, const char *path, const char *data)
+{
+    return http_to(port, body, method, path, data);
+}
+
 static json_t *http_json(int want, const char *method, const char *path, const char *data)
 {
     char *body = NULL;
     int code = http(&body, method, path, data);
-    if (code != want) fprintf(stderr, "%s %s: %d (want %d): %s\n", method, path, code, want, body);
+    if (code != want) fprintf(stderr, "%s %s: %d (want %d): %.300s\n", method, path, code, want, body ? body : "");
     assert_int_equal(code, want);
     json_error_t je;
     json_t *j = json_loads(body, 0, &je);
@@ -236,6 +316,63 @@ static void test_bad_requests(void **state)
     json_decref(j);
 }
 
+/* Bytes that are not UTF-8 in a parameter or the path get a 4xx with a JSON
+ * body that says so (jansson refuses to encode such bytes: they used to come
+ * out as 500 "out of memory", or as a 200 without its "user" key); ids
+ * that are UTF-8 but not ASCII are echoed as they came. */
+static void test_invalid_utf8(void **state)
+{
+    expect_error(400, "GET", "/v1/score?user=%FF&items=i1", NULL, "'user' is not valid UTF-8: '\\xff'");
+    expect_error(400, "GET", "/v1/score?user=u1&items=i1,%FF", NULL, "'items' is not valid UTF-8");
+    expect_error(400, "GET", "/v1/recommend?user=%FF&k=2", NULL, "'user' is not valid UTF-8");
+    expect_error(400, "GET", "/v1/recommend?user=a%C0%AF", NULL, "not valid UTF-8"); /* overlong '/' */
+    expect_error(400, "GET", "/v1/recommend?user=%ED%A0%80", NULL, "not valid UTF-8"); /* a surrogate */
+    expect_error(400, "GET", "/v1/recommend?user=u1&k=%FF", NULL, "'k' must be an integer");
+    expect_error(404, "GET", "/%FF", NULL, "no such path: /\\xff");
+    expect_error(404, "GET", "/v1/recommend%FE", NULL, "no such path");
+    expect_error(400, "POST", "/v1/recommend", "{\"users\": [\"\xff\"]}", "body is not JSON");
+    /* a user the model does not know, in UTF-8: the popular items, echoed */
+    json_t *j = http_json(200, "GET", "/v1/recommend?user=%C3%A9t%C3%A9&k=2", NULL);
+    assert_string_equal(json_string_value(json_object_get(j, "user")), "\xc3\xa9t\xc3\xa9");
+    assert_string_equal(json_string_value(json_object_get(j, "fallback")), "popular");
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 2);
+    json_decref(j);
+    j = http_json(200, "POST", "/v1/recommend", "{\"users\": [\"\xe2\x82\xac\", \"q\\\"\\n\"], \"k\": 1}");
+    json_t *res = json_object_get(j, "results");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(res, 0), "user")), "\xe2\x82\xac");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(res, 1), "user")), "q\"\n");
+    json_decref(j);
+    expect_error(404, "GET", "/v1/score?user=%C3%A9&items=i1", NULL, "unknown user '\xc3\xa9'");
+    j = http_json(200, "GET", "/healthz", NULL);
+    json_decref(j);
+}
+
+/* A JSON array of n user ids "u1".."un" as a request body with k. */
+static char *users_body(int n, int k)
+{
+    char *b = malloc((size_t)n * 12 + 64);
+    assert_non_null(b);
+    size_t at = (size_t)sprintf(b, "{\"k\": %d, \"users\": [", k);
+    for (int u = 1; u <= n; u++) at += (size_t)sprintf(b + at, "%s\"u%d\"", u > 1 ? "," : "", u);
+    strcpy(b + at, "]}");
+    return b;
+}
+
+/* The work of one request is bounded: users x k above --max-results
+ * (default 100000) is a 413 saying so, before anything is scored; at the
+ * bound the answer comes. */
+static void test_work_bound(void **state)
+{
+    char *body = users_body(200, 1000);
+    expect_error(413, "POST", "/v1/recommend", body, "users x k = 200 x 1000 = 200000 is over");
+    free(body);
+    body = users_body(100, 1000);
+    json_t *j = http_json(200, "POST", "/v1/recommend", body);
+    free(body);
+    assert_int_equal(json_array_size(json_object_get(j, "results")), 100);
+    json_decref(j);
+}
+
 static void test_metrics(void **state)
 {
     char *body = NULL;
@@ -293,6 +430,446 @@ static void test_shutdown(void **state)
     for (int t = 0; t < 500 && got == 0; t++, sleep_ms(10)) got = waitpid(server, &status, WNOHANG);
     assert_int_equal(got, server);
     server = -1;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* ---- slow clients ---------------------------------------------------------- */
+/* A connection from source address src (NULL: any) to 127.0.0.1:p that has
+ * sent a request line and the start of a header, and waits; -1 when it
+ * could not connect within a second. */
+static int slow_client(const char *src, int p)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    struct timeval tv = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv); /* bounds connect() too */
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    if (src && (inet_pton(AF_INET, src, &a.sin_addr) != 1 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0)) {
+        close(fd);
+        return -1;
+    }
+    a.sin_port = htons((uint16_t)p);
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    static const char head[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 || send(fd, head, sizeof head - 1, MSG_NOSIGNAL) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* One more header byte on each open connection (fd >= 0). */
+static void trickle(const int *fds, int n)
+{
+    for (int k = 0; k < n; k++)
+        if (fds[k] >= 0) (void)send(fds[k], "a", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/* 1 when the server has closed the connection (it never answers a request
+ * it has not received whole, so anything readable is the end). */
+static int closed_by_server(int fd)
+{
+    struct pollfd pf = {fd, POLLIN, 0};
+    if (poll(&pf, 1, 0) != 1) return 0;
+    char b[256];
+    ssize_t r = recv(fd, b, sizeof b, MSG_DONTWAIT);
+    return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* Room for n more descriptors: the soft limit raised toward the hard one;
+ * 0 when there is not. */
+static int fds_for(int n)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+    if (rl.rlim_cur < (rlim_t)n + 64) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)n + 64 ? (rlim_t)n + 64 : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return rl.rlim_cur >= (rlim_t)n + 64;
+}
+
+/* 1,100 connections from one address (127.0.0.2) trickling a header byte a
+ * second, more than libmicrohttpd's default limit (1,020) allows: with the
+ * default --max-connections-per-ip (64) the server keeps 64 of them and
+ * closes the rest at once, and a request from another address (127.0.0.1)
+ * is answered at once. Before the limits, the 1,020 slots were theirs and
+ * the request waited for as long as they kept trickling. */
+static void test_slow_clients_one_address(void **state)
+{
+    enum { N = 1100 };
+    if (!fds_for(N + 64)) {
+        fprintf(stderr, "test_serve: fewer than %d file descriptors: skipped\n", N + 128);
+        skip();
+    }
+    int p = 0;
+    const char *args[] = {"--model", model_path, "--threads", "2", NULL};
+    pid_t pid = spawn_server("slow1.out", "slow1.err", &p, args);
+    assert_true(pid > 0);
+    static int fds[N];
+    int opened = 0;
+    for (int k = 0; k < N; k++) {
+        fds[k] = slow_client("127.0.0.2", p);
+        if (fds[k] < 0 && k == 0) {
+            end_extra();
+            fprintf(stderr, "test_serve: cannot connect from 127.0.0.2: skipped\n");
+            skip();
+        }
+        opened += fds[k] >= 0;
+    }
+    for (int t = 0; t < 2; t++) {
+        sleep_ms(500);
+        trickle(fds, N);
+    }
+    double t0 = now_s();
+    curl_max_time = 8;
+    char *body = NULL;
+    int code = http_to(p, &body, "GET", "/healthz", NULL);
+    curl_max_time = 60;
+    double waited = now_s() - t0;
+    free(body);
+    int closed = 0;
+    for (int k = 0; k < N; k++) closed += fds[k] >= 0 && closed_by_server(fds[k]);
+    fprintf(stderr, "test_serve: %d slow connections from 127.0.0.2, %d closed by the server; a request from "
+                    "127.0.0.1: %d after %.2f s\n",
+            opened, closed, code, waited);
+    for (int k = 0; k < N; k++)
+        if (fds[k] >= 0) close(fds[k]);
+    end_extra();
+    assert_int_equal(code, 200);
+    assert_true(waited < 5.0);
+    assert_true(closed >= opened - 64);
+}
+
+/* With every slot held by clients that trickle a byte every 250 ms (so the
+ * idle timeout never fires), --request-timeout cuts them at its deadline:
+ * a request waiting behind them is answered then, each slow connection is
+ * closed after 2 s (seen between 1.5 and 7 s), and /metrics counts them. */
+static void test_request_deadline(void **state)
+{
+    enum { N = 4 };
+    int p = 0;
+    const char *args[] = {"--model", model_path, "--threads", "2", "--max-connections", "4",
+                          "--max-connections-per-ip", "0", "--request-timeout", "2", "--idle-timeout", "10", NULL};
+    pid_t pid = spawn_server("slow2.out", "slow2.err", &p, args);
+    assert_true(pid > 0);
+    int fds[N];
+    double t0 = now_s(), closed_at[N];
+    for (int k = 0; k < N; k++) {
+        fds[k] = slow_client(NULL, p);
+        assert_true(fds[k] >= 0);
+        closed_at[k] = -1;
+    }
+    sleep_ms(250);
+    trickle(fds, N);
+    /* the slots are all taken: this waits in the listen queue until the
+     * deadline frees them */
+    curl_max_time = 10;
+    char *body = NULL;
+    int code = http_to(p, &body, "GET", "/healthz", NULL);
+    curl_max_time = 60;
+    double answered = now_s() - t0;
+    free(body);
+    for (int t = 0; t < 40; t++, sleep_ms(250)) { /* up to 10 s more, trickling */
+        int open = 0;
+        for (int k = 0; k < N; k++)
+            if (closed_at[k] < 0) {
+                if (closed_by_server(fds[k])) closed_at[k] = now_s() - t0;
+                else open++;
+            }
+        if (!open) break;
+        trickle(fds, N);
+    }
+    fprintf(stderr, "test_serve: request answered %d after %.2f s; slow connections closed after", code, answered);
+    for (int k = 0; k < N; k++) fprintf(stderr, " %.2f", closed_at[k]);
+    fprintf(stderr, " s\n");
+    for (int k = 0; k < N; k++) close(fds[k]);
+    assert_int_equal(code, 200);
+    /* not before the deadline (2 s), and long before the idle timeout could
+     * have fired (10 s); the upper bound leaves room for a loaded machine */
+    for (int k = 0; k < N; k++) assert_true(closed_at[k] >= 1.5 && closed_at[k] <= 7.0);
+    assert_int_equal(http_to(p, &body, "GET", "/metrics", NULL), 200);
+    assert_non_null(strstr(body, "ncf_http_connections_timed_out_total 4\n"));
+    free(body);
+    /* the deadline is per request: a keep-alive connection asking every
+     * 0.7 s is served for longer than --request-timeout */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)p);
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    struct timeval tv = {3, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int answered_n = 0;
+    for (int r = 0; r < 5; r++) {
+        static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+        if (send(fd, req, sizeof req - 1, MSG_NOSIGNAL) < 0) break;
+        char got[1024];
+        size_t n = 0;
+        while (n < sizeof got - 1) {
+            ssize_t k = recv(fd, got + n, sizeof got - 1 - n, 0);
+            if (k <= 0) break;
+            n += (size_t)k;
+            got[n] = '\0';
+            if (strstr(got, "{\"status\":\"ok\"}")) break;
+        }
+        got[n] = '\0';
+        if (!strstr(got, "{\"status\":\"ok\"}")) break;
+        answered_n++;
+        sleep_ms(700);
+    }
+    close(fd);
+    assert_int_equal(answered_n, 5);
+    end_extra();
+}
+
+/* ---- scores that are not numbers -------------------------------------------- */
+/* GMF with two factors, output weights (1, -1), bias 0: score = p0 q0 - p1 q1.
+ * User u0 is (1e20, 1e20); items n0, n2, n4 score 1, 2, 0.5; n1 scores
+ * inf - inf = NaN and n3 inf + inf = +inf (finite weights, overflowing
+ * products). Item n1's raw id is n1_name. */
+static void write_overflow_model(const char *path, const char *n1_name)
+{
+    ncf_err err = {{0}};
+    ncf_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    ds.n_users = 1;
+    ds.n_items = 5;
+    int32_t idx;
+    assert_int_equal(ncf_idmap_create(&ds.user_ids), NCF_OK);
+    assert_int_equal(ncf_idmap_create(&ds.item_ids), NCF_OK);
+    assert_int_equal(ncf_idmap_add(ds.user_ids, "u0", 2, &idx), NCF_OK);
+    const char *names[5] = {"n0", n1_name, "n2", "n3", "n4"};
+    for (int k = 0; k < 5; k++) assert_int_equal(ncf_idmap_add(ds.item_ids, names[k], strlen(names[k]), &idx), NCF_OK);
+    int64_t off[2] = {0, 0};
+    int32_t none[1] = {0}; /* no training items (not NULL: attach copies 0 bytes from it) */
+    ds.train_offsets = off;
+    ds.train_items = none;
+    int32_t layers[1] = {0};
+    ncf_model_config c;
+    assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_GMF, 2, layers, 0, &c, &err), NCF_OK);
+    c.n_users = 1;
+    c.n_items = 5;
+    ncf_model *m = NULL;
+    assert_int_equal(ncf_model_create(&c, 1, &m, &err), NCF_OK);
+    assert_int_equal(ncf_model_attach_data(m, &ds, &err), NCF_OK);
+    float *pu = m->tab[NCF_TABLE_GMF_USER].w;
+    pu[0] = pu[1] = 1e20f;
+    const float q[5][2] = {{1e-20f, 0}, {1e20f, 1e20f}, {2e-20f, 0}, {1e20f, -1e20f}, {0.5e-20f, 0}};
+    for (int i = 0; i < 5; i++)
+        memcpy(m->tab[NCF_TABLE_GMF_ITEM].w + (size_t)i * (size_t)m->tab[NCF_TABLE_GMF_ITEM].stride, q[i], sizeof q[i]);
+    float *wo = m->dense + m->wo_off;
+    wo[0] = 1.0f, wo[1] = -1.0f;
+    m->dense[m->bo_off] = 0.0f;
+    assert_int_equal(ncf_model_save(m, path, &err), NCF_OK);
+    ncf_model_free(m);
+    ncf_idmap_free(ds.user_ids);
+    ncf_idmap_free(ds.item_ids);
+}
+
+/* Every item comes back, in order, with "score": null where the logit is
+ * not a number (jansson refuses NaN and infinity: such items used to be
+ * dropped from the answer without a word). */
+static void test_non_finite_scores(void **state)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s", tu_path("overflow.ncf"));
+    write_overflow_model(path, "n1");
+    int p = 0;
+    const char *args[] = {"--model", path, "--threads", "1", NULL};
+    pid_t pid = spawn_server("overflow.out", "overflow.err", &p, args);
+    assert_true(pid > 0);
+    char *body = NULL;
+    int code = http_to(p, &body, "GET", "/v1/recommend?user=u0&k=5", NULL);
+    json_t *j = body ? json_loads(body, 0, NULL) : NULL;
+    if (code != 200 || !j) fprintf(stderr, "recommend: %d %s\n", code, body ? body : "");
+    free(body);
+    assert_int_equal(code, 200);
+    assert_non_null(j);
+    json_t *items = json_object_get(j, "items");
+    const char *order[5] = {"n3", "n2", "n0", "n4", "n1"};
+    const double want[5] = {NAN, 2.0, 1.0, 0.5, NAN};
+    assert_int_equal(json_array_size(items), 5);
+    for (size_t q = 0; q < 5; q++) {
+        json_t *it = json_array_get(items, q);
+        assert_string_equal(json_string_value(json_object_get(it, "item")), order[q]);
+        json_t *sc = json_object_get(it, "score");
+        if (isnan(want[q])) assert_true(json_is_null(sc));
+        else assert_true(fabs(json_number_value(sc) - want[q]) < 1e-4);
+    }
+    json_decref(j);
+    code = http_to(p, &body, "GET", "/v1/score?user=u0&items=n1,n0,n3", NULL);
+    j = body ? json_loads(body, 0, NULL) : NULL;
+    free(body);
+    assert_int_equal(code, 200);
+    assert_non_null(j);
+    json_t *sc = json_object_get(j, "scores");
+    assert_int_equal(json_array_size(sc), 3);
+    assert_true(json_is_null(json_object_get(json_array_get(sc, 0), "score")));
+    assert_true(fabs(json_number_value(json_object_get(json_array_get(sc, 1), "score")) - 1.0) < 1e-4);
+    assert_true(json_is_null(json_object_get(json_array_get(sc, 2), "score")));
+    json_decref(j);
+    end_extra();
+}
+
+/* A model whose ids are not all UTF-8 (here a Latin-1 item id) is not
+ * served: JSON answers cannot carry the id, and the item used to vanish from
+ * every answer. The server says which id and exits 1; on SIGHUP such a file
+ * is refused and the previous model keeps serving. */
+static void test_model_ids_not_utf8(void **state)
+{
+    char bad[512], good[512];
+    snprintf(bad, sizeof bad, "%s", tu_path("latin1.ncf"));
+    snprintf(good, sizeof good, "%s", tu_path("utf8.ncf"));
+    write_overflow_model(bad, "caf\xe9");
+    write_overflow_model(good, "caf\xc3\xa9");
+    int p = 0;
+    const char *args[] = {"--model", bad, "--threads", "1", NULL};
+    pid_t pid = spawn_server("latin1.out", "latin1.err", &p, args);
+    if (pid > 0) end_extra();
+    assert_true(pid < 0);
+    assert_true(WIFEXITED(spawn_status) && WEXITSTATUS(spawn_status) == 1);
+    char *err = tu_read(tu_path("latin1.err"), NULL);
+    assert_non_null(err);
+    if (!strstr(err, "item id 'caf\\xe9' (index 1) is not valid UTF-8")) fprintf(stderr, "stderr: %s\n", err);
+    assert_non_null(strstr(err, "item id 'caf\\xe9' (index 1) is not valid UTF-8"));
+    free(err);
+    /* a UTF-8 id is served as it is */
+    const char *args2[] = {"--model", good, "--threads", "1", NULL};
+    pid = spawn_server("utf8.out", "utf8.err", &p, args2);
+    assert_true(pid > 0);
+    char *body = NULL;
+    assert_int_equal(http_to(p, &body, "GET", "/v1/score?user=u0&items=caf%C3%A9,n0", NULL), 200);
+    json_t *j = json_loads(body, 0, NULL);
+    free(body);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "scores"), 0), "item")),
+                        "caf\xc3\xa9");
+    json_decref(j);
+    /* reloading the Latin-1 file is refused */
+    assert_int_equal(rename(bad, good), 0);
+    assert_int_equal(kill(pid, SIGHUP), 0);
+    int refused = 0;
+    for (int t = 0; t < 500 && !refused; t++, sleep_ms(10)) {
+        assert_int_equal(http_to(p, &body, "GET", "/metrics", NULL), 200);
+        refused = strstr(body, "ncf_model_reloads_total{result=\"refused\"} 1") != NULL;
+        free(body);
+    }
+    assert_true(refused);
+    end_extra();
+}
+
+/* ---- signals during a slow reload ------------------------------------------ */
+/* A NeuMF model big enough that loading it takes a good part of a second:
+ * 40,000 items whose first-layer halves (256 x 256 each) are computed at
+ * load on the server's threads. Random weights, no training. */
+static void write_big_model(const char *path)
+{
+    ncf_err err = {{0}};
+    ncf_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    ds.n_users = 1000;
+    ds.n_items = 40000;
+    assert_int_equal(ncf_idmap_create(&ds.user_ids), NCF_OK);
+    assert_int_equal(ncf_idmap_create(&ds.item_ids), NCF_OK);
+    char raw[32];
+    int32_t idx;
+    for (int k = 0; k < ds.n_users; k++) {
+        int n = snprintf(raw, sizeof raw, "u%d", k);
+        assert_int_equal(ncf_idmap_add(ds.user_ids, raw, (size_t)n, &idx), NCF_OK);
+    }
+    for (int k = 0; k < ds.n_items; k++) {
+        int n = snprintf(raw, sizeof raw, "i%d", k);
+        assert_int_equal(ncf_idmap_add(ds.item_ids, raw, (size_t)n, &idx), NCF_OK);
+    }
+    ds.train_offsets = calloc((size_t)ds.n_users + 1, sizeof *ds.train_offsets);
+    assert_non_null(ds.train_offsets);
+    int32_t none[1] = {0}; /* no training items (not NULL: attach copies 0 bytes from it) */
+    ds.train_items = none;
+    int32_t layers[2] = {512, 256};
+    ncf_model_config c;
+    assert_int_equal(ncf_model_config_preset(NCF_PRESET_PAPER, NCF_MODEL_NEUMF, 8, layers, 2, &c, &err), NCF_OK);
+    c.n_users = ds.n_users;
+    c.n_items = ds.n_items;
+    ncf_model *m = NULL;
+    assert_int_equal(ncf_model_create(&c, 7, &m, &err), NCF_OK);
+    assert_int_equal(ncf_model_attach_data(m, &ds, &err), NCF_OK);
+    assert_int_equal(ncf_model_save(m, path, &err), NCF_OK);
+    ncf_model_free(m);
+    ncf_idmap_free(ds.user_ids);
+    ncf_idmap_free(ds.item_ids);
+    free(ds.train_offsets);
+}
+
+/* ncf_model_reloads_total{result="ok"} of the server on port p. */
+static long reloads_ok(int p)
+{
+    char *body = NULL;
+    if (http_to(p, &body, "GET", "/metrics", NULL) != 200) {
+        free(body);
+        return -1;
+    }
+    const char *key = "ncf_model_reloads_total{result=\"ok\"} ";
+    const char *at = strstr(body, key);
+    long n = at ? atol(at + strlen(key)) : -1;
+    free(body);
+    return n;
+}
+
+/* Waits up to ms for pid to exit; returns 1 with its status in *status. */
+static int wait_exit(pid_t pid, int ms, int *status)
+{
+    for (int t = 0; t < ms / 10; t++, sleep_ms(10))
+        if (waitpid(pid, status, WNOHANG) == pid) return 1;
+    return 0;
+}
+
+/* SIGHUP and SIGTERM arriving while a reload runs (the loader's OpenMP
+ * threads exist by then) are handled by the main thread: a second SIGHUP
+ * makes a second reload, SIGTERM a clean exit 0. Neither kills the server. */
+static void test_signals_during_reload(void **state)
+{
+    char big[512];
+    snprintf(big, sizeof big, "%s", tu_path("big.ncf"));
+    write_big_model(big);
+    int p = 0;
+    const char *args[] = {"--model", big, "--threads", "2", NULL};
+    double t0 = now_s();
+    pid_t pid = spawn_server("big.out", "big.err", &p, args);
+    assert_true(pid > 0);
+    fprintf(stderr, "test_serve: the big model loads in %.2f s\n", now_s() - t0);
+    int status = 0;
+    /* two SIGHUPs in a row: the second lands during the first reload */
+    assert_int_equal(kill(pid, SIGHUP), 0);
+    sleep_ms(50);
+    assert_int_equal(kill(pid, SIGHUP), 0);
+    long ok = 0;
+    for (int t = 0; t < 600 && ok < 2; t++, sleep_ms(100)) {
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            extra = -1;
+            fprintf(stderr, "the server died during a reload: %s %d\n", WIFSIGNALED(status) ? "signal" : "exit",
+                    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+            fail();
+        }
+        ok = reloads_ok(p);
+    }
+    assert_int_equal(ok, 2);
+    /* SIGTERM during a reload: the reload ends, then a clean exit */
+    assert_int_equal(kill(pid, SIGHUP), 0);
+    sleep_ms(50);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    int exited = wait_exit(pid, 60000, &status);
+    if (exited) extra = -1;
+    else end_extra();
+    assert_true(exited);
+    if (!WIFEXITED(status)) fprintf(stderr, "the server died of signal %d\n", WTERMSIG(status));
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
 }
@@ -394,8 +971,13 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_healthz_and_model), cmocka_unit_test(test_recommend),
         cmocka_unit_test(test_score),             cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_invalid_utf8),      cmocka_unit_test(test_work_bound),
+        cmocka_unit_test(test_slow_clients_one_address), cmocka_unit_test(test_request_deadline),
         cmocka_unit_test(test_metrics),           cmocka_unit_test(test_reload),
-        cmocka_unit_test(test_shutdown),          cmocka_unit_test(test_export_safetensors),
+        cmocka_unit_test(test_shutdown),          cmocka_unit_test(test_non_finite_scores),
+        cmocka_unit_test(test_model_ids_not_utf8),
+        cmocka_unit_test(test_signals_during_reload),
+        cmocka_unit_test(test_export_safetensors),
     };
     return cmocka_run_group_tests(tests, start_server, stop_server);
 }

@@ -2,7 +2,8 @@
  * `ncf recommend --all` need: item halves of the first MLP layer computed
  * once, the user half once per call, a bounded heap for the top K, the
  * user's training items skipped, and a popularity list for unknown users.
- * Read-only after creation: safe to share between threads. */
+ * Items whose score is NaN rank last (see before()). Read-only after
+ * creation: safe to share between threads. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,8 +174,18 @@ ncf_status ncf_scorer_score_trusted_(const ncf_scorer *s, int32_t user, const in
     return NCF_OK;
 }
 
-/* "a ranks before b": higher score, then lower index. */
-static inline int before(float sa, int32_t ia, float sb, int32_t ib) { return sa > sb || (sa == sb && ia < ib); }
+/* "a ranks before b": higher score, then lower index; a NaN score (a model
+ * whose products overflow) ranks after every number, NaNs by index. A
+ * total order, so the heap below keeps the best k whatever the scores. */
+static inline int before(float sa, int32_t ia, float sb, int32_t ib)
+{
+    if (sa > sb) return 1;
+    if (sa == sb) return ia < ib;
+    if (sa < sb) return 0;
+    /* unordered: one of them at least is NaN */
+    if (sb != sb) return sa == sa || ia < ib; /* b NaN: a number wins, two NaNs go by index */
+    return 0;                                 /* a NaN, b a number */
+}
 
 /* min-heap on "rank": the root is the worst of the kept items */
 static void sift_down(int32_t *it, float *sc, int n, int q)

@@ -1,5 +1,6 @@
 /* cmd_serve.c — `ncf serve`: recommendations over HTTP/JSON on
- * libmicrohttpd (JSON built and parsed with jansson).
+ * libmicrohttpd (request bodies parsed with jansson, answers written as
+ * text by json_text.c).
  *
  *   GET  /v1/recommend?user=RAW&k=10   top-K unseen items (unknown user:
  *                                      most popular items, "fallback")
@@ -11,8 +12,14 @@
  * request takes a reference for its whole life, SIGHUP loads the file again
  * and swaps it in only when it loads cleanly, and the old model is freed
  * when its last request ends. SIGTERM/SIGINT stop accepting, let requests
- * in flight finish, and exit 0. Does not do TLS or authentication: it binds
- * to loopback unless told otherwise. */
+ * in flight finish, and exit 0; the main thread alone takes the signals.
+ *
+ * Whatever a client sends, the answer is valid JSON and a 4xx for bad input
+ * (500 only when memory runs out), and what one request or connection can
+ * cost is bounded: body bytes, k, users per batch, users x k per answer,
+ * connections in all and per address, an idle timeout and a deadline per
+ * request (docs/serving.md, Limits). Does not do TLS or authentication: it
+ * binds to loopback unless told otherwise. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
@@ -23,14 +30,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 
 #include "cli.h"
+#include "json_text.h"
 
 static const char *HELP =
     "Usage: ncf serve --model MODEL [--host 127.0.0.1] [--port 8080] [--threads N]\n"
-    "                 [--max-body BYTES] [--max-k K]\n"
+    "                 [--max-body BYTES] [--max-k K] [--max-users N] [--max-results N]\n"
+    "                 [--max-connections N] [--max-connections-per-ip N]\n"
+    "                 [--idle-timeout S] [--request-timeout S]\n"
     "\n"
     "Serves recommendations over HTTP/JSON (docs/serving.md):\n"
     "  GET  /v1/recommend?user=RAW&k=10     top-K items the user has not had\n"
@@ -41,7 +55,21 @@ static const char *HELP =
     "Binds to loopback unless --host says otherwise (--port 0: any free port; the\n"
     "chosen one is printed). SIGHUP reloads MODEL (a bad file is refused and the\n"
     "old model keeps serving); SIGTERM finishes requests in flight and exits 0.\n"
-    "Defaults: --threads all cores, --max-body 1048576, --max-k 1000.\n";
+    "Limits on one request (over one: a JSON error, 413 for the size ones):\n"
+    "  --max-body BYTES    request body (default 1048576)\n"
+    "  --max-k K           k (default 1000)\n"
+    "  --max-users N       users in one POST (default 10000)\n"
+    "  --max-results N     items in one answer: users x k (default 100000)\n"
+    "Limits on connections (over one: the connection waits, or is closed):\n"
+    "  --max-connections N         open at once (default 256; at least --threads);\n"
+    "                              more wait in the listen queue\n"
+    "  --max-connections-per-ip N  open at once from one address (default 64,\n"
+    "                              0: no limit); more are closed at once\n"
+    "  --idle-timeout S            close after S seconds without a byte (default 10)\n"
+    "  --request-timeout S         close a connection that has not received, answered\n"
+    "                              and sent a request within S seconds of opening or\n"
+    "                              of its previous request's end (default 30, 0: none)\n"
+    "--threads: default all cores.\n";
 
 /* ---- the served model ----------------------------------------------------- */
 typedef struct served {
@@ -81,45 +109,88 @@ static void release(served *s)
     if (last) served_free(s);
 }
 
+/* A jansson string of s (n bytes), invalid UTF-8 bytes shown as \xHH:
+ * json_string refuses invalid UTF-8, and a NULL here would drop the key. */
+static json_t *clean_string(const char *s, size_t n)
+{
+    char *c = utf8_clean(s, n);
+    json_t *j = c ? json_string(c) : NULL;
+    free(c);
+    return j;
+}
+
 static json_t *meta_json(const char *meta)
 {
     json_t *o = json_object();
     const char *k, *v;
     size_t kl, vl;
-    for (const char *p = meta; cli_meta_next(&p, &k, &kl, &v, &vl);) {
+    for (const char *p = meta; o && cli_meta_next(&p, &k, &kl, &v, &vl);) {
         char key[128], val[512];
         snprintf(key, sizeof key, "%.*s", (int)kl, k);
         snprintf(val, sizeof val, "%.*s", (int)vl, v);
         char *end;
         double d = strtod(val, &end);
-        json_t *jv = !*val || *end ? json_string(val)
+        json_t *jv = !*val || *end ? clean_string(val, strlen(val))
                      : d == (double)(json_int_t)d && d > -9e15 && d < 9e15 ? json_integer((json_int_t)d)
                                                                            : json_real(d);
-        json_object_set_new(o, key, jv);
+        char *ck = utf8_clean(key, strlen(key));
+        if (!jv || !ck || json_object_set_new(o, ck, jv) != 0) {
+            free(ck);
+            json_decref(o);
+            return NULL;
+        }
+        free(ck);
     }
     return o;
+}
+
+/* 1 when every raw id of map is valid UTF-8; else 0 with a message naming
+ * the first that is not. Answers carry ids as JSON strings, which must be
+ * UTF-8: a model with such an id is not served rather than answered with
+ * invalid JSON or with the item silently left out. */
+static int ids_utf8(const ncf_idmap *map, const char *what, ncf_err *err)
+{
+    for (int32_t k = 0; k < ncf_idmap_size(map); k++) {
+        const char *raw = ncf_idmap_raw(map, k);
+        size_t n = strlen(raw);
+        if (utf8_valid_len(raw, n) == n) continue;
+        char *c = utf8_clean(raw, n);
+        snprintf(err->msg, sizeof err->msg,
+                 "%s id '%.200s' (index %d) is not valid UTF-8, which JSON answers cannot carry; "
+                 "train on data whose ids are UTF-8",
+                 what, c ? c : "?", (int)k);
+        free(c);
+        return 0;
+    }
+    return 1;
 }
 
 static served *load_served(const char *path, int threads, ncf_err *err)
 {
     served *s = calloc(1, sizeof *s);
-    if (!s) return NULL;
-    if (ncf_model_load(path, &s->m, err) != NCF_OK || ncf_scorer_create(s->m, threads, &s->sc, err) != NCF_OK) {
+    if (!s) {
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+        return NULL;
+    }
+    if (ncf_model_load(path, &s->m, err) != NCF_OK || !ids_utf8(ncf_model_users(s->m), "user", err) ||
+        !ids_utf8(ncf_model_items(s->m), "item", err) || ncf_scorer_create(s->m, threads, &s->sc, err) != NCF_OK) {
         served_free(s);
         return NULL;
     }
     const ncf_model_config *c = ncf_model_get_config(s->m);
     json_t *layers = json_array();
-    for (int k = 0; k < c->n_hidden; k++) json_array_append_new(layers, json_integer(c->hidden[k]));
-    json_t *info = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:o, s:s, s:I, s:s, s:o}", "file", path, "type",
-                             ncf_model_type_name(c->type), "users", c->n_users, "items", c->n_items, "factors",
-                             c->factors, "mlp_embedding", c->mlp_embed, "hidden_layers", layers, "gmf_activation",
+    for (int k = 0; layers && k < c->n_hidden; k++) json_array_append_new(layers, json_integer(c->hidden[k]));
+    json_t *info = json_pack("{s:o, s:s, s:i, s:i, s:i, s:i, s:o, s:s, s:I, s:s, s:o}", "file",
+                             clean_string(path, strlen(path)), "type", ncf_model_type_name(c->type), "users",
+                             c->n_users, "items", c->n_items, "factors", c->factors, "mlp_embedding", c->mlp_embed,
+                             "hidden_layers", layers, "gmf_activation",
                              c->gmf_activation == NCF_ACT_SIGMOID ? "sigmoid" : "identity", "parameters",
                              (json_int_t)ncf_model_param_count(s->m), "kernels", ncf_kernels(), "training",
                              meta_json(ncf_model_meta(s->m)));
     s->info = info ? json_dumps(info, JSON_COMPACT) : NULL;
     json_decref(info);
     if (!s->info) {
+        snprintf(err->msg, sizeof err->msg, "out of memory building the /v1/model answer");
         served_free(s);
         return NULL;
     }
@@ -136,8 +207,8 @@ static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05
 enum { N_BUCKETS = sizeof buckets / sizeof buckets[0] };
 static _Atomic unsigned long long n_requests[N_EP][N_CODES];
 static _Atomic unsigned long long n_bucket[N_BUCKETS + 1];
-static _Atomic unsigned long long sum_usec, n_reload_ok, n_reload_failed;
-static _Atomic int in_flight;
+static _Atomic unsigned long long sum_usec, n_reload_ok, n_reload_failed, n_conn_timed_out;
+static _Atomic int in_flight, n_conn_open;
 
 static double now_s(void)
 {
@@ -206,9 +277,102 @@ static char *metrics_text(void)
         atomic_load(&n_reload_ok), atomic_load(&n_reload_failed));
     OUT("# HELP ncf_http_requests_in_flight Requests being handled.\n# TYPE ncf_http_requests_in_flight gauge\n");
     OUT("ncf_http_requests_in_flight %d\n", atomic_load(&in_flight));
+    OUT("# HELP ncf_http_connections_open Client connections open.\n# TYPE ncf_http_connections_open gauge\n");
+    OUT("ncf_http_connections_open %d\n", atomic_load(&n_conn_open));
+    OUT("# HELP ncf_http_connections_timed_out_total Connections cut at their request deadline "
+        "(--request-timeout).\n# TYPE ncf_http_connections_timed_out_total counter\n");
+    OUT("ncf_http_connections_timed_out_total %llu\n", atomic_load(&n_conn_timed_out));
     (void)total;
 #undef OUT
     return b;
+}
+
+/* ---- connections: a deadline per request --------------------------------------
+ * libmicrohttpd's own timeout (--idle-timeout) counts from the last byte, so
+ * a client sending a byte a second keeps its connection, and its slot, for
+ * ever. Here every open connection has a deadline: --request-timeout seconds
+ * after it opened, or after its previous request ended (keep-alive), for
+ * receiving a request, answering it and sending the answer. A reaper thread
+ * shuts down the socket of a connection past its deadline; libmicrohttpd
+ * then sees the end of the stream and closes it in its own thread.
+ *
+ * The socket stays open while its entry is on the list: libmicrohttpd
+ * notifies MHD_CONNECTION_NOTIFY_CLOSED, which takes the entry off under
+ * conn_lock, before it closes the descriptor, so the reaper never shuts
+ * down a descriptor that was closed and reused. */
+typedef struct conn {
+    struct conn *prev, *next;
+    MHD_socket fd;
+    double deadline; /* now_s() time */
+    int cut;         /* shut down by the reaper */
+} conn;
+
+static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
+static conn *conns;                /* open connections, under conn_lock */
+static int request_timeout = 30;   /* --request-timeout seconds; 0: none */
+static _Atomic int reaper_stop;
+
+static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                              enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        atomic_fetch_add(&n_conn_open, 1);
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        conn *e = request_timeout && ci ? calloc(1, sizeof *e) : NULL;
+        if (!e) return; /* no deadline: libmicrohttpd's timeouts only */
+        e->fd = ci->connect_fd;
+        e->deadline = now_s() + request_timeout;
+        pthread_mutex_lock(&conn_lock);
+        e->next = conns;
+        if (conns) conns->prev = e;
+        conns = e;
+        pthread_mutex_unlock(&conn_lock);
+        *socket_context = e;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        atomic_fetch_sub(&n_conn_open, 1);
+        conn *e = *socket_context;
+        if (!e) return;
+        pthread_mutex_lock(&conn_lock);
+        if (e->prev) e->prev->next = e->next;
+        else conns = e->next;
+        if (e->next) e->next->prev = e->prev;
+        pthread_mutex_unlock(&conn_lock);
+        free(e);
+        *socket_context = NULL;
+    }
+}
+
+/* A request on c has ended: the next one on the connection gets a whole
+ * --request-timeout from now. */
+static void restart_deadline(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    conn *e = ci ? ci->socket_context : NULL;
+    if (!e) return;
+    pthread_mutex_lock(&conn_lock);
+    e->deadline = now_s() + request_timeout;
+    pthread_mutex_unlock(&conn_lock);
+}
+
+/* Every 250 ms: shut down the sockets of connections past their deadline.
+ * Runs until reaper_stop is set. */
+static void *reaper(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&reaper_stop)) {
+        nanosleep(&(struct timespec){0, 250 * 1000 * 1000}, NULL);
+        const double t = now_s();
+        pthread_mutex_lock(&conn_lock);
+        for (conn *e = conns; e; e = e->next)
+            if (!e->cut && t > e->deadline) {
+                shutdown(e->fd, SHUT_RDWR);
+                e->cut = 1;
+                atomic_fetch_add(&n_conn_timed_out, 1);
+            }
+        pthread_mutex_unlock(&conn_lock);
+    }
+    return NULL;
 }
 
 /* ---- requests --------------------------------------------------------------- */
@@ -220,15 +384,39 @@ typedef struct request {
     double t0;
 } request;
 
-static size_t max_body = 1 << 20;
-static int max_k = 1000;
+/* Limits on one request (options of the same names; docs/serving.md). */
+static size_t max_body = 1 << 20;   /* --max-body: request body bytes */
+static int max_k = 1000;            /* --max-k: k */
+static int max_users = 10000;       /* --max-users: users in one POST */
+static int64_t max_results = 100000; /* --max-results: users x k, the items one answer may hold */
+
+/* Big answers and bodies leave glibc's per-thread arenas holding memory
+ * that a later request may never reuse (5 GB after one huge answer, before
+ * the work bound): after one, the free pages go back to the system. */
+enum { TRIM_ANSWER = 1 << 20, TRIM_BODY = 256 << 10 };
+
+static void trim_memory(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
+/* MHD frees an answer once it is sent: a big one is freed, then trimmed */
+static void free_and_trim(void *text)
+{
+    free(text);
+    trim_memory();
+}
 
 static enum MHD_Result send_text(struct MHD_Connection *c, request *rq, int code, const char *type, char *text,
                                  const char *allow)
 {
     rq->code = code;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    size_t len = strlen(text);
+    struct MHD_Response *r = len >= TRIM_ANSWER
+                                 ? MHD_create_response_from_buffer_with_free_callback(len, text, free_and_trim)
+                                 : MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(text);
         return MHD_NO;
@@ -240,18 +428,20 @@ static enum MHD_Result send_text(struct MHD_Connection *c, request *rq, int code
     return ret;
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *c, request *rq, int code, json_t *j, const char *allow)
+/* Sends the JSON text in t (taken); a t that ran out of memory is a 500. */
+static enum MHD_Result send_jtext(struct MHD_Connection *c, request *rq, int code, jtext *t, const char *allow)
 {
-    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
-    json_decref(j);
+    char *text = jt_take(t);
     if (!text) {
-        text = strdup("{\"error\": \"out of memory\"}");
+        text = strdup("{\"error\":\"out of memory\"}");
         code = 500;
         if (!text) return MHD_NO;
     }
     return send_text(c, rq, code, "application/json", text, allow);
 }
 
+/* {"error": message}; whatever bytes the message echoes from the request,
+ * the answer is valid JSON (jt_str). */
 static enum MHD_Result send_error(struct MHD_Connection *c, request *rq, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static enum MHD_Result send_error(struct MHD_Connection *c, request *rq, int code, const char *fmt, ...)
@@ -263,8 +453,16 @@ static enum MHD_Result send_error(struct MHD_Connection *c, request *rq, int cod
     va_end(ap);
     const char *allow = NULL;
     if (code == 405) allow = rq->endpoint == EP_RECOMMEND ? "GET, POST" : "GET";
-    return send_json(c, rq, code, json_pack("{s:s}", "error", msg), allow);
+    jtext t = {0};
+    jt_lit(&t, "{\"error\":");
+    jt_str(&t, msg, strlen(msg));
+    jt_lit(&t, "}");
+    return send_jtext(c, rq, code, &t, allow);
 }
+
+/* 1 when id (a user or item id from the request) is valid UTF-8: the
+ * model's ids all are (load_served), and answers echo ids as JSON strings. */
+static int id_ok(const char *id) { return utf8_valid_len(id, strlen(id)) == strlen(id); }
 
 /* Parses k: default 10, integer in [1, max_k]; -1 when malformed. */
 static int parse_k(const char *v)
@@ -277,27 +475,44 @@ static int parse_k(const char *v)
     return (int)k;
 }
 
-/* {"user": raw, "items": [...]} for one user (fallback when unknown). */
-static json_t *recommend_one(const served *s, const char *user, int k, int32_t *items, float *scores)
+/* Appends {"item": raw, "score": v} for n items (score null when v is not a
+ * finite number: JSON has no NaN). */
+static void put_items(jtext *t, const ncf_model *m, const int32_t *items, const float *scores, int n)
+{
+    const ncf_idmap *ids = ncf_model_items(m);
+    jt_lit(t, "[");
+    for (int q = 0; q < n; q++) {
+        const char *raw = ncf_idmap_raw(ids, items[q]);
+        jt_lit(t, q ? ",{\"item\":" : "{\"item\":");
+        jt_str(t, raw, strlen(raw));
+        jt_lit(t, ",\"score\":");
+        jt_num(t, (double)scores[q]);
+        jt_lit(t, "}");
+    }
+    jt_lit(t, "]");
+}
+
+/* Appends {"user": raw, ["fallback": "popular",] "items": [...]} for one
+ * user (the popular items when the model does not know it). items and
+ * scores have room for k. */
+static ncf_status recommend_one(jtext *t, const served *s, const char *user, int k, int32_t *items, float *scores)
 {
     const ncf_model *m = s->m;
     int32_t u = ncf_idmap_find(ncf_model_users(m), user, strlen(user));
     int n = 0;
-    json_t *o = json_object();
-    json_object_set_new(o, "user", json_string(user));
+    jt_lit(t, "{\"user\":");
+    jt_str(t, user, strlen(user));
     if (u < 0) {
         n = ncf_scorer_popular(s->sc, k, items, scores);
-        json_object_set_new(o, "fallback", json_string("popular"));
-    } else if (ncf_scorer_recommend(s->sc, u, k, items, scores, &n) != NCF_OK) {
-        json_decref(o);
-        return NULL;
+        jt_lit(t, ",\"fallback\":\"popular\"");
+    } else {
+        ncf_status st = ncf_scorer_recommend(s->sc, u, k, items, scores, &n);
+        if (st != NCF_OK) return st;
     }
-    json_t *arr = json_array();
-    for (int q = 0; q < n; q++)
-        json_array_append_new(arr, json_pack("{s:s, s:f}", "item", ncf_idmap_raw(ncf_model_items(m), items[q]), "score",
-                                             (double)scores[q]));
-    json_object_set_new(o, "items", arr);
-    return o;
+    jt_lit(t, ",\"items\":");
+    put_items(t, m, items, scores, n);
+    jt_lit(t, "}");
+    return t->oom ? NCF_ERR_NOMEM : NCF_OK;
 }
 
 static enum MHD_Result handle_recommend_get(struct MHD_Connection *c, request *rq, const served *s)
@@ -305,15 +520,23 @@ static enum MHD_Result handle_recommend_get(struct MHD_Connection *c, request *r
     const char *user = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "user");
     const char *kv = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k");
     if (!user || !*user) return send_error(c, rq, 400, "missing query parameter 'user'");
+    if (!id_ok(user)) return send_error(c, rq, 400, "'user' is not valid UTF-8: '%.200s'", user);
     int k = parse_k(kv);
-    if (k < 0) return send_error(c, rq, 400, "'k' must be an integer in [1, %d], got '%s'", max_k, kv);
+    if (k < 0) return send_error(c, rq, 400, "'k' must be an integer in [1, %d], got '%.200s'", max_k, kv);
+    if (k > max_results)
+        return send_error(c, rq, 413, "k = %d is over the limit of %lld items per answer (--max-results)", k,
+                          (long long)max_results);
     int32_t *items = malloc((size_t)k * sizeof *items);
     float *scores = malloc((size_t)k * sizeof *scores);
-    json_t *o = items && scores ? recommend_one(s, user, k, items, scores) : NULL;
+    jtext t = {0};
+    ncf_status st = items && scores ? recommend_one(&t, s, user, k, items, scores) : NCF_ERR_NOMEM;
     free(items);
     free(scores);
-    if (!o) return send_error(c, rq, 500, "out of memory");
-    return send_json(c, rq, 200, o, NULL);
+    if (st != NCF_OK) {
+        jt_free(&t);
+        return send_error(c, rq, 500, "out of memory");
+    }
+    return send_jtext(c, rq, 200, &t, NULL);
 }
 
 static enum MHD_Result handle_recommend_post(struct MHD_Connection *c, request *rq, const served *s)
@@ -329,19 +552,31 @@ static enum MHD_Result handle_recommend_post(struct MHD_Connection *c, request *
         ret = send_error(c, rq, 400, "body must be an object with a \"users\" array");
     } else if (kj && (!json_is_integer(kj) || json_integer_value(kj) < 1 || json_integer_value(kj) > max_k)) {
         ret = send_error(c, rq, 400, "\"k\" must be an integer in [1, %d]", max_k);
-    } else if (json_array_size(users) > 10000) {
-        ret = send_error(c, rq, 400, "at most 10000 users per request");
+    } else if (json_array_size(users) > (size_t)max_users) {
+        ret = send_error(c, rq, 413, "%zu users is over the limit of %d per request (--max-users); split the batch",
+                         json_array_size(users), max_users);
+    } else if ((kj ? json_integer_value(kj) : k) * (json_int_t)json_array_size(users) > max_results) {
+        /* the answer would hold users x k items: bounded before anything is scored */
+        long long nu = (long long)json_array_size(users), kk = kj ? (long long)json_integer_value(kj) : k;
+        ret = send_error(c, rq, 413,
+                         "users x k = %lld x %lld = %lld is over the limit of %lld items per answer "
+                         "(--max-results); send fewer users or a smaller k",
+                         nu, kk, nu * kk, (long long)max_results);
     } else {
         if (kj) k = (int)json_integer_value(kj);
         int32_t *items = malloc((size_t)k * sizeof *items);
         float *scores = malloc((size_t)k * sizeof *scores);
-        json_t *results = json_array();
+        jtext t = {0};
+        jt_lit(&t, "{\"results\":[");
         size_t i;
         json_t *uj;
         int bad = -1;
+        ncf_status st = items && scores ? NCF_OK : NCF_ERR_NOMEM;
         json_array_foreach(users, i, uj)
         {
+            if (st != NCF_OK) break;
             char buf[32];
+            /* jansson's strings are valid UTF-8 (it refuses other input) */
             const char *user = json_is_string(uj) ? json_string_value(uj) : NULL;
             if (json_is_integer(uj)) {
                 snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(uj));
@@ -351,23 +586,20 @@ static enum MHD_Result handle_recommend_post(struct MHD_Connection *c, request *
                 bad = (int)i;
                 break;
             }
-            json_t *o = items && scores ? recommend_one(s, user, k, items, scores) : NULL;
-            if (!o) {
-                bad = -2;
-                break;
-            }
-            json_array_append_new(results, o);
+            if (i) jt_lit(&t, ",");
+            st = recommend_one(&t, s, user, k, items, scores);
         }
+        jt_lit(&t, "]}");
         free(items);
         free(scores);
         if (bad >= 0) {
-            json_decref(results);
+            jt_free(&t);
             ret = send_error(c, rq, 400, "\"users\"[%d] must be a non-empty string or an integer", bad);
-        } else if (bad == -2) {
-            json_decref(results);
+        } else if (st != NCF_OK) {
+            jt_free(&t);
             ret = send_error(c, rq, 500, "out of memory");
         } else {
-            ret = send_json(c, rq, 200, json_pack("{s:o}", "results", results), NULL);
+            ret = send_jtext(c, rq, 200, &t, NULL);
         }
     }
     json_decref(body);
@@ -380,9 +612,11 @@ static enum MHD_Result handle_score(struct MHD_Connection *c, request *rq, const
     const char *user = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "user");
     const char *list = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "items");
     if (!user || !*user) return send_error(c, rq, 400, "missing query parameter 'user'");
+    if (!id_ok(user)) return send_error(c, rq, 400, "'user' is not valid UTF-8: '%.200s'", user);
     if (!list || !*list) return send_error(c, rq, 400, "missing query parameter 'items' (comma-separated item ids)");
+    if (!id_ok(list)) return send_error(c, rq, 400, "'items' is not valid UTF-8: '%.200s'", list);
     int32_t u = ncf_idmap_find(ncf_model_users(m), user, strlen(user));
-    if (u < 0) return send_error(c, rq, 404, "unknown user '%s'", user);
+    if (u < 0) return send_error(c, rq, 404, "unknown user '%.200s'", user);
     int n = 1;
     for (const char *p = list; *p; p++) n += *p == ',';
     if (n > 10000) return send_error(c, rq, 400, "at most 10000 items per request");
@@ -407,17 +641,18 @@ static enum MHD_Result handle_score(struct MHD_Connection *c, request *rq, const
         p = comma ? comma + 1 : p + len;
     }
     ncf_status st = ncf_scorer_score(s->sc, u, idx, n, sc);
-    json_t *arr = json_array();
-    for (int q = 0; st == NCF_OK && q < n; q++)
-        json_array_append_new(arr, json_pack("{s:s, s:f}", "item", ncf_idmap_raw(ncf_model_items(m), idx[q]), "score",
-                                             (double)sc[q]));
+    jtext t = {0};
+    if (st == NCF_OK) {
+        jt_lit(&t, "{\"user\":");
+        jt_str(&t, user, strlen(user));
+        jt_lit(&t, ",\"scores\":");
+        put_items(&t, m, idx, sc, n);
+        jt_lit(&t, "}");
+    }
     free(idx);
     free(sc);
-    if (st != NCF_OK) {
-        json_decref(arr);
-        return send_error(c, rq, 500, "scoring failed");
-    }
-    return send_json(c, rq, 200, json_pack("{s:s, s:o}", "user", user, "scores", arr), NULL);
+    if (st != NCF_OK) return send_error(c, rq, 500, st == NCF_ERR_NOMEM ? "out of memory" : "scoring failed");
+    return send_jtext(c, rq, 200, &t, NULL);
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -462,10 +697,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     else if (strcmp(url, "/v1/model") == 0) rq->endpoint = EP_MODEL;
     else if (strcmp(url, "/healthz") == 0) rq->endpoint = EP_HEALTHZ;
     else if (strcmp(url, "/metrics") == 0) rq->endpoint = EP_METRICS;
-    else return send_error(c, rq, 404, "no such path: %s", url);
+    else return send_error(c, rq, 404, "no such path: %.200s", url);
     if (rq->too_big) return send_error(c, rq, 413, "request body larger than %zu bytes", max_body);
     if (!(get || (post && rq->endpoint == EP_RECOMMEND)))
-        return send_error(c, rq, 405, "method %s not allowed on %s", method, url);
+        return send_error(c, rq, 405, "method %.50s not allowed on %s", method, url);
     if (rq->endpoint == EP_METRICS) {
         char *text = metrics_text();
         if (!text) return send_error(c, rq, 500, "out of memory");
@@ -481,7 +716,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         ret = text ? send_text(c, rq, 200, "application/json", text, NULL) : send_error(c, rq, 500, "out of memory");
         break;
     }
-    default: ret = send_json(c, rq, 200, json_pack("{s:s}", "status", "ok"), NULL); break;
+    default: {
+        char *text = strdup("{\"status\":\"ok\"}");
+        ret = text ? send_text(c, rq, 200, "application/json", text, NULL) : send_error(c, rq, 500, "out of memory");
+        break;
+    }
     }
     release(s);
     return ret;
@@ -490,22 +729,39 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
-    (void)c;
     (void)toe;
     request *rq = *con_cls;
     if (!rq) return;
+    restart_deadline(c);
     record(rq->endpoint, rq->code, now_s() - rq->t0);
     atomic_fetch_sub(&in_flight, 1);
+    int big = rq->cap >= TRIM_BODY;
     free(rq->body);
     free(rq);
     *con_cls = NULL;
+    if (big) trim_memory();
 }
 
 /* ---- main ------------------------------------------------------------------ */
 int cmd_serve(int argc, char **argv)
 {
+    /* SIGHUP, SIGTERM and SIGINT are taken by the main thread alone, through
+     * sigwait below. They are blocked here, before anything can start a
+     * thread: every thread inherits this mask, the loader's OpenMP workers
+     * included, so a signal that comes while the main thread is busy (a
+     * reload) stays pending until it waits again, instead of landing on a
+     * thread that has it unblocked and killing the process. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
     const char *cmd = "serve", *path = NULL, *host = "127.0.0.1";
     int port = 8080, threads = 0;
+    int max_conns = 256, max_conns_ip = 64, idle_timeout = 10;
     int64_t body_limit = 1 << 20;
     opt_spec specs[] = {
         {"model", 0, OPT_STRING, &path, 0, 0, NULL, 0},
@@ -514,10 +770,17 @@ int cmd_serve(int argc, char **argv)
         {"threads", 0, OPT_INT, &threads, 0, 1024, NULL, 0},
         {"max-body", 0, OPT_I64, &body_limit, 16, 1 << 30, NULL, 0},
         {"max-k", 0, OPT_INT, &max_k, 1, 100000, NULL, 0},
+        {"max-users", 0, OPT_INT, &max_users, 1, 1000000, NULL, 0},
+        {"max-results", 0, OPT_I64, &max_results, 1, 100000000, NULL, 0},
+        {"max-connections", 0, OPT_INT, &max_conns, 1, 1000000, NULL, 0},
+        {"max-connections-per-ip", 0, OPT_INT, &max_conns_ip, 0, 1000000, NULL, 0},
+        {"idle-timeout", 0, OPT_INT, &idle_timeout, 1, 86400, NULL, 0},
+        {"request-timeout", 0, OPT_INT, &request_timeout, 0, 86400, NULL, 0},
     };
     const char *pos[1];
     int n_pos;
-    int rc = args_parse_or_help(cmd, argc, argv, specs, 6, pos, 0, &n_pos, HELP, NULL);
+    int rc = args_parse_or_help(cmd, argc, argv, specs, (int)(sizeof specs / sizeof specs[0]), pos, 0, &n_pos, HELP,
+                                NULL);
     if (rc >= 0) return rc;
     if (!path) {
         fprintf(stderr, "ncf serve: --model is required (see ncf serve --help)\n");
@@ -541,28 +804,33 @@ int cmd_serve(int argc, char **argv)
         return 2;
     }
     int nthreads = ncf_threads_resolve(threads);
+    if (max_conns < nthreads) { /* libmicrohttpd shares the limit out among its threads */
+        fprintf(stderr, "ncf serve: --max-connections (%d) must be at least the thread count (%d)\n", max_conns,
+                nthreads);
+        return 2;
+    }
     ncf_err err = {{0}};
     served *s = load_served(path, nthreads, &err);
     if (!s) return cli_fail(cmd, &err);
     model_path = path;
     current = s;
 
-    /* signals go to the main thread only (sigwait below) */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)nthreads, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
-        MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)max_conns,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)max_conns_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "ncf serve: cannot listen on %s port %d: %s\n", host, port, strerror(errno));
+        served_free(s);
+        return 1;
+    }
+    pthread_t reaper_thread;
+    int reaping = request_timeout > 0 && pthread_create(&reaper_thread, NULL, reaper, NULL) == 0;
+    if (request_timeout > 0 && !reaping) {
+        fprintf(stderr, "ncf serve: cannot start the deadline thread: %s\n", strerror(errno));
+        MHD_stop_daemon(d);
         served_free(s);
         return 1;
     }
@@ -597,6 +865,10 @@ int cmd_serve(int argc, char **argv)
     for (int waited = 0; atomic_load(&in_flight) > 0 && waited < 3000; waited++)
         nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     MHD_stop_daemon(d);
+    if (reaping) {
+        atomic_store(&reaper_stop, 1);
+        pthread_join(reaper_thread, NULL);
+    }
     if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
     release(current);
     fprintf(stderr, "ncf serve: stopped\n");
