@@ -4,7 +4,8 @@
  * until it finishes, writes the model bytes of an uninterrupted run, on 1
  * and 2 threads, for NeuMF (dense and lazy rows), MF with BPR and a run with
  * early stopping on validation. Also: SIGINT writes a checkpoint and exits
- * 130, SIGTERM 143; a refused resume leaves the checkpoint as it was. */
+ * 130, SIGTERM 143; a refused resume leaves the checkpoint as it was.
+ * With NCF_QUICK (sanitizer runs) only NeuMF with dense rows is killed. */
 #include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
@@ -130,17 +131,29 @@ static void test_killed_neumf_dense(void **state)
 
 static void test_killed_neumf_lazy(void **state)
 {
+    if (tu_quick()) {
+        fprintf(stderr, "skipped: NCF_QUICK is set (sanitizer runs keep one configuration)\n");
+        skip();
+    }
     for (int th = 1; th <= 2; th++) killed_runs_same_bytes("--model neumf --rows lazy --epochs 6", th);
 }
 
 static void test_killed_mf_bpr(void **state)
 {
+    if (tu_quick()) {
+        fprintf(stderr, "skipped: NCF_QUICK is set (sanitizer runs keep one configuration)\n");
+        skip();
+    }
     for (int th = 1; th <= 2; th++)
         killed_runs_same_bytes("--model mf --factors 16 --loss bpr --neg 1 --epochs 8", th);
 }
 
 static void test_killed_early_stop(void **state)
 {
+    if (tu_quick()) {
+        fprintf(stderr, "skipped: NCF_QUICK is set (sanitizer runs keep one configuration)\n");
+        skip();
+    }
     for (int th = 1; th <= 2; th++)
         killed_runs_same_bytes("--model neumf --validation --early-stop 2 --epochs 10", th);
 }

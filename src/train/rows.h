@@ -5,17 +5,13 @@
 #ifndef NCF_TRAIN_ROWS_H
 #define NCF_TRAIN_ROWS_H
 
+#include <string.h>
+
 #include "train/engine.h"
 
-/* Adds the embedding gradients of one side (0 users, 1 items) of the batch
- * samples at positions at[0 .. n) (all n when at is NULL), in that order,
- * into thread tid's sums for the rows in [lo, hi); lists each row the
- * first time (w.touched). */
-void rows_sum(engine *t, int side, int tid, const ncf_sample *s, const int32_t *at, int n, int32_t lo, int32_t hi);
-
-/* Clears the places rows_sum gave rows touched[from .. to) of a side
- * (range start lo). */
-void rows_clear_places(engine *t, int side, int tid, int from, int to, int32_t lo);
+/* Brings rows[i] of every table of a side from step from[i] to step
+ * `through` with the optimizer's zero-gradient steps (dense modes). */
+void rows_catch_up_list(engine *t, int side, const int32_t *rows, const int64_t *from, int n, int64_t through);
 
 /* After the gradients are in: sums the item gradients of the samples at
  * items[0 .. n_items) into thread tid's item rows and updates every row it
@@ -23,10 +19,90 @@ void rows_clear_places(engine *t, int side, int tid, int from, int to, int32_t l
 void rows_update(engine *t, const ncf_sample *s, const int32_t *items, int n_items, int tid, int64_t gstep,
                  const ncf_adam_step *as);
 
-/* Dense modes, before step gstep + 1's forward pass: brings the rows of one
- * side that samples at[0 .. n) read, within [lo, hi), up to date through
- * step gstep. */
-void rows_catch_up(engine *t, int side, int tid, const ncf_sample *s, const int32_t *at, int n, int32_t lo,
-                   int32_t hi, int64_t gstep);
+/* The per-sample parts, inline: they run for every sample of a step, with
+ * a constant side where the step calls them. */
+
+/* Adds the embedding gradients of one side (0 users, 1 items) of the batch
+ * samples at positions at[0 .. n) (all n when at is NULL), in that order,
+ * into thread tid's sums for the rows in [lo, hi) it owns. A row's first sample (no place in row_pos) lists it in touched
+ * and starts its sum in row_grad from zero, later ones add to that sum:
+ * the sums are those a zeroed gradient table would hold, bit for bit, kept
+ * in a per-thread buffer instead (docs/performance.md says why). The
+ * caller clears row_pos when the range is done (rows_clear_places).
+ * Position k's gradients are in slot slot_of[k]. */
+static inline void rows_sum(engine *t, int side, int tid, const ncf_sample *s, const int32_t *at, int n, int32_t lo,
+                            int32_t hi)
+{
+    const int pair = ncf_loss_pairwise(t->c->loss);
+    const size_t width = ncf_side_width_(t->m), item_at = ncf_slot_item_(t->m), rs = t->row_stride;
+    int32_t *place = t->w[tid].row_pos[side];
+    const int32_t *slot_of = t->w[tid].slot_of;
+    int32_t *touched = t->w[tid].touched[side];
+    float *sums = t->w[tid].row_grad[side];
+    int n_touched = t->w[tid].n_touched[side];
+    for (int j = 0; j < n; j++) {
+        const int k = at ? at[j] : j;
+        const int32_t rows[2] = {side ? s[k].item : s[k].user, side && pair ? s[k].item2 : -1};
+        if (side && j + 16 < n) { /* item slots further ahead: half were written on the other core */
+            const float *sl = t->emb_grad + (size_t)slot_of[at ? at[j + 16] : j + 16] * t->slot + item_at;
+            for (size_t f = 0; f < width; f += 16) __builtin_prefetch(sl + f);
+            __builtin_prefetch(sl + width - 1);
+        }
+        for (int q = 0; q < 1 + (side && pair); q++) {
+            const int32_t r = rows[q];
+            if (r < lo || r >= hi) continue;
+            /* no branch on first: which sample comes first is a coin toss */
+            const int first = place[r - lo] < 0;
+            const int32_t pos = first ? n_touched : place[r - lo];
+            touched[n_touched] = r; /* kept only the first time */
+            n_touched += first;
+            place[r - lo] = pos;
+            const float *restrict src =
+                t->emb_grad + (size_t)slot_of[k] * t->slot + (side ? item_at + (size_t)q * width : 0);
+            float *restrict dst = sums + (size_t)pos * rs;
+            ncf_add_row_(dst, src, width, first); /* AVX-512 where there is: engine.c is baseline x86-64 */
+        }
+    }
+    t->w[tid].n_touched[side] = n_touched;
+}
+
+/* Clears the places rows_sum gave the rows touched[from .. to) of a side,
+ * summed with range start lo. */
+static inline void rows_clear_places(engine *t, int side, int tid, int from, int to, int32_t lo)
+{
+    const int32_t *touched = t->w[tid].touched[side];
+    int32_t *place = t->w[tid].row_pos[side];
+    for (int q = from; q < to; q++) place[touched[q] - lo] = -1;
+}
+
+/* Before step t's forward pass: brings the rows of one side that samples
+ * at[0 .. n) (0 .. n-1 when at is NULL) read, within [lo, hi), up to date
+ * through step t - 1. */
+static inline void rows_catch_up(engine *t, int side, int tid, const ncf_sample *s, const int32_t *at, int n,
+                                 int32_t lo, int32_t hi, int64_t gstep)
+{
+    const int64_t through = gstep; /* steps done so far */
+    const int pair = side && ncf_loss_pairwise(t->c->loss);
+    int64_t *synced = t->synced[side];
+    int32_t *rows = t->w[tid].catch_rows;
+    int64_t *from = t->w[tid].from;
+    int c = 0;
+    for (int j = 0; j < n; j++) {
+        const ncf_sample *x = &s[at ? at[j] : j];
+        const int32_t cand[2] = {side ? x->item : x->user, pair ? x->item2 : -1};
+        for (int q = 0; q < 1 + pair; q++) {
+            const int32_t r = cand[q];
+            if (r < lo || r >= hi) continue;
+            /* listed only if behind: a user's later samples in the group
+             * find it current, at random, so no branch on that */
+            const int64_t behind = synced[r];
+            rows[c] = r;
+            from[c] = behind;
+            c += behind < through;
+            synced[r] = through; /* never ahead of through */
+        }
+    }
+    rows_catch_up_list(t, side, rows, from, c, through);
+}
 
 #endif
