@@ -14,6 +14,7 @@
 #include "optim/optim.h"
 #include "sampler/sampler.h"
 #include "testutil.h"
+#include "train/config.h" /* NCF_ADAM_DENSE_SWEEP */
 
 static void test_adam_and_sgd_steps(void **state)
 {

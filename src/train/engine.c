@@ -33,6 +33,7 @@
 #endif
 
 #include "core/core.h"
+#include "train/config.h"
 #include "train/engine.h"
 #include "train/phase.h"
 
