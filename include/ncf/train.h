@@ -125,7 +125,6 @@ ncf_status ncf_evaluate_cases(const ncf_model *m, const ncf_dataset *ds, const n
 typedef struct ncf_epoch_report {
     int epoch;
     double loss;          /* mean over mini-batches */
-    double hr, ndcg;      /* test HR and NDCG at the first cutoff; NaN when not evaluated */
     ncf_metrics test;     /* n_cases 0 when not evaluated this epoch */
     ncf_metrics valid;    /* n_cases 0 without validation cases or evaluation */
     double train_seconds; /* sampling + gradient steps, no evaluation */
@@ -153,8 +152,8 @@ typedef struct ncf_train_config {
     ncf_loss loss;
     int threads;          /* 0: all cores */
     uint64_t seed;
-    int topk;             /* the first cutoff when eval.n_k is 0 (kept for older callers) */
-    ncf_eval_config eval; /* mode and cutoffs; n_k 0: sampled at topk */
+    ncf_eval_config eval; /* mode and cutoffs (k[0] the one model selection uses; default
+                             sampled at K = 10) */
     int eval_every_epoch; /* evaluate every N epochs (1: each) and after the last; 0: only after the last */
     /* Early stopping: stop after this many evaluations without a better
      * validation metric (the first cutoff's HR when sampled, recall when
@@ -169,6 +168,9 @@ typedef struct ncf_train_config {
     void *user;
 } ncf_train_config;
 
+/* Defaults: 20 epochs, batch 256, 4 negatives, Adam at lr 0.001 with
+ * dense rows, BCE, all cores, seed 1, evaluation sampled at K = 10 after
+ * every epoch, no early stopping, no callbacks. */
 void ncf_train_config_default(ncf_train_config *cfg);
 ncf_status ncf_train_config_check(const ncf_train_config *cfg, ncf_err *err);
 
@@ -179,8 +181,6 @@ ncf_adam_mode ncf_train_rows_mode(const ncf_train_config *cfg, ncf_model_type ty
 typedef struct ncf_train_result {
     int epochs_run;
     int best_epoch;       /* by the test metric (what the paper reported); 0 if no epoch was evaluated */
-    double best_hr, best_ndcg;
-    double final_hr, final_ndcg;
     double final_loss;
     ncf_metrics best;     /* test metrics at best_epoch */
     ncf_metrics final;    /* test metrics after the last epoch run */

@@ -1,5 +1,5 @@
-/* config.h — internal helpers of the training configuration (config.c)
- * and the rows mode only the library and its tests use. */
+/* config.h — the rows mode of the training configuration (config.c) that
+ * only the library and its tests use. */
 #ifndef NCF_TRAIN_CONFIG_H
 #define NCF_TRAIN_CONFIG_H
 
@@ -14,8 +14,5 @@
 _Static_assert(NCF_ADAM_DENSE_SWEEP != NCF_ADAM_DENSE && NCF_ADAM_DENSE_SWEEP != NCF_ADAM_LAZY &&
                    NCF_ADAM_DENSE_SWEEP != NCF_ADAM_AUTO,
                "the sweep is none of the public rows modes");
-
-/* The evaluation a config asks for (eval.n_k 0: sampled at topk). */
-ncf_eval_config ncf_train_eval_config_(const ncf_train_config *c);
 
 #endif
