@@ -10,6 +10,7 @@
 
 #include "core/core.h"
 #include "core/streams.h"
+#include "model/grad.h"
 #include "model/model_impl.h"
 #include "nn/nn.h"
 

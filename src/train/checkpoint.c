@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "io/modelfile.h"
 #include "ncf/outfile.h"
 #include "train/trainer_impl.h"
 

@@ -8,6 +8,7 @@
 
 #include <stdatomic.h>
 
+#include "model/grad.h"
 #include "model/model_impl.h"
 #include "optim/optim.h"
 #include "sampler/sampler.h"
