@@ -33,7 +33,6 @@
 #endif
 
 #include "core/core.h"
-#include "train/config.h"
 #include "train/engine.h"
 #include "train/phase.h"
 

@@ -13,6 +13,8 @@
 #include "optim/optim.h"
 #include "sampler/sampler.h"
 
+#include "train/config.h" /* NCF_ADAM_DENSE_SWEEP, a value of mode */
+
 /* Samples per user group, on average: a batch of B samples is split into
  * ceil(B / GROUP) groups by user. */
 #define GROUP 32
