@@ -130,7 +130,7 @@ int main(int argc, char **argv)
                        "\"samples_per_second\": %.0f, \"epoch_seconds\": %.4f, \"eval_seconds\": %.5f, "
                        "\"final_hr\": %.4f}\n",
                        source, ncf_model_type_name(types[t]), adam_modes[a], thread_counts[h], sps, es, ev,
-                       res.final_hr);
+                       res.final.hr);
                 fflush(stdout);
                 ncf_model_free(m);
             }

@@ -1,11 +1,12 @@
 /* test_eval.c — the sampled leave-one-out metrics on hand-computed cases:
  * the tie rule (ties count against the held-out item), dropping listed
  * negatives equal to the held-out item and repeats, HR/NDCG values, and a
- * constant model scoring HR = 0 through ncf_evaluate. */
+ * constant model scoring HR = 0 through ncf_evaluate_. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/eval.h"
 #include "model/model_impl.h"
 #include "ncf/ncf.h"
 #include "testutil.h"
@@ -13,17 +14,17 @@
 static void test_rank_and_ties(void **state)
 {
     float neg[5] = {0.1f, 0.5f, 0.9f, 0.5f, 0.2f};
-    assert_int_equal(ncf_rank_of(0.5f, neg, 5), 3); /* 0.5, 0.9, 0.5: ties count against */
-    assert_int_equal(ncf_rank_of(1.0f, neg, 5), 0);
-    assert_int_equal(ncf_rank_of(0.0f, neg, 5), 5);
+    assert_int_equal(ncf_rank_of_(0.5f, neg, 5), 3); /* 0.5, 0.9, 0.5: ties count against */
+    assert_int_equal(ncf_rank_of_(1.0f, neg, 5), 0);
+    assert_int_equal(ncf_rank_of_(0.0f, neg, 5), 5);
     float same[3] = {2.0f, 2.0f, 2.0f};
-    assert_int_equal(ncf_rank_of(2.0f, same, 3), 3); /* a constant model never hits at K <= n */
+    assert_int_equal(ncf_rank_of_(2.0f, same, 3), 3); /* a constant model never hits at K <= n */
 }
 
 static void test_clean_negatives(void **state)
 {
     int32_t negs[8] = {5, 7, 3, 7, 9, 3, 3, 1};
-    int n = ncf_negatives_clean(3, negs, 8); /* drop the held-out item 3 and repeats */
+    int n = ncf_negatives_clean_(3, negs, 8); /* drop the held-out item 3 and repeats */
     assert_int_equal(n, 4);
     int32_t want[4] = {5, 7, 9, 1};
     assert_memory_equal(negs, want, sizeof want);
@@ -32,10 +33,10 @@ static void test_clean_negatives(void **state)
 static void test_hr_ndcg_values(void **state)
 {
     double hr = 0, nd = 0;
-    ncf_metrics_add_rank(0, 10, &hr, &nd); /* 1 / log2(2) = 1 */
-    ncf_metrics_add_rank(2, 10, &hr, &nd); /* 1 / log2(4) = 0.5 */
-    ncf_metrics_add_rank(10, 10, &hr, &nd); /* rank 10 misses @10 */
-    ncf_metrics_add_rank(6, 10, &hr, &nd); /* 1 / log2(8) = 1/3 */
+    ncf_metrics_add_rank_(0, 10, &hr, &nd); /* 1 / log2(2) = 1 */
+    ncf_metrics_add_rank_(2, 10, &hr, &nd); /* 1 / log2(4) = 0.5 */
+    ncf_metrics_add_rank_(10, 10, &hr, &nd); /* rank 10 misses @10 */
+    ncf_metrics_add_rank_(6, 10, &hr, &nd); /* 1 / log2(8) = 1/3 */
     assert_true(fabs(hr - 3.0) < 1e-12);
     assert_true(fabs(nd - (1.0 + 0.5 + 1.0 / 3.0)) < 1e-12);
 }
@@ -98,18 +99,18 @@ static void test_evaluate_hand_case(void **state)
     ncf_dataset *ds = hand_dataset();
     ncf_metrics mt;
     ncf_err err;
-    assert_int_equal(ncf_evaluate(m, ds, 3, 2, &mt, &err), NCF_OK);
+    assert_int_equal(ncf_evaluate_(m, ds, 3, 2, &mt, &err), NCF_OK);
     assert_int_equal(mt.n_cases, 2);
     assert_true(fabs(mt.hr - 0.5) < 1e-12);            /* rank 2 < 3, rank 3 not */
     assert_true(fabs(mt.ndcg - 0.5 * 0.5) < 1e-12);    /* (1/log2(4) + 0) / 2 */
-    assert_int_equal(ncf_evaluate(m, ds, 10, 1, &mt, &err), NCF_OK);
+    assert_int_equal(ncf_evaluate_(m, ds, 10, 1, &mt, &err), NCF_OK);
     assert_true(fabs(mt.hr - 1.0) < 1e-12);
     assert_true(fabs(mt.ndcg - (0.5 + 1.0 / log2(5.0)) / 2) < 1e-12);
     ncf_model_free(m);
     /* a constant model: every negative ties with the held-out item */
     const float flat[6] = {0.4f, 0.4f, 0.4f, 0.4f, 0.4f, 0.4f};
     m = hand_model(flat);
-    assert_int_equal(ncf_evaluate(m, ds, 4, 1, &mt, &err), NCF_OK);
+    assert_int_equal(ncf_evaluate_(m, ds, 4, 1, &mt, &err), NCF_OK);
     assert_true(mt.hr == 0.0 && mt.ndcg == 0.0);
     ncf_model_free(m);
     ncf_dataset_free(ds);
@@ -122,24 +123,24 @@ static void test_full_ranks_hand(void **state)
     const int32_t excl[1] = {6}, test[3] = {2, 5, 6};
     float heap[16];
     int r[3];
-    ncf_full_ranks(sc, 8, excl, 1, test, 3, 10, heap, r);
+    ncf_full_ranks_(sc, 8, excl, 1, test, 3, 10, heap, r);
     assert_int_equal(r[0], 3); /* 0, 4 and the tied 3 score >= .5 */
     assert_int_equal(r[1], 5);
     assert_int_equal(r[2], 10); /* a training item is no candidate */
-    ncf_full_ranks(sc, 8, excl, 1, test, 2, 4, heap, r); /* .5 is the 4th score: the tie path */
+    ncf_full_ranks_(sc, 8, excl, 1, test, 2, 4, heap, r); /* .5 is the 4th score: the tie path */
     assert_int_equal(r[0], 3);
     assert_int_equal(r[1], 4);
-    ncf_full_ranks(sc, 8, excl, 1, test, 2, 3, heap, r);
+    ncf_full_ranks_(sc, 8, excl, 1, test, 2, 3, heap, r);
     assert_int_equal(r[0], 3);
     assert_int_equal(r[1], 3);
-    ncf_full_ranks(sc, 8, NULL, 0, test + 2, 1, 3, heap, r); /* 6 (.95) first when not excluded */
+    ncf_full_ranks_(sc, 8, NULL, 0, test + 2, 1, 3, heap, r); /* 6 (.95) first when not excluded */
     assert_int_equal(r[0], 0);
 
     /* metrics of one user with held-out ranks 3 and 5 */
     ncf_eval_config ec = {NCF_EVAL_FULL, 2, {4, 10}};
     double sums[NCF_MAX_TOPK][NCF_METRICS] = {{0}};
     int ranks[2] = {3, 5};
-    ncf_metrics_add_ranks(ranks, 2, &ec, sums);
+    ncf_metrics_add_ranks_(ranks, 2, &ec, sums);
     double idcg = 1.0 + 1.0 / log2(3.0);
     assert_true(sums[0][NCF_METRIC_HR] == 1.0 && sums[0][NCF_METRIC_RECALL] == 0.5);
     assert_true(sums[0][NCF_METRIC_PRECISION] == 0.25 && sums[0][NCF_METRIC_MRR] == 0.25);
@@ -149,7 +150,7 @@ static void test_full_ranks_hand(void **state)
     /* IDCG over min(|test|, K): one held-out item at rank 0 is a perfect 1 */
     double one[NCF_MAX_TOPK][NCF_METRICS] = {{0}};
     int r0 = 0;
-    ncf_metrics_add_ranks(&r0, 1, &ec, one);
+    ncf_metrics_add_ranks_(&r0, 1, &ec, one);
     assert_true(one[0][NCF_METRIC_NDCG] == 1.0 && one[0][NCF_METRIC_MRR] == 1.0);
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "model/grad.h"
 #include "model/model_impl.h"
 #include "nn/nn.h"
 #include "ncf/ncf.h"

@@ -57,9 +57,9 @@ static void run_on(const char *path, const char *name, int epochs, ncf_model_typ
     ncf_train_result r;
     assert_int_equal(ncf_train(m, ds, &tc, &r, &err), NCF_OK);
     fprintf(stderr, "%s (%s rows) on %s: best HR@10 %.4f NDCG@10 %.4f (epoch %d), final %.4f / %.4f\n",
-            ncf_model_type_name(type), ncf_train_rows_mode(&tc, type) == NCF_ADAM_LAZY ? "lazy" : "dense", name, r.best_hr, r.best_ndcg, r.best_epoch, r.final_hr, r.final_ndcg);
-    assert_true(r.best_hr >= min_hr);
-    assert_true(r.best_ndcg >= min_ndcg);
+            ncf_model_type_name(type), ncf_train_rows_mode(&tc, type) == NCF_ADAM_LAZY ? "lazy" : "dense", name, r.best.hr, r.best.ndcg, r.best_epoch, r.final.hr, r.final.ndcg);
+    assert_true(r.best.hr >= min_hr);
+    assert_true(r.best.ndcg >= min_ndcg);
     ncf_model_free(m);
     ncf_dataset_free(ds);
 }

@@ -14,6 +14,7 @@
 #include "optim/optim.h"
 #include "sampler/sampler.h"
 #include "testutil.h"
+#include "train/config.h" /* NCF_ADAM_DENSE_SWEEP */
 
 static void test_adam_and_sgd_steps(void **state)
 {
@@ -279,7 +280,7 @@ static void test_deterministic_across_threads(void **state)
         assert_int_equal(n1, n3);
         assert_memory_equal(a, b, n1);
         assert_memory_equal(a, c, n1);
-        assert_true(r1.final_loss == r2.final_loss && r1.final_hr == r3.final_hr);
+        assert_true(r1.final_loss == r2.final_loss && r1.final.hr == r3.final.hr);
         free(a);
         free(b);
         free(c);
@@ -297,6 +298,8 @@ static void test_rows_auto(void **state)
     ncf_train_config tc;
     ncf_train_config_default(&tc);
     assert_int_equal(tc.adam_mode, NCF_ADAM_DENSE);
+    /* and the evaluation is the paper's, sampled at K = 10 */
+    assert_true(tc.eval.mode == NCF_EVAL_SAMPLED && tc.eval.n_k == 1 && tc.eval.k[0] == 10);
     const ncf_model_type types[] = {NCF_MODEL_NEUMF, NCF_MODEL_GMF, NCF_MODEL_MLP, NCF_MODEL_MF};
     for (int k = 0; k < 4; k++) {
         tc.adam_mode = NCF_ADAM_DENSE;
@@ -432,9 +435,9 @@ static void test_end_to_end_beats_popularity(void **state)
     tc.adam_mode = NCF_ADAM_DENSE;
     ncf_train_result res;
     assert_int_equal(ncf_train(m, ds, &tc, &res, &err), NCF_OK);
-    fprintf(stderr, "synthetic data: popularity HR@10 %.4f, NeuMF best HR@10 %.4f (epoch %d)\n", pop, res.best_hr,
+    fprintf(stderr, "synthetic data: popularity HR@10 %.4f, NeuMF best HR@10 %.4f (epoch %d)\n", pop, res.best.hr,
             res.best_epoch);
-    assert_true(res.best_hr > pop + 0.05);
+    assert_true(res.best.hr > pop + 0.05);
     ncf_model_free(m);
     ncf_dataset_free(ds);
 }

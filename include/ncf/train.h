@@ -54,18 +54,17 @@ typedef enum ncf_lr_schedule {
  * names say Adam; the modes apply to every optimizer: under momentum SGD
  * and RMSprop an untouched row also moves or changes state, and dense
  * applies that in closed form when the row is next read; plain SGD and
- * Adagrad do nothing to such a row, so the two modes agree). */
+ * Adagrad do nothing to such a row, so the two modes agree). The value 2
+ * is reserved (the library's internal reference for dense). */
 typedef enum ncf_adam_mode {
     /* Dense Adam, as PyTorch and Keras: every row moves every step (its
      * momentum keeps acting). Run without sweeping the tables: an untouched
      * row's zero-gradient steps are applied in closed form when it is next
-     * read (or at the end of the epoch); equal to NCF_ADAM_DENSE_SWEEP up
-     * to float rounding (src/optim/optim.h). */
+     * read (or at the end of the epoch); equal to sweeping every row every
+     * step up to float rounding (src/optim/optim.h; tested). */
     NCF_ADAM_DENSE = 0,
     /* Lazy Adam (TF LazyAdam): only touched rows move. */
     NCF_ADAM_LAZY = 1,
-    /* Reference for NCF_ADAM_DENSE: sweeps every row every step (slow). */
-    NCF_ADAM_DENSE_SWEEP = 2,
     /* Kept for scripts of 0.1, where it picked lazy rows for NeuMF: now
      * dense for every model. Lazy rows move a rarely seen row far less than
      * Adam does, and on sparse data most rows are rarely seen (NeuMF on
@@ -114,30 +113,6 @@ typedef struct ncf_metrics {
     double at[NCF_MAX_TOPK][NCF_METRICS]; /* at[j][metric]: the metric at k[j] */
 } ncf_metrics;
 
-/* Removes from negs (in place) entries equal to item and repeats; returns
- * the new count. Order of the kept entries is preserved. */
-int ncf_negatives_clean(int32_t item, int32_t *negs, int n);
-
-/* 0-based rank of the held-out score among negative scores: the number of
- * negatives scoring >= it. */
-int ncf_rank_of(float item_score, const float *neg_scores, int n);
-
-/* Adds one case of rank r to HR/NDCG sums for cutoff k. */
-void ncf_metrics_add_rank(int rank, int k, double *hr_sum, double *ndcg_sum);
-
-/* Full ranking of one user: ranks[t] = #{candidates j != test[t] :
- * scores[j] >= scores[test[t]]} (ties count against the held-out item),
- * where the candidates are the items 0..n_items-1 not in the sorted list
- * excl; a rank >= kmax is reported as kmax (only ranks < kmax matter).
- * A held-out item that is itself excluded gets kmax. heap needs kmax floats.
- * O(n_items log kmax). */
-void ncf_full_ranks(const float *scores, int32_t n_items, const int32_t *excl, int64_t n_excl, const int32_t *test,
-                    int n_test, int kmax, float *heap, int *ranks);
-
-/* Adds one user's metrics (ranks of its n_test held-out items, from
- * ncf_full_ranks or one sampled case) at every cutoff of ec to sums. */
-void ncf_metrics_add_ranks(const int *ranks, int n_test, const ncf_eval_config *ec, double sums[][NCF_METRICS]);
-
 /* Evaluates the model on cases (ds->test or ds->valid) with `threads`
  * threads (0: all cores). Indices are the dataset's, which must be the
  * model's. Sampled: each case ranked against its negatives. Full: the
@@ -146,15 +121,10 @@ void ncf_metrics_add_ranks(const int *ranks, int n_test, const ncf_eval_config *
 ncf_status ncf_evaluate_cases(const ncf_model *m, const ncf_dataset *ds, const ncf_cases *cases,
                               const ncf_eval_config *ec, int threads, ncf_metrics *out, ncf_err *err);
 
-/* Sampled evaluation of ds->test at one cutoff (HR@topk, NDCG@topk). */
-ncf_status ncf_evaluate(const ncf_model *m, const ncf_dataset *ds, int topk, int threads,
-                        ncf_metrics *out, ncf_err *err);
-
 /* ---- training ------------------------------------------------------------- */
 typedef struct ncf_epoch_report {
     int epoch;
     double loss;          /* mean over mini-batches */
-    double hr, ndcg;      /* test HR and NDCG at the first cutoff; NaN when not evaluated */
     ncf_metrics test;     /* n_cases 0 when not evaluated this epoch */
     ncf_metrics valid;    /* n_cases 0 without validation cases or evaluation */
     double train_seconds; /* sampling + gradient steps, no evaluation */
@@ -182,8 +152,8 @@ typedef struct ncf_train_config {
     ncf_loss loss;
     int threads;          /* 0: all cores */
     uint64_t seed;
-    int topk;             /* the first cutoff when eval.n_k is 0 (kept for older callers) */
-    ncf_eval_config eval; /* mode and cutoffs; n_k 0: sampled at topk */
+    ncf_eval_config eval; /* mode and cutoffs (k[0] the one model selection uses; default
+                             sampled at K = 10) */
     int eval_every_epoch; /* evaluate every N epochs (1: each) and after the last; 0: only after the last */
     /* Early stopping: stop after this many evaluations without a better
      * validation metric (the first cutoff's HR when sampled, recall when
@@ -198,6 +168,9 @@ typedef struct ncf_train_config {
     void *user;
 } ncf_train_config;
 
+/* Defaults: 20 epochs, batch 256, 4 negatives, Adam at lr 0.001 with
+ * dense rows, BCE, all cores, seed 1, evaluation sampled at K = 10 after
+ * every epoch, no early stopping, no callbacks. */
 void ncf_train_config_default(ncf_train_config *cfg);
 ncf_status ncf_train_config_check(const ncf_train_config *cfg, ncf_err *err);
 
@@ -208,8 +181,6 @@ ncf_adam_mode ncf_train_rows_mode(const ncf_train_config *cfg, ncf_model_type ty
 typedef struct ncf_train_result {
     int epochs_run;
     int best_epoch;       /* by the test metric (what the paper reported); 0 if no epoch was evaluated */
-    double best_hr, best_ndcg;
-    double final_hr, final_ndcg;
     double final_loss;
     ncf_metrics best;     /* test metrics at best_epoch */
     ncf_metrics final;    /* test metrics after the last epoch run */

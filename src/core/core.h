@@ -44,7 +44,8 @@ int ncf_mul_size_(size_t n, size_t size, size_t *out);
 /* ---- random numbers ------------------------------------------------------
  * xoshiro256** seeded through splitmix64. Every stream is derived from
  * (seed, a, b) so that work split into blocks draws the same numbers no
- * matter how many threads run the blocks. */
+ * matter how many threads run the blocks. The tags `a` libncf uses are
+ * listed in core/streams.h. */
 typedef struct ncf_rng {
     uint64_t s[4];
 } ncf_rng;

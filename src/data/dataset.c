@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/streams.h"
 #include "data/data_impl.h"
 
 void ncf_load_options_default(ncf_load_options *opt)
@@ -115,10 +116,11 @@ static int draw_negatives(ncf_rng *rng, int32_t n_items, const int32_t *excl, in
     return k;
 }
 
-/* Draws each case's evaluation negatives (n_neg of them, stream `stream` of
- * the seed per user) among the items the user has no interaction with:
- * not a training item and not an item of any of the user's cases in
- * `cases` or `other` (both sorted by user; other may be NULL). */
+/* Draws each case's evaluation negatives (n_neg of them, stream `stream`
+ * of the seed per user: NCF_STREAM_TEST_NEGATIVES or _VALID_NEGATIVES)
+ * among the items the user has no interaction with: not a training item
+ * and not an item of any of the user's cases in `cases` or `other` (both
+ * sorted by user; other may be NULL). */
 static ncf_status draw_case_negatives(const ncf_dataset *ds, ncf_cases *cases, const ncf_cases *other, int n_neg,
                                       uint64_t seed, uint64_t stream)
 {
@@ -159,9 +161,6 @@ static ncf_status draw_case_negatives(const ncf_dataset *ds, ncf_cases *cases, c
     free(excl);
     return NCF_OK;
 }
-
-#define STREAM_TEST 0x7e57
-#define STREAM_VALID 0x7a11d
 
 /* ---- leave-one-out split over interactions -------------------------------- */
 typedef struct loo_split {
@@ -246,8 +245,8 @@ static int csr_from_pairs(ncf_dataset *ds, const int32_t *user, const int32_t *i
  * each set avoiding the other's items too. */
 static ncf_status draw_all_negatives(ncf_dataset *ds, int n_negatives, uint64_t seed)
 {
-    if (draw_case_negatives(ds, &ds->test, &ds->valid, n_negatives, seed, STREAM_TEST) != NCF_OK ||
-        draw_case_negatives(ds, &ds->valid, &ds->test, n_negatives, seed, STREAM_VALID) != NCF_OK)
+    if (draw_case_negatives(ds, &ds->test, &ds->valid, n_negatives, seed, NCF_STREAM_TEST_NEGATIVES) != NCF_OK ||
+        draw_case_negatives(ds, &ds->valid, &ds->test, n_negatives, seed, NCF_STREAM_VALID_NEGATIVES) != NCF_OK)
         return NCF_ERR_NOMEM;
     ds->negatives_drawn = 1;
     return NCF_OK;
@@ -862,10 +861,11 @@ static ncf_status load_ncf(const char *prefix, const ncf_load_options *opt, ncf_
             goto nomem;
     } else if (csr_from_pairs(ds, tr->user, tr->item, tr->n) != 0)
         goto nomem;
-    if (!test_listed && draw_case_negatives(ds, &ds->test, &ds->valid, opt->n_negatives, opt->seed, STREAM_TEST) != NCF_OK)
+    if (!test_listed &&
+        draw_case_negatives(ds, &ds->test, &ds->valid, opt->n_negatives, opt->seed, NCF_STREAM_TEST_NEGATIVES) != NCF_OK)
         goto nomem;
     if (!valid_listed &&
-        draw_case_negatives(ds, &ds->valid, &ds->test, opt->n_negatives, opt->seed, STREAM_VALID) != NCF_OK)
+        draw_case_negatives(ds, &ds->valid, &ds->test, opt->n_negatives, opt->seed, NCF_STREAM_VALID_NEGATIVES) != NCF_OK)
         goto nomem;
     ds->negatives_drawn = !test_listed;
     goto done;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/streams.h"
 #include "data/data_impl.h"
 
 void ncf_synth_options_default(ncf_synth_options *o)
@@ -63,7 +64,7 @@ ncf_status ncf_synth_write(const ncf_synth_options *o, const char *path, ncf_err
         goto done;
     }
     ncf_rng rng;
-    ncf_rng_seed_(&rng, o->seed, 0x5717, 0);
+    ncf_rng_seed_(&rng, o->seed, NCF_STREAM_SYNTH, 0);
     /* popularity rank is a random permutation of the items */
     for (int32_t i = 0; i < I; i++) perm[i] = i;
     for (int32_t i = I - 1; i > 0; i--) {
@@ -103,7 +104,7 @@ ncf_status ncf_synth_write(const ncf_synth_options *o, const char *path, ncf_err
     const int32_t cap = I / 2;
     for (int32_t u = 0; u < o->n_users; u++) {
         ncf_rng ur;
-        ncf_rng_seed_(&ur, o->seed, 0x5718, (uint64_t)u);
+        ncf_rng_seed_(&ur, o->seed, NCF_STREAM_SYNTH_USER, (uint64_t)u);
         int32_t n = (int32_t)llround(mean * exp(sigma * ncf_rng_normal_(&ur) - 0.5 * sigma * sigma));
         if (n < 2) n = 2;
         if (n > cap) n = cap;

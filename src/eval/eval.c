@@ -13,10 +13,11 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "eval/eval.h"
 #include "model/model_impl.h"
 #include "ncf/train.h"
 
-int ncf_negatives_clean(int32_t item, int32_t *negs, int n)
+int ncf_negatives_clean_(int32_t item, int32_t *negs, int n)
 {
     int kept = 0;
     for (int k = 0; k < n; k++) {
@@ -29,21 +30,21 @@ int ncf_negatives_clean(int32_t item, int32_t *negs, int n)
     return kept;
 }
 
-int ncf_rank_of(float item_score, const float *neg_scores, int n)
+int ncf_rank_of_(float item_score, const float *neg_scores, int n)
 {
     int r = 0;
     for (int k = 0; k < n; k++) r += neg_scores[k] >= item_score;
     return r;
 }
 
-void ncf_metrics_add_rank(int rank, int k, double *hr_sum, double *ndcg_sum)
+void ncf_metrics_add_rank_(int rank, int k, double *hr_sum, double *ndcg_sum)
 {
     /* one held-out item at one cutoff: the general rule's HR and NDCG */
     ncf_eval_config ec;
     ncf_eval_config_default(&ec);
     ec.k[0] = k;
     double sums[NCF_MAX_TOPK][NCF_METRICS] = {{0}};
-    ncf_metrics_add_ranks(&rank, 1, &ec, sums);
+    ncf_metrics_add_ranks_(&rank, 1, &ec, sums);
     *hr_sum += sums[0][NCF_METRIC_HR];
     *ndcg_sum += sums[0][NCF_METRIC_NDCG];
 }
@@ -89,7 +90,7 @@ static int kmax_of(const ncf_eval_config *ec)
     return kmax;
 }
 
-void ncf_metrics_add_ranks(const int *ranks, int n_test, const ncf_eval_config *ec, double sums[][NCF_METRICS])
+void ncf_metrics_add_ranks_(const int *ranks, int n_test, const ncf_eval_config *ec, double sums[][NCF_METRICS])
 {
     if (n_test <= 0) return;
     for (int j = 0; j < ec->n_k; j++) {
@@ -134,8 +135,8 @@ static inline int excluded_at(const int32_t *excl, int64_t n_excl, int64_t *e, i
     return *e < n_excl && excl[*e] == i;
 }
 
-void ncf_full_ranks(const float *scores, int32_t n_items, const int32_t *excl, int64_t n_excl, const int32_t *test,
-                    int n_test, int kmax, float *heap, int *ranks)
+void ncf_full_ranks_(const float *scores, int32_t n_items, const int32_t *excl, int64_t n_excl, const int32_t *test,
+                     int n_test, int kmax, float *heap, int *ranks)
 {
     /* the kmax largest candidate scores (NaN never enters) */
     int n = 0;
@@ -230,7 +231,7 @@ static ncf_status ranks_sampled(const ncf_model *m, const ncf_cases *cs, int T, 
                 s = ncf_model_forward_(m, u, i, act, NULL);
                 for (int k = 0; k < kept; k++) scores[k] = ncf_model_forward_(m, u, negs[k], act, NULL);
             }
-            rank[c] = ncf_rank_of(s, scores, kept);
+            rank[c] = ncf_rank_of_(s, scores, kept);
         }
         ncf_free_aligned_(act);
         free(scores);
@@ -283,7 +284,7 @@ static ncf_status ranks_full(const ncf_model *m, const ncf_dataset *ds, const nc
                 continue;
             }
             const int64_t b = ds->train_offsets[u], e = ds->train_offsets[u + 1];
-            ncf_full_ranks(scores, n_items, ds->train_items + b, e - b, test, nt, kmax, heap, r);
+            ncf_full_ranks_(scores, n_items, ds->train_items + b, e - b, test, nt, kmax, heap, r);
             for (int t = 0; t < nt; t++) rank[order[goff[g] + t]] = r[t];
         }
         free(scores);
@@ -339,7 +340,7 @@ ncf_status ncf_evaluate_cases(const ncf_model *m, const ncf_dataset *ds, const n
     for (int32_t g = 0; g < n_groups; g++) {
         int nt = goff[g + 1] - goff[g];
         for (int t = 0; t < nt; t++) r[t] = rank[order[goff[g] + t]];
-        ncf_metrics_add_ranks(r, nt, ec, sums);
+        ncf_metrics_add_ranks_(r, nt, ec, sums);
     }
     free(r);
     for (int j = 0; j < ec->n_k; j++)
@@ -360,8 +361,8 @@ nomem:
     return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
 }
 
-ncf_status ncf_evaluate(const ncf_model *m, const ncf_dataset *ds, int topk, int threads, ncf_metrics *out,
-                        ncf_err *err)
+ncf_status ncf_evaluate_(const ncf_model *m, const ncf_dataset *ds, int topk, int threads, ncf_metrics *out,
+                         ncf_err *err)
 {
     ncf_eval_config ec;
     ncf_eval_config_default(&ec);

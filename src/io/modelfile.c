@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "core/core.h"
+#include "io/modelfile.h"
 #include "model/model_impl.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/streams.h"
+#include "model/grad.h"
 #include "model/model_impl.h"
 #include "nn/nn.h"
 
@@ -215,6 +217,8 @@ void ncf_model_sync_(ncf_model *m)
     }
 }
 
+_Static_assert(NCF_STREAM_INIT_DENSE >= NCF_TABLES, "the dense arena's init stream is not a table's");
+
 ncf_status ncf_model_create(const ncf_model_config *cfg, uint64_t seed, ncf_model **out, ncf_err *err)
 {
     ncf_model *m;
@@ -225,13 +229,13 @@ ncf_status ncf_model_create(const ncf_model_config *cfg, uint64_t seed, ncf_mode
         ncf_table *tb = &m->tab[t];
         if (!tb->w || t >= NCF_TABLE_USER_BIAS) continue; /* biases start at 0 */
         ncf_rng rng;
-        ncf_rng_seed_(&rng, seed, 0x1417, (uint64_t)t);
+        ncf_rng_seed_(&rng, seed, NCF_STREAM_INIT, (uint64_t)t);
         for (int32_t r = 0; r < tb->rows; r++)
             for (int32_t k = 0; k < tb->dim; k++)
                 tb->w[(size_t)r * (size_t)tb->stride + (size_t)k] = (float)(m->cfg.init_std * ncf_rng_normal_(&rng));
     }
     ncf_rng rng;
-    ncf_rng_seed_(&rng, seed, 0x1417, 100);
+    ncf_rng_seed_(&rng, seed, NCF_STREAM_INIT, NCF_STREAM_INIT_DENSE);
     for (int l = 0; l < m->n_layers; l++) { /* Glorot uniform */
         double limit = sqrt(6.0 / (double)(m->in[l] + m->out[l]));
         float *w = m->dense + m->w_off[l];
@@ -459,7 +463,7 @@ size_t ncf_model_ws_floats_(const ncf_model *m)
 static void make_mask(const ncf_model *m, uint64_t seed, uint64_t stream, float *mask)
 {
     ncf_rng rng;
-    ncf_rng_seed_(&rng, seed, 0xd50f, stream);
+    ncf_rng_seed_(&rng, seed, NCF_STREAM_DROPOUT, stream);
     const int n = m->out_in - m->F;
     const float keep = 1.0f - m->cfg.dropout, scale = 1.0f / keep;
     for (int k = 0; k < n; k++) mask[k] = ncf_rng_uniform_(&rng) < (double)keep ? scale : 0.0f;

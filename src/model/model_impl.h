@@ -1,5 +1,9 @@
-/* model_impl.h — the inside of ncf_model, shared by the model, trainer,
- * evaluation and model-file modules. Not part of the public API.
+/* model_impl.h — the inside of ncf_model (its tables, dense arena and
+ * activation layout) and the model's internal functions: forward passes,
+ * the split first layer for scoring, allocation and the weight count.
+ * Shared by the model, evaluation, io and training modules. Not part of the
+ * public API. What the gradient code shares with the trainer is in
+ * model/grad.h; the model file as bytes is io/modelfile.h's.
  *
  * Parameters: four embedding tables (row-major, rows padded to a multiple of
  * 8 floats so every row starts 32-byte aligned) and one dense arena holding
@@ -12,11 +16,11 @@
 #ifndef NCF_MODEL_IMPL_H
 #define NCF_MODEL_IMPL_H
 
-#include <stdio.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "ncf/model.h"
 #include "nn/nn.h"
-#include "ncf/train.h"
 
 typedef struct ncf_table {
     float *w;
@@ -65,40 +69,6 @@ struct ncf_model {
     char *meta;
 };
 
-/* One training example, 12 bytes (an epoch holds one per scored pair: 80M
- * of them for 16M interactions): BCE uses (user, item, label 1 or 0); the
- * pairwise loss uses (user, item = positive, item2 = negative). */
-typedef struct ncf_sample {
-    int32_t user, item;
-    union {
-        int32_t item2; /* pairwise loss */
-        int32_t label; /* BCE */
-    };
-} ncf_sample;
-_Static_assert(sizeof(ncf_sample) == 12, "ncf_sample is three int32");
-
-typedef struct ncf_grad_args {
-    ncf_loss loss;
-    float scale;          /* 1 / batch size */
-    float reg;            /* L2 on the embedding rows a sample looks up */
-    int dropout;          /* apply cfg.dropout */
-    uint64_t drop_seed;   /* dropout masks come from (drop_seed, sample_base + at(k)) */
-    uint64_t sample_base;
-    const int32_t *at;    /* sample k's place: at[k], or k when NULL (its entry in s and its mask) */
-} ncf_grad_args;
-
-/* Per-sample embedding gradient slot: user (F, then E, then B), item, and
- * for the pairwise loss item2; ncf_side_width_ floats each. */
-static inline size_t ncf_side_width_(const ncf_model *m) { return (size_t)(m->F + m->E + m->B); }
-
-/* Column of table t's gradient within a side of the slot. */
-static inline size_t ncf_table_col_(const ncf_model *m, int t)
-{
-    return t == NCF_TABLE_MLP_USER || t == NCF_TABLE_MLP_ITEM ? (size_t)m->F
-           : t >= NCF_TABLE_USER_BIAS                         ? (size_t)(m->F + m->E)
-                                                              : 0;
-}
-
 /* Table t's tensor name in summaries and exports ("mf.*" for MF's tables). */
 static inline const char *ncf_table_name_(const ncf_model *m, int t)
 {
@@ -116,35 +86,6 @@ static inline float ncf_mf_biases_(const ncf_model *m, int32_t u, int32_t i)
     return m->tab[NCF_TABLE_USER_BIAS].w[(size_t)u * (size_t)m->tab[NCF_TABLE_USER_BIAS].stride] +
            m->tab[NCF_TABLE_ITEM_BIAS].w[(size_t)i * (size_t)m->tab[NCF_TABLE_ITEM_BIAS].stride];
 }
-
-/* Where a slot's item part starts: the user part is rounded up to whole
- * cache lines (emb_grad is 64-byte aligned), so that the thread which sums
- * a sample's items, often not the one that computed it, reads no line of
- * the user part. */
-static inline size_t ncf_slot_item_(const ncf_model *m) { return (ncf_side_width_(m) + 15) & ~(size_t)15; }
-
-/* A sample's slot: user part, item part (and item2's for the pairwise
- * losses), rounded up to whole cache lines: neighbouring slots are often
- * written by different threads. */
-static inline size_t ncf_slot_width_(const ncf_model *m, ncf_loss loss)
-{
-    return (ncf_slot_item_(m) + (ncf_loss_pairwise(loss) ? 2 : 1) * ncf_side_width_(m) + 15) & ~(size_t)15;
-}
-
-/* Most rows one ncf_model_chunk_grad_ call handles: n samples make n rows
- * (BCE) or 2n rows (pairwise). */
-#define NCF_TILE_ROWS 64
-
-/* Floats of workspace one thread needs for ncf_model_chunk_grad_. */
-size_t ncf_model_ws_floats_(const ncf_model *m);
-
-/* Forward and backward over n samples (at most NCF_TILE_ROWS rows), sample
- * k being s[a->at[k]] (or s[k]): returns the summed loss (times scale,
- * regularisation included); adds dense gradients into dense_grad (n_dense
- * floats) and writes sample k's embedding gradients into slot k of
- * emb_grad (slots of ncf_slot_width_(m, a->loss) floats, overwritten). */
-double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, const ncf_grad_args *a,
-                             float *ws, float *dense_grad, float *emb_grad);
 
 /* Recomputes the transposed forward weights from the dense arena
  * (rows [begin, end) of the total over all layers; pass 0, SIZE_MAX for all). */
@@ -209,11 +150,5 @@ uint64_t ncf_model_weight_count_(const ncf_model_config *cfg);
 
 /* Allocates the tables and the arena for cfg (weights zero); used by create and load. */
 ncf_status ncf_model_alloc_(const ncf_model_config *cfg, ncf_model **out, ncf_err *err);
-
-/* The model file (docs/model-file.md) written to f, whole (path names it in
- * errors); and a model built from such a file's bytes, checked as
- * ncf_model_load checks a file. Checkpoints embed a model file this way. */
-ncf_status ncf_model_write_(const ncf_model *m, FILE *f, const char *path, ncf_err *err);
-ncf_status ncf_model_parse_(const unsigned char *buf, size_t size, const char *path, ncf_model **out, ncf_err *err);
 
 #endif

@@ -1,5 +1,6 @@
 /* kernels_avx2.c — the AVX2 + FMA kernel path (x86-64 only): 256-bit
- * vectors, multiply-add fused. Selected at run time when the CPU has them. */
+ * vectors, multiply-add fused. Defines ncf_kernels_avx2_ (kernels.h), which
+ * nn.c selects at run time when the CPU has them. */
 #if defined(__x86_64__) && defined(__GNUC__)
 #ifdef __clang__
 /* clang ignores #pragma GCC target: it puts the target attribute on every
@@ -16,7 +17,7 @@
 #pragma GCC target("avx2,fma")
 #include <immintrin.h>
 #endif
-#define KNAME(x) ncf_k_##x##_avx2
+#define NCF_KPATH avx2
 #define V8_MADD(c, a, b) ((v8f)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
 #define S_MADD(c, a, b) __builtin_fmaf((a), (b), (c))
 #include "nn/kernels_body.h"

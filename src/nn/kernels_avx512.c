@@ -4,8 +4,9 @@
  * chains); blocks of 8 use 8-float vectors as in the AVX2 path. Every
  * output element sees the operations of the AVX2 path in the same order,
  * so both paths give the same bits; on CPUs with full-width 512-bit units
- * (AMD Zen 5, Intel) each instruction does twice the work. Selected at run
- * time when the CPU has AVX-512F/VL. */
+ * (AMD Zen 5, Intel) each instruction does twice the work. Defines
+ * ncf_kernels_avx512_ (kernels.h), which nn.c selects at run time when the
+ * CPU has AVX-512F/VL. */
 #if defined(__x86_64__) && defined(__GNUC__)
 #ifdef __clang__
 /* clang ignores #pragma GCC target: it puts the target attribute on every
@@ -48,7 +49,7 @@ static inline __attribute__((always_inline)) v16f v16_relu(v16f x) { return v16_
 
 #define NCF_WIDE 1
 #define NCF_NR_MAX 6
-#define KNAME(x) ncf_k_##x##_avx512
+#define NCF_KPATH avx512
 #define V8_MADD(c, a, b) ((v8f)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
 #define V16_MADD(c, a, b) ((v16f)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
 #define S_MADD(c, a, b) __builtin_fmaf((a), (b), (c))

@@ -1,19 +1,33 @@
 /* kernels_body.h — the bodies of the linear-layer kernels, included once per
  * instruction-set path (kernels_generic.c, kernels_avx2.c, kernels_avx512.c)
- * with KNAME(x) naming the functions and V8_MADD(c, a, b) / S_MADD(c, a, b)
- * computing c + a * b: separately rounded in the portable path, fused (FMA)
- * in the AVX2 and AVX-512 paths. Each loop keeps at least four independent
- * accumulator chains per row: 32 outputs as four 8-float vectors; 16 outputs
- * as two vectors times two halves of the input; 8 outputs as one vector
- * times four quarters (partial sums added in a fixed order). The tile forms
- * take NCF_NR_MAX rows per pass (three; six on the AVX-512 path, whose
- * blocks of 16 and 32 use 16-float vectors: twelve chains either way, each
- * weight loaded once for all the rows) and give each row the bits the
- * one-row form gives. The register blocks are in kernels_blocks.h. Not
- * compiled on its own. */
+ * with NCF_KPATH naming the path (KNAME(x) below names its functions; the
+ * path's ncf_kernel_table, kernels.h, closes the file) and V8_MADD(c, a, b)
+ * / S_MADD(c, a, b) computing c + a * b: separately rounded in the portable
+ * path, fused (FMA) in the AVX2 and AVX-512 paths. Each loop keeps at least
+ * four independent accumulator chains per row: 32 outputs as four 8-float
+ * vectors; 16 outputs as two vectors times two halves of the input; 8
+ * outputs as one vector times four quarters (partial sums added in a fixed
+ * order). The tile forms take NCF_NR_MAX rows per pass (three; six on the
+ * AVX-512 path, whose blocks of 16 and 32 use 16-float vectors: twelve
+ * chains either way, each weight loaded once for all the rows) and give
+ * each row the bits the one-row form gives. The register blocks are in
+ * kernels_blocks.h. Not compiled on its own. */
 #include "nn/kernels.h"
 #include "nn/nn.h"
 #include "nn/simd.h"
+
+#ifndef NCF_KPATH
+#error "define NCF_KPATH (generic, avx2 or avx512) before including kernels_body.h"
+#endif
+/* KNAME(dot_rows) is ncf_k_dot_rows_avx2 on the avx2 path; KTABLE is
+ * ncf_kernels_avx2_, KPATH_NAME "avx2" (kernels.h lists every name). */
+#define NCF_KPASTE_(a, b, c) a##b##c
+#define NCF_KPASTE(a, b, c) NCF_KPASTE_(a, b, c)
+#define NCF_KSTR_(a) #a
+#define NCF_KSTR(a) NCF_KSTR_(a)
+#define KNAME(x) NCF_KPASTE(ncf_k_, x##_, NCF_KPATH)
+#define KTABLE NCF_KPASTE(ncf_kernels_, NCF_KPATH, _)
+#define KPATH_NAME NCF_KSTR(NCF_KPATH)
 
 /* Rows per pass of the tile kernels (a path may raise it) */
 #ifndef NCF_NR_MAX
@@ -84,19 +98,20 @@ static inline __attribute__((always_inline)) void KNAME(dot_rows)(float *restric
         }
 }
 
-void KNAME(linear_forward)(float *restrict y, const float *restrict x, const float *restrict wt,
-                         const float *restrict b, int in, int out)
+static void KNAME(linear_forward)(float *restrict y, const float *restrict x, const float *restrict wt,
+                                  const float *restrict b, int in, int out)
 {
     KNAME(dot_rows)(y, 0, x, 0, 1, wt, b, in, out, 0, NULL, 0);
 }
 
-void KNAME(linear_backward_x)(float *restrict dx, const float *restrict dy, const float *restrict w, int in, int out)
+static void KNAME(linear_backward_x)(float *restrict dx, const float *restrict dy, const float *restrict w, int in,
+                                     int out)
 {
     KNAME(dot_rows)(dx, 0, dy, 0, 1, w, NULL, out, in, 0, NULL, 0);
 }
 
-void KNAME(linear_forward_tile)(float *restrict Y, size_t ys, const float *restrict X, size_t xs, int rows,
-                                const float *restrict wt, const float *restrict b, int in, int out, int relu)
+static void KNAME(linear_forward_tile)(float *restrict Y, size_t ys, const float *restrict X, size_t xs, int rows,
+                                       const float *restrict wt, const float *restrict b, int in, int out, int relu)
 {
     int r = 0;
     for (; r + NCF_NR_MAX <= rows; r += NCF_NR_MAX)
@@ -110,8 +125,9 @@ void KNAME(linear_forward_tile)(float *restrict Y, size_t ys, const float *restr
     if (r < rows) KNAME(dot_rows)(Y + (size_t)r * ys, ys, X + (size_t)r * xs, xs, 1, wt, b, in, out, relu, NULL, 0);
 }
 
-void KNAME(linear_backward_x_tile)(float *restrict DX, size_t dxs, const float *restrict DY, size_t dys, int rows,
-                                   const float *restrict w, int in, int out, const float *restrict gate, size_t gs)
+static void KNAME(linear_backward_x_tile)(float *restrict DX, size_t dxs, const float *restrict DY, size_t dys,
+                                          int rows, const float *restrict w, int in, int out,
+                                          const float *restrict gate, size_t gs)
 {
     int r = 0;
     for (; r + NCF_NR_MAX <= rows; r += NCF_NR_MAX)
@@ -130,8 +146,8 @@ void KNAME(linear_backward_x_tile)(float *restrict DX, size_t dxs, const float *
                         gate ? gate + (size_t)r * gs : NULL, gs);
 }
 
-void KNAME(linear_backward_w)(float *restrict dw, float *restrict db, const float *restrict dy, size_t dy_stride,
-                            const float *restrict x, size_t x_stride, int rows, int in, int out)
+static void KNAME(linear_backward_w)(float *restrict dw, float *restrict db, const float *restrict dy, size_t dy_stride,
+                                     const float *restrict x, size_t x_stride, int rows, int in, int out)
 {
     int ob = 0;
     for (; ob + 8 <= out; ob += 8) { /* eight outputs' sums side by side, each in row order */
@@ -191,8 +207,8 @@ void KNAME(linear_backward_w)(float *restrict dw, float *restrict db, const floa
 /* Y[r] = b + W X[r] (then ReLU when relu != 0) for `rows` rows at once,
  * four rows per pass so each weight vector loaded serves four rows: the
  * inference path that scores many items for one user. */
-void KNAME(linear_forward_rows)(float *restrict Y, size_t ys, const float *restrict X, size_t xs, int rows,
-                                const float *restrict wt, const float *restrict b, int in, int out, int relu)
+static void KNAME(linear_forward_rows)(float *restrict Y, size_t ys, const float *restrict X, size_t xs, int rows,
+                                       const float *restrict wt, const float *restrict b, int in, int out, int relu)
 {
     const size_t so = (size_t)out;
     int r = 0;
@@ -258,3 +274,13 @@ void KNAME(linear_forward_rows)(float *restrict Y, size_t ys, const float *restr
             for (int o = 0; o < out; o++) y[o] = y[o] > 0.0f ? y[o] : 0.0f;
     }
 }
+
+const ncf_kernel_table KTABLE = {
+    .name = KPATH_NAME,
+    .linear_forward = KNAME(linear_forward),
+    .linear_backward_x = KNAME(linear_backward_x),
+    .linear_backward_w = KNAME(linear_backward_w),
+    .linear_forward_rows = KNAME(linear_forward_rows),
+    .linear_forward_tile = KNAME(linear_forward_tile),
+    .linear_backward_x_tile = KNAME(linear_backward_x_tile),
+};

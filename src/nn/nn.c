@@ -11,40 +11,23 @@
 #include "nn/kernels.h"
 #include "nn/nn.h"
 
-typedef struct kernel_path {
-    const char *name;
-    void (*forward)(float *restrict, const float *restrict, const float *restrict, const float *restrict, int, int);
-    void (*backward_x)(float *restrict, const float *restrict, const float *restrict, int, int);
-    void (*backward_w)(float *restrict, float *restrict, const float *restrict, size_t, const float *restrict, size_t,
-                       int, int, int);
-    void (*forward_rows)(float *restrict, size_t, const float *restrict, size_t, int, const float *restrict,
-                         const float *restrict, int, int, int);
-    void (*forward_tile)(float *restrict, size_t, const float *restrict, size_t, int, const float *restrict,
-                         const float *restrict, int, int, int);
-    void (*backward_x_tile)(float *restrict, size_t, const float *restrict, size_t, int, const float *restrict, int,
-                            int, const float *restrict, size_t);
-} kernel_path;
-
 /* In increasing order of preference for the default. The AVX-512 path
  * gives the AVX2 path's bits with 16-float vectors where the blocks allow:
  * twice the work per instruction on CPUs with full-width 512-bit units (AMD
  * Zen 5: NeuMF kernels ~1.8x), about the same on Zen 4, which splits them. */
-static const kernel_path paths[] = {
-    {"generic", ncf_k_linear_forward_generic, ncf_k_linear_backward_x_generic, ncf_k_linear_backward_w_generic,
-     ncf_k_linear_forward_rows_generic, ncf_k_linear_forward_tile_generic, ncf_k_linear_backward_x_tile_generic},
+static const ncf_kernel_table *const paths[] = {
+    &ncf_kernels_generic_,
 #ifdef NCF_HAVE_X86_PATHS
-    {"avx2", ncf_k_linear_forward_avx2, ncf_k_linear_backward_x_avx2, ncf_k_linear_backward_w_avx2,
-     ncf_k_linear_forward_rows_avx2, ncf_k_linear_forward_tile_avx2, ncf_k_linear_backward_x_tile_avx2},
-    {"avx512", ncf_k_linear_forward_avx512, ncf_k_linear_backward_x_avx512, ncf_k_linear_backward_w_avx512,
-     ncf_k_linear_forward_rows_avx512, ncf_k_linear_forward_tile_avx512, ncf_k_linear_backward_x_tile_avx512},
+    &ncf_kernels_avx2_,
+    &ncf_kernels_avx512_,
 #endif
 };
 enum { N_PATHS = sizeof paths / sizeof paths[0] };
 
-static const kernel_path *active;
+static const ncf_kernel_table *active;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-static int supported(const kernel_path *p)
+static int supported(const ncf_kernel_table *p)
 {
 #ifdef NCF_HAVE_X86_PATHS
     __builtin_cpu_init();
@@ -56,27 +39,27 @@ static int supported(const kernel_path *p)
     return strcmp(p->name, "generic") == 0;
 }
 
-static const kernel_path *find(const char *name)
+static const ncf_kernel_table *find(const char *name)
 {
     for (int k = 0; k < N_PATHS; k++)
-        if (strcmp(paths[k].name, name) == 0) return &paths[k];
+        if (strcmp(paths[k]->name, name) == 0) return paths[k];
     return NULL;
 }
 
 static void choose(void)
 {
     const char *env = getenv("NCF_KERNELS");
-    const kernel_path *p = env && *env ? find(env) : NULL;
+    const ncf_kernel_table *p = env && *env ? find(env) : NULL;
     if (p && supported(p)) {
         active = p;
         return;
     }
-    active = &paths[0];
+    active = paths[0];
     for (int k = 0; k < N_PATHS; k++)
-        if (supported(&paths[k])) active = &paths[k]; /* the last supported one */
+        if (supported(paths[k])) active = paths[k]; /* the last supported one */
 }
 
-static const kernel_path *path(void)
+static const ncf_kernel_table *path(void)
 {
     pthread_once(&once, choose);
     return active;
@@ -86,14 +69,14 @@ const char *ncf_kernels(void) { return path()->name; }
 
 int ncf_kernels_supported(const char *name)
 {
-    const kernel_path *p = find(name);
+    const ncf_kernel_table *p = find(name);
     return p && supported(p);
 }
 
 ncf_status ncf_set_kernels(const char *name)
 {
     path(); /* settle the default first */
-    const kernel_path *p = find(name);
+    const ncf_kernel_table *p = find(name);
     if (!p || !supported(p)) return NCF_ERR_ARG;
     __atomic_store_n(&active, p, __ATOMIC_RELEASE);
     return NCF_OK;
@@ -102,36 +85,36 @@ ncf_status ncf_set_kernels(const char *name)
 void ncf_linear_forward_(float *restrict y, const float *restrict x, const float *restrict wt,
                          const float *restrict b, int in, int out)
 {
-    path()->forward(y, x, wt, b, in, out);
+    path()->linear_forward(y, x, wt, b, in, out);
 }
 
 void ncf_linear_backward_x_(float *restrict dx, const float *restrict dy, const float *restrict w, int in, int out)
 {
-    path()->backward_x(dx, dy, w, in, out);
+    path()->linear_backward_x(dx, dy, w, in, out);
 }
 
 void ncf_linear_backward_w_(float *restrict dw, float *restrict db, const float *restrict dy, size_t dy_stride,
                             const float *restrict x, size_t x_stride, int rows, int in, int out)
 {
-    path()->backward_w(dw, db, dy, dy_stride, x, x_stride, rows, in, out);
+    path()->linear_backward_w(dw, db, dy, dy_stride, x, x_stride, rows, in, out);
 }
 
 void ncf_linear_forward_rows_(float *restrict Y, size_t ys, const float *restrict X, size_t xs, int rows,
                               const float *restrict wt, const float *restrict b, int in, int out, int relu)
 {
-    path()->forward_rows(Y, ys, X, xs, rows, wt, b, in, out, relu);
+    path()->linear_forward_rows(Y, ys, X, xs, rows, wt, b, in, out, relu);
 }
 
 void ncf_linear_forward_tile_(float *restrict Y, size_t ys, const float *restrict X, size_t xs, int rows,
                               const float *restrict wt, const float *restrict b, int in, int out, int relu)
 {
-    path()->forward_tile(Y, ys, X, xs, rows, wt, b, in, out, relu);
+    path()->linear_forward_tile(Y, ys, X, xs, rows, wt, b, in, out, relu);
 }
 
 void ncf_linear_backward_x_tile_(float *restrict DX, size_t dxs, const float *restrict DY, size_t dys, int rows,
                                  const float *restrict w, int in, int out, const float *restrict gate, size_t gs)
 {
-    path()->backward_x_tile(DX, dxs, DY, dys, rows, w, in, out, gate, gs);
+    path()->linear_backward_x_tile(DX, dxs, DY, dys, rows, w, in, out, gate, gs);
 }
 
 NCF_MULTIVERSION

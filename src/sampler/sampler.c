@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/streams.h"
 
 #define SAMPLER_BLOCK 4096   /* positives per RNG stream */
 #define SHUFFLE_BUCKET 32768 /* samples per shuffle bucket on average (384 kB: within L2) */
@@ -108,7 +109,7 @@ static void fill_block(const ncf_sampler *s, ncf_loss loss, int neg, uint64_t se
     const int per = per_positive(loss, neg);
     const user_bits *ub = own->w ? own : NULL; /* NULL: the global bitset, or the binary search */
     ncf_rng rng;
-    ncf_rng_seed_(&rng, seed, 0x5a3e0000ull + (uint64_t)epoch, (uint64_t)b);
+    ncf_rng_seed_(&rng, seed, ncf_stream_negatives_(epoch), (uint64_t)b);
     const int64_t end = block_end(s, b);
     for (int64_t p = b * SAMPLER_BLOCK; p < end; p++) {
         int32_t u = s->pos_user[p], i = ds->train_items[p];
@@ -146,7 +147,7 @@ static int64_t chunk_first_block(const shuffle_plan *sp, int64_t c) { return sp-
 
 static void chunk_stream(ncf_rng *rng, uint64_t seed, int epoch, int64_t c)
 {
-    ncf_rng_seed_(rng, seed, 0x5b0c0000ull + (uint64_t)epoch, (uint64_t)c);
+    ncf_rng_seed_(rng, seed, ncf_stream_buckets_(epoch), (uint64_t)c);
 }
 
 static int64_t block_samples(const ncf_sampler *s, int per, int64_t b)
@@ -233,7 +234,7 @@ ncf_status ncf_sampler_epoch_(const ncf_sampler *s, ncf_loss loss, int neg, uint
     for (int64_t k = 0; k < sp.n_buckets; k++) {
         ncf_sample *a = out + start[k];
         ncf_rng rng;
-        ncf_rng_seed_(&rng, seed, 0x50ff0000ull + (uint64_t)epoch, (uint64_t)k);
+        ncf_rng_seed_(&rng, seed, ncf_stream_shuffle_(epoch), (uint64_t)k);
         for (int64_t q = start[k + 1] - start[k] - 1; q > 0; q--) {
             const int64_t j = shuffle_draw(&rng, q);
             const ncf_sample t = a[q];

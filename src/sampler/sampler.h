@@ -7,13 +7,27 @@
  * user's sorted items. The order comes from random buckets, each shuffled
  * in cache (sampler.c), all in parallel.
  * Deterministic: blocks of positives, chunks of blocks and buckets draw
- * from streams of their own (seed, epoch, index), so the result does not
- * depend on the number of threads. */
+ * from streams of their own (seed, epoch, index; core/streams.h), so the
+ * result does not depend on the number of threads. */
 #ifndef NCF_SAMPLER_H
 #define NCF_SAMPLER_H
 
-#include "model/model_impl.h"
+#include <stdint.h>
+
 #include "ncf/data.h"
+#include "ncf/train.h"
+
+/* One training example, 12 bytes (an epoch holds one per scored pair: 80M
+ * of them for 16M interactions): BCE uses (user, item, label 1 or 0); the
+ * pairwise loss uses (user, item = positive, item2 = negative). */
+typedef struct ncf_sample {
+    int32_t user, item;
+    union {
+        int32_t item2; /* pairwise loss */
+        int32_t label; /* BCE */
+    };
+} ncf_sample;
+_Static_assert(sizeof(ncf_sample) == 12, "ncf_sample is three int32");
 
 typedef struct ncf_sampler {
     const ncf_dataset *ds;

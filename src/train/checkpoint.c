@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "io/modelfile.h"
 #include "ncf/outfile.h"
-#include "train/config.h"
 #include "train/trainer_impl.h"
 
 static const char MAGIC[8] = {'N', 'C', 'F', 'C', 'K', 'P', 'T', '\0'};
@@ -127,7 +127,7 @@ static void put_config(writer *w, const ncf_train_config *c)
     put_i32(w, (int32_t)c->adam_mode), put_f32(w, c->reg), put_f32(w, c->reg_layers), put_f32(w, c->momentum);
     put_f32(w, c->alpha), put_i32(w, (int32_t)c->schedule), put_i32(w, c->lr_step), put_f32(w, c->lr_gamma);
     put_f32(w, c->lr_end), put_i32(w, (int32_t)c->loss), put_i32(w, c->threads), put_u64(w, c->seed);
-    put_i32(w, c->topk), put_i32(w, (int32_t)c->eval.mode), put_i32(w, c->eval.n_k);
+    put_i32(w, (int32_t)c->eval.mode), put_i32(w, c->eval.n_k);
     for (int k = 0; k < NCF_MAX_TOPK; k++) put_i32(w, c->eval.k[k]);
     put_i32(w, c->eval_every_epoch), put_i32(w, c->early_stop);
 }
@@ -253,7 +253,7 @@ static void get_config(reader *r, ncf_train_config *c)
     c->adam_mode = (ncf_adam_mode)get_i32(r), c->reg = get_f32(r), c->reg_layers = get_f32(r);
     c->momentum = get_f32(r), c->alpha = get_f32(r), c->schedule = (ncf_lr_schedule)get_i32(r);
     c->lr_step = get_i32(r), c->lr_gamma = get_f32(r), c->lr_end = get_f32(r), c->loss = (ncf_loss)get_i32(r);
-    c->threads = get_i32(r), c->seed = get_u64(r), c->topk = get_i32(r);
+    c->threads = get_i32(r), c->seed = get_u64(r);
     c->eval.mode = (ncf_eval_mode)get_i32(r), c->eval.n_k = get_i32(r);
     for (int k = 0; k < NCF_MAX_TOPK; k++) c->eval.k[k] = get_i32(r);
     c->eval_every_epoch = get_i32(r), c->early_stop = get_i32(r);
@@ -482,8 +482,8 @@ static ncf_status compare_config(const ncf_train_config *was, const ncf_train_co
     if (ncf_train_rows_mode(c, type) != ncf_train_rows_mode(was, type))
         return ncf_fail_(err, NCF_ERR_ARG, "the rows mode (--rows) differs from the checkpoint's: resuming would not "
                                            "continue the same run");
-    const ncf_eval_config a = ncf_train_eval_config_(was), b = ncf_train_eval_config_(c);
-    if (a.mode != b.mode || a.n_k != b.n_k || memcmp(a.k, b.k, (size_t)a.n_k * sizeof a.k[0]) != 0)
+    const ncf_eval_config *a = &was->eval, *b = &c->eval;
+    if (a->mode != b->mode || a->n_k != b->n_k || memcmp(a->k, b->k, (size_t)a->n_k * sizeof a->k[0]) != 0)
         return ncf_fail_(err, NCF_ERR_ARG, "the evaluation (--eval, --topk) differs from the checkpoint's: resuming "
                                            "would not continue the same run");
     if (c->epochs != was->epochs && c->schedule == NCF_LR_LINEAR)

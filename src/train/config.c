@@ -75,7 +75,7 @@ void ncf_train_config_default(ncf_train_config *c)
     c->loss = NCF_LOSS_BCE;
     c->threads = 0;
     c->seed = 1;
-    c->topk = 10;
+    ncf_eval_config_default(&c->eval);
     c->eval_every_epoch = 1;
     c->early_stop = 0;
 }
@@ -83,16 +83,6 @@ void ncf_train_config_default(ncf_train_config *c)
 ncf_metric ncf_primary_metric(ncf_eval_mode mode) { return mode == NCF_EVAL_FULL ? NCF_METRIC_RECALL : NCF_METRIC_HR; }
 
 double ncf_metrics_primary(const ncf_metrics *mt, ncf_eval_mode mode) { return mt->at[0][ncf_primary_metric(mode)]; }
-
-ncf_eval_config ncf_train_eval_config_(const ncf_train_config *c)
-{
-    ncf_eval_config ec = c->eval;
-    if (ec.n_k == 0) {
-        ncf_eval_config_default(&ec);
-        ec.k[0] = c->topk;
-    }
-    return ec;
-}
 
 ncf_status ncf_train_config_check(const ncf_train_config *c, ncf_err *err)
 {
@@ -125,9 +115,7 @@ ncf_status ncf_train_config_check(const ncf_train_config *c, ncf_err *err)
     if (c->loss != NCF_LOSS_BCE && c->loss != NCF_LOSS_PAIR_BCE && c->loss != NCF_LOSS_BPR)
         return ncf_fail_(err, NCF_ERR_ARG, "unknown loss");
     if (c->threads < 0 || c->threads > 1024) return ncf_fail_(err, NCF_ERR_ARG, "threads must be in 0..1024");
-    if (c->topk < 1 || c->topk > 100000) return ncf_fail_(err, NCF_ERR_ARG, "topk must be in 1..100000");
-    ncf_eval_config ec = ncf_train_eval_config_(c);
-    if (ncf_eval_config_check(&ec, err) != NCF_OK) return NCF_ERR_ARG;
+    if (ncf_eval_config_check(&c->eval, err) != NCF_OK) return NCF_ERR_ARG;
     if (c->eval_every_epoch < 0) return ncf_fail_(err, NCF_ERR_ARG, "evaluation interval must be >= 0");
     if (c->early_stop < 0) return ncf_fail_(err, NCF_ERR_ARG, "early stopping patience must be >= 0");
     return NCF_OK;

@@ -8,10 +8,13 @@
 
 #include <stdatomic.h>
 
+#include "model/grad.h"
 #include "model/model_impl.h"
 #include "optim/optim.h"
 #include "sampler/sampler.h"
 #include "train/worker.h"
+
+#include "train/config.h" /* NCF_ADAM_DENSE_SWEEP, a value of mode */
 
 /* Samples per user group, on average: a batch of B samples is split into
  * ceil(B / GROUP) groups by user. */

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "core/core.h"
-#include "train/config.h"
 #include "train/trainer_impl.h"
 
 void snapshot_free(snapshot *s)
@@ -69,7 +68,6 @@ ncf_status ncf_trainer_create(ncf_model *m, const ncf_dataset *ds, const ncf_tra
     ncf_trainer *t = calloc(1, sizeof *t);
     if (!t) return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory allocating the trainer");
     t->c = *c;
-    t->ec = ncf_train_eval_config_(c);
     t->m = m;
     t->ds = ds;
     t->best_valid = -1.0;
@@ -101,10 +99,6 @@ void ncf_trainer_interrupt(ncf_trainer *t) { atomic_store_explicit(&t->interrupt
 void ncf_trainer_result(const ncf_trainer *t, ncf_train_result *r)
 {
     *r = t->result;
-    r->best_hr = r->best.hr;
-    r->best_ndcg = r->best.ndcg;
-    r->final_hr = r->final.hr;
-    r->final_ndcg = r->final.ndcg;
 }
 
 /* After epoch's steps: evaluates when due, updates the best, final and
@@ -116,20 +110,18 @@ static ncf_status evaluate_epoch(ncf_trainer *t, int epoch, ncf_epoch_report *r,
     ncf_train_result *result = &t->result;
     const int due = (c->eval_every_epoch > 0 && epoch % c->eval_every_epoch == 0) || epoch == c->epochs;
     if (!due || ds->test.n == 0) return NCF_OK;
-    ncf_status st = ncf_evaluate_cases(t->m, ds, &ds->test, &t->ec, t->e.T, &r->test, err);
-    if (st == NCF_OK && ds->valid.n > 0) st = ncf_evaluate_cases(t->m, ds, &ds->valid, &t->ec, t->e.T, &r->valid, err);
+    ncf_status st = ncf_evaluate_cases(t->m, ds, &ds->test, &t->c.eval, t->e.T, &r->test, err);
+    if (st == NCF_OK && ds->valid.n > 0) st = ncf_evaluate_cases(t->m, ds, &ds->valid, &t->c.eval, t->e.T, &r->valid, err);
     if (st != NCF_OK) return st;
-    r->hr = r->test.hr;
-    r->ndcg = r->test.ndcg;
     r->eval_seconds = ncf_now_seconds_() - t1;
-    const double primary = ncf_metrics_primary(&r->test, t->ec.mode);
-    if (result->best_epoch == 0 || primary > ncf_metrics_primary(&result->best, t->ec.mode)) {
+    const double primary = ncf_metrics_primary(&r->test, t->c.eval.mode);
+    if (result->best_epoch == 0 || primary > ncf_metrics_primary(&result->best, t->c.eval.mode)) {
         result->best_epoch = epoch;
         result->best = r->test;
     }
     result->final = r->test;
     if (ds->valid.n == 0) return NCF_OK;
-    const double v = ncf_metrics_primary(&r->valid, t->ec.mode);
+    const double v = ncf_metrics_primary(&r->valid, t->c.eval.mode);
     if (result->selected_epoch == 0 || v > t->best_valid) {
         t->best_valid = v;
         result->selected_epoch = epoch;
@@ -180,7 +172,7 @@ ncf_status ncf_trainer_epoch(ncf_trainer *t, ncf_epoch_report *report, ncf_err *
     t->loss_sum = 0.0;
     t->epochs_done = epoch;
     const double t1 = ncf_now_seconds_();
-    ncf_epoch_report r = {.epoch = epoch, .loss = loss, .train_seconds = t1 - t0, .hr = NAN, .ndcg = NAN};
+    ncf_epoch_report r = {.epoch = epoch, .loss = loss, .train_seconds = t1 - t0};
     r.samples = ncf_loss_pairwise(c->loss) ? 2 * t->e.n_samples : t->e.n_samples;
     ncf_status st = evaluate_epoch(t, epoch, &r, t1, err);
     if (st != NCF_OK) {

@@ -22,7 +22,6 @@ int snapshot_take(snapshot *s, const ncf_model *m);
 struct ncf_trainer {
     engine e;               /* points at c */
     ncf_train_config c;     /* the caller's configuration, copied */
-    ncf_eval_config ec;     /* c's evaluation, resolved */
     ncf_model *m;
     const ncf_dataset *ds;
     int epochs_done;

@@ -119,8 +119,9 @@ static int on_epoch(const ncf_epoch_report *r, void *user)
     const ncf_metric primary = ncf_primary_metric(rs->ec.mode);
     if (rs->progress) fprintf(stderr, "\r%60s\r", "");
     if (rs->json) {
-        printf("{\"epoch\": %d, \"loss\": %.6f, \"hr\": %.6f, \"ndcg\": %.6f", r->epoch, r->loss,
-               isnan(r->hr) ? -1.0 : r->hr, isnan(r->ndcg) ? -1.0 : r->ndcg);
+        /* hr and ndcg at the first cutoff, -1 when the epoch was not evaluated */
+        const double hr = r->test.n_cases ? r->test.hr : -1.0, ndcg = r->test.n_cases ? r->test.ndcg : -1.0;
+        printf("{\"epoch\": %d, \"loss\": %.6f, \"hr\": %.6f, \"ndcg\": %.6f", r->epoch, r->loss, hr, ndcg);
         if (r->test.n_cases) cli_print_metrics_json(stdout, "", &r->test);
         if (r->valid.n_cases) cli_print_metrics_json(stdout, "valid_", &r->valid);
         printf(", \"train_seconds\": %.4f, \"eval_seconds\": %.4f, \"samples_per_second\": %.0f}\n", r->train_seconds,
@@ -453,7 +454,6 @@ int cmd_train(int argc, char **argv)
     const int lazy_rows = ncf_train_rows_mode(&tc, mc.type) == NCF_ADAM_LAZY;
     tc.threads = threads;
     tc.seed = seed;
-    tc.topk = topk;
     tc.eval = ec;
     tc.eval_every_epoch = no_eval ? 0 : eval_every;
     tc.early_stop = early_stop;
@@ -635,7 +635,7 @@ int cmd_train(int argc, char **argv)
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         printf("{\"best_epoch\": %d, \"best_hr\": %.6f, \"best_ndcg\": %.6f, \"final_hr\": %.6f, \"final_ndcg\": %.6f",
-               res.best_epoch, res.best_hr, res.best_ndcg, res.final_hr, res.final_ndcg);
+               res.best_epoch, res.best.hr, res.best.ndcg, res.final.hr, res.final.ndcg);
         if (res.best_epoch) {
             cli_print_metrics_json(stdout, "best_", &res.best);
             cli_print_metrics_json(stdout, "final_", &res.final);
@@ -650,8 +650,8 @@ int cmd_train(int argc, char **argv)
     } else if (res.best_epoch > 0) {
         const ncf_metric pm = ncf_primary_metric(ec.mode);
         printf("best epoch %d (on test, as the paper): %s@%d %.4f  NDCG@%d %.4f;  final: %s@%d %.4f  NDCG@%d %.4f\n",
-               res.best_epoch, pname, topk, res.best.at[0][pm], topk, res.best_ndcg, pname, topk, res.final.at[0][pm],
-               topk, res.final_ndcg);
+               res.best_epoch, pname, topk, res.best.at[0][pm], topk, res.best.ndcg, pname, topk, res.final.at[0][pm],
+               topk, res.final.ndcg);
         if (res.selected_epoch)
             printf("selected on validation: epoch %d: test %s@%d %.4f  NDCG@%d %.4f%s\n", res.selected_epoch, pname,
                    topk, res.selected.at[0][pm], topk, res.selected.ndcg,
@@ -670,8 +670,8 @@ int cmd_train(int argc, char **argv)
                  ncf_optimizer_name(tc.optimizer), (double)tc.momentum, lazy_rows ? "lazy" : "dense",
                  (double)tc.reg, (double)tc.reg_layers,
                  tc.schedule == NCF_LR_STEP ? "step" : tc.schedule == NCF_LR_LINEAR ? "linear" : "constant",
-                 (unsigned long long)seed, topk, data, lo.n_negatives, res.best_epoch, res.best_hr, res.best_ndcg,
-                 res.final_hr, res.final_ndcg, ec.mode == NCF_EVAL_FULL ? "full" : "sampled", res.selected_epoch);
+                 (unsigned long long)seed, topk, data, lo.n_negatives, res.best_epoch, res.best.hr, res.best.ndcg,
+                 res.final.hr, res.final.ndcg, ec.mode == NCF_EVAL_FULL ? "full" : "sampled", res.selected_epoch);
         const ncf_status ms = meta ? ncf_model_set_meta(m, meta) : NCF_ERR_NOMEM;
         free(meta);
         if (ms != NCF_OK || ncf_model_save(m, out, &err) != NCF_OK) {
