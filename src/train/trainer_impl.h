@@ -37,4 +37,26 @@ struct ncf_trainer {
     atomic_int interrupt;
 };
 
+/* A checkpoint read back (checkpoint.c), before ncf_trainer_resume
+ * (resume.c) moves its state into a trainer. */
+struct ncf_checkpoint {
+    ncf_train_config c;
+    uint64_t fingerprint;
+    int32_t n_users, n_items;
+    int64_t n_train;
+    int epochs_done;
+    int64_t steps_done;
+    double loss_sum;
+    int64_t step;
+    ncf_train_result result;
+    double best_valid;
+    int since_better, over;
+    char *note;
+    ncf_model *m;
+    float *dense_m, *dense_v;
+    float *tab_m[NCF_TABLES], *tab_v[NCF_TABLES];
+    int64_t *synced[2];
+    snapshot best;
+};
+
 #endif
