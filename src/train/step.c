@@ -31,6 +31,7 @@
 #include <omp.h>
 #endif
 
+#include "core/streams.h"
 #include "train/engine.h"
 #include "train/phase.h"
 #include "train/rows.h"
@@ -263,7 +264,7 @@ int64_t engine_run(engine *t, int epoch, int64_t from, const atomic_int *halt, d
                                 .scale = 1.0f / (float)B,
                                 .reg = c->reg,
                                 .dropout = 1,
-                                .drop_seed = c->seed ^ ((uint64_t)epoch << 40),
+                                .drop_seed = ncf_stream_dropout_seed_(c->seed, epoch),
                                 .sample_base = (uint64_t)start};
             int n_items;
             const int32_t *items = list_items(t, s, B, tid, &n_items);

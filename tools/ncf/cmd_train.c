@@ -260,436 +260,489 @@ static int save_checkpoint(const ncf_trainer *t, const char *path, const char *n
     return 0;
 }
 
-int cmd_train(int argc, char **argv)
-{
-    const char *cmd = "train";
-    const char *checkpoint = NULL, *resume = NULL, *init = NULL;
-    int checkpoint_every = 1;
-    const char *data = NULL, *out = NULL, *layers_s = "64,32,16,8", *pre_gmf = NULL, *pre_mlp = NULL;
-    double alpha = 0.5;
-    /* choices are indices into the options' "a|b|c" lists, which follow the library's enums */
-    int model = NCF_MODEL_NEUMF, preset = 0, factors = 8, epochs = 20, batch = 256, neg = 4;
-    int optimizer = NCF_OPT_ADAM, adam_mode = ROWS_DENSE;
-    int threads = 0, json = 0, summary = 0, gmf_act = 0, loss = 0, quiet = 0, no_eval = 0;
-    int eval_mode = 0, eval_every = 1, early_stop = 0;
-    const char *topk_s = "10";
-    double lr = 0.001, dropout = 0.0, reg = 0.0, init_std = 0.01, reg_layers = 0.0, momentum = 0.0;
-    double rms_alpha = 0.99, eps = 1e-8, lr_gamma = 0.5, lr_end = 0.0;
-    int schedule = NCF_LR_CONSTANT, lr_step = 10, rows_mode = ROWS_DENSE;
-    uint64_t seed = 1;
+/* Everything `ncf train` reads from its command line (choices are indices
+ * into the options' "a|b|c" lists, which follow the library's enums). */
+typedef struct train_args {
+    const char *data, *out, *layers, *topk, *pre_gmf, *pre_mlp, *checkpoint, *resume, *init;
+    int model, preset, factors, epochs, batch, neg, optimizer, adam_mode, rows_mode, threads;
+    int json, summary, gmf_act, loss, quiet, no_eval, eval_mode, eval_every, early_stop;
+    int schedule, lr_step, checkpoint_every;
+    double alpha, lr, dropout, reg, init_std, reg_layers, momentum, rms_alpha, eps, lr_gamma, lr_end;
+    uint64_t seed;
     data_opts d;
-    opt_spec own[] = {
-        {"data", 0, OPT_STRING, &data, 0, 0, NULL, 0},
-        {"model", 0, OPT_CHOICE, &model, 0, 0, "gmf|mlp|neumf|mf", 0},
-        {"preset", 0, OPT_CHOICE, &preset, 0, 0, "paper|seed", 0},
-        {"factors", 0, OPT_INT, &factors, 1, 4096, NULL, 0},
-        {"layers", 0, OPT_STRING, &layers_s, 0, 0, NULL, 0},
-        {"gmf-activation", 0, OPT_CHOICE, &gmf_act, 0, 0, "identity|sigmoid", 0},
-        {"dropout", 0, OPT_DOUBLE, &dropout, 0, 0.99, NULL, 0},
-        {"reg", 0, OPT_DOUBLE, &reg, 0, 100, NULL, 0},
-        {"reg-emb", 0, OPT_DOUBLE, &reg, 0, 100, NULL, 0},
-        {"reg-layers", 0, OPT_DOUBLE, &reg_layers, 0, 100, NULL, 0},
-        {"momentum", 0, OPT_DOUBLE, &momentum, 0, 0.999999, NULL, 0},
-        {"rmsprop-alpha", 0, OPT_DOUBLE, &rms_alpha, 1e-6, 0.999999, NULL, 0},
-        {"eps", 0, OPT_DOUBLE, &eps, 1e-30, 1, NULL, 0},
-        {"rows", 0, OPT_CHOICE, &rows_mode, 0, 0, "dense|lazy|auto", 0},
-        {"lr-schedule", 0, OPT_CHOICE, &schedule, 0, 0, "constant|step|linear", 0},
-        {"lr-step", 0, OPT_INT, &lr_step, 1, 1000000, NULL, 0},
-        {"lr-gamma", 0, OPT_DOUBLE, &lr_gamma, 1e-9, 1, NULL, 0},
-        {"lr-end", 0, OPT_DOUBLE, &lr_end, 0, 10, NULL, 0},
-        {"init-std", 0, OPT_DOUBLE, &init_std, 0, 5, NULL, 0},
-        {"summary", 0, OPT_FLAG, &summary, 0, 0, NULL, 0},
-        {"epochs", 0, OPT_INT, &epochs, 0, 100000, NULL, 0},
-        {"batch", 0, OPT_INT, &batch, 1, 1 << 22, NULL, 0},
-        {"lr", 0, OPT_DOUBLE, &lr, 1e-12, 10, NULL, 0},
-        {"neg", 0, OPT_INT, &neg, 1, 1000, NULL, 0},
-        {"loss", 0, OPT_CHOICE, &loss, 0, 0, "bce|pair-bce|bpr", 0},
-        {"optimizer", 0, OPT_CHOICE, &optimizer, 0, 0, "adam|sgd|adagrad|rmsprop", 0},
-        {"adam", 0, OPT_CHOICE, &adam_mode, 0, 0, "dense|lazy|auto", 0},
-        {"threads", 0, OPT_INT, &threads, 0, 1024, NULL, 0},
-        {"seed", 0, OPT_U64, &seed, 0, 0, NULL, 0},
-        {"topk", 0, OPT_STRING, &topk_s, 0, 0, NULL, 0},
-        {"eval", 0, OPT_CHOICE, &eval_mode, 0, 0, "sampled|full", 0},
-        {"eval-every", 0, OPT_INT, &eval_every, 1, 1000000, NULL, 0},
-        {"early-stop", 0, OPT_INT, &early_stop, 1, 1000000, NULL, 0},
-        {"out", 0, OPT_STRING, &out, 0, 0, NULL, 0},
-        {"json", 0, OPT_FLAG, &json, 0, 0, NULL, 0},
-        {"quiet", 0, OPT_FLAG, &quiet, 0, 0, NULL, 0},
-        {"no-eval", 0, OPT_FLAG, &no_eval, 0, 0, NULL, 0},
-        {"pretrain-gmf", 0, OPT_STRING, &pre_gmf, 0, 0, NULL, 0},
-        {"pretrain-mlp", 0, OPT_STRING, &pre_mlp, 0, 0, NULL, 0},
-        {"alpha", 0, OPT_DOUBLE, &alpha, 0, 1, NULL, 0},
-        {"checkpoint", 0, OPT_STRING, &checkpoint, 0, 0, NULL, 0},
-        {"checkpoint-every", 0, OPT_INT, &checkpoint_every, 1, 1000000, NULL, 0},
-        {"resume", 0, OPT_STRING, &resume, 0, 0, NULL, 0},
-        {"init", 0, OPT_STRING, &init, 0, 0, NULL, 0},
+} train_args;
+
+#define TRAIN_OPTS 44 /* the options of the table in train_specs */
+#define TRAIN_SPECS (DATA_OPT_COUNT + TRAIN_OPTS)
+
+/* Sets a's defaults and fills specs[0 .. TRAIN_SPECS) with the options
+ * pointing into a. */
+static void train_specs(train_args *a, opt_spec *specs)
+{
+    *a = (train_args){.layers = "64,32,16,8", .topk = "10", .model = NCF_MODEL_NEUMF, .factors = 8, .epochs = 20,
+                      .batch = 256, .neg = 4, .optimizer = NCF_OPT_ADAM, .adam_mode = ROWS_DENSE,
+                      .rows_mode = ROWS_DENSE, .eval_every = 1, .schedule = NCF_LR_CONSTANT, .lr_step = 10,
+                      .checkpoint_every = 1, .alpha = 0.5, .lr = 0.001, .init_std = 0.01, .rms_alpha = 0.99,
+                      .eps = 1e-8, .lr_gamma = 0.5, .seed = 1};
+    const opt_spec own[] = {
+        {"data", 0, OPT_STRING, &a->data, 0, 0, NULL, 0},
+        {"model", 0, OPT_CHOICE, &a->model, 0, 0, "gmf|mlp|neumf|mf", 0},
+        {"preset", 0, OPT_CHOICE, &a->preset, 0, 0, "paper|seed", 0},
+        {"factors", 0, OPT_INT, &a->factors, 1, 4096, NULL, 0},
+        {"layers", 0, OPT_STRING, &a->layers, 0, 0, NULL, 0},
+        {"gmf-activation", 0, OPT_CHOICE, &a->gmf_act, 0, 0, "identity|sigmoid", 0},
+        {"dropout", 0, OPT_DOUBLE, &a->dropout, 0, 0.99, NULL, 0},
+        {"reg", 0, OPT_DOUBLE, &a->reg, 0, 100, NULL, 0},
+        {"reg-emb", 0, OPT_DOUBLE, &a->reg, 0, 100, NULL, 0},
+        {"reg-layers", 0, OPT_DOUBLE, &a->reg_layers, 0, 100, NULL, 0},
+        {"momentum", 0, OPT_DOUBLE, &a->momentum, 0, 0.999999, NULL, 0},
+        {"rmsprop-alpha", 0, OPT_DOUBLE, &a->rms_alpha, 1e-6, 0.999999, NULL, 0},
+        {"eps", 0, OPT_DOUBLE, &a->eps, 1e-30, 1, NULL, 0},
+        {"rows", 0, OPT_CHOICE, &a->rows_mode, 0, 0, "dense|lazy|auto", 0},
+        {"lr-schedule", 0, OPT_CHOICE, &a->schedule, 0, 0, "constant|step|linear", 0},
+        {"lr-step", 0, OPT_INT, &a->lr_step, 1, 1000000, NULL, 0},
+        {"lr-gamma", 0, OPT_DOUBLE, &a->lr_gamma, 1e-9, 1, NULL, 0},
+        {"lr-end", 0, OPT_DOUBLE, &a->lr_end, 0, 10, NULL, 0},
+        {"init-std", 0, OPT_DOUBLE, &a->init_std, 0, 5, NULL, 0},
+        {"summary", 0, OPT_FLAG, &a->summary, 0, 0, NULL, 0},
+        {"epochs", 0, OPT_INT, &a->epochs, 0, 100000, NULL, 0},
+        {"batch", 0, OPT_INT, &a->batch, 1, 1 << 22, NULL, 0},
+        {"lr", 0, OPT_DOUBLE, &a->lr, 1e-12, 10, NULL, 0},
+        {"neg", 0, OPT_INT, &a->neg, 1, 1000, NULL, 0},
+        {"loss", 0, OPT_CHOICE, &a->loss, 0, 0, "bce|pair-bce|bpr", 0},
+        {"optimizer", 0, OPT_CHOICE, &a->optimizer, 0, 0, "adam|sgd|adagrad|rmsprop", 0},
+        {"adam", 0, OPT_CHOICE, &a->adam_mode, 0, 0, "dense|lazy|auto", 0},
+        {"threads", 0, OPT_INT, &a->threads, 0, 1024, NULL, 0},
+        {"seed", 0, OPT_U64, &a->seed, 0, 0, NULL, 0},
+        {"topk", 0, OPT_STRING, &a->topk, 0, 0, NULL, 0},
+        {"eval", 0, OPT_CHOICE, &a->eval_mode, 0, 0, "sampled|full", 0},
+        {"eval-every", 0, OPT_INT, &a->eval_every, 1, 1000000, NULL, 0},
+        {"early-stop", 0, OPT_INT, &a->early_stop, 1, 1000000, NULL, 0},
+        {"out", 0, OPT_STRING, &a->out, 0, 0, NULL, 0},
+        {"json", 0, OPT_FLAG, &a->json, 0, 0, NULL, 0},
+        {"quiet", 0, OPT_FLAG, &a->quiet, 0, 0, NULL, 0},
+        {"no-eval", 0, OPT_FLAG, &a->no_eval, 0, 0, NULL, 0},
+        {"pretrain-gmf", 0, OPT_STRING, &a->pre_gmf, 0, 0, NULL, 0},
+        {"pretrain-mlp", 0, OPT_STRING, &a->pre_mlp, 0, 0, NULL, 0},
+        {"alpha", 0, OPT_DOUBLE, &a->alpha, 0, 1, NULL, 0},
+        {"checkpoint", 0, OPT_STRING, &a->checkpoint, 0, 0, NULL, 0},
+        {"checkpoint-every", 0, OPT_INT, &a->checkpoint_every, 1, 1000000, NULL, 0},
+        {"resume", 0, OPT_STRING, &a->resume, 0, 0, NULL, 0},
+        {"init", 0, OPT_STRING, &a->init, 0, 0, NULL, 0},
     };
-    int n_own = (int)(sizeof own / sizeof own[0]);
-    opt_spec specs[DATA_OPT_COUNT + sizeof own / sizeof own[0]]; /* sized from the tables */
-    data_opts_specs(&d, specs);
+    _Static_assert(sizeof own / sizeof own[0] == TRAIN_OPTS, "TRAIN_OPTS counts the table");
+    data_opts_specs(&a->d, specs);
     memcpy(specs + DATA_OPT_COUNT, own, sizeof own);
-    int n_specs = DATA_OPT_COUNT + n_own;
+}
+
+/* What one run holds; everything is freed by run_free. */
+typedef struct train_run {
+    train_args a;
+    opt_spec specs[TRAIN_SPECS];
+    int argc;                /* the command line in force (the merged one on resume) */
+    char **argv;
+    ncf_checkpoint *ck;      /* --resume */
+    char *saved, **merged;   /* the checkpoint's command line, and it merged with this one */
+    ncf_model_config mc;
+    ncf_train_config tc;
+    ncf_load_options lo;
+    ncf_eval_config ec;
+    int model_given;         /* a model option was given (else --init's model's are used) */
+    run_state rs;
+    FILE *info;              /* where the run's description goes: stderr under --json */
+    ncf_dataset *ds;
+    ncf_model *m, *init_model;
+    ncf_trainer *trainer;
+    char *note;              /* the command line kept in checkpoints */
+} train_run;
+
+static void run_free(train_run *r)
+{
+    g_trainer = NULL;
+    ncf_trainer_free(r->trainer);
+    ncf_checkpoint_free(r->ck);
+    ncf_model_free(r->init_model);
+    ncf_model_free(r->m);
+    ncf_dataset_free(r->ds);
+    free(r->note);
+    free(r->saved);
+    free(r->merged);
+}
+
+static int out_of_memory(void)
+{
+    fprintf(stderr, "ncf train: out of memory\n");
+    return 1;
+}
+
+/* Parses the command line; with --resume, the checkpoint's command line
+ * with this one's options over it. Returns -1 to go on, else the exit
+ * status. */
+static int parse_command_line(train_run *r, int argc, char **argv, const char *help)
+{
     const char *pos[1];
     int n_pos;
-    char help[8192];
-    snprintf(help, sizeof help, HELP, EVAL_OPTS_HELP);
-    int rc = args_parse_or_help(cmd, argc, argv, specs, n_specs, pos, 0, &n_pos, help, DATA_OPTS_HELP);
+    train_specs(&r->a, r->specs);
+    int rc = args_parse_or_help("train", argc, argv, r->specs, TRAIN_SPECS, pos, 0, &n_pos, help, DATA_OPTS_HELP);
     if (rc >= 0) return rc;
-    /* --resume: the checkpoint's command line, with this one's options over it */
-    ncf_checkpoint *ck = NULL;
-    char *saved = NULL, **merged = NULL;
-    if (resume) {
-        ncf_err cerr = {{0}};
-        if (ncf_checkpoint_load(resume, &ck, &cerr) != NCF_OK) return cli_fail(cmd, &cerr);
-        saved = strdup(ncf_checkpoint_note(ck));
-        char **base = saved ? malloc((strlen(saved) + 1) * sizeof *base) : NULL;
-        merged = base ? malloc((strlen(saved) + 1 + (size_t)argc) * sizeof *merged) : NULL;
-        if (!merged) {
-            free(base);
-            free(saved);
-            ncf_checkpoint_free(ck);
-            fprintf(stderr, "ncf train: out of memory\n");
-            return 1;
-        }
-        int base_n = args_decode(saved, base, (int)strlen(saved) + 1);
-        opt_spec *own_resume = args_find(specs, n_specs, "resume");
-        int n = 0;
-        for (int k = 0; k < argc; k++) /* this command line without --resume FILE */
-            if (strcmp(argv[k], "--resume") == 0) k++;
-            else if (strncmp(argv[k], "--resume=", 9) != 0) argv[n++] = argv[k];
-        n = args_merge(specs, n_specs, base_n, base, n, argv, merged);
-        free(base);
-        for (int k = 0; k < n_specs; k++) specs[k].given = 0;
-        data_opts_specs(&d, specs); /* defaults again, then the merged line */
-        (void)own_resume;
-        rc = args_parse_or_help(cmd, n, merged, specs, n_specs, pos, 0, &n_pos, help, DATA_OPTS_HELP);
-        if (rc >= 0 || resume == NULL) {
-            ncf_checkpoint_free(ck);
-            free(saved);
-            free(merged);
-            return rc >= 0 ? rc : 2;
-        }
-        argc = n;
-        argv = merged;
-    }
-    if (!data) {
-        fprintf(stderr, "ncf train: --data is required (see ncf train --help)\n");
-        return 2;
-    }
-    int32_t layers[NCF_MAX_HIDDEN + 1];
-    int n_layers = args_parse_int_list(layers_s, layers, NCF_MAX_HIDDEN + 1);
-    if (n_layers < 0) {
-        fprintf(stderr, "ncf train: --layers needs 1 to %d comma-separated positive widths, got '%s'\n",
-                NCF_MAX_HIDDEN + 1, layers_s);
-        return 2;
-    }
-    ncf_load_options lo;
-    if (data_opts_to_load(cmd, &d, specs, seed, &lo)) return 2;
-    ncf_eval_config ec;
-    if (cli_eval_config(cmd, eval_mode, topk_s, &ec)) return 2;
-    const int topk = ec.k[0];
-    if (ec.mode == NCF_EVAL_FULL && !args_find(specs, n_specs, "negatives")->given)
-        lo.n_negatives = 0; /* full ranking needs no sampled negatives */
-
+    r->argc = argc;
+    r->argv = argv;
+    if (!r->a.resume) return -1;
+    const char *resume = r->a.resume;
     ncf_err err = {{0}};
-    ncf_model_config mc;
-    if (ncf_model_config_preset(preset ? NCF_PRESET_SEED : NCF_PRESET_PAPER, (ncf_model_type)model, factors, layers,
-                                n_layers, &mc, &err) != NCF_OK) {
-        fprintf(stderr, "ncf train: %s\n", err.msg);
-        return 2;
+    if (ncf_checkpoint_load(resume, &r->ck, &err) != NCF_OK) return cli_fail("train", &err);
+    const size_t cap = strlen(ncf_checkpoint_note(r->ck)) + 1;
+    r->saved = strdup(ncf_checkpoint_note(r->ck));
+    char **base = r->saved ? malloc(cap * sizeof *base) : NULL;
+    r->merged = base ? malloc((cap + (size_t)argc) * sizeof *r->merged) : NULL;
+    if (!r->merged) {
+        free(base);
+        return out_of_memory();
     }
-    ncf_train_config tc;
-    ncf_train_config_default(&tc);
-    if (preset == 1) { /* the seed model's training */
-        tc.loss = NCF_LOSS_PAIR_BCE;
-        tc.neg = 1;
-        tc.reg = 1e-6f;
-    }
-    opt_spec *S = specs;
-#define GIVEN(name) option_given(S, n_specs, name)
-    if (GIVEN("gmf-activation")) mc.gmf_activation = (ncf_activation)gmf_act;
-    if (GIVEN("dropout")) mc.dropout = (float)dropout;
-    if (GIVEN("init-std")) mc.init_std = (float)init_std;
-    if (GIVEN("reg") && GIVEN("reg-emb")) {
-        fprintf(stderr, "ncf train: --reg and --reg-emb are the same option; give one\n");
-        return 2;
-    }
-    if (GIVEN("reg") || GIVEN("reg-emb")) tc.reg = (float)reg;
-    if (GIVEN("adam") && GIVEN("rows")) {
-        fprintf(stderr, "ncf train: --adam and --rows are the same option; give one\n");
-        return 2;
-    }
-    if (GIVEN("rows")) adam_mode = rows_mode;
-    if (GIVEN("momentum") && optimizer != NCF_OPT_SGD) {
-        fprintf(stderr, "ncf train: --momentum applies only to --optimizer sgd\n");
-        return 2;
-    }
-    if (GIVEN("rmsprop-alpha") && optimizer != NCF_OPT_RMSPROP) {
-        fprintf(stderr, "ncf train: --rmsprop-alpha applies only to --optimizer rmsprop\n");
-        return 2;
-    }
-    if ((GIVEN("lr-step") || GIVEN("lr-gamma")) && schedule != NCF_LR_STEP) {
-        fprintf(stderr, "ncf train: --lr-step and --lr-gamma apply only to --lr-schedule step\n");
-        return 2;
-    }
-    if (GIVEN("lr-end") && schedule != NCF_LR_LINEAR) {
-        fprintf(stderr, "ncf train: --lr-end applies only to --lr-schedule linear\n");
-        return 2;
-    }
-    tc.reg_layers = (float)reg_layers;
-    tc.momentum = (float)momentum;
-    tc.alpha = (float)rms_alpha;
-    tc.eps = (float)eps;
-    tc.schedule = (ncf_lr_schedule)schedule;
-    tc.lr_step = lr_step;
-    tc.lr_gamma = (float)lr_gamma;
-    tc.lr_end = (float)lr_end;
-    if (GIVEN("neg")) tc.neg = neg;
-    if (GIVEN("loss")) tc.loss = (ncf_loss)loss;
-    tc.epochs = epochs;
-    tc.batch = batch;
-    tc.lr = (float)lr;
-    tc.optimizer = (ncf_optimizer)optimizer;
-    tc.adam_mode = ROWS_MODE[adam_mode];
-    const int lazy_rows = ncf_train_rows_mode(&tc, mc.type) == NCF_ADAM_LAZY;
-    tc.threads = threads;
-    tc.seed = seed;
-    tc.eval = ec;
-    tc.eval_every_epoch = no_eval ? 0 : eval_every;
-    tc.early_stop = early_stop;
-    if (GIVEN("no-eval") && GIVEN("eval-every")) {
-        fprintf(stderr, "ncf train: --no-eval and --eval-every exclude each other\n");
-        return 2;
-    }
-    if ((pre_gmf || pre_mlp) && (!pre_gmf || !pre_mlp || model != NCF_MODEL_NEUMF)) {
-        fprintf(stderr, "ncf train: pre-training needs --model neumf with both --pretrain-gmf and --pretrain-mlp\n");
-        return 2;
-    }
-    if (init && pre_gmf) {
-        fprintf(stderr, "ncf train: --init and pre-training exclude each other\n");
-        return 2;
-    }
-    const int model_given = GIVEN("model") || GIVEN("preset") || GIVEN("factors") || GIVEN("layers") ||
-                            GIVEN("gmf-activation") || GIVEN("dropout") || GIVEN("init-std");
-    if (GIVEN("alpha") && !pre_gmf) {
-        fprintf(stderr, "ncf train: --alpha applies only with --pretrain-gmf and --pretrain-mlp\n");
-        return 2;
-    }
-    if (GIVEN("adam") && optimizer != NCF_OPT_ADAM) {
-        fprintf(stderr, "ncf train: --adam applies only to --optimizer adam (--rows for the others)\n");
-        return 2;
-    }
-    if (ncf_train_config_check(&tc, &err) != NCF_OK) {
-        fprintf(stderr, "ncf train: %s\n", err.msg);
-        return 2;
-    }
-#undef GIVEN
+    const int base_n = args_decode(r->saved, base, (int)cap);
+    int n = 0;
+    for (int k = 0; k < argc; k++) /* this command line without --resume FILE */
+        if (strcmp(argv[k], "--resume") == 0) k++;
+        else if (strncmp(argv[k], "--resume=", 9) != 0) argv[n++] = argv[k];
+    n = args_merge(r->specs, TRAIN_SPECS, base_n, base, n, argv, r->merged);
+    free(base);
+    train_specs(&r->a, r->specs); /* defaults again, then the merged line */
+    rc = args_parse_or_help("train", n, r->merged, r->specs, TRAIN_SPECS, pos, 0, &n_pos, help, DATA_OPTS_HELP);
+    if (rc >= 0) return rc;
+    r->a.resume = resume;
+    r->argc = n;
+    r->argv = r->merged;
+    return -1;
+}
 
-    ncf_dataset *ds = NULL;
-    ncf_model *m = NULL, *init_model = NULL;
-    ncf_trainer *trainer = NULL;
-    char *note = NULL;
-    int status = 0;
-    run_state rs = {.json = json, .progress = !quiet && isatty(2), .ec = ec, .epochs = epochs};
-    tc.on_epoch = on_epoch;
-    tc.on_progress = on_progress;
-    tc.user = &rs;
-    FILE *info = json ? stderr : stdout;
-    int32_t added_users = 0, added_items = 0, carried_users = 0, carried_items = 0;
-    catch_signals();
-    if (init && !ck) { /* warm start: the model's options default to the initial model's */
-        if (ncf_model_load(init, &init_model, &err) != NCF_OK) {
-            status = cli_fail(cmd, &err);
-            goto done;
-        }
-        if (!model_given) mc = *ncf_model_get_config(init_model);
+/* A usage error: prints "ncf train: message" and returns 2. */
+__attribute__((format(printf, 1, 2))) static int usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "ncf train: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    return 2;
+}
+
+/* The options that exclude or need each other. Returns -1 or 2. */
+static int check_combinations(train_run *r)
+{
+    const train_args *a = &r->a;
+    opt_spec *S = r->specs;
+#define GIVEN(name) option_given(S, TRAIN_SPECS, name)
+    if (GIVEN("reg") && GIVEN("reg-emb")) return usage("--reg and --reg-emb are the same option; give one");
+    if (GIVEN("adam") && GIVEN("rows")) return usage("--adam and --rows are the same option; give one");
+    if (GIVEN("momentum") && a->optimizer != NCF_OPT_SGD) return usage("--momentum applies only to --optimizer sgd");
+    if (GIVEN("rmsprop-alpha") && a->optimizer != NCF_OPT_RMSPROP)
+        return usage("--rmsprop-alpha applies only to --optimizer rmsprop");
+    if ((GIVEN("lr-step") || GIVEN("lr-gamma")) && a->schedule != NCF_LR_STEP)
+        return usage("--lr-step and --lr-gamma apply only to --lr-schedule step");
+    if (GIVEN("lr-end") && a->schedule != NCF_LR_LINEAR) return usage("--lr-end applies only to --lr-schedule linear");
+    if (GIVEN("no-eval") && GIVEN("eval-every")) return usage("--no-eval and --eval-every exclude each other");
+    if ((a->pre_gmf || a->pre_mlp) && (!a->pre_gmf || !a->pre_mlp || a->model != NCF_MODEL_NEUMF))
+        return usage("pre-training needs --model neumf with both --pretrain-gmf and --pretrain-mlp");
+    if (a->init && a->pre_gmf) return usage("--init and pre-training exclude each other");
+    if (GIVEN("alpha") && !a->pre_gmf) return usage("--alpha applies only with --pretrain-gmf and --pretrain-mlp");
+    if (GIVEN("adam") && a->optimizer != NCF_OPT_ADAM)
+        return usage("--adam applies only to --optimizer adam (--rows for the others)");
+    r->model_given = GIVEN("model") || GIVEN("preset") || GIVEN("factors") || GIVEN("layers") ||
+                     GIVEN("gmf-activation") || GIVEN("dropout") || GIVEN("init-std");
+    return -1;
+}
+
+/* The model, training, loading and evaluation configurations the options
+ * ask for. Returns -1 to go on, else the exit status. */
+static int build_configs(train_run *r)
+{
+    train_args *a = &r->a;
+    opt_spec *S = r->specs;
+    if (!a->data) return usage("--data is required (see ncf train --help)");
+    int32_t layers[NCF_MAX_HIDDEN + 1];
+    const int n_layers = args_parse_int_list(a->layers, layers, NCF_MAX_HIDDEN + 1);
+    if (n_layers < 0)
+        return usage("--layers needs 1 to %d comma-separated positive widths, got '%s'", NCF_MAX_HIDDEN + 1,
+                     a->layers);
+    if (data_opts_to_load("train", &a->d, S, a->seed, &r->lo)) return 2;
+    if (cli_eval_config("train", a->eval_mode, a->topk, &r->ec)) return 2;
+    if (r->ec.mode == NCF_EVAL_FULL && !GIVEN("negatives"))
+        r->lo.n_negatives = 0; /* full ranking needs no sampled negatives */
+    int rc = check_combinations(r);
+    if (rc >= 0) return rc;
+    ncf_err err = {{0}};
+    ncf_model_config *mc = &r->mc;
+    if (ncf_model_config_preset(a->preset ? NCF_PRESET_SEED : NCF_PRESET_PAPER, (ncf_model_type)a->model, a->factors,
+                                layers, n_layers, mc, &err) != NCF_OK)
+        return usage("%s", err.msg);
+    if (GIVEN("gmf-activation")) mc->gmf_activation = (ncf_activation)a->gmf_act;
+    if (GIVEN("dropout")) mc->dropout = (float)a->dropout;
+    if (GIVEN("init-std")) mc->init_std = (float)a->init_std;
+    ncf_train_config *tc = &r->tc;
+    ncf_train_config_default(tc);
+    if (a->preset == 1) { /* the seed model's training */
+        tc->loss = NCF_LOSS_PAIR_BCE;
+        tc->neg = 1;
+        tc->reg = 1e-6f;
     }
-    if (ncf_dataset_load(data, &lo, &ds, &err) != NCF_OK) {
-        status = cli_fail(cmd, &err);
-        goto done;
-    }
-    if (ds->test.n == 0) {
-        fprintf(stderr, "ncf train: %s: no test cases (every user has a single interaction)\n", data);
-        status = 1;
-        goto done;
-    }
-    if (early_stop && ds->valid.n == 0) {
-        fprintf(stderr, "ncf train: --early-stop needs validation cases: add --validation, or split with "
-                        "ncf split --validation\n");
-        status = 2;
-        goto done;
-    }
-    if (init_model && ncf_dataset_add_ids(ds, ncf_model_users(init_model), ncf_model_items(init_model), &added_users,
-                                          &added_items, &err) != NCF_OK) {
-        status = cli_fail(cmd, &err);
-        goto done;
-    }
-    mc.n_users = ds->n_users;
-    mc.n_items = ds->n_items;
-    if (ck) { /* the model's shape is the checkpoint's */
-        const ncf_model_config *was = ncf_model_get_config(ncf_checkpoint_model(ck));
-        if (was->type != mc.type || was->factors != mc.factors || was->mlp_embed != mc.mlp_embed ||
-            was->n_hidden != mc.n_hidden || memcmp(was->hidden, mc.hidden, sizeof mc.hidden) != 0 ||
-            was->gmf_activation != mc.gmf_activation || was->dropout != mc.dropout) {
-            fprintf(stderr, "ncf train: %s: the model options (--model, --factors, --layers, --gmf-activation, "
-                            "--dropout, --preset) differ from the checkpoint's %s model: resuming would not "
-                            "continue the same run\n",
-                    resume, ncf_model_type_name(was->type));
-            status = 2;
-            goto done;
-        }
-        if (ncf_trainer_resume(ck, ds, &tc, &m, &trainer, &err) != NCF_OK) {
-            status = cli_fail(cmd, &err);
-            goto done;
-        }
-    } else if (ncf_model_create(&mc, seed, &m, &err) != NCF_OK || ncf_model_attach_data(m, ds, &err) != NCF_OK) {
-        status = cli_fail(cmd, &err);
-        goto done;
-    }
-    if (init_model && !ck &&
-        ncf_model_init_warm(m, init_model, &carried_users, &carried_items, &err) != NCF_OK) {
-        status = cli_fail(cmd, &err);
-        goto done;
-    }
-    if (pre_gmf && !ck) {
-        ncf_model *g = NULL, *p = NULL;
-        ncf_status pst = ncf_model_load(pre_gmf, &g, &err);
-        if (pst == NCF_OK) pst = ncf_model_load(pre_mlp, &p, &err);
-        if (pst == NCF_OK) pst = ncf_model_init_pretrained(m, g, p, (float)alpha, &err);
-        ncf_model_free(g);
-        ncf_model_free(p);
-        if (pst != NCF_OK) {
-            status = cli_fail(cmd, &err);
-            goto done;
-        }
-    }
+    if (GIVEN("reg") || GIVEN("reg-emb")) tc->reg = (float)a->reg;
+    if (GIVEN("neg")) tc->neg = a->neg;
+    if (GIVEN("loss")) tc->loss = (ncf_loss)a->loss;
+    tc->reg_layers = (float)a->reg_layers;
+    tc->momentum = (float)a->momentum;
+    tc->alpha = (float)a->rms_alpha;
+    tc->eps = (float)a->eps;
+    tc->schedule = (ncf_lr_schedule)a->schedule;
+    tc->lr_step = a->lr_step;
+    tc->lr_gamma = (float)a->lr_gamma;
+    tc->lr_end = (float)a->lr_end;
+    tc->epochs = a->epochs;
+    tc->batch = a->batch;
+    tc->lr = (float)a->lr;
+    tc->optimizer = (ncf_optimizer)a->optimizer;
+    tc->adam_mode = ROWS_MODE[GIVEN("rows") ? a->rows_mode : a->adam_mode];
+    tc->threads = a->threads;
+    tc->seed = a->seed;
+    tc->eval = r->ec;
+    tc->eval_every_epoch = a->no_eval ? 0 : a->eval_every;
+    tc->early_stop = a->early_stop;
+#undef GIVEN
+    if (ncf_train_config_check(tc, &err) != NCF_OK) return usage("%s", err.msg);
+    r->rs = (run_state){.json = a->json, .progress = !a->quiet && isatty(2), .ec = r->ec, .epochs = a->epochs};
+    tc->on_epoch = on_epoch;
+    tc->on_progress = on_progress;
+    tc->user = &r->rs;
+    r->info = a->json ? stderr : stdout;
+    return -1;
+}
+
+/* --resume: the model options must be the checkpoint model's. */
+static int check_resumed_model(const train_run *r)
+{
+    const ncf_model_config *was = ncf_model_get_config(ncf_checkpoint_model(r->ck));
+    const ncf_model_config *mc = &r->mc;
+    if (was->type == mc->type && was->factors == mc->factors && was->mlp_embed == mc->mlp_embed &&
+        was->n_hidden == mc->n_hidden && memcmp(was->hidden, mc->hidden, sizeof mc->hidden) == 0 &&
+        was->gmf_activation == mc->gmf_activation && was->dropout == mc->dropout)
+        return -1;
+    return usage("%s: the model options (--model, --factors, --layers, --gmf-activation, --dropout, --preset) differ "
+                 "from the checkpoint's %s model: resuming would not continue the same run",
+                 r->a.resume, ncf_model_type_name(was->type));
+}
+
+/* The model's starting point besides fresh rows: pre-trained GMF and MLP. */
+static ncf_status init_pretrained(train_run *r, ncf_err *err)
+{
+    ncf_model *g = NULL, *p = NULL;
+    ncf_status st = ncf_model_load(r->a.pre_gmf, &g, err);
+    if (st == NCF_OK) st = ncf_model_load(r->a.pre_mlp, &p, err);
+    if (st == NCF_OK) st = ncf_model_init_pretrained(r->m, g, p, (float)r->a.alpha, err);
+    ncf_model_free(g);
+    ncf_model_free(p);
+    return st;
+}
+
+/* Prints what is about to run: data, warm start, model and training. */
+static void describe(const train_run *r, int32_t carried[2], int32_t added[2])
+{
+    const train_args *a = &r->a;
+    const ncf_dataset *ds = r->ds;
+    const ncf_train_config *tc = &r->tc;
+    FILE *info = r->info;
     fprintf(info, "data: %s: %d users, %d items, %lld training interactions, %d test cases, %d validation cases%s\n",
-            data, ds->n_users, ds->n_items, (long long)ds->n_train, ds->test.n, ds->valid.n,
-            ec.mode == NCF_EVAL_FULL ? " (full ranking)" : ds->negatives_drawn ? " (negatives drawn)" : "");
-    if (pre_gmf) fprintf(info, "pre-trained from %s and %s, alpha %g\n", pre_gmf, pre_mlp, alpha);
-    if (init_model && !ck)
+            a->data, ds->n_users, ds->n_items, (long long)ds->n_train, ds->test.n, ds->valid.n,
+            r->ec.mode == NCF_EVAL_FULL ? " (full ranking)" : ds->negatives_drawn ? " (negatives drawn)" : "");
+    if (a->pre_gmf) fprintf(info, "pre-trained from %s and %s, alpha %g\n", a->pre_gmf, a->pre_mlp, a->alpha);
+    if (r->init_model)
         fprintf(info, "warm start from %s: %d users and %d items carried over, %d users and %d items new; %d users "
                       "and %d items only the initial model knows kept\n",
-                init, carried_users, carried_items, ds->n_users - carried_users, ds->n_items - carried_items,
-                added_users, added_items);
-    fprintf(info, "model: %s (%s preset), %lld parameters; %s%s%s, lr %g%s, batch %d, %d negatives, %s loss, %d threads, %s kernels\n",
-            ncf_model_type_name(mc.type), preset ? "seed" : "paper", (long long)ncf_model_param_count(m),
-            ncf_optimizer_name(tc.optimizer), tc.momentum > 0 ? " with momentum" : "",
-            lazy_rows ? " (lazy rows)" : "", (double)tc.lr,
-            tc.schedule == NCF_LR_STEP ? " (step schedule)" : tc.schedule == NCF_LR_LINEAR ? " (linear decay)" : "",
-            tc.batch, tc.neg, ncf_loss_name(tc.loss), ncf_threads_resolve(tc.threads), ncf_kernels());
-    if (summary) print_summary(info, m);
-    const char *pname = ec.mode == NCF_EVAL_FULL ? "Recall" : "HR";
-    if (!json) {
-        char a[32], b[32], v[32] = "";
-        snprintf(a, sizeof a, "%s@%d", pname, topk);
-        snprintf(b, sizeof b, "NDCG@%d", topk);
+                a->init, carried[0], carried[1], ds->n_users - carried[0], ds->n_items - carried[1], added[0],
+                added[1]);
+    fprintf(info,
+            "model: %s (%s preset), %lld parameters; %s%s%s, lr %g%s, batch %d, %d negatives, %s loss, %d threads, "
+            "%s kernels\n",
+            ncf_model_type_name(r->mc.type), a->preset ? "seed" : "paper", (long long)ncf_model_param_count(r->m),
+            ncf_optimizer_name(tc->optimizer), tc->momentum > 0 ? " with momentum" : "",
+            ncf_train_rows_mode(tc, r->mc.type) == NCF_ADAM_LAZY ? " (lazy rows)" : "", (double)tc->lr,
+            tc->schedule == NCF_LR_STEP ? " (step schedule)" : tc->schedule == NCF_LR_LINEAR ? " (linear decay)" : "",
+            tc->batch, tc->neg, ncf_loss_name(tc->loss), ncf_threads_resolve(tc->threads), ncf_kernels());
+    if (a->summary) print_summary(info, r->m);
+    if (!a->json) {
+        const char *pname = r->ec.mode == NCF_EVAL_FULL ? "Recall" : "HR";
+        char h1[32], h2[32], v[32] = "";
+        snprintf(h1, sizeof h1, "%s@%d", pname, r->ec.k[0]);
+        snprintf(h2, sizeof h2, "NDCG@%d", r->ec.k[0]);
         if (ds->valid.n) snprintf(v, sizeof v, "val_%s", pname);
-        printf("%5s  %9s  %9s  %9s  %9s  %8s  %7s  %11s\n", "epoch", "loss", a, b, v, "train_s", "eval_s", "samples/s");
+        printf("%5s  %9s  %9s  %9s  %9s  %8s  %7s  %11s\n", "epoch", "loss", h1, h2, v, "train_s", "eval_s",
+               "samples/s");
     }
-    if (!trainer && ncf_trainer_create(m, ds, &tc, &trainer, &err) != NCF_OK) {
-        status = cli_fail(cmd, &err);
-        goto done;
+}
+
+/* Loads the data and makes the model and the trainer: from the checkpoint
+ * (--resume), from an earlier model (--init), pre-trained, or fresh.
+ * Returns -1 to go on, else the exit status. */
+static int prepare(train_run *r)
+{
+    const train_args *a = &r->a;
+    ncf_err err = {{0}};
+    int32_t added[2] = {0, 0}, carried[2] = {0, 0};
+    if (a->init && !r->ck) { /* warm start: the model's options default to the initial model's */
+        if (ncf_model_load(a->init, &r->init_model, &err) != NCF_OK) return cli_fail("train", &err);
+        if (!r->model_given) r->mc = *ncf_model_get_config(r->init_model);
     }
-    if (ck)
-        fprintf(info, "resumed from %s: %d epochs done%s\n", resume, ncf_trainer_epochs_done(trainer),
-                ncf_trainer_steps_done(trainer) ? ", and part of the next" : "");
-    note = args_encode(argc, argv);
-    if (!note) {
-        fprintf(stderr, "ncf train: out of memory\n");
-        status = 1;
-        goto done;
+    if (ncf_dataset_load(a->data, &r->lo, &r->ds, &err) != NCF_OK) return cli_fail("train", &err);
+    ncf_dataset *ds = r->ds;
+    if (ds->test.n == 0) {
+        fprintf(stderr, "ncf train: %s: no test cases (every user has a single interaction)\n", a->data);
+        return 1;
     }
-    g_trainer = trainer;
-    if (g_signal) ncf_trainer_interrupt(trainer); /* a signal while loading */
-    while (!ncf_trainer_done(trainer)) {
-        ncf_status st = ncf_trainer_epoch(trainer, NULL, &err);
+    if (a->early_stop && ds->valid.n == 0)
+        return usage("--early-stop needs validation cases: add --validation, or split with ncf split --validation");
+    if (r->init_model && ncf_dataset_add_ids(ds, ncf_model_users(r->init_model), ncf_model_items(r->init_model),
+                                             &added[0], &added[1], &err) != NCF_OK)
+        return cli_fail("train", &err);
+    r->mc.n_users = ds->n_users;
+    r->mc.n_items = ds->n_items;
+    if (r->ck) {
+        const int rc = check_resumed_model(r);
+        if (rc >= 0) return rc;
+        if (ncf_trainer_resume(r->ck, ds, &r->tc, &r->m, &r->trainer, &err) != NCF_OK) return cli_fail("train", &err);
+    } else if (ncf_model_create(&r->mc, a->seed, &r->m, &err) != NCF_OK ||
+               ncf_model_attach_data(r->m, ds, &err) != NCF_OK ||
+               (r->init_model && ncf_model_init_warm(r->m, r->init_model, &carried[0], &carried[1], &err) != NCF_OK) ||
+               (a->pre_gmf && init_pretrained(r, &err) != NCF_OK)) {
+        return cli_fail("train", &err);
+    }
+    describe(r, carried, added);
+    if (!r->trainer && ncf_trainer_create(r->m, ds, &r->tc, &r->trainer, &err) != NCF_OK)
+        return cli_fail("train", &err);
+    if (r->ck)
+        fprintf(r->info, "resumed from %s: %d epochs done%s\n", a->resume, ncf_trainer_epochs_done(r->trainer),
+                ncf_trainer_steps_done(r->trainer) ? ", and part of the next" : "");
+    r->note = args_encode(r->argc, r->argv);
+    return r->note ? -1 : out_of_memory();
+}
+
+/* The epochs, with checkpoints, until the run is over or a signal stops it.
+ * Returns -1 when training is over, else the exit status. */
+static int train_epochs(train_run *r)
+{
+    const train_args *a = &r->a;
+    ncf_trainer *t = r->trainer;
+    ncf_err err = {{0}};
+    g_trainer = t;
+    if (g_signal) ncf_trainer_interrupt(t); /* a signal while loading */
+    while (!ncf_trainer_done(t)) {
+        const ncf_status st = ncf_trainer_epoch(t, NULL, &err);
         if (st == NCF_ERR_INTERRUPTED || (st == NCF_OK && g_signal)) {
-            if (rs.progress) fprintf(stderr, "\r%60s\r", "");
-            if (checkpoint && save_checkpoint(trainer, checkpoint, note, info)) {
-                status = 1;
-                goto done;
-            }
+            if (r->rs.progress) fprintf(stderr, "\r%60s\r", "");
+            if (a->checkpoint && save_checkpoint(t, a->checkpoint, r->note, r->info)) return 1;
             const int sig = g_signal ? g_signal : SIGINT;
             fprintf(stderr, "ncf train: stopped by %s in epoch %d%s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-                    ncf_trainer_epochs_done(trainer) + (ncf_trainer_steps_done(trainer) > 0),
-                    checkpoint ? "" : " (no --checkpoint: nothing saved)");
-            if (checkpoint) fprintf(stderr, "ncf train: resume with: ncf train --resume %s\n", checkpoint);
-            status = 128 + sig;
-            goto done;
+                    ncf_trainer_epochs_done(t) + (ncf_trainer_steps_done(t) > 0),
+                    a->checkpoint ? "" : " (no --checkpoint: nothing saved)");
+            if (a->checkpoint) fprintf(stderr, "ncf train: resume with: ncf train --resume %s\n", a->checkpoint);
+            return 128 + sig;
         }
-        if (st != NCF_OK) {
-            status = cli_fail(cmd, &err);
-            goto done;
-        }
-        if (checkpoint && (ncf_trainer_epochs_done(trainer) % checkpoint_every == 0 || ncf_trainer_done(trainer)) &&
-            save_checkpoint(trainer, checkpoint, note, info)) {
-            status = 1;
-            goto done;
-        }
+        if (st != NCF_OK) return cli_fail("train", &err);
+        if (a->checkpoint && (ncf_trainer_epochs_done(t) % a->checkpoint_every == 0 || ncf_trainer_done(t)) &&
+            save_checkpoint(t, a->checkpoint, r->note, r->info))
+            return 1;
     }
     g_trainer = NULL;
-    ncf_train_result res;
-    ncf_trainer_finish(trainer, &res, &err);
-    if (json) {
+    return -1;
+}
+
+/* The final lines: best, final and selected epochs (text or JSON). */
+static void print_result(const train_run *r, const ncf_train_result *res)
+{
+    const int topk = r->ec.k[0];
+    if (r->a.json) {
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         printf("{\"best_epoch\": %d, \"best_hr\": %.6f, \"best_ndcg\": %.6f, \"final_hr\": %.6f, \"final_ndcg\": %.6f",
-               res.best_epoch, res.best.hr, res.best.ndcg, res.final.hr, res.final.ndcg);
-        if (res.best_epoch) {
-            cli_print_metrics_json(stdout, "best_", &res.best);
-            cli_print_metrics_json(stdout, "final_", &res.final);
+               res->best_epoch, res->best.hr, res->best.ndcg, res->final.hr, res->final.ndcg);
+        if (res->best_epoch) {
+            cli_print_metrics_json(stdout, "best_", &res->best);
+            cli_print_metrics_json(stdout, "final_", &res->final);
         }
-        if (res.selected_epoch) {
-            printf(", \"selected_epoch\": %d", res.selected_epoch);
-            cli_print_metrics_json(stdout, "selected_", &res.selected);
-            cli_print_metrics_json(stdout, "selected_valid_", &res.selected_valid);
+        if (res->selected_epoch) {
+            printf(", \"selected_epoch\": %d", res->selected_epoch);
+            cli_print_metrics_json(stdout, "selected_", &res->selected);
+            cli_print_metrics_json(stdout, "selected_valid_", &res->selected_valid);
         }
-        if (ds->valid.n) printf(", \"stopped_early\": %s", res.stopped_early ? "true" : "false");
+        if (r->ds->valid.n) printf(", \"stopped_early\": %s", res->stopped_early ? "true" : "false");
         printf(", \"peak_rss_mb\": %.1f}\n", (double)ru.ru_maxrss / 1024.0);
-    } else if (res.best_epoch > 0) {
-        const ncf_metric pm = ncf_primary_metric(ec.mode);
+    } else if (res->best_epoch > 0) {
+        const ncf_metric pm = ncf_primary_metric(r->ec.mode);
+        const char *pname = r->ec.mode == NCF_EVAL_FULL ? "Recall" : "HR";
         printf("best epoch %d (on test, as the paper): %s@%d %.4f  NDCG@%d %.4f;  final: %s@%d %.4f  NDCG@%d %.4f\n",
-               res.best_epoch, pname, topk, res.best.at[0][pm], topk, res.best.ndcg, pname, topk, res.final.at[0][pm],
-               topk, res.final.ndcg);
-        if (res.selected_epoch)
-            printf("selected on validation: epoch %d: test %s@%d %.4f  NDCG@%d %.4f%s\n", res.selected_epoch, pname,
-                   topk, res.selected.at[0][pm], topk, res.selected.ndcg,
-                   res.stopped_early ? " (stopped early; the model is this epoch's)" :
-                   early_stop ? " (the model is this epoch's)" : "");
+               res->best_epoch, pname, topk, res->best.at[0][pm], topk, res->best.ndcg, pname, topk,
+               res->final.at[0][pm], topk, res->final.ndcg);
+        if (res->selected_epoch)
+            printf("selected on validation: epoch %d: test %s@%d %.4f  NDCG@%d %.4f%s\n", res->selected_epoch, pname,
+                   topk, res->selected.at[0][pm], topk, res->selected.ndcg,
+                   res->stopped_early ? " (stopped early; the model is this epoch's)"
+                   : r->a.early_stop  ? " (the model is this epoch's)"
+                                      : "");
     }
-    if (out) {
-        char *meta = format_alloc(
-                 "model=%s\npreset=%s\nfactors=%d\nlayers=%s\nepochs=%d\nbatch=%d\nlr=%g\nneg=%d\nloss=%s\n"
-                 "optimizer=%s\nmomentum=%g\nrows=%s\nreg=%g\nreg_layers=%g\nlr_schedule=%s\nseed=%llu\ntopk=%d\n"
-                 "data=%s\nnegatives=%d\nbest_epoch=%d\n"
-                 "best_hr=%.6f\nbest_ndcg=%.6f\nfinal_hr=%.6f\nfinal_ndcg=%.6f\neval=%s\nselected_epoch=%d\n",
-                 ncf_model_type_name(mc.type), preset ? "seed" : "paper", init_model && !model_given ? mc.factors : factors,
-                 init_model && !model_given ? "(as the initial model's)" : layers_s, res.epochs_run, batch,
-                 (double)tc.lr, tc.neg, ncf_loss_name(tc.loss),
-                 ncf_optimizer_name(tc.optimizer), (double)tc.momentum, lazy_rows ? "lazy" : "dense",
-                 (double)tc.reg, (double)tc.reg_layers,
-                 tc.schedule == NCF_LR_STEP ? "step" : tc.schedule == NCF_LR_LINEAR ? "linear" : "constant",
-                 (unsigned long long)seed, topk, data, lo.n_negatives, res.best_epoch, res.best.hr, res.best.ndcg,
-                 res.final.hr, res.final.ndcg, ec.mode == NCF_EVAL_FULL ? "full" : "sampled", res.selected_epoch);
-        const ncf_status ms = meta ? ncf_model_set_meta(m, meta) : NCF_ERR_NOMEM;
-        free(meta);
-        if (ms != NCF_OK || ncf_model_save(m, out, &err) != NCF_OK) {
-            if (ms != NCF_OK) snprintf(err.msg, sizeof err.msg, "out of memory");
-            status = cli_fail(cmd, &err);
-            goto done;
-        }
-        fprintf(info, "saved model to %s\n", out);
-    }
-done:
-    g_trainer = NULL;
-    ncf_trainer_free(trainer);
-    ncf_checkpoint_free(ck);
-    ncf_model_free(init_model);
-    free(note);
-    free(saved);
-    free(merged);
-    ncf_model_free(m);
-    ncf_dataset_free(ds);
+}
+
+/* --out: the model with its metadata (the run's options and results). */
+static int save_model(train_run *r, const ncf_train_result *res)
+{
+    const train_args *a = &r->a;
+    const ncf_train_config *tc = &r->tc;
+    const int inherited = r->init_model && !r->model_given;
+    ncf_err err = {{0}};
+    char *meta = format_alloc(
+        "model=%s\npreset=%s\nfactors=%d\nlayers=%s\nepochs=%d\nbatch=%d\nlr=%g\nneg=%d\nloss=%s\n"
+        "optimizer=%s\nmomentum=%g\nrows=%s\nreg=%g\nreg_layers=%g\nlr_schedule=%s\nseed=%llu\ntopk=%d\n"
+        "data=%s\nnegatives=%d\nbest_epoch=%d\n"
+        "best_hr=%.6f\nbest_ndcg=%.6f\nfinal_hr=%.6f\nfinal_ndcg=%.6f\neval=%s\nselected_epoch=%d\n",
+        ncf_model_type_name(r->mc.type), a->preset ? "seed" : "paper", inherited ? r->mc.factors : a->factors,
+        inherited ? "(as the initial model's)" : a->layers, res->epochs_run, a->batch, (double)tc->lr, tc->neg,
+        ncf_loss_name(tc->loss), ncf_optimizer_name(tc->optimizer), (double)tc->momentum,
+        ncf_train_rows_mode(tc, r->mc.type) == NCF_ADAM_LAZY ? "lazy" : "dense", (double)tc->reg,
+        (double)tc->reg_layers,
+        tc->schedule == NCF_LR_STEP ? "step" : tc->schedule == NCF_LR_LINEAR ? "linear" : "constant",
+        (unsigned long long)a->seed, r->ec.k[0], a->data, r->lo.n_negatives, res->best_epoch, res->best.hr,
+        res->best.ndcg, res->final.hr, res->final.ndcg, r->ec.mode == NCF_EVAL_FULL ? "full" : "sampled",
+        res->selected_epoch);
+    if (!meta) return out_of_memory();
+    const ncf_status ms = ncf_model_set_meta(r->m, meta);
+    free(meta);
+    if (ms != NCF_OK) return out_of_memory();
+    if (ncf_model_save(r->m, a->out, &err) != NCF_OK) return cli_fail("train", &err);
+    fprintf(r->info, "saved model to %s\n", a->out);
+    return 0;
+}
+
+/* Parse, configure, prepare, train, report, save: each step returns -1 to
+ * go on or the exit status. */
+static int run_train(train_run *r, int argc, char **argv)
+{
+    char help[8192];
+    snprintf(help, sizeof help, HELP, EVAL_OPTS_HELP);
+    int rc = parse_command_line(r, argc, argv, help);
+    if (rc < 0) rc = build_configs(r);
+    if (rc >= 0) return rc;
+    catch_signals();
+    if ((rc = prepare(r)) >= 0 || (rc = train_epochs(r)) >= 0) return rc;
+    ncf_train_result res;
+    ncf_err err = {{0}};
+    ncf_trainer_finish(r->trainer, &res, &err);
+    print_result(r, &res);
+    return r->a.out ? save_model(r, &res) : 0;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_run *r = calloc(1, sizeof *r);
+    if (!r) return out_of_memory();
+    const int status = run_train(r, argc, argv);
+    run_free(r);
+    free(r);
     return status;
 }
