@@ -279,7 +279,7 @@ ncf_status ncf_model_attach_data(ncf_model *m, const ncf_dataset *ds, ncf_err *e
         return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
     }
     memcpy(off, ds->train_offsets, ((size_t)ds->n_users + 1) * sizeof *off);
-    memcpy(seen, ds->train_items, (size_t)ds->n_train * sizeof *seen);
+    if (ds->n_train > 0) memcpy(seen, ds->train_items, (size_t)ds->n_train * sizeof *seen); /* NULL when none */
     ncf_idmap_free(m->users);
     ncf_idmap_free(m->items);
     free(m->seen_off);
