@@ -20,6 +20,7 @@ import concurrent.futures
 import math
 import os
 import tempfile
+import threading
 
 from . import _lib
 from ._lib import lib
@@ -300,7 +301,7 @@ class Model:
     def __init__(self, _ptr):
         self._ptr = _ptr          # ncf_model *, freed with the object
         self._scorer = None
-        self._users = None
+        self._scorer_lock = threading.Lock()
         self.history = []         #: per-epoch reports of the training that made it (dicts)
         self.result = None        #: the run's summary (best/final/selected metrics), a dict
         self.interrupted = False  #: training was stopped by KeyboardInterrupt
@@ -414,12 +415,15 @@ class Model:
 
     # ---- inference
     def _scorer_ptr(self):
-        if self._scorer is None:
-            s = ctypes.c_void_p()
-            err = _lib.ncf_err()
-            _check(lib.ncf_scorer_create(self._ptr, 1, ctypes.byref(s), ctypes.byref(err)), err)
-            self._scorer = s
-        return self._scorer
+        """The model's scorer (item halves of the first layer, popularity),
+        made on first use and kept: thread-safe, read-only like the model."""
+        with self._scorer_lock:
+            if self._scorer is None:
+                s = ctypes.c_void_p()
+                err = _lib.ncf_err()
+                _check(lib.ncf_scorer_create(self._ptr, 1, ctypes.byref(s), ctypes.byref(err)), err)
+                self._scorer = s
+            return self._scorer
 
     def _index(self, kind, raw):
         m = lib.ncf_model_users(self._ptr) if kind == "user" else lib.ncf_model_items(self._ptr)
