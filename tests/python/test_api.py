@@ -6,12 +6,14 @@ import gc
 import os
 import signal
 import threading
+import time
 
 import numpy as np
 import pytest
 
 import ncf
 from ncf import _lib
+from conftest import run
 
 
 @pytest.fixture(scope="module")
@@ -147,17 +149,21 @@ def test_history_has_validation_and_early_stop(synth):
     assert "selected_epoch" in m.result and "stopped_early" in m.result
 
 
-def test_keyboard_interrupt_stops_cleanly(ml1m_half):
-    """SIGINT in the middle of an epoch: train returns the model at that point."""
-    data = ncf.Dataset.from_file(ml1m_half)
+def test_keyboard_interrupt_stops_cleanly(tmp_path, ncf_bin):
+    """SIGINT while training: train returns the model at that point, usable."""
+    path = str(tmp_path / "big.tsv")
+    run([ncf_bin, "synth", "--out", path, "--users", "2000", "--items", "1500", "--interactions", "150000"])
+    data = ncf.Dataset.from_file(path)
     timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
+    t0 = time.monotonic()
     try:
-        m = ncf.train(data, model="gmf", epochs=50)
+        m = ncf.train(data, model="neumf", epochs=200)
     finally:
         timer.cancel()
-    assert m.interrupted and len(m.history) < 50
-    items, scores = m.recommend("0", k=5)  # the model is usable
+    assert m.interrupted and not m.stopped and len(m.history) < 200
+    assert time.monotonic() - t0 < 60
+    items, scores = m.recommend(data.users[0], k=5)  # the model is usable
     assert len(items) == 5 and np.isfinite(scores).all()
 
 
