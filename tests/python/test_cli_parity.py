@@ -84,3 +84,14 @@ def test_split_equals_cli(tmp_path, ncf_bin, synth):
         assert filecmp.cmp(str(tmp_path / ("cli." + ext)), str(tmp_path / ("py." + ext)), shallow=False), ext
     ds = ncf.Dataset.from_file(str(tmp_path / "py"))
     assert ds.n_valid > 0 and ds.n_test > 0
+
+
+def test_full_ranking_same_bytes(tmp_path, ncf_bin, synth):
+    """Full-ranking training: the CLI draws no negatives; negatives=0 here."""
+    cli_path = str(tmp_path / "cli.ncf")
+    run([ncf_bin, "train", "--data", synth, "--model", "gmf", "--epochs", "2", "--eval", "full", "--topk", "20,5",
+         "--quiet", "--out", cli_path])
+    m = ncf.train(ncf.Dataset.from_file(synth, negatives=0), model="gmf", epochs=2, eval="full", topk=(20, 5))
+    m.save(str(tmp_path / "py.ncf"))
+    assert filecmp.cmp(cli_path, str(tmp_path / "py.ncf"), shallow=False)
+    assert {"recall@20", "ndcg@5", "mrr@5"} <= set(m.history[0])
