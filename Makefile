@@ -1,17 +1,23 @@
 # ncf — build, test, benchmark and install libncf and the ncf tool.
 #   make            library (static + shared) and ./ncf
 #   make test       installs test dependencies when missing, builds, runs tests
+#                   (the C tests, then the Python binding's: pytest tests/python)
 #   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make phase      build-phase/ncf: training prints per-phase step timings (src/train/phase.h)
 #   make clang      everything (tool, libraries, tests) built with clang into build-clang, -Werror
 #   make bench      benchmark programs
 #   make demo       synthetic data -> NeuMF -> metrics and recommendations
 #   make install    PREFIX=/usr/local (headers, libncf.a, libncf.so, ncf.pc, ncf)
+#   make plots      docs/img/*.png: training curves on the shared data (ncf.plot)
 # Options: WERROR=1 (on by default when CI=true), NO_OMP=1, NATIVE=1.
 
 CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
+# Debian's interpreter, with its python3-numpy/-pytest/-matplotlib (not
+# whatever python3 comes first on the PATH)
+PYTHON  ?= /usr/bin/python3
+PYTHON_TESTS ?= 1
 TOOL    ?= ncf
 VERSION := 0.1.0
 SOVER   := 0
@@ -65,7 +71,7 @@ TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 TESTUTIL := $(BUILD)/tests/testutil.o
 
-.PHONY: all lib deps test asan phase clang tests bench demo install uninstall clean
+.PHONY: all lib deps test asan phase clang tests bench demo plots install uninstall clean
 all: $(TOOL) $(BUILD)/libncf.so
 
 lib: $(BUILD)/libncf.a $(BUILD)/libncf.so
@@ -98,14 +104,23 @@ $(BUILD)/tests/%: tests/%.c $(TESTUTIL) $(BUILD)/libncf.a $(HDRS)
 # Every test binary runs; the target fails if any failed. Tests find the
 # tool through NCF_BIN and the shared data at ../shared/data (skipped when
 # absent).
+# Then the Python binding's tests (tests/python, pytest) against
+# $(BUILD)/libncf.so; both suites always run, each prints its closing line,
+# and the target fails if either failed. PYTHON_TESTS=0 leaves them out
+# (make asan does: a sanitized libncf.so cannot be loaded into python).
 test: deps
-	@$(MAKE) --no-print-directory $(TOOL) $(TESTS)
-	@NCF_BIN=./$(TOOL) sh scripts/run-tests.sh $(BUILD) $(TESTS)
+	@$(MAKE) --no-print-directory $(TOOL) $(TESTS) $(if $(filter 1,$(PYTHON_TESTS)),$(BUILD)/libncf.so)
+	@rc=0; NCF_BIN=./$(TOOL) sh scripts/run-tests.sh $(BUILD) $(TESTS) || rc=1; \
+	if [ "$(PYTHON_TESTS)" = 1 ]; then \
+	  echo "== python binding (tests/python)"; \
+	  NCF_BIN=./$(TOOL) NCF_LIBRARY="$(CURDIR)/$(BUILD)/libncf.so" $(PYTHON) -m pytest -q -p no:cacheprovider \
+	    tests/python || rc=1; \
+	fi; exit $$rc
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan TOOL=build-asan/ncf OPT="-O1" \
 	  CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	  LDFLAGS="-fsanitize=address,undefined" NCF_QUICK=1 test
+	  LDFLAGS="-fsanitize=address,undefined" NCF_QUICK=1 PYTHON_TESTS=0 test
 
 phase:
 	@$(MAKE) --no-print-directory BUILD=build-phase TOOL=build-phase/ncf CFLAGS="-DNCF_PHASE_TIMING" build-phase/ncf
@@ -134,6 +149,11 @@ bench: $(TOOL) $(BENCHES)
 
 demo: $(TOOL)
 	@sh scripts/demo.sh
+
+# Training curves of GMF, MLP and NeuMF on ../shared/data/ncf-ml-1m-half
+# (20 epochs each, ~10 minutes on 2 cores) into docs/img/ (docs/results.md).
+plots: deps $(TOOL) $(BUILD)/libncf.so
+	@PYTHON=$(PYTHON) NCF_LIBRARY="$(CURDIR)/$(BUILD)/libncf.so" sh scripts/plots.sh ./$(TOOL)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include/ncf $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin

@@ -3,10 +3,13 @@
 # and testing ncf need, when they are missing (apt-get; sudo when not root).
 # Idempotent and quiet when everything is present. The library needs only
 # gcc and make; the tool's `serve` needs libmicrohttpd and jansson; the
-# tests need cmocka and curl; `bench` adds wrk (the HTTP load generator);
-# `clang` adds clang 14 and its OpenMP runtime (`make clang`).
+# tests need cmocka and curl, and the Python binding's tests (python/,
+# tests/python) Debian's python3 with pytest, NumPy and matplotlib (the
+# plots; python3-setuptools, -pip and -venv for `pip install ./python`);
+# `bench` adds wrk (the HTTP load generator); `clang` adds clang 14 and its
+# OpenMP runtime (`make clang`).
 set -e
-PKGS="libcmocka-dev libmicrohttpd-dev libjansson-dev curl"
+PKGS="libcmocka-dev libmicrohttpd-dev libjansson-dev curl python3 python3-pytest python3-numpy python3-matplotlib python3-setuptools python3-pip python3-venv"
 [ "${1:-}" = bench ] && PKGS="$PKGS wrk"
 [ "${1:-}" = clang ] && PKGS="$PKGS clang-14 libomp-14-dev"
 missing=""

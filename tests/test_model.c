@@ -612,6 +612,30 @@ static void test_pretrained_neumf_from_mf(void **state)
     ncf_dataset_free(ds);
 }
 
+/* ncf_model_table: the model's own storage under the summary's names, not
+ * a copy; NOT_FOUND for a table the model lacks. */
+static void test_table_view(void **state)
+{
+    ncf_dataset *ds = small_dataset();
+    ncf_model *m = neumf_for(ds);
+    ncf_table_view v;
+    assert_int_equal(ncf_model_table(m, "gmf.user_embedding", &v), NCF_OK);
+    assert_ptr_equal(v.data, m->tab[NCF_TABLE_GMF_USER].w);
+    assert_int_equal(v.rows, ds->n_users);
+    assert_int_equal(v.dim, 3);
+    assert_int_equal(v.stride, 8);
+    assert_int_equal(ncf_model_table(m, "mlp.item_embedding", &v), NCF_OK);
+    assert_ptr_equal(v.data, m->tab[NCF_TABLE_MLP_ITEM].w);
+    assert_int_equal(v.rows, ds->n_items);
+    assert_int_equal(v.dim, 8);
+    assert_int_equal(ncf_model_table(m, "mf.user_bias", &v), NCF_ERR_NOT_FOUND);
+    assert_null(v.data);
+    assert_int_equal(ncf_model_table(m, "output", &v), NCF_ERR_NOT_FOUND);
+    assert_int_equal(ncf_model_table(m, NULL, &v), NCF_ERR_ARG);
+    ncf_model_free(m);
+    ncf_dataset_free(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -628,6 +652,7 @@ int main(void)
         cmocka_unit_test(test_split_first_layer),
         cmocka_unit_test(test_pretrained_neumf),
         cmocka_unit_test(test_pretrained_neumf_from_mf),
+        cmocka_unit_test(test_table_view),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

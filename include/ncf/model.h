@@ -148,6 +148,26 @@ typedef struct ncf_layer_info {
 /* Writes up to cap rows; returns how many rows the model has. */
 int ncf_model_summary(const ncf_model *m, ncf_layer_info *rows, int cap);
 
+/* ---- the weight tables, in place (bindings: NumPy views without a copy) -- */
+/* A table's storage: rows x dim floats, row r at data + r * stride
+ * (stride >= dim; rows are padded so each starts 32-byte aligned). */
+typedef struct ncf_table_view {
+    float *data;
+    int32_t rows, dim, stride;
+} ncf_table_view;
+
+/* Fills *out with where the embedding or bias table `name` lives inside m:
+ * "gmf.user_embedding", "gmf.item_embedding", "mlp.user_embedding",
+ * "mlp.item_embedding", or for MF "mf.user_embedding", "mf.item_embedding",
+ * "mf.user_bias", "mf.item_bias" (dim 1) -- the names of ncf_model_summary
+ * and the safetensors export. Returns NCF_ERR_NOT_FOUND (out zeroed) when
+ * the model has no such table, NCF_ERR_ARG when m, name or out is NULL.
+ * The pointer is the model's own storage, valid until ncf_model_free:
+ * reading it is thread-safe like any inference call; writing changes the
+ * model's weights and must not race with training or inference. The
+ * padding floats after dim in each row are not weights. */
+ncf_status ncf_model_table(const ncf_model *m, const char *name, ncf_table_view *out);
+
 /* Metadata text ("key=value" lines) stored in the model file. set copies. */
 ncf_status ncf_model_set_meta(ncf_model *m, const char *text);
 const char *ncf_model_meta(const ncf_model *m); /* "" when none */

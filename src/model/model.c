@@ -772,6 +772,21 @@ static void put_row(ncf_layer_info *rows, int cap, int *n, const char *name, con
     (*n)++;
 }
 
+ncf_status ncf_model_table(const ncf_model *m, const char *name, ncf_table_view *out)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (!m || !name || !out) return NCF_ERR_ARG;
+    for (int t = 0; t < NCF_TABLES; t++) {
+        if (!m->tab[t].dim || strcmp(ncf_table_name_(m, t), name) != 0) continue;
+        out->data = m->tab[t].w;
+        out->rows = m->tab[t].rows;
+        out->dim = m->tab[t].dim;
+        out->stride = m->tab[t].stride;
+        return NCF_OK;
+    }
+    return NCF_ERR_NOT_FOUND;
+}
+
 int ncf_model_summary(const ncf_model *m, ncf_layer_info *rows, int cap)
 {
     int n = 0;
