@@ -272,7 +272,7 @@ def _metrics_dict(m, prefix=""):
 
 def _report_dict(r):
     d = {"epoch": r.epoch, "loss": r.loss,
-         "hr": r.hr if r.test.n_cases else math.nan, "ndcg": r.ndcg if r.test.n_cases else math.nan}
+         "hr": r.test.hr if r.test.n_cases else math.nan, "ndcg": r.test.ndcg if r.test.n_cases else math.nan}
     if r.test.n_cases:
         d.update(_metrics_dict(r.test))
     if r.valid.n_cases:
@@ -640,7 +640,6 @@ def train(data, model="neumf", factors=8, layers=(64, 32, 16, 8), epochs=20, *, 
     ks = [int(topk)] if not hasattr(topk, "__iter__") else [int(x) for x in topk]
     if not 1 <= len(ks) <= _lib.NCF_MAX_TOPK:
         raise ValueError("topk: 1 to %d cutoffs" % _lib.NCF_MAX_TOPK)
-    tc.topk = ks[0]
     tc.eval.mode = _choice("eval", eval, _EVAL)
     tc.eval.n_k = len(ks)
     for j, v in enumerate(ks):
@@ -704,8 +703,8 @@ def train(data, model="neumf", factors=8, layers=(64, 32, 16, 8), epochs=20, *, 
         ex.shutdown(wait=True)
         lib.ncf_trainer_free(t)
 
-    r = {"epochs_run": res.epochs_run, "best_epoch": res.best_epoch, "best_hr": res.best_hr,
-         "best_ndcg": res.best_ndcg, "final_hr": res.final_hr, "final_ndcg": res.final_ndcg,
+    r = {"epochs_run": res.epochs_run, "best_epoch": res.best_epoch, "best_hr": res.best.hr,
+         "best_ndcg": res.best.ndcg, "final_hr": res.final.hr, "final_ndcg": res.final.ndcg,
          "final_loss": res.final_loss}
     if res.best_epoch:
         r.update(_metrics_dict(res.best, "best_"))
@@ -727,7 +726,7 @@ def train(data, model="neumf", factors=8, layers=(64, 32, 16, 8), epochs=20, *, 
         _MODELS[mtype], _PRESETS[pr], int(factors), ",".join(str(x) for x in layers), res.epochs_run, tc.batch,
         tc.lr, tc.neg, lib.ncf_loss_name(tc.loss).decode(), lib.ncf_optimizer_name(tc.optimizer).decode(),
         tc.momentum, "lazy" if lazy else "dense", tc.reg, tc.reg_layers, _SCHEDULES[tc.schedule], int(seed),
-        ks[0], data.path if data.path is not None else "(arrays)", data.negatives, res.best_epoch, res.best_hr,
-        res.best_ndcg, res.final_hr, res.final_ndcg, _EVAL[tc.eval.mode], res.selected_epoch)
+        ks[0], data.path if data.path is not None else "(arrays)", data.negatives, res.best_epoch, res.best.hr,
+        res.best.ndcg, res.final.hr, res.final.ndcg, _EVAL[tc.eval.mode], res.selected_epoch)
     _check(lib.ncf_model_set_meta(p, meta.encode()), None, "metadata")
     return m

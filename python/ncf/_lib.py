@@ -125,8 +125,6 @@ class ncf_epoch_report(ctypes.Structure):
     _fields_ = [
         ("epoch", c_int),
         ("loss", c_double),
-        ("hr", c_double),
-        ("ndcg", c_double),
         ("test", ncf_metrics),
         ("valid", ncf_metrics),
         ("train_seconds", c_double),
@@ -161,7 +159,6 @@ class ncf_train_config(ctypes.Structure):
         ("loss", c_int),
         ("threads", c_int),
         ("seed", c_uint64),
-        ("topk", c_int),
         ("eval", ncf_eval_config),
         ("eval_every_epoch", c_int),
         ("early_stop", c_int),
@@ -175,10 +172,6 @@ class ncf_train_result(ctypes.Structure):
     _fields_ = [
         ("epochs_run", c_int),
         ("best_epoch", c_int),
-        ("best_hr", c_double),
-        ("best_ndcg", c_double),
-        ("final_hr", c_double),
-        ("final_ndcg", c_double),
         ("final_loss", c_double),
         ("best", ncf_metrics),
         ("final", ncf_metrics),
