@@ -130,6 +130,13 @@ const ncf_model *ncf_scorer_model(const ncf_scorer *s);
  * go to the lower item index. Writes up to k items and scores. */
 ncf_status ncf_scorer_recommend(const ncf_scorer *s, int32_t user, int k, int32_t *items, float *scores, int *n_out);
 
+/* ncf_scorer_recommend for n users at once, on `threads` threads (0: all
+ * cores): users[j]'s top k go to row j of items and scores (k apart), its
+ * count to counts[j]; the same results as n calls. NCF_ERR_NOT_FOUND (and
+ * nothing done) when a user index is out of range. */
+ncf_status ncf_scorer_recommend_many(const ncf_scorer *s, const int32_t *users, int n, int k, int threads,
+                                     int32_t *items, float *scores, int *counts);
+
 /* The k most popular items in training (ties: lower index) and their
  * training counts; returns how many were written. */
 int ncf_scorer_popular(const ncf_scorer *s, int k, int32_t *items, float *counts);

@@ -436,6 +436,14 @@ class Model:
                         _lib.NCF_ERR_NOT_FOUND)
         return k
 
+    def _item_names(self):
+        """The items' raw ids as a NumPy array of str, by index (made once)."""
+        import numpy as np
+        if getattr(self, "_names", None) is None:
+            imap = lib.ncf_model_items(self._ptr)
+            self._names = np.array([lib.ncf_idmap_raw(imap, i).decode() for i in range(self.n_items)], dtype=object)
+        return self._names
+
     def recommend(self, users, k=10, exclude_seen=True):
         """The top-k items by score (logit) for one user or for each of several
         (raw ids; ties go to the lower item index), as `ncf recommend`.
@@ -456,31 +464,36 @@ class Model:
         kk = min(k, n_items)
         out_items = np.full((len(ids), k), None, dtype=object)
         out_scores = np.full((len(ids), k), np.nan, dtype=np.float32)
-        counts = []
-        it = (ctypes.c_int32 * max(kk, 1))()
-        sc = (ctypes.c_float * max(kk, 1))()
-        n = ctypes.c_int()
-        all_items = None
-        for r, raw in enumerate(ids):
-            u = self._index("user", raw)
-            if exclude_seen:
-                _check(lib.ncf_scorer_recommend(s, u, kk, it, sc, ctypes.byref(n)), None, "recommend")
-                idx = list(it[:n.value])
-                scores = list(sc[:n.value])
-            else:
-                if all_items is None:
-                    all_items = (ctypes.c_int32 * n_items)(*range(n_items))
-                    all_scores = np.empty(n_items, dtype=np.float32)
+        if exclude_seen:  # every user at once, in the library's threads
+            us = np.array([self._index("user", raw) for raw in ids], dtype=np.int32)
+            it = np.empty((len(ids), max(kk, 1)), dtype=np.int32)
+            sc = np.empty((len(ids), max(kk, 1)), dtype=np.float32)
+            cnt = np.zeros(len(ids), dtype=np.intc)
+            P = ctypes.POINTER
+            _check(lib.ncf_scorer_recommend_many(s, us.ctypes.data_as(P(ctypes.c_int32)), len(ids), kk, 0,
+                                                 it.ctypes.data_as(P(ctypes.c_int32)),
+                                                 sc.ctypes.data_as(P(ctypes.c_float)),
+                                                 cnt.ctypes.data_as(P(ctypes.c_int))), None, "recommend")
+            names = self._item_names()
+            for r in range(len(ids)):
+                c = int(cnt[r])
+                out_items[r, :c] = names[it[r, :c]]
+                out_scores[r, :c] = sc[r, :c]
+            counts = cnt.tolist()
+        else:
+            counts = []
+            all_items = (ctypes.c_int32 * n_items)(*range(n_items))
+            all_scores = np.empty(n_items, dtype=np.float32)
+            for r, raw in enumerate(ids):
+                u = self._index("user", raw)
                 _check(lib.ncf_scorer_score(s, u, all_items, n_items,
                                             all_scores.ctypes.data_as(ctypes.POINTER(ctypes.c_float))),
                        None, "score")
                 order = np.argsort(-all_scores, kind="stable")[:kk]
-                idx = order.tolist()
-                scores = all_scores[order].tolist()
-            for q, (i, v) in enumerate(zip(idx, scores)):
-                out_items[r, q] = lib.ncf_idmap_raw(imap, i).decode()
-                out_scores[r, q] = v
-            counts.append(len(idx))
+                for q, i in enumerate(order.tolist()):
+                    out_items[r, q] = lib.ncf_idmap_raw(imap, i).decode()
+                out_scores[r, :len(order)] = all_scores[order]
+                counts.append(len(order))
         if single:
             c = counts[0]
             return out_items[0, :c].astype(str) if c else np.array([], dtype=str), out_scores[0, :c]

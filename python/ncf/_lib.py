@@ -235,6 +235,7 @@ _PROTOS = {
     "ncf_scorer_create": (c_int, [c_void_p, c_int, P(c_void_p), P(ncf_err)]),
     "ncf_scorer_free": (None, [c_void_p]),
     "ncf_scorer_recommend": (c_int, [c_void_p, c_int32, c_int, P(c_int32), P(c_float), P(c_int)]),
+    "ncf_scorer_recommend_many": (c_int, [c_void_p, P(c_int32), c_int, c_int, c_int, P(c_int32), P(c_float), P(c_int)]),
     "ncf_scorer_score": (c_int, [c_void_p, c_int32, P(c_int32), c_int, P(c_float)]),
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/core.h"
 #include "model/model_impl.h"
+#include "ncf/train.h"
 #include "nn/nn.h"
 
 struct ncf_scorer {
@@ -264,4 +265,22 @@ ncf_status ncf_scorer_recommend(const ncf_scorer *s, int32_t user, int k, int32_
     scratch_free(&sc);
     *n_out = n;
     return NCF_OK;
+}
+
+ncf_status ncf_scorer_recommend_many(const ncf_scorer *s, const int32_t *users, int n, int k, int threads,
+                                     int32_t *items, float *scores, int *counts)
+{
+    for (int j = 0; j < n; j++)
+        if (users[j] < 0 || users[j] >= s->m->cfg.n_users) return NCF_ERR_NOT_FOUND;
+    int failed = 0; /* a flag any thread may set: the status is then NCF_ERR_NOMEM */
+    const int T = ncf_threads_resolve(threads);
+    (void)T; /* one thread without OpenMP */
+#pragma omp parallel for schedule(dynamic, 16) num_threads(T)
+    for (int j = 0; j < n; j++) {
+        if (failed) continue;
+        if (ncf_scorer_recommend(s, users[j], k, items + (size_t)j * (size_t)k, scores + (size_t)j * (size_t)k,
+                                 &counts[j]) != NCF_OK)
+            failed = 1;
+    }
+    return failed ? NCF_ERR_NOMEM : NCF_OK;
 }

@@ -34,14 +34,11 @@ static int recommend_all(const ncf_model *m, int k, const char *out, int threads
     int32_t *items = malloc((size_t)nu * (size_t)k * sizeof *items);
     float *scores = malloc((size_t)nu * (size_t)k * sizeof *scores);
     int *counts = calloc((size_t)nu, sizeof *counts);
-    int failed = !items || !scores || !counts;
-#pragma omp parallel for schedule(dynamic, 16) num_threads(T)
-    for (int32_t u = 0; u < nu; u++) {
-        if (failed) continue;
-        if (ncf_scorer_recommend(sc, u, k, items + (size_t)u * (size_t)k, scores + (size_t)u * (size_t)k,
-                                 &counts[u]) != NCF_OK)
-            failed = 1;
-    }
+    int32_t *every = malloc((size_t)nu * sizeof *every);
+    int failed = !items || !scores || !counts || !every;
+    for (int32_t u = 0; !failed && u < nu; u++) every[u] = u;
+    if (!failed) failed = ncf_scorer_recommend_many(sc, every, nu, k, T, items, scores, counts) != NCF_OK;
+    free(every);
     int status = 0;
     if (failed) {
         fprintf(stderr, "ncf recommend: out of memory\n");
