@@ -4,6 +4,9 @@
 #   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make phase      build-phase/ncf: training prints per-phase step timings (src/train/phase.h)
 #   make clang      everything (tool, libraries, tests) built with clang into build-clang, -Werror
+#   make fuzz       libFuzzer harnesses (tests/fuzz) built with clang 14 into build-fuzz, the
+#                   committed corpus replayed, then each run FUZZ_SECONDS (60) seconds
+#   make fuzz-replay  the harnesses built and the committed corpus (seeds, past crashes) replayed
 #   make bench      benchmark programs
 #   make demo       synthetic data -> NeuMF -> metrics and recommendations
 #   make install    PREFIX=/usr/local (headers, libncf.a, libncf.so, ncf.pc, ncf)
@@ -65,7 +68,7 @@ TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 TESTUTIL := $(BUILD)/tests/testutil.o
 
-.PHONY: all lib deps test asan phase clang tests bench demo install uninstall clean
+.PHONY: all lib deps test asan phase clang tests bench demo install uninstall clean fuzz fuzz-replay fuzz-build fuzz-bins
 all: $(TOOL) $(BUILD)/libncf.so
 
 lib: $(BUILD)/libncf.a $(BUILD)/libncf.so
@@ -122,6 +125,44 @@ clang:
 	  $(MAKE) --no-print-directory CC=$$cc BUILD=build-clang TOOL=build-clang/ncf WERROR=$(if $(WERROR),$(WERROR),1) \
 	  build-clang/ncf build-clang/libncf.a build-clang/libncf.so tests
 
+# ---- fuzzing (tests/fuzz, docs/reliability.md) -------------------------------
+# The library and the serve core are compiled with clang 14 under
+# -fsanitize=fuzzer-no-link,address,undefined (coverage for libFuzzer, every
+# UB check fatal) and NO_OMP=1: single-threaded, so a run is deterministic
+# and a crash replays the same way. Each harness links -fsanitize=fuzzer.
+# scripts/fuzz.sh replays tests/fuzz/corpus/NAME, then (make fuzz) mutates
+# it for FUZZ_SECONDS per harness into build-fuzz/corpus/NAME, writing any
+# crash to build-fuzz/crashes/, and prints executions and time per harness.
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES   := reader ncf model checkpoint serve
+FUZZ_BINS     = $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_CFLAGS  := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+SERVE_CORE_OBJ = $(BUILD)/tools/ncf/serve_core.o $(BUILD)/tools/ncf/json_text.o $(BUILD)/tools/ncf/common.o \
+                 $(BUILD)/tools/ncf/args.o
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(BUILD)/libncf.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz -fsanitize=fuzzer -o $@ $< $(BUILD)/libncf.a $(ALL_LDFLAGS) $(LDLIBS)
+
+$(BUILD)/fuzz/fuzz_serve: tests/fuzz/fuzz_serve.c tests/fuzz/fuzz_util.h $(SERVE_CORE_OBJ) $(BUILD)/libncf.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz -Itools/ncf -fsanitize=fuzzer -o $@ $< $(SERVE_CORE_OBJ) $(BUILD)/libncf.a \
+	  $(ALL_LDFLAGS) -ljansson $(LDLIBS)
+
+fuzz-bins: $(FUZZ_BINS)
+
+fuzz-build: deps
+	@sh scripts/setup-deps.sh fuzz
+	@cc=$$(command -v clang-14 || command -v clang) && \
+	  $(MAKE) --no-print-directory CC=$$cc BUILD=build-fuzz NO_OMP=1 OPT=-O1 CFLAGS="$(FUZZ_CFLAGS)" \
+	  LDFLAGS="-fsanitize=address,undefined" fuzz-bins
+
+fuzz: fuzz-build
+	@sh scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-replay: fuzz-build
+	@sh scripts/fuzz.sh build-fuzz 0 $(FUZZ_NAMES)
+
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libncf.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libncf.a $(ALL_LDFLAGS) $(LDLIBS)
@@ -151,4 +192,4 @@ uninstall:
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/ncf.pc $(DESTDIR)$(PREFIX)/bin/ncf
 
 clean:
-	rm -rf build build-asan build-phase build-clang ncf
+	rm -rf build build-asan build-phase build-clang build-fuzz build-tsan ncf

@@ -1,14 +1,16 @@
 #!/bin/sh
-# setup-deps.sh [bench|clang] — installs the Debian 12 packages that building
+# setup-deps.sh [bench|clang|fuzz] — installs the Debian 12 packages that building
 # and testing ncf need, when they are missing (apt-get; sudo when not root).
 # Idempotent and quiet when everything is present. The library needs only
 # gcc and make; the tool's `serve` needs libmicrohttpd and jansson; the
 # tests need cmocka and curl; `bench` adds wrk (the HTTP load generator);
-# `clang` adds clang 14 and its OpenMP runtime (`make clang`).
+# `clang` adds clang 14 and its OpenMP runtime (`make clang`); `fuzz` adds
+# clang 14 and libFuzzer (`make fuzz`, `make fuzz-replay`, `make tsan`).
 set -e
 PKGS="libcmocka-dev libmicrohttpd-dev libjansson-dev curl"
 [ "${1:-}" = bench ] && PKGS="$PKGS wrk"
 [ "${1:-}" = clang ] && PKGS="$PKGS clang-14 libomp-14-dev"
+[ "${1:-}" = fuzz ] && PKGS="$PKGS clang-14 libfuzzer-14-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
