@@ -7,6 +7,8 @@
 #   make fuzz       libFuzzer harnesses (tests/fuzz) built with clang 14 into build-fuzz, the
 #                   committed corpus replayed, then each run FUZZ_SECONDS (60) seconds
 #   make fuzz-replay  the harnesses built and the committed corpus (seeds, past crashes) replayed
+#   make tsan       the threaded tests (training, evaluation, checkpoints, resume, the server)
+#                   under ThreadSanitizer, clang 14 + LLVM's libomp with Archer, into build-tsan
 #   make bench      benchmark programs
 #   make demo       synthetic data -> NeuMF -> metrics and recommendations
 #   make install    PREFIX=/usr/local (headers, libncf.a, libncf.so, ncf.pc, ncf)
@@ -68,7 +70,7 @@ TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 TESTUTIL := $(BUILD)/tests/testutil.o
 
-.PHONY: all lib deps test asan phase clang tests bench demo install uninstall clean fuzz fuzz-replay fuzz-build fuzz-bins
+.PHONY: all lib deps test asan tsan phase clang tests bench demo install uninstall clean fuzz fuzz-replay fuzz-build fuzz-bins
 all: $(TOOL) $(BUILD)/libncf.so
 
 lib: $(BUILD)/libncf.a $(BUILD)/libncf.so
@@ -109,6 +111,28 @@ asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan TOOL=build-asan/ncf OPT="-O1" \
 	  CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" NCF_QUICK=1 test
+
+# ThreadSanitizer (docs/reliability.md). Training, evaluation and sampling
+# run on OpenMP, so a NO_OMP=1 build would leave TSan nothing of theirs to
+# check. gcc's libgomp is not instrumented and its barriers are invisible to
+# TSan (every OpenMP region would be reported), so the build is clang 14
+# with LLVM's libomp (libomp-14-dev) and its Archer tool (libarcher.so,
+# loaded through OMP_TOOL_LIBRARIES), which tells TSan what OpenMP's
+# barriers, reductions and critical sections order;
+# ignore_noninstrumented_modules=1 keeps libomp's own internals (not built
+# with TSan) out of the reports, as Archer asks. ncf serve's threads are
+# libmicrohttpd's pthreads (their locks go through TSan's interceptors).
+# halt_on_error: the first race fails the test.
+TSAN_TESTS := test_train test_eval test_checkpoint test_resume test_serve
+TSAN_ENV   := OMP_TOOL_LIBRARIES=$$(dirname $$(readlink -f $$(command -v clang-14)))/../lib/libarcher.so \
+              TSAN_OPTIONS="halt_on_error=1 ignore_noninstrumented_modules=1 second_deadlock_stack=1" \
+              NCF_QUICK=1 NCF_BIN=./build-tsan/ncf
+tsan: deps
+	@sh scripts/setup-deps.sh clang
+	@$(MAKE) --no-print-directory CC=clang-14 BUILD=build-tsan TOOL=build-tsan/ncf OPT="-O1" \
+	  CFLAGS="-fsanitize=thread -fno-omit-frame-pointer" LDFLAGS="-fsanitize=thread" \
+	  build-tsan/ncf $(TSAN_TESTS:%=build-tsan/tests/%)
+	@$(TSAN_ENV) sh scripts/run-tests.sh build-tsan $(TSAN_TESTS:%=build-tsan/tests/%)
 
 phase:
 	@$(MAKE) --no-print-directory BUILD=build-phase TOOL=build-phase/ncf CFLAGS="-DNCF_PHASE_TIMING" build-phase/ncf
