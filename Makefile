@@ -5,6 +5,11 @@
 #   make asan       the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make phase      build-phase/ncf: training prints per-phase step timings (src/train/phase.h)
 #   make clang      everything (tool, libraries, tests) built with clang into build-clang, -Werror
+#   make fuzz       libFuzzer harnesses (tests/fuzz) built with clang 14 into build-fuzz, the
+#                   committed corpus replayed, then each run FUZZ_SECONDS (60) seconds
+#   make fuzz-replay  the harnesses built and the committed corpus (seeds, past crashes) replayed
+#   make tsan       the threaded tests (training, evaluation, checkpoints, resume, the server)
+#                   under ThreadSanitizer, clang 14 + LLVM's libomp with Archer, into build-tsan
 #   make bench      benchmark programs
 #   make demo       synthetic data -> NeuMF -> metrics and recommendations
 #   make install    PREFIX=/usr/local (headers, libncf.a, libncf.so, ncf.pc, ncf)
@@ -71,7 +76,7 @@ TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 TESTUTIL := $(BUILD)/tests/testutil.o
 
-.PHONY: all lib deps test asan phase clang tests bench demo plots install uninstall clean
+.PHONY: all lib deps test asan tsan phase clang tests bench demo plots install uninstall clean fuzz fuzz-replay fuzz-build fuzz-bins
 all: $(TOOL) $(BUILD)/libncf.so
 
 lib: $(BUILD)/libncf.a $(BUILD)/libncf.so
@@ -122,6 +127,28 @@ asan: deps
 	  CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  LDFLAGS="-fsanitize=address,undefined" NCF_QUICK=1 PYTHON_TESTS=0 test
 
+# ThreadSanitizer (docs/reliability.md). Training, evaluation and sampling
+# run on OpenMP, so a NO_OMP=1 build would leave TSan nothing of theirs to
+# check. gcc's libgomp is not instrumented and its barriers are invisible to
+# TSan (every OpenMP region would be reported), so the build is clang 14
+# with LLVM's libomp (libomp-14-dev) and its Archer tool (libarcher.so,
+# loaded through OMP_TOOL_LIBRARIES), which tells TSan what OpenMP's
+# barriers, reductions and critical sections order;
+# ignore_noninstrumented_modules=1 keeps libomp's own internals (not built
+# with TSan) out of the reports, as Archer asks. ncf serve's threads are
+# libmicrohttpd's pthreads (their locks go through TSan's interceptors).
+# halt_on_error: the first race fails the test.
+TSAN_TESTS := test_train test_eval test_checkpoint test_resume test_serve
+TSAN_ENV   := OMP_TOOL_LIBRARIES=$$(dirname $$(readlink -f $$(command -v clang-14)))/../lib/libarcher.so \
+              TSAN_OPTIONS="halt_on_error=1 ignore_noninstrumented_modules=1 second_deadlock_stack=1" \
+              NCF_QUICK=1 NCF_BIN=./build-tsan/ncf
+tsan: deps
+	@sh scripts/setup-deps.sh clang
+	@$(MAKE) --no-print-directory CC=clang-14 BUILD=build-tsan TOOL=build-tsan/ncf OPT="-O1" \
+	  CFLAGS="-fsanitize=thread -fno-omit-frame-pointer" LDFLAGS="-fsanitize=thread" \
+	  build-tsan/ncf $(TSAN_TESTS:%=build-tsan/tests/%)
+	@$(TSAN_ENV) sh scripts/run-tests.sh build-tsan $(TSAN_TESTS:%=build-tsan/tests/%)
+
 phase:
 	@$(MAKE) --no-print-directory BUILD=build-phase TOOL=build-phase/ncf CFLAGS="-DNCF_PHASE_TIMING" build-phase/ncf
 
@@ -136,6 +163,44 @@ clang:
 	@cc=$$(command -v clang || command -v clang-14) && \
 	  $(MAKE) --no-print-directory CC=$$cc BUILD=build-clang TOOL=build-clang/ncf WERROR=$(if $(WERROR),$(WERROR),1) \
 	  build-clang/ncf build-clang/libncf.a build-clang/libncf.so tests
+
+# ---- fuzzing (tests/fuzz, docs/reliability.md) -------------------------------
+# The library and the serve core are compiled with clang 14 under
+# -fsanitize=fuzzer-no-link,address,undefined (coverage for libFuzzer, every
+# UB check fatal) and NO_OMP=1: single-threaded, so a run is deterministic
+# and a crash replays the same way. Each harness links -fsanitize=fuzzer.
+# scripts/fuzz.sh replays tests/fuzz/corpus/NAME, then (make fuzz) mutates
+# it for FUZZ_SECONDS per harness into build-fuzz/corpus/NAME, writing any
+# crash to build-fuzz/crashes/, and prints executions and time per harness.
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES   := reader ncf model checkpoint serve
+FUZZ_BINS     = $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_CFLAGS  := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+SERVE_CORE_OBJ = $(BUILD)/tools/ncf/serve_core.o $(BUILD)/tools/ncf/json_text.o $(BUILD)/tools/ncf/common.o \
+                 $(BUILD)/tools/ncf/args.o
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(BUILD)/libncf.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz -fsanitize=fuzzer -o $@ $< $(BUILD)/libncf.a $(ALL_LDFLAGS) $(LDLIBS)
+
+$(BUILD)/fuzz/fuzz_serve: tests/fuzz/fuzz_serve.c tests/fuzz/fuzz_util.h $(SERVE_CORE_OBJ) $(BUILD)/libncf.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz -Itools/ncf -fsanitize=fuzzer -o $@ $< $(SERVE_CORE_OBJ) $(BUILD)/libncf.a \
+	  $(ALL_LDFLAGS) -ljansson $(LDLIBS)
+
+fuzz-bins: $(FUZZ_BINS)
+
+fuzz-build: deps
+	@sh scripts/setup-deps.sh fuzz
+	@cc=$$(command -v clang-14 || command -v clang) && \
+	  $(MAKE) --no-print-directory CC=$$cc BUILD=build-fuzz NO_OMP=1 OPT=-O1 CFLAGS="$(FUZZ_CFLAGS)" \
+	  LDFLAGS="-fsanitize=address,undefined" fuzz-bins
+
+fuzz: fuzz-build
+	@sh scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-replay: fuzz-build
+	@sh scripts/fuzz.sh build-fuzz 0 $(FUZZ_NAMES)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libncf.a $(HDRS)
 	@mkdir -p $(dir $@)
@@ -171,4 +236,4 @@ uninstall:
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/ncf.pc $(DESTDIR)$(PREFIX)/bin/ncf
 
 clean:
-	rm -rf build build-asan build-phase build-clang ncf
+	rm -rf build build-asan build-phase build-clang build-fuzz build-tsan ncf

@@ -1,7 +1,7 @@
 /* test_model.c — presets and configuration checks, parameter counts, the
  * model file (bit-exact round trip; bad magic, future version, truncation,
  * CRC mismatch, missing file, a header claiming more than the file holds,
- * bad training-item offsets, non-finite weights all refused with the right
+ * bad training-item offsets, ids holding a NUL, non-finite weights all refused with the right
  * status and no leak), the temporary files of ncf/outfile.h, and
  * recommendation (seen items never returned, ties to the lower index). */
 #include <math.h>
@@ -249,6 +249,42 @@ static void fix_crc(char *b, size_t n)
 {
     uint32_t crc = ncf_crc32_update_(0, b, n - 4);
     memcpy(b + n - 4, &crc, 4);
+}
+
+/* Found by tests/fuzz/fuzz_model: an id holding a NUL byte ("y" edited to
+ * "\0", or "i1\0" next to "i1") was accepted, though raw ids are C strings
+ * everywhere after loading: the model then saved an empty or repeated id
+ * and could not be loaded back. Refused at load, naming the id. */
+static void test_ids_with_nul_refused(void **state)
+{
+    ncf_dataset *ds = small_dataset();
+    ncf_model *m = neumf_for(ds);
+    ncf_err err = {{0}};
+    const char *good = tu_path("nulid.ncf");
+    assert_int_equal(ncf_model_save(m, good, &err), NCF_OK);
+    size_t n;
+    char *b = tu_read(good, &n);
+    uint64_t meta_bytes;
+    memcpy(&meta_bytes, b + 96, 8);
+    const char *bad = tu_path("nulid-bad.ncf");
+    /* the user id "b", then the item id "y", become one NUL byte each */
+    const char *edits[2][2] = {{"\1\0\0\0b", "user id 1"}, {"\1\0\0\0y", "item id 1"}};
+    for (int e = 0; e < 2; e++) {
+        char *c = malloc(n);
+        memcpy(c, b, n);
+        size_t at = 128 + (size_t)meta_bytes;
+        while (at + 5 <= n && memcmp(c + at, edits[e][0], 5) != 0) at++;
+        assert_true(at + 5 <= n);
+        c[at + 4] = '\0';
+        fix_crc(c, n);
+        write_bytes(bad, c, n);
+        expect_refused(bad, NCF_ERR_FORMAT, edits[e][1]);
+        expect_refused(bad, NCF_ERR_FORMAT, "NUL");
+        free(c);
+    }
+    free(b);
+    ncf_model_free(m);
+    ncf_dataset_free(ds);
 }
 
 /* D2: a 132-byte file (header + CRC, the CRC right) whose header claims
@@ -645,6 +681,7 @@ int main(void)
         cmocka_unit_test(test_mf_model),
         cmocka_unit_test(test_corrupt_files),
         cmocka_unit_test(test_huge_header_small_file),
+        cmocka_unit_test(test_ids_with_nul_refused),
         cmocka_unit_test(test_bad_training_offsets),
         cmocka_unit_test(test_non_finite_weights),
         cmocka_unit_test(test_outfile_temporary),

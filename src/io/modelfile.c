@@ -216,6 +216,12 @@ static ncf_status get_ids(reader *r, int32_t n, uint64_t bytes, ncf_idmap **out,
         uint32_t len;
         int32_t idx;
         if (take(r, &len, 4) != 0 || len > r->n - r->at) goto bad;
+        /* raw ids are C strings from here on (ncf_idmap_raw): one holding
+         * a NUL would be cut short, then repeat another or be empty */
+        if (memchr(r->p + r->at, '\0', len)) {
+            ncf_idmap_free(map);
+            return ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt model file: %s id %d holds a NUL byte", path, what, k);
+        }
         if (ncf_idmap_add(map, (const char *)r->p + r->at, len, &idx) != NCF_OK) {
             ncf_idmap_free(map);
             return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");

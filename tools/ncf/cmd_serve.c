@@ -1,6 +1,6 @@
 /* cmd_serve.c — `ncf serve`: recommendations over HTTP/JSON on
- * libmicrohttpd (request bodies parsed with jansson, answers written as
- * text by json_text.c).
+ * libmicrohttpd (request bodies parsed with jansson and answers written as
+ * text by json_text.c, both in serve_core.c).
  *
  *   GET  /v1/recommend?user=RAW&k=10   top-K unseen items (unknown user:
  *                                      most popular items, "fallback")
@@ -19,10 +19,10 @@
  * cost is bounded: body bytes, k, users per batch, users x k per answer,
  * connections in all and per address, an idle timeout and a deadline per
  * request (docs/serving.md, Limits). Does not do TLS or authentication: it
- * binds to loopback unless told otherwise. */
+ * binds to loopback unless told otherwise. The answers themselves (and
+ * loading the model) are serve_core.c's, which needs no socket. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <signal.h>
@@ -38,7 +38,7 @@
 #endif
 
 #include "cli.h"
-#include "json_text.h"
+#include "serve_core.h"
 
 static const char *HELP =
     "Usage: ncf serve --model MODEL [--host 127.0.0.1] [--port 8080] [--threads N]\n"
@@ -72,25 +72,9 @@ static const char *HELP =
     "--threads: default all cores.\n";
 
 /* ---- the served model ----------------------------------------------------- */
-typedef struct served {
-    ncf_model *m;
-    ncf_scorer *sc;
-    char *info; /* /v1/model body */
-    int refs;
-} served;
-
 static pthread_mutex_t model_lock = PTHREAD_MUTEX_INITIALIZER;
 static served *current;
 static const char *model_path;
-
-static void served_free(served *s)
-{
-    if (!s) return;
-    ncf_scorer_free(s->sc);
-    ncf_model_free(s->m);
-    free(s->info);
-    free(s);
-}
 
 static served *acquire(void)
 {
@@ -107,95 +91,6 @@ static void release(served *s)
     int last = --s->refs == 0;
     pthread_mutex_unlock(&model_lock);
     if (last) served_free(s);
-}
-
-/* A jansson string of s (n bytes), invalid UTF-8 bytes shown as \xHH:
- * json_string refuses invalid UTF-8, and a NULL here would drop the key. */
-static json_t *clean_string(const char *s, size_t n)
-{
-    char *c = utf8_clean(s, n);
-    json_t *j = c ? json_string(c) : NULL;
-    free(c);
-    return j;
-}
-
-static json_t *meta_json(const char *meta)
-{
-    json_t *o = json_object();
-    const char *k, *v;
-    size_t kl, vl;
-    for (const char *p = meta; o && cli_meta_next(&p, &k, &kl, &v, &vl);) {
-        char key[128], val[512];
-        snprintf(key, sizeof key, "%.*s", (int)kl, k);
-        snprintf(val, sizeof val, "%.*s", (int)vl, v);
-        char *end;
-        double d = strtod(val, &end);
-        json_t *jv = !*val || *end ? clean_string(val, strlen(val))
-                     : d == (double)(json_int_t)d && d > -9e15 && d < 9e15 ? json_integer((json_int_t)d)
-                                                                           : json_real(d);
-        char *ck = utf8_clean(key, strlen(key));
-        if (!jv || !ck || json_object_set_new(o, ck, jv) != 0) {
-            free(ck);
-            json_decref(o);
-            return NULL;
-        }
-        free(ck);
-    }
-    return o;
-}
-
-/* 1 when every raw id of map is valid UTF-8; else 0 with a message naming
- * the first that is not. Answers carry ids as JSON strings, which must be
- * UTF-8: a model with such an id is not served rather than answered with
- * invalid JSON or with the item silently left out. */
-static int ids_utf8(const ncf_idmap *map, const char *what, ncf_err *err)
-{
-    for (int32_t k = 0; k < ncf_idmap_size(map); k++) {
-        const char *raw = ncf_idmap_raw(map, k);
-        size_t n = strlen(raw);
-        if (utf8_valid_len(raw, n) == n) continue;
-        char *c = utf8_clean(raw, n);
-        snprintf(err->msg, sizeof err->msg,
-                 "%s id '%.200s' (index %d) is not valid UTF-8, which JSON answers cannot carry; "
-                 "train on data whose ids are UTF-8",
-                 what, c ? c : "?", (int)k);
-        free(c);
-        return 0;
-    }
-    return 1;
-}
-
-static served *load_served(const char *path, int threads, ncf_err *err)
-{
-    served *s = calloc(1, sizeof *s);
-    if (!s) {
-        snprintf(err->msg, sizeof err->msg, "out of memory");
-        return NULL;
-    }
-    if (ncf_model_load(path, &s->m, err) != NCF_OK || !ids_utf8(ncf_model_users(s->m), "user", err) ||
-        !ids_utf8(ncf_model_items(s->m), "item", err) || ncf_scorer_create(s->m, threads, &s->sc, err) != NCF_OK) {
-        served_free(s);
-        return NULL;
-    }
-    const ncf_model_config *c = ncf_model_get_config(s->m);
-    json_t *layers = json_array();
-    for (int k = 0; layers && k < c->n_hidden; k++) json_array_append_new(layers, json_integer(c->hidden[k]));
-    json_t *info = json_pack("{s:o, s:s, s:i, s:i, s:i, s:i, s:o, s:s, s:I, s:s, s:o}", "file",
-                             clean_string(path, strlen(path)), "type", ncf_model_type_name(c->type), "users",
-                             c->n_users, "items", c->n_items, "factors", c->factors, "mlp_embedding", c->mlp_embed,
-                             "hidden_layers", layers, "gmf_activation",
-                             c->gmf_activation == NCF_ACT_SIGMOID ? "sigmoid" : "identity", "parameters",
-                             (json_int_t)ncf_model_param_count(s->m), "kernels", ncf_kernels(), "training",
-                             meta_json(ncf_model_meta(s->m)));
-    s->info = info ? json_dumps(info, JSON_COMPACT) : NULL;
-    json_decref(info);
-    if (!s->info) {
-        snprintf(err->msg, sizeof err->msg, "out of memory building the /v1/model answer");
-        served_free(s);
-        return NULL;
-    }
-    s->refs = 1;
-    return s;
 }
 
 /* ---- metrics -------------------------------------------------------------- */
@@ -384,11 +279,9 @@ typedef struct request {
     double t0;
 } request;
 
-/* Limits on one request (options of the same names; docs/serving.md). */
-static size_t max_body = 1 << 20;   /* --max-body: request body bytes */
-static int max_k = 1000;            /* --max-k: k */
-static int max_users = 10000;       /* --max-users: users in one POST */
-static int64_t max_results = 100000; /* --max-results: users x k, the items one answer may hold */
+/* The limit on a request body (--max-body; docs/serving.md); the others
+ * are serve_core.h's serve_max_*. */
+static size_t max_body = 1 << 20;
 
 /* Big answers and bodies leave glibc's per-thread arenas holding memory
  * that a later request may never reuse (5 GB after one huge answer, before
@@ -428,20 +321,15 @@ static enum MHD_Result send_text(struct MHD_Connection *c, request *rq, int code
     return ret;
 }
 
-/* Sends the JSON text in t (taken); a t that ran out of memory is a 500. */
-static enum MHD_Result send_jtext(struct MHD_Connection *c, request *rq, int code, jtext *t, const char *allow)
+/* Sends an answer made by serve_core.c (taken). */
+static enum MHD_Result send_answer(struct MHD_Connection *c, request *rq, serve_answer *a, const char *allow)
 {
-    char *text = jt_take(t);
-    if (!text) {
-        text = strdup("{\"error\":\"out of memory\"}");
-        code = 500;
-        if (!text) return MHD_NO;
-    }
-    return send_text(c, rq, code, "application/json", text, allow);
+    if (!a->text) return MHD_NO;
+    return send_text(c, rq, a->code, "application/json", a->text, allow);
 }
 
 /* {"error": message}; whatever bytes the message echoes from the request,
- * the answer is valid JSON (jt_str). */
+ * the answer is valid JSON (serve_error). */
 static enum MHD_Result send_error(struct MHD_Connection *c, request *rq, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static enum MHD_Result send_error(struct MHD_Connection *c, request *rq, int code, const char *fmt, ...)
@@ -453,206 +341,9 @@ static enum MHD_Result send_error(struct MHD_Connection *c, request *rq, int cod
     va_end(ap);
     const char *allow = NULL;
     if (code == 405) allow = rq->endpoint == EP_RECOMMEND ? "GET, POST" : "GET";
-    jtext t = {0};
-    jt_lit(&t, "{\"error\":");
-    jt_str(&t, msg, strlen(msg));
-    jt_lit(&t, "}");
-    return send_jtext(c, rq, code, &t, allow);
-}
-
-/* 1 when id (a user or item id from the request) is valid UTF-8: the
- * model's ids all are (load_served), and answers echo ids as JSON strings. */
-static int id_ok(const char *id) { return utf8_valid_len(id, strlen(id)) == strlen(id); }
-
-/* Parses k: default 10, integer in [1, max_k]; -1 when malformed. */
-static int parse_k(const char *v)
-{
-    if (!v) return 10;
-    char *end;
-    errno = 0;
-    long k = strtol(v, &end, 10);
-    if (end == v || *end || errno || k < 1 || k > max_k) return -1;
-    return (int)k;
-}
-
-/* Appends {"item": raw, "score": v} for n items (score null when v is not a
- * finite number: JSON has no NaN). */
-static void put_items(jtext *t, const ncf_model *m, const int32_t *items, const float *scores, int n)
-{
-    const ncf_idmap *ids = ncf_model_items(m);
-    jt_lit(t, "[");
-    for (int q = 0; q < n; q++) {
-        const char *raw = ncf_idmap_raw(ids, items[q]);
-        jt_lit(t, q ? ",{\"item\":" : "{\"item\":");
-        jt_str(t, raw, strlen(raw));
-        jt_lit(t, ",\"score\":");
-        jt_num(t, (double)scores[q]);
-        jt_lit(t, "}");
-    }
-    jt_lit(t, "]");
-}
-
-/* Appends {"user": raw, ["fallback": "popular",] "items": [...]} for one
- * user (the popular items when the model does not know it). items and
- * scores have room for k. */
-static ncf_status recommend_one(jtext *t, const served *s, const char *user, int k, int32_t *items, float *scores)
-{
-    const ncf_model *m = s->m;
-    int32_t u = ncf_idmap_find(ncf_model_users(m), user, strlen(user));
-    int n = 0;
-    jt_lit(t, "{\"user\":");
-    jt_str(t, user, strlen(user));
-    if (u < 0) {
-        n = ncf_scorer_popular(s->sc, k, items, scores);
-        jt_lit(t, ",\"fallback\":\"popular\"");
-    } else {
-        ncf_status st = ncf_scorer_recommend(s->sc, u, k, items, scores, &n);
-        if (st != NCF_OK) return st;
-    }
-    jt_lit(t, ",\"items\":");
-    put_items(t, m, items, scores, n);
-    jt_lit(t, "}");
-    return t->oom ? NCF_ERR_NOMEM : NCF_OK;
-}
-
-static enum MHD_Result handle_recommend_get(struct MHD_Connection *c, request *rq, const served *s)
-{
-    const char *user = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "user");
-    const char *kv = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k");
-    if (!user || !*user) return send_error(c, rq, 400, "missing query parameter 'user'");
-    if (!id_ok(user)) return send_error(c, rq, 400, "'user' is not valid UTF-8: '%.200s'", user);
-    int k = parse_k(kv);
-    if (k < 0) return send_error(c, rq, 400, "'k' must be an integer in [1, %d], got '%.200s'", max_k, kv);
-    if (k > max_results)
-        return send_error(c, rq, 413, "k = %d is over the limit of %lld items per answer (--max-results)", k,
-                          (long long)max_results);
-    int32_t *items = malloc((size_t)k * sizeof *items);
-    float *scores = malloc((size_t)k * sizeof *scores);
-    jtext t = {0};
-    ncf_status st = items && scores ? recommend_one(&t, s, user, k, items, scores) : NCF_ERR_NOMEM;
-    free(items);
-    free(scores);
-    if (st != NCF_OK) {
-        jt_free(&t);
-        return send_error(c, rq, 500, "out of memory");
-    }
-    return send_jtext(c, rq, 200, &t, NULL);
-}
-
-static enum MHD_Result handle_recommend_post(struct MHD_Connection *c, request *rq, const served *s)
-{
-    rq->endpoint = EP_RECOMMEND_BATCH;
-    json_error_t je;
-    json_t *body = json_loadb(rq->body ? rq->body : "", rq->len, 0, &je);
-    if (!body) return send_error(c, rq, 400, "body is not JSON: %s (line %d, column %d)", je.text, je.line, je.column);
-    json_t *users = json_object_get(body, "users"), *kj = json_object_get(body, "k");
-    enum MHD_Result ret;
-    int k = 10;
-    if (!json_is_object(body) || !json_is_array(users)) {
-        ret = send_error(c, rq, 400, "body must be an object with a \"users\" array");
-    } else if (kj && (!json_is_integer(kj) || json_integer_value(kj) < 1 || json_integer_value(kj) > max_k)) {
-        ret = send_error(c, rq, 400, "\"k\" must be an integer in [1, %d]", max_k);
-    } else if (json_array_size(users) > (size_t)max_users) {
-        ret = send_error(c, rq, 413, "%zu users is over the limit of %d per request (--max-users); split the batch",
-                         json_array_size(users), max_users);
-    } else if ((kj ? json_integer_value(kj) : k) * (json_int_t)json_array_size(users) > max_results) {
-        /* the answer would hold users x k items: bounded before anything is scored */
-        long long nu = (long long)json_array_size(users), kk = kj ? (long long)json_integer_value(kj) : k;
-        ret = send_error(c, rq, 413,
-                         "users x k = %lld x %lld = %lld is over the limit of %lld items per answer "
-                         "(--max-results); send fewer users or a smaller k",
-                         nu, kk, nu * kk, (long long)max_results);
-    } else {
-        if (kj) k = (int)json_integer_value(kj);
-        int32_t *items = malloc((size_t)k * sizeof *items);
-        float *scores = malloc((size_t)k * sizeof *scores);
-        jtext t = {0};
-        jt_lit(&t, "{\"results\":[");
-        size_t i;
-        json_t *uj;
-        int bad = -1;
-        ncf_status st = items && scores ? NCF_OK : NCF_ERR_NOMEM;
-        json_array_foreach(users, i, uj)
-        {
-            if (st != NCF_OK) break;
-            char buf[32];
-            /* jansson's strings are valid UTF-8 (it refuses other input) */
-            const char *user = json_is_string(uj) ? json_string_value(uj) : NULL;
-            if (json_is_integer(uj)) {
-                snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(uj));
-                user = buf;
-            }
-            if (!user || !*user) {
-                bad = (int)i;
-                break;
-            }
-            if (i) jt_lit(&t, ",");
-            st = recommend_one(&t, s, user, k, items, scores);
-        }
-        jt_lit(&t, "]}");
-        free(items);
-        free(scores);
-        if (bad >= 0) {
-            jt_free(&t);
-            ret = send_error(c, rq, 400, "\"users\"[%d] must be a non-empty string or an integer", bad);
-        } else if (st != NCF_OK) {
-            jt_free(&t);
-            ret = send_error(c, rq, 500, "out of memory");
-        } else {
-            ret = send_jtext(c, rq, 200, &t, NULL);
-        }
-    }
-    json_decref(body);
-    return ret;
-}
-
-static enum MHD_Result handle_score(struct MHD_Connection *c, request *rq, const served *s)
-{
-    const ncf_model *m = s->m;
-    const char *user = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "user");
-    const char *list = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "items");
-    if (!user || !*user) return send_error(c, rq, 400, "missing query parameter 'user'");
-    if (!id_ok(user)) return send_error(c, rq, 400, "'user' is not valid UTF-8: '%.200s'", user);
-    if (!list || !*list) return send_error(c, rq, 400, "missing query parameter 'items' (comma-separated item ids)");
-    if (!id_ok(list)) return send_error(c, rq, 400, "'items' is not valid UTF-8: '%.200s'", list);
-    int32_t u = ncf_idmap_find(ncf_model_users(m), user, strlen(user));
-    if (u < 0) return send_error(c, rq, 404, "unknown user '%.200s'", user);
-    int n = 1;
-    for (const char *p = list; *p; p++) n += *p == ',';
-    if (n > 10000) return send_error(c, rq, 400, "at most 10000 items per request");
-    int32_t *idx = malloc((size_t)n * sizeof *idx);
-    float *sc = malloc((size_t)n * sizeof *sc);
-    if (!idx || !sc) {
-        free(idx);
-        free(sc);
-        return send_error(c, rq, 500, "out of memory");
-    }
-    const char *p = list;
-    for (int q = 0; q < n; q++) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        idx[q] = len ? ncf_idmap_find(ncf_model_items(m), p, len) : -1;
-        if (idx[q] < 0) {
-            enum MHD_Result r = send_error(c, rq, 400, "unknown item '%.*s'", (int)(len > 200 ? 200 : len), p);
-            free(idx);
-            free(sc);
-            return r;
-        }
-        p = comma ? comma + 1 : p + len;
-    }
-    ncf_status st = ncf_scorer_score(s->sc, u, idx, n, sc);
-    jtext t = {0};
-    if (st == NCF_OK) {
-        jt_lit(&t, "{\"user\":");
-        jt_str(&t, user, strlen(user));
-        jt_lit(&t, ",\"scores\":");
-        put_items(&t, m, idx, sc, n);
-        jt_lit(&t, "}");
-    }
-    free(idx);
-    free(sc);
-    if (st != NCF_OK) return send_error(c, rq, 500, st == NCF_ERR_NOMEM ? "out of memory" : "scoring failed");
-    return send_jtext(c, rq, 200, &t, NULL);
+    serve_answer a;
+    serve_error(&a, code, "%s", msg);
+    return send_answer(c, rq, &a, allow);
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -709,8 +400,25 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     served *s = acquire();
     enum MHD_Result ret;
     switch (rq->endpoint) {
-    case EP_RECOMMEND: ret = post ? handle_recommend_post(c, rq, s) : handle_recommend_get(c, rq, s); break;
-    case EP_SCORE: ret = handle_score(c, rq, s); break;
+    case EP_RECOMMEND: {
+        serve_answer a;
+        if (post) {
+            rq->endpoint = EP_RECOMMEND_BATCH;
+            serve_recommend_post(s, rq->body, rq->len, &a);
+        } else {
+            serve_recommend_get(s, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "user"),
+                                MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k"), &a);
+        }
+        ret = send_answer(c, rq, &a, NULL);
+        break;
+    }
+    case EP_SCORE: {
+        serve_answer a;
+        serve_score(s, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "user"),
+                    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "items"), &a);
+        ret = send_answer(c, rq, &a, NULL);
+        break;
+    }
     case EP_MODEL: {
         char *text = strdup(s->info);
         ret = text ? send_text(c, rq, 200, "application/json", text, NULL) : send_error(c, rq, 500, "out of memory");
@@ -769,9 +477,9 @@ int cmd_serve(int argc, char **argv)
         {"port", 0, OPT_INT, &port, 0, 65535, NULL, 0},
         {"threads", 0, OPT_INT, &threads, 0, 1024, NULL, 0},
         {"max-body", 0, OPT_I64, &body_limit, 16, 1 << 30, NULL, 0},
-        {"max-k", 0, OPT_INT, &max_k, 1, 100000, NULL, 0},
-        {"max-users", 0, OPT_INT, &max_users, 1, 1000000, NULL, 0},
-        {"max-results", 0, OPT_I64, &max_results, 1, 100000000, NULL, 0},
+        {"max-k", 0, OPT_INT, &serve_max_k, 1, 100000, NULL, 0},
+        {"max-users", 0, OPT_INT, &serve_max_users, 1, 1000000, NULL, 0},
+        {"max-results", 0, OPT_I64, &serve_max_results, 1, 100000000, NULL, 0},
         {"max-connections", 0, OPT_INT, &max_conns, 1, 1000000, NULL, 0},
         {"max-connections-per-ip", 0, OPT_INT, &max_conns_ip, 0, 1000000, NULL, 0},
         {"idle-timeout", 0, OPT_INT, &idle_timeout, 1, 86400, NULL, 0},

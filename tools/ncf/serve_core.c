@@ -1,0 +1,367 @@
+/* serve_core.c — the socket-free part of `ncf serve` (serve_core.h):
+ * loading a model to serve, and the answers to /v1/recommend (GET and POST)
+ * and /v1/score from a request's decoded values. Moved out of cmd_serve.c
+ * unchanged so that a fuzzer (tests/fuzz/fuzz_serve.c) can drive it. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "json_text.h"
+#include "serve_core.h"
+
+int serve_max_k = 1000;
+int serve_max_users = 10000;
+int64_t serve_max_results = 100000;
+
+void served_free(served *s)
+{
+    if (!s) return;
+    ncf_scorer_free(s->sc);
+    ncf_model_free(s->m);
+    free(s->info);
+    free(s);
+}
+
+/* A jansson string of s (n bytes), invalid UTF-8 bytes shown as \xHH:
+ * json_string refuses invalid UTF-8, and a NULL here would drop the key. */
+static json_t *clean_string(const char *s, size_t n)
+{
+    char *c = utf8_clean(s, n);
+    json_t *j = c ? json_string(c) : NULL;
+    free(c);
+    return j;
+}
+
+static json_t *meta_json(const char *meta)
+{
+    json_t *o = json_object();
+    const char *k, *v;
+    size_t kl, vl;
+    for (const char *p = meta; o && cli_meta_next(&p, &k, &kl, &v, &vl);) {
+        char key[128], val[512];
+        snprintf(key, sizeof key, "%.*s", (int)kl, k);
+        snprintf(val, sizeof val, "%.*s", (int)vl, v);
+        char *end;
+        double d = strtod(val, &end);
+        json_t *jv = !*val || *end ? clean_string(val, strlen(val))
+                     : d == (double)(json_int_t)d && d > -9e15 && d < 9e15 ? json_integer((json_int_t)d)
+                                                                           : json_real(d);
+        char *ck = utf8_clean(key, strlen(key));
+        if (!jv || !ck || json_object_set_new(o, ck, jv) != 0) {
+            free(ck);
+            json_decref(o);
+            return NULL;
+        }
+        free(ck);
+    }
+    return o;
+}
+
+/* 1 when every raw id of map is valid UTF-8; else 0 with a message naming
+ * the first that is not. Answers carry ids as JSON strings, which must be
+ * UTF-8: a model with such an id is not served rather than answered with
+ * invalid JSON or with the item silently left out. */
+static int ids_utf8(const ncf_idmap *map, const char *what, ncf_err *err)
+{
+    for (int32_t k = 0; k < ncf_idmap_size(map); k++) {
+        const char *raw = ncf_idmap_raw(map, k);
+        size_t n = strlen(raw);
+        if (utf8_valid_len(raw, n) == n) continue;
+        char *c = utf8_clean(raw, n);
+        snprintf(err->msg, sizeof err->msg,
+                 "%s id '%.200s' (index %d) is not valid UTF-8, which JSON answers cannot carry; "
+                 "train on data whose ids are UTF-8",
+                 what, c ? c : "?", (int)k);
+        free(c);
+        return 0;
+    }
+    return 1;
+}
+
+served *load_served(const char *path, int threads, ncf_err *err)
+{
+    served *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+        return NULL;
+    }
+    if (ncf_model_load(path, &s->m, err) != NCF_OK || !ids_utf8(ncf_model_users(s->m), "user", err) ||
+        !ids_utf8(ncf_model_items(s->m), "item", err) || ncf_scorer_create(s->m, threads, &s->sc, err) != NCF_OK) {
+        served_free(s);
+        return NULL;
+    }
+    const ncf_model_config *c = ncf_model_get_config(s->m);
+    json_t *layers = json_array();
+    for (int k = 0; layers && k < c->n_hidden; k++) json_array_append_new(layers, json_integer(c->hidden[k]));
+    json_t *info = json_pack("{s:o, s:s, s:i, s:i, s:i, s:i, s:o, s:s, s:I, s:s, s:o}", "file",
+                             clean_string(path, strlen(path)), "type", ncf_model_type_name(c->type), "users",
+                             c->n_users, "items", c->n_items, "factors", c->factors, "mlp_embedding", c->mlp_embed,
+                             "hidden_layers", layers, "gmf_activation",
+                             c->gmf_activation == NCF_ACT_SIGMOID ? "sigmoid" : "identity", "parameters",
+                             (json_int_t)ncf_model_param_count(s->m), "kernels", ncf_kernels(), "training",
+                             meta_json(ncf_model_meta(s->m)));
+    s->info = info ? json_dumps(info, JSON_COMPACT) : NULL;
+    json_decref(info);
+    if (!s->info) {
+        snprintf(err->msg, sizeof err->msg, "out of memory building the /v1/model answer");
+        served_free(s);
+        return NULL;
+    }
+    s->refs = 1;
+    return s;
+}
+
+/* Takes the JSON text in t as the answer; a t that ran out of memory is a
+ * 500 (as is code). */
+static void answer_jtext(serve_answer *a, int code, jtext *t)
+{
+    a->code = code;
+    a->text = jt_take(t);
+    if (!a->text) {
+        a->text = strdup("{\"error\":\"out of memory\"}");
+        a->code = 500;
+    }
+}
+
+void serve_error(serve_answer *a, int code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    jtext t = {0};
+    jt_lit(&t, "{\"error\":");
+    jt_str(&t, msg, strlen(msg));
+    jt_lit(&t, "}");
+    answer_jtext(a, code, &t);
+}
+
+/* 1 when id (a user or item id from the request) is valid UTF-8: the
+ * model's ids all are (load_served), and answers echo ids as JSON strings. */
+static int id_ok(const char *id) { return utf8_valid_len(id, strlen(id)) == strlen(id); }
+
+/* Parses k: default 10, integer in [1, serve_max_k]; -1 when malformed. */
+static int parse_k(const char *v)
+{
+    if (!v) return 10;
+    char *end;
+    errno = 0;
+    long k = strtol(v, &end, 10);
+    if (end == v || *end || errno || k < 1 || k > serve_max_k) return -1;
+    return (int)k;
+}
+
+/* Appends {"item": raw, "score": v} for n items (score null when v is not a
+ * finite number: JSON has no NaN). */
+static void put_items(jtext *t, const ncf_model *m, const int32_t *items, const float *scores, int n)
+{
+    const ncf_idmap *ids = ncf_model_items(m);
+    jt_lit(t, "[");
+    for (int q = 0; q < n; q++) {
+        const char *raw = ncf_idmap_raw(ids, items[q]);
+        jt_lit(t, q ? ",{\"item\":" : "{\"item\":");
+        jt_str(t, raw, strlen(raw));
+        jt_lit(t, ",\"score\":");
+        jt_num(t, (double)scores[q]);
+        jt_lit(t, "}");
+    }
+    jt_lit(t, "]");
+}
+
+/* Appends {"user": raw, ["fallback": "popular",] "items": [...]} for one
+ * user (the popular items when the model does not know it). items and
+ * scores have room for k. */
+static ncf_status recommend_one(jtext *t, const served *s, const char *user, int k, int32_t *items, float *scores)
+{
+    const ncf_model *m = s->m;
+    int32_t u = ncf_idmap_find(ncf_model_users(m), user, strlen(user));
+    int n = 0;
+    jt_lit(t, "{\"user\":");
+    jt_str(t, user, strlen(user));
+    if (u < 0) {
+        n = ncf_scorer_popular(s->sc, k, items, scores);
+        jt_lit(t, ",\"fallback\":\"popular\"");
+    } else {
+        ncf_status st = ncf_scorer_recommend(s->sc, u, k, items, scores, &n);
+        if (st != NCF_OK) return st;
+    }
+    jt_lit(t, ",\"items\":");
+    put_items(t, m, items, scores, n);
+    jt_lit(t, "}");
+    return t->oom ? NCF_ERR_NOMEM : NCF_OK;
+}
+
+void serve_recommend_get(const served *s, const char *user, const char *kv, serve_answer *a)
+{
+    if (!user || !*user) {
+        serve_error(a, 400, "missing query parameter 'user'");
+        return;
+    }
+    if (!id_ok(user)) {
+        serve_error(a, 400, "'user' is not valid UTF-8: '%.200s'", user);
+        return;
+    }
+    int k = parse_k(kv);
+    if (k < 0) {
+        serve_error(a, 400, "'k' must be an integer in [1, %d], got '%.200s'", serve_max_k, kv);
+        return;
+    }
+    if (k > serve_max_results) {
+        serve_error(a, 413, "k = %d is over the limit of %lld items per answer (--max-results)", k,
+                    (long long)serve_max_results);
+        return;
+    }
+    int32_t *items = malloc((size_t)k * sizeof *items);
+    float *scores = malloc((size_t)k * sizeof *scores);
+    jtext t = {0};
+    ncf_status st = items && scores ? recommend_one(&t, s, user, k, items, scores) : NCF_ERR_NOMEM;
+    free(items);
+    free(scores);
+    if (st != NCF_OK) {
+        jt_free(&t);
+        serve_error(a, 500, "out of memory");
+        return;
+    }
+    answer_jtext(a, 200, &t);
+}
+
+void serve_recommend_post(const served *s, const char *text, size_t len, serve_answer *a)
+{
+    json_error_t je;
+    json_t *body = json_loadb(text ? text : "", len, 0, &je);
+    if (!body) {
+        serve_error(a, 400, "body is not JSON: %s (line %d, column %d)", je.text, je.line, je.column);
+        return;
+    }
+    json_t *users = json_object_get(body, "users"), *kj = json_object_get(body, "k");
+    int k = 10;
+    if (!json_is_object(body) || !json_is_array(users)) {
+        serve_error(a, 400, "body must be an object with a \"users\" array");
+    } else if (kj && (!json_is_integer(kj) || json_integer_value(kj) < 1 || json_integer_value(kj) > serve_max_k)) {
+        serve_error(a, 400, "\"k\" must be an integer in [1, %d]", serve_max_k);
+    } else if (json_array_size(users) > (size_t)serve_max_users) {
+        serve_error(a, 413, "%zu users is over the limit of %d per request (--max-users); split the batch",
+                    json_array_size(users), serve_max_users);
+    } else if ((kj ? json_integer_value(kj) : k) * (json_int_t)json_array_size(users) > serve_max_results) {
+        /* the answer would hold users x k items: bounded before anything is scored */
+        long long nu = (long long)json_array_size(users), kk = kj ? (long long)json_integer_value(kj) : k;
+        serve_error(a, 413,
+                    "users x k = %lld x %lld = %lld is over the limit of %lld items per answer "
+                    "(--max-results); send fewer users or a smaller k",
+                    nu, kk, nu * kk, (long long)serve_max_results);
+    } else {
+        if (kj) k = (int)json_integer_value(kj);
+        int32_t *items = malloc((size_t)k * sizeof *items);
+        float *scores = malloc((size_t)k * sizeof *scores);
+        jtext t = {0};
+        jt_lit(&t, "{\"results\":[");
+        size_t i;
+        json_t *uj;
+        int bad = -1;
+        ncf_status st = items && scores ? NCF_OK : NCF_ERR_NOMEM;
+        json_array_foreach(users, i, uj)
+        {
+            if (st != NCF_OK) break;
+            char buf[32];
+            /* jansson's strings are valid UTF-8 (it refuses other input) */
+            const char *user = json_is_string(uj) ? json_string_value(uj) : NULL;
+            if (json_is_integer(uj)) {
+                snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(uj));
+                user = buf;
+            }
+            if (!user || !*user) {
+                bad = (int)i;
+                break;
+            }
+            if (i) jt_lit(&t, ",");
+            st = recommend_one(&t, s, user, k, items, scores);
+        }
+        jt_lit(&t, "]}");
+        free(items);
+        free(scores);
+        if (bad >= 0) {
+            jt_free(&t);
+            serve_error(a, 400, "\"users\"[%d] must be a non-empty string or an integer", bad);
+        } else if (st != NCF_OK) {
+            jt_free(&t);
+            serve_error(a, 500, "out of memory");
+        } else {
+            answer_jtext(a, 200, &t);
+        }
+    }
+    json_decref(body);
+}
+
+void serve_score(const served *s, const char *user, const char *list, serve_answer *a)
+{
+    const ncf_model *m = s->m;
+    if (!user || !*user) {
+        serve_error(a, 400, "missing query parameter 'user'");
+        return;
+    }
+    if (!id_ok(user)) {
+        serve_error(a, 400, "'user' is not valid UTF-8: '%.200s'", user);
+        return;
+    }
+    if (!list || !*list) {
+        serve_error(a, 400, "missing query parameter 'items' (comma-separated item ids)");
+        return;
+    }
+    if (!id_ok(list)) {
+        serve_error(a, 400, "'items' is not valid UTF-8: '%.200s'", list);
+        return;
+    }
+    int32_t u = ncf_idmap_find(ncf_model_users(m), user, strlen(user));
+    if (u < 0) {
+        serve_error(a, 404, "unknown user '%.200s'", user);
+        return;
+    }
+    int n = 1;
+    for (const char *p = list; *p; p++) n += *p == ',';
+    if (n > 10000) {
+        serve_error(a, 400, "at most 10000 items per request");
+        return;
+    }
+    int32_t *idx = malloc((size_t)n * sizeof *idx);
+    float *sc = malloc((size_t)n * sizeof *sc);
+    if (!idx || !sc) {
+        free(idx);
+        free(sc);
+        serve_error(a, 500, "out of memory");
+        return;
+    }
+    const char *p = list;
+    for (int q = 0; q < n; q++) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        idx[q] = len ? ncf_idmap_find(ncf_model_items(m), p, len) : -1;
+        if (idx[q] < 0) {
+            serve_error(a, 400, "unknown item '%.*s'", (int)(len > 200 ? 200 : len), p);
+            free(idx);
+            free(sc);
+            return;
+        }
+        p = comma ? comma + 1 : p + len;
+    }
+    ncf_status st = ncf_scorer_score(s->sc, u, idx, n, sc);
+    jtext t = {0};
+    if (st == NCF_OK) {
+        jt_lit(&t, "{\"user\":");
+        jt_str(&t, user, strlen(user));
+        jt_lit(&t, ",\"scores\":");
+        put_items(&t, m, idx, sc, n);
+        jt_lit(&t, "}");
+    }
+    free(idx);
+    free(sc);
+    if (st != NCF_OK) {
+        serve_error(a, 500, st == NCF_ERR_NOMEM ? "out of memory" : "scoring failed");
+        return;
+    }
+    answer_jtext(a, 200, &t);
+}

@@ -1,0 +1,54 @@
+/* serve_core.h — the parts of `ncf serve` that need no socket: loading the
+ * served model (with its /v1/model answer), and turning one request's
+ * decoded query values or JSON body into its answer (status code and JSON
+ * text). cmd_serve.c wraps these in libmicrohttpd; tests/fuzz/fuzz_serve.c
+ * calls them directly. Behaviour and messages are docs/serving.md's. */
+#ifndef NCF_TOOL_SERVE_CORE_H
+#define NCF_TOOL_SERVE_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ncf/ncf.h"
+
+/* One loaded model as served: the model, its scorer, and the /v1/model
+ * body. refs is the holder's reference count (cmd_serve.c; 1 after load). */
+typedef struct served {
+    ncf_model *m;
+    ncf_scorer *sc;
+    char *info; /* /v1/model body */
+    int refs;
+} served;
+
+/* Loads path and checks it can be served (every raw id valid UTF-8), with a
+ * scorer of `threads` threads; NULL with err->msg set on failure. */
+served *load_served(const char *path, int threads, ncf_err *err);
+void served_free(served *s); /* NULL-safe */
+
+/* Limits on one request (the options of the same names; docs/serving.md,
+ * Limits). Set before serving starts; read-only while requests run. */
+extern int serve_max_k;           /* --max-k: k */
+extern int serve_max_users;       /* --max-users: users in one POST */
+extern int64_t serve_max_results; /* --max-results: users x k, the items one answer may hold */
+
+/* An answer: HTTP status and a JSON text (malloc'ed, owned by the caller).
+ * text is NULL only when not even the out-of-memory error could be made. */
+typedef struct serve_answer {
+    int code;
+    char *text;
+} serve_answer;
+
+/* {"error": message} with status code; whatever bytes the message echoes
+ * from the request, the text is valid JSON. */
+void serve_error(serve_answer *a, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* GET /v1/recommend: user and k as decoded from the query string (NULL
+ * when absent). */
+void serve_recommend_get(const served *s, const char *user, const char *k, serve_answer *a);
+/* POST /v1/recommend: the body, len bytes (need not be NUL-terminated;
+ * NULL when empty). */
+void serve_recommend_post(const served *s, const char *body, size_t len, serve_answer *a);
+/* GET /v1/score: user and items as decoded from the query string. */
+void serve_score(const served *s, const char *user, const char *items, serve_answer *a);
+
+#endif
