@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "core/core.h"
+#include "core/crcwriter.h"
 #include "io/modelfile.h"
 #include "model/model_impl.h"
 
@@ -89,25 +90,9 @@ static int find_non_finite(const ncf_model *m, char *where, size_t cap, float *v
 }
 
 /* ---- writing ----------------------------------------------------------------- */
-typedef struct writer {
-    FILE *f;
-    uint32_t crc;
-    int ok;
-} writer;
-
-static void put(writer *w, const void *p, size_t n)
+static void put_table(ncf_crc_writer *w, const ncf_table *t)
 {
-    if (!w->ok || n == 0) return;
-    w->crc = ncf_crc32_update_(w->crc, p, n);
-    if (fwrite(p, 1, n, w->f) != n) w->ok = 0;
-}
-
-static void put_u32(writer *w, uint32_t v) { put(w, &v, 4); }
-static void put_i64(writer *w, int64_t v) { put(w, &v, 8); }
-
-static void put_table(writer *w, const ncf_table *t)
-{
-    for (int32_t r = 0; r < t->rows && t->dim; r++) put(w, t->w + (size_t)r * (size_t)t->stride, (size_t)t->dim * 4);
+    for (int32_t r = 0; r < t->rows && t->dim; r++) ncf_cw_put_(w, t->w + (size_t)r * (size_t)t->stride, (size_t)t->dim * 4);
 }
 
 static uint64_t ids_bytes(const ncf_idmap *map, int32_t n)
@@ -117,14 +102,14 @@ static uint64_t ids_bytes(const ncf_idmap *map, int32_t n)
     return b;
 }
 
-static void put_ids(writer *w, const ncf_idmap *map, int32_t n)
+static void put_ids(ncf_crc_writer *w, const ncf_idmap *map, int32_t n)
 {
     char buf[16];
     for (int32_t k = 0; k < n; k++) {
         const char *s = map ? ncf_idmap_raw(map, k) : (snprintf(buf, sizeof buf, "%d", k), buf);
         uint32_t len = (uint32_t)strlen(s);
-        put_u32(w, len);
-        put(w, s, len);
+        ncf_cw_u32_(w, len);
+        ncf_cw_put_(w, s, len);
     }
 }
 
@@ -135,7 +120,7 @@ ncf_status ncf_model_write_(const ncf_model *m, FILE *f, const char *path, ncf_e
     if (find_non_finite(m, where, sizeof where, &bad_value))
         return ncf_fail_(err, NCF_ERR_NUMERIC, "%s: not saved: the model has a non-finite weight, %s = %g", path,
                          where, (double)bad_value);
-    writer w = {f, 0, 1};
+    ncf_crc_writer w = {f, 0, 1};
     const ncf_model_config *c = &m->cfg;
     unsigned char h[HEADER_SIZE];
     memset(h, 0, sizeof h);
@@ -159,21 +144,21 @@ ncf_status ncf_model_write_(const ncf_model *m, FILE *f, const char *path, ncf_e
     memcpy(h + 104, &n_seen, 8);
     memcpy(h + 112, &ub, 8);
     memcpy(h + 120, &ib, 8);
-    put(&w, h, sizeof h);
-    put(&w, ncf_model_meta(m), meta_bytes);
+    ncf_cw_put_(&w, h, sizeof h);
+    ncf_cw_put_(&w, ncf_model_meta(m), meta_bytes);
     put_ids(&w, m->users, c->n_users);
     put_ids(&w, m->items, c->n_items);
-    for (int32_t u = 0; u <= c->n_users; u++) put_i64(&w, m->seen_off ? m->seen_off[u] : 0);
-    put(&w, m->seen, n_seen * 4);
+    for (int32_t u = 0; u <= c->n_users; u++) ncf_cw_i64_(&w, m->seen_off ? m->seen_off[u] : 0);
+    ncf_cw_put_(&w, m->seen, n_seen * 4);
     for (int t = 0; t < NCF_TABLES; t++) put_table(&w, &m->tab[t]);
     for (int l = 0; l < m->n_layers; l++) {
-        put(&w, m->dense + m->w_off[l], (size_t)m->in[l] * (size_t)m->out[l] * 4);
-        put(&w, m->dense + m->b_off[l], (size_t)m->out[l] * 4);
+        ncf_cw_put_(&w, m->dense + m->w_off[l], (size_t)m->in[l] * (size_t)m->out[l] * 4);
+        ncf_cw_put_(&w, m->dense + m->b_off[l], (size_t)m->out[l] * 4);
     }
-    put(&w, m->dense + m->wo_off, (size_t)m->out_in * 4);
-    put(&w, m->dense + m->bo_off, 4);
+    ncf_cw_put_(&w, m->dense + m->wo_off, (size_t)m->out_in * 4);
+    ncf_cw_put_(&w, m->dense + m->bo_off, 4);
     uint32_t crc = w.crc;
-    put(&w, &crc, 4);
+    ncf_cw_put_(&w, &crc, 4);
     if (!w.ok) return ncf_fail_(err, NCF_ERR_IO, "%s: write failed: %s", path, strerror(errno));
     return NCF_OK;
 }

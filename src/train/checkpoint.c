@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/crcwriter.h"
 #include "io/modelfile.h"
 #include "ncf/outfile.h"
 #include "train/trainer_impl.h"
@@ -27,58 +28,40 @@
 static const char MAGIC[8] = {'N', 'C', 'F', 'C', 'K', 'P', 'T', '\0'};
 
 /* ---- writing ----------------------------------------------------------------- */
-typedef struct writer {
-    FILE *f;
-    uint32_t crc;
-    int ok;
-} writer;
-
-static void put(writer *w, const void *p, size_t n)
-{
-    if (!w->ok || n == 0) return;
-    w->crc = ncf_crc32_update_(w->crc, p, n);
-    if (fwrite(p, 1, n, w->f) != n) w->ok = 0;
-}
-static void put_i32(writer *w, int32_t v) { put(w, &v, 4); }
-static void put_i64(writer *w, int64_t v) { put(w, &v, 8); }
-static void put_u64(writer *w, uint64_t v) { put(w, &v, 8); }
-static void put_f32(writer *w, float v) { put(w, &v, 4); }
-static void put_f64(writer *w, double v) { put(w, &v, 8); }
-
 /* A table-shaped buffer (rows x stride, dim used), rows without padding;
  * a flag first: 0 when absent. */
-static void put_rows(writer *w, const float *a, const ncf_table *tb)
+static void put_rows(ncf_crc_writer *w, const float *a, const ncf_table *tb)
 {
-    put_i32(w, a != NULL);
-    for (int32_t r = 0; a && r < tb->rows; r++) put(w, a + (size_t)r * (size_t)tb->stride, (size_t)tb->dim * 4);
+    ncf_cw_i32_(w, a != NULL);
+    for (int32_t r = 0; a && r < tb->rows; r++) ncf_cw_put_(w, a + (size_t)r * (size_t)tb->stride, (size_t)tb->dim * 4);
 }
 
-static void put_config(writer *w, const ncf_train_config *c)
+static void put_config(ncf_crc_writer *w, const ncf_train_config *c)
 {
-    put_i32(w, c->epochs), put_i32(w, c->batch), put_i32(w, c->neg), put_f32(w, c->lr);
-    put_i32(w, (int32_t)c->optimizer), put_f32(w, c->beta1), put_f32(w, c->beta2), put_f32(w, c->eps);
-    put_i32(w, (int32_t)c->adam_mode), put_f32(w, c->reg), put_f32(w, c->reg_layers), put_f32(w, c->momentum);
-    put_f32(w, c->alpha), put_i32(w, (int32_t)c->schedule), put_i32(w, c->lr_step), put_f32(w, c->lr_gamma);
-    put_f32(w, c->lr_end), put_i32(w, (int32_t)c->loss), put_i32(w, c->threads), put_u64(w, c->seed);
-    put_i32(w, (int32_t)c->eval.mode), put_i32(w, c->eval.n_k);
-    for (int k = 0; k < NCF_MAX_TOPK; k++) put_i32(w, c->eval.k[k]);
-    put_i32(w, c->eval_every_epoch), put_i32(w, c->early_stop);
+    ncf_cw_i32_(w, c->epochs), ncf_cw_i32_(w, c->batch), ncf_cw_i32_(w, c->neg), ncf_cw_f32_(w, c->lr);
+    ncf_cw_i32_(w, (int32_t)c->optimizer), ncf_cw_f32_(w, c->beta1), ncf_cw_f32_(w, c->beta2), ncf_cw_f32_(w, c->eps);
+    ncf_cw_i32_(w, (int32_t)c->adam_mode), ncf_cw_f32_(w, c->reg), ncf_cw_f32_(w, c->reg_layers), ncf_cw_f32_(w, c->momentum);
+    ncf_cw_f32_(w, c->alpha), ncf_cw_i32_(w, (int32_t)c->schedule), ncf_cw_i32_(w, c->lr_step), ncf_cw_f32_(w, c->lr_gamma);
+    ncf_cw_f32_(w, c->lr_end), ncf_cw_i32_(w, (int32_t)c->loss), ncf_cw_i32_(w, c->threads), ncf_cw_u64_(w, c->seed);
+    ncf_cw_i32_(w, (int32_t)c->eval.mode), ncf_cw_i32_(w, c->eval.n_k);
+    for (int k = 0; k < NCF_MAX_TOPK; k++) ncf_cw_i32_(w, c->eval.k[k]);
+    ncf_cw_i32_(w, c->eval_every_epoch), ncf_cw_i32_(w, c->early_stop);
 }
 
-static void put_metrics(writer *w, const ncf_metrics *mt)
+static void put_metrics(ncf_crc_writer *w, const ncf_metrics *mt)
 {
-    put_f64(w, mt->hr), put_f64(w, mt->ndcg), put_i32(w, mt->n_cases), put_i32(w, mt->topk), put_i32(w, mt->n_k);
-    for (int k = 0; k < NCF_MAX_TOPK; k++) put_i32(w, mt->k[k]);
+    ncf_cw_f64_(w, mt->hr), ncf_cw_f64_(w, mt->ndcg), ncf_cw_i32_(w, mt->n_cases), ncf_cw_i32_(w, mt->topk), ncf_cw_i32_(w, mt->n_k);
+    for (int k = 0; k < NCF_MAX_TOPK; k++) ncf_cw_i32_(w, mt->k[k]);
     for (int k = 0; k < NCF_MAX_TOPK; k++)
-        for (int j = 0; j < NCF_METRICS; j++) put_f64(w, mt->at[k][j]);
+        for (int j = 0; j < NCF_METRICS; j++) ncf_cw_f64_(w, mt->at[k][j]);
 }
 
-static void put_result(writer *w, const ncf_train_result *r)
+static void put_result(ncf_crc_writer *w, const ncf_train_result *r)
 {
-    put_i32(w, r->epochs_run), put_i32(w, r->best_epoch), put_f64(w, r->final_loss);
+    ncf_cw_i32_(w, r->epochs_run), ncf_cw_i32_(w, r->best_epoch), ncf_cw_f64_(w, r->final_loss);
     put_metrics(w, &r->best), put_metrics(w, &r->final);
-    put_i32(w, r->selected_epoch), put_metrics(w, &r->selected_valid), put_metrics(w, &r->selected);
-    put_i32(w, r->stopped_early);
+    ncf_cw_i32_(w, r->selected_epoch), put_metrics(w, &r->selected_valid), put_metrics(w, &r->selected);
+    ncf_cw_i32_(w, r->stopped_early);
 }
 
 /* fsyncs the directory holding path, so that a rename into it lasts. */
@@ -112,43 +95,43 @@ ncf_status ncf_trainer_save_checkpoint(const ncf_trainer *t, const char *path, c
         free(model_bytes);
         return NCF_ERR_IO;
     }
-    writer w = {ncf_outfile_stream(out), 0, 1};
+    ncf_crc_writer w = {ncf_outfile_stream(out), 0, 1};
     const uint32_t version = NCF_CHECKPOINT_VERSION;
-    put(&w, MAGIC, 8);
-    put(&w, &version, 4);
+    ncf_cw_put_(&w, MAGIC, 8);
+    ncf_cw_put_(&w, &version, 4);
     put_config(&w, &t->c);
-    put_u64(&w, ncf_dataset_fingerprint(t->ds));
-    put_i32(&w, t->ds->n_users), put_i32(&w, t->ds->n_items), put_i64(&w, t->ds->n_train);
-    put_i32(&w, t->epochs_done), put_i64(&w, t->steps_done), put_f64(&w, t->loss_sum), put_i64(&w, t->e.step);
+    ncf_cw_u64_(&w, ncf_dataset_fingerprint(t->ds));
+    ncf_cw_i32_(&w, t->ds->n_users), ncf_cw_i32_(&w, t->ds->n_items), ncf_cw_i64_(&w, t->ds->n_train);
+    ncf_cw_i32_(&w, t->epochs_done), ncf_cw_i64_(&w, t->steps_done), ncf_cw_f64_(&w, t->loss_sum), ncf_cw_i64_(&w, t->e.step);
     put_result(&w, &t->result);
-    put_f64(&w, t->best_valid), put_i32(&w, t->since_better), put_i32(&w, t->over);
+    ncf_cw_f64_(&w, t->best_valid), ncf_cw_i32_(&w, t->since_better), ncf_cw_i32_(&w, t->over);
     const size_t note_len = note ? strlen(note) : 0;
-    put_u64(&w, note_len);
-    put(&w, note, note_len);
-    put_u64(&w, model_len);
-    put(&w, model_bytes, model_len);
+    ncf_cw_u64_(&w, note_len);
+    ncf_cw_put_(&w, note, note_len);
+    ncf_cw_u64_(&w, model_len);
+    ncf_cw_put_(&w, model_bytes, model_len);
     free(model_bytes);
     const engine *e = &t->e;
     const ncf_model *m = t->m;
-    put_i32(&w, e->dense_m != NULL);
-    put(&w, e->dense_m, e->dense_m ? m->n_dense * 4 : 0);
-    put_i32(&w, e->dense_v != NULL);
-    put(&w, e->dense_v, e->dense_v ? m->n_dense * 4 : 0);
+    ncf_cw_i32_(&w, e->dense_m != NULL);
+    ncf_cw_put_(&w, e->dense_m, e->dense_m ? m->n_dense * 4 : 0);
+    ncf_cw_i32_(&w, e->dense_v != NULL);
+    ncf_cw_put_(&w, e->dense_v, e->dense_v ? m->n_dense * 4 : 0);
     for (int k = 0; k < NCF_TABLES; k++) {
         put_rows(&w, e->tab_m[k], &m->tab[k]);
         put_rows(&w, e->tab_v[k], &m->tab[k]);
     }
     for (int side = 0; side < 2; side++) {
         const size_t rows = (size_t)(side ? t->ds->n_items : t->ds->n_users) + 1;
-        put_i32(&w, e->synced[side] != NULL);
-        put(&w, e->synced[side], e->synced[side] ? rows * 8 : 0);
+        ncf_cw_i32_(&w, e->synced[side] != NULL);
+        ncf_cw_put_(&w, e->synced[side], e->synced[side] ? rows * 8 : 0);
     }
     const int keep = t->best.dense != NULL;
-    put_i32(&w, keep);
+    ncf_cw_i32_(&w, keep);
     for (int k = 0; keep && k < NCF_TABLES; k++) put_rows(&w, t->best.tab[k], &m->tab[k]);
-    if (keep) put(&w, t->best.dense, m->n_dense * 4);
+    if (keep) ncf_cw_put_(&w, t->best.dense, m->n_dense * 4);
     const uint32_t crc = w.crc;
-    put(&w, &crc, 4);
+    ncf_cw_put_(&w, &crc, 4);
     if (!w.ok) ncf_fail_(err, NCF_ERR_IO, "%s: write failed: %s", path, strerror(errno));
     st = ncf_outfile_close(out, w.ok, w.ok ? err : NULL);
     if (!w.ok) return NCF_ERR_IO;
