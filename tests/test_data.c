@@ -503,6 +503,27 @@ static void test_ncf_ids_across_files(void **state)
     remove(tu_path("d1.user.map"));
 }
 
+/* Rated ids size the tables (id k is row k), so one far beyond the pairs
+ * read is refused at once (fuzz_ncf: id 953498509 in a 150-byte file built
+ * a 953-million-row id map, 25 GB); sparse ids within the bound load. */
+static void test_ncf_rated_ids_bounded(void **state)
+{
+    tu_write("rb.train.rating", "0\t1\t5\t1\n0\t2\t5\t2\n1\t1\t5\t3\n953498509\t2\t5\t4\n");
+    tu_write("rb.test.rating", "0\t3\t5\t9\n1\t2\t5\t9\n");
+    ncf_dataset *ds = NULL;
+    ncf_err err = {{0}};
+    assert_int_equal(ncf_dataset_load(tu_path("rb"), NULL, &ds, &err), NCF_ERR_FORMAT);
+    assert_null(ds);
+    assert_non_null(strstr(err.msg, "user id 953498509 is far beyond the 6 interactions read"));
+    tu_write("rb.train.rating", "0\t1\t5\t1\n0\t2\t5\t2\n1\t1\t5\t3\n1\t70000\t5\t4\n");
+    assert_int_equal(ncf_dataset_load(tu_path("rb"), NULL, &ds, &err), NCF_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "item id 70000 is far beyond"));
+    tu_write("rb.train.rating", "0\t1\t5\t1\n0\t2\t5\t2\n1\t1\t5\t3\n1\t60000\t5\t4\n");
+    assert_int_equal(ncf_dataset_load(tu_path("rb"), NULL, &ds, &err), NCF_OK);
+    assert_int_equal(ds->n_items, 60001);
+    ncf_dataset_free(ds);
+}
+
 /* .test.negative ids never size the item tables: ids continuing the rated
  * items without a gap are items (the NCF authors' ML-1M files list such
  * items), an id beyond is refused naming file, line and id (one id of
@@ -650,6 +671,7 @@ int main(void)
         cmocka_unit_test(test_ncf_format_checks),
         cmocka_unit_test(test_ncf_ids_across_files),
         cmocka_unit_test(test_ncf_negative_ids_bounded),
+        cmocka_unit_test(test_ncf_rated_ids_bounded),
         cmocka_unit_test(test_drawn_negatives_for_ncf_prefix),
         cmocka_unit_test(test_remap),
         cmocka_unit_test(test_synth_deterministic),

@@ -791,6 +791,11 @@ static ncf_status cases_from_file(const held_file *h, ncf_cases *c, int *listed)
     return NCF_OK;
 }
 
+/* The NCF format's bound on ids: below NCF_ID_SPAN x the pairs read plus
+ * NCF_ID_SLACK (tables of at most 64 rows per interaction, or 65,536). */
+#define NCF_ID_SPAN 64
+#define NCF_ID_SLACK 65536
+
 static ncf_status load_ncf(const char *prefix, const ncf_load_options *opt, ncf_dataset **out, ncf_err *err)
 {
     ncf_status st = NCF_OK;
@@ -823,6 +828,21 @@ static ncf_status load_ncf(const char *prefix, const ncf_load_options *opt, ncf_
     }
     if ((st = read_held(prefix, "test", &ro, &te, &mu, &mi, err)) != NCF_OK) goto done;
     if ((st = read_held(prefix, "valid", &ro, &va, &mu, &mi, err)) != NCF_OK) goto done;
+    /* An id is a row number in this format: one far beyond the pairs read
+     * would size the tables (and the identity id maps, ~30 bytes a row) by
+     * the id instead of the data, 25 GB for a 150-byte file naming id 10^9.
+     * Sparse id ranges up to NCF_ID_SPAN rows per pair pass. */
+    const int64_t pairs = tr->n + (te.x ? te.x->n : 0) + (va.x ? va.x->n : 0);
+    const int64_t span = NCF_ID_SPAN * pairs + NCF_ID_SLACK;
+    if ((int64_t)mu >= span || (int64_t)mi >= span) {
+        st = ncf_fail_(err, NCF_ERR_FORMAT,
+                       "%s: %s id %d is far beyond the %lld interactions read (ids up to %lld are accepted): the NCF "
+                       "format uses an id as a row number, so the tables would have %d rows; give data with sparse "
+                       "or raw ids as one delimited file (--format delimited), which maps ids",
+                       p_train, (int64_t)mu >= span ? "user" : "item", (int64_t)mu >= span ? mu : mi,
+                       (long long)pairs, (long long)span - 1, ((int64_t)mu >= span ? mu : mi) + 1);
+        goto done;
+    }
     ds = calloc(1, sizeof *ds);
     if (!ds) goto nomem;
     ds->n_users = mu + 1;
