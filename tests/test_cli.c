@@ -318,7 +318,7 @@ static void test_out_full_disk(void **state)
         fprintf(stderr, "skipped: no %s character device\n", full);
         skip();
     }
-    char cmd[1024], want[600];
+    char cmd[2048], want[600];
     snprintf(cmd, sizeof cmd, "synth --out %s --users 50 --items 400 --interactions 2000", full);
     snprintf(want, sizeof want, "synth: %s: write failed: No space left on device", full);
     expect_run(1, want, cmd);
