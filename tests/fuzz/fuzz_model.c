@@ -8,6 +8,7 @@
  * CRC. A file the loader accepts must be usable: it is scored, asked for
  * recommendations and the popular items, saved and loaded back. */
 #include "fuzz_util.h"
+#include "io/modelfile.h"
 #include "model/model_impl.h"
 #include "ncf/model.h"
 
