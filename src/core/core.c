@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 
 const char *ncf_status_str(ncf_status status)
@@ -137,4 +139,29 @@ int ncf_sorted_has_(const int32_t *a, int64_t n, int32_t v)
         else hi = mid;
     }
     return lo < n && a[lo] == v;
+}
+
+ncf_status ncf_read_file_(const char *path, unsigned char **buf, size_t *size, ncf_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return ncf_fail_(err, NCF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return ncf_fail_(err, NCF_ERR_IO, "%s: not a regular file", path);
+    }
+    *size = (size_t)sb.st_size;
+    *buf = malloc(*size + 1);
+    if (!*buf) {
+        fclose(f);
+        return ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, *size);
+    }
+    const size_t got = fread(*buf, 1, *size, f);
+    fclose(f);
+    if (got != *size) {
+        free(*buf);
+        *buf = NULL;
+        return ncf_fail_(err, NCF_ERR_IO, "%s: read failed", path);
+    }
+    return NCF_OK;
 }

@@ -102,6 +102,12 @@ const char *ncf_outfile_target_(const ncf_outfile *o);
 uint32_t ncf_crc32_update_(uint32_t crc, const void *data, size_t n);
 double ncf_now_seconds_(void);
 
+/* Reads the regular file at path whole into *buf (malloc'd, one spare
+ * byte) and its size into *size; NCF_ERR_IO naming path (cannot open, not
+ * a regular file, read failed) or NCF_ERR_NOMEM. Allocates the file's
+ * actual size only. */
+ncf_status ncf_read_file_(const char *path, unsigned char **buf, size_t *size, ncf_err *err);
+
 /* 1 if v is in the increasing array a[0..n) (binary search). */
 int ncf_sorted_has_(const int32_t *a, int64_t n, int32_t v);
 

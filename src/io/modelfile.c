@@ -12,7 +12,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "core/core.h"
 #include "core/crcwriter.h"
@@ -229,32 +228,11 @@ bad:
 
 ncf_status ncf_model_load(const char *path, ncf_model **out, ncf_err *err)
 {
-    ncf_status st;
     unsigned char *buf = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return ncf_fail_(err, NCF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return ncf_fail_(err, NCF_ERR_IO, "%s: not a regular file", path);
-    }
-    size_t size = (size_t)sb.st_size;
-    if (size < HEADER_SIZE + 4) {
-        fclose(f);
-        return ncf_fail_(err, NCF_ERR_FORMAT, "%s: not an ncf model file (only %zu bytes)", path, size);
-    }
-    buf = malloc(size);
-    if (!buf) {
-        fclose(f);
-        return ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, size);
-    }
-    if (fread(buf, 1, size, f) != size) {
-        fclose(f);
-        free(buf);
-        return ncf_fail_(err, NCF_ERR_IO, "%s: read failed", path);
-    }
-    fclose(f);
-    st = ncf_model_parse_(buf, size, path, out, err);
+    size_t size = 0;
+    ncf_status st = ncf_read_file_(path, &buf, &size, err);
+    if (st != NCF_OK) return st;
+    st = ncf_model_parse_(buf, size, path, out, err); /* checks the size against the header first */
     free(buf);
     return st;
 }

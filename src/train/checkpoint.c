@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -240,31 +239,6 @@ void ncf_checkpoint_free(ncf_checkpoint *ck)
     free(ck);
 }
 
-/* Reads path whole into *buf (a regular file). */
-static ncf_status read_whole(const char *path, unsigned char **buf, size_t *size, ncf_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return ncf_fail_(err, NCF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return ncf_fail_(err, NCF_ERR_IO, "%s: not a regular file", path);
-    }
-    *size = (size_t)sb.st_size;
-    *buf = malloc(*size + 1);
-    if (!*buf) {
-        fclose(f);
-        return ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, *size);
-    }
-    const size_t got = fread(*buf, 1, *size, f);
-    fclose(f);
-    if (got != *size) {
-        free(*buf);
-        return ncf_fail_(err, NCF_ERR_IO, "%s: read failed", path);
-    }
-    return NCF_OK;
-}
-
 /* Parses the checked bytes of a checkpoint after magic and version. */
 static ncf_status parse(reader *r, const char *path, ncf_checkpoint *ck, ncf_err *err)
 {
@@ -324,7 +298,7 @@ ncf_status ncf_checkpoint_load(const char *path, ncf_checkpoint **out, ncf_err *
     *out = NULL;
     unsigned char *buf = NULL;
     size_t size = 0;
-    ncf_status st = read_whole(path, &buf, &size, err);
+    ncf_status st = ncf_read_file_(path, &buf, &size, err);
     if (st != NCF_OK) return st;
     uint32_t version = 0, crc_file = 0;
     if (size < 16 || memcmp(buf, MAGIC, 8) != 0) {
