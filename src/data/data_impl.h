@@ -18,16 +18,6 @@ ncf_status ncf_read_interactions_(const char *path, const ncf_read_options *opt,
 /* An idmap holding "0", "1", ..., "n-1". */
 ncf_status ncf_idmap_identity_(int32_t n, ncf_idmap **out);
 
-/* Opens path.tmp.PID for writing; ncf_commit_file_ closes, fsyncs and
- * renames it onto path (or removes it when ok is false). A path that exists
- * and is not a regular file (a device such as /dev/full or /dev/stdout, a
- * FIFO) is opened and written in place instead (*tmp_path = NULL; no sync,
- * no rename): replacing it would replace the device node. ok = 0 means the
- * caller has failed and said why; with ok = 1 a write the stream failed
- * earlier (ferror), the flush, the sync, the close or the rename is
- * reported as "PATH: write failed: REASON" (e.g. No space left on device). */
-FILE *ncf_open_tmp_(const char *path, char **tmp_path, ncf_err *err);
-ncf_status ncf_commit_file_(FILE *f, char *tmp_path, const char *path, int ok, ncf_err *err);
 
 /* Parses a whole field as a number; 0 on success. */
 int ncf_parse_double_(const char *s, double *out);

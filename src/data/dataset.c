@@ -313,66 +313,6 @@ ncf_status ncf_dataset_from_interactions(const ncf_interactions *x, int n_negati
     return from_interactions(x, n_negatives, validation, seed, out, NULL, err);
 }
 
-/* ---- atomic file writing -------------------------------------------------- */
-FILE *ncf_open_tmp_(const char *path, char **tmp_path, ncf_err *err)
-{
-    struct stat sb;
-    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-        /* A device, a FIFO, /dev/stdout: written in place. A temporary file
-         * renamed onto it would replace the device node itself (as root,
-         * `--out /dev/full` turned /dev/full into a regular file). */
-        FILE *f = fopen(path, "wb");
-        if (!f) {
-            ncf_fail_(err, NCF_ERR_IO, "%s: cannot open for writing: %s", path, strerror(errno));
-            return NULL;
-        }
-        *tmp_path = NULL;
-        return f;
-    }
-    size_t n = strlen(path) + 16;
-    char *tmp = malloc(n);
-    if (!tmp) {
-        ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
-        return NULL;
-    }
-    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        ncf_fail_(err, NCF_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp);
-        return NULL;
-    }
-    *tmp_path = tmp;
-    return f;
-}
-
-ncf_status ncf_commit_file_(FILE *f, char *tmp, const char *path, int ok, ncf_err *err)
-{
-    ncf_status st = NCF_OK;
-    if (ok) {
-        /* the reason of the first failure: a write the stream had already
-         * failed (ferror: errno is still that write's), the flush, the sync */
-        int e = 0;
-        if (fflush(f) != 0 || ferror(f)) e = errno ? errno : EIO;
-        else if (tmp && fsync(fileno(f)) != 0) e = errno;
-        if (e) {
-            st = ncf_fail_(err, NCF_ERR_IO, "%s: write failed: %s", path, strerror(e));
-            ok = 0;
-        }
-    }
-    if (fclose(f) != 0 && ok) {
-        st = ncf_fail_(err, NCF_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-        ok = 0;
-    }
-    if (ok && tmp && rename(tmp, path) != 0) {
-        st = ncf_fail_(err, NCF_ERR_IO, "%s: cannot rename into place: %s", path, strerror(errno));
-        ok = 0;
-    }
-    if (!ok && tmp) remove(tmp);
-    free(tmp);
-    return ok ? NCF_OK : (st != NCF_OK ? st : NCF_ERR_IO);
-}
-
 /* ---- ncf split: write the leave-one-out split in the NCF format ------------ */
 enum { SPLIT_TRAIN, SPLIT_TEST, SPLIT_NEG, SPLIT_UMAP, SPLIT_IMAP, SPLIT_VALID, SPLIT_VNEG, SPLIT_FILES };
 static const char *split_suffix[SPLIT_FILES] = {".train.rating", ".test.rating", ".test.negative", ".user.map",
@@ -409,8 +349,8 @@ ncf_status ncf_split_write(const ncf_interactions *x, const char *prefix, int n_
         return ncf_fail_(err, NCF_ERR_EMPTY, "no user has two or more interactions: nothing to hold out");
     }
     const int n_files = validation ? SPLIT_FILES : SPLIT_VALID;
+    ncf_outfile *o[SPLIT_FILES] = {0};
     FILE *f[SPLIT_FILES] = {0};
-    char *tmp[SPLIT_FILES] = {0};
     char *paths[SPLIT_FILES] = {0};
     int ok = 1;
     for (int k = 0; k < n_files && ok; k++) {
@@ -422,11 +362,11 @@ ncf_status ncf_split_write(const ncf_interactions *x, const char *prefix, int n_
             break;
         }
         snprintf(paths[k], n, "%s%s", prefix, split_suffix[k]);
-        f[k] = ncf_open_tmp_(paths[k], &tmp[k], err);
-        if (!f[k]) {
-            st = NCF_ERR_IO;
+        if ((st = ncf_outfile_open(paths[k], &o[k], err)) != NCF_OK) {
             ok = 0;
+            break;
         }
+        f[k] = ncf_outfile_stream(o[k]);
     }
     if (ok) {
         for (int32_t u = 0; u < s.n_users; u++)
@@ -446,8 +386,8 @@ ncf_status ncf_split_write(const ncf_interactions *x, const char *prefix, int n_
             ok = 0;
         }
     for (int k = 0; k < n_files; k++) {
-        if (!f[k]) continue;
-        ncf_status cs = ncf_commit_file_(f[k], tmp[k], paths[k], ok, ok ? err : NULL);
+        if (!o[k]) continue;
+        ncf_status cs = ncf_outfile_close(o[k], ok, ok ? err : NULL);
         if (cs != NCF_OK && ok) {
             st = cs;
             ok = 0;
