@@ -145,6 +145,21 @@ void serve_error(serve_answer *a, int code, const char *fmt, ...)
  * model's ids all are (load_served), and answers echo ids as JSON strings. */
 static int id_ok(const char *id) { return utf8_valid_len(id, strlen(id)) == strlen(id); }
 
+/* 1 when the query's user parameter is present and valid UTF-8; else
+ * answers 400 saying which and returns 0. */
+static int user_param_ok(const char *user, serve_answer *a)
+{
+    if (!user || !*user) {
+        serve_error(a, 400, "missing query parameter 'user'");
+        return 0;
+    }
+    if (!id_ok(user)) {
+        serve_error(a, 400, "'user' is not valid UTF-8: '%.200s'", user);
+        return 0;
+    }
+    return 1;
+}
+
 /* Parses k: default 10, integer in [1, serve_max_k]; -1 when malformed. */
 static int parse_k(const char *v)
 {
@@ -198,14 +213,7 @@ static ncf_status recommend_one(jtext *t, const served *s, const char *user, int
 
 void serve_recommend_get(const served *s, const char *user, const char *kv, serve_answer *a)
 {
-    if (!user || !*user) {
-        serve_error(a, 400, "missing query parameter 'user'");
-        return;
-    }
-    if (!id_ok(user)) {
-        serve_error(a, 400, "'user' is not valid UTF-8: '%.200s'", user);
-        return;
-    }
+    if (!user_param_ok(user, a)) return;
     int k = parse_k(kv);
     if (k < 0) {
         serve_error(a, 400, "'k' must be an integer in [1, %d], got '%.200s'", serve_max_k, kv);
@@ -300,14 +308,7 @@ void serve_recommend_post(const served *s, const char *text, size_t len, serve_a
 void serve_score(const served *s, const char *user, const char *list, serve_answer *a)
 {
     const ncf_model *m = s->m;
-    if (!user || !*user) {
-        serve_error(a, 400, "missing query parameter 'user'");
-        return;
-    }
-    if (!id_ok(user)) {
-        serve_error(a, 400, "'user' is not valid UTF-8: '%.200s'", user);
-        return;
-    }
+    if (!user_param_ok(user, a)) return;
     if (!list || !*list) {
         serve_error(a, 400, "missing query parameter 'items' (comma-separated item ids)");
         return;
