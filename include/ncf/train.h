@@ -262,10 +262,11 @@ ncf_status ncf_trainer_finish(ncf_trainer *t, ncf_train_result *result, ncf_err 
  * stream are functions of (seed, epoch, index), so the epoch is their
  * state. Written to a temporary file, fsynced, renamed into place, and the
  * directory fsynced: a crash leaves the previous checkpoint or the new one.
- * CRC-checked and versioned like the model file. */
+ * CRC-checked and versioned like the model file. The data's fingerprint
+ * is computed by the first save of a trainer and kept for the others. */
 #define NCF_CHECKPOINT_VERSION 1
 
-ncf_status ncf_trainer_save_checkpoint(const ncf_trainer *t, const char *path, const char *note, ncf_err *err);
+ncf_status ncf_trainer_save_checkpoint(ncf_trainer *t, const char *path, const char *note, ncf_err *err);
 
 typedef struct ncf_checkpoint ncf_checkpoint;
 

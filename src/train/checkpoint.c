@@ -75,9 +75,13 @@ static ncf_status sync_dir(const char *path, ncf_err *err)
     return ok ? NCF_OK : ncf_fail_(err, NCF_ERR_IO, "%s: cannot sync its directory: %s", path, strerror(errno));
 }
 
-ncf_status ncf_trainer_save_checkpoint(const ncf_trainer *t, const char *path, const char *note, ncf_err *err)
+ncf_status ncf_trainer_save_checkpoint(ncf_trainer *t, const char *path, const char *note, ncf_err *err)
 {
     if (t->finished) return ncf_fail_(err, NCF_ERR_ARG, "%s: the run is finished: nothing to go on from", path);
+    if (!t->known_fingerprint) { /* the data does not change under a trainer */
+        t->fingerprint = ncf_dataset_fingerprint(t->ds);
+        t->known_fingerprint = 1;
+    }
     /* the model file, whole, first in memory: its length goes before it */
     char *model_bytes = NULL;
     size_t model_len = 0;
@@ -99,7 +103,7 @@ ncf_status ncf_trainer_save_checkpoint(const ncf_trainer *t, const char *path, c
     ncf_cw_put_(&w, MAGIC, 8);
     ncf_cw_put_(&w, &version, 4);
     put_config(&w, &t->c);
-    ncf_cw_u64_(&w, ncf_dataset_fingerprint(t->ds));
+    ncf_cw_u64_(&w, t->fingerprint);
     ncf_cw_i32_(&w, t->ds->n_users), ncf_cw_i32_(&w, t->ds->n_items), ncf_cw_i64_(&w, t->ds->n_train);
     ncf_cw_i32_(&w, t->epochs_done), ncf_cw_i64_(&w, t->steps_done), ncf_cw_f64_(&w, t->loss_sum), ncf_cw_i64_(&w, t->e.step);
     put_result(&w, &t->result);

@@ -120,7 +120,7 @@ ncf_status ncf_trainer_resume(ncf_checkpoint *ck, const ncf_dataset *ds, const n
     ncf_status st = compare_config(&ck->c, &c, ck->m->cfg.type, ck->epochs_done, err);
     if (st != NCF_OK) return st;
     if (ds->n_users != ck->n_users || ds->n_items != ck->n_items || ds->n_train != ck->n_train ||
-        ncf_dataset_fingerprint(ds) != ck->fingerprint)
+        ncf_dataset_fingerprint(ds) != ck->fingerprint) /* equal below: the trainer keeps ck's */
         return ncf_fail_(err, NCF_ERR_ARG,
                          "the data is not what the checkpoint was trained on (there: %d users, %d items, %lld "
                          "training interactions; here: %d, %d, %lld%s)",
@@ -152,6 +152,8 @@ ncf_status ncf_trainer_resume(ncf_checkpoint *ck, const ncf_dataset *ds, const n
         if (ck->synced[side])
             memcpy(e->synced[side], ck->synced[side], ((size_t)(side ? ds->n_items : ds->n_users) + 1) * sizeof(int64_t));
     e->step = ck->step;
+    t->fingerprint = ck->fingerprint;
+    t->known_fingerprint = 1;
     t->epochs_done = ck->epochs_done;
     t->steps_done = ck->steps_done;
     t->loss_sum = ck->loss_sum;

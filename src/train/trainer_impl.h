@@ -35,6 +35,8 @@ struct ncf_trainer {
     int finished;           /* ncf_trainer_finish ran */
     snapshot best;          /* early stopping: the selected epoch's weights */
     atomic_int interrupt;
+    uint64_t fingerprint;   /* ncf_dataset_fingerprint(ds), once known_fingerprint */
+    int known_fingerprint;  /* computed by the first checkpoint, or by resume */
 };
 
 /* A checkpoint read back (checkpoint.c), before ncf_trainer_resume

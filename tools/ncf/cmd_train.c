@@ -251,7 +251,7 @@ static int option_given(opt_spec *specs, int n_specs, const char *name)
 }
 
 /* Writes the checkpoint; returns 0 or prints why not and returns 1. */
-static int save_checkpoint(const ncf_trainer *t, const char *path, const char *note, FILE *info)
+static int save_checkpoint(ncf_trainer *t, const char *path, const char *note, FILE *info)
 {
     ncf_err err = {{0}};
     if (ncf_trainer_save_checkpoint(t, path, note, &err) != NCF_OK) return cli_fail("train", &err);
