@@ -144,6 +144,57 @@ int ncf_scorer_popular(const ncf_scorer *s, int k, int32_t *items, float *counts
 /* Scores of n items for user (NCF_ERR_NOT_FOUND for an index out of range). */
 ncf_status ncf_scorer_score(const ncf_scorer *s, int32_t user, const int32_t *items, int n, float *scores);
 
+/* ---- fold-in: users from their history, without retraining ---------------- */
+/* Folding in solves for one user's rows (GMF and MLP embeddings, MF's
+ * embedding and bias) from the items they interacted with, every item row
+ * and layer frozen: the maximum a posteriori rows under the training loss
+ * (logistic, the history as positives, negatives drawn among the other
+ * items) and a Gaussian prior fitted to the model's own user rows (their
+ * mean and covariance). It is solved by Gauss-Newton steps with a line
+ * search, which for MF and GMF with identity activation is Newton's method
+ * on a convex problem (IRLS for logistic regression). Negatives come from a
+ * stream seeded by `seed` and the sorted, deduplicated history, so the same
+ * request gives the same answer, bit for bit. docs/design.md, "Fold-in". */
+typedef struct ncf_foldin_config {
+    int iters;        /* Gauss-Newton steps at most (1..100; default 8) */
+    int negatives;    /* negatives drawn per history item (0..1000; default 16);
+                         0: every item outside the history, weighted */
+    float neg_weight; /* total weight of a history item's negatives (> 0;
+                         default 4, the training's negatives per positive) */
+    float prior;      /* strength of the prior (>= 0; default 1) */
+    uint64_t seed;    /* mixed with the history into the negatives' seed (1) */
+} ncf_foldin_config;
+
+void ncf_foldin_config_default(ncf_foldin_config *cfg);
+
+/* The fold-in state of one model: its scorer and the prior. Read-only once
+ * created: every call on it is thread-safe. It borrows the scorer, which
+ * must outlive it. Models of more than NCF_FOLDIN_MAX_PARAMS user
+ * parameters (F + E, +1 for MF) are refused (NCF_ERR_ARG). */
+#define NCF_FOLDIN_MAX_PARAMS 1024
+typedef struct ncf_foldin ncf_foldin;
+
+ncf_status ncf_foldin_create(const ncf_scorer *s, const ncf_foldin_config *cfg, ncf_foldin **out, ncf_err *err);
+void ncf_foldin_free(ncf_foldin *f); /* NULL-safe */
+
+/* One call: folds in the user whose history is the n item indices and
+ * writes their top k items (by score, ties to the lower index, never a
+ * history item) to items and scores, the count to *n_out. History entries
+ * outside 0..n_items-1 (an unknown raw id looked up as -1) are ignored and
+ * counted in *n_unknown (may be NULL); repeats count once. NCF_ERR_EMPTY
+ * (with a message) when no history item is known; NCF_ERR_ARG for k < 0 or
+ * n < 0; NCF_ERR_NOMEM. Thread-safe. */
+ncf_status ncf_foldin_recommend(const ncf_foldin *f, const int32_t *history, int n, int k, int32_t *items,
+                                float *scores, int *n_out, int *n_unknown, ncf_err *err);
+
+/* Folds in the same way and writes the rows into row `user` of dst, a model
+ * of the same type and widths whose item rows and layers are those of f's
+ * model (a copy of it with more users, or the model itself to refresh a
+ * user; the caller must not let this race with other use of that row).
+ * NCF_ERR_ARG naming the mismatch; otherwise as ncf_foldin_recommend. */
+ncf_status ncf_foldin_user(const ncf_foldin *f, const int32_t *history, int n, ncf_model *dst, int32_t user,
+                           int *n_unknown, ncf_err *err);
+
 /* One row of the model summary (`ncf train --summary`). */
 typedef struct ncf_layer_info {
     char name[48];

@@ -284,3 +284,14 @@ ncf_status ncf_scorer_recommend_many(const ncf_scorer *s, const int32_t *users, 
     }
     return failed ? NCF_ERR_NOMEM : NCF_OK;
 }
+
+/* ---- for fold-in (foldin.c) ----------------------------------------------- */
+const float *ncf_scorer_item_halves_(const ncf_scorer *s) { return s->item_halves; }
+
+ncf_status ncf_scorer_recommend_view_(const ncf_scorer *s, const ncf_model *view, int32_t user, int k,
+                                      int32_t *items, float *scores, int *n_out)
+{
+    ncf_scorer t = *s; /* the same item halves and popularity, another model view */
+    t.m = view;
+    return ncf_scorer_recommend(&t, user, k, items, scores, n_out);
+}

@@ -62,4 +62,15 @@ int cli_fail(const char *cmd, const ncf_err *err);
 int cli_dataset_for_model(const char *cmd, const ncf_model *m, const char *path, const ncf_load_options *lo,
                           ncf_dataset **out, int32_t *dropped);
 
+/* Fold-in (cli_foldin.c). cli_foldin_config: the defaults, with the
+ * negatives' weight taken from the model's training ratio (meta "neg"). */
+void cli_foldin_config(const ncf_model *m, ncf_foldin_config *cfg);
+/* `eval --fold-in`: the data in the id space of a copy of m (*m_out) that
+ * also holds every test user of the data m does not know who has a
+ * training item m knows, folded in from those items (*folded of them);
+ * other test cases of unknown users or items are dropped (*dropped). */
+int cli_dataset_foldin(const char *cmd, const ncf_model *m, const char *path, const ncf_load_options *lo,
+                       const ncf_foldin_config *fcfg, int threads, ncf_model **m_out, ncf_dataset **out,
+                       int32_t *dropped, int32_t *folded);
+
 #endif
