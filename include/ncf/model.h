@@ -156,8 +156,8 @@ ncf_status ncf_scorer_score(const ncf_scorer *s, int32_t user, const int32_t *it
  * stream seeded by `seed` and the sorted, deduplicated history, so the same
  * request gives the same answer, bit for bit. docs/design.md, "Fold-in". */
 typedef struct ncf_foldin_config {
-    int iters;        /* Gauss-Newton steps at most (1..100; default 8) */
-    int negatives;    /* negatives drawn per history item (0..1000; default 16);
+    int iters;        /* Gauss-Newton steps at most (1..100; default 5) */
+    int negatives;    /* negatives drawn per history item (0..1000; default 4);
                          0: every item outside the history, weighted */
     float neg_weight; /* total weight of a history item's negatives (> 0;
                          default 4, the training's negatives per positive) */

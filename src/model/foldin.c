@@ -44,8 +44,8 @@ struct ncf_foldin {
 void ncf_foldin_config_default(ncf_foldin_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->iters = 8;
-    cfg->negatives = 16;
+    cfg->iters = 5;
+    cfg->negatives = 4;
     cfg->neg_weight = 4.0f;
     cfg->prior = 1.0f;
     cfg->seed = 1;
@@ -208,6 +208,7 @@ struct ncf_foldin_work {
     float *pg, *pm, *pb;   /* the view's user rows (theta in floats) */
     float *act, *uh, *da, *db, *dx;
     float *j;              /* d: ds/dtheta of one row */
+    float *hf;             /* d x d: the Gauss-Newton sum */
     double *theta;
 };
 
@@ -243,6 +244,7 @@ void ncf_foldin_work_free_(ncf_foldin_work *w)
     ncf_free_aligned_(w->db);
     ncf_free_aligned_(w->dx);
     free(w->j);
+    free(w->hf);
     free(w->theta);
     free(w);
 }
@@ -343,8 +345,9 @@ ncf_status ncf_foldin_work_create_(const ncf_foldin *f, const int32_t *history, 
     w->db = ncf_alloc_aligned_(wide * sizeof(float));
     w->dx = ncf_alloc_aligned_(wide * sizeof(float));
     w->j = malloc((size_t)d * sizeof *w->j);
+    w->hf = malloc((size_t)d * (size_t)d * sizeof *w->hf);
     w->theta = malloc((size_t)d * sizeof *w->theta);
-    if (!w->pg || !w->pm || !w->pb || !w->act || !w->uh || !w->da || !w->db || !w->dx || !w->j || !w->theta)
+    if (!w->pg || !w->pm || !w->pb || !w->act || !w->uh || !w->da || !w->db || !w->dx || !w->j || !w->hf || !w->theta)
         goto nomem;
     w->view.tab[NCF_TABLE_GMF_USER] = (ncf_table){F ? w->pg : NULL, 1, F, F ? ((F + 7) & ~7) : 0};
     w->view.tab[NCF_TABLE_MLP_USER] = (ncf_table){E ? w->pm : NULL, 1, E, E ? ((E + 7) & ~7) : 0};
@@ -396,8 +399,16 @@ static float row_score(ncf_foldin_work *w, int32_t i, float *j)
                 delta = next;
                 next = t;
             }
-            ncf_linear_backward_x_(w->dx, delta, m->dense + m->w_off[0], m->in[0], m->out[0]);
-            memcpy(j + F, w->dx, (size_t)E * sizeof *j);
+            /* the user half of W1^T delta: j_m[k] = sum_o W1[o][k] delta[o], k < E */
+            const float *w1 = m->dense + m->w_off[0];
+            float *restrict jm = w->dx;
+            memset(jm, 0, (size_t)E * sizeof *jm);
+            for (int o = 0; o < m->out[0]; o++) {
+                const float dv = delta[o];
+                const float *restrict row = w1 + (size_t)o * (size_t)m->in[0];
+                for (int k = 0; k < E; k++) jm[k] += dv * row[k];
+            }
+            memcpy(j + F, jm, (size_t)E * sizeof *j);
         }
     }
     if (m->B) j[F + E] = 1.0f;
@@ -410,21 +421,25 @@ double ncf_foldin_objective_(ncf_foldin_work *w, double *grad, double *hess)
     const int d = f->d;
     double loss = 0.0;
     if (grad) memset(grad, 0, (size_t)d * sizeof *grad);
-    if (hess) memset(hess, 0, (size_t)d * (size_t)d * sizeof *hess);
+    /* the Gauss-Newton sum in floats (a full d x d, so that the row update
+     * vectorises), added to the prior's in doubles */
+    float *restrict hf = hess ? w->hf : NULL;
+    if (hf) memset(hf, 0, (size_t)d * (size_t)d * sizeof *hf);
     for (int r = 0; r < w->n_rows; r++) {
         const double s = row_score(w, w->item[r], grad ? w->j : NULL);
         const double c = w->c[r], y = w->y[r];
         loss += c * (ncf_softplus_(s) - y * s);
         if (!grad) continue;
         const double p = 1.0 / (1.0 + exp(-s));
-        const double gr = c * (p - y), hr = c * p * (1.0 - p);
-        for (int a = 0; a < d; a++) {
-            const double ja = w->j[a];
-            grad[a] += gr * ja;
-            if (hess) {
-                const double hja = hr * ja;
-                double *row = hess + (size_t)a * d;
-                for (int b = 0; b <= a; b++) row[b] += hja * w->j[b];
+        const double gr = c * (p - y);
+        const float *restrict j = w->j;
+        for (int a = 0; a < d; a++) grad[a] += gr * j[a];
+        if (hf) {
+            const float hr = (float)(c * p * (1.0 - p));
+            for (int a = 0; a < d; a++) {
+                const float hja = hr * j[a];
+                float *restrict row = hf + (size_t)a * d;
+                for (int b = 0; b < d; b++) row[b] += hja * j[b];
             }
         }
     }
@@ -435,12 +450,9 @@ double ncf_foldin_objective_(ncf_foldin_work *w, double *grad, double *hess)
         for (int b = 0; b < d; b++) pa += f->prec[(size_t)a * d + b] * (w->theta[b] - f->mu[b]);
         loss += 0.5 * ta * pa;
         if (grad) grad[a] += pa;
-        if (hess)
-            for (int b = 0; b <= a; b++) hess[(size_t)a * d + b] += f->prec[(size_t)a * d + b];
     }
-    if (hess) /* mirror the lower triangle */
-        for (int a = 0; a < d; a++)
-            for (int b = a + 1; b < d; b++) hess[(size_t)a * d + b] = hess[(size_t)b * d + a];
+    if (hess)
+        for (size_t q = 0; q < (size_t)d * (size_t)d; q++) hess[q] = (double)hf[q] + f->prec[q];
     return loss;
 }
 

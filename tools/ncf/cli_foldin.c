@@ -20,6 +20,10 @@ void cli_foldin_config(const ncf_model *m, ncf_foldin_config *cfg)
         double v = strtod(buf, &end);
         if (end != buf && *end == '\0' && v >= 1.0 && v <= 1000.0) cfg->neg_weight = (float)v;
     }
+    if (getenv("XF_NEG")) cfg->negatives = atoi(getenv("XF_NEG"));      /* EXPERIMENT */
+    if (getenv("XF_IT")) cfg->iters = atoi(getenv("XF_IT"));            /* EXPERIMENT */
+    if (getenv("XF_PRIOR")) cfg->prior = (float)atof(getenv("XF_PRIOR")); /* EXPERIMENT */
+    if (getenv("XF_W")) cfg->neg_weight = (float)atof(getenv("XF_W"));  /* EXPERIMENT */
 }
 
 int cli_dataset_foldin(const char *cmd, const ncf_model *m, const char *path, const ncf_load_options *lo,
