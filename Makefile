@@ -210,6 +210,7 @@ bench: $(TOOL) $(BENCHES)
 	@sh scripts/setup-deps.sh bench
 	@sh scripts/bench.sh $(BUILD)
 	@sh scripts/bench-serve.sh ./$(TOOL)
+	@sh scripts/bench-serve-foldin.sh ./$(TOOL)
 	@sh scripts/bench-scale.sh ./$(TOOL)
 
 demo: $(TOOL)

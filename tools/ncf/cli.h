@@ -72,5 +72,10 @@ void cli_foldin_config(const ncf_model *m, ncf_foldin_config *cfg);
 int cli_dataset_foldin(const char *cmd, const ncf_model *m, const char *path, const ncf_load_options *lo,
                        const ncf_foldin_config *fcfg, int threads, ncf_model **m_out, ncf_dataset **out,
                        int32_t *dropped, int32_t *folded);
+/* `recommend --history LIST` (top k on stdout, TSV or JSON) or
+ * `--history-file FILE --out OUT` (lines "name TAB item,item,..." in, TSV
+ * "name TAB item TAB score TAB rank" out). Returns the exit code. */
+int cli_recommend_history(const ncf_model *m, const char *history, const char *history_file, const char *out,
+                          int k, int json);
 
 #endif

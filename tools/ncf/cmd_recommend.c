@@ -10,11 +10,22 @@
 static const char *HELP =
     "Usage: ncf recommend --model MODEL --user RAW_ID [-k 10] [--json]\n"
     "       ncf recommend --model MODEL --all [-k 10] --out FILE [--threads N]\n"
+    "       ncf recommend --model MODEL --history ITEM,ITEM,... [-k 10] [--json]\n"
+    "       ncf recommend --model MODEL --history-file FILE [-k 10] --out FILE\n"
     "\n"
     "Prints the K best-scoring items the user has not interacted with in training,\n"
     "one per line: rank, raw item id, score (logit). Ties go to the earlier item.\n"
     "With --all, writes the top K of every user to FILE as TSV lines\n"
     "user<TAB>item<TAB>score<TAB>rank (rank from 1), users in model order.\n"
+    "\n"
+    "--history: a user the model need not know, given by the raw ids of the items\n"
+    "they interacted with, is folded in (their rows solved for, the model's items\n"
+    "and layers frozen) and gets the K best items outside that list. Unknown\n"
+    "items are ignored and counted (JSON: \"unknown\"); none known: exit 1.\n"
+    "--history-file: one user a line, 'name<TAB>item,item,...'; their top K go to\n"
+    "--out as name<TAB>item<TAB>score<TAB>rank lines, in file order; a user with no\n"
+    "known item gets no line (counted on stderr); a malformed line is an error\n"
+    "naming file and line (exit 1, --out left as it was).\n"
     "\n";
 
 /* --all: every user's top k into a TSV file, threaded. The output is
@@ -61,6 +72,26 @@ static int recommend_all(const ncf_model *m, int k, const char *out, int threads
     return status;
 }
 
+/* --history / --history-file: fold-in (cli_foldin.c). */
+static int recommend_history(const char *model_path, const char *user, int all, const char *history,
+                             const char *history_file, const char *out, int k, int json)
+{
+    if (!model_path || user || all || (history && history_file)) {
+        fprintf(stderr, "ncf recommend: --model and one of --user, --all, --history or --history-file are required\n");
+        return 2;
+    }
+    if (history_file && (!out || json)) {
+        fprintf(stderr, "ncf recommend: --history-file needs --out FILE (and writes TSV, not --json)\n");
+        return 2;
+    }
+    ncf_err err = {{0}};
+    ncf_model *m = NULL;
+    if (ncf_model_load(model_path, &m, &err) != NCF_OK) return cli_fail("recommend", &err);
+    int st = cli_recommend_history(m, history, history_file, out, k, json);
+    ncf_model_free(m);
+    return st;
+}
+
 static void json_string(const char *s)
 {
     putchar('"');
@@ -76,7 +107,7 @@ static void json_string(const char *s)
 int cmd_recommend(int argc, char **argv)
 {
     const char *cmd = "recommend";
-    const char *model_path = NULL, *user = NULL, *out = NULL;
+    const char *model_path = NULL, *user = NULL, *out = NULL, *history = NULL, *history_file = NULL;
     int k = 10, json = 0, all = 0, threads = 0;
     opt_spec specs[] = {
         {"model", 0, OPT_STRING, &model_path, 0, 0, NULL, 0},
@@ -86,11 +117,14 @@ int cmd_recommend(int argc, char **argv)
         {"all", 0, OPT_FLAG, &all, 0, 0, NULL, 0},
         {"out", 0, OPT_STRING, &out, 0, 0, NULL, 0},
         {"threads", 0, OPT_INT, &threads, 0, 1024, NULL, 0},
+        {"history", 0, OPT_STRING, &history, 0, 0, NULL, 0},
+        {"history-file", 0, OPT_STRING, &history_file, 0, 0, NULL, 0},
     };
     const char *pos[1];
     int n_pos;
-    int rc = args_parse_or_help(cmd, argc, argv, specs, 7, pos, 0, &n_pos, HELP, NULL);
+    int rc = args_parse_or_help(cmd, argc, argv, specs, 9, pos, 0, &n_pos, HELP, NULL);
     if (rc >= 0) return rc;
+    if (history || history_file) return recommend_history(model_path, user, all, history, history_file, out, k, json);
     if (!model_path || (!user && !all) || (user && all)) {
         fprintf(stderr, "ncf recommend: --model and one of --user or --all are required (see ncf recommend --help)\n");
         return 2;

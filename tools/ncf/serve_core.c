@@ -20,6 +20,7 @@ int64_t serve_max_results = 100000;
 void served_free(served *s)
 {
     if (!s) return;
+    ncf_foldin_free(s->fo);
     ncf_scorer_free(s->sc);
     ncf_model_free(s->m);
     free(s->info);
@@ -91,6 +92,14 @@ served *load_served(const char *path, int threads, ncf_err *err)
     }
     if (ncf_model_load(path, &s->m, err) != NCF_OK || !ids_utf8(ncf_model_users(s->m), "user", err) ||
         !ids_utf8(ncf_model_items(s->m), "item", err) || ncf_scorer_create(s->m, threads, &s->sc, err) != NCF_OK) {
+        served_free(s);
+        return NULL;
+    }
+    ncf_foldin_config fc;
+    cli_foldin_config(s->m, &fc);
+    ncf_err ferr = {{0}};
+    if (ncf_foldin_create(s->sc, &fc, &s->fo, &ferr) == NCF_ERR_NOMEM) { /* too many user parameters: fo stays NULL */
+        snprintf(err->msg, sizeof err->msg, "%s", ferr.msg);
         served_free(s);
         return NULL;
     }
@@ -244,6 +253,11 @@ void serve_recommend_post(const served *s, const char *text, size_t len, serve_a
     json_t *body = json_loadb(text ? text : "", len, 0, &je);
     if (!body) {
         serve_error(a, 400, "body is not JSON: %s (line %d, column %d)", je.text, je.line, je.column);
+        return;
+    }
+    if (json_is_object(body) && json_object_get(body, "history")) { /* a user by their items: fold-in */
+        serve_recommend_history(s, body, a);
+        json_decref(body);
         return;
     }
     json_t *users = json_object_get(body, "users"), *kj = json_object_get(body, "k");

@@ -16,6 +16,7 @@
 typedef struct served {
     ncf_model *m;
     ncf_scorer *sc;
+    ncf_foldin *fo; /* fold-in for {"history": [...]} (serve_foldin.c); NULL when the model has too many user parameters */
     char *info; /* /v1/model body */
     int refs;
 } served;
@@ -48,6 +49,10 @@ void serve_recommend_get(const served *s, const char *user, const char *k, serve
 /* POST /v1/recommend: the body, len bytes (need not be NUL-terminated;
  * NULL when empty). */
 void serve_recommend_post(const served *s, const char *body, size_t len, serve_answer *a);
+/* POST /v1/recommend whose body (parsed, an object) has "history": a user
+ * given by their items, folded in (serve_foldin.c). */
+struct json_t;
+void serve_recommend_history(const served *s, struct json_t *body, serve_answer *a);
 /* GET /v1/score: user and items as decoded from the query string. */
 void serve_score(const served *s, const char *user, const char *items, serve_answer *a);
 
