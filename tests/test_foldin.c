@@ -6,8 +6,11 @@
  * items; the same request giving the same bytes (and another seed other
  * negatives); concurrent calls equal to sequential ones; ncf_foldin_user
  * writing rows that score as the folded user; bad arguments; and
- * `ncf eval --fold-in` on synthetic data split by user (the tool from
- * $NCF_BIN, else ./ncf). */
+ * `ncf eval --fold-in` on synthetic data split by user, `ncf recommend
+ * --history / --history-file` and POST /v1/recommend {"history": ...}
+ * (curl) with their errors (the tool from $NCF_BIN, else ./ncf). */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -447,6 +450,121 @@ static void test_eval_fold_in_cli(void **state)
     free(out);
 }
 
+/* The model of test_eval_fold_in_cli (users u0..u299 of synthetic data). */
+static const char *tool_model(const char **bin)
+{
+    static char path[700], abs_bin[4096];
+    /* absolute: the server test runs from the scratch directory */
+    const char *b = getenv("NCF_BIN") ? getenv("NCF_BIN") : "./ncf";
+    assert_non_null(realpath(b, abs_bin));
+    *bin = abs_bin;
+    snprintf(path, sizeof path, "%s", tu_path("m.ncf"));
+    if (!tu_exists(path)) {
+        char dir[600];
+        snprintf(dir, sizeof dir, "%s", tu_path(""));
+        assert_int_equal(tu_run(NULL, "%s synth --out %s/all.tsv --users 400 --items 300 --interactions 20000 --seed 3",
+                                *bin, dir), 0);
+        assert_int_equal(tu_run(NULL, "cd %s && awk -F'\\t' '{ if (substr($1, 2) + 0 < 300) print > \"old.tsv\" }' all.tsv",
+                                dir), 0);
+        assert_int_equal(tu_run(NULL, "%s train --data %s/old.tsv --model mf --factors 16 --epochs 8 --quiet --out %s",
+                                *bin, dir, path), 0);
+    }
+    return path;
+}
+
+static void test_recommend_history_cli(void **state)
+{
+    const char *bin, *model = tool_model(&bin);
+    char *out = NULL;
+    /* one user: TSV, and JSON counting the unknown item */
+    assert_int_equal(tu_run(&out, "%s recommend --model %s --history i1,i2,i3 -k 4", bin, model), 0);
+    int lines = 0;
+    for (const char *p = out; (p = strchr(p, '\n')); p++) lines++;
+    assert_int_equal(lines, 4);
+    assert_null(strstr(out, "\ti1\t"));
+    free(out);
+    assert_int_equal(tu_run(&out, "%s recommend --model %s --history i1,i2,no-such --json -k 3", bin, model), 0);
+    json_error_t je;
+    json_t *j = json_loads(out, 0, &je);
+    assert_non_null(j);
+    assert_int_equal(json_integer_value(json_object_get(j, "unknown")), 1);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 3);
+    json_decref(j);
+    free(out);
+    /* errors: no known item (1), an empty list or id (2), two kinds of user (2) */
+    assert_int_equal(tu_run(&out, "%s recommend --model %s --history x,y", bin, model), 1);
+    assert_non_null(strstr(out, "no history item is known"));
+    free(out);
+    assert_int_equal(tu_run(&out, "%s recommend --model %s --history i1,,i2", bin, model), 2);
+    assert_non_null(strstr(out, "comma-separated"));
+    free(out);
+    assert_int_equal(tu_run(NULL, "%s recommend --model %s --history ''", bin, model), 2);
+    assert_int_equal(tu_run(NULL, "%s recommend --model %s --history i1 --user u1", bin, model), 2);
+    assert_int_equal(tu_run(NULL, "%s recommend --model %s --history-file x.tsv", bin, model), 2); /* no --out */
+    /* many users: a skipped one counted, then a malformed line refused with no output */
+    const char *in = tu_write("hist.tsv", "alice\ti1,i2,i3\nbob\tnope\n\ncarol\ti7\n");
+    char res[700];
+    snprintf(res, sizeof res, "%s", tu_path("hist.out"));
+    assert_int_equal(tu_run(&out, "%s recommend --model %s --history-file %s --out %s -k 2", bin, model, in, res), 0);
+    assert_non_null(strstr(out, "2 users folded in, 1 skipped"));
+    free(out);
+    char *text = tu_read(res, NULL);
+    assert_non_null(text);
+    assert_true(strncmp(text, "alice\t", 6) == 0);
+    assert_non_null(strstr(text, "\t2\ncarol\t"));
+    free(text);
+    const char *bad = tu_write("bad.tsv", "alice\ti1\nno tab here\n");
+    remove(res);
+    assert_int_equal(tu_run(&out, "%s recommend --model %s --history-file %s --out %s", bin, model, bad, res), 1);
+    assert_non_null(strstr(out, "bad.tsv:2:"));
+    assert_false(tu_exists(res));
+    free(out);
+}
+
+/* POST /v1/recommend {"history": ...}: the CLI's answer, and each error. */
+static void test_serve_history(void **state)
+{
+    const char *bin, *model = tool_model(&bin);
+    char dir[600], *out = NULL;
+    snprintf(dir, sizeof dir, "%s", tu_path(""));
+    const int rc = tu_run(
+        &out,
+        "cd %s && { %s serve --model %s --port 0 >serve.out 2>&1 & pid=$!; port=; "
+        "for i in $(seq 1 200); do port=$(sed -n 's/.* port \\([0-9]*\\).*/\\1/p' serve.out); "
+        "[ -n \"$port\" ] && break; sleep 0.05; done; "
+        "r() { curl -s -m 30 -o /dev/null -w '%%{http_code} ' -d \"$1\" http://127.0.0.1:$port/v1/recommend; }; "
+        "curl -s -m 30 -d '{\"history\": [\"i1\", \"i2\", \"zz\"], \"k\": 3}' http://127.0.0.1:$port/v1/recommend "
+        ">answer.json; "
+        "r '{\"history\": []}'; r '{\"history\": [\"zz\", 7]}'; r '{\"history\": \"i1\"}'; "
+        "r '{\"history\": [1.5]}'; r '{\"history\": [\"\"]}'; r '{\"history\": [\"i1\"], \"k\": 0}'; "
+        "r '{\"history\": [\"i1\"], \"users\": [\"u1\"]}'; r '{\"history\": [\"i1\"'; "
+        "kill $pid; wait $pid; }",
+        dir, bin, model);
+    fprintf(stderr, "codes: %s\n", out ? out : "");
+    assert_int_equal(rc, 0);
+    assert_string_equal(out, "400 404 400 400 400 400 400 400 ");
+    free(out);
+    char path[700];
+    snprintf(path, sizeof path, "%s", tu_path("answer.json"));
+    json_error_t je;
+    json_t *srv = json_load_file(path, 0, &je);
+    assert_non_null(srv);
+    assert_int_equal(json_integer_value(json_object_get(srv, "history")), 3);
+    assert_int_equal(json_integer_value(json_object_get(srv, "unknown")), 1);
+    assert_int_equal(tu_run(&out, "%s recommend --model %s --history i1,i2,zz --json -k 3", bin, model), 0);
+    json_t *cli = json_loads(out, 0, &je);
+    free(out);
+    assert_non_null(cli);
+    json_t *a = json_object_get(srv, "items"), *b = json_object_get(cli, "items");
+    assert_int_equal(json_array_size(a), 3);
+    assert_int_equal(json_array_size(b), 3);
+    for (size_t q = 0; q < 3; q++)
+        assert_string_equal(json_string_value(json_object_get(json_array_get(a, q), "item")),
+                            json_string_value(json_object_get(json_array_get(b, q), "item")));
+    json_decref(srv);
+    json_decref(cli);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -459,6 +577,8 @@ int main(void)
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_every_item_mode),
         cmocka_unit_test(test_eval_fold_in_cli),
+        cmocka_unit_test(test_recommend_history_cli),
+        cmocka_unit_test(test_serve_history),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
