@@ -182,8 +182,10 @@ void ncf_foldin_free(ncf_foldin *f); /* NULL-safe */
  * history item) to items and scores, the count to *n_out. History entries
  * outside 0..n_items-1 (an unknown raw id looked up as -1) are ignored and
  * counted in *n_unknown (may be NULL); repeats count once. NCF_ERR_EMPTY
- * (with a message) when no history item is known; NCF_ERR_ARG for k < 0 or
- * n < 0; NCF_ERR_NOMEM. Thread-safe. */
+ * (with a message) when no history item is known; NCF_ERR_ARG for k < 0,
+ * n < 0, or more than 2^26 rows (known history items x (1 + negatives));
+ * NCF_ERR_NOMEM. Cost: O(rows x (tower + d^2) + d^3) per step, d the user
+ * parameters (F + E, + 1 for MF), then one ranking. Thread-safe. */
 ncf_status ncf_foldin_recommend(const ncf_foldin *f, const int32_t *history, int n, int k, int32_t *items,
                                 float *scores, int *n_out, int *n_unknown, ncf_err *err);
 

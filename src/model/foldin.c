@@ -31,6 +31,11 @@
 #include "model/foldin.h"
 #include "nn/nn.h"
 
+/* rows of one request at most (history + negatives): 2^26, 768 MB of row
+ * data, far beyond any history a catalogue of a few million items gives
+ * with the default 4 negatives */
+#define NCF_FOLDIN_MAX_ROWS (1 << 26)
+
 struct ncf_foldin {
     const ncf_scorer *s;
     const ncf_model *m;
@@ -294,6 +299,11 @@ ncf_status ncf_foldin_work_create_(const ncf_foldin *f, const int32_t *history, 
     const int32_t n_cand = n_items - u; /* items outside the history */
     const ncf_foldin_config *cfg = &f->cfg;
     int64_t n_neg = n_cand == 0 ? 0 : cfg->negatives == 0 ? n_cand : (int64_t)cfg->negatives * u;
+    if (u + n_neg > NCF_FOLDIN_MAX_ROWS) {
+        ncf_foldin_work_free_(w);
+        return ncf_fail_(err, NCF_ERR_ARG, "fold-in: %d history items with %d negatives each make more than %d rows",
+                         u, cfg->negatives, NCF_FOLDIN_MAX_ROWS);
+    }
     w->item = malloc((size_t)(u + n_neg) * sizeof *w->item);
     w->y = malloc((size_t)(u + n_neg) * sizeof *w->y);
     w->c = malloc((size_t)(u + n_neg) * sizeof *w->c);
