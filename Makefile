@@ -177,6 +177,7 @@ FUZZ_NAMES   := reader ncf model checkpoint serve
 FUZZ_BINS     = $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_CFLAGS  := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 SERVE_CORE_OBJ = $(BUILD)/tools/ncf/serve_core.o $(BUILD)/tools/ncf/json_text.o $(BUILD)/tools/ncf/common.o \
+                 $(BUILD)/tools/ncf/serve_foldin.o $(BUILD)/tools/ncf/cli_foldin.o \
                  $(BUILD)/tools/ncf/args.o
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(BUILD)/libncf.a $(HDRS)
