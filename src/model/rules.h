@@ -62,6 +62,15 @@ static inline int ncf_walk_next_(ncf_walk_ *w, int32_t *out, int cap)
 {
     const ncf_filter_ *f = w->f;
     int n = 0;
+    if (!f->only && !f->n_exclude) { /* no lists: every item but the training ones */
+        for (; n < cap && w->next < w->n_items; w->next++) {
+            const int32_t i = (int32_t)w->next;
+            while (w->sp < w->n_seen && w->seen[w->sp] < i) w->sp++;
+            if (w->sp < w->n_seen && w->seen[w->sp] == i) continue;
+            out[n++] = i;
+        }
+        return n;
+    }
     while (n < cap) {
         int32_t i;
         if (f->only) {
