@@ -36,8 +36,10 @@ static int32_t gmf_width(const ncf_model *m) { return m->F; }
 static int32_t mlp_width(const ncf_model *m) { return m->E ? (m->n_layers ? m->out[0] : m->E) : 0; }
 
 /* Item i's representation (model.h) into v (d doubles), each part scaled
- * to unit length (a zero part stays zero) and the whole then too. */
-static void item_vector(const ncf_model *m, int32_t i, double *v)
+ * to unit length (a zero part stays zero) and the whole then too. With
+ * hidden layers, zero and h are scratch of out[0] floats, zero all zeros:
+ * W1_item q_i goes through the forward kernel, as in scoring. */
+static void item_vector(const ncf_model *m, int32_t i, const float *zero, float *hf, double *v)
 {
     const int32_t F = gmf_width(m), H = mlp_width(m), E = m->E;
     const float *wo = m->dense + m->wo_off;
@@ -52,14 +54,9 @@ static void item_vector(const ncf_model *m, int32_t i, double *v)
     if (H) {
         const float *q = m->tab[NCF_TABLE_MLP_ITEM].w + (size_t)i * (size_t)m->tab[NCF_TABLE_MLP_ITEM].stride;
         double *h = v + F;
-        if (m->n_layers) { /* W1 (out, 2E) row-major: the item half is columns E..2E-1 */
-            const float *w1 = m->dense + m->w_off[0];
-            const size_t in = (size_t)m->in[0];
-            for (int32_t o = 0; o < H; o++) {
-                double acc = 0;
-                for (int32_t k = 0; k < E; k++) acc += (double)w1[(size_t)o * in + (size_t)E + (size_t)k] * (double)q[k];
-                h[o] = acc;
-            }
+        if (m->n_layers) { /* rows E..2E-1 of W1^T are the item half */
+            ncf_linear_forward_(hf, q, m->wt + m->w_off[0] + (size_t)E * (size_t)H, zero, E, H);
+            for (int32_t o = 0; o < H; o++) h[o] = (double)hf[o];
         } else { /* no hidden layer: the output weights of the item half */
             for (int32_t k = 0; k < E; k++) h[k] = (double)wo[F + E + k] * (double)q[k];
         }
@@ -97,16 +94,20 @@ ncf_status ncf_similar_create(const ncf_model *m, int threads, ncf_similar **out
 #pragma omp parallel num_threads(T)
     {
         double *v = malloc(((size_t)s->d + 1) * sizeof *v);
-        if (!v) failed = 1;
+        const size_t h = (size_t)mlp_width(m) + 8;
+        float *zero = ncf_alloc_aligned_(h * sizeof *zero), *hf = ncf_alloc_aligned_(h * sizeof *hf);
+        if (!v || !zero || !hf) failed = 1;
 #pragma omp for schedule(static)
         for (int32_t b = 0; b < blocks; b++) {
-            if (!v) continue;
+            if (!v || !zero || !hf) continue;
             for (int32_t i = b * 64; i < s->n && i < (b + 1) * 64; i++) {
-                item_vector(m, i, v);
+                item_vector(m, i, zero, hf, v);
                 for (int32_t k = 0; k < s->d; k++) s->vt[(size_t)k * s->ld + (size_t)i] = (float)v[k];
             }
         }
         free(v);
+        ncf_free_aligned_(zero);
+        ncf_free_aligned_(hf);
     }
     if (failed) {
         ncf_similar_free(s);
@@ -195,7 +196,7 @@ ncf_status ncf_similar_items_many(const ncf_similar *s, const int32_t *query, in
     int failed = 0;
     const int T = n < QB ? 1 : ncf_threads_resolve(threads);
     (void)T;
-#pragma omp parallel num_threads(T)
+#pragma omp parallel num_threads(T) if (T > 1)
     {
         float *qv = malloc(((size_t)QB * (size_t)d + 1) * sizeof *qv);
         float *S = ncf_alloc_aligned_((size_t)QB * CT * sizeof *S);
