@@ -27,9 +27,14 @@ static const char *HELP =
     "Business rules (they restrict the answers, not the items asked about):\n" RULES_OPTS_HELP RULES_NOTE_HELP
     "With --json the answer also counts them: \"unknown_only\", \"unknown_exclude\".\n";
 
-/* Items asked about per round of --all: bounds the answers held at once
- * (CHUNK x k) whatever the number of items. */
-enum { CHUNK = 4096 };
+/* Items asked about per round of --all: 4,096, or fewer for a large k, so
+ * that the answers held at once (rows x k) stay under 2^22 whatever the
+ * number of items. */
+static int chunk_rows(int k)
+{
+    const int rows = (1 << 22) / k;
+    return rows > 4096 ? 4096 : rows < 8 ? 8 : rows;
+}
 
 /* --all: every item's k nearest into a TSV file. The output is opened
  * first (ncf/outfile.h), so a path that is refused costs no work. */
@@ -46,15 +51,16 @@ static int similar_all(const ncf_model *m, const ncf_rules *rules, int k, const 
         return cli_fail(cmd, &err);
     }
     const int32_t n = ncf_model_get_config(m)->n_items;
-    int32_t *items = malloc((size_t)CHUNK * (size_t)k * sizeof *items);
-    float *scores = malloc((size_t)CHUNK * (size_t)k * sizeof *scores);
-    int *counts = malloc((size_t)CHUNK * sizeof *counts);
-    int32_t *query = malloc((size_t)CHUNK * sizeof *query);
+    const int chunk = chunk_rows(k);
+    int32_t *items = malloc((size_t)chunk * (size_t)k * sizeof *items);
+    float *scores = malloc((size_t)chunk * (size_t)k * sizeof *scores);
+    int *counts = malloc((size_t)chunk * sizeof *counts);
+    int32_t *query = malloc((size_t)chunk * sizeof *query);
     int failed = !items || !scores || !counts || !query;
     FILE *f = ncf_outfile_stream(of);
     const ncf_idmap *ids = ncf_model_items(m);
-    for (int32_t j0 = 0; !failed && j0 < n; j0 += CHUNK) {
-        const int nq = n - j0 < CHUNK ? (int)(n - j0) : CHUNK;
+    for (int32_t j0 = 0; !failed && j0 < n; j0 += chunk) {
+        const int nq = n - j0 < chunk ? (int)(n - j0) : chunk;
         for (int q = 0; q < nq; q++) query[q] = j0 + q;
         if (ncf_similar_items_many(sim, query, nq, rules, k, T, items, scores, counts) != NCF_OK) {
             failed = 1;
