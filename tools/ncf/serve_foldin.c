@@ -21,6 +21,10 @@ void serve_recommend_history(const served *s, json_t *body, serve_answer *a)
         serve_error(a, 400, "give \"users\" or \"history\", not both");
         return;
     }
+    if (json_object_get(body, "only") || json_object_get(body, "exclude") || json_object_get(body, "include_seen")) {
+        serve_error(a, 400, "\"only\", \"exclude\" and \"include_seen\" do not apply to \"history\" yet");
+        return;
+    }
     if (!s->fo) {
         serve_error(a, 400, "this model cannot fold in users (more than %d user parameters)", NCF_FOLDIN_MAX_PARAMS);
         return;
