@@ -3,7 +3,7 @@
  * many chunks mixing every kind of line the fast path hands to the rules
  * (repeated pairs with older and newer times, blank and CRLF lines, a
  * byte-order mark, a header, UTF-8 ids, numbers written unusually,
- * --min-rating), in every layout, must give the same interactions, the
+ * --min-rating), in every layout, sorted by user or not, must give the same interactions, the
  * same id maps and the same error (the first bad line's, with its number),
  * whatever the thread count. */
 #include <stdarg.h>
@@ -166,6 +166,27 @@ static void test_delimited_layouts(void **state)
     }
 }
 
+/* Sorted by user (each user's lines together, as MovieLens ships them):
+ * the repeats are merged within each user's run of lines. */
+static void test_grouped_by_user(void **state)
+{
+    (void)state;
+    text t = {0};
+    ncf_rng r;
+    ncf_rng_seed_(&r, 11, 1, 2);
+    for (int u = 0; t.n < (4u << 20); u++) {
+        const int n = 1 + (int)ncf_rng_below_(&r, 60);
+        for (int k = 0; k < n; k++)
+            add(&t, "user%d,item%u,%u,%u\n", u, ncf_rng_below_(&r, 90), 1 + ncf_rng_below_(&r, 5),
+                ncf_rng_below_(&r, 20));
+    }
+    const char *path = write_text("grouped.csv", &t);
+    ncf_read_options o;
+    ncf_read_options_default(&o);
+    compare(path, &o, 0);
+    free(t.p);
+}
+
 static void test_lists_and_integer_ids(void **state)
 {
     (void)state;
@@ -239,6 +260,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_delimited_layouts),
+        cmocka_unit_test(test_grouped_by_user),
         cmocka_unit_test(test_lists_and_integer_ids),
         cmocka_unit_test(test_first_error_wins),
     };

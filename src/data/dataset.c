@@ -93,26 +93,32 @@ ncf_status ncf_idmap_identity_(int32_t n, ncf_idmap **out)
 
 /* ---- test negatives ------------------------------------------------------- */
 
+/* Per-thread item marks for draw_negatives: excl[j] == excl_stamp when
+ * item j is excluded, drawn[j] == drawn_stamp when this draw has it. */
+typedef struct item_marks {
+    int32_t *excl, *drawn;
+    int32_t excl_stamp, drawn_stamp;
+} item_marks;
+
 /* Draws up to n distinct items in [0, n_items) that are not in the sorted
- * list excl (length n_excl), nor equal to extra (-1: none), into out.
- * Returns the count drawn (fewer than n only when too few items remain). */
-static int draw_negatives(ncf_rng *rng, int32_t n_items, const int32_t *excl, int64_t n_excl,
-                          int32_t extra, int n, int32_t *out)
+ * list excl (length n_excl, marked in mk), into out. Returns the count
+ * drawn (fewer than n only when too few items remain). */
+static int draw_negatives(ncf_rng *rng, int32_t n_items, const int32_t *excl, int64_t n_excl, const item_marks *mk,
+                          int n, int32_t *out)
 {
-    int64_t avail = n_items - n_excl - (extra >= 0 && !ncf_sorted_has_(excl, n_excl, extra));
+    int64_t avail = n_items - n_excl;
     if (avail <= n) { /* take them all, in increasing order */
         int k = 0;
         for (int32_t j = 0; j < n_items && k < n; j++)
-            if (j != extra && !ncf_sorted_has_(excl, n_excl, j)) out[k++] = j;
+            if (!ncf_sorted_has_(excl, n_excl, j)) out[k++] = j;
         return k;
     }
     int k = 0;
     while (k < n) {
         int32_t j = (int32_t)ncf_rng_below_(rng, (uint32_t)n_items);
-        if (j == extra || ncf_sorted_has_(excl, n_excl, j)) continue;
-        int dup = 0;
-        for (int t = 0; t < k && !dup; t++) dup = out[t] == j;
-        if (!dup) out[k++] = j;
+        if (mk->excl[j] == mk->excl_stamp || mk->drawn[j] == mk->drawn_stamp) continue;
+        mk->drawn[j] = mk->drawn_stamp;
+        out[k++] = j;
     }
     return k;
 }
@@ -177,13 +183,18 @@ static ncf_status draw_case_negatives(const ncf_dataset *ds, ncf_cases *cases, c
 #pragma omp parallel if (n_groups > 1000)
     {
         int32_t *excl = malloc(excl_cap * sizeof *excl), *extra = malloc(excl_cap * sizeof *extra);
-        if (!excl || !extra) {
+        item_marks mk = {.excl = malloc(((size_t)ds->n_items + 1) * sizeof *mk.excl),
+                         .drawn = malloc(((size_t)ds->n_items + 1) * sizeof *mk.drawn)};
+        const int ok = excl && extra && mk.excl && mk.drawn;
+        if (!ok) {
 #pragma omp atomic write
             failed = 1;
+        } else {
+            for (int32_t i = 0; i < ds->n_items; i++) mk.excl[i] = mk.drawn[i] = -1;
         }
 #pragma omp for schedule(dynamic, 64)
         for (int32_t g = 0; g < n_groups; g++) {
-            if (!excl || !extra) continue;
+            if (!ok) continue;
             const int32_t c = group[g], e = group[g + 1], u = cases->users[c];
             int64_t n_extra = 0;
             for (int32_t k = c; k < e; k++) extra[n_extra++] = cases->items[k];
@@ -192,14 +203,21 @@ static ncf_status draw_case_negatives(const ncf_dataset *ds, ncf_cases *cases, c
                     extra[n_extra++] = other->items[k];
             const int64_t b = ds->train_offsets[u], n_train = ds->train_offsets[u + 1] - b;
             merge_sorted(ds->train_items + b, n_train, extra, n_extra, excl);
+            mk.excl_stamp = g;
+            for (int64_t k = 0; k < n_train + n_extra; k++)
+                if (excl[k] >= 0 && excl[k] < ds->n_items) mk.excl[excl[k]] = g;
             ncf_rng rng;
             ncf_rng_seed_(&rng, seed, stream, (uint64_t)u);
-            for (int32_t k = c; k < e; k++)
-                got[k] = draw_negatives(&rng, ds->n_items, excl, n_train + n_extra, -1, n_neg,
+            for (int32_t k = c; k < e; k++) {
+                mk.drawn_stamp = k;
+                got[k] = draw_negatives(&rng, ds->n_items, excl, n_train + n_extra, &mk, n_neg,
                                         cases->negs + (size_t)k * (size_t)n_neg);
+            }
         }
         free(excl);
         free(extra);
+        free(mk.excl);
+        free(mk.drawn);
     }
     if (failed) {
         free(group);
@@ -609,24 +627,39 @@ ncf_status ncf_split_write(const ncf_interactions *x, const char *prefix, int n_
  * user. Returns 0, or -1 out of memory. */
 static int csr_from_pairs(ncf_dataset *ds, const int32_t *user, const int32_t *item, int64_t n)
 {
+    /* Two stable counting sorts: the pairs by item, then by user, which
+     * leaves each user's items in increasing order. */
+    int32_t n_items = ds->n_items;
+    for (int64_t k = 0; k < n; k++)
+        if (item[k] >= n_items) n_items = item[k] + 1; /* (callers' items are below ds->n_items) */
     int64_t *off = calloc((size_t)ds->n_users + 1, sizeof *off), *fill = malloc(((size_t)ds->n_users + 1) * sizeof *fill);
+    int64_t *ioff = calloc((size_t)n_items + 1, sizeof *ioff);
     int32_t *items = malloc(((size_t)n + 1) * sizeof *items);
-    if (!off || !fill || !items) {
+    int32_t *by_item = malloc(((size_t)n + 1) * sizeof *by_item); /* the users, in item order */
+    if (!off || !fill || !ioff || !items || !by_item) {
         free(off);
         free(fill);
+        free(ioff);
         free(items);
+        free(by_item);
         return -1;
     }
     for (int64_t k = 0; k < n; k++)
-        if (user[k] >= 0 && item[k] >= 0) off[user[k] + 1]++;
+        if (user[k] >= 0 && item[k] >= 0) {
+            off[user[k] + 1]++;
+            ioff[item[k] + 1]++;
+        }
     for (int32_t u = 0; u < ds->n_users; u++) off[u + 1] += off[u];
-    memcpy(fill, off, ((size_t)ds->n_users + 1) * sizeof *fill);
+    for (int32_t i = 0; i < n_items; i++) ioff[i + 1] += ioff[i];
     for (int64_t k = 0; k < n; k++)
-        if (user[k] >= 0 && item[k] >= 0) items[fill[user[k]]++] = item[k];
-#pragma omp parallel for schedule(dynamic, 256) if (ds->n_users > 10000)
-    for (int32_t u = 0; u < ds->n_users; u++)
-        qsort(items + off[u], (size_t)(off[u + 1] - off[u]), sizeof *items, cmp_i32);
+        if (user[k] >= 0 && item[k] >= 0) by_item[ioff[item[k]]++] = user[k];
+    memcpy(fill, off, ((size_t)ds->n_users + 1) * sizeof *fill);
+    int64_t k = 0;
+    for (int32_t i = 0; i < n_items; i++) /* ioff[i] is now the end of item i's pairs */
+        for (; k < ioff[i]; k++) items[fill[by_item[k]]++] = i;
     free(fill);
+    free(ioff);
+    free(by_item);
     free(ds->train_offsets);
     free(ds->train_items);
     ds->train_offsets = off;

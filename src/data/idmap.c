@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "core/core.h"
-#include "ncf/data.h"
+#include "data/data_impl.h"
 
 /* A slot: an id's hash and index + 1 (0: empty), with SHORT set when the
  * id has at most 7 bytes. The hash of such an id is a bijection of its
@@ -148,9 +148,15 @@ static ncf_status grow_slots(ncf_idmap *m)
     return NCF_OK;
 }
 
+uint64_t ncf_idmap_hash_(const char *raw, size_t len) { return hash_bytes(raw, len); }
+
 ncf_status ncf_idmap_add(ncf_idmap *m, const char *raw, size_t len, int32_t *index)
 {
-    const uint64_t h = hash_bytes(raw, len);
+    return ncf_idmap_add_hashed_(m, raw, len, hash_bytes(raw, len), index);
+}
+
+ncf_status ncf_idmap_add_hashed_(ncf_idmap *m, const char *raw, size_t len, uint64_t h, int32_t *index)
+{
     size_t pos = 0;
     int32_t found = lookup(m, raw, len, h, &pos);
     if (found >= 0) {

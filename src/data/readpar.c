@@ -26,6 +26,8 @@
 /* Chunks: at least this many bytes each, and about this many per thread. */
 #define CHUNK_MIN (1u << 20)
 #define CHUNKS_PER_THREAD 8
+/* Entries of a chunk's cache of item ids (a power of two). */
+#define ITEM_CACHE 4096
 
 /* The records of every chunk, each chunk in its own range [base, base + cap). */
 typedef struct recs {
@@ -69,12 +71,7 @@ static int64_t record_bound(const char *b, const char *e, int lists)
 {
     int64_t n = 1;
     if (!lists) {
-        for (const char *p = b; p < e; p++) {
-            const char *nl = memchr(p, '\n', (size_t)(e - p));
-            if (!nl) break;
-            n++;
-            p = nl;
-        }
+        for (const char *p = b; p < e; p++) n += *p == '\n';
         return n;
     }
     int in = 0;
@@ -179,8 +176,19 @@ static int fast_fields(const char *p, const char *e, const char *sep, size_t sl,
         }
         return f;
     }
+    if (sl == 1) { /* fields of a few bytes: a byte loop beats a call per field */
+        const char c = sep[0];
+        while (f < n) {
+            fs[f] = p;
+            while (p < e && *p != c) p++;
+            fe[f++] = p;
+            if (p == e) break;
+            p++;
+        }
+        return f;
+    }
     while (f < n) {
-        const char *q = sl == 1 ? memchr(p, sep[0], (size_t)(e - p)) : find_sep(p, e, sep, sl);
+        const char *q = find_sep(p, e, sep, sl);
         fs[f] = p;
         fe[f++] = q ? q : e;
         if (!q) break;
@@ -201,6 +209,11 @@ typedef struct chunk_ctx {
     const char *last_user;  /* the previous line's user field and index */
     size_t last_len;
     int32_t last_index;
+    int no_nul;             /* the chunk holds no NUL byte: no line needs the check */
+    struct {                /* recently seen short item ids: hash -> index + 1 */
+        uint64_t hash;
+        int32_t index1;
+    } seen[ITEM_CACHE];
 } chunk_ctx;
 
 /* The chunk's index of a user or item field; -1 out of memory. */
@@ -220,7 +233,19 @@ static int index_of(chunk *c, chunk_ctx *x, int item, const char *b, size_t len,
         *out = x->last_index;
         return 0;
     }
-    if (ncf_idmap_add(item ? c->items : c->users, b, len, out) != NCF_OK) return -1;
+    const uint64_t h = ncf_idmap_hash_(b, len);
+    if (item && len <= 7) { /* the hash is the id: a hit needs no look at the map */
+        const size_t e = h & (ITEM_CACHE - 1);
+        if (x->seen[e].index1 && x->seen[e].hash == h) {
+            *out = x->seen[e].index1 - 1;
+            return 0;
+        }
+        if (ncf_idmap_add_hashed_(c->items, b, len, h, out) != NCF_OK) return -1;
+        x->seen[e].hash = h;
+        x->seen[e].index1 = *out + 1;
+        return 0;
+    }
+    if (ncf_idmap_add_hashed_(item ? c->items : c->users, b, len, h, out) != NCF_OK) return -1;
     if (!item) {
         x->last_user = b;
         x->last_len = len;
@@ -244,7 +269,7 @@ static void put(chunk *c, chunk_ctx *x, int32_t u, int32_t i, float rating, int6
 static int fast_line(chunk *c, chunk_ctx *x, const char *p, const char *e, int64_t li)
 {
     const rd_layout *L = x->L;
-    if (memchr(p, '\0', (size_t)(e - p))) return 0;
+    if (!x->no_nul && memchr(p, '\0', (size_t)(e - p))) return 0;
     while (e > p && (e[-1] == '\r' || e[-1] == '\n')) e--;
     const char *q = p;
     while (q < e && (*q == ' ' || *q == '\t')) q++;
@@ -320,11 +345,20 @@ static void slow_line(chunk *c, chunk_ctx *x, const char *p, const char *next, i
  * line that fails. */
 static void parse_chunk(chunk *c, const rd_layout *L, recs *r)
 {
-    chunk_ctx x = {.L = L, .r = r, .sl = L->sep ? strlen(L->sep) : 0};
-    x.fs = malloc(((size_t)L->need + 1) * sizeof *x.fs);
-    x.fe = malloc(((size_t)L->need + 1) * sizeof *x.fe);
+    chunk_ctx *x = calloc(1, sizeof *x); /* with its item cache: too large for a stack */
+    if (!x) {
+        c->st = NCF_ERR_NOMEM;
+        c->bad = c->b;
+        return;
+    }
+    x->L = L;
+    x->r = r;
+    x->sl = L->sep ? strlen(L->sep) : 0;
+    x->no_nul = !memchr(c->b, '\0', (size_t)(c->e - c->b));
+    x->fs = malloc(((size_t)L->need + 1) * sizeof *x->fs);
+    x->fe = malloc(((size_t)L->need + 1) * sizeof *x->fe);
     c->max_user = c->max_item = -1;
-    if (!x.fs || !x.fe ||
+    if (!x->fs || !x->fe ||
         (!L->integer_ids && (ncf_idmap_create(&c->users) != NCF_OK || ncf_idmap_create(&c->items) != NCF_OK))) {
         c->st = NCF_ERR_NOMEM;
         c->bad = c->b;
@@ -334,9 +368,9 @@ static void parse_chunk(chunk *c, const rd_layout *L, recs *r)
     for (const char *p = c->b; p < c->e; li++) {
         const char *nl = memchr(p, '\n', (size_t)(c->e - p));
         const char *next = nl ? nl + 1 : c->e;
-        if (!fast_line(c, &x, p, next, li)) {
-            x.last_user = NULL;
-            slow_line(c, &x, p, next, li);
+        if (!fast_line(c, x, p, next, li)) {
+            x->last_user = NULL;
+            slow_line(c, x, p, next, li);
         }
         if (c->st != NCF_OK) {
             c->bad = p;
@@ -347,10 +381,11 @@ static void parse_chunk(chunk *c, const rd_layout *L, recs *r)
     }
     c->lines = li;
 done:
-    free(x.fs);
-    free(x.fe);
-    free(x.buf);
-    free(x.fl.f);
+    free(x->fs);
+    free(x->fe);
+    free(x->buf);
+    free(x->fl.f);
+    free(x);
 }
 
 /* ---- repeated pairs ------------------------------------------------------------ */
@@ -361,16 +396,30 @@ done:
  * of memory. */
 static int64_t merge_repeats(recs *r, int64_t n, int32_t n_users, int32_t n_items)
 {
-    int64_t *off = calloc((size_t)n_users + 2, sizeof *off);
-    int64_t *order = malloc(((size_t)n + 1) * sizeof *order);
-    unsigned char *drop = calloc((size_t)n + 1, 1);
-    int64_t dropped = 0, *fill = NULL;
-    int failed = 0;
-    if (!off || !order || !drop) goto fail;
-    for (int64_t k = 0; k < n; k++) off[r->user[k] + 2]++;
-    for (int32_t u = 0; u < n_users; u++) off[u + 2] += off[u + 1];
-    fill = off + 1; /* fill[u] runs from off[u] to off[u + 1] */
-    for (int64_t k = 0; k < n; k++) order[fill[r->user[k]]++] = k;
+    /* Each user's records: the runs of the file when every user has one
+     * run (files sorted by user), else a counting sort by user. */
+    int64_t n_groups = 0, *off = malloc(((size_t)n_users + 2) * sizeof *off), *order = NULL;
+    unsigned char *seen = calloc((size_t)n_users + 1, 1), *drop = calloc((size_t)n + 1, 1);
+    int64_t dropped = 0;
+    int failed = 0, grouped = 1;
+    if (!off || !seen || !drop) goto fail;
+    for (int64_t k = 0; k < n && grouped; k++) {
+        if (k > 0 && r->user[k] == r->user[k - 1]) continue;
+        if (seen[r->user[k]]) grouped = 0;
+        seen[r->user[k]] = 1;
+        off[n_groups++] = k;
+    }
+    if (grouped) {
+        off[n_groups] = n;
+    } else {
+        if (!(order = malloc(((size_t)n + 1) * sizeof *order))) goto fail;
+        memset(off, 0, ((size_t)n_users + 2) * sizeof *off);
+        for (int64_t k = 0; k < n; k++) off[r->user[k] + 2]++;
+        for (int32_t u = 0; u < n_users; u++) off[u + 2] += off[u + 1];
+        int64_t *fill = off + 1; /* fill[u] runs from off[u] to off[u + 1] */
+        for (int64_t k = 0; k < n; k++) order[fill[r->user[k]]++] = k;
+        n_groups = n_users;
+    }
 #pragma omp parallel reduction(+ : dropped) if (n > 100000)
     {
         int32_t *stamp = malloc(((size_t)n_items + 1) * sizeof *stamp);
@@ -382,10 +431,11 @@ static int64_t merge_repeats(recs *r, int64_t n, int32_t n_users, int32_t n_item
             for (int32_t i = 0; i < n_items; i++) stamp[i] = -1;
         }
 #pragma omp for schedule(dynamic, 256)
-        for (int32_t u = 0; u < n_users; u++) {
-            if (!stamp || !first) continue;
-            for (int64_t k = off[u]; k < off[u + 1]; k++) {
-                const int64_t p = order[k];
+        for (int64_t g = 0; g < n_groups; g++) { /* one user's records, in file order */
+            if (!stamp || !first || off[g] == off[g + 1]) continue;
+            const int32_t u = r->user[order ? order[off[g]] : off[g]];
+            for (int64_t k = off[g]; k < off[g + 1]; k++) {
+                const int64_t p = order ? order[k] : k;
                 const int32_t i = r->item[p];
                 if (stamp[i] != u) {
                     stamp[i] = u;
@@ -419,11 +469,13 @@ static int64_t merge_repeats(recs *r, int64_t n, int32_t n_users, int32_t n_item
     }
     free(off);
     free(order);
+    free(seen);
     free(drop);
     return n - dropped;
 fail:
     free(off);
     free(order);
+    free(seen);
     free(drop);
     return -1;
 }
