@@ -234,7 +234,7 @@ static void test_first_error_wins(void **state)
         /* the bad line replaces the line that starts after `at` */
         char *start = (char *)memchr(t.p + at, '\n', t.n - at) + 1;
         char *end = (char *)memchr(start, '\n', (size_t)(t.p + t.n - start)) + 1;
-        const size_t blen = b == 7 ? 13 : strlen(bad[b]);
+        const size_t blen = b == 7 ? 11 : strlen(bad[b]); /* the last holds a NUL byte */
         text u = {0};
         u.cap = t.n + blen + 64;
         u.p = malloc(u.cap);

@@ -709,7 +709,10 @@ static int train_epochs(train_run *r)
             if (a->checkpoint) fprintf(stderr, "ncf train: resume with: ncf train --resume %s\n", a->checkpoint);
             return 128 + sig;
         }
-        if (st != NCF_OK) return cli_fail("train", &err);
+        if (st != NCF_OK) {
+            progress_clear(&r->rs);
+            return cli_fail("train", &err);
+        }
         if (a->checkpoint && (ncf_trainer_epochs_done(t) % a->checkpoint_every == 0 || ncf_trainer_done(t)) &&
             save_checkpoint(t, a->checkpoint, r->note, r->info))
             return 1;
