@@ -213,6 +213,7 @@ bench: $(TOOL) $(BENCHES)
 	@sh scripts/bench-serve.sh ./$(TOOL)
 	@sh scripts/bench-serve-foldin.sh ./$(TOOL)
 	@sh scripts/bench-scale.sh ./$(TOOL)
+	@sh scripts/bench-load.sh ./$(TOOL)
 
 demo: $(TOOL)
 	@sh scripts/demo.sh

@@ -668,6 +668,56 @@ static void test_split_out_special(void **state)
     assert_false(temp_left());
 }
 
+/* The progress line inside an epoch: on a terminal (script(1) gives the run
+ * a pseudo-terminal) stderr shows it, with carriage returns, samples/s and
+ * the time left; under --quiet, under --json, and when stderr is a pipe
+ * nothing of it is written, and --json's stdout stays one JSON object a
+ * line. */
+static void test_progress_line(void **state)
+{
+    (void)state;
+    if (system("script --version >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "skipped: script(1) (bsdutils) not found, no pseudo-terminal to try the progress line on\n");
+        return;
+    }
+    char data[600], cmd[1400];
+    snprintf(data, sizeof data, "%s", tu_path("progress.tsv"));
+    snprintf(cmd, sizeof cmd, "synth --out %s --users 300 --items 250 --interactions 9000 --seed 3", data);
+    expect_run(0, NULL, cmd);
+    const char *train = "train --epochs 2 --batch 16 --no-eval --threads 2 --data";
+    char *out = NULL;
+    /* on a terminal */
+    snprintf(cmd, sizeof cmd, "script -qec \"%s %s %s\" /dev/null", NCF, train, data);
+    assert_int_equal(tu_run(&out, "%s", cmd), 0);
+    if (!strstr(out, "samples/s  ETA") || !strstr(out, "\r  epoch 2/2"))
+        fprintf(stderr, "no progress line on a terminal:\n%s\n", out);
+    assert_non_null(strstr(out, "samples/s  ETA"));
+    assert_non_null(strstr(out, "\r  epoch 2/2"));
+    free(out);
+    /* not with --quiet, nor --json, on the same terminal */
+    snprintf(cmd, sizeof cmd, "script -qec \"%s %s %s --quiet\" /dev/null", NCF, train, data);
+    assert_int_equal(tu_run(&out, "%s", cmd), 0);
+    assert_null(strstr(out, "ETA"));
+    assert_null(strstr(out, "\r  epoch"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "script -qec \"%s %s %s --json 2>/dev/null\" /dev/null", NCF, train, data);
+    assert_int_equal(tu_run(&out, "%s", cmd), 0);
+    assert_null(strstr(out, "ETA"));
+    for (char *line = out; *line;) { /* every stdout line a JSON object (the terminal adds \r\n) */
+        char *nl = strchr(line, '\n');
+        assert_int_equal(line[0], '{');
+        assert_non_null(nl);
+        assert_true(nl[-1] == '}' || (nl[-1] == '\r' && nl[-2] == '}'));
+        line = nl + 1;
+    }
+    free(out);
+    /* stderr a pipe (tu_run sends both streams to a file) */
+    assert_int_equal(tu_run(&out, "%s %s %s", NCF, train, data), 0);
+    assert_null(strstr(out, "ETA"));
+    assert_null(strchr(out, '\r'));
+    free(out);
+}
+
 /* The lines of a "rank<TAB>item<TAB>score" answer: items into out (up to
  * cap, 64 bytes each), scores into sc; returns how many. */
 static int rank_lines(char *text, char (*out)[64], double *sc, int cap)
@@ -946,6 +996,7 @@ int main(void)
         cmocka_unit_test(test_out_devices),
         cmocka_unit_test(test_split_out_special),
         cmocka_unit_test(test_similar_and_rules),
+        cmocka_unit_test(test_progress_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

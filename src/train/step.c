@@ -241,7 +241,7 @@ int64_t engine_run(engine *t, int epoch, int64_t from, const atomic_int *halt, d
     const int64_t n_steps = engine_steps(t), base = t->step - from; /* steps before the epoch */
     int diverged = 0, halted = 0;
     int64_t done = n_steps;
-    const int64_t report_every = n_steps / 100 + 1;
+    const int64_t report_every = n_steps / 1000 + 1; /* on_progress's rate (ncf/train.h) */
     const int deferred = t->deferred, T = t->T;
 #pragma omp parallel num_threads(T)
     {
