@@ -1,20 +1,21 @@
-/* scorer.c — top-K over all items for many users, as serving and
- * `ncf recommend --all` need: item halves of the first MLP layer computed
- * once, the user half once per call, a bounded heap for the top K, the
- * user's training items skipped, and a popularity list for unknown users.
- * Items whose score is NaN rank last (see before()). Read-only after
- * creation: safe to share between threads. */
+/* scorer.c — top-K over all items for one user or many, as serving and
+ * `ncf recommend --all` need: index checks and a popularity list for
+ * unknown users around the top-K engine (model/topk.h: blocked scores,
+ * a bounded heap per user, the user's training items skipped, NaN scores
+ * last, ties to the lower index). Read-only after creation: safe to share
+ * between threads. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
 #include "model/model_impl.h"
+#include "model/topk.h"
 #include "ncf/train.h"
 #include "nn/nn.h"
 
 struct ncf_scorer {
     const ncf_model *m;
-    float *item_halves;  /* n_items x out[0], or NULL (no hidden layer) */
+    ncf_topk *topk;      /* the scores and the selection (model/topk.h) */
     int32_t *popular;    /* all items, most trained first */
     float *pop_count;    /* their training counts */
 };
@@ -36,10 +37,7 @@ ncf_status ncf_scorer_create(const ncf_model *m, int threads, ncf_scorer **out, 
     int64_t *count = calloc((size_t)n, sizeof *count);
     if (!s || !count) goto nomem;
     s->m = m;
-    if (m->n_layers > 0 && m->E > 0) {
-        s->item_halves = ncf_model_item_halves_(m, threads);
-        if (!s->item_halves) goto nomem;
-    }
+    if (ncf_topk_create_(m, threads, &s->topk) != NCF_OK) goto nomem;
     s->popular = malloc((size_t)n * sizeof *s->popular);
     s->pop_count = malloc((size_t)n * sizeof *s->pop_count);
     if (!s->popular || !s->pop_count) goto nomem;
@@ -64,7 +62,7 @@ nomem:
 void ncf_scorer_free(ncf_scorer *s)
 {
     if (!s) return;
-    ncf_free_aligned_(s->item_halves);
+    ncf_topk_free_(s->topk);
     free(s->popular);
     free(s->pop_count);
     free(s);
@@ -83,75 +81,6 @@ int ncf_scorer_popular(const ncf_scorer *s, int k, int32_t *items, float *counts
     return n;
 }
 
-/* Items are scored TILE at a time: the MLP layers after the first run over
- * the whole tile (ncf_linear_forward_rows_), so each weight loaded serves
- * several items. */
-#define TILE 16
-
-/* scratch for one call: activations, the user half, two tile buffers */
-typedef struct scratch {
-    float *act, *uh, *za, *zb;
-    size_t zs; /* floats per tile row */
-} scratch;
-
-static int scratch_init(const ncf_model *m, scratch *sc)
-{
-    sc->zs = ((size_t)m->max_width + 7) & ~(size_t)7;
-    sc->act = ncf_alloc_aligned_(m->act_size * sizeof(float));
-    sc->uh = ncf_alloc_aligned_(((size_t)(m->n_layers ? m->out[0] : 0) + 1) * sizeof(float));
-    sc->za = ncf_alloc_aligned_(TILE * sc->zs * sizeof(float));
-    sc->zb = ncf_alloc_aligned_(TILE * sc->zs * sizeof(float));
-    return sc->act && sc->uh && sc->za && sc->zb ? 0 : -1;
-}
-
-static void scratch_free(scratch *sc)
-{
-    ncf_free_aligned_(sc->act);
-    ncf_free_aligned_(sc->uh);
-    ncf_free_aligned_(sc->za);
-    ncf_free_aligned_(sc->zb);
-}
-
-/* GMF and MF: the output layer is the whole model, one fused pass per item,
- * built for each SIMD level (the sums run in the same order on every one). */
-NCF_MULTIVERSION
-static void score_tile_output_only(const ncf_model *m, int32_t u, const int32_t *items, int nt, float *out)
-{
-    for (int t = 0; t < nt; t++) out[t] = ncf_model_output_(m, u, items[t], NULL);
-}
-
-/* Scores of nt <= TILE items for user u (whose half is in sc->uh). */
-static void score_tile(const ncf_scorer *s, int32_t u, const int32_t *items, int nt, scratch *sc, float *out)
-{
-    const ncf_model *m = s->m;
-    if (!s->item_halves) {
-        if (m->E == 0) /* GMF, MF */
-            score_tile_output_only(m, u, items, nt, out);
-        else /* an MLP without hidden layers: the plain forward pass */
-            for (int t = 0; t < nt; t++) out[t] = ncf_model_forward_(m, u, items[t], sc->act, NULL);
-        return;
-    }
-    const int h = m->out[0];
-    const size_t zs = sc->zs;
-    float *x = sc->za, *y = sc->zb;
-    const float *restrict uh = sc->uh;
-    for (int t = 0; t < nt; t++) {
-        const float *restrict ih = s->item_halves + (size_t)items[t] * (size_t)h;
-        float *restrict z = x + (size_t)t * zs;
-        for (int k = 0; k < h; k++) { /* branch-free: the signs are random */
-            const float v = uh[k] + ih[k];
-            z[k] = v > 0.0f ? v : 0.0f;
-        }
-    }
-    for (int l = 1; l < m->n_layers; l++) {
-        ncf_linear_forward_rows_(y, zs, x, zs, nt, m->wt + m->w_off[l], m->dense + m->b_off[l], m->in[l], m->out[l], 1);
-        float *tmp = x;
-        x = y;
-        y = tmp;
-    }
-    for (int t = 0; t < nt; t++) out[t] = ncf_model_output_(m, u, items[t], x + (size_t)t * zs);
-}
-
 ncf_status ncf_scorer_score(const ncf_scorer *s, int32_t user, const int32_t *items, int n, float *scores)
 {
     const ncf_model *m = s->m;
@@ -163,108 +92,14 @@ ncf_status ncf_scorer_score(const ncf_scorer *s, int32_t user, const int32_t *it
 
 ncf_status ncf_scorer_score_trusted_(const ncf_scorer *s, int32_t user, const int32_t *items, int n, float *scores)
 {
-    const ncf_model *m = s->m;
-    scratch sc;
-    if (scratch_init(m, &sc) != 0) {
-        scratch_free(&sc);
-        return NCF_ERR_NOMEM;
-    }
-    if (s->item_halves) ncf_model_user_half_(m, user, sc.uh);
-    for (int q = 0; q < n; q += TILE) score_tile(s, user, items + q, n - q < TILE ? n - q : TILE, &sc, scores + q);
-    scratch_free(&sc);
-    return NCF_OK;
-}
-
-/* "a ranks before b": higher score, then lower index; a NaN score (a model
- * whose products overflow) ranks after every number, NaNs by index. A
- * total order, so the heap below keeps the best k whatever the scores. */
-static inline int before(float sa, int32_t ia, float sb, int32_t ib)
-{
-    if (sa > sb) return 1;
-    if (sa == sb) return ia < ib;
-    if (sa < sb) return 0;
-    /* unordered: one of them at least is NaN */
-    if (sb != sb) return sa == sa || ia < ib; /* b NaN: a number wins, two NaNs go by index */
-    return 0;                                 /* a NaN, b a number */
-}
-
-/* min-heap on "rank": the root is the worst of the kept items */
-static void sift_down(int32_t *it, float *sc, int n, int q)
-{
-    for (;;) {
-        int l = 2 * q + 1, r = l + 1, w = q;
-        if (l < n && before(sc[w], it[w], sc[l], it[l])) w = l;
-        if (r < n && before(sc[w], it[w], sc[r], it[r])) w = r;
-        if (w == q) return;
-        float ts = sc[q];
-        int32_t ti = it[q];
-        sc[q] = sc[w], it[q] = it[w];
-        sc[w] = ts, it[w] = ti;
-        q = w;
-    }
-}
-
-static void sift_up(int32_t *it, float *sc, int q)
-{
-    while (q > 0) {
-        int p = (q - 1) / 2;
-        if (!before(sc[p], it[p], sc[q], it[q])) return;
-        float ts = sc[q];
-        int32_t ti = it[q];
-        sc[q] = sc[p], it[q] = it[p];
-        sc[p] = ts, it[p] = ti;
-        q = p;
-    }
+    return ncf_topk_score_(s->topk, user, items, n, scores);
 }
 
 ncf_status ncf_scorer_recommend(const ncf_scorer *s, int32_t user, int k, int32_t *items, float *scores, int *n_out)
 {
-    const ncf_model *m = s->m;
     *n_out = 0;
-    if (user < 0 || user >= m->cfg.n_users) return NCF_ERR_NOT_FOUND;
-    if (k <= 0) return NCF_OK;
-    scratch sc;
-    if (scratch_init(m, &sc) != 0) {
-        scratch_free(&sc);
-        return NCF_ERR_NOMEM;
-    }
-    if (s->item_halves) ncf_model_user_half_(m, user, sc.uh);
-    const int32_t *seen = m->seen ? m->seen + m->seen_off[user] : NULL;
-    const int64_t n_seen = m->seen ? m->seen_off[user + 1] - m->seen_off[user] : 0;
-    int64_t sp = 0;
-    int n = 0;
-    int32_t tile[TILE];
-    float tile_scores[TILE];
-    for (int32_t i = 0; i < m->cfg.n_items;) {
-        int nt = 0; /* the next TILE unseen items */
-        for (; i < m->cfg.n_items && nt < TILE; i++) {
-            while (sp < n_seen && seen[sp] < i) sp++;
-            if (sp < n_seen && seen[sp] == i) continue;
-            tile[nt++] = i;
-        }
-        score_tile(s, user, tile, nt, &sc, tile_scores);
-        for (int t = 0; t < nt; t++) {
-            const float v = tile_scores[t];
-            if (n < k) {
-                items[n] = tile[t], scores[n] = v;
-                sift_up(items, scores, n++);
-            } else if (before(v, tile[t], scores[0], items[0])) {
-                items[0] = tile[t], scores[0] = v;
-                sift_down(items, scores, n, 0);
-            }
-        }
-    }
-    /* heap -> best first: repeatedly move the worst to the end */
-    for (int end = n - 1; end > 0; end--) {
-        float ts = scores[0];
-        int32_t ti = items[0];
-        scores[0] = scores[end], items[0] = items[end];
-        scores[end] = ts, items[end] = ti;
-        sift_down(items, scores, end, 0);
-    }
-    scratch_free(&sc);
-    *n_out = n;
-    return NCF_OK;
+    if (user < 0 || user >= s->m->cfg.n_users) return NCF_ERR_NOT_FOUND;
+    return ncf_topk_recommend_(s->topk, &user, 1, k, NULL, 1, items, scores, n_out);
 }
 
 ncf_status ncf_scorer_recommend_many(const ncf_scorer *s, const int32_t *users, int n, int k, int threads,
@@ -272,15 +107,5 @@ ncf_status ncf_scorer_recommend_many(const ncf_scorer *s, const int32_t *users, 
 {
     for (int j = 0; j < n; j++)
         if (users[j] < 0 || users[j] >= s->m->cfg.n_users) return NCF_ERR_NOT_FOUND;
-    int failed = 0; /* a flag any thread may set: the status is then NCF_ERR_NOMEM */
-    const int T = ncf_threads_resolve(threads);
-    (void)T; /* one thread without OpenMP */
-#pragma omp parallel for schedule(dynamic, 16) num_threads(T)
-    for (int j = 0; j < n; j++) {
-        if (failed) continue;
-        if (ncf_scorer_recommend(s, users[j], k, items + (size_t)j * (size_t)k, scores + (size_t)j * (size_t)k,
-                                 &counts[j]) != NCF_OK)
-            failed = 1;
-    }
-    return failed ? NCF_ERR_NOMEM : NCF_OK;
+    return ncf_topk_recommend_(s->topk, users, n, k, NULL, threads, items, scores, counts);
 }
