@@ -15,7 +15,9 @@
 #include "model/topk.h"
 #include "ncf/train.h"
 #include "nn/score.h"
-#include "nn/simd.h"
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 enum { KIND_DOT, KIND_TOWER, KIND_PAIR };
 
@@ -273,11 +275,21 @@ static inline int candidate(const ncf_topk_filter *f, seen_list *s, int32_t i)
 /* 1 when some of p[0 .. 16) is > t (ge = 0) or >= t (ge = 1) */
 static inline int any16(const float *p, float t, int ge)
 {
-    const v8f a = v8_load(p), b = v8_load(p + 8), tv = v8_set1(t);
-    v8i m = ge ? (a >= tv) | (b >= tv) : (a > tv) | (b > tv);
-    uint64_t w[4];
-    memcpy(w, &m, sizeof w);
-    return (w[0] | w[1] | w[2] | w[3]) != 0;
+#ifdef __SSE2__
+    const __m128 tv = _mm_set1_ps(t);
+    __m128 m;
+    if (ge)
+        m = _mm_or_ps(_mm_or_ps(_mm_cmpge_ps(_mm_loadu_ps(p), tv), _mm_cmpge_ps(_mm_loadu_ps(p + 4), tv)),
+                      _mm_or_ps(_mm_cmpge_ps(_mm_loadu_ps(p + 8), tv), _mm_cmpge_ps(_mm_loadu_ps(p + 12), tv)));
+    else
+        m = _mm_or_ps(_mm_or_ps(_mm_cmpgt_ps(_mm_loadu_ps(p), tv), _mm_cmpgt_ps(_mm_loadu_ps(p + 4), tv)),
+                      _mm_or_ps(_mm_cmpgt_ps(_mm_loadu_ps(p + 8), tv), _mm_cmpgt_ps(_mm_loadu_ps(p + 12), tv)));
+    return _mm_movemask_ps(m) != 0;
+#else
+    int any = 0;
+    for (int j = 0; j < 16; j++) any |= ge ? p[j] >= t : p[j] > t;
+    return any;
+#endif
 }
 
 typedef struct heap {

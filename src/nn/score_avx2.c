@@ -24,6 +24,7 @@
 #define SV_STORE v8_store
 #define SV_SET1 v8_set1
 #define SV_MADD(c, a, b) ((v8f)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
+#define SV_MAX0(x) ((v8f)_mm256_max_ps((__m256)(x), _mm256_setzero_ps()))
 #define SRB 1
 #define SOB 6
 #define SNC 2

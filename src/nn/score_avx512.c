@@ -37,6 +37,7 @@ static inline __attribute__((always_inline)) v16f v16_set1(float x)
 #define SV_STORE v16_store
 #define SV_SET1 v16_set1
 #define SV_MADD(c, a, b) ((v16f)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
+#define SV_MAX0(x) ((v16f)_mm512_max_ps((__m512)(x), _mm512_setzero_ps()))
 #define SRB 3
 #define SOB 12
 #define SNC 2

@@ -7,7 +7,7 @@
  *   SV_MADD(c, a, b) c + a * b as the path's linear kernels compute it
  *                    (kernels_body.h): fused on AVX2 / AVX-512, apart on
  *                    the portable path
- *   SRB              users per register block of the dot kernel
+ *   SRB              vectors of items per register block of the dot kernel
  *   SOB              outputs per register block of the tower's layers
  *   SNC              vectors per row of a tower pass (SNC * SVW items: one
  *                    or two panels)
@@ -33,11 +33,15 @@ _Static_assert(2 * NCF_PANEL % SK_ITEMS == 0, "a pair of panels is whole passes"
 /* the relus of score.h: x > 0 ? x : +0, and x < 0 ? 0 : x */
 SK_AI SVEC SKNAME(relu_pos)(SVEC x)
 {
+#ifdef SV_MAX0
+    return SV_MAX0(x); /* the second operand (+0) for a NaN and for -0 */
+#else
     __typeof__(x > x) keep = x > SV_SET1(0.0f), bits;
     memcpy(&bits, &x, sizeof bits);
     bits &= keep;
     memcpy(&x, &bits, sizeof x);
     return x;
+#endif
 }
 SK_AI SVEC SKNAME(relu_tail)(SVEC x)
 {
@@ -53,67 +57,68 @@ SK_AI SVEC SKNAME(tree)(const SVEC *a)
     return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
 
-/* R users x SVW items (vector v of the panel at P): the output layer of
- * GMF / MF. ONES: the weights are 1 and skipped. */
-SK_AI void SKNAME(dot_block)(float *restrict S, size_t lds, const float *const *pu, const float *bu, const int R,
-                             const float *restrict P, int v, const ncf_score_shape *sh, const int ONES)
+/* One user times V vectors of SVW items (vectors c0 .. c0 + V of the
+ * items of the panels at P, pstride apart): the output layer of GMF / MF.
+ * Each vector of items shares the user's broadcast factor; ONES: the
+ * weights are 1 and skipped. */
+SK_AI void SKNAME(dot_block)(float *restrict S, const float *restrict pu, float bu, const float *restrict P, int c0,
+                             const int V, const ncf_score_shape *sh, const int ONES)
 {
     const int F = sh->F;
-    const float *restrict qt = P + sh->qt_off + (size_t)v * SVW;
     const float *restrict wo = sh->wo;
+    const float *qt[SRB];
+    for (int c = 0; c < V; c++)
+        qt[c] = P + (size_t)((c0 + c) * SVW / NCF_PANEL) * sh->pstride + sh->qt_off + (size_t)((c0 + c) * SVW % NCF_PANEL);
     SVEC acc[SRB][8];
-    for (int r = 0; r < R; r++)
-        for (int j = 0; j < 8; j++) acc[r][j] = SV_SET1(0.0f);
-    int k = 0;
-    for (; k + 8 <= F; k += 8)
-        for (int j = 0; j < 8; j++) {
-            const SVEC q = SV_LOAD(qt + (size_t)(k + j) * NCF_PANEL);
-            for (int r = 0; r < R; r++) {
-                SVEC t = SV_SET1(pu[r][k + j]) * q;
-                if (!ONES) t = SV_SET1(wo[k + j]) * t;
-                acc[r][j] = acc[r][j] + t;
-            }
-        }
+    for (int c = 0; c < V; c++)
+        for (int j = 0; j < 8; j++) acc[c][j] = SV_SET1(0.0f);
+#define SK_DOT_STEP(k, j)                                                                                            \
+    do {                                                                                                             \
+        const SVEC p = SV_SET1(pu[k]);                                                                               \
+        for (int c = 0; c < V; c++) {                                                                                \
+            SVEC t = p * SV_LOAD(qt[c] + (size_t)(k) * NCF_PANEL);                                                   \
+            if (!ONES) t = SV_SET1(wo[k]) * t;                                                                       \
+            acc[c][j] = acc[c][j] + t;                                                                               \
+        }                                                                                                            \
+    } while (0)
+    int k0 = 0;
+    for (; k0 + 8 <= F; k0 += 8)
+        for (int j = 0; j < 8; j++) SK_DOT_STEP(k0 + j, j);
     for (int j = 0; j < 8; j++)
-        if (k + j < F) {
-            const SVEC q = SV_LOAD(qt + (size_t)(k + j) * NCF_PANEL);
-            for (int r = 0; r < R; r++) {
-                SVEC t = SV_SET1(pu[r][k + j]) * q;
-                if (!ONES) t = SV_SET1(wo[k + j]) * t;
-                acc[r][j] = acc[r][j] + t;
-            }
-        }
-    for (int r = 0; r < R; r++) {
+        if (k0 + j < F) SK_DOT_STEP(k0 + j, j);
+#undef SK_DOT_STEP
+    for (int c = 0; c < V; c++) {
         SVEC b = SV_SET1(sh->b0);
-        if (sh->has_bias) b = b + (SV_SET1(bu[r]) + SV_LOAD(P + sh->bi_off + (size_t)v * SVW));
-        SV_STORE(S + (size_t)r * lds + (size_t)v * SVW, b + SKNAME(tree)(acc[r]));
+        if (sh->has_bias) b = b + (SV_SET1(bu) + SV_LOAD(qt[c] - sh->qt_off + sh->bi_off));
+        SV_STORE(S + (size_t)(c0 + c) * SVW, b + SKNAME(tree)(acc[c]));
     }
 }
 
-SK_AI void SKNAME(dot_panel)(float *S, size_t lds, const float *const *pu, const float *bu, int nu, const float *P,
-                             const ncf_score_shape *sh, const int ONES)
+/* all nu users times the items of np panels: SRB vectors of items at a
+ * time, each for every user (the panels stay in L1 across the users) */
+SK_AI void SKNAME(dot_all)(float *S, size_t lds, const float *const *pu, const float *bu, int nu, const float *panels,
+                           int np, const ncf_score_shape *sh, const int ONES)
 {
-    for (int v = 0; v < NCF_PANEL / SVW; v++) {
-        int r = 0;
-        for (; r + SRB <= nu; r += SRB)
-            SKNAME(dot_block)(S + (size_t)r * lds, lds, pu + r, bu ? bu + r : NULL, SRB, P, v, sh, ONES);
+    const int nc = np * (NCF_PANEL / SVW);
+    int c = 0;
+    for (; c + SRB <= nc; c += SRB)
+        for (int r = 0; r < nu; r++)
+            SKNAME(dot_block)(S + (size_t)r * lds, pu[r], bu ? bu[r] : 0.0f, panels, c, SRB, sh, ONES);
 #if SRB > 2
-        for (; r + 2 <= nu; r += 2)
-            SKNAME(dot_block)(S + (size_t)r * lds, lds, pu + r, bu ? bu + r : NULL, 2, P, v, sh, ONES);
+    for (; c + 2 <= nc; c += 2)
+        for (int r = 0; r < nu; r++)
+            SKNAME(dot_block)(S + (size_t)r * lds, pu[r], bu ? bu[r] : 0.0f, panels, c, 2, sh, ONES);
 #endif
-        for (; r < nu; r++) SKNAME(dot_block)(S + (size_t)r * lds, lds, pu + r, bu ? bu + r : NULL, 1, P, v, sh, ONES);
-    }
+    for (; c < nc; c++)
+        for (int r = 0; r < nu; r++)
+            SKNAME(dot_block)(S + (size_t)r * lds, pu[r], bu ? bu[r] : 0.0f, panels, c, 1, sh, ONES);
 }
 
 static void SKNAME(dot)(float *S, size_t lds, const float *const *pu, const float *bu, int nu, const float *panels,
                         int np, const ncf_score_shape *sh)
 {
-    for (int p = 0; p < np; p++) {
-        const float *P = panels + (size_t)p * sh->pstride;
-        float *Sp = S + (size_t)p * NCF_PANEL;
-        if (sh->wo_ones) SKNAME(dot_panel)(Sp, lds, pu, bu, nu, P, sh, 1);
-        else SKNAME(dot_panel)(Sp, lds, pu, bu, nu, P, sh, 0);
-    }
+    if (sh->wo_ones) SKNAME(dot_all)(S, lds, pu, bu, nu, panels, np, sh, 1);
+    else SKNAME(dot_all)(S, lds, pu, bu, nu, panels, np, sh, 0);
 }
 
 /* One hidden layer over a pass: Y[o][.] for outputs o0 .. o0 + OB, from
@@ -158,24 +163,31 @@ static void SKNAME(layer)(float *restrict Y, const float *restrict X, const floa
 static void SKNAME(tower)(float *S, const float *uh, const float *pu, const float *panels, int np,
                           const ncf_score_shape *sh, float *work)
 {
-    const int F = sh->F, h = sh->h, L = sh->n_layers;
+    const int F = sh->F, h = sh->h, L = sh->n_layers, n = sh->out[L - 1];
     const float *restrict wo = sh->wo;
-    float *X = work, *Y = work + (size_t)sh->max_width * SK_ITEMS;
+    const float b0 = sh->b0;
+    const size_t pstride = sh->pstride;
+    float *restrict X = work, *restrict Y = work + (size_t)sh->max_width * SK_ITEMS;
     for (int p = 0; p < np; p += SK_ITEMS / NCF_PANEL) {
-        /* the panel and lane offset of vector c of a row */
-#define SK_AT(c, off, k)                                                                                            \
-    (panels + (size_t)(p + (c) * SVW / NCF_PANEL) * sh->pstride + (off) + (size_t)(k) * NCF_PANEL +                  \
-     (size_t)((c) * SVW % NCF_PANEL))
+        /* vector c of a row: its panel and lane offset */
+        const float *ih[SNC], *qt[SNC];
+        for (int c = 0; c < SNC; c++) {
+            const float *at = panels + (size_t)(p + c * SVW / NCF_PANEL) * pstride + (size_t)(c * SVW % NCF_PANEL);
+            ih[c] = at + sh->ih_off;
+            qt[c] = at + sh->qt_off;
+        }
         for (int k = 0; k < h; k++) {
             const SVEC u = SV_SET1(uh[k]);
             for (int c = 0; c < SNC; c++)
-                SV_STORE(X + (size_t)k * SK_ITEMS + (size_t)c * SVW, SKNAME(relu_pos)(u + SV_LOAD(SK_AT(c, sh->ih_off, k))));
+                SV_STORE(X + (size_t)k * SK_ITEMS + (size_t)c * SVW,
+                         SKNAME(relu_pos)(u + SV_LOAD(ih[c] + (size_t)k * NCF_PANEL)));
         }
+        float *x = X, *y = Y;
         for (int l = 1; l < L; l++) {
-            SKNAME(layer)(Y, X, sh->wt[l], sh->b[l], sh->in[l], sh->out[l]);
-            float *t = X;
-            X = Y;
-            Y = t;
+            SKNAME(layer)(y, x, sh->wt[l], sh->b[l], sh->in[l], sh->out[l]);
+            float *t = x;
+            x = y;
+            y = t;
         }
         SVEC acc[8][SNC];
         for (int j = 0; j < 8; j++)
@@ -186,22 +198,21 @@ static void SKNAME(tower)(float *S, const float *uh, const float *pu, const floa
                 if (k0 + j < F) {
                     const int k = k0 + j;
                     const SVEC pk = SV_SET1(pu[k]), wk = SV_SET1(wo[k]);
-                    for (int c = 0; c < SNC; c++) acc[j][c] = acc[j][c] + wk * (pk * SV_LOAD(SK_AT(c, sh->qt_off, k)));
+                    for (int c = 0; c < SNC; c++)
+                        acc[j][c] = acc[j][c] + wk * (pk * SV_LOAD(qt[c] + (size_t)k * NCF_PANEL));
                 }
-#undef SK_AT
-        const int n = sh->out[L - 1];
         for (int k0 = 0; k0 < n; k0 += 8)
             for (int j = 0; j < 8; j++)
                 if (k0 + j < n) {
                     const int k = k0 + j;
                     const SVEC wk = SV_SET1(wo[F + k]);
                     for (int c = 0; c < SNC; c++)
-                        acc[j][c] = acc[j][c] + wk * SV_LOAD(X + (size_t)k * SK_ITEMS + (size_t)c * SVW);
+                        acc[j][c] = acc[j][c] + wk * SV_LOAD(x + (size_t)k * SK_ITEMS + (size_t)c * SVW);
                 }
         for (int c = 0; c < SNC; c++) {
             SVEC a[8];
             for (int j = 0; j < 8; j++) a[j] = acc[j][c];
-            SV_STORE(S + (size_t)p * NCF_PANEL + (size_t)c * SVW, SV_SET1(sh->b0) + SKNAME(tree)(a));
+            SV_STORE(S + (size_t)p * NCF_PANEL + (size_t)c * SVW, SV_SET1(b0) + SKNAME(tree)(a));
         }
     }
 }
