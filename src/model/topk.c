@@ -170,18 +170,22 @@ static void block_users(const ncf_topk *e, block *b, const int32_t *users, int n
     }
 }
 
-/* S[r][t] for the block's users and the items of panels [p0, p0 + np)
- * (the KIND_PAIR models: items below n_items only). */
-static void block_score(const ncf_topk *e, const ncf_score_kernels *kn, block *b, int32_t p0, int np)
+/* S[q][t] for the block's users rows[q], q < nr, and the items of panels
+ * [p0, p0 + np) (the KIND_PAIR models: items below n_items only). */
+static void block_score(const ncf_topk *e, const ncf_score_kernels *kn, block *b, const int *rows, int nr, int32_t p0,
+                        int np)
 {
     const ncf_model *m = e->m;
     if (e->kind == KIND_DOT) {
-        kn->dot(b->S, b->lds, b->pu, m->B ? b->bu : NULL, b->nu, e->panels + (size_t)p0 * e->sh.pstride, np, &e->sh);
+        const float *pu[USER_BLOCK];
+        float bu[USER_BLOCK];
+        for (int q = 0; q < nr; q++) pu[q] = b->pu[rows[q]], bu[q] = b->bu[rows[q]];
+        kn->dot(b->S, b->lds, pu, m->B ? bu : NULL, nr, e->panels + (size_t)p0 * e->sh.pstride, np, &e->sh);
         return;
     }
     if (e->kind == KIND_TOWER) {
-        for (int r = 0; r < b->nu; r++)
-            kn->tower(b->S + (size_t)r * b->lds, b->uh + (size_t)r * b->hs, b->pu[r],
+        for (int q = 0; q < nr; q++)
+            kn->tower(b->S + (size_t)q * b->lds, b->uh + (size_t)rows[q] * b->hs, b->pu[rows[q]],
                       e->panels + (size_t)p0 * e->sh.pstride, np, &e->sh, b->work);
         return;
     }
@@ -189,9 +193,10 @@ static void block_score(const ncf_topk *e, const ncf_score_kernels *kn, block *b
     int32_t n = np * NCF_PANEL;
     if (n > m->cfg.n_items - i0) n = m->cfg.n_items - i0;
     const size_t h = m->n_layers > 0 ? (size_t)m->out[0] : 0;
-    for (int r = 0; r < b->nu; r++) {
+    for (int q = 0; q < nr; q++) {
+        const int r = rows[q];
         const int32_t u = b->users[r];
-        float *S = b->S + (size_t)r * b->lds;
+        float *S = b->S + (size_t)q * b->lds;
         for (int32_t t = 0; t < n; t++) {
             const int32_t i = i0 + t;
             if (e->halves) S[t] = ncf_model_forward_split_(m, u, i, b->uh + (size_t)r * b->hs, e->halves + (size_t)i * h, b->work);
@@ -462,18 +467,17 @@ static ncf_status run(const ncf_topk *e, const job *jb, int threads)
             }
             for (int32_t p0 = 0; p0 < n_panels && (jb->test_off || jb->k > 0); p0 += tile) {
                 const int np = n_panels - p0 < tile ? (int)(n_panels - p0) : tile;
-                if (jb->test_off) { /* users whose ranks are settled need no more scores */
-                    int any = 0;
-                    for (int r = 0; r < nu; r++) any |= rk[r].active;
-                    if (!any) break;
-                }
-                block_score(e, kn, &b, p0, np);
+                int rows[USER_BLOCK], nr = 0; /* users whose ranks are settled need no more scores */
+                for (int r = 0; r < nu; r++)
+                    if (!jb->test_off || rk[r].active) rows[nr++] = r;
+                if (nr == 0) break;
+                block_score(e, kn, &b, rows, nr, p0, np);
                 const int32_t i0 = p0 * NCF_PANEL;
                 const int32_t n = n_items - i0 < np * NCF_PANEL ? n_items - i0 : np * NCF_PANEL;
-                for (int r = 0; r < nu; r++) {
-                    const float *row = b.S + (size_t)r * b.lds;
-                    if (jb->test_off) ranker_take(&rk[r], row, i0, n, f, jb->kmax);
-                    else heap_take(&hp[r], row, i0, n, f);
+                for (int q = 0; q < nr; q++) {
+                    const float *row = b.S + (size_t)q * b.lds;
+                    if (jb->test_off) ranker_take(&rk[rows[q]], row, i0, n, f, jb->kmax);
+                    else heap_take(&hp[rows[q]], row, i0, n, f);
                 }
             }
             for (int r = 0; r < nu; r++) {
