@@ -211,6 +211,7 @@ bench: $(TOOL) $(BENCHES)
 	@sh scripts/bench.sh $(BUILD)
 	@sh scripts/bench-serve.sh ./$(TOOL)
 	@sh scripts/bench-scale.sh ./$(TOOL)
+	@sh scripts/bench-topk.sh ./$(TOOL) $(BUILD)
 
 demo: $(TOOL)
 	@sh scripts/demo.sh

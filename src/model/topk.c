@@ -33,8 +33,16 @@ struct ncf_topk {
     int32_t n_panels;  /* even */
     int tile;          /* panels per tile, even */
     float *halves;     /* KIND_PAIR with hidden layers: the item halves (model_impl.h) */
+    const ncf_score_kernels *kn; /* the kernel path's, when the item halves were computed */
+    int pairs;         /* the factors are packed by pairs (kn->dot8) */
     ncf_score_shape sh;
 };
+
+/* where feature k of item t of a panel sits in its factor block */
+static size_t qt_slot(const ncf_topk *e, int t, int k)
+{
+    return e->pairs ? ncf_score_pair_slot_(t, k) : (size_t)k * NCF_PANEL + (size_t)t;
+}
 
 static const float *row_at(const ncf_table *t, int32_t r) { return t->w + (size_t)r * (size_t)t->stride; }
 
@@ -44,6 +52,7 @@ ncf_status ncf_topk_create_(const ncf_model *m, int threads, ncf_topk **out)
     ncf_topk *e = calloc(1, sizeof *e);
     if (!e) return NCF_ERR_NOMEM;
     e->m = m;
+    e->kn = ncf_score_kernels_();
     const int T = ncf_threads_resolve(threads);
     const int sigmoid = m->F > 0 && m->cfg.gmf_activation == NCF_ACT_SIGMOID;
     const int hidden = m->n_layers > 0 && m->E > 0;
@@ -67,6 +76,7 @@ ncf_status ncf_topk_create_(const ncf_model *m, int threads, ncf_topk **out)
     sh->wo_ones = 1;
     for (int k = 0; k < sh->F; k++) sh->wo_ones &= sh->wo[k] == 1.0f;
     sh->b0 = m->dense[m->bo_off];
+    e->pairs = !hidden && e->kn->dot8 && sh->F % 8 == 0;
     sh->n_layers = hidden ? m->n_layers : 0;
     sh->max_width = 1;
     for (int l = 0; l < sh->n_layers; l++) {
@@ -95,7 +105,7 @@ ncf_status ncf_topk_create_(const ncf_model *m, int threads, ncf_topk **out)
         for (int t = 0; t < NCF_PANEL; t++) {
             const int32_t i = p * NCF_PANEL + t;
             if (i >= n_items) break;
-            for (int k = 0; k < F; k++) P[sh->qt_off + (size_t)k * NCF_PANEL + (size_t)t] = row_at(q, i)[k];
+            for (int k = 0; k < F; k++) P[sh->qt_off + qt_slot(e, t, k)] = row_at(q, i)[k];
             for (int k = 0; k < h; k++)
                 P[sh->ih_off + (size_t)k * NCF_PANEL + (size_t)t] = halves[(size_t)i * (size_t)h + (size_t)k];
             if (sh->has_bias) P[sh->bi_off + (size_t)t] = row_at(bi, i)[0];
@@ -172,15 +182,16 @@ static void block_users(const ncf_topk *e, block *b, const int32_t *users, int n
 
 /* S[q][t] for the block's users rows[q], q < nr, and the items of panels
  * [p0, p0 + np) (the KIND_PAIR models: items below n_items only). */
-static void block_score(const ncf_topk *e, const ncf_score_kernels *kn, block *b, const int *rows, int nr, int32_t p0,
-                        int np)
+static void block_score(const ncf_topk *e, block *b, const int *rows, int nr, int32_t p0, int np)
 {
+    const ncf_score_kernels *kn = e->kn;
     const ncf_model *m = e->m;
     if (e->kind == KIND_DOT) {
         const float *pu[USER_BLOCK];
         float bu[USER_BLOCK];
         for (int q = 0; q < nr; q++) pu[q] = b->pu[rows[q]], bu[q] = b->bu[rows[q]];
-        kn->dot(b->S, b->lds, pu, m->B ? bu : NULL, nr, e->panels + (size_t)p0 * e->sh.pstride, np, &e->sh);
+        (e->pairs ? kn->dot8 : kn->dot)(b->S, b->lds, pu, m->B ? bu : NULL, nr, e->panels + (size_t)p0 * e->sh.pstride,
+                                        np, &e->sh);
         return;
     }
     if (e->kind == KIND_TOWER) {
@@ -415,7 +426,6 @@ static ncf_status run(const ncf_topk *e, const job *jb, int threads)
     const int tile = e->kind == KIND_PAIR ? (n_panels < 16 ? (int)n_panels : 16) : e->tile;
     const int n_blocks = (jb->n + USER_BLOCK - 1) / USER_BLOCK;
     const ncf_topk_filter *f = jb->f ? jb->f : &no_filter;
-    const ncf_score_kernels *kn = ncf_score_kernels_();
     int T = ncf_threads_resolve(threads);
     if (T > n_blocks) T = n_blocks > 0 ? n_blocks : 1;
     int failed = 0;
@@ -471,7 +481,7 @@ static ncf_status run(const ncf_topk *e, const job *jb, int threads)
                 for (int r = 0; r < nu; r++)
                     if (!jb->test_off || rk[r].active) rows[nr++] = r;
                 if (nr == 0) break;
-                block_score(e, kn, &b, rows, nr, p0, np);
+                block_score(e, &b, rows, nr, p0, np);
                 const int32_t i0 = p0 * NCF_PANEL;
                 const int32_t n = n_items - i0 < np * NCF_PANEL ? n_items - i0 : np * NCF_PANEL;
                 for (int q = 0; q < nr; q++) {
@@ -535,7 +545,7 @@ ncf_status ncf_topk_score_(const ncf_topk *e, int32_t user, const int32_t *items
         return NCF_OK;
     }
     /* the items gathered into two panels at a time, scored like any panel */
-    const ncf_score_kernels *kn = ncf_score_kernels_();
+    const ncf_score_kernels *kn = e->kn;
     const ncf_score_shape *sh = &e->sh;
     float *P = ncf_alloc_aligned_(2 * sh->pstride * sizeof(float));
     if (!P) {
@@ -546,11 +556,15 @@ ncf_status ncf_topk_score_(const ncf_topk *e, int32_t user, const int32_t *items
         const int nq = n - q0 < 2 * NCF_PANEL ? n - q0 : 2 * NCF_PANEL;
         for (int t = 0; t < 2 * NCF_PANEL; t++) {
             const int32_t i = items[q0 + (t < nq ? t : 0)]; /* the rest repeat the first: scored, not used */
-            const float *src = e->panels + (size_t)(i / NCF_PANEL) * sh->pstride + (size_t)(i % NCF_PANEL);
-            float *dst = P + (size_t)(t / NCF_PANEL) * sh->pstride + (size_t)(t % NCF_PANEL);
-            for (size_t k = 0; k < sh->pstride / NCF_PANEL; k++) dst[k * NCF_PANEL] = src[k * NCF_PANEL];
+            const int ti = i % NCF_PANEL, td = t % NCF_PANEL;
+            const float *src = e->panels + (size_t)(i / NCF_PANEL) * sh->pstride;
+            float *dst = P + (size_t)(t / NCF_PANEL) * sh->pstride;
+            for (int k = 0; k < sh->F; k++) dst[sh->qt_off + qt_slot(e, td, k)] = src[sh->qt_off + qt_slot(e, ti, k)];
+            for (int k = 0; k < sh->h; k++)
+                dst[sh->ih_off + (size_t)k * NCF_PANEL + (size_t)td] = src[sh->ih_off + (size_t)k * NCF_PANEL + (size_t)ti];
+            if (sh->has_bias) dst[sh->bi_off + (size_t)td] = src[sh->bi_off + (size_t)ti];
         }
-        if (e->kind == KIND_DOT) kn->dot(b.S, b.lds, b.pu, m->B ? b.bu : NULL, 1, P, 2, sh);
+        if (e->kind == KIND_DOT) (e->pairs ? kn->dot8 : kn->dot)(b.S, b.lds, b.pu, m->B ? b.bu : NULL, 1, P, 2, sh);
         else kn->tower(b.S, b.uh, b.pu[0], P, 2, sh, b.work);
         memcpy(scores + q0, b.S, (size_t)nq * sizeof *scores);
     }

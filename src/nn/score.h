@@ -60,12 +60,28 @@ typedef struct ncf_score_kernels {
      * panels (pstride apart). */
     void (*dot)(float *S, size_t lds, const float *const *pu, const float *bu, int nu, const float *panels, int np,
                 const ncf_score_shape *sh);
+    /* The same as dot for panels packed by pairs (ncf_score_pair_slot_;
+     * F a multiple of 8), or NULL when the path has no such kernel. */
+    void (*dot8)(float *S, size_t lds, const float *const *pu, const float *bu, int nu, const float *panels, int np,
+                 const ncf_score_shape *sh);
     /* Models with hidden layers: S[t] for one user (first-layer half uh,
      * GMF factors pu or NULL) and the items of np panels (np even); work
      * holds 2 * max_width * 2 * NCF_PANEL floats. */
     void (*tower)(float *S, const float *uh, const float *pu, const float *panels, int np, const ncf_score_shape *sh,
                   float *work);
 } ncf_score_kernels;
+
+/* Where feature k of item t (< NCF_PANEL) of a panel sits in its F x
+ * NCF_PANEL factor block, in the layout the dot8 kernels read: per block of
+ * 8 features, 8 vectors of 16 floats, vector c holding two items' 8
+ * features side by side (items c and c + 4 for c < 4, c + 4 and c + 8
+ * above), so that one vector's multiply serves two items x 8 features and
+ * the partial sums come out in item order. */
+static inline size_t ncf_score_pair_slot_(int t, int k)
+{
+    const int c = t < 8 ? t & 3 : 4 + (t & 3), half = (t >> 2) & 1;
+    return (size_t)(k / 8) * 128 + (size_t)c * 16 + (size_t)half * 8 + (size_t)(k % 8);
+}
 
 /* The kernels of the active path (the one ncf_kernels() names). */
 const ncf_score_kernels *ncf_score_kernels_(void);

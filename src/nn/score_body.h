@@ -221,6 +221,9 @@ const ncf_score_kernels SKTABLE = {
     .name = SK_STR(SKPATH),
     .dot = SKNAME(dot),
     .tower = SKNAME(tower),
+#ifdef SK_DOT8
+    .dot8 = SK_DOT8,
+#endif
 };
 
 #undef SK_ITEMS
