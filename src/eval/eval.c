@@ -5,9 +5,10 @@
  * figures do not depend on the thread count. For NeuMF and MLP the first
  * layer is split: each item's half is computed once, each user's once.
  * Also full-ranking evaluation: every item the user has no training
- * interaction with is a candidate; the held-out items' ranks are found with
- * a bounded heap of the top kmax scores, so the cost is one score per item
- * and O(log kmax) per item, not a sort. */
+ * interaction with is a candidate; the held-out items' ranks come from the
+ * top-K engine (model/topk.h), which counts the candidates scoring above
+ * each one and stops at kmax. ncf_full_ranks_ is that rank over a score
+ * array (the tests' reference). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

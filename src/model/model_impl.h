@@ -101,7 +101,9 @@ float ncf_model_forward_(const ncf_model *m, int32_t u, int32_t i, float *act, c
  * (NULL when the model has no hidden layer, or on OOM; free with
  * ncf_free_aligned_); ncf_model_forward_split_ scores (u, i) from the
  * halves. The sums run in another order than ncf_model_forward_, so scores
- * may differ from it in the last bits; every evaluation uses this path. */
+ * may differ from it in the last bits; sampled evaluation uses this path
+ * (the top-K engine, model/topk.h, sums the later layers as nn/score.h
+ * says). */
 float *ncf_model_item_halves_(const ncf_model *m, int threads);
 
 /* The output layer of the inference paths: w . [a(p_u * q_i) ; z] + b for

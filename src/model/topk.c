@@ -151,14 +151,16 @@ static void block_free(block *b)
     ncf_free_aligned_(b->work);
 }
 
-static int block_init(const ncf_topk *e, int tile, block *b)
+/* buffers for blocks of up to cap (<= USER_BLOCK) users and tiles of up to
+ * tile panels */
+static int block_init(const ncf_topk *e, int tile, int cap, block *b)
 {
     memset(b, 0, sizeof *b);
     const ncf_model *m = e->m;
     b->lds = (size_t)tile * NCF_PANEL;
     b->hs = (((size_t)(m->n_layers > 0 ? m->out[0] : 0)) + 15) & ~(size_t)15;
-    b->S = ncf_alloc_aligned_(USER_BLOCK * b->lds * sizeof(float));
-    b->uh = ncf_alloc_aligned_((USER_BLOCK * b->hs + 16) * sizeof(float));
+    b->S = ncf_alloc_aligned_(((size_t)cap * b->lds + 16) * sizeof(float));
+    b->uh = ncf_alloc_aligned_(((size_t)cap * b->hs + 16) * sizeof(float));
     size_t w = e->kind == KIND_PAIR ? m->act_size : 2 * (size_t)e->sh.max_width * 2 * NCF_PANEL;
     b->work = ncf_alloc_aligned_((w + 16) * sizeof(float));
     if (b->S && b->uh && b->work) return 0;
@@ -424,15 +426,16 @@ static ncf_status run(const ncf_topk *e, const job *jb, int threads)
     const int32_t n_items = m->cfg.n_items;
     const int32_t n_panels = e->kind == KIND_PAIR ? (n_items + NCF_PANEL - 1) / NCF_PANEL : e->n_panels;
     const int tile = e->kind == KIND_PAIR ? (n_panels < 16 ? (int)n_panels : 16) : e->tile;
+    if (jb->n <= 0) return NCF_OK;
     const int n_blocks = (jb->n + USER_BLOCK - 1) / USER_BLOCK;
     const ncf_topk_filter *f = jb->f ? jb->f : &no_filter;
     int T = ncf_threads_resolve(threads);
     if (T > n_blocks) T = n_blocks > 0 ? n_blocks : 1;
     int failed = 0;
-#pragma omp parallel num_threads(T)
+#pragma omp parallel num_threads(T) if (T > 1)
     {
         block b;
-        const int ok = block_init(e, tile, &b) == 0;
+        const int ok = block_init(e, tile, jb->n < USER_BLOCK ? jb->n : USER_BLOCK, &b) == 0;
         int max_nt = 0;
         if (jb->test_off)
             for (int j = 0; j < jb->n; j++)
@@ -531,7 +534,7 @@ ncf_status ncf_topk_score_(const ncf_topk *e, int32_t user, const int32_t *items
     if (n <= 0) return NCF_OK;
     const ncf_model *m = e->m;
     block b;
-    if (block_init(e, 2, &b) != 0) return NCF_ERR_NOMEM;
+    if (block_init(e, 2, 1, &b) != 0) return NCF_ERR_NOMEM;
     block_users(e, &b, &user, 1);
     if (e->kind == KIND_PAIR) {
         const size_t h = m->n_layers > 0 ? (size_t)m->out[0] : 0;
