@@ -214,6 +214,7 @@ bench: $(TOOL) $(BENCHES)
 	@sh scripts/bench-serve-foldin.sh ./$(TOOL)
 	@sh scripts/bench-scale.sh ./$(TOOL)
 	@sh scripts/bench-load.sh ./$(TOOL)
+	@sh scripts/bench-topk.sh ./$(TOOL) $(BUILD)
 
 demo: $(TOOL)
 	@sh scripts/demo.sh

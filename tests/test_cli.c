@@ -682,12 +682,14 @@ static void test_progress_line(void **state)
     }
     char data[600], cmd[1400];
     snprintf(data, sizeof data, "%s", tu_path("progress.tsv"));
-    snprintf(cmd, sizeof cmd, "synth --out %s --users 300 --items 250 --interactions 9000 --seed 3", data);
+    /* epochs of about 1.5 M samples: over a second even on a fast machine,
+     * while the line shows only from a quarter of a second into an epoch */
+    snprintf(cmd, sizeof cmd, "synth --out %s --users 3000 --items 2500 --interactions 300000 --seed 3", data);
     expect_run(0, NULL, cmd);
-    const char *train = "train --epochs 2 --batch 16 --no-eval --threads 2 --data";
+    const char *train = "train --batch 16 --no-eval --threads 2 --data";
     char *out = NULL;
     /* on a terminal */
-    snprintf(cmd, sizeof cmd, "script -qec \"%s %s %s\" /dev/null", NCF, train, data);
+    snprintf(cmd, sizeof cmd, "script -qec \"%s %s %s --epochs 2\" /dev/null", NCF, train, data);
     assert_int_equal(tu_run(&out, "%s", cmd), 0);
     if (!strstr(out, "samples/s  ETA") || !strstr(out, "\r  epoch 2/2"))
         fprintf(stderr, "no progress line on a terminal:\n%s\n", out);
@@ -695,12 +697,12 @@ static void test_progress_line(void **state)
     assert_non_null(strstr(out, "\r  epoch 2/2"));
     free(out);
     /* not with --quiet, nor --json, on the same terminal */
-    snprintf(cmd, sizeof cmd, "script -qec \"%s %s %s --quiet\" /dev/null", NCF, train, data);
+    snprintf(cmd, sizeof cmd, "script -qec \"%s %s %s --epochs 1 --quiet\" /dev/null", NCF, train, data);
     assert_int_equal(tu_run(&out, "%s", cmd), 0);
     assert_null(strstr(out, "ETA"));
     assert_null(strstr(out, "\r  epoch"));
     free(out);
-    snprintf(cmd, sizeof cmd, "script -qec \"%s %s %s --json 2>/dev/null\" /dev/null", NCF, train, data);
+    snprintf(cmd, sizeof cmd, "script -qec \"%s %s %s --epochs 1 --json 2>/dev/null\" /dev/null", NCF, train, data);
     assert_int_equal(tu_run(&out, "%s", cmd), 0);
     assert_null(strstr(out, "ETA"));
     for (char *line = out; *line;) { /* every stdout line a JSON object (the terminal adds \r\n) */
@@ -712,7 +714,7 @@ static void test_progress_line(void **state)
     }
     free(out);
     /* stderr a pipe (tu_run sends both streams to a file) */
-    assert_int_equal(tu_run(&out, "%s %s %s", NCF, train, data), 0);
+    assert_int_equal(tu_run(&out, "%s %s %s --epochs 1", NCF, train, data), 0);
     assert_null(strstr(out, "ETA"));
     assert_null(strchr(out, '\r'));
     free(out);

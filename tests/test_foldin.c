@@ -232,6 +232,67 @@ static void test_recommend_is_brute_force_top_k(void **state)
     }
 }
 
+/* Business rules on a folded user: include_seen ranks every item (the
+ * history's too) and the default is that order without the history; an
+ * exclude list (unsorted) drops exactly its items; an allow-list keeps only
+ * its items, a history item among them only with include_seen; an index
+ * out of range is NCF_ERR_ARG. */
+static void test_rules_on_fold_in(void **state)
+{
+    const int32_t hist[] = {41, 3, 9, 14, 22, 30, 50};
+    const int n = (int)(sizeof hist / sizeof *hist);
+    ncf_model *m = make_model("neumf");
+    ncf_scorer *s = NULL;
+    ncf_foldin *f = NULL;
+    ncf_err err = {{0}};
+    ncf_foldin_config cfg;
+    ncf_foldin_config_default(&cfg);
+    assert_int_equal(ncf_scorer_create(m, 1, &s, &err), NCF_OK);
+    assert_int_equal(ncf_foldin_create(s, &cfg, &f, &err), NCF_OK);
+    int32_t every[N_ITEMS], dflt[N_ITEMS], items[N_ITEMS];
+    float sc[N_ITEMS];
+    int n_every = 0, n_dflt = 0, got = 0;
+    const ncf_rules with_seen = {NULL, 0, NULL, 0, 1};
+    assert_int_equal(ncf_foldin_recommend_ex(f, hist, n, &with_seen, N_ITEMS, every, sc, &n_every, NULL, &err), NCF_OK);
+    assert_int_equal(n_every, N_ITEMS);
+    assert_int_equal(ncf_foldin_recommend_ex(f, hist, n, NULL, N_ITEMS, dflt, sc, &n_dflt, NULL, &err), NCF_OK);
+    assert_int_equal(n_dflt, N_ITEMS - n);
+    int w = 0;
+    for (int q = 0; q < n_every; q++) {
+        int in_hist = 0;
+        for (int h = 0; h < n; h++) in_hist |= every[q] == hist[h];
+        if (!in_hist) assert_int_equal(every[q], dflt[w++]);
+    }
+    assert_int_equal(w, n_dflt);
+    /* exclude: the default's first three, given out of order */
+    const int32_t excl[3] = {dflt[2], dflt[0], dflt[1]};
+    const ncf_rules no3 = {NULL, 0, excl, 3, 0};
+    assert_int_equal(ncf_foldin_recommend_ex(f, hist, n, &no3, 10, items, sc, &got, NULL, &err), NCF_OK);
+    assert_int_equal(got, 10);
+    for (int q = 0; q < got; q++) assert_int_equal(items[q], dflt[q + 3]);
+    /* only: five ranked items and a history item */
+    int32_t only[6] = {hist[0], dflt[7], dflt[3], dflt[20], dflt[11], dflt[5]};
+    ncf_rules r = {only, 6, NULL, 0, 0};
+    assert_int_equal(ncf_foldin_recommend_ex(f, hist, n, &r, 10, items, sc, &got, NULL, &err), NCF_OK);
+    assert_int_equal(got, 5);
+    const int32_t want[5] = {dflt[3], dflt[5], dflt[7], dflt[11], dflt[20]};
+    for (int q = 0; q < got; q++) assert_int_equal(items[q], want[q]);
+    r.include_seen = 1;
+    assert_int_equal(ncf_foldin_recommend_ex(f, hist, n, &r, 10, items, sc, &got, NULL, &err), NCF_OK);
+    assert_int_equal(got, 6);
+    w = 0;
+    for (int q = 0; q < n_every; q++)
+        for (int o = 0; o < 6; o++)
+            if (every[q] == only[o]) assert_int_equal(items[w++], every[q]);
+    assert_int_equal(w, 6);
+    const int32_t bad[1] = {N_ITEMS};
+    const ncf_rules out_of_range = {NULL, 0, bad, 1, 0};
+    assert_int_equal(ncf_foldin_recommend_ex(f, hist, n, &out_of_range, 10, items, sc, &got, NULL, &err), NCF_ERR_ARG);
+    ncf_foldin_free(f);
+    ncf_scorer_free(s);
+    ncf_model_free(m);
+}
+
 /* The same request (in any order, with repeats) gives the same bytes;
  * another seed draws other negatives and so other rows. */
 static void test_same_request_same_answer(void **state)
@@ -491,6 +552,30 @@ static void test_recommend_history_cli(void **state)
     assert_int_equal(json_array_size(json_object_get(j, "items")), 3);
     json_decref(j);
     free(out);
+    /* rules: the first answer's best item excluded, or only the third allowed */
+    assert_int_equal(tu_run(&out, "%s recommend --model %s --history i1,i2,i3 -k 4 --json", bin, model), 0);
+    j = json_loads(out, 0, &je);
+    free(out);
+    assert_non_null(j);
+    char best[64], third[64];
+    snprintf(best, sizeof best, "%s", json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "item")));
+    snprintf(third, sizeof third, "%s", json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 2), "item")));
+    json_decref(j);
+    char lst[80];
+    snprintf(lst, sizeof lst, "%s\n", best);
+    const char *ex = tu_write("ex.txt", lst);
+    assert_int_equal(tu_run(&out, "%s recommend --model %s --history i1,i2,i3 -k 4 --exclude %s", bin, model, ex), 0);
+    assert_null(strstr(out, best));
+    free(out);
+    snprintf(lst, sizeof lst, "%s\ni1\nnot-an-item\n", third);
+    const char *on = tu_write("only.txt", lst);
+    assert_int_equal(tu_run(&out, "%s recommend --model %s --history i1,i2,i3 -k 4 --only %s", bin, model, on), 0);
+    assert_non_null(strstr(out, third));
+    assert_null(strstr(out, "\ti1\t"));
+    free(out);
+    assert_int_equal(tu_run(&out, "%s recommend --model %s --history i1,i2,i3 -k 4 --only %s --include-seen", bin, model, on), 0);
+    assert_non_null(strstr(out, "\ti1\t"));
+    free(out);
     /* errors: no known item (1), an empty list or id (2), two kinds of user (2) */
     assert_int_equal(tu_run(&out, "%s recommend --model %s --history x,y", bin, model), 1);
     assert_non_null(strstr(out, "no history item is known"));
@@ -538,11 +623,15 @@ static void test_serve_history(void **state)
         "r '{\"history\": []}'; r '{\"history\": [\"zz\", 7]}'; r '{\"history\": \"i1\"}'; "
         "r '{\"history\": [1.5]}'; r '{\"history\": [\"\"]}'; r '{\"history\": [\"i1\"], \"k\": 0}'; "
         "r '{\"history\": [\"i1\"], \"users\": [\"u1\"]}'; r '{\"history\": [\"i1\"'; "
+        "r '{\"history\": [\"i1\"], \"exclude\": \"i2\"}'; "
+        "curl -s -m 30 -d '{\"history\": [\"i1\", \"i2\", \"zz\"], \"k\": 3, \"exclude\": [\"zz2\"], "
+        "\"only\": [\"i1\", \"i3\", \"i4\", \"i5\"], \"include_seen\": true}' "
+        "http://127.0.0.1:$port/v1/recommend >ruled.json; "
         "kill $pid; wait $pid; }",
         dir, bin, model);
     fprintf(stderr, "codes: %s\n", out ? out : "");
     assert_int_equal(rc, 0);
-    assert_string_equal(out, "400 404 400 400 400 400 400 400 ");
+    assert_string_equal(out, "400 404 400 400 400 400 400 400 400 ");
     free(out);
     char path[700];
     snprintf(path, sizeof path, "%s", tu_path("answer.json"));
@@ -563,6 +652,19 @@ static void test_serve_history(void **state)
                             json_string_value(json_object_get(json_array_get(b, q), "item")));
     json_decref(srv);
     json_decref(cli);
+    /* the rules: only i1 (a history item, let back in), i3, i4, i5; zz2 unknown */
+    snprintf(path, sizeof path, "%s", tu_path("ruled.json"));
+    json_t *ruled = json_load_file(path, 0, &je);
+    assert_non_null(ruled);
+    assert_int_equal(json_integer_value(json_object_get(ruled, "unknown_exclude")), 1);
+    assert_int_equal(json_integer_value(json_object_get(ruled, "unknown_only")), 0);
+    json_t *it = json_object_get(ruled, "items");
+    assert_int_equal(json_array_size(it), 3);
+    for (size_t q = 0; q < 3; q++) {
+        const char *id = json_string_value(json_object_get(json_array_get(it, q), "item"));
+        assert_true(!strcmp(id, "i1") || !strcmp(id, "i3") || !strcmp(id, "i4") || !strcmp(id, "i5"));
+    }
+    json_decref(ruled);
 }
 
 int main(void)
@@ -571,6 +673,7 @@ int main(void)
         cmocka_unit_test(test_gradient_matches_finite_differences),
         cmocka_unit_test(test_newton_converges_on_mf),
         cmocka_unit_test(test_recommend_is_brute_force_top_k),
+        cmocka_unit_test(test_rules_on_fold_in),
         cmocka_unit_test(test_same_request_same_answer),
         cmocka_unit_test(test_concurrent_calls_equal_sequential),
         cmocka_unit_test(test_foldin_user_writes_rows),

@@ -265,6 +265,12 @@ void ncf_foldin_free(ncf_foldin *f); /* NULL-safe */
 ncf_status ncf_foldin_recommend(const ncf_foldin *f, const int32_t *history, int n, int k, int32_t *items,
                                 float *scores, int *n_out, int *n_unknown, ncf_err *err);
 
+/* ncf_foldin_recommend under business rules (NULL: the default): only and
+ * exclude as for ncf_scorer_recommend_ex; include_seen lets the history's
+ * own items be returned. NCF_ERR_ARG for a list index out of range. */
+ncf_status ncf_foldin_recommend_ex(const ncf_foldin *f, const int32_t *history, int n, const ncf_rules *rules, int k,
+                                   int32_t *items, float *scores, int *n_out, int *n_unknown, ncf_err *err);
+
 /* Folds in the same way and writes the rows into row `user` of dst, a model
  * of the same type and widths whose item rows and layers are those of f's
  * model (a copy of it with more users, or the model itself to refresh a

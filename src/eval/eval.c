@@ -5,9 +5,10 @@
  * figures do not depend on the thread count. For NeuMF and MLP the first
  * layer is split: each item's half is computed once, each user's once.
  * Also full-ranking evaluation: every item the user has no training
- * interaction with is a candidate; the held-out items' ranks are found with
- * a bounded heap of the top kmax scores, so the cost is one score per item
- * and O(log kmax) per item, not a sort. */
+ * interaction with is a candidate; the held-out items' ranks come from the
+ * top-K engine (model/topk.h), which counts the candidates scoring above
+ * each one and stops at kmax. ncf_full_ranks_ is that rank over a score
+ * array (the tests' reference). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "core/core.h"
 #include "eval/eval.h"
 #include "model/model_impl.h"
+#include "model/topk.h"
 #include "ncf/train.h"
 
 int ncf_negatives_clean_(int32_t item, int32_t *negs, int n)
@@ -244,57 +246,31 @@ static ncf_status ranks_sampled(const ncf_model *m, const ncf_cases *cs, int T, 
 }
 
 /* Full ranking: cases grouped by user (group g = order[goff[g] .. goff[g+1])),
- * ranks per case. */
+ * ranks per case, by the top-K engine (model/topk.h): candidates are the
+ * items not in the user's training items of ds. */
 static ncf_status ranks_full(const ncf_model *m, const ncf_dataset *ds, const ncf_cases *cs, const int32_t *order,
                              const int32_t *goff, int32_t n_groups, int kmax, int T, int *rank)
 {
-    ncf_scorer *sc = NULL;
-    if (ncf_scorer_create(m, T, &sc, NULL) != NCF_OK) return NCF_ERR_NOMEM;
-    const int32_t n_items = m->cfg.n_items;
-    int32_t *all = malloc((size_t)n_items * sizeof *all);
-    int max_group = 0;
-    for (int32_t g = 0; g < n_groups; g++)
-        if (goff[g + 1] - goff[g] > max_group) max_group = goff[g + 1] - goff[g];
-    if (!all) {
-        ncf_scorer_free(sc);
-        return NCF_ERR_NOMEM;
+    ncf_topk *e = NULL;
+    if (ncf_topk_create_(m, T, &e) != NCF_OK) return NCF_ERR_NOMEM;
+    const int32_t n = goff[n_groups];
+    int32_t *users = malloc(((size_t)n_groups + 1) * sizeof *users);
+    int32_t *test = malloc(((size_t)n + 1) * sizeof *test);
+    int *r = malloc(((size_t)n + 1) * sizeof *r);
+    ncf_status st = NCF_ERR_NOMEM;
+    if (users && test && r) {
+        for (int32_t g = 0; g < n_groups; g++) users[g] = cs->users[order[goff[g]]];
+        for (int32_t c = 0; c < n; c++) test[c] = cs->items[order[c]];
+        const ncf_topk_filter f = {.seen_off = ds->train_offsets, .seen = ds->train_items};
+        st = ncf_topk_ranks_(e, users, n_groups, goff, test, &f, kmax, T, r);
+        if (st == NCF_OK)
+            for (int32_t c = 0; c < n; c++) rank[order[c]] = r[c];
     }
-    for (int32_t i = 0; i < n_items; i++) all[i] = i;
-    int failed = 0;
-#pragma omp parallel num_threads(T)
-    {
-        float *scores = malloc((size_t)n_items * sizeof *scores);
-        float *heap = malloc((size_t)kmax * sizeof *heap);
-        int32_t *test = malloc((size_t)max_group * sizeof *test);
-        int *r = malloc((size_t)max_group * sizeof *r);
-        const int ok = scores && heap && test && r;
-        if (!ok) {
-#pragma omp atomic write
-            failed = 1;
-        }
-#pragma omp for schedule(dynamic, 16)
-        for (int32_t g = 0; g < n_groups; g++) {
-            if (!ok) continue;
-            const int32_t u = cs->users[order[goff[g]]];
-            const int nt = goff[g + 1] - goff[g];
-            for (int t = 0; t < nt; t++) test[t] = cs->items[order[goff[g] + t]];
-            if (ncf_scorer_score_trusted_(sc, u, all, n_items, scores) != NCF_OK) { /* only out of memory */
-#pragma omp atomic write
-                failed = 1;
-                continue;
-            }
-            const int64_t b = ds->train_offsets[u], e = ds->train_offsets[u + 1];
-            ncf_full_ranks_(scores, n_items, ds->train_items + b, e - b, test, nt, kmax, heap, r);
-            for (int t = 0; t < nt; t++) rank[order[goff[g] + t]] = r[t];
-        }
-        free(scores);
-        free(heap);
-        free(test);
-        free(r);
-    }
-    free(all);
-    ncf_scorer_free(sc);
-    return failed ? NCF_ERR_NOMEM : NCF_OK;
+    free(users);
+    free(test);
+    free(r);
+    ncf_topk_free_(e);
+    return st;
 }
 
 ncf_status ncf_evaluate_cases(const ncf_model *m, const ncf_dataset *ds, const ncf_cases *cs,

@@ -39,7 +39,7 @@
 struct ncf_foldin {
     const ncf_scorer *s;
     const ncf_model *m;
-    const float *ih;    /* item halves of the first MLP layer (the scorer's), or NULL */
+    float *ih;          /* item halves of the first MLP layer (owned), or NULL */
     ncf_foldin_config cfg;
     int d;              /* F + E + B */
     double *mu;         /* d: prior mean */
@@ -176,12 +176,12 @@ ncf_status ncf_foldin_create(const ncf_scorer *s, const ncf_foldin_config *cfg, 
     if (!f) return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory preparing fold-in");
     f->s = s;
     f->m = m;
-    f->ih = ncf_scorer_item_halves_(s);
     f->cfg = *cfg;
     f->d = d;
     f->mu = calloc((size_t)d, sizeof *f->mu);
     f->prec = calloc((size_t)d * (size_t)d, sizeof *f->prec);
-    if (!f->mu || !f->prec) st = NCF_ERR_NOMEM;
+    f->ih = ncf_model_item_halves_(m, 1); /* NULL without hidden layers */
+    if (!f->mu || !f->prec || (m->n_layers > 0 && m->E > 0 && !f->ih)) st = NCF_ERR_NOMEM;
     else st = fit_prior(f);
     if (st != NCF_OK) {
         ncf_foldin_free(f);
@@ -197,6 +197,7 @@ void ncf_foldin_free(ncf_foldin *f)
     if (!f) return;
     free(f->mu);
     free(f->prec);
+    ncf_free_aligned_(f->ih);
     free(f);
 }
 
@@ -515,14 +516,21 @@ done:
 ncf_status ncf_foldin_recommend(const ncf_foldin *f, const int32_t *history, int n, int k, int32_t *items,
                                 float *scores, int *n_out, int *n_unknown, ncf_err *err)
 {
+    return ncf_foldin_recommend_ex(f, history, n, NULL, k, items, scores, n_out, n_unknown, err);
+}
+
+ncf_status ncf_foldin_recommend_ex(const ncf_foldin *f, const int32_t *history, int n, const ncf_rules *rules, int k,
+                                   int32_t *items, float *scores, int *n_out, int *n_unknown, ncf_err *err)
+{
     *n_out = 0;
     if (k < 0) return ncf_fail_(err, NCF_ERR_ARG, "fold-in: k must be >= 0, got %d", k);
     ncf_foldin_work *w = NULL;
     ncf_status st = ncf_foldin_work_create_(f, history, n, &w, n_unknown, err);
     if (st != NCF_OK) return st;
     st = ncf_foldin_solve_(w, NULL);
-    if (st == NCF_OK) st = ncf_scorer_recommend_view_(f->s, &w->view, 0, k, items, scores, n_out);
+    if (st == NCF_OK) st = ncf_scorer_recommend_view_(f->s, &w->view, 0, rules, k, items, scores, n_out);
     ncf_foldin_work_free_(w);
+    if (st == NCF_ERR_ARG) return ncf_fail_(err, st, "fold-in: a rules list holds an item index out of range");
     return st == NCF_OK ? NCF_OK : ncf_fail_(err, st, "out of memory folding in");
 }
 

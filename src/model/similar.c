@@ -18,7 +18,7 @@
 #include "core/core.h"
 #include "model/model_impl.h"
 #include "model/rules.h"
-#include "model/topk.h"
+#include "model/rank.h"
 #include "ncf/train.h"
 #include "nn/nn.h"
 

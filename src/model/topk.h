@@ -1,76 +1,75 @@
-/* topk.h — keeping the K best of a stream of (score, item) pairs: the order
- * every top-K answer uses (higher score first, then lower index, NaN last)
- * and a bounded min-heap on it. Shared by the scorer (recommendations) and
- * similar.c (similar items). Not part of the public API. */
+/* topk.h — the top-K engine: scores of many users against every item as
+ * blocked products (a block of users times a tile of items, the kernels of
+ * nn/score.h), and for each user a selection kept across the tiles: the
+ * top K (ncf_topk_recommend_) or the full-ranking ranks of held-out items
+ * (ncf_topk_ranks_). The scorer (serving, `ncf recommend`, --all) and
+ * full-ranking evaluation run on it.
+ *
+ * Scores: a score is a function of (user, item) alone, the same bits
+ * whichever call, block or thread computed it (nn/score.h says which
+ * operations, on the active kernel path). ncf_topk_score_ gives them for a
+ * list of items.
+ * Ranking: higher score first, ties to the lower item index, NaN after
+ * every number (NaNs by index): a total order, so the top K is exact.
+ * Threads: users are independent, so results do not depend on the thread
+ * count. Memory: the items' panels (a feature-major copy of the item
+ * tables, O(items)) and per thread a block of users times a tile of items;
+ * never users x items.
+ * Not here: raw ids, popularity fallbacks, metrics (scorer.c, eval.c).
+ * Internal, not part of the public API. */
 #ifndef NCF_MODEL_TOPK_H
 #define NCF_MODEL_TOPK_H
 
 #include <stdint.h>
 
-/* "a ranks before b": higher score, then lower index; a NaN score (a model
- * whose products overflow) ranks after every number, NaNs by index. A
- * total order, so the heap below keeps the best k whatever the scores. */
-static inline int ncf_before_(float sa, int32_t ia, float sb, int32_t ib)
-{
-    if (sa > sb) return 1;
-    if (sa == sb) return ia < ib;
-    if (sa < sb) return 0;
-    /* unordered: one of them at least is NaN */
-    if (sb != sb) return sa == sa || ia < ib; /* b NaN: a number wins, two NaNs go by index */
-    return 0;                                 /* a NaN, b a number */
-}
+#include "ncf/model.h"
+#include "ncf/status.h"
 
-/* min-heap on "rank": the root is the worst of the kept items */
-static inline void ncf_heap_sift_down_(int32_t *it, float *sc, int n, int q)
-{
-    for (;;) {
-        int l = 2 * q + 1, r = l + 1, w = q;
-        if (l < n && ncf_before_(sc[w], it[w], sc[l], it[l])) w = l;
-        if (r < n && ncf_before_(sc[w], it[w], sc[r], it[r])) w = r;
-        if (w == q) return;
-        float ts = sc[q];
-        int32_t ti = it[q];
-        sc[q] = sc[w], it[q] = it[w];
-        sc[w] = ts, it[w] = ti;
-        q = w;
-    }
-}
+/* Which items may be ranked for a user. Bitmaps over item indices: bit i
+ * is (map[i / 64] >> (i % 64)) & 1. An item is a candidate when it is
+ * allowed (or allowed is NULL), not denied (or denied is NULL), and, unless
+ * include_seen, not in the user's excluded list: seen[seen_off[u] ..
+ * seen_off[u + 1]) sorted ascending, or the model's training items when
+ * seen_off is NULL. The same filter applies to every user of a call. A
+ * zeroed struct means: every item but the user's training items. */
+typedef struct ncf_topk_filter {
+    const uint64_t *allowed;
+    const uint64_t *denied;
+    int include_seen;
+    const int64_t *seen_off;
+    const int32_t *seen;
+} ncf_topk_filter;
 
-static inline void ncf_heap_sift_up_(int32_t *it, float *sc, int q)
-{
-    while (q > 0) {
-        int p = (q - 1) / 2;
-        if (!ncf_before_(sc[p], it[p], sc[q], it[q])) return;
-        float ts = sc[q];
-        int32_t ti = it[q];
-        sc[q] = sc[p], it[q] = it[p];
-        sc[p] = ts, it[p] = ti;
-        q = p;
-    }
-}
+typedef struct ncf_topk ncf_topk;
 
-/* Offers (v, i) to the heap of *n <= k entries. */
-static inline void ncf_heap_offer_(int32_t *it, float *sc, int *n, int k, float v, int32_t i)
-{
-    if (*n < k) {
-        it[*n] = i, sc[*n] = v;
-        ncf_heap_sift_up_(it, sc, (*n)++);
-    } else if (ncf_before_(v, i, sc[0], it[0])) {
-        it[0] = i, sc[0] = v;
-        ncf_heap_sift_down_(it, sc, *n, 0);
-    }
-}
+/* Packs the items of m (threads as ncf_threads_resolve; the result keeps
+ * pointers into m, which must outlive it and not change). NCF_ERR_NOMEM on
+ * allocation failure. Read-only afterwards: safe to share between threads. */
+ncf_status ncf_topk_create_(const ncf_model *m, int threads, ncf_topk **out);
+void ncf_topk_free_(ncf_topk *e);
 
-/* The heap of n entries -> best first: repeatedly move the worst to the end. */
-static inline void ncf_heap_sort_(int32_t *it, float *sc, int n)
-{
-    for (int end = n - 1; end > 0; end--) {
-        float ts = sc[0];
-        int32_t ti = it[0];
-        sc[0] = sc[end], it[0] = it[end];
-        sc[end] = ts, it[end] = ti;
-        ncf_heap_sift_down_(it, sc, end, 0);
-    }
-}
+/* For users[j], j < n (valid indices; the caller checks): the best
+ * counts[j] <= k candidates, best first, in items/scores + j * k. f may be
+ * NULL (the zeroed filter). k <= 0 gives counts of 0. NCF_ERR_NOMEM on
+ * allocation failure (outputs then unspecified). */
+ncf_status ncf_topk_recommend_(const ncf_topk *e, const int32_t *users, int n, int k, const ncf_topk_filter *f,
+                               int threads, int32_t *items, float *scores, int *counts);
+
+/* A shallow copy of e that reads its users' rows from view instead: a
+ * model with the same items and layers as e's (fold-in's model with one
+ * folded user), so the item panels still hold. Release it with free(), not
+ * ncf_topk_free_ (it owns nothing); NULL when out of memory. */
+ncf_topk *ncf_topk_view_(const ncf_topk *e, const ncf_model *view);
+
+/* scores[q] = score of (user, items[q]), q < n; indices valid. */
+ncf_status ncf_topk_score_(const ncf_topk *e, int32_t user, const int32_t *items, int n, float *scores);
+
+/* Full ranking (src/eval/eval.h, ncf_full_ranks_): for user users[g] and
+ * each held-out item t = test[q], q in [test_off[g], test_off[g + 1]):
+ * ranks[q] = #{candidates j != t : score(j) >= score(t)} (ties count against
+ * the held-out item), or kmax when that is >= kmax, when t is not a
+ * candidate or when its score is NaN. Candidates as in f (may be NULL). */
+ncf_status ncf_topk_ranks_(const ncf_topk *e, const int32_t *users, int n, const int32_t *test_off,
+                           const int32_t *test, const ncf_topk_filter *f, int kmax, int threads, int *ranks);
 
 #endif

@@ -175,8 +175,8 @@ static void print_answer(FILE *f, const ncf_model *m, const char *name, const in
     }
 }
 
-int cli_recommend_history(const ncf_model *m, const char *history, const char *history_file, const char *out,
-                          int k, int json)
+int cli_recommend_history(const ncf_model *m, const ncf_rules *rules, const char *history, const char *history_file,
+                          const char *out, int k, int json)
 {
     const char *cmd = "recommend";
     ncf_err err = {{0}};
@@ -197,7 +197,7 @@ int cli_recommend_history(const ncf_model *m, const char *history, const char *h
             goto done;
         }
         if (ncf_scorer_create(m, 1, &sc, &err) != NCF_OK || ncf_foldin_create(sc, &fc, &fo, &err) != NCF_OK ||
-            ncf_foldin_recommend(fo, hist, n_hist, k, items, scores, &got, &unknown, &err) != NCF_OK) {
+            ncf_foldin_recommend_ex(fo, hist, n_hist, rules, k, items, scores, &got, &unknown, &err) != NCF_OK) {
             status = cli_fail(cmd, &err);
             goto done;
         }
@@ -260,7 +260,7 @@ int cli_recommend_history(const ncf_model *m, const char *history, const char *h
             break;
         }
         users++;
-        const ncf_status st = ncf_foldin_recommend(fo, hist, n_hist, k, items, scores, &got, &unknown, &err);
+        const ncf_status st = ncf_foldin_recommend_ex(fo, hist, n_hist, rules, k, items, scores, &got, &unknown, &err);
         unknown_items += unknown;
         if (st == NCF_ERR_EMPTY) { /* every item unknown: no answer for this user, counted */
             skipped++;

@@ -79,7 +79,7 @@ static int recommend_all(const ncf_model *m, const ncf_rules *rules, int k, cons
 
 /* --history / --history-file: fold-in (cli_foldin.c). */
 static int recommend_history(const char *model_path, const char *user, int all, const char *history,
-                             const char *history_file, const char *out, int k, int json)
+                             const char *history_file, const rules_opts *ro, const char *out, int k, int json)
 {
     if (!model_path || user || all || (history && history_file)) {
         fprintf(stderr, "ncf recommend: --model and one of --user, --all, --history or --history-file are required\n");
@@ -92,7 +92,14 @@ static int recommend_history(const char *model_path, const char *user, int all, 
     ncf_err err = {{0}};
     ncf_model *m = NULL;
     if (ncf_model_load(model_path, &m, &err) != NCF_OK) return cli_fail("recommend", &err);
-    int st = cli_recommend_history(m, history, history_file, out, k, json);
+    rule_lists lists;
+    ncf_rules rules;
+    if (rules_opts_load("recommend", m, ro, &lists, &rules) != 0) {
+        ncf_model_free(m);
+        return 1;
+    }
+    int st = cli_recommend_history(m, &rules, history, history_file, out, k, json);
+    rule_lists_free(&lists);
     ncf_model_free(m);
     return st;
 }
@@ -122,13 +129,8 @@ int cmd_recommend(int argc, char **argv)
     int rc = args_parse_or_help(cmd, argc, argv, specs, (int)(sizeof specs / sizeof specs[0]), pos, 0, &n_pos, HELP,
                                 NULL);
     if (rc >= 0) return rc;
-    if (history || history_file) {
-        if (ro.only || ro.exclude || ro.include_seen) {
-            fprintf(stderr, "ncf recommend: --only, --exclude and --include-seen do not apply to --history yet\n");
-            return 2;
-        }
-        return recommend_history(model_path, user, all, history, history_file, out, k, json);
-    }
+    if (history || history_file)
+        return recommend_history(model_path, user, all, history, history_file, &ro, out, k, json);
     if (!model_path || (!user && !all) || (user && all)) {
         fprintf(stderr, "ncf recommend: --model and one of --user or --all are required (see ncf recommend --help)\n");
         return 2;

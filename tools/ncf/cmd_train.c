@@ -145,12 +145,14 @@ static void on_progress(int epoch, double fraction, void *user)
     run_state *rs = user;
     if (!rs->progress || !rs->trainer) return;
     const double now = monotonic_seconds();
-    if (epoch != rs->line_epoch) {
+    if (epoch != rs->line_epoch) { /* the first line after PROGRESS_EVERY, with a rate: none for short epochs */
         rs->line_epoch = epoch;
         rs->t_first = now;
         rs->f_first = fraction;
-        rs->t_shown = 0.0;
-    } else if (now - rs->t_shown < PROGRESS_EVERY || fraction >= 1.0) {
+        rs->t_shown = now;
+        return;
+    }
+    if (now - rs->t_shown < PROGRESS_EVERY || fraction >= 1.0) {
         return; /* the line is cleared when the epoch's result is printed */
     }
     const double total = (double)ncf_trainer_epoch_samples(rs->trainer), done = fraction * total;

@@ -472,7 +472,16 @@ void serve_recommend_post(const served *s, const char *text, size_t len, serve_a
         return;
     }
     if (json_is_object(body) && json_object_get(body, "history")) { /* a user by their items: fold-in */
-        serve_recommend_history(s, body, a);
+        req_rules q;
+        if (rules_from_json(s->m, body, &q, a) == 0) {
+            jtext u = {0};
+            put_unknown(&u, &q);
+            char *unknown = jt_take(&u);
+            if (unknown) serve_recommend_history(s, body, &q.r, unknown, a);
+            else serve_error(a, 500, "out of memory");
+            free(unknown);
+            req_rules_free(&q);
+        }
         json_decref(body);
         return;
     }

@@ -61,9 +61,12 @@ void serve_recommend_get(const served *s, const char *user, const char *k, const
  * [...], "include_seen": false}. */
 void serve_recommend_post(const served *s, const char *body, size_t len, serve_answer *a);
 /* POST /v1/recommend whose body (parsed, an object) has "history": a user
- * given by their items, folded in (serve_foldin.c). */
+ * given by their items, folded in (serve_foldin.c), under the body's rules
+ * (already read by the caller); unknown is the answer's counts of unknown
+ * list ids, a JSON fragment (",\"unknown_only\":N..." or ""). */
 struct json_t;
-void serve_recommend_history(const served *s, struct json_t *body, serve_answer *a);
+void serve_recommend_history(const served *s, struct json_t *body, const ncf_rules *rules, const char *unknown,
+                             serve_answer *a);
 /* GET /v1/score: user and items as decoded from the query string. */
 void serve_score(const served *s, const char *user, const char *items, serve_answer *a);
 /* GET /v1/similar: item and k as decoded from the query string, rp as for

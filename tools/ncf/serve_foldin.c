@@ -1,7 +1,9 @@
 /* serve_foldin.c — POST /v1/recommend with {"history": [...], "k": K}: a
  * user given by the items they interacted with is folded in (ncf/model.h)
- * and gets the top K items outside that list. Answers {"history": N,
- * "unknown": U, "items": [...]}; errors as docs/serving.md says (400 for a
+ * and gets the top K items outside that list (business rules as for known
+ * users: "only", "exclude", "include_seen" lets history items back in).
+ * Answers {"history": N, "unknown": U, ["unknown_only": N,
+ * "unknown_exclude": N,] "items": [...]}; errors as docs/serving.md says (400 for a
  * malformed or empty history or k, 404 when no history item is known, 413
  * over --max-results). Parsing the body and the other requests are
  * serve_core.c's. */
@@ -14,15 +16,12 @@
 #include "json_text.h"
 #include "serve_core.h"
 
-void serve_recommend_history(const served *s, json_t *body, serve_answer *a)
+void serve_recommend_history(const served *s, json_t *body, const ncf_rules *rules, const char *unknown_lists,
+                             serve_answer *a)
 {
     json_t *hist = json_object_get(body, "history"), *kj = json_object_get(body, "k");
     if (json_object_get(body, "users")) {
         serve_error(a, 400, "give \"users\" or \"history\", not both");
-        return;
-    }
-    if (json_object_get(body, "only") || json_object_get(body, "exclude") || json_object_get(body, "include_seen")) {
-        serve_error(a, 400, "\"only\", \"exclude\" and \"include_seen\" do not apply to \"history\" yet");
         return;
     }
     if (!s->fo) {
@@ -80,7 +79,7 @@ void serve_recommend_history(const served *s, json_t *body, serve_answer *a)
     }
     ncf_err err = {{0}};
     int got = 0, unknown = 0;
-    ncf_status st = ncf_foldin_recommend(s->fo, idx, (int)n, k, items, scores, &got, &unknown, &err);
+    ncf_status st = ncf_foldin_recommend_ex(s->fo, idx, (int)n, rules, k, items, scores, &got, &unknown, &err);
     if (st == NCF_ERR_EMPTY) {
         serve_error(a, 404, "none of the %zu history items is known to the model", n);
         goto done;
@@ -91,8 +90,10 @@ void serve_recommend_history(const served *s, json_t *body, serve_answer *a)
     }
     jtext t = {0};
     char head[96];
-    snprintf(head, sizeof head, "{\"history\":%zu,\"unknown\":%d,\"items\":[", n, unknown);
+    snprintf(head, sizeof head, "{\"history\":%zu,\"unknown\":%d", n, unknown);
     jt_lit(&t, head);
+    jt_lit(&t, unknown_lists);
+    jt_lit(&t, ",\"items\":[");
     for (int q = 0; q < got; q++) {
         const char *raw = ncf_idmap_raw(ids, items[q]);
         jt_lit(&t, q ? ",{\"item\":" : "{\"item\":");
