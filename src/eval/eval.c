@@ -183,7 +183,7 @@ void ncf_full_ranks_(const float *scores, int32_t n_items, const int32_t *excl, 
 }
 
 /* Each case's rank among its own negatives (sampled protocol). */
-static ncf_status ranks_sampled(const ncf_model *m, const ncf_cases *cs, int T, int *rank)
+static ncf_status ranks_sampled(const ncf_model *m, const ncf_cases *cs, int T, const uint8_t *own, int *rank)
 {
     const int32_t n = cs->n;
     int64_t max_neg = 0;
@@ -212,6 +212,10 @@ static ncf_status ranks_sampled(const ncf_model *m, const ncf_cases *cs, int T, 
         for (int32_t c = 0; c < n; c++) {
             if (!act || !scores || !negs || !stamp || !uh) continue;
             const int32_t u = cs->users[c], i = cs->items[c];
+            if (own && !own[u]) { /* another process ranks it */
+                rank[c] = 0;
+                continue;
+            }
             /* drop the held-out item and repeats, O(n) with a stamp per item */
             int kept = 0;
             stamp[i] = c + 1;
@@ -246,7 +250,7 @@ static ncf_status ranks_sampled(const ncf_model *m, const ncf_cases *cs, int T, 
 /* Full ranking: cases grouped by user (group g = order[goff[g] .. goff[g+1])),
  * ranks per case. */
 static ncf_status ranks_full(const ncf_model *m, const ncf_dataset *ds, const ncf_cases *cs, const int32_t *order,
-                             const int32_t *goff, int32_t n_groups, int kmax, int T, int *rank)
+                             const int32_t *goff, int32_t n_groups, int kmax, int T, const uint8_t *own, int *rank)
 {
     ncf_scorer *sc = NULL;
     if (ncf_scorer_create(m, T, &sc, NULL) != NCF_OK) return NCF_ERR_NOMEM;
@@ -277,6 +281,10 @@ static ncf_status ranks_full(const ncf_model *m, const ncf_dataset *ds, const nc
             if (!ok) continue;
             const int32_t u = cs->users[order[goff[g]]];
             const int nt = goff[g + 1] - goff[g];
+            if (own && !own[u]) { /* another process ranks it */
+                for (int t = 0; t < nt; t++) rank[order[goff[g] + t]] = 0;
+                continue;
+            }
             for (int t = 0; t < nt; t++) test[t] = cs->items[order[goff[g] + t]];
             if (ncf_scorer_score_trusted_(sc, u, all, n_items, scores) != NCF_OK) { /* only out of memory */
 #pragma omp atomic write
@@ -299,6 +307,14 @@ static ncf_status ranks_full(const ncf_model *m, const ncf_dataset *ds, const nc
 
 ncf_status ncf_evaluate_cases(const ncf_model *m, const ncf_dataset *ds, const ncf_cases *cs,
                               const ncf_eval_config *ec, int threads, ncf_metrics *out, ncf_err *err)
+{
+    return ncf_evaluate_cases_own_(m, ds, cs, ec, threads, NULL, NULL, NULL, out, err);
+}
+
+ncf_status ncf_evaluate_cases_own_(const ncf_model *m, const ncf_dataset *ds, const ncf_cases *cs,
+                                   const ncf_eval_config *ec, int threads, const uint8_t *own,
+                                   int (*combine)(int *rank, int32_t n, void *arg), void *arg, ncf_metrics *out,
+                                   ncf_err *err)
 {
     memset(out, 0, sizeof *out);
     ncf_status st = ncf_eval_config_check(ec, err);
@@ -323,7 +339,7 @@ ncf_status ncf_evaluate_cases(const ncf_model *m, const ncf_dataset *ds, const n
         for (int32_t c = 0; c < n; c++) order[c] = goff[c] = c;
         n_groups = n;
         goff[n] = n;
-        st = ranks_sampled(m, cs, T, rank);
+        st = ranks_sampled(m, cs, T, own, rank);
     } else {
         for (int32_t c = 0; c < n; c++) count[cs->users[c] + 1]++;
         for (int32_t u = 0; u < ds->n_users; u++) count[u + 1] += count[u];
@@ -331,9 +347,10 @@ ncf_status ncf_evaluate_cases(const ncf_model *m, const ncf_dataset *ds, const n
             if (count[u + 1] > count[u]) goff[n_groups++] = count[u];
         goff[n_groups] = n;
         for (int32_t c = 0; c < n; c++) order[count[cs->users[c]]++] = c; /* stable: case order within a user */
-        st = ranks_full(m, ds, cs, order, goff, n_groups, kmax_of(ec), T, rank);
+        st = ranks_full(m, ds, cs, order, goff, n_groups, kmax_of(ec), T, own, rank);
     }
     if (st != NCF_OK) goto nomem;
+    if (combine && combine(rank, n, arg) != 0) goto nomem;
     double sums[NCF_MAX_TOPK][NCF_METRICS] = {{0}};
     int *r = malloc((size_t)n * sizeof *r);
     if (!r) goto nomem;
