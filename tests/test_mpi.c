@@ -7,7 +7,9 @@
  * TCP (--mca btl self,tcp); processes that disagree on the data, more
  * processes than shards, and several processes without --shards are
  * refused with a message and a non-zero exit, never a hang (every mpirun
- * runs under `timeout`). Skipped, saying so, when there is no MPI build. */
+ * runs under `timeout`); checkpoints taken on 2 processes, between epochs
+ * and within one, resume on 3 and on 1 with the uninterrupted run's bytes.
+ * Skipped, saying so, when there is no MPI build. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,8 +144,11 @@ static void test_shards_refused(void **state)
     assert_int_not_equal(tu_run(&out, "%s train --data %s --batch 64 --shards 65 --epochs 1", NCF, DATA), 0);
     assert_non_null(strstr(out, "at most the batch size"));
     free(out);
-    assert_int_equal(tu_run(&out, "%s train --data %s --shards 4 --checkpoint %s", NCF, DATA, tu_path("c.ckpt")), 2);
-    assert_non_null(strstr(out, "checkpoints"));
+    /* a checkpoint resumes with its own shards only */
+    assert_int_equal(tu_run(&out, "%s train --data %s --epochs 1 --shards 4 --checkpoint %s", NCF, DATA, tu_path("c.ckpt")), 0);
+    free(out);
+    assert_int_not_equal(tu_run(&out, "%s train --resume %s --shards 5", NCF, tu_path("c.ckpt")), 0);
+    assert_non_null(strstr(out, "shards"));
     free(out);
 }
 
@@ -179,6 +184,10 @@ static void test_mpi_neumf(void **state)
 static void test_mpi_gmf_mlp_mf(void **state)
 {
     if (!have_mpi()) skip();
+    if (tu_quick()) {
+        fprintf(stderr, "skipped: NCF_QUICK is set (sanitizer runs keep NeuMF only)\n");
+        skip();
+    }
     same_on_every_count("gmf", "--model gmf --shards 6");
     same_on_every_count("mlp", "--model mlp --rows lazy --shards 6");
     same_on_every_count("mf", "--model mf --factors 16 --loss bpr --neg 2 --shards 6");
@@ -191,6 +200,60 @@ static void test_mpi_tcp(void **state)
     train_plain("tcp_plain", "--model gmf --eval full --topk 10,20 --shards 4", 1);
     train_mpi("tcp_np3", "--model gmf --eval full --topk 10,20 --shards 4", 3, "--mca btl self,tcp");
     assert_same_run("tcp_plain", "tcp_np3");
+}
+
+/* Checkpoints of sharded runs resume on another number of processes (and
+ * in the build without MPI) with the bytes of an uninterrupted run: one
+ * taken between epochs on 2 processes resumed on 3, one taken within an
+ * epoch (both ranks sent SIGTERM, as a batch system would) resumed on 1. */
+static void test_mpi_resume_other_count(void **state)
+{
+    if (!have_mpi()) skip();
+    if (tu_quick()) {
+        fprintf(stderr, "skipped: NCF_QUICK is set (sanitizer runs keep NeuMF only)\n");
+        skip();
+    }
+    const char *args = "--model neumf --shards 6";
+    char *log = NULL;
+    int rc = tu_run(&log, "%s train --data %s --epochs 4 --quiet %s --out %s", NCF, DATA, args, tu_path("r_full.ncf"));
+    assert_int_equal(rc, 0);
+    free(log);
+    rc = tu_run(&log, MPIRUN " -np 2 %s train --data %s --epochs 2 --quiet %s --checkpoint %s", MPI_NCF, DATA, args,
+                tu_path("r.ckpt"));
+    if (rc != 0) fprintf(stderr, "%s\n", log);
+    assert_int_equal(rc, 0);
+    free(log);
+    rc = tu_run(&log, MPIRUN " -np 3 %s train --resume %s --epochs 4 --quiet --out %s", MPI_NCF, tu_path("r.ckpt"),
+                tu_path("r_np3.ncf"));
+    if (rc != 0) fprintf(stderr, "%s\n", log);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(log, "resumed from"));
+    free(log);
+    char a[600], b[600];
+    snprintf(a, sizeof a, "%s", tu_path("r_full.ncf"));
+    snprintf(b, sizeof b, "%s", tu_path("r_np3.ncf"));
+    if (!same_file(a, b)) fail_msg("resumed on 3 processes: model bytes differ from the uninterrupted run");
+    /* within an epoch: SIGTERM to both ranks (the children of mpirun, the
+     * child of timeout) once training is under way; mpirun itself would
+     * SIGKILL them a second after forwarding a signal */
+    rc = tu_run(&log, "cd %s && %s synth --out big.tsv --users 1500 --items 1000 --interactions 80000 --seed 7 && "
+                "%s train --data big.tsv --epochs 3 --quiet %s --out r_big.ncf && { " MPIRUN " -np 2 %s train "
+                "--data big.tsv --epochs 3 --quiet %s --checkpoint m.ckpt >m.log 2>&1 & mp=$!; "
+                "for i in $(seq 600); do grep -q '^epoch' m.log && break; sleep 0.1; done; sleep 1; "
+                "kill -TERM $(pgrep -P $(pgrep -P $mp)) 2>/dev/null; wait $mp; cat m.log; }",
+                tu_dir(), NCF, NCF, args, MPI_NCF, args);
+    assert_int_not_equal(rc, 124);
+    if (!strstr(log, "part of the next"))
+        fprintf(stderr, "note: the signal did not land within an epoch this time (%s)\n",
+                strstr(log, "checkpoint:") ? "checkpoint between epochs" : "no checkpoint");
+    free(log);
+    rc = tu_run(&log, "cd %s && %s train --resume m.ckpt --quiet --out r_np1.ncf", tu_dir(), NCF);
+    if (rc != 0) fprintf(stderr, "%s\n", log);
+    assert_int_equal(rc, 0);
+    free(log);
+    snprintf(a, sizeof a, "%s", tu_path("r_big.ncf"));
+    snprintf(b, sizeof b, "%s", tu_path("r_np1.ncf"));
+    if (!same_file(a, b)) fail_msg("stopped on 2 processes, resumed on 1: model bytes differ from the uninterrupted run");
 }
 
 static void test_mpi_refused(void **state)
@@ -222,7 +285,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shards_any_thread_count), cmocka_unit_test(test_shards_refused),
         cmocka_unit_test(test_mpi_neumf),               cmocka_unit_test(test_mpi_gmf_mlp_mf),
-        cmocka_unit_test(test_mpi_tcp),                 cmocka_unit_test(test_mpi_refused),
+        cmocka_unit_test(test_mpi_tcp),                 cmocka_unit_test(test_mpi_resume_other_count),
+        cmocka_unit_test(test_mpi_refused),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

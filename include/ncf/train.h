@@ -164,8 +164,7 @@ typedef struct ncf_train_config {
      * training (docs/distributed.md): the users split into S shards whose
      * gradients are reduced in fixed point, which gives the same model
      * bytes on any number of processes (ncf_dist_size) and threads for a
-     * given S and seed -- other bytes than shards 0. At most batch, and at
-     * most the users; checkpoints are refused in this mode for now. */
+     * given S and seed -- other bytes than shards 0. At most batch. */
     int shards;
 
     /* Called after each epoch (may be NULL); returning non-zero stops training. */
@@ -271,8 +270,11 @@ ncf_status ncf_trainer_finish(ncf_trainer *t, ncf_train_result *result, ncf_err 
  * directory fsynced: a crash leaves the previous checkpoint or the new one.
  * CRC-checked and versioned like the model file. The data's fingerprint
  * is computed by the first save of a trainer and kept for the others. */
-#define NCF_CHECKPOINT_VERSION 1
+#define NCF_CHECKPOINT_VERSION 2 /* 2: sharded runs (cfg.shards > 0); others still write 1 */
 
+/* Sharded runs: collective (every process calls it; rank 0 gathers the
+ * user rows and their optimizer state and alone writes the file, which any
+ * number of processes can resume from with the same shards). */
 ncf_status ncf_trainer_save_checkpoint(ncf_trainer *t, const char *path, const char *note, ncf_err *err);
 
 typedef struct ncf_checkpoint ncf_checkpoint;

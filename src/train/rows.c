@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "train/rows.h"
+#include "train/shard.h"
 
 /* Updates the rows of table tb listed this step by thread tid with their
  * gradient sums. */
@@ -87,8 +88,10 @@ void engine_catch_up_all(engine *t)
     for (int side = 0; side < 2; side++) {
         int64_t *synced = t->synced[side];
         const int32_t rows = side ? t->m->cfg.n_items : t->m->cfg.n_users;
+        const uint8_t *own = side == 0 && t->sh ? t->sh->own_user : NULL; /* sharded: another process's users are its */
 #pragma omp parallel for schedule(static) num_threads(t->T)
         for (int32_t r = 0; r < rows; r++) {
+            if (own && !own[r]) continue;
             int64_t from = synced[r];
             rows_catch_up_list(t, side, &r, &from, 1, through);
             synced[r] = through;

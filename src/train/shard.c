@@ -425,51 +425,83 @@ ncf_status shard_evaluate(engine *t, const ncf_dataset *ds, const ncf_cases *cs,
     return ncf_evaluate_cases_own_(t->m, ds, cs, ec, t->T, t->sh->own_user, sum_ranks, NULL, out, err);
 }
 
-int shard_collect_users(engine *t)
+/* Per-user arrays to gather: base, and bytes of one user's row (a row is
+ * at base + u * bytes). */
+typedef struct user_array {
+    char *base;
+    size_t bytes;
+} user_array;
+
+/* Copies rows [user_start[s], user_start[s + 1]) of every array to rank 0
+ * from the owner of shard s, for every shard. */
+static int gather_rows(engine *t, const user_array *arr, int n_arr)
 {
     shard_state *sh = t->sh;
-    ncf_model *m = t->m;
     if (sh->N == 1) return 0;
-    size_t row_bytes = 0; /* one user's rows in every user table */
-    for (int tb = 0; tb < NCF_TABLES; tb++)
-        if (m->tab[tb].w && !ncf_table_is_item_(tb)) row_bytes += (size_t)m->tab[tb].stride * sizeof(float);
+    size_t row_bytes = 0; /* one user's rows in every array */
+    for (int k = 0; k < n_arr; k++) row_bytes += arr[k].bytes;
     size_t *counts = calloc((size_t)sh->N, sizeof *counts), total = 0;
     if (!counts) return -1;
     for (int s = 0; s < sh->S; s++) counts[s % sh->N] += (size_t)(sh->user_start[s + 1] - sh->user_start[s]) * row_bytes;
     for (int r = 0; r < sh->N; r++) total += counts[r];
     char *send = malloc(counts[sh->rank] + 1), *recv = sh->rank == 0 ? malloc(total + 1) : NULL;
-    if (!send || (sh->rank == 0 && !recv)) {
-        free(counts), free(send), free(recv);
-        return -1;
-    }
-    /* a rank's block: its shards in order, each table's rows of the shard's users */
+    int rc = !send || (sh->rank == 0 && !recv) ? -1 : 0;
+    /* a rank's block: its shards in order, each array's rows of the shard's users */
     size_t at = 0;
-    for (int g = 0; g < sh->L; g++) {
+    for (int g = 0; rc == 0 && g < sh->L; g++) {
         const int s = sh->local[g];
         const size_t users = (size_t)(sh->user_start[s + 1] - sh->user_start[s]);
-        for (int tb = 0; tb < NCF_TABLES; tb++) {
-            const ncf_table *tab = &m->tab[tb];
-            if (!tab->w || ncf_table_is_item_(tb)) continue;
-            const size_t bytes = users * (size_t)tab->stride * sizeof(float);
-            memcpy(send + at, tab->w + (size_t)sh->user_start[s] * (size_t)tab->stride, bytes);
-            at += bytes;
+        for (int k = 0; k < n_arr; k++) {
+            memcpy(send + at, arr[k].base + (size_t)sh->user_start[s] * arr[k].bytes, users * arr[k].bytes);
+            at += users * arr[k].bytes;
         }
     }
-    int rc = ncf_dist_gather_(send, at, recv, counts, 0);
+    /* every rank takes part even after a failed allocation here (the
+     * others would wait for it); a failure is then reported by all of them */
+    uint64_t failed = rc != 0, lo, hi;
+    if (ncf_dist_minmax_u64_(failed, &lo, &hi) != 0 || hi != 0) rc = -1;
+    if (rc == 0) rc = ncf_dist_gather_(send, at, recv, counts, 0);
     if (rc == 0 && sh->rank == 0) {
         size_t off = 0;
         for (int r = 0; r < sh->N; r++)
             for (int s = r; s < sh->S; s += sh->N) {
                 const size_t users = (size_t)(sh->user_start[s + 1] - sh->user_start[s]);
-                for (int tb = 0; tb < NCF_TABLES; tb++) {
-                    ncf_table *tab = &m->tab[tb];
-                    if (!tab->w || ncf_table_is_item_(tb)) continue;
-                    const size_t bytes = users * (size_t)tab->stride * sizeof(float);
-                    memcpy(tab->w + (size_t)sh->user_start[s] * (size_t)tab->stride, recv + off, bytes);
-                    off += bytes;
+                for (int k = 0; k < n_arr; k++) {
+                    memcpy(arr[k].base + (size_t)sh->user_start[s] * arr[k].bytes, recv + off, users * arr[k].bytes);
+                    off += users * arr[k].bytes;
                 }
             }
     }
     free(counts), free(send), free(recv);
     return rc;
+}
+
+/* Adds table-shaped buffers of the user tables (bufs[tb], NULL: none) to arr. */
+static int add_user_tables(const engine *t, float *const *bufs, user_array *arr, int n)
+{
+    for (int tb = 0; tb < NCF_TABLES; tb++)
+        if (t->m->tab[tb].w && !ncf_table_is_item_(tb) && bufs[tb])
+            arr[n++] = (user_array){(char *)bufs[tb], (size_t)t->m->tab[tb].stride * sizeof(float)};
+    return n;
+}
+
+int shard_collect_users(engine *t)
+{
+    float *w[NCF_TABLES];
+    for (int tb = 0; tb < NCF_TABLES; tb++) w[tb] = t->m->tab[tb].w;
+    user_array arr[NCF_TABLES];
+    return gather_rows(t, arr, add_user_tables(t, w, arr, 0));
+}
+
+int shard_collect_state(engine *t, float *const *best_tab)
+{
+    float *w[NCF_TABLES];
+    for (int tb = 0; tb < NCF_TABLES; tb++) w[tb] = t->m->tab[tb].w;
+    user_array arr[4 * NCF_TABLES + 1];
+    int n = add_user_tables(t, w, arr, 0);
+    n = add_user_tables(t, t->tab_m, arr, n);
+    n = add_user_tables(t, t->tab_v, arr, n);
+    n = add_user_tables(t, best_tab, arr, n);
+    if (t->synced[0]) arr[n++] = (user_array){(char *)t->synced[0], sizeof(int64_t)};
+    return gather_rows(t, arr, n);
 }

@@ -97,7 +97,11 @@ ncf_status shard_evaluate(engine *t, const ncf_dataset *ds, const ncf_cases *cs,
                           ncf_metrics *out, ncf_err *err);
 
 /* Copies every user row (every user table) to rank 0 from its owner.
- * Collective. -1 on failure. */
+ * Collective. -1 on failure (on every process). */
 int shard_collect_users(engine *t);
+/* The same for a checkpoint: the rows, their optimizer state and synced
+ * counters, and the rows of best_tab (table-shaped buffers indexed by
+ * table, NULL entries skipped: the selected epoch's weights). */
+int shard_collect_state(engine *t, float *const *best_tab);
 
 #endif

@@ -67,7 +67,8 @@ static const char *HELP =
     "                            model bytes for a given S on any number of processes\n"
     "                            (mpirun -np N, N <= S, in a build with MPI=1) and\n"
     "                            threads, other bytes than without --shards; needed\n"
-    "                            with more than one process; no checkpoints yet\n"
+    "                            with more than one process; its checkpoints resume\n"
+    "                            on any number of processes\n"
     "%s"
     "  --eval-every N            evaluate every N epochs (default 1) and after the last\n"
     "  --no-eval                 evaluate only after the last epoch\n"
@@ -458,8 +459,6 @@ static int check_combinations(train_run *r)
     if (GIVEN("alpha") && !a->pre_gmf) return usage("--alpha applies only with --pretrain-gmf and --pretrain-mlp");
     if (GIVEN("adam") && a->optimizer != NCF_OPT_ADAM)
         return usage("--adam applies only to --optimizer adam (--rows for the others)");
-    if (a->shards && (a->checkpoint || a->resume))
-        return usage("--shards and checkpoints (--checkpoint, --resume) do not go together yet (docs/distributed.md)");
     if (!a->shards && ncf_dist_size() > 1)
         return usage("%d processes need --shards S (S >= %d; the same S gives the same model on any number of "
                      "processes)", ncf_dist_size(), ncf_dist_size());
