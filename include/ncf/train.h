@@ -320,6 +320,13 @@ int ncf_dist_rank(void);          /* this process's rank (0 without MPI) */
 int ncf_dist_size(void);          /* processes in the group (1 without MPI) */
 void ncf_dist_abort(int status);  /* ends every process of the group (MPI_Abort), or exits */
 
+/* What a sharded run's reductions have cost this process so far: seconds
+ * spent in them (thread 0's wall clock, waiting for the other processes
+ * included), bytes this process contributed to them (each byte is sent and
+ * received; MPI's algorithm decides how often), and their number (one a
+ * step, one an epoch). All 0 for a run without shards. */
+void ncf_trainer_comm(const ncf_trainer *t, double *seconds, uint64_t *bytes, int64_t *exchanges);
+
 /* Number of threads the library uses for `threads` (0 = all cores). */
 int ncf_threads_resolve(int threads);
 

@@ -102,6 +102,14 @@ int ncf_trainer_epochs_done(const ncf_trainer *t) { return t->epochs_done; }
 int64_t ncf_trainer_steps_done(const ncf_trainer *t) { return t->steps_done; }
 int64_t ncf_trainer_epoch_steps(const ncf_trainer *t) { return engine_steps(&t->e); }
 
+void ncf_trainer_comm(const ncf_trainer *t, double *seconds, uint64_t *bytes, int64_t *exchanges)
+{
+    const shard_state *sh = t->e.sh;
+    *seconds = sh ? sh->comm_seconds : 0.0;
+    *bytes = sh ? sh->comm_bytes : 0;
+    *exchanges = sh ? sh->exchanges : 0;
+}
+
 void ncf_trainer_interrupt(ncf_trainer *t) { atomic_store_explicit(&t->interrupt, 1, memory_order_relaxed); }
 
 void ncf_trainer_result(const ncf_trainer *t, ncf_train_result *r)

@@ -105,6 +105,7 @@ typedef struct run_state {
     int json, progress, epochs;
     ncf_eval_config ec;
     double samples_total;
+    double train_seconds; /* the epochs' training time, summed */
 } run_state;
 
 static void on_progress(int epoch, double fraction, void *user)
@@ -122,6 +123,8 @@ static void on_progress(int epoch, double fraction, void *user)
 static int on_epoch(const ncf_epoch_report *r, void *user)
 {
     run_state *rs = user;
+    rs->samples_total += (double)r->samples;
+    rs->train_seconds += r->train_seconds;
     if (ncf_dist_rank() != 0) return 0; /* every process has the same report: rank 0 prints it */
     double sps = r->train_seconds > 0 ? (double)r->samples / r->train_seconds : 0.0;
     const ncf_metric primary = ncf_primary_metric(rs->ec.mode);
@@ -740,6 +743,20 @@ static int save_model(train_run *r, const ncf_train_result *res)
     return 0;
 }
 
+/* Sharded runs: what the reductions cost rank 0 (docs/distributed.md). */
+static void report_comm(const train_run *r)
+{
+    double seconds;
+    uint64_t bytes;
+    int64_t n;
+    ncf_trainer_comm(r->trainer, &seconds, &bytes, &n);
+    const double samples = r->rs.samples_total; /* of the epochs run here (a resumed run: since resuming) */
+    fprintf(r->info, "communication (rank 0): %lld reductions, %.1f MB, %.0f bytes per sample, %.2f s (%.0f %% of "
+                     "the training time)\n",
+            (long long)n, (double)bytes / 1e6, samples > 0 ? (double)bytes / samples : 0.0, seconds,
+            r->rs.train_seconds > 0 ? 100.0 * seconds / r->rs.train_seconds : 0.0);
+}
+
 /* Parse, configure, prepare, train, report, save: each step returns -1 to
  * go on or the exit status. */
 static int run_train(train_run *r, int argc, char **argv)
@@ -754,6 +771,7 @@ static int run_train(train_run *r, int argc, char **argv)
     ncf_train_result res;
     ncf_err err = {{0}};
     if (ncf_trainer_finish(r->trainer, &res, &err) != NCF_OK) return cli_fail("train", &err);
+    if (r->tc.shards) report_comm(r);
     if (ncf_dist_rank() != 0) return 0; /* rank 0 has every user row now, and writes */
     print_result(r, &res);
     return r->a.out ? save_model(r, &res) : 0;
