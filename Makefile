@@ -237,6 +237,8 @@ bench: $(TOOL) $(BENCHES)
 	@sh scripts/bench.sh $(BUILD)
 	@sh scripts/bench-serve.sh ./$(TOOL)
 	@sh scripts/bench-scale.sh ./$(TOOL)
+	@$(if $(MPI_TEST_BIN),$(MAKE) --no-print-directory MPI=1 BUILD=build-mpi TOOL=$(MPI_TEST_BIN) $(MPI_TEST_BIN))
+	@sh scripts/bench-mpi.sh ./$(TOOL) $(if $(MPI_TEST_BIN),$(MPI_TEST_BIN),build-mpi/ncf)
 
 demo: $(TOOL)
 	@sh scripts/demo.sh
