@@ -203,6 +203,7 @@ FUZZ_NAMES   := reader ncf model checkpoint serve
 FUZZ_BINS     = $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_CFLAGS  := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 SERVE_CORE_OBJ = $(BUILD)/tools/ncf/serve_core.o $(BUILD)/tools/ncf/json_text.o $(BUILD)/tools/ncf/common.o \
+                 $(BUILD)/tools/ncf/serve_foldin.o $(BUILD)/tools/ncf/cli_foldin.o \
                  $(BUILD)/tools/ncf/args.o
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(BUILD)/libncf.a $(HDRS)
@@ -236,7 +237,9 @@ bench: $(TOOL) $(BENCHES)
 	@sh scripts/setup-deps.sh bench
 	@sh scripts/bench.sh $(BUILD)
 	@sh scripts/bench-serve.sh ./$(TOOL)
+	@sh scripts/bench-serve-foldin.sh ./$(TOOL)
 	@sh scripts/bench-scale.sh ./$(TOOL)
+	@sh scripts/bench-load.sh ./$(TOOL)
 	@$(if $(MPI_TEST_BIN),$(MAKE) --no-print-directory MPI=1 BUILD=build-mpi TOOL=$(MPI_TEST_BIN) $(MPI_TEST_BIN))
 	@sh scripts/bench-mpi.sh ./$(TOOL) $(if $(MPI_TEST_BIN),$(MPI_TEST_BIN),build-mpi/ncf)
 

@@ -6,13 +6,14 @@
 # tests need cmocka and curl, and the Python binding's tests (python/,
 # tests/python) Debian's python3 with pytest, NumPy and matplotlib (the
 # plots; python3-setuptools, -pip and -venv for `pip install ./python`);
-# `bench` adds wrk (the HTTP load generator); `clang` adds clang 14 and its
+# `bench` adds wrk (the HTTP load generator) and time (GNU time: peak memory
+# of a command, scripts/bench-load.sh); `clang` adds clang 14 and its
 # OpenMP runtime (`make clang`); `fuzz` adds clang 14 and libFuzzer
 # (`make fuzz`, `make fuzz-replay`, `make tsan`); `mpi` adds Open MPI
 # (mpicc, mpirun: `make MPI=1`, docs/distributed.md).
 set -e
 PKGS="libcmocka-dev libmicrohttpd-dev libjansson-dev curl python3 python3-pytest python3-numpy python3-matplotlib python3-setuptools python3-pip python3-venv"
-[ "${1:-}" = bench ] && PKGS="$PKGS wrk"
+[ "${1:-}" = bench ] && PKGS="$PKGS wrk time"
 [ "${1:-}" = clang ] && PKGS="$PKGS clang-14 libomp-14-dev"
 [ "${1:-}" = fuzz ] && PKGS="$PKGS clang-14 libfuzzer-14-dev"
 [ "${1:-}" = mpi ] && PKGS="$PKGS libopenmpi-dev openmpi-bin"

@@ -1,7 +1,8 @@
 /* test_cli.c — the ncf tool as users and scripts drive it: help texts, usage
  * errors (exit 2), runtime errors naming file and line (exit 1, no output
  * file), the --json contract of train, eval equal to the final epoch,
- * recommend in raw ids without training items, split and synth, where
+ * recommend in raw ids without training items (and under the business
+ * rules), similar items against a brute-force cosine, split and synth, where
  * --out may point (FIFOs, devices, symbolic links, directories), a full
  * disk, the layout line and non-text input. */
 #define _XOPEN_SOURCE 700 /* mknod, S_IFCHR (test_out_full_disk) */
@@ -667,6 +668,312 @@ static void test_split_out_special(void **state)
     assert_false(temp_left());
 }
 
+/* The progress line inside an epoch: on a terminal (script(1) gives the run
+ * a pseudo-terminal) stderr shows it, with carriage returns, samples/s and
+ * the time left; under --quiet, under --json, and when stderr is a pipe
+ * nothing of it is written, and --json's stdout stays one JSON object a
+ * line. */
+static void test_progress_line(void **state)
+{
+    (void)state;
+    if (system("script --version >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "skipped: script(1) (bsdutils) not found, no pseudo-terminal to try the progress line on\n");
+        return;
+    }
+    char data[600], cmd[1400];
+    snprintf(data, sizeof data, "%s", tu_path("progress.tsv"));
+    snprintf(cmd, sizeof cmd, "synth --out %s --users 300 --items 250 --interactions 9000 --seed 3", data);
+    expect_run(0, NULL, cmd);
+    const char *train = "train --epochs 2 --batch 16 --no-eval --threads 2 --data";
+    char *out = NULL;
+    /* on a terminal */
+    snprintf(cmd, sizeof cmd, "script -qec \"%s %s %s\" /dev/null", NCF, train, data);
+    assert_int_equal(tu_run(&out, "%s", cmd), 0);
+    if (!strstr(out, "samples/s  ETA") || !strstr(out, "\r  epoch 2/2"))
+        fprintf(stderr, "no progress line on a terminal:\n%s\n", out);
+    assert_non_null(strstr(out, "samples/s  ETA"));
+    assert_non_null(strstr(out, "\r  epoch 2/2"));
+    free(out);
+    /* not with --quiet, nor --json, on the same terminal */
+    snprintf(cmd, sizeof cmd, "script -qec \"%s %s %s --quiet\" /dev/null", NCF, train, data);
+    assert_int_equal(tu_run(&out, "%s", cmd), 0);
+    assert_null(strstr(out, "ETA"));
+    assert_null(strstr(out, "\r  epoch"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "script -qec \"%s %s %s --json 2>/dev/null\" /dev/null", NCF, train, data);
+    assert_int_equal(tu_run(&out, "%s", cmd), 0);
+    assert_null(strstr(out, "ETA"));
+    for (char *line = out; *line;) { /* every stdout line a JSON object (the terminal adds \r\n) */
+        char *nl = strchr(line, '\n');
+        assert_int_equal(line[0], '{');
+        assert_non_null(nl);
+        assert_true(nl[-1] == '}' || (nl[-1] == '\r' && nl[-2] == '}'));
+        line = nl + 1;
+    }
+    free(out);
+    /* stderr a pipe (tu_run sends both streams to a file) */
+    assert_int_equal(tu_run(&out, "%s %s %s", NCF, train, data), 0);
+    assert_null(strstr(out, "ETA"));
+    assert_null(strchr(out, '\r'));
+    free(out);
+}
+
+/* The lines of a "rank<TAB>item<TAB>score" answer: items into out (up to
+ * cap, 64 bytes each), scores into sc; returns how many. */
+static int rank_lines(char *text, char (*out)[64], double *sc, int cap)
+{
+    int n = 0;
+    char *sv = NULL;
+    for (char *l = strtok_r(text, "\n", &sv); l && n < cap; l = strtok_r(NULL, "\n", &sv)) {
+        int rank;
+        assert_int_equal(sscanf(l, "%d\t%63[^\t]\t%lf", &rank, out[n], &sc[n]), 3);
+        assert_int_equal(rank, n + 1);
+        n++;
+    }
+    return n;
+}
+
+static int cos_order(const void *a, const void *b)
+{
+    const double *x = a, *y = b; /* {cosine, index} */
+    if (x[0] != y[0]) return x[0] > y[0] ? -1 : 1;
+    return (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+/* ncf similar on MF: the order of a brute-force cosine over the item
+ * embeddings (read here from the model file through the library), K
+ * distinct items never the item itself, --all equal to one item at a time
+ * and the same bytes on 1 and 2 threads, --only / --exclude, the errors;
+ * and the rules of ncf recommend (--only, --exclude, --include-seen) for
+ * one user and --all. */
+static void test_similar_and_rules(void **state)
+{
+    char data[512], model[512], cmd[2048];
+    snprintf(data, sizeof data, "%s", tu_path("sim.tsv"));
+    snprintf(model, sizeof model, "%s", tu_path("sim.ncf"));
+    char *out = NULL;
+    int rc = tu_run(&out, "%s synth --out %s --users 200 --items 150 --interactions 5000 --seed 4 && "
+                    "%s train --data %s --model mf --factors 8 --epochs 2 --out %s --quiet",
+                    NCF, data, NCF, data, model);
+    if (rc) fprintf(stderr, "%s\n", out);
+    assert_int_equal(rc, 0);
+    free(out);
+    expect_run(0, "--item RAW_ID", "similar --help");
+    expect_run(0, "--include-seen", "recommend --help");
+    snprintf(cmd, sizeof cmd, "similar --model %s", model);
+    expect_run(2, "one of --item or --all", cmd);
+    snprintf(cmd, sizeof cmd, "similar --model %s --item i1 --all --out x", model);
+    expect_run(2, "one of --item or --all", cmd);
+    snprintf(cmd, sizeof cmd, "similar --model %s --all", model);
+    expect_run(2, "--all needs --out FILE", cmd);
+    snprintf(cmd, sizeof cmd, "similar --model %s --item i1 --out x", model);
+    expect_run(2, "--out goes with --all", cmd);
+    snprintf(cmd, sizeof cmd, "similar --model %s --item i1 -k 0", model);
+    expect_run(2, "-k needs an integer", cmd);
+    snprintf(cmd, sizeof cmd, "similar --model %s --item nope", model);
+    expect_run(1, "item 'nope' is not in the model (150 items known)", cmd);
+    snprintf(cmd, sizeof cmd, "similar --model %s --item i1 --only %s", model, tu_path("no-such-list"));
+    expect_run(1, "--only", cmd);
+
+    /* brute force over the MF item embeddings */
+    ncf_model *m = NULL;
+    ncf_err err;
+    assert_int_equal(ncf_model_load(model, &m, &err), NCF_OK);
+    ncf_table_view t;
+    assert_int_equal(ncf_model_table(m, "mf.item_embedding", &t), NCF_OK);
+    const int32_t n = t.rows, q5 = ncf_idmap_find(ncf_model_items(m), "i5", 2);
+    assert_true(q5 >= 0);
+    double (*rank)[2] = malloc((size_t)n * sizeof *rank);
+    int nr = 0;
+    const float *qv = t.data + (size_t)q5 * (size_t)t.stride;
+    for (int32_t i = 0; i < n; i++) {
+        if (i == q5) continue;
+        const float *v = t.data + (size_t)i * (size_t)t.stride;
+        double dot = 0, a = 0, b = 0;
+        for (int k = 0; k < t.dim; k++) dot += (double)qv[k] * v[k], a += (double)qv[k] * qv[k], b += (double)v[k] * v[k];
+        rank[nr][0] = dot / sqrt(a * b);
+        rank[nr][1] = i;
+        nr++;
+    }
+    qsort(rank, (size_t)nr, sizeof *rank, cos_order);
+    char items[200][64];
+    double sc[200];
+    rc = tu_run(&out, "%s similar --model %s --item i5 -k 20", NCF, model);
+    assert_int_equal(rc, 0);
+    int got = rank_lines(out, items, sc, 200);
+    free(out);
+    assert_int_equal(got, 20);
+    for (int q = 0; q < got; q++) {
+        const char *want = ncf_idmap_raw(ncf_model_items(m), (int32_t)rank[q][1]);
+        assert_true(fabs(sc[q] - rank[q][0]) < 2e-6);
+        /* the brute force's item, unless its cosine ties this one within float rounding */
+        if (strcmp(items[q], want) != 0) {
+            int32_t i = ncf_idmap_find(ncf_model_items(m), items[q], strlen(items[q]));
+            int found = 0;
+            for (int r = 0; r < nr; r++)
+                if ((int32_t)rank[r][1] == i) found = fabs(rank[r][0] - rank[q][0]) < 1e-6;
+            assert_true(found);
+        }
+        assert_string_not_equal(items[q], "i5");
+        for (int r = 0; r < q; r++) assert_string_not_equal(items[q], items[r]);
+    }
+    /* k above the other items: all of them, once each */
+    rc = tu_run(&out, "%s similar --model %s --item i5 -k 1000", NCF, model);
+    assert_int_equal(rc, 0);
+    assert_int_equal(rank_lines(out, items, sc, 200), n - 1);
+    free(out);
+    /* --exclude (an unknown id counted on stderr) and --only */
+    char list[512];
+    snprintf(list, sizeof list, "%s\n%s\r\n\nnot-an-item\n", items[0], items[2]);
+    char excl[512];
+    snprintf(excl, sizeof excl, "%s", tu_write("excl.txt", list));
+    rc = tu_run(&out, "%s similar --model %s --item i5 -k 5 --exclude %s --json", NCF, model, excl);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "1 of 3 ids are not items of the model, ignored (the first: 'not-an-item', line 4)"));
+    assert_non_null(strstr(out, "\"unknown_exclude\": 1"));
+    char needle[128];
+    snprintf(needle, sizeof needle, "\"item\": \"%s\"", items[0]);
+    assert_null(strstr(out, needle));
+    snprintf(needle, sizeof needle, "\"item\": \"%s\"", items[2]);
+    assert_null(strstr(out, needle));
+    snprintf(needle, sizeof needle, "[{\"item\": \"%s\"", items[1]);
+    assert_non_null(strstr(out, needle));
+    free(out);
+    snprintf(list, sizeof list, "%s\ni5\n%s\n", items[7], items[3]);
+    char only[512];
+    snprintf(only, sizeof only, "%s", tu_write("only.txt", list));
+    rc = tu_run(&out, "%s similar --model %s --item i5 --only %s 2>/dev/null", NCF, model, only);
+    assert_int_equal(rc, 0);
+    char two[2][64];
+    double two_sc[2];
+    assert_int_equal(rank_lines(out, two, two_sc, 2), 2);
+    assert_string_equal(two[0], items[3]);
+    assert_string_equal(two[1], items[7]);
+    free(out);
+    /* --all: the same as one item at a time, the same bytes on 1 and 2 threads */
+    char all1[512], all2[512];
+    snprintf(all1, sizeof all1, "%s", tu_path("sim1.tsv"));
+    snprintf(all2, sizeof all2, "%s", tu_path("sim2.tsv"));
+    snprintf(cmd, sizeof cmd, "similar --model %s --all -k 20 --out %s --threads 1", model, all1);
+    expect_run(0, NULL, cmd);
+    snprintf(cmd, sizeof cmd, "similar --model %s --all -k 20 --out %s --threads 2", model, all2);
+    expect_run(0, NULL, cmd);
+    size_t n1 = 0, n2 = 0;
+    char *t1 = tu_read(all1, &n1), *t2 = tu_read(all2, &n2);
+    assert_non_null(t1);
+    assert_non_null(t2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(t1, t2, n1);
+    int lines = 0, i5_lines = 0;
+    char *sv = NULL;
+    for (char *l = strtok_r(t1, "\n", &sv); l; l = strtok_r(NULL, "\n", &sv)) {
+        char a[64], b[64];
+        double s;
+        int r;
+        assert_int_equal(sscanf(l, "%63[^\t]\t%63[^\t]\t%lf\t%d", a, b, &s, &r), 4);
+        assert_string_not_equal(a, b);
+        if (strcmp(a, "i5") == 0) {
+            assert_string_equal(b, items[r - 1 < 20 ? r - 1 : 0]);
+            i5_lines++;
+        }
+        lines++;
+    }
+    assert_int_equal(lines, n * 20);
+    assert_int_equal(i5_lines, 20);
+    free(t1);
+    free(t2);
+
+    /* recommend's rules: u7's default top 5, then without its first two */
+    rc = tu_run(&out, "%s recommend --model %s --user u7 -k 5", NCF, model);
+    assert_int_equal(rc, 0);
+    char top[5][64];
+    double top_sc[5];
+    assert_int_equal(rank_lines(out, top, top_sc, 5), 5);
+    free(out);
+    snprintf(list, sizeof list, "%s\n%s\nghost\n", top[0], top[1]);
+    snprintf(excl, sizeof excl, "%s", tu_write("rexcl.txt", list));
+    rc = tu_run(&out, "%s recommend --model %s --user u7 -k 3 --exclude %s 2>/dev/null", NCF, model, excl);
+    assert_int_equal(rc, 0);
+    char three[3][64];
+    double three_sc[3];
+    assert_int_equal(rank_lines(out, three, three_sc, 3), 3);
+    for (int q = 0; q < 3; q++) assert_string_equal(three[q], top[q + 2]);
+    free(out);
+    /* --only with one of u7's training items: left out, unless --include-seen */
+    const int32_t u7 = ncf_idmap_find(ncf_model_users(m), "u7", 2);
+    ncf_scorer *scr = NULL;
+    assert_int_equal(ncf_scorer_create(m, 1, &scr, &err), NCF_OK);
+    ncf_rules inc = {NULL, 0, NULL, 0, 1};
+    /* one of u7's training items: in the ranking with them, not in the default one */
+    int32_t *whole = malloc((size_t)n * sizeof *whole);
+    float *whole_sc = malloc((size_t)n * sizeof *whole_sc);
+    int nw = 0;
+    assert_int_equal(ncf_scorer_recommend_ex(scr, u7, &inc, n, whole, whole_sc, &nw), NCF_OK);
+    assert_int_equal(nw, n);
+    int32_t def[200];
+    float def_sc[200];
+    int nd = 0;
+    assert_int_equal(ncf_scorer_recommend(scr, u7, n, def, def_sc, &nd), NCF_OK);
+    assert_true(nd < n); /* u7 has training items */
+    const char *seen_raw = NULL;
+    for (int q = 0; q < nw && !seen_raw; q++) {
+        int in_default = 0;
+        for (int r = 0; r < nd; r++) in_default |= def[r] == whole[q];
+        if (!in_default) seen_raw = ncf_idmap_raw(ncf_model_items(m), whole[q]);
+    }
+    assert_non_null(seen_raw);
+    snprintf(list, sizeof list, "%s\n%s\n", seen_raw, top[4]);
+    snprintf(only, sizeof only, "%s", tu_write("ronly.txt", list));
+    rc = tu_run(&out, "%s recommend --model %s --user u7 -k 5 --only %s", NCF, model, only);
+    assert_int_equal(rc, 0);
+    assert_int_equal(rank_lines(out, three, three_sc, 3), 1);
+    assert_string_equal(three[0], top[4]);
+    free(out);
+    rc = tu_run(&out, "%s recommend --model %s --user u7 -k 5 --only %s --include-seen --json", NCF, model, only);
+    assert_int_equal(rc, 0);
+    snprintf(needle, sizeof needle, "\"item\": \"%s\"", seen_raw);
+    assert_non_null(strstr(out, needle));
+    assert_non_null(strstr(out, "\"unknown_only\": 0"));
+    free(out);
+    /* --all under the rules: no excluded item for any user, u7's rows as above */
+    snprintf(cmd, sizeof cmd, "recommend --model %s --all -k 3 --exclude %s --out %s", model, excl, all1);
+    expect_run(0, "1 of 3 ids are not items of the model", cmd);
+    t1 = tu_read(all1, NULL);
+    assert_non_null(t1);
+    lines = 0;
+    int u7_rows = 0;
+    for (char *l = strtok_r(t1, "\n", &sv); l; l = strtok_r(NULL, "\n", &sv)) {
+        char a[64], b[64];
+        double s;
+        int r;
+        assert_int_equal(sscanf(l, "%63[^\t]\t%63[^\t]\t%lf\t%d", a, b, &s, &r), 4);
+        assert_string_not_equal(b, top[0]);
+        assert_string_not_equal(b, top[1]);
+        if (strcmp(a, "u7") == 0) assert_string_equal(b, top[r + 1]), u7_rows++;
+        lines++;
+    }
+    assert_int_equal(u7_rows, 3);
+    assert_int_equal(lines, 200 * 3);
+    free(t1);
+    /* an allow-list none of whose ids the model knows allows nothing */
+    snprintf(only, sizeof only, "%s", tu_write("ghosts.txt", "ghost\nspectre\n"));
+    rc = tu_run(&out, "%s recommend --model %s --user u7 --only %s 2>&1 >/dev/null", NCF, model, only);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "2 of 2 ids are not items of the model"));
+    free(out);
+    rc = tu_run(&out, "%s recommend --model %s --user u7 --only %s 2>/dev/null", NCF, model, only);
+    assert_int_equal(rc, 0);
+    assert_string_equal(out, ""); /* no line at all */
+    free(out);
+    snprintf(cmd, sizeof cmd, "recommend --model %s --user u7 --exclude %s", model, tu_path("missing-list"));
+    expect_run(1, "--exclude", cmd);
+    free(whole);
+    free(whole_sc);
+    free(rank);
+    ncf_scorer_free(scr);
+    ncf_model_free(m);
+}
+
 int main(void)
 {
     const char *bin = getenv("NCF_BIN");
@@ -688,6 +995,8 @@ int main(void)
         cmocka_unit_test(test_out_fifo_and_links),
         cmocka_unit_test(test_out_devices),
         cmocka_unit_test(test_split_out_special),
+        cmocka_unit_test(test_similar_and_rules),
+        cmocka_unit_test(test_progress_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

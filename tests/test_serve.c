@@ -1,6 +1,9 @@
 /* test_serve.c — `ncf serve` driven over loopback with curl: every endpoint,
  * malformed queries and bodies, bytes that are not UTF-8, unknown users and
- * items, a body and a batch over the limits, scores that are not numbers,
+ * items, a body and a batch over the limits (--max-body, --max-users,
+ * --max-results), similar items (the library's answer; 404 for an unknown
+ * item), the business rules on GET and POST (no excluded item, only allowed
+ * items, training items only when asked, bad lists a 400 naming the field), scores that are not numbers,
  * model ids that are not UTF-8, slow clients (1,100 from one address; every
  * slot held past the request deadline), reload with a good and a corrupt
  * file, shutdown with exit 0, SIGHUP and SIGTERM arriving during a slow
@@ -371,6 +374,262 @@ static void test_work_bound(void **state)
     free(body);
     assert_int_equal(json_array_size(json_object_get(j, "results")), 100);
     json_decref(j);
+}
+
+/* ---- similar items and business rules ------------------------------------------ */
+/* The index of raw item id in m, which must know it. */
+static int32_t item_index(const ncf_model *m, const char *raw)
+{
+    int32_t i = ncf_idmap_find(ncf_model_items(m), raw, strlen(raw));
+    assert_true(i >= 0);
+    return i;
+}
+
+/* The items of an answer's "items" array as indices of m (at most cap). */
+static int answer_items(const ncf_model *m, const json_t *j, int32_t *out, int cap)
+{
+    const json_t *items = json_object_get(j, "items");
+    assert_true(json_is_array(items));
+    int n = (int)json_array_size(items);
+    assert_true(n <= cap);
+    for (int q = 0; q < n; q++) out[q] = item_index(m, json_string_value(json_object_get(json_array_get(items, (size_t)q), "item")));
+    return n;
+}
+
+static int user_saw(const ncf_model *m, int32_t u, int32_t i)
+{
+    for (int64_t q = m->seen_off[u]; q < m->seen_off[u + 1]; q++)
+        if (m->seen[q] == i) return 1;
+    return 0;
+}
+
+/* GET /v1/similar: the library's answer (k distinct items, never the item
+ * asked about), the rules applied, and every bad input its 4xx. */
+static void test_similar(void **state)
+{
+    ncf_model *m = NULL;
+    ncf_err err;
+    assert_int_equal(ncf_model_load(model_path, &m, &err), NCF_OK);
+    ncf_similar *sim = NULL;
+    assert_int_equal(ncf_similar_create(m, 1, &sim, &err), NCF_OK);
+    const int32_t i5 = item_index(m, "i5");
+    int32_t want[20], got[20];
+    float ws[20];
+    int nw = 0;
+    assert_int_equal(ncf_similar_items(sim, i5, NULL, 20, want, ws, &nw), NCF_OK);
+    assert_int_equal(nw, 20);
+    json_t *j = http_json(200, "GET", "/v1/similar?item=i5&k=20", NULL);
+    assert_string_equal(json_string_value(json_object_get(j, "item")), "i5");
+    assert_null(json_object_get(j, "unknown_only"));
+    int n = answer_items(m, j, got, 20);
+    assert_int_equal(n, 20);
+    for (int q = 0; q < n; q++) {
+        assert_int_equal(got[q], want[q]);
+        assert_int_not_equal(got[q], i5);
+        for (int r = 0; r < q; r++) assert_int_not_equal(got[q], got[r]);
+        double sc = json_number_value(json_object_get(json_array_get(json_object_get(j, "items"), (size_t)q), "score"));
+        assert_true(fabs(sc - ws[q]) < 1e-6 && sc <= 1.0 + 1e-6 && sc >= -1.0 - 1e-6);
+    }
+    json_decref(j);
+    /* default k 10; exclude the best two (and an id the model lacks): the rest moves up */
+    char path[512];
+    snprintf(path, sizeof path, "/v1/similar?item=i5&exclude=%s,%s,nope", ncf_idmap_raw(ncf_model_items(m), want[0]),
+             ncf_idmap_raw(ncf_model_items(m), want[1]));
+    j = http_json(200, "GET", path, NULL);
+    assert_int_equal(json_integer_value(json_object_get(j, "unknown_exclude")), 1);
+    n = answer_items(m, j, got, 20);
+    assert_int_equal(n, 10);
+    for (int q = 0; q < n; q++) assert_int_equal(got[q], want[q + 2]);
+    json_decref(j);
+    /* only: the allowed items in their order; the item itself is never returned */
+    snprintf(path, sizeof path, "/v1/similar?item=i5&k=5&only=i5,%s,%s,ghost", ncf_idmap_raw(ncf_model_items(m), want[7]),
+             ncf_idmap_raw(ncf_model_items(m), want[3]));
+    j = http_json(200, "GET", path, NULL);
+    assert_int_equal(json_integer_value(json_object_get(j, "unknown_only")), 1);
+    n = answer_items(m, j, got, 20);
+    assert_int_equal(n, 2);
+    assert_int_equal(got[0], want[3]);
+    assert_int_equal(got[1], want[7]);
+    json_decref(j);
+    /* an allow-list with no id the model knows allows nothing */
+    j = http_json(200, "GET", "/v1/similar?item=i5&only=ghost", NULL);
+    assert_int_equal(answer_items(m, j, got, 20), 0);
+    json_decref(j);
+    expect_error(400, "GET", "/v1/similar", NULL, "missing query parameter 'item'");
+    expect_error(400, "GET", "/v1/similar?item=", NULL, "missing query parameter 'item'");
+    expect_error(404, "GET", "/v1/similar?item=ghost", NULL, "unknown item 'ghost'");
+    expect_error(400, "GET", "/v1/similar?item=i5&k=0", NULL, "'k' must be an integer in [1, 1000]");
+    expect_error(400, "GET", "/v1/similar?item=i5&k=1001", NULL, "'k' must be an integer");
+    expect_error(400, "GET", "/v1/similar?item=i5&k=ten", NULL, "'k' must be an integer");
+    expect_error(400, "GET", "/v1/similar?item=%FF", NULL, "'item' is not valid UTF-8");
+    expect_error(400, "GET", "/v1/similar?item=i5&only=i1,%FF", NULL, "'only' is not valid UTF-8");
+    expect_error(405, "POST", "/v1/similar", "{}", "not allowed");
+    ncf_similar_free(sim);
+    ncf_model_free(m);
+}
+
+/* The business rules on GET and POST /v1/recommend: no excluded item, only
+ * allowed items, the user's training items only when asked for, unknown
+ * ids counted, the popular fallback filtered too; each answer equal to the
+ * library's under the same rules. */
+static void test_rules(void **state)
+{
+    ncf_model *m = NULL;
+    ncf_err err;
+    assert_int_equal(ncf_model_load(model_path, &m, &err), NCF_OK);
+    ncf_scorer *sc = NULL;
+    assert_int_equal(ncf_scorer_create(m, 1, &sc, &err), NCF_OK);
+    const ncf_idmap *ids = ncf_model_items(m);
+    const int32_t u = ncf_idmap_find(ncf_model_users(m), "u7", 2);
+    assert_true(u >= 0 && m->seen_off[u + 1] - m->seen_off[u] >= 2);
+    const int32_t seen0 = m->seen[m->seen_off[u]], seen1 = m->seen[m->seen_off[u] + 1];
+    int32_t top[10], got[64];
+    float ts[10];
+    int nt = 0;
+    assert_int_equal(ncf_scorer_recommend(sc, u, 10, top, ts, &nt), NCF_OK);
+    /* exclude the first three of the default answer */
+    char path[1024];
+    snprintf(path, sizeof path, "/v1/recommend?user=u7&k=10&exclude=%s,%s,%s,nope", ncf_idmap_raw(ids, top[0]),
+             ncf_idmap_raw(ids, top[1]), ncf_idmap_raw(ids, top[2]));
+    json_t *j = http_json(200, "GET", path, NULL);
+    assert_int_equal(json_integer_value(json_object_get(j, "unknown_exclude")), 1);
+    int n = answer_items(m, j, got, 64);
+    assert_int_equal(n, 10);
+    for (int q = 0; q < 7; q++) assert_int_equal(got[q], top[q + 3]);
+    for (int q = 0; q < n; q++) assert_true(got[q] != top[0] && got[q] != top[1] && got[q] != top[2]);
+    json_decref(j);
+    /* only: a seen item, two items and an unknown id; seen stays out by default */
+    const int32_t a = top[5], b = top[8];
+    snprintf(path, sizeof path, "/v1/recommend?user=u7&only=%s,%s,%s,zz", ncf_idmap_raw(ids, seen0),
+             ncf_idmap_raw(ids, b), ncf_idmap_raw(ids, a));
+    j = http_json(200, "GET", path, NULL);
+    assert_int_equal(json_integer_value(json_object_get(j, "unknown_only")), 1);
+    assert_null(json_object_get(j, "unknown_exclude"));
+    n = answer_items(m, j, got, 64);
+    assert_int_equal(n, 2);
+    assert_int_equal(got[0], a);
+    assert_int_equal(got[1], b);
+    json_decref(j);
+    /* include_seen: the seen item comes back, in the library's order */
+    snprintf(path, sizeof path, "/v1/recommend?user=u7&include_seen=true&only=%s,%s,%s,%s", ncf_idmap_raw(ids, seen0),
+             ncf_idmap_raw(ids, b), ncf_idmap_raw(ids, a), ncf_idmap_raw(ids, seen1));
+    j = http_json(200, "GET", path, NULL);
+    n = answer_items(m, j, got, 64);
+    assert_int_equal(n, 4);
+    int32_t lst[4] = {seen0, b, a, seen1}, want[4];
+    float ws[4];
+    int nw = 0;
+    ncf_rules r = {lst, 4, NULL, 0, 1};
+    assert_int_equal(ncf_scorer_recommend_ex(sc, u, &r, 4, want, ws, &nw), NCF_OK);
+    assert_int_equal(nw, 4);
+    int saw_seen = 0;
+    for (int q = 0; q < n; q++) {
+        assert_int_equal(got[q], want[q]);
+        saw_seen |= user_saw(m, u, got[q]);
+    }
+    assert_true(saw_seen);
+    json_decref(j);
+    /* the whole ranking: with include_seen=1 every item, the user's training items included;
+     * with include_seen=false (the default) none of them */
+    const int32_t n_items = ncf_model_get_config(m)->n_items, n_seen = (int32_t)(m->seen_off[u + 1] - m->seen_off[u]);
+    int32_t *whole = malloc((size_t)n_items * sizeof *whole);
+    snprintf(path, sizeof path, "/v1/recommend?user=u7&k=%d&include_seen=1", (int)n_items);
+    j = http_json(200, "GET", path, NULL);
+    n = answer_items(m, j, whole, n_items);
+    assert_int_equal(n, n_items);
+    int seen_back = 0;
+    for (int q = 0; q < n; q++) seen_back += user_saw(m, u, whole[q]);
+    assert_int_equal(seen_back, n_seen);
+    json_decref(j);
+    snprintf(path, sizeof path, "/v1/recommend?user=u7&k=%d&include_seen=false", (int)n_items);
+    j = http_json(200, "GET", path, NULL);
+    n = answer_items(m, j, whole, n_items);
+    assert_int_equal(n, n_items - n_seen);
+    for (int q = 0; q < n; q++) assert_false(user_saw(m, u, whole[q]));
+    json_decref(j);
+    free(whole);
+    /* POST: the rules hold for every user of the batch, the unknown user's popular items included */
+    snprintf(path, sizeof path,
+             "{\"users\": [\"u7\", \"u8\", \"stranger\", \"u9\"], \"k\": 5, \"exclude\": [\"%s\", \"%s\", \"gone\"], "
+             "\"only\": [\"%s\", \"%s\", \"%s\", \"%s\", \"i1\", \"i2\", \"i3\", \"i4\", 12, \"zz\"]}",
+             ncf_idmap_raw(ids, a), ncf_idmap_raw(ids, seen0), ncf_idmap_raw(ids, a), ncf_idmap_raw(ids, b),
+             ncf_idmap_raw(ids, seen0), ncf_idmap_raw(ids, seen1));
+    j = http_json(200, "POST", "/v1/recommend", path);
+    assert_int_equal(json_integer_value(json_object_get(j, "unknown_only")), 2);
+    assert_int_equal(json_integer_value(json_object_get(j, "unknown_exclude")), 1);
+    json_t *res = json_object_get(j, "results");
+    assert_int_equal(json_array_size(res), 4);
+    const char *allowed[] = {ncf_idmap_raw(ids, b), ncf_idmap_raw(ids, seen1), "i1", "i2", "i3", "i4"};
+    for (size_t q = 0; q < 4; q++) {
+        json_t *e = json_array_get(res, q);
+        const char *uname = json_string_value(json_object_get(e, "user"));
+        int32_t uu = ncf_idmap_find(ncf_model_users(m), uname, strlen(uname));
+        assert_true(q == 2 ? uu < 0 : uu >= 0);
+        if (q == 2) assert_string_equal(json_string_value(json_object_get(e, "fallback")), "popular");
+        n = answer_items(m, e, got, 64);
+        assert_true(n > 0 && n <= 5);
+        for (int t = 0; t < n; t++) {
+            const char *raw = ncf_idmap_raw(ids, got[t]);
+            int ok = 0;
+            for (int o = 0; o < 6; o++) ok |= strcmp(raw, allowed[o]) == 0;
+            assert_true(ok);
+            if (uu >= 0) assert_false(user_saw(m, uu, got[t]));
+        }
+    }
+    json_decref(j);
+    /* bad lists: a 400 naming the field */
+    expect_error(400, "POST", "/v1/recommend", "{\"users\": [\"u1\"], \"only\": \"i1\"}", "\"only\" must be an array");
+    expect_error(400, "POST", "/v1/recommend", "{\"users\": [\"u1\"], \"only\": null}", "\"only\" must be an array");
+    expect_error(400, "POST", "/v1/recommend", "{\"users\": [\"u1\"], \"exclude\": {\"i1\": 1}}",
+                 "\"exclude\" must be an array");
+    expect_error(400, "POST", "/v1/recommend", "{\"users\": [\"u1\"], \"exclude\": [\"i1\", 1.5]}", "\"exclude\"[1]");
+    expect_error(400, "POST", "/v1/recommend", "{\"users\": [\"u1\"], \"only\": [\"\"]}", "\"only\"[0]");
+    expect_error(400, "POST", "/v1/recommend", "{\"users\": [\"u1\"], \"only\": [[\"i1\"]]}", "\"only\"[0]");
+    expect_error(400, "POST", "/v1/recommend", "{\"users\": [\"u1\"], \"include_seen\": \"yes\"}",
+                 "\"include_seen\" must be true or false");
+    expect_error(400, "POST", "/v1/recommend", "{\"users\": [\"u1\"], \"include_seen\": 1}", "\"include_seen\"");
+    expect_error(400, "POST", "/v1/recommend", "{\"users\": [\"u1\"], \"only\": [\"i1\"", "body is not JSON");
+    expect_error(400, "GET", "/v1/recommend?user=u1&include_seen=maybe", NULL, "'include_seen' must be true or false");
+    expect_error(400, "GET", "/v1/recommend?user=u1&exclude=%FF", NULL, "'exclude' is not valid UTF-8");
+    ncf_scorer_free(sc);
+    ncf_model_free(m);
+}
+
+/* A batch over --max-users is a 413 before anything is scored, and users x
+ * k over --max-results too; at the limits, with rules, the answer comes. */
+static void test_batch_limits(void **state)
+{
+    int p = 0;
+    const char *args[] = {"--model", model_path, "--threads", "1", "--max-users", "5", "--max-results", "50", NULL};
+    pid_t pid = spawn_server("batch.out", "batch.err", &p, args);
+    assert_true(pid > 0);
+    char *body = users_body(6, 2);
+    json_t *j = NULL;
+    char *text = NULL;
+    int code = http_to(p, &text, "POST", "/v1/recommend", body);
+    assert_int_equal(code, 413);
+    assert_non_null(strstr(text, "6 users is over the limit of 5 per request (--max-users)"));
+    free(text);
+    free(body);
+    body = users_body(5, 11);
+    code = http_to(p, &text, "POST", "/v1/recommend", body);
+    assert_int_equal(code, 413);
+    assert_non_null(strstr(text, "users x k = 5 x 11 = 55 is over the limit of 50"));
+    free(text);
+    free(body);
+    code = http_to(p, &text, "GET", "/v1/similar?item=i1&k=51", NULL);
+    assert_int_equal(code, 413);
+    assert_non_null(strstr(text, "k = 51 is over the limit of 50 items per answer"));
+    free(text);
+    code = http_to(p, &text, "POST", "/v1/recommend",
+                   "{\"k\": 10, \"users\": [\"u1\", \"u2\", \"u3\", \"u4\", \"nobody\"], \"exclude\": [\"i1\"]}");
+    assert_int_equal(code, 200);
+    j = json_loads(text, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(json_array_size(json_object_get(j, "results")), 5);
+    json_decref(j);
+    free(text);
+    end_extra();
 }
 
 static void test_metrics(void **state)
@@ -972,6 +1231,8 @@ int main(void)
         cmocka_unit_test(test_healthz_and_model), cmocka_unit_test(test_recommend),
         cmocka_unit_test(test_score),             cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_invalid_utf8),      cmocka_unit_test(test_work_bound),
+        cmocka_unit_test(test_similar),           cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_batch_limits),
         cmocka_unit_test(test_slow_clients_one_address), cmocka_unit_test(test_request_deadline),
         cmocka_unit_test(test_metrics),           cmocka_unit_test(test_reload),
         cmocka_unit_test(test_shutdown),          cmocka_unit_test(test_non_finite_scores),

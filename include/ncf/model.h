@@ -141,8 +141,137 @@ ncf_status ncf_scorer_recommend_many(const ncf_scorer *s, const int32_t *users, 
  * training counts; returns how many were written. */
 int ncf_scorer_popular(const ncf_scorer *s, int k, int32_t *items, float *counts);
 
+/* ---- business rules: which items a top-K may hold ---------------------------
+ * Every top-K call with an _ex suffix takes rules (NULL: the default, which
+ * is what the calls without it do: every item allowed, the user's training
+ * items left out):
+ *   only:    item indices allowed (an allow-list); only == NULL allows every
+ *            item, while only != NULL with n_only == 0 allows none (an
+ *            allow-list whose ids were all unknown stays an allow-list).
+ *   exclude: item indices never returned (a deny-list; wins over only).
+ *   include_seen: 1 lets the user's training items be returned.
+ * The lists may hold repeats and come in any order; sorted lists without
+ * repeats are read in place, other lists are copied and sorted once per call
+ * (for many users, once for all of them). An index outside [0, n_items) is
+ * NCF_ERR_ARG. When only is short, only its items are scored. */
+typedef struct ncf_rules {
+    const int32_t *only;    int32_t n_only;    /* item indices; NULL: every item allowed */
+    const int32_t *exclude; int32_t n_exclude; /* item indices never returned */
+    int include_seen;                          /* 1: the user's training items may be returned */
+} ncf_rules;
+
+/* ncf_scorer_recommend under rules (NULL: the default). */
+ncf_status ncf_scorer_recommend_ex(const ncf_scorer *s, int32_t user, const ncf_rules *rules, int k, int32_t *items,
+                                   float *scores, int *n_out);
+
+/* ncf_scorer_recommend_many under rules (NULL: the default), the same for
+ * every user; the lists are prepared once for all users. */
+ncf_status ncf_scorer_recommend_many_ex(const ncf_scorer *s, const int32_t *users, int n, const ncf_rules *rules,
+                                        int k, int threads, int32_t *items, float *scores, int *counts);
+
+/* ncf_scorer_popular under rules (only and exclude; include_seen means
+ * nothing without a user): the k most popular allowed items. Returns how
+ * many were written, or NCF_ERR_ARG / NCF_ERR_NOMEM (< 0). */
+int ncf_scorer_popular_ex(const ncf_scorer *s, const ncf_rules *rules, int k, int32_t *items, float *counts);
+
+/* ---- similar items ------------------------------------------------------------
+ * An ncf_similar holds every item's learned representation, normalised to
+ * unit length, so that the nearest items by cosine are dot products:
+ *   MF:    q_i, the item embedding (the bias b_i is left out: it moves every
+ *          user's score of i alike and says nothing of taste).
+ *   GMF:   w . q_i (elementwise), the item embedding as the output layer
+ *          reads it: with the identity activation the score is
+ *          <p_u, w . q_i> + b, so two items with the same w . q_i score the
+ *          same for every user (with the sigmoid, to first order).
+ *   MLP:   W1_item q_i, the item's part of the first layer's input (b1,
+ *          shared by all items, left out); without hidden layers, the item
+ *          half of the output weights times q_i, elementwise.
+ *   NeuMF: the GMF part and the MLP part above, each normalised, then
+ *          concatenated: the cosine is the mean of the two parts' cosines.
+ * A part that is all zeros stays zeros (cosine 0 with everything). Borrows
+ * the model, which must outlive it; all calls are thread-safe. */
+typedef struct ncf_similar ncf_similar;
+
+ncf_status ncf_similar_create(const ncf_model *m, int threads, ncf_similar **out, ncf_err *err);
+void ncf_similar_free(ncf_similar *s); /* NULL-safe */
+
+/* The k items most similar to item by cosine, best first, ties to the lower
+ * index: k distinct items, never item itself. rules (NULL: none) restrict
+ * the answer with only and exclude (include_seen means nothing here).
+ * Writes up to k items and cosines, sets *n_out. NCF_ERR_NOT_FOUND when item
+ * is out of range, NCF_ERR_ARG for a list index out of range. */
+ncf_status ncf_similar_items(const ncf_similar *s, int32_t item, const ncf_rules *rules, int k, int32_t *items,
+                             float *scores, int *n_out);
+
+/* ncf_similar_items for n query items at once, as blocked matrix products
+ * (tiles of queries x items, a partial top-k per query) on `threads`
+ * threads (0: all cores): query[j]'s top k go to row j of items and scores
+ * (k apart), its count to counts[j]. The same results as n calls, whatever
+ * the thread count. NCF_ERR_NOT_FOUND (nothing done) for a query index out
+ * of range. */
+ncf_status ncf_similar_items_many(const ncf_similar *s, const int32_t *query, int n, const ncf_rules *rules, int k,
+                                  int threads, int32_t *items, float *scores, int *counts);
+
+/* The width of the item vectors (after normalisation), and item i's vector
+ * into out (dim floats); NCF_ERR_NOT_FOUND for i out of range. */
+int32_t ncf_similar_dim(const ncf_similar *s);
+ncf_status ncf_similar_vector(const ncf_similar *s, int32_t item, float *out);
+
 /* Scores of n items for user (NCF_ERR_NOT_FOUND for an index out of range). */
 ncf_status ncf_scorer_score(const ncf_scorer *s, int32_t user, const int32_t *items, int n, float *scores);
+
+/* ---- fold-in: users from their history, without retraining ---------------- */
+/* Folding in solves for one user's rows (GMF and MLP embeddings, MF's
+ * embedding and bias) from the items they interacted with, every item row
+ * and layer frozen: the maximum a posteriori rows under the training loss
+ * (logistic, the history as positives, negatives drawn among the other
+ * items) and a Gaussian prior fitted to the model's own user rows (their
+ * mean and covariance). It is solved by Gauss-Newton steps with a line
+ * search, which for MF and GMF with identity activation is Newton's method
+ * on a convex problem (IRLS for logistic regression). Negatives come from a
+ * stream seeded by `seed` and the sorted, deduplicated history, so the same
+ * request gives the same answer, bit for bit. docs/design.md, "Fold-in". */
+typedef struct ncf_foldin_config {
+    int iters;        /* Gauss-Newton steps at most (1..100; default 5) */
+    int negatives;    /* negatives drawn per history item (0..1000; default 4);
+                         0: every item outside the history, weighted */
+    float neg_weight; /* total weight of a history item's negatives (> 0;
+                         default 4, the training's negatives per positive) */
+    float prior;      /* strength of the prior (>= 0; default 1) */
+    uint64_t seed;    /* mixed with the history into the negatives' seed (1) */
+} ncf_foldin_config;
+
+void ncf_foldin_config_default(ncf_foldin_config *cfg);
+
+/* The fold-in state of one model: its scorer and the prior. Read-only once
+ * created: every call on it is thread-safe. It borrows the scorer, which
+ * must outlive it. Models of more than NCF_FOLDIN_MAX_PARAMS user
+ * parameters (F + E, +1 for MF) are refused (NCF_ERR_ARG). */
+#define NCF_FOLDIN_MAX_PARAMS 1024
+typedef struct ncf_foldin ncf_foldin;
+
+ncf_status ncf_foldin_create(const ncf_scorer *s, const ncf_foldin_config *cfg, ncf_foldin **out, ncf_err *err);
+void ncf_foldin_free(ncf_foldin *f); /* NULL-safe */
+
+/* One call: folds in the user whose history is the n item indices and
+ * writes their top k items (by score, ties to the lower index, never a
+ * history item) to items and scores, the count to *n_out. History entries
+ * outside 0..n_items-1 (an unknown raw id looked up as -1) are ignored and
+ * counted in *n_unknown (may be NULL); repeats count once. NCF_ERR_EMPTY
+ * (with a message) when no history item is known; NCF_ERR_ARG for k < 0,
+ * n < 0, or more than 2^26 rows (known history items x (1 + negatives));
+ * NCF_ERR_NOMEM. Cost: O(rows x (tower + d^2) + d^3) per step, d the user
+ * parameters (F + E, + 1 for MF), then one ranking. Thread-safe. */
+ncf_status ncf_foldin_recommend(const ncf_foldin *f, const int32_t *history, int n, int k, int32_t *items,
+                                float *scores, int *n_out, int *n_unknown, ncf_err *err);
+
+/* Folds in the same way and writes the rows into row `user` of dst, a model
+ * of the same type and widths whose item rows and layers are those of f's
+ * model (a copy of it with more users, or the model itself to refresh a
+ * user; the caller must not let this race with other use of that row).
+ * NCF_ERR_ARG naming the mismatch; otherwise as ncf_foldin_recommend. */
+ncf_status ncf_foldin_user(const ncf_foldin *f, const int32_t *history, int n, ncf_model *dst, int32_t user,
+                           int *n_unknown, ncf_err *err);
 
 /* One row of the model summary (`ncf train --summary`). */
 typedef struct ncf_layer_info {

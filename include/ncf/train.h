@@ -169,7 +169,11 @@ typedef struct ncf_train_config {
 
     /* Called after each epoch (may be NULL); returning non-zero stops training. */
     int (*on_epoch)(const ncf_epoch_report *report, void *user);
-    /* Called from the training thread now and then with the epoch's progress in [0, 1]. */
+    /* Called from a training thread about a thousand times an epoch (after
+     * every k-th step, k = steps / 1000 + 1, and after the last) with the fraction of
+     * the epoch's steps done, in (0, 1]. It runs between two steps while
+     * the other threads go on: it should return quickly (a clock read, an
+     * occasional line of output) and must not touch the model. */
     void (*on_progress)(int epoch, double fraction, void *user);
     void *user;
 } ncf_train_config;
@@ -242,6 +246,9 @@ int ncf_trainer_epochs_done(const ncf_trainer *t);
 int64_t ncf_trainer_steps_done(const ncf_trainer *t);
 /* Steps in one epoch. */
 int64_t ncf_trainer_epoch_steps(const ncf_trainer *t);
+/* Samples in one epoch, as ncf_epoch_report.samples counts them (scored
+ * (user, item) pairs): with on_progress's fraction, the samples done. */
+int64_t ncf_trainer_epoch_samples(const ncf_trainer *t);
 
 /* Asks the epoch under way (or the next one started) to stop after its
  * current step; ncf_trainer_epoch then returns NCF_ERR_INTERRUPTED.

@@ -40,7 +40,11 @@ enum ncf_stream {
      * the tag is the base plus the 1-based epoch (ncf_stream_*_ below). */
     NCF_STREAM_NEGATIVES_BASE = 0x5a3e0000, /* training negatives: index the block of positives */
     NCF_STREAM_BUCKETS_BASE = 0x5b0c0000,   /* shuffle bucket of each sample: index the chunk of blocks */
-    NCF_STREAM_SHUFFLE_BASE = 0x50ff0000    /* Fisher-Yates within a bucket: index the bucket */
+    NCF_STREAM_SHUFFLE_BASE = 0x50ff0000,   /* Fisher-Yates within a bucket: index the bucket */
+    /* Fold-in negatives (foldin.c), from the request's seed
+     * (ncf_foldin_config.seed): index a hash of the sorted, deduplicated
+     * known history, so the same request draws the same negatives. */
+    NCF_STREAM_FOLDIN = 0xf01d
 };
 
 /* The index of NCF_STREAM_INIT that draws the dense arena (above every table). */

@@ -15,6 +15,12 @@ ncf_status ncf_read_interactions_(const char *path, const ncf_read_options *opt,
                                   ncf_interactions **out, int32_t *max_user, int32_t *max_item,
                                   ncf_err *err);
 
+/* The id map's hash of raw (len bytes): for len <= 7 a bijection of the
+ * bytes and the length, so equal hashes of ids that short are equal ids. */
+uint64_t ncf_idmap_hash_(const char *raw, size_t len);
+/* ncf_idmap_add with raw's hash already computed by ncf_idmap_hash_. */
+ncf_status ncf_idmap_add_hashed_(ncf_idmap *m, const char *raw, size_t len, uint64_t hash, int32_t *index);
+
 /* An idmap holding "0", "1", ..., "n-1". */
 ncf_status ncf_idmap_identity_(int32_t n, ncf_idmap **out);
 

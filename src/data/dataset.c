@@ -6,6 +6,7 @@
  * writes the split in the NCF format (`ncf split`) and re-expresses a
  * dataset in a model's ids. Does not parse lines itself (reader.c). */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -92,35 +93,70 @@ ncf_status ncf_idmap_identity_(int32_t n, ncf_idmap **out)
 
 /* ---- test negatives ------------------------------------------------------- */
 
+/* Per-thread item marks for draw_negatives: excl[j] == excl_stamp when
+ * item j is excluded, drawn[j] == drawn_stamp when this draw has it. */
+typedef struct item_marks {
+    int32_t *excl, *drawn;
+    int32_t excl_stamp, drawn_stamp;
+} item_marks;
+
 /* Draws up to n distinct items in [0, n_items) that are not in the sorted
- * list excl (length n_excl), nor equal to extra (-1: none), into out.
- * Returns the count drawn (fewer than n only when too few items remain). */
-static int draw_negatives(ncf_rng *rng, int32_t n_items, const int32_t *excl, int64_t n_excl,
-                          int32_t extra, int n, int32_t *out)
+ * list excl (length n_excl, marked in mk), into out. Returns the count
+ * drawn (fewer than n only when too few items remain). */
+static int draw_negatives(ncf_rng *rng, int32_t n_items, const int32_t *excl, int64_t n_excl, const item_marks *mk,
+                          int n, int32_t *out)
 {
-    int64_t avail = n_items - n_excl - (extra >= 0 && !ncf_sorted_has_(excl, n_excl, extra));
+    int64_t avail = n_items - n_excl;
     if (avail <= n) { /* take them all, in increasing order */
         int k = 0;
         for (int32_t j = 0; j < n_items && k < n; j++)
-            if (j != extra && !ncf_sorted_has_(excl, n_excl, j)) out[k++] = j;
+            if (!ncf_sorted_has_(excl, n_excl, j)) out[k++] = j;
         return k;
     }
     int k = 0;
     while (k < n) {
         int32_t j = (int32_t)ncf_rng_below_(rng, (uint32_t)n_items);
-        if (j == extra || ncf_sorted_has_(excl, n_excl, j)) continue;
-        int dup = 0;
-        for (int t = 0; t < k && !dup; t++) dup = out[t] == j;
-        if (!dup) out[k++] = j;
+        if (mk->excl[j] == mk->excl_stamp || mk->drawn[j] == mk->drawn_stamp) continue;
+        mk->drawn[j] = mk->drawn_stamp;
+        out[k++] = j;
     }
     return k;
+}
+
+/* The first index of a (sorted by user, n entries) whose user is >= u. */
+static int32_t first_case_of(const ncf_cases *a, int32_t u)
+{
+    int32_t lo = 0, hi = a->n;
+    while (lo < hi) {
+        const int32_t mid = lo + (hi - lo) / 2;
+        if (a->users[mid] < u) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* out = the sorted multiset union of a (sorted, na) and b (nb, sorted here
+ * in place): what sorting a and b together gives. */
+static void merge_sorted(const int32_t *a, int64_t na, int32_t *b, int64_t nb, int32_t *out)
+{
+    for (int64_t k = 1; k < nb; k++) { /* b is short: a few held-out items */
+        const int32_t v = b[k];
+        int64_t j = k;
+        for (; j > 0 && b[j - 1] > v; j--) b[j] = b[j - 1];
+        b[j] = v;
+    }
+    int64_t i = 0, j = 0, w = 0;
+    while (i < na && j < nb) out[w++] = a[i] <= b[j] ? a[i++] : b[j++];
+    while (i < na) out[w++] = a[i++];
+    while (j < nb) out[w++] = b[j++];
 }
 
 /* Draws each case's evaluation negatives (n_neg of them, stream `stream`
  * of the seed per user: NCF_STREAM_TEST_NEGATIVES or _VALID_NEGATIVES)
  * among the items the user has no interaction with: not a training item
  * and not an item of any of the user's cases in `cases` or `other` (both
- * sorted by user; other may be NULL). */
+ * sorted by user; other may be NULL). Users are drawn in parallel, each
+ * from its own stream: the result does not depend on the thread count. */
 static ncf_status draw_case_negatives(const ncf_dataset *ds, ncf_cases *cases, const ncf_cases *other, int n_neg,
                                       uint64_t seed, uint64_t stream)
 {
@@ -128,37 +164,78 @@ static ncf_status draw_case_negatives(const ncf_dataset *ds, ncf_cases *cases, c
     int64_t max_deg = 0;
     for (int32_t u = 0; u < ds->n_users; u++)
         if (ds->train_offsets[u + 1] - ds->train_offsets[u] > max_deg) max_deg = ds->train_offsets[u + 1] - ds->train_offsets[u];
-    int32_t *excl = malloc(((size_t)max_deg + (size_t)cases->n + (other ? (size_t)other->n : 0) + 1) * sizeof *excl);
+    const size_t excl_cap = (size_t)max_deg + (size_t)cases->n + (other ? (size_t)other->n : 0) + 1;
+    /* each user's first case */
+    int32_t n_groups = 0;
+    int32_t *group = malloc(((size_t)cases->n + 1) * sizeof *group);
+    int32_t *got = malloc(((size_t)cases->n + 1) * sizeof *got);
     free(cases->negs);
     cases->negs = malloc(((size_t)cases->n * (size_t)n_neg + 1) * sizeof *cases->negs);
-    if (!excl || !cases->negs) {
-        free(excl);
+    if (!group || !got || !cases->negs) {
+        free(group);
+        free(got);
         return NCF_ERR_NOMEM;
     }
-    int32_t o = 0;
-    cases->neg_offsets[0] = 0;
-    for (int32_t c = 0; c < cases->n;) {
-        const int32_t u = cases->users[c];
-        int32_t e = c;
-        while (e < cases->n && cases->users[e] == u) e++;
-        int64_t n_excl = 0;
-        for (int64_t k = ds->train_offsets[u]; k < ds->train_offsets[u + 1]; k++) excl[n_excl++] = ds->train_items[k];
-        for (int32_t k = c; k < e; k++) excl[n_excl++] = cases->items[k];
-        if (other) {
-            while (o < other->n && other->users[o] < u) o++;
-            for (int32_t k = o; k < other->n && other->users[k] == u; k++) excl[n_excl++] = other->items[k];
+    for (int32_t c = 0; c < cases->n; c++)
+        if (c == 0 || cases->users[c] != cases->users[c - 1]) group[n_groups++] = c;
+    group[n_groups] = cases->n;
+    int failed = 0;
+#pragma omp parallel if (n_groups > 1000)
+    {
+        int32_t *excl = malloc(excl_cap * sizeof *excl), *extra = malloc(excl_cap * sizeof *extra);
+        item_marks mk = {.excl = malloc(((size_t)ds->n_items + 1) * sizeof *mk.excl),
+                         .drawn = malloc(((size_t)ds->n_items + 1) * sizeof *mk.drawn)};
+        const int ok = excl && extra && mk.excl && mk.drawn;
+        if (!ok) {
+#pragma omp atomic write
+            failed = 1;
+        } else {
+            for (int32_t i = 0; i < ds->n_items; i++) mk.excl[i] = mk.drawn[i] = -1;
         }
-        qsort(excl, (size_t)n_excl, sizeof *excl, cmp_i32);
-        ncf_rng rng;
-        ncf_rng_seed_(&rng, seed, stream, (uint64_t)u);
-        for (int32_t k = c; k < e; k++) {
-            int64_t off = cases->neg_offsets[k];
-            int got = draw_negatives(&rng, ds->n_items, excl, n_excl, -1, n_neg, cases->negs + off);
-            cases->neg_offsets[k + 1] = off + got;
+#pragma omp for schedule(dynamic, 64)
+        for (int32_t g = 0; g < n_groups; g++) {
+            if (!ok) continue;
+            const int32_t c = group[g], e = group[g + 1], u = cases->users[c];
+            int64_t n_extra = 0;
+            for (int32_t k = c; k < e; k++) extra[n_extra++] = cases->items[k];
+            if (other)
+                for (int32_t k = first_case_of(other, u); k < other->n && other->users[k] == u; k++)
+                    extra[n_extra++] = other->items[k];
+            const int64_t b = ds->train_offsets[u], n_train = ds->train_offsets[u + 1] - b;
+            merge_sorted(ds->train_items + b, n_train, extra, n_extra, excl);
+            mk.excl_stamp = g;
+            for (int64_t k = 0; k < n_train + n_extra; k++)
+                if (excl[k] >= 0 && excl[k] < ds->n_items) mk.excl[excl[k]] = g;
+            ncf_rng rng;
+            ncf_rng_seed_(&rng, seed, stream, (uint64_t)u);
+            for (int32_t k = c; k < e; k++) {
+                mk.drawn_stamp = k;
+                got[k] = draw_negatives(&rng, ds->n_items, excl, n_train + n_extra, &mk, n_neg,
+                                        cases->negs + (size_t)k * (size_t)n_neg);
+            }
         }
-        c = e;
+        free(excl);
+        free(extra);
+        free(mk.excl);
+        free(mk.drawn);
     }
-    free(excl);
+    if (failed) {
+        free(group);
+        free(got);
+        return NCF_ERR_NOMEM;
+    }
+    /* each case's negatives after the previous case's (fewer than n_neg
+     * only when too few items remain) */
+    int64_t w = 0;
+    cases->neg_offsets[0] = 0;
+    for (int32_t k = 0; k < cases->n; k++) {
+        if (w != (int64_t)k * n_neg)
+            memmove(cases->negs + w, cases->negs + (size_t)k * (size_t)n_neg, (size_t)got[k] * sizeof *cases->negs);
+        w += got[k];
+        cases->neg_offsets[k + 1] = w;
+    }
+    free(group);
+    free(got);
     return NCF_OK;
 }
 
@@ -215,6 +292,7 @@ static ncf_status loo_build(const ncf_interactions *x, int32_t n_users, int test
     memcpy(fill, s->user_off, ((size_t)s->n_users + 1) * sizeof *fill);
     for (int64_t k = 0; k < x->n; k++) s->order[fill[x->user[k]]++] = k;
     free(fill);
+#pragma omp parallel for schedule(dynamic, 1024) if (s->n_users > 10000)
     for (int32_t u = 0; u < s->n_users; u++) {
         int64_t n = s->user_off[u + 1] - s->user_off[u];
         s->held[u] = test && n >= 2 ? latest(x, s, u, -1) : -1;
@@ -318,22 +396,161 @@ enum { SPLIT_TRAIN, SPLIT_TEST, SPLIT_NEG, SPLIT_UMAP, SPLIT_IMAP, SPLIT_VALID, 
 static const char *split_suffix[SPLIT_FILES] = {".train.rating", ".test.rating", ".test.negative", ".user.map",
                                                 ".item.map", ".valid.rating", ".valid.negative"};
 
-static void write_rating_line(FILE *f, const ncf_interactions *x, int64_t p)
+/* Text of the split's files, formatted in parallel and written in order:
+ * blocks of lines, ROUND_BLOCKS of them formatted at a time, each into a
+ * buffer of its own sized by a bound of its lines, then written one after
+ * another (so the memory held is a round's, not a file's). */
+#define ROUND_BLOCKS 16
+#define BLOCK_LINES 65536
+
+/* Writes v in decimal at p; returns the end. */
+static char *put_int(char *p, int64_t v)
 {
-    fprintf(f, "%d\t%d\t%.9g\t%lld\n", x->user[p], x->item[p], (double)x->rating[p], (long long)x->time[p]);
+    char tmp[24];
+    int n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do tmp[n++] = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0) *p++ = '-';
+    while (n) *p++ = tmp[--n];
+    return p;
+}
+
+/* "%d\t%d\t%.9g\t%lld\n" of interaction k (at most RATING_LINE_MAX bytes). */
+#define RATING_LINE_MAX 80
+static char *put_rating_line(char *p, const ncf_interactions *x, int64_t k)
+{
+    p = put_int(p, x->user[k]);
+    *p++ = '\t';
+    p = put_int(p, x->item[k]);
+    *p++ = '\t';
+    const double r = (double)x->rating[k];
+    if (r == (double)(int64_t)r && r > -1e9 && r < 1e9 && !(r == 0 && signbit(r))) {
+        p = put_int(p, (int64_t)r); /* what %.9g writes for an integer of at most 9 digits */
+    } else {
+        p += snprintf(p, 32, "%.9g", r);
+    }
+    *p++ = '\t';
+    p = put_int(p, x->time[k]);
+    *p++ = '\n';
+    return p;
+}
+
+/* One block of a split file: training lines of users [b, e), or case lines [b, e). */
+typedef struct split_text {
+    const ncf_interactions *x;
+    const loo_split *s;
+    const ncf_cases *c;     /* cases (NULL: training lines) */
+    const int64_t *held;    /* the cases' held-out positions, per user */
+    int negatives;          /* the cases' .negative lines, else their .rating lines */
+    const int64_t *starts;  /* n_blocks + 1 block starts */
+} split_text;
+
+static size_t block_bound(const split_text *t, int64_t b, int64_t e)
+{
+    if (!t->c) return (size_t)(t->s->user_off[e] - t->s->user_off[b]) * RATING_LINE_MAX + 1;
+    if (!t->negatives) return (size_t)(e - b) * RATING_LINE_MAX + 1;
+    return (size_t)(e - b) * 26 + (size_t)(t->c->neg_offsets[e] - t->c->neg_offsets[b]) * 12 + 1;
+}
+
+static char *block_text(const split_text *t, int64_t b, int64_t e, char *p)
+{
+    const ncf_interactions *x = t->x;
+    if (!t->c) {
+        const loo_split *s = t->s;
+        for (int64_t u = b; u < e; u++)
+            for (int64_t k = s->user_off[u]; k < s->user_off[u + 1]; k++)
+                if (s->order[k] != s->held[u] && s->order[k] != s->held2[u]) p = put_rating_line(p, x, s->order[k]);
+        return p;
+    }
+    const ncf_cases *c = t->c;
+    for (int64_t k = b; k < e; k++) {
+        const int32_t u = c->users[k];
+        if (!t->negatives) {
+            p = put_rating_line(p, x, t->held[u]);
+            continue;
+        }
+        *p++ = '(';
+        p = put_int(p, u);
+        *p++ = ',';
+        p = put_int(p, c->items[k]);
+        *p++ = ')';
+        for (int64_t q = c->neg_offsets[k]; q < c->neg_offsets[k + 1]; q++) {
+            *p++ = '\t';
+            p = put_int(p, c->negs[q]);
+        }
+        *p++ = '\n';
+    }
+    return p;
+}
+
+/* Writes the blocks [starts[j], starts[j + 1]) of t to f in order. 0, or -1
+ * out of memory (errors of f are the stream's). */
+static int write_text(FILE *f, const split_text *t, int64_t n_blocks)
+{
+    char *buf[ROUND_BLOCKS] = {0};
+    size_t cap[ROUND_BLOCKS] = {0}, len[ROUND_BLOCKS];
+    int failed = 0;
+    for (int64_t r = 0; r < n_blocks && !failed; r += ROUND_BLOCKS) {
+        const int n = (int)(n_blocks - r < ROUND_BLOCKS ? n_blocks - r : ROUND_BLOCKS);
+#pragma omp parallel for schedule(dynamic, 1) if (n > 1)
+        for (int j = 0; j < n; j++) {
+            const int64_t b = t->starts[r + j], e = t->starts[r + j + 1];
+            const size_t need = block_bound(t, b, e);
+            len[j] = 0;
+            if (need > cap[j]) {
+                free(buf[j]);
+                cap[j] = 0;
+                if (!(buf[j] = malloc(need))) {
+#pragma omp atomic write
+                    failed = 1;
+                    continue;
+                }
+                cap[j] = need;
+            }
+            len[j] = (size_t)(block_text(t, b, e, buf[j]) - buf[j]);
+        }
+        for (int j = 0; j < n && !failed; j++)
+            if (len[j]) fwrite(buf[j], 1, len[j], f);
+    }
+    for (int j = 0; j < ROUND_BLOCKS; j++) free(buf[j]);
+    return failed ? -1 : 0;
+}
+
+/* Block starts over units [0, n) of about BLOCK_LINES lines each (unit u
+ * has off[u + 1] - off[u] lines, or one when off is NULL); *n_blocks
+ * receives their count. */
+static int64_t *block_starts(int64_t n, const int64_t *off, int64_t *n_blocks)
+{
+    int64_t *st = malloc(((size_t)n + 2) * sizeof *st), k = 0;
+    if (!st) return NULL;
+    st[k++] = 0;
+    int64_t lines = 0;
+    for (int64_t u = 0; u < n; u++) {
+        lines += off ? off[u + 1] - off[u] : 1;
+        if (lines >= BLOCK_LINES && u + 1 < n) {
+            st[k++] = u + 1;
+            lines = 0;
+        }
+    }
+    st[k] = n;
+    *n_blocks = n ? k : 0;
+    return st;
 }
 
 /* The held-out lines (.rating) and their negatives (.negative) of cases. */
-static void write_cases(FILE *rating, FILE *negative, const ncf_interactions *x, const int64_t *held,
-                        const ncf_cases *c)
+static int write_cases(FILE *rating, FILE *negative, const ncf_interactions *x, const int64_t *held,
+                       const ncf_cases *c)
 {
-    for (int32_t k = 0; k < c->n; k++) {
-        int32_t u = c->users[k];
-        write_rating_line(rating, x, held[u]);
-        fprintf(negative, "(%d,%d)", u, c->items[k]);
-        for (int64_t q = c->neg_offsets[k]; q < c->neg_offsets[k + 1]; q++) fprintf(negative, "\t%d", c->negs[q]);
-        fputc('\n', negative);
-    }
+    int64_t nb;
+    int64_t *starts = block_starts(c->n, NULL, &nb);
+    if (!starts) return -1;
+    split_text t = {.x = x, .c = c, .held = held, .starts = starts};
+    int rc = write_text(rating, &t, nb);
+    t.negatives = 1;
+    if (rc == 0) rc = write_text(negative, &t, nb);
+    free(starts);
+    return rc;
 }
 
 ncf_status ncf_split_write(const ncf_interactions *x, const char *prefix, int n_negatives, int validation,
@@ -369,11 +586,16 @@ ncf_status ncf_split_write(const ncf_interactions *x, const char *prefix, int n_
         f[k] = ncf_outfile_stream(o[k]);
     }
     if (ok) {
-        for (int32_t u = 0; u < s.n_users; u++)
-            for (int64_t k = s.user_off[u]; k < s.user_off[u + 1]; k++)
-                if (s.order[k] != s.held[u] && s.order[k] != s.held2[u]) write_rating_line(f[SPLIT_TRAIN], x, s.order[k]);
-        write_cases(f[SPLIT_TEST], f[SPLIT_NEG], x, s.held, &ds->test);
-        if (validation) write_cases(f[SPLIT_VALID], f[SPLIT_VNEG], x, s.held2, &ds->valid);
+        int64_t nb;
+        int64_t *starts = block_starts(s.n_users, s.user_off, &nb);
+        split_text t = {.x = x, .s = &s, .starts = starts};
+        if (!starts || write_text(f[SPLIT_TRAIN], &t, nb) != 0 ||
+            write_cases(f[SPLIT_TEST], f[SPLIT_NEG], x, s.held, &ds->test) != 0 ||
+            (validation && write_cases(f[SPLIT_VALID], f[SPLIT_VNEG], x, s.held2, &ds->valid) != 0)) {
+            st = ncf_fail_(err, NCF_ERR_NOMEM, "out of memory writing the split");
+            ok = 0;
+        }
+        free(starts);
         for (int32_t u = 0; u < ds->n_users; u++)
             fprintf(f[SPLIT_UMAP], "%d\t%s\n", u, ncf_idmap_raw(ds->user_ids, u));
         for (int32_t i = 0; i < ds->n_items; i++)
@@ -405,23 +627,39 @@ ncf_status ncf_split_write(const ncf_interactions *x, const char *prefix, int n_
  * user. Returns 0, or -1 out of memory. */
 static int csr_from_pairs(ncf_dataset *ds, const int32_t *user, const int32_t *item, int64_t n)
 {
+    /* Two stable counting sorts: the pairs by item, then by user, which
+     * leaves each user's items in increasing order. */
+    int32_t n_items = ds->n_items;
+    for (int64_t k = 0; k < n; k++)
+        if (item[k] >= n_items) n_items = item[k] + 1; /* (callers' items are below ds->n_items) */
     int64_t *off = calloc((size_t)ds->n_users + 1, sizeof *off), *fill = malloc(((size_t)ds->n_users + 1) * sizeof *fill);
+    int64_t *ioff = calloc((size_t)n_items + 1, sizeof *ioff);
     int32_t *items = malloc(((size_t)n + 1) * sizeof *items);
-    if (!off || !fill || !items) {
+    int32_t *by_item = malloc(((size_t)n + 1) * sizeof *by_item); /* the users, in item order */
+    if (!off || !fill || !ioff || !items || !by_item) {
         free(off);
         free(fill);
+        free(ioff);
         free(items);
+        free(by_item);
         return -1;
     }
     for (int64_t k = 0; k < n; k++)
-        if (user[k] >= 0 && item[k] >= 0) off[user[k] + 1]++;
+        if (user[k] >= 0 && item[k] >= 0) {
+            off[user[k] + 1]++;
+            ioff[item[k] + 1]++;
+        }
     for (int32_t u = 0; u < ds->n_users; u++) off[u + 1] += off[u];
-    memcpy(fill, off, ((size_t)ds->n_users + 1) * sizeof *fill);
+    for (int32_t i = 0; i < n_items; i++) ioff[i + 1] += ioff[i];
     for (int64_t k = 0; k < n; k++)
-        if (user[k] >= 0 && item[k] >= 0) items[fill[user[k]]++] = item[k];
-    for (int32_t u = 0; u < ds->n_users; u++)
-        qsort(items + off[u], (size_t)(off[u + 1] - off[u]), sizeof *items, cmp_i32);
+        if (user[k] >= 0 && item[k] >= 0) by_item[ioff[item[k]]++] = user[k];
+    memcpy(fill, off, ((size_t)ds->n_users + 1) * sizeof *fill);
+    int64_t k = 0;
+    for (int32_t i = 0; i < n_items; i++) /* ioff[i] is now the end of item i's pairs */
+        for (; k < ioff[i]; k++) items[fill[by_item[k]]++] = i;
     free(fill);
+    free(ioff);
+    free(by_item);
     free(ds->train_offsets);
     free(ds->train_items);
     ds->train_offsets = off;

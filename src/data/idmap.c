@@ -1,33 +1,67 @@
 /* idmap.c — raw string id <-> dense index, an open-addressing hash table over
  * a single character arena. Indices are given in order of first insertion.
- * Pointers returned by ncf_idmap_raw stay valid until the next insertion. */
+ * Pointers returned by ncf_idmap_raw stay valid until the next insertion.
+ * Each slot holds an id's index and the upper half of its hash, so a probe
+ * compares bytes only when the hashes agree. Not thread-safe to modify. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
-#include "ncf/data.h"
+#include "data/data_impl.h"
+
+/* A slot: an id's hash and index + 1 (0: empty), with SHORT set when the
+ * id has at most 7 bytes. The hash of such an id is a bijection of its
+ * bytes and length, so equal hashes of two short ids mean equal ids, and
+ * a probe reads no characters; longer ids are compared byte by byte. */
+typedef struct slot {
+    uint64_t hash;
+    uint64_t meta;
+} slot;
+#define SHORT (1ull << 63)
 
 struct ncf_idmap {
     int32_t n;          /* number of ids */
     int32_t cap_ids;    /* capacity of offsets */
-    size_t *offsets;    /* start of id k in chars */
+    size_t *offsets;    /* start of id k in chars; offsets[n] is the end */
     char *chars;        /* NUL-terminated ids back to back */
     size_t n_chars, cap_chars;
-    int32_t *slots;     /* hash slots: -1 empty, else index */
+    slot *slots;        /* n_slots hash slots */
     size_t n_slots;     /* power of two */
 };
 
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
+/* 64-bit hash of len bytes: for len <= 7 a bijection of (bytes, len) (the
+ * bytes and the length packed into one word, then mixed by invertible
+ * steps); eight bytes at a time beyond. Only ever compared within this
+ * process. */
 static uint64_t hash_bytes(const char *s, size_t len)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a, then a final mix */
-    for (size_t k = 0; k < len; k++) {
-        h ^= (unsigned char)s[k];
-        h *= 1099511628211ull;
+    if (len <= 7) {
+        uint64_t w = (uint64_t)len << 56;
+        for (size_t k = 0; k < len; k++) w |= (uint64_t)(unsigned char)s[k] << (8 * k);
+        return mix(w);
     }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    return h;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ len;
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+        s += 8;
+        len -= 8;
+    }
+    uint64_t w = 0;
+    for (size_t k = 0; k < len; k++) w |= (uint64_t)(unsigned char)s[k] << (8 * k);
+    return mix(h ^ w);
 }
 
 ncf_status ncf_idmap_create(ncf_idmap **out)
@@ -35,12 +69,15 @@ ncf_status ncf_idmap_create(ncf_idmap **out)
     ncf_idmap *m = calloc(1, sizeof *m);
     if (!m) return NCF_ERR_NOMEM;
     m->n_slots = 1024;
-    m->slots = malloc(m->n_slots * sizeof *m->slots);
-    if (!m->slots) {
+    m->slots = calloc(m->n_slots, sizeof *m->slots);
+    m->offsets = malloc(sizeof *m->offsets);
+    if (!m->slots || !m->offsets) {
+        free(m->slots);
+        free(m->offsets);
         free(m);
         return NCF_ERR_NOMEM;
     }
-    memset(m->slots, 0xff, m->n_slots * sizeof *m->slots);
+    m->offsets[0] = 0;
     *out = m;
     return NCF_OK;
 }
@@ -62,33 +99,48 @@ const char *ncf_idmap_raw(const ncf_idmap *m, int32_t index)
     return m->chars + m->offsets[index];
 }
 
-static int same_id(const ncf_idmap *m, int32_t index, const char *raw, size_t len)
+/* The index of raw (hash h), or -1; *pos receives the empty slot where it
+ * would go. */
+static int32_t lookup(const ncf_idmap *m, const char *raw, size_t len, uint64_t h, size_t *pos)
 {
-    const char *s = m->chars + m->offsets[index];
-    return strncmp(s, raw, len) == 0 && s[len] == '\0';
+    const size_t mask = m->n_slots - 1;
+    const uint64_t short_id = len <= 7 ? SHORT : 0;
+    for (size_t p = h & mask;; p = (p + 1) & mask) {
+        const slot s = m->slots[p];
+        if (!s.meta) {
+            *pos = p;
+            return -1;
+        }
+        if (s.hash != h || (s.meta & SHORT) != short_id) continue;
+        const int32_t idx = (int32_t)(uint32_t)s.meta - 1;
+        if (short_id) return idx;
+        const size_t off = m->offsets[idx];
+        if (m->offsets[idx + 1] - off == len + 1 && memcmp(m->chars + off, raw, len) == 0) return idx;
+    }
+}
+
+static slot make_slot(uint64_t h, size_t len, int32_t idx)
+{
+    return (slot){.hash = h, .meta = (len <= 7 ? SHORT : 0) | (uint64_t)((uint32_t)idx + 1)};
 }
 
 int32_t ncf_idmap_find(const ncf_idmap *m, const char *raw, size_t len)
 {
-    size_t mask = m->n_slots - 1;
-    for (size_t pos = hash_bytes(raw, len) & mask;; pos = (pos + 1) & mask) {
-        int32_t idx = m->slots[pos];
-        if (idx < 0) return -1;
-        if (same_id(m, idx, raw, len)) return idx;
-    }
+    size_t pos;
+    return lookup(m, raw, len, hash_bytes(raw, len), &pos);
 }
 
 static ncf_status grow_slots(ncf_idmap *m)
 {
     size_t n_slots = m->n_slots * 2;
-    int32_t *slots = malloc(n_slots * sizeof *slots);
+    slot *slots = calloc(n_slots, sizeof *slots);
     if (!slots) return NCF_ERR_NOMEM;
-    memset(slots, 0xff, n_slots * sizeof *slots);
-    for (int32_t k = 0; k < m->n; k++) {
-        const char *s = m->chars + m->offsets[k];
-        size_t pos = hash_bytes(s, strlen(s)) & (n_slots - 1);
-        while (slots[pos] >= 0) pos = (pos + 1) & (n_slots - 1);
-        slots[pos] = k;
+    for (size_t p = 0; p < m->n_slots; p++) { /* the hashes are kept: no id is read again */
+        const slot s = m->slots[p];
+        if (!s.meta) continue;
+        size_t pos = s.hash & (n_slots - 1);
+        while (slots[pos].meta) pos = (pos + 1) & (n_slots - 1);
+        slots[pos] = s;
     }
     free(m->slots);
     m->slots = slots;
@@ -96,22 +148,31 @@ static ncf_status grow_slots(ncf_idmap *m)
     return NCF_OK;
 }
 
+uint64_t ncf_idmap_hash_(const char *raw, size_t len) { return hash_bytes(raw, len); }
+
 ncf_status ncf_idmap_add(ncf_idmap *m, const char *raw, size_t len, int32_t *index)
 {
-    int32_t found = ncf_idmap_find(m, raw, len);
+    return ncf_idmap_add_hashed_(m, raw, len, hash_bytes(raw, len), index);
+}
+
+ncf_status ncf_idmap_add_hashed_(ncf_idmap *m, const char *raw, size_t len, uint64_t h, int32_t *index)
+{
+    size_t pos = 0;
+    int32_t found = lookup(m, raw, len, h, &pos);
     if (found >= 0) {
         *index = found;
         return NCF_OK;
     }
-    if (m->n == INT32_MAX) return NCF_ERR_ARG;
+    if (m->n == INT32_MAX - 1) return NCF_ERR_ARG;
     if ((size_t)(m->n + 1) * 2 > m->n_slots) {
         ncf_status st = grow_slots(m);
         if (st != NCF_OK) return st;
+        lookup(m, raw, len, h, &pos);
     }
     if (m->n == m->cap_ids) {
         int32_t cap = m->cap_ids ? m->cap_ids * 2 : 256;
-        if (cap < m->cap_ids) cap = INT32_MAX;
-        size_t *offs = realloc(m->offsets, (size_t)cap * sizeof *offs);
+        if (cap < m->cap_ids || cap > INT32_MAX - 1) cap = INT32_MAX - 1;
+        size_t *offs = realloc(m->offsets, ((size_t)cap + 1) * sizeof *offs);
         if (!offs) return NCF_ERR_NOMEM;
         m->offsets = offs;
         m->cap_ids = cap;
@@ -126,29 +187,30 @@ ncf_status ncf_idmap_add(ncf_idmap *m, const char *raw, size_t len, int32_t *ind
     }
     memcpy(m->chars + m->n_chars, raw, len);
     m->chars[m->n_chars + len] = '\0';
-    m->offsets[m->n] = m->n_chars;
     m->n_chars += len + 1;
-    size_t mask = m->n_slots - 1;
-    size_t pos = hash_bytes(raw, len) & mask;
-    while (m->slots[pos] >= 0) pos = (pos + 1) & mask;
-    m->slots[pos] = m->n;
+    m->offsets[m->n + 1] = m->n_chars;
+    m->slots[pos] = make_slot(h, len, m->n);
     *index = m->n++;
     return NCF_OK;
 }
 
 ncf_status ncf_idmap_clone(const ncf_idmap *m, ncf_idmap **out)
 {
-    ncf_idmap *c = NULL;
-    ncf_status st = ncf_idmap_create(&c);
-    for (int32_t k = 0; st == NCF_OK && k < m->n; k++) {
-        const char *s = ncf_idmap_raw(m, k);
-        int32_t idx;
-        st = ncf_idmap_add(c, s, strlen(s), &idx);
-    }
-    if (st != NCF_OK) {
+    ncf_idmap *c = calloc(1, sizeof *c);
+    if (!c) return NCF_ERR_NOMEM;
+    c->n = c->cap_ids = m->n;
+    c->n_chars = c->cap_chars = m->n_chars;
+    c->n_slots = m->n_slots;
+    c->offsets = malloc(((size_t)m->n + 1) * sizeof *c->offsets);
+    c->chars = malloc(m->n_chars ? m->n_chars : 1);
+    c->slots = malloc(m->n_slots * sizeof *c->slots);
+    if (!c->offsets || !c->chars || !c->slots) {
         ncf_idmap_free(c);
-        return st;
+        return NCF_ERR_NOMEM;
     }
+    memcpy(c->offsets, m->offsets, ((size_t)m->n + 1) * sizeof *c->offsets);
+    if (m->n_chars) memcpy(c->chars, m->chars, m->n_chars);
+    memcpy(c->slots, m->slots, m->n_slots * sizeof *c->slots);
     *out = c;
     return NCF_OK;
 }

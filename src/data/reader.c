@@ -1,18 +1,27 @@
 /* reader.c — reads interaction files: MovieLens ratings.dat ("::"), u.data
  * (tab), ratings.csv (comma, header), any delimited user/item[/rating[/time]]
  * file with chosen columns, and LightGCN-style "user item item ..." lists.
- * Deduplicates (user, item) pairs. Does not split or sample: see dataset.c.
+ * The rules: which layout a file has (guessed from its first lines), whether
+ * its first line is a header, and what one line holds or why it is refused;
+ * and the reference reader, which applies them line by line with one pass
+ * and a hash of pairs (ncf_read_interactions_ref_). The reader the library
+ * uses is readpar.c's, which must give the same result (tested against this
+ * one). Does not split or sample: see dataset.c.
  * Refuses what is not text: a NUL byte anywhere, ids that are not UTF-8 or
  * hold control characters; a UTF-8 byte-order mark at the start is skipped. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/core.h"
-#include "data/data_impl.h"
+#include "data/reader_impl.h"
 
 void ncf_read_options_default(ncf_read_options *opt)
 {
@@ -49,13 +58,8 @@ int ncf_parse_int64_(const char *s, int64_t *out)
 }
 
 /* ---- line splitting ------------------------------------------------------ */
-typedef struct fields {
-    char **f;
-    int n, cap;
-} fields;
-
 /* Splits line in place on sep (NULL: runs of spaces/tabs). Returns -1 on OOM. */
-static int split_line(char *line, const char *sep, fields *out)
+static int split_line(char *line, const char *sep, rd_fields *out)
 {
     out->n = 0;
     char *p = line;
@@ -176,7 +180,381 @@ static const char *shown(const char *s, char *buf, size_t n)
     return buf;
 }
 
-/* ---- dedup table: (user, item) -> position in the arrays ------------------- */
+
+/* ---- the file's bytes ------------------------------------------------------- */
+ncf_status rd_text_open_(const char *path, rd_text *t, ncf_err *err)
+{
+    memset(t, 0, sizeof *t);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return ncf_fail_(err, NCF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
+        void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m != MAP_FAILED) {
+            close(fd);
+            t->map = m;
+            t->p = m;
+            t->n = (size_t)sb.st_size;
+            return NCF_OK;
+        }
+    }
+    /* not a regular file (or not mappable): read it all */
+    size_t cap = 1 << 16, n = 0;
+    char *b = malloc(cap);
+    for (;;) {
+        if (!b) {
+            close(fd);
+            return ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory", path);
+        }
+        if (n == cap) {
+            char *g = cap * 2 > cap ? realloc(b, cap * 2) : NULL;
+            if (!g) free(b);
+            b = g;
+            cap *= 2;
+            continue;
+        }
+        ssize_t got = read(fd, b + n, cap - n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            int e = errno;
+            free(b);
+            close(fd);
+            return ncf_fail_(err, NCF_ERR_IO, "%s: read error: %s", path, strerror(e));
+        }
+        if (got == 0) break;
+        n += (size_t)got;
+    }
+    close(fd);
+    t->own = b;
+    t->p = b;
+    t->n = n;
+    return NCF_OK;
+}
+
+void rd_text_close_(rd_text *t)
+{
+    if (t->map) munmap(t->map, t->n);
+    free(t->own);
+    memset(t, 0, sizeof *t);
+}
+
+ssize_t rd_getline_(const rd_text *t, size_t *pos, char **buf, size_t *cap)
+{
+    if (*pos >= t->n) return -1;
+    const char *s = t->p + *pos;
+    const char *nl = memchr(s, '\n', t->n - *pos);
+    size_t len = nl ? (size_t)(nl - s) + 1 : t->n - *pos;
+    if (len + 1 > *cap) {
+        size_t c = *cap ? *cap : 128;
+        while (c < len + 1) c *= 2;
+        char *b = realloc(*buf, c);
+        if (!b) return -2;
+        *buf = b;
+        *cap = c;
+    }
+    memcpy(*buf, s, len);
+    (*buf)[len] = '\0';
+    *pos += len;
+    return (ssize_t)len;
+}
+
+/* ---- the layout ------------------------------------------------------------- */
+/* Guesses the separator and whether the file holds user-item lists, from
+ * the first lines (up to the first that holds a NUL byte, which the reading
+ * then refuses). */
+static void guess_layout(const rd_text *t, const ncf_read_options *opt, const char **sep, int *lists)
+{
+    char *line = NULL;
+    size_t cap = 0, pos = 0;
+    ssize_t len;
+    int n_lines = 0, min_fields = 1 << 30, max_fields = 0, first = 1;
+    const char *guess = NULL;
+    int decided = 0;
+    rd_fields fl = {0};
+    while (n_lines < 50 && (len = rd_getline_(t, &pos, &line, &cap)) >= 0) {
+        if (first) skip_bom(line, &len);
+        first = 0;
+        if (memchr(line, '\0', (size_t)len)) break;
+        chomp(line, &len);
+        if (blank(line)) continue;
+        if (!decided) {
+            if (strstr(line, "::")) guess = "::";
+            else if (strchr(line, '\t')) guess = "\t";
+            else if (strchr(line, ',')) guess = ",";
+            else guess = NULL;
+            decided = 1;
+        }
+        if (split_line(line, opt->sep ? opt->sep : guess, &fl) != 0) break;
+        if (fl.n < min_fields) min_fields = fl.n;
+        if (fl.n > max_fields) max_fields = fl.n;
+        n_lines++;
+    }
+    free(fl.f);
+    free(line);
+    *sep = opt->sep ? opt->sep : guess;
+    *lists = opt->format == NCF_FORMAT_LISTS ||
+             (opt->format == NCF_FORMAT_AUTO && !opt->sep && guess == NULL && n_lines > 0 &&
+              (max_fields > 4 || min_fields != max_fields));
+}
+
+/* Appends to the string d (room for n bytes), cutting what does not fit. */
+static void append(char *d, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append(char *d, size_t n, const char *fmt, ...)
+{
+    size_t w = strlen(d);
+    va_list ap;
+    va_start(ap, fmt);
+    if (w + 1 < n) vsnprintf(d + w, n - w, fmt, ap);
+    va_end(ap);
+}
+
+/* Tells opt->on_layout how the file is read (see ncf_read_options). */
+static void report_layout(const char *path, const ncf_read_options *opt, int lists, const char *sep, int ucol,
+                          int icol, int rcol, int tcol, int header)
+{
+    if (!opt->on_layout) return;
+    char d[256] = "";
+    if (lists) {
+        append(d, sizeof d, "whitespace-separated lists: user item item ...");
+    } else {
+        const char *name = !sep ? "whitespace" : strcmp(sep, "\t") == 0 ? "tab" : strcmp(sep, ",") == 0 ? "comma" : NULL;
+        if (name) append(d, sizeof d, "%s-separated", name);
+        else append(d, sizeof d, "'%.32s'-separated", sep);
+        if (ucol == 0 && icol == 1 && (rcol < 0 || rcol == 2) && (tcol < 0 || (tcol == 3 && rcol == 2))) {
+            append(d, sizeof d, " user item%s%s", rcol >= 0 ? " rating" : "", tcol >= 0 ? " time" : "");
+        } else {
+            append(d, sizeof d, ": user in column %d, item in column %d", ucol + 1, icol + 1);
+            if (rcol >= 0) append(d, sizeof d, ", rating in column %d", rcol + 1);
+            if (tcol >= 0) append(d, sizeof d, ", time in column %d", tcol + 1);
+        }
+        if (header) append(d, sizeof d, ", after a header line");
+    }
+    int guessed = lists ? opt->format == NCF_FORMAT_AUTO : !opt->sep;
+    opt->on_layout(opt->layout_ctx, path, d, guessed);
+}
+
+/* An id field (or a guessed header's field) must be clean text (see
+ * bad_text_at); else a FORMAT error naming the line, the field, what it is
+ * and the first bad byte. */
+static ncf_status check_id_text(const char *path, int64_t lineno, int field, const char *what, const char *s,
+                                ncf_err *err)
+{
+    long at = bad_text_at(s);
+    if (at < 0) return NCF_OK;
+    char buf[64];
+    unsigned char c = (unsigned char)s[at];
+    return ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: field %d: the %s '%s' %s (byte 0x%02X at offset %ld)", path,
+                     (long long)lineno, field, what, shown(s, buf, sizeof buf),
+                     c < 0x80 ? "holds a control character" : "is not valid UTF-8", c, at);
+}
+
+
+static ncf_status nul_error(const char *path, int64_t lineno, const char *line, const char *nul, ncf_err *err)
+{
+    return ncf_fail_(err, NCF_ERR_FORMAT,
+                     "%s:%lld: a NUL byte (byte %lld of the line): not a text file (UTF-16 must be converted to UTF-8)",
+                     path, (long long)lineno, (long long)(nul - line) + 1);
+}
+
+ncf_status rd_layout_decide_(const char *path, const rd_text *t, const ncf_read_options *opt, int integer_ids,
+                             rd_layout *L, size_t *pos_out, int64_t *lineno_out, ncf_err *err)
+{
+    ncf_status st = NCF_OK;
+    memset(L, 0, sizeof *L);
+    L->path = path;
+    L->integer_ids = integer_ids;
+    L->use_min = opt->use_min_rating;
+    L->min_rating = opt->min_rating;
+    guess_layout(t, opt, &L->sep, &L->lists);
+    L->ucol = opt->user_col;
+    L->icol = opt->item_col;
+    L->rcol = opt->rating_col;
+    L->tcol = opt->time_col;
+    const int has_bom = t->n >= 3 && (unsigned char)t->p[0] == 0xEF && (unsigned char)t->p[1] == 0xBB &&
+                        (unsigned char)t->p[2] == 0xBF;
+    size_t pos = 0;
+    int64_t lineno = 0;
+    char *line = NULL, *first = NULL;
+    size_t cap = 0;
+    rd_fields fl2 = {0};
+    if (L->lists) {
+        report_layout(path, opt, 1, NULL, 0, 1, -1, -1, 0);
+        L->rcol = L->tcol = -1;
+        *pos_out = has_bom ? 3 : 0;
+        *lineno_out = 0;
+        return NCF_OK;
+    }
+    int header = opt->header;
+    for (;;) {
+        const size_t start = pos;
+        ssize_t len = rd_getline_(t, &pos, &line, &cap);
+        if (len == -2) {
+            st = ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory", path);
+            goto done;
+        }
+        if (len < 0) { /* no data line: nothing to decide */
+            if (L->rcol == -2) L->rcol = -1;
+            if (L->tcol == -2) L->tcol = -1;
+            break;
+        }
+        lineno++;
+        size_t skipped = 0;
+        if (lineno == 1 && has_bom) {
+            skip_bom(line, &len);
+            skipped = 3;
+        }
+        const char *nul = memchr(line, '\0', (size_t)len);
+        if (nul) {
+            st = nul_error(path, lineno, line, nul, err);
+            goto done;
+        }
+        chomp(line, &len);
+        if (blank(line)) continue;
+        /* The first data line: decide the header and default columns from it and the next. */
+        first = strdup(line);
+        if (!first || split_line(first, L->sep, &fl2) != 0) {
+            st = ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory", path);
+            goto done;
+        }
+        if (L->rcol == -2) L->rcol = fl2.n > 2 ? 2 : -1;
+        if (L->tcol == -2) L->tcol = fl2.n > 3 ? 3 : -1;
+        const int ucol = L->ucol, icol = L->icol, rcol = L->rcol, tcol = L->tcol;
+        if (header < 0) {
+            /* A header names columns: its rating/time fields are not numbers
+             * (or, without them, its id fields are not numbers while ids
+             * further down are). */
+            int h = 0;
+            if (rcol >= 0 && rcol < fl2.n && !is_number(fl2.f[rcol])) h = 1;
+            if (tcol >= 0 && tcol < fl2.n && !is_number(fl2.f[tcol])) h = 1;
+            if (!h && rcol < 0 && ucol < fl2.n && icol < fl2.n && !is_number(fl2.f[ucol]) && !is_number(fl2.f[icol])) {
+                size_t npos = pos;
+                char *next = NULL;
+                size_t ncap = 0;
+                ssize_t nlen = rd_getline_(t, &npos, &next, &ncap);
+                if (nlen > 0) {
+                    chomp(next, &nlen);
+                    rd_fields fl3 = {0};
+                    if (split_line(next, L->sep, &fl3) == 0 && fl3.n > ucol && fl3.n > icol && is_number(fl3.f[ucol]) &&
+                        is_number(fl3.f[icol]))
+                        h = 1;
+                    free(fl3.f);
+                }
+                free(next);
+            }
+            /* a guessed header must be text: column names, not binary data */
+            for (int k = 0; h && k < fl2.n; k++)
+                if ((st = check_id_text(path, lineno, k + 1, "header's column name", fl2.f[k], err)) != NCF_OK)
+                    goto done;
+            header = h;
+        }
+        report_layout(path, opt, 0, L->sep, ucol, icol, rcol, tcol, header);
+        if (!header) { /* the data start with this line */
+            pos = start + skipped;
+            lineno--;
+        }
+        break;
+    }
+    L->need = L->ucol;
+    if (L->icol > L->need) L->need = L->icol;
+    if (L->rcol > L->need) L->need = L->rcol;
+    if (L->tcol > L->need) L->need = L->tcol;
+    *pos_out = pos;
+    *lineno_out = lineno;
+done:
+    free(line);
+    free(first);
+    free(fl2.f);
+    return st;
+}
+
+/* ---- one line ----------------------------------------------------------------- */
+/* Checks an id field as an index would be made of it: an integer in
+ * [0, INT32_MAX) with integer_ids, else a non-empty string. */
+static int id_ok(int integer_ids, const char *field)
+{
+    if (integer_ids) {
+        int64_t v;
+        return ncf_parse_int64_(field, &v) == 0 && v >= 0 && v < INT32_MAX;
+    }
+    return field[0] != '\0';
+}
+
+ncf_status rd_parse_line_(const rd_layout *L, char *line, ssize_t len, int64_t lineno, rd_fields *fl, rd_line *o,
+                          ncf_err *err)
+{
+    const char *path = L->path;
+    char shown_buf[64];
+    memset(o, 0, sizeof *o);
+    const char *nul = memchr(line, '\0', (size_t)len);
+    if (nul) return nul_error(path, lineno, line, nul, err);
+    chomp(line, &len);
+    if (blank(line)) {
+        o->blank = 1;
+        return NCF_OK;
+    }
+    ncf_status st;
+    if (L->lists) {
+        if (split_line(line, NULL, fl) != 0) return ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory", path);
+        if (!L->integer_ids && (st = check_id_text(path, lineno, 1, "user id", fl->f[0], err)) != NCF_OK) return st;
+        if (!id_ok(L->integer_ids, fl->f[0]))
+            return ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: expected a user id first, found '%s'", path,
+                             (long long)lineno, shown(fl->f[0], shown_buf, sizeof shown_buf));
+        /* A list line names the user even with no items: keep the user. */
+        for (int k = 1; k < fl->n; k++) {
+            if (!L->integer_ids && (st = check_id_text(path, lineno, k + 1, "item id", fl->f[k], err)) != NCF_OK)
+                return st;
+            if (!id_ok(L->integer_ids, fl->f[k]))
+                return ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: field %d: expected an item id, found '%s'", path,
+                                 (long long)lineno, k + 1, shown(fl->f[k], shown_buf, sizeof shown_buf));
+        }
+        o->user = fl->f[0];
+        o->items = fl->f + 1;
+        o->n_items = fl->n - 1;
+        o->rating = 1.0;
+        o->keep = 1;
+        return NCF_OK;
+    }
+    if (split_line(line, L->sep, fl) != 0) return ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory", path);
+    const int ucol = L->ucol, icol = L->icol, rcol = L->rcol, tcol = L->tcol;
+    if (fl->n <= L->need)
+        return ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: expected at least %d fields separated by %s, found %d", path,
+                         (long long)lineno, L->need + 1, sep_name(L->sep), fl->n);
+    double rating = 1.0;
+    int64_t time = 0;
+    if (rcol >= 0 && ncf_parse_double_(fl->f[rcol], &rating) != 0)
+        return ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: field %d: expected a rating (finite number), found '%s'", path,
+                         (long long)lineno, rcol + 1, shown(fl->f[rcol], shown_buf, sizeof shown_buf));
+    if (tcol >= 0) {
+        double tv;
+        if (ncf_parse_int64_(fl->f[tcol], &time) != 0) {
+            if (ncf_parse_double_(fl->f[tcol], &tv) != 0 || tv < -9e18 || tv > 9e18)
+                return ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: field %d: expected a timestamp (number), found '%s'",
+                                 path, (long long)lineno, tcol + 1, shown(fl->f[tcol], shown_buf, sizeof shown_buf));
+            time = (int64_t)tv;
+        }
+    }
+    if (!L->integer_ids && ((st = check_id_text(path, lineno, ucol + 1, "user id", fl->f[ucol], err)) != NCF_OK ||
+                            (st = check_id_text(path, lineno, icol + 1, "item id", fl->f[icol], err)) != NCF_OK))
+        return st;
+    if (!id_ok(L->integer_ids, fl->f[ucol]))
+        return ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: field %d: expected a user id%s, found '%s'", path,
+                         (long long)lineno, ucol + 1, L->integer_ids ? " (non-negative integer)" : "",
+                         shown(fl->f[ucol], shown_buf, sizeof shown_buf));
+    if (!id_ok(L->integer_ids, fl->f[icol]))
+        return ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: field %d: expected an item id%s, found '%s'", path,
+                         (long long)lineno, icol + 1, L->integer_ids ? " (non-negative integer)" : "",
+                         shown(fl->f[icol], shown_buf, sizeof shown_buf));
+    o->user = fl->f[ucol];
+    o->items = fl->f + icol;
+    o->n_items = 1;
+    o->rating = rating;
+    o->time = time;
+    o->keep = !(L->use_min && rating < L->min_rating);
+    return NCF_OK;
+}
+
+/* ---- the reference reader -------------------------------------------------------- */
+/* dedup table: (user, item) -> position in the arrays */
 typedef struct pair_table {
     uint64_t *keys; /* (user << 32 | item) + 1; 0 = empty */
     int64_t *pos;
@@ -236,7 +614,6 @@ static int64_t pair_table_get_or_put(pair_table *t, uint64_t key, int64_t new_po
     return -1;
 }
 
-/* ---- growing interaction arrays ------------------------------------------- */
 static int reserve(ncf_interactions *x, int64_t *cap, int64_t need)
 {
     if (need <= *cap) return 0;
@@ -270,18 +647,16 @@ void ncf_interactions_free(ncf_interactions *x)
     free(x);
 }
 
-/* Maps a raw id field to an index: through the idmap, or as an integer. */
-static ncf_status id_index(ncf_idmap *map, int integer_ids, const char *field, int32_t *max_id,
-                           int32_t *index)
+/* Maps a raw id field (checked by rd_parse_line_) to an index. */
+static ncf_status id_index(ncf_idmap *map, int integer_ids, const char *field, int32_t *max_id, int32_t *index)
 {
     if (integer_ids) {
-        int64_t v;
-        if (ncf_parse_int64_(field, &v) != 0 || v < 0 || v >= INT32_MAX) return NCF_ERR_FORMAT;
+        int64_t v = 0;
+        (void)ncf_parse_int64_(field, &v);
         *index = (int32_t)v;
         if (*index > *max_id) *max_id = *index;
         return NCF_OK;
     }
-    if (field[0] == '\0') return NCF_ERR_FORMAT;
     return ncf_idmap_add(map, field, strlen(field), index);
 }
 
@@ -290,12 +665,9 @@ typedef struct reader {
     ncf_interactions *x;
     int64_t cap;
     pair_table seen;
-    int integer_ids;
-    int32_t max_user, max_item;
 } reader;
 
-static ncf_status add_pair(reader *r, int32_t u, int32_t i, float rating, int64_t time,
-                           int64_t lineno, ncf_err *err)
+static ncf_status add_pair(reader *r, int32_t u, int32_t i, float rating, int64_t time, int64_t lineno, ncf_err *err)
 {
     ncf_interactions *x = r->x;
     uint64_t key = ((uint64_t)(uint32_t)u << 32) | (uint32_t)i;
@@ -309,8 +681,7 @@ static ncf_status add_pair(reader *r, int32_t u, int32_t i, float rating, int64_
         }
         return NCF_OK;
     }
-    if (reserve(x, &r->cap, x->n + 1) != 0)
-        return ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory", r->path);
+    if (reserve(x, &r->cap, x->n + 1) != 0) return ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory", r->path);
     x->user[x->n] = u;
     x->item[x->n] = i;
     x->rating[x->n] = rating;
@@ -320,292 +691,74 @@ static ncf_status add_pair(reader *r, int32_t u, int32_t i, float rating, int64_
     return NCF_OK;
 }
 
-/* Guesses the separator and whether the file holds user-item lists, from
- * the first lines (up to the first that holds a NUL byte, which the reading
- * loop then refuses). */
-static void guess_layout(FILE *f, const ncf_read_options *opt, const char **sep, int *lists)
+ncf_status ncf_read_interactions_ref_(const char *path, const ncf_read_options *opt, int integer_ids,
+                                      ncf_interactions **out, int32_t *max_user, int32_t *max_item, ncf_err *err)
 {
+    rd_text t;
+    ncf_status st = rd_text_open_(path, &t, err);
+    if (st != NCF_OK) return st;
+    reader r = {.path = path};
+    int32_t mu = -1, mi = -1;
     char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int n_lines = 0, min_fields = 1 << 30, max_fields = 0, first = 1;
-    const char *guess = NULL;
-    int decided = 0;
-    fields fl = {0};
-    while (n_lines < 50 && (len = getline(&line, &cap, f)) >= 0) {
-        if (first) skip_bom(line, &len);
-        first = 0;
-        if (memchr(line, '\0', (size_t)len)) break;
-        chomp(line, &len);
-        if (blank(line)) continue;
-        if (!decided) {
-            if (strstr(line, "::")) guess = "::";
-            else if (strchr(line, '\t')) guess = "\t";
-            else if (strchr(line, ',')) guess = ",";
-            else guess = NULL;
-            decided = 1;
-        }
-        if (split_line(line, opt->sep ? opt->sep : guess, &fl) != 0) break;
-        if (fl.n < min_fields) min_fields = fl.n;
-        if (fl.n > max_fields) max_fields = fl.n;
-        n_lines++;
-    }
-    free(fl.f);
-    free(line);
-    rewind(f);
-    *sep = opt->sep ? opt->sep : guess;
-    *lists = opt->format == NCF_FORMAT_LISTS ||
-             (opt->format == NCF_FORMAT_AUTO && !opt->sep && guess == NULL && n_lines > 0 &&
-              (max_fields > 4 || min_fields != max_fields));
-}
-
-/* Appends to the string d (room for n bytes), cutting what does not fit. */
-static void append(char *d, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void append(char *d, size_t n, const char *fmt, ...)
-{
-    size_t w = strlen(d);
-    va_list ap;
-    va_start(ap, fmt);
-    if (w + 1 < n) vsnprintf(d + w, n - w, fmt, ap);
-    va_end(ap);
-}
-
-/* Tells opt->on_layout how the file is read (see ncf_read_options). */
-static void report_layout(const char *path, const ncf_read_options *opt, int lists, const char *sep, int ucol,
-                          int icol, int rcol, int tcol, int header)
-{
-    if (!opt->on_layout) return;
-    char d[256] = "";
-    if (lists) {
-        append(d, sizeof d, "whitespace-separated lists: user item item ...");
-    } else {
-        const char *name = !sep ? "whitespace" : strcmp(sep, "\t") == 0 ? "tab" : strcmp(sep, ",") == 0 ? "comma" : NULL;
-        if (name) append(d, sizeof d, "%s-separated", name);
-        else append(d, sizeof d, "'%.32s'-separated", sep);
-        if (ucol == 0 && icol == 1 && (rcol < 0 || rcol == 2) && (tcol < 0 || (tcol == 3 && rcol == 2))) {
-            append(d, sizeof d, " user item%s%s", rcol >= 0 ? " rating" : "", tcol >= 0 ? " time" : "");
-        } else {
-            append(d, sizeof d, ": user in column %d, item in column %d", ucol + 1, icol + 1);
-            if (rcol >= 0) append(d, sizeof d, ", rating in column %d", rcol + 1);
-            if (tcol >= 0) append(d, sizeof d, ", time in column %d", tcol + 1);
-        }
-        if (header) append(d, sizeof d, ", after a header line");
-    }
-    int guessed = lists ? opt->format == NCF_FORMAT_AUTO : !opt->sep;
-    opt->on_layout(opt->layout_ctx, path, d, guessed);
-}
-
-/* An id field (or a guessed header's field) must be clean text (see
- * bad_text_at); else a FORMAT error naming the line, the field, what it is
- * and the first bad byte. */
-static ncf_status check_id_text(const char *path, int64_t lineno, int field, const char *what, const char *s,
-                                ncf_err *err)
-{
-    long at = bad_text_at(s);
-    if (at < 0) return NCF_OK;
-    char buf[64];
-    unsigned char c = (unsigned char)s[at];
-    return ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: field %d: the %s '%s' %s (byte 0x%02X at offset %ld)", path,
-                     (long long)lineno, field, what, shown(s, buf, sizeof buf),
-                     c < 0x80 ? "holds a control character" : "is not valid UTF-8", c, at);
-}
-
-ncf_status ncf_read_interactions_(const char *path, const ncf_read_options *opt, int integer_ids,
-                                  ncf_interactions **out, int32_t *max_user, int32_t *max_item,
-                                  ncf_err *err)
-{
-    ncf_status st = NCF_OK;
-    reader r = {.path = path, .integer_ids = integer_ids, .max_user = -1, .max_item = -1};
-    char *line = NULL, *first = NULL;
-    size_t cap = 0;
-    fields fl = {0}, fl2 = {0};
-    FILE *f = fopen(path, "r");
-    if (!f) return ncf_fail_(err, NCF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-
+    size_t cap = 0, pos;
+    rd_fields fl = {0};
+    rd_layout L;
+    int64_t lineno;
     r.x = calloc(1, sizeof *r.x);
-    if (!r.x) {
+    if (!r.x || (!integer_ids && (ncf_idmap_create(&r.x->users) != NCF_OK || ncf_idmap_create(&r.x->items) != NCF_OK))) {
         st = ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory", path);
         goto done;
     }
-    if (!integer_ids) {
-        if (ncf_idmap_create(&r.x->users) != NCF_OK || ncf_idmap_create(&r.x->items) != NCF_OK) {
-            st = ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory", path);
-            goto done;
-        }
-    }
-
-    const char *sep;
-    int lists;
-    guess_layout(f, opt, &sep, &lists);
-
-    int ucol = opt->user_col, icol = opt->item_col;
-    int rcol = opt->rating_col, tcol = opt->time_col;
-    int header = opt->header;
-    int64_t lineno = 0;
+    if ((st = rd_layout_decide_(path, &t, opt, integer_ids, &L, &pos, &lineno, err)) != NCF_OK) goto done;
     ssize_t len;
-    int first_data = 1;
-    char shown_buf[64];
-    if (lists) report_layout(path, opt, 1, NULL, 0, 1, -1, -1, 0);
-    while ((len = getline(&line, &cap, f)) >= 0) {
+    while ((len = rd_getline_(&t, &pos, &line, &cap)) >= 0) {
         lineno++;
-        if (lineno == 1) skip_bom(line, &len);
-        const char *nul = memchr(line, '\0', (size_t)len);
-        if (nul) {
-            st = ncf_fail_(err, NCF_ERR_FORMAT,
-                           "%s:%lld: a NUL byte (byte %lld of the line): not a text file (UTF-16 must be "
-                           "converted to UTF-8)",
-                           path, (long long)lineno, (long long)(nul - line) + 1);
-            goto done;
-        }
-        chomp(line, &len);
-        if (blank(line)) continue;
-        if (lists) {
-            if (split_line(line, NULL, &fl) != 0) {
-                st = ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory", path);
-                goto done;
-            }
-            int32_t u, i;
-            if (!integer_ids && (st = check_id_text(path, lineno, 1, "user id", fl.f[0], err)) != NCF_OK) goto done;
-            if (id_index(r.x->users, integer_ids, fl.f[0], &r.max_user, &u) != NCF_OK) {
-                st = ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: expected a user id first, found '%s'",
-                               path, (long long)lineno, shown(fl.f[0], shown_buf, sizeof shown_buf));
-                goto done;
-            }
-            /* A list line names the user even with no items: keep the user. */
-            for (int k = 1; k < fl.n; k++) {
-                if (!integer_ids && (st = check_id_text(path, lineno, k + 1, "item id", fl.f[k], err)) != NCF_OK)
-                    goto done;
-                if (id_index(r.x->items, integer_ids, fl.f[k], &r.max_item, &i) != NCF_OK) {
-                    st = ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: field %d: expected an item id, found '%s'",
-                                   path, (long long)lineno, k + 1, shown(fl.f[k], shown_buf, sizeof shown_buf));
-                    goto done;
-                }
-                st = add_pair(&r, u, i, 1.0f, 0, lineno, err);
-                if (st != NCF_OK) goto done;
-            }
-            continue;
-        }
-        if (first_data) {
-            first_data = 0;
-            /* Decide the header and default columns from this line and the next. */
-            free(first);
-            first = strdup(line);
-            if (!first || split_line(first, sep, &fl2) != 0) {
-                st = ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory", path);
-                goto done;
-            }
-            if (rcol == -2) rcol = fl2.n > 2 ? 2 : -1;
-            if (tcol == -2) tcol = fl2.n > 3 ? 3 : -1;
-            if (header < 0) {
-                /* A header names columns: its rating/time fields are not numbers
-                 * (or, without them, its id fields are not numbers while ids
-                 * further down are). */
-                int h = 0;
-                if (rcol >= 0 && rcol < fl2.n && !is_number(fl2.f[rcol])) h = 1;
-                if (tcol >= 0 && tcol < fl2.n && !is_number(fl2.f[tcol])) h = 1;
-                if (!h && rcol < 0 && ucol < fl2.n && icol < fl2.n && !is_number(fl2.f[ucol]) &&
-                    !is_number(fl2.f[icol])) {
-                    long pos = ftell(f);
-                    char *next = NULL;
-                    size_t ncap = 0;
-                    ssize_t nlen = getline(&next, &ncap, f);
-                    if (nlen > 0) {
-                        chomp(next, &nlen);
-                        fields fl3 = {0};
-                        if (split_line(next, sep, &fl3) == 0 && fl3.n > ucol && fl3.n > icol &&
-                            is_number(fl3.f[ucol]) && is_number(fl3.f[icol]))
-                            h = 1;
-                        free(fl3.f);
-                    }
-                    free(next);
-                    fseek(f, pos, SEEK_SET);
-                }
-                /* a guessed header must be text: column names, not binary data */
-                for (int k = 0; h && k < fl2.n; k++)
-                    if ((st = check_id_text(path, lineno, k + 1, "header's column name", fl2.f[k], err)) != NCF_OK)
-                        goto done;
-                header = h;
-            }
-            report_layout(path, opt, 0, sep, ucol, icol, rcol, tcol, header);
-            if (header) continue;
-        }
-        if (split_line(line, sep, &fl) != 0) {
-            st = ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory", path);
-            goto done;
-        }
-        int need = ucol;
-        if (icol > need) need = icol;
-        if (rcol > need) need = rcol;
-        if (tcol > need) need = tcol;
-        if (fl.n <= need) {
-            st = ncf_fail_(err, NCF_ERR_FORMAT,
-                           "%s:%lld: expected at least %d fields separated by %s, found %d",
-                           path, (long long)lineno, need + 1, sep_name(sep), fl.n);
-            goto done;
-        }
-        double rating = 1.0;
-        int64_t time = 0;
-        if (rcol >= 0 && ncf_parse_double_(fl.f[rcol], &rating) != 0) {
-            st = ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: field %d: expected a rating (finite number), found '%s'",
-                           path, (long long)lineno, rcol + 1, shown(fl.f[rcol], shown_buf, sizeof shown_buf));
-            goto done;
-        }
-        if (tcol >= 0) {
-            double tv;
-            if (ncf_parse_int64_(fl.f[tcol], &time) != 0) {
-                if (ncf_parse_double_(fl.f[tcol], &tv) != 0 || tv < -9e18 || tv > 9e18) {
-                    st = ncf_fail_(err, NCF_ERR_FORMAT,
-                                   "%s:%lld: field %d: expected a timestamp (number), found '%s'",
-                                   path, (long long)lineno, tcol + 1, shown(fl.f[tcol], shown_buf, sizeof shown_buf));
-                    goto done;
-                }
-                time = (int64_t)tv;
-            }
-        }
+        rd_line o;
+        if ((st = rd_parse_line_(&L, line, len, lineno, &fl, &o, err)) != NCF_OK) goto done;
+        if (o.blank) continue;
         int32_t u, i;
-        if (!integer_ids && ((st = check_id_text(path, lineno, ucol + 1, "user id", fl.f[ucol], err)) != NCF_OK ||
-                             (st = check_id_text(path, lineno, icol + 1, "item id", fl.f[icol], err)) != NCF_OK))
-            goto done;
-        if (id_index(r.x->users, integer_ids, fl.f[ucol], &r.max_user, &u) != NCF_OK) {
-            st = ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: field %d: expected a user id%s, found '%s'",
-                           path, (long long)lineno, ucol + 1,
-                           integer_ids ? " (non-negative integer)" : "", shown(fl.f[ucol], shown_buf, sizeof shown_buf));
-            goto done;
+        if ((st = id_index(r.x->users, integer_ids, o.user, &mu, &u)) != NCF_OK) goto nomem;
+        for (int k = 0; k < o.n_items; k++) {
+            if ((st = id_index(r.x->items, integer_ids, o.items[k], &mi, &i)) != NCF_OK) goto nomem;
+            if (o.keep && (st = add_pair(&r, u, i, (float)o.rating, o.time, lineno, err)) != NCF_OK) goto done;
         }
-        if (id_index(r.x->items, integer_ids, fl.f[icol], &r.max_item, &i) != NCF_OK) {
-            st = ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: field %d: expected an item id%s, found '%s'",
-                           path, (long long)lineno, icol + 1,
-                           integer_ids ? " (non-negative integer)" : "", shown(fl.f[icol], shown_buf, sizeof shown_buf));
-            goto done;
-        }
-        if (opt->use_min_rating && rating < opt->min_rating) continue;
-        st = add_pair(&r, u, i, (float)rating, time, lineno, err);
-        if (st != NCF_OK) goto done;
     }
-    if (ferror(f)) {
-        st = ncf_fail_(err, NCF_ERR_IO, "%s: read error: %s", path, strerror(errno));
-        goto done;
-    }
-    r.x->has_time = tcol >= 0 && !lists;
-    /* Raised, never lowered: the NCF loader passes the same maxima through
-     * the train, test and validation files, and sizes its tables by them. */
-    if (max_user && r.max_user > *max_user) *max_user = r.max_user;
-    if (max_item && r.max_item > *max_item) *max_item = r.max_item;
-
+    if (len == -2) goto nomem;
+    r.x->has_time = L.tcol >= 0 && !L.lists;
+    if (max_user && mu > *max_user) *max_user = mu;
+    if (max_item && mi > *max_item) *max_item = mi;
+    goto done;
+nomem:
+    st = ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory", path);
 done:
     free(line);
-    free(first);
     free(fl.f);
-    free(fl2.f);
     free(r.seen.keys);
     free(r.seen.pos);
-    fclose(f);
+    rd_text_close_(&t);
     if (st != NCF_OK) {
         ncf_interactions_free(r.x);
         return st;
     }
     *out = r.x;
     return NCF_OK;
+}
+
+/* ---- the reader --------------------------------------------------------------------- */
+ncf_status ncf_read_interactions_(const char *path, const ncf_read_options *opt, int integer_ids,
+                                  ncf_interactions **out, int32_t *max_user, int32_t *max_item, ncf_err *err)
+{
+    if (opt->sep && !opt->sep[0]) return ncf_fail_(err, NCF_ERR_ARG, "the separator is empty");
+    rd_text t;
+    ncf_status st = rd_text_open_(path, &t, err);
+    if (st != NCF_OK) return st;
+    rd_layout L;
+    size_t pos;
+    int64_t lineno;
+    st = rd_layout_decide_(path, &t, opt, integer_ids, &L, &pos, &lineno, err);
+    if (st == NCF_OK) st = rd_read_parallel_(&t, &L, pos, lineno, out, max_user, max_item, err);
+    rd_text_close_(&t);
+    return st;
 }
 
 ncf_status ncf_interactions_read(const char *path, const ncf_read_options *opt,

@@ -142,6 +142,15 @@ float ncf_model_forward_split_(const ncf_model *m, int32_t u, int32_t i, const f
  * produced them (full-ranking evaluation scores every item of every user). */
 ncf_status ncf_scorer_score_trusted_(const ncf_scorer *s, int32_t user, const int32_t *items, int n, float *scores);
 
+/* For fold-in (foldin.c): the scorer's item halves (NULL when the model has
+ * no hidden layer), and ncf_scorer_recommend run with `view` in place of
+ * the scorer's model -- a shallow copy of it whose user tables, seen lists
+ * and n_users describe folded users; items and layers must be the
+ * scorer's model's own. */
+const float *ncf_scorer_item_halves_(const ncf_scorer *s);
+ncf_status ncf_scorer_recommend_view_(const ncf_scorer *s, const ncf_model *view, int32_t user, int k,
+                                      int32_t *items, float *scores, int *n_out);
+
 /* Weights a model of cfg stores in its file (tables, hidden layers, output
  * layer; no padding), computed from cfg alone so a loader can check a
  * file's size before allocating. cfg must pass ncf_model_config_check;

@@ -1,14 +1,17 @@
 /* scorer.c — top-K over all items for many users, as serving and
  * `ncf recommend --all` need: item halves of the first MLP layer computed
  * once, the user half once per call, a bounded heap for the top K, the
- * user's training items skipped, and a popularity list for unknown users.
- * Items whose score is NaN rank last (see before()). Read-only after
- * creation: safe to share between threads. */
+ * user's training items skipped (and the items business rules leave out:
+ * rules.c), and a popularity list for unknown users. Items whose score is
+ * NaN rank last (topk.h). Read-only after creation: safe to share between
+ * threads. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
 #include "model/model_impl.h"
+#include "model/rules.h"
+#include "model/topk.h"
 #include "ncf/train.h"
 #include "nn/nn.h"
 
@@ -175,53 +178,14 @@ ncf_status ncf_scorer_score_trusted_(const ncf_scorer *s, int32_t user, const in
     return NCF_OK;
 }
 
-/* "a ranks before b": higher score, then lower index; a NaN score (a model
- * whose products overflow) ranks after every number, NaNs by index. A
- * total order, so the heap below keeps the best k whatever the scores. */
-static inline int before(float sa, int32_t ia, float sb, int32_t ib)
-{
-    if (sa > sb) return 1;
-    if (sa == sb) return ia < ib;
-    if (sa < sb) return 0;
-    /* unordered: one of them at least is NaN */
-    if (sb != sb) return sa == sa || ia < ib; /* b NaN: a number wins, two NaNs go by index */
-    return 0;                                 /* a NaN, b a number */
-}
-
-/* min-heap on "rank": the root is the worst of the kept items */
-static void sift_down(int32_t *it, float *sc, int n, int q)
-{
-    for (;;) {
-        int l = 2 * q + 1, r = l + 1, w = q;
-        if (l < n && before(sc[w], it[w], sc[l], it[l])) w = l;
-        if (r < n && before(sc[w], it[w], sc[r], it[r])) w = r;
-        if (w == q) return;
-        float ts = sc[q];
-        int32_t ti = it[q];
-        sc[q] = sc[w], it[q] = it[w];
-        sc[w] = ts, it[w] = ti;
-        q = w;
-    }
-}
-
-static void sift_up(int32_t *it, float *sc, int q)
-{
-    while (q > 0) {
-        int p = (q - 1) / 2;
-        if (!before(sc[p], it[p], sc[q], it[q])) return;
-        float ts = sc[q];
-        int32_t ti = it[q];
-        sc[q] = sc[p], it[q] = it[p];
-        sc[p] = ts, it[p] = ti;
-        q = p;
-    }
-}
-
-ncf_status ncf_scorer_recommend(const ncf_scorer *s, int32_t user, int k, int32_t *items, float *scores, int *n_out)
+/* The top k of user u among the items the walk of f yields (the rules'
+ * part: which items may be returned is rules.c's; scoring and ranking are
+ * here). */
+static ncf_status recommend_filtered(const ncf_scorer *s, int32_t user, const ncf_filter_ *f, int k, int32_t *items,
+                                     float *scores, int *n_out)
 {
     const ncf_model *m = s->m;
     *n_out = 0;
-    if (user < 0 || user >= m->cfg.n_users) return NCF_ERR_NOT_FOUND;
     if (k <= 0) return NCF_OK;
     scratch sc;
     if (scratch_init(m, &sc) != 0) {
@@ -229,58 +193,91 @@ ncf_status ncf_scorer_recommend(const ncf_scorer *s, int32_t user, int k, int32_
         return NCF_ERR_NOMEM;
     }
     if (s->item_halves) ncf_model_user_half_(m, user, sc.uh);
-    const int32_t *seen = m->seen ? m->seen + m->seen_off[user] : NULL;
-    const int64_t n_seen = m->seen ? m->seen_off[user + 1] - m->seen_off[user] : 0;
-    int64_t sp = 0;
-    int n = 0;
+    ncf_walk_ w;
+    ncf_walk_start_(&w, f, m, user);
+    int n = 0, nt;
     int32_t tile[TILE];
     float tile_scores[TILE];
-    for (int32_t i = 0; i < m->cfg.n_items;) {
-        int nt = 0; /* the next TILE unseen items */
-        for (; i < m->cfg.n_items && nt < TILE; i++) {
-            while (sp < n_seen && seen[sp] < i) sp++;
-            if (sp < n_seen && seen[sp] == i) continue;
-            tile[nt++] = i;
-        }
+    while ((nt = ncf_walk_next_(&w, tile, TILE)) > 0) { /* the next TILE items that may be returned */
         score_tile(s, user, tile, nt, &sc, tile_scores);
-        for (int t = 0; t < nt; t++) {
-            const float v = tile_scores[t];
-            if (n < k) {
-                items[n] = tile[t], scores[n] = v;
-                sift_up(items, scores, n++);
-            } else if (before(v, tile[t], scores[0], items[0])) {
-                items[0] = tile[t], scores[0] = v;
-                sift_down(items, scores, n, 0);
-            }
-        }
+        for (int t = 0; t < nt; t++) ncf_heap_offer_(items, scores, &n, k, tile_scores[t], tile[t]);
     }
-    /* heap -> best first: repeatedly move the worst to the end */
-    for (int end = n - 1; end > 0; end--) {
-        float ts = scores[0];
-        int32_t ti = items[0];
-        scores[0] = scores[end], items[0] = items[end];
-        scores[end] = ts, items[end] = ti;
-        sift_down(items, scores, end, 0);
-    }
+    ncf_heap_sort_(items, scores, n);
     scratch_free(&sc);
     *n_out = n;
     return NCF_OK;
 }
 
+ncf_status ncf_scorer_recommend(const ncf_scorer *s, int32_t user, int k, int32_t *items, float *scores, int *n_out)
+{
+    return ncf_scorer_recommend_ex(s, user, NULL, k, items, scores, n_out);
+}
+
+ncf_status ncf_scorer_recommend_ex(const ncf_scorer *s, int32_t user, const ncf_rules *rules, int k, int32_t *items,
+                                   float *scores, int *n_out)
+{
+    *n_out = 0;
+    if (user < 0 || user >= s->m->cfg.n_users) return NCF_ERR_NOT_FOUND;
+    ncf_filter_ f;
+    ncf_status st = ncf_filter_init_(&f, rules, s->m->cfg.n_items);
+    if (st != NCF_OK) return st;
+    st = recommend_filtered(s, user, &f, k, items, scores, n_out);
+    ncf_filter_free_(&f);
+    return st;
+}
+
 ncf_status ncf_scorer_recommend_many(const ncf_scorer *s, const int32_t *users, int n, int k, int threads,
                                      int32_t *items, float *scores, int *counts)
 {
+    return ncf_scorer_recommend_many_ex(s, users, n, NULL, k, threads, items, scores, counts);
+}
+
+ncf_status ncf_scorer_recommend_many_ex(const ncf_scorer *s, const int32_t *users, int n, const ncf_rules *rules,
+                                        int k, int threads, int32_t *items, float *scores, int *counts)
+{
     for (int j = 0; j < n; j++)
         if (users[j] < 0 || users[j] >= s->m->cfg.n_users) return NCF_ERR_NOT_FOUND;
+    ncf_filter_ f; /* prepared once, read by every thread */
+    ncf_status st = ncf_filter_init_(&f, rules, s->m->cfg.n_items);
+    if (st != NCF_OK) return st;
     int failed = 0; /* a flag any thread may set: the status is then NCF_ERR_NOMEM */
     const int T = ncf_threads_resolve(threads);
     (void)T; /* one thread without OpenMP */
 #pragma omp parallel for schedule(dynamic, 16) num_threads(T)
     for (int j = 0; j < n; j++) {
         if (failed) continue;
-        if (ncf_scorer_recommend(s, users[j], k, items + (size_t)j * (size_t)k, scores + (size_t)j * (size_t)k,
-                                 &counts[j]) != NCF_OK)
+        if (recommend_filtered(s, users[j], &f, k, items + (size_t)j * (size_t)k, scores + (size_t)j * (size_t)k,
+                               &counts[j]) != NCF_OK)
             failed = 1;
     }
+    ncf_filter_free_(&f);
     return failed ? NCF_ERR_NOMEM : NCF_OK;
+}
+
+int ncf_scorer_popular_ex(const ncf_scorer *s, const ncf_rules *rules, int k, int32_t *items, float *counts)
+{
+    if (!rules) return ncf_scorer_popular(s, k, items, counts);
+    ncf_filter_ f;
+    ncf_status st = ncf_filter_init_(&f, rules, s->m->cfg.n_items);
+    if (st != NCF_OK) return (int)st;
+    int n = 0;
+    for (int32_t q = 0; q < s->m->cfg.n_items && n < k; q++) {
+        if (!ncf_filter_allows_item_(&f, s->popular[q])) continue;
+        items[n] = s->popular[q];
+        if (counts) counts[n] = s->pop_count[q];
+        n++;
+    }
+    ncf_filter_free_(&f);
+    return n;
+}
+
+/* ---- for fold-in (foldin.c) ----------------------------------------------- */
+const float *ncf_scorer_item_halves_(const ncf_scorer *s) { return s->item_halves; }
+
+ncf_status ncf_scorer_recommend_view_(const ncf_scorer *s, const ncf_model *view, int32_t user, int k,
+                                      int32_t *items, float *scores, int *n_out)
+{
+    ncf_scorer t = *s; /* the same item halves and popularity, another model view */
+    t.m = view;
+    return ncf_scorer_recommend(&t, user, k, items, scores, n_out);
 }

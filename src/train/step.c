@@ -251,7 +251,7 @@ int64_t engine_run(engine *t, int epoch, int64_t from, const atomic_int *halt, d
     const int64_t n_steps = engine_steps(t), base = t->step - from; /* steps before the epoch */
     int diverged = 0, halted = 0;
     int64_t done = n_steps;
-    const int64_t report_every = n_steps / 100 + 1;
+    const int64_t report_every = n_steps / 1000 + 1; /* on_progress's rate (ncf/train.h) */
     const int deferred = t->deferred, T = t->T;
     shard_state *sh = t->sh;
     if (sh && from < n_steps && shard_run_begin(t, from, base + from) != 0) return -1;

@@ -101,6 +101,10 @@ int ncf_trainer_done(const ncf_trainer *t) { return t->over; }
 int ncf_trainer_epochs_done(const ncf_trainer *t) { return t->epochs_done; }
 int64_t ncf_trainer_steps_done(const ncf_trainer *t) { return t->steps_done; }
 int64_t ncf_trainer_epoch_steps(const ncf_trainer *t) { return engine_steps(&t->e); }
+int64_t ncf_trainer_epoch_samples(const ncf_trainer *t)
+{
+    return ncf_loss_pairwise(t->c.loss) ? 2 * t->e.n_samples : t->e.n_samples;
+}
 
 void ncf_trainer_comm(const ncf_trainer *t, double *seconds, uint64_t *bytes, int64_t *exchanges)
 {
@@ -201,7 +205,7 @@ ncf_status ncf_trainer_epoch(ncf_trainer *t, ncf_epoch_report *report, ncf_err *
     t->epochs_done = epoch;
     const double t1 = ncf_now_seconds_();
     ncf_epoch_report r = {.epoch = epoch, .loss = loss, .train_seconds = t1 - t0};
-    r.samples = ncf_loss_pairwise(c->loss) ? 2 * t->e.n_samples : t->e.n_samples;
+    r.samples = ncf_trainer_epoch_samples(t);
     ncf_status st = evaluate_epoch(t, epoch, &r, t1, err);
     if (st != NCF_OK) {
         t->over = 1;

@@ -10,11 +10,46 @@
  *           negatives, a --test file: the same bytes again) or only read
  * Every call must return NCF_OK or an error with a message, never crash,
  * leak or read out of bounds; a successful read is checked for
- * consistency (indices inside the id maps). */
+ * consistency (indices inside the id maps), and every read must equal the
+ * reference reader's (reader.c, line by line): the same interactions, id
+ * maps and error message. */
 #include <assert.h>
 
+#include "data/reader_impl.h"
 #include "fuzz_util.h"
 #include "ncf/data.h"
+
+/* The parallel reader's result (st, x, err) against the reference's on the
+ * same file; aborts on any difference. */
+static void check_reference(const char *path, const ncf_read_options *o, ncf_status st, const ncf_interactions *x,
+                            const ncf_err *err)
+{
+    ncf_err e = {{0}};
+    ncf_interactions *y = NULL;
+    ncf_status sr = ncf_read_interactions_ref_(path, o, 0, &y, NULL, NULL, &e);
+    if (sr == NCF_OK && y->n == 0) { /* ncf_interactions_read refuses an empty result */
+        ncf_interactions_free(y);
+        y = NULL;
+        sr = NCF_ERR_EMPTY;
+    }
+    if (sr != st) abort();
+    if (st != NCF_OK) {
+        if (sr != NCF_ERR_EMPTY && strcmp(e.msg, err->msg) != 0) abort();
+        return;
+    }
+    if (y->n != x->n || y->has_time != x->has_time || ncf_idmap_size(y->users) != ncf_idmap_size(x->users) ||
+        ncf_idmap_size(y->items) != ncf_idmap_size(x->items))
+        abort();
+    for (int64_t k = 0; k < x->n; k++)
+        if (y->user[k] != x->user[k] || y->item[k] != x->item[k] || y->time[k] != x->time[k] ||
+            y->line[k] != x->line[k] || memcmp(&y->rating[k], &x->rating[k], sizeof(float)) != 0)
+            abort();
+    for (int32_t k = 0; k < ncf_idmap_size(x->users); k++)
+        if (strcmp(ncf_idmap_raw(x->users, k), ncf_idmap_raw(y->users, k)) != 0) abort();
+    for (int32_t k = 0; k < ncf_idmap_size(x->items); k++)
+        if (strcmp(ncf_idmap_raw(x->items, k), ncf_idmap_raw(y->items, k)) != 0) abort();
+    ncf_interactions_free(y);
+}
 
 static void on_layout(void *ctx, const char *path, const char *layout, int guessed)
 {
@@ -55,6 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!(data[3] & 0x10)) {
         ncf_interactions *x = NULL;
         ncf_status st = ncf_interactions_read(path, o, &x, &err);
+        if (o->user_col != o->item_col) check_reference(path, o, st, x, &err);
         if (st == NCF_OK) {
             int32_t nu = ncf_idmap_size(x->users), ni = ncf_idmap_size(x->items);
             for (int64_t k = 0; k < x->n; k++)

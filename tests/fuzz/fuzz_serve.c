@@ -1,14 +1,15 @@
 /* fuzz_serve.c — libFuzzer harness for the request handling of `ncf serve`
- * without a socket: serve_recommend_get, serve_recommend_post and
- * serve_score (tools/ncf/serve_core.c) on a small NeuMF model made once at
- * start-up (ids include non-ASCII UTF-8, a comma and a space).
+ * without a socket: serve_recommend_get, serve_recommend_post, serve_score
+ * and serve_similar (tools/ncf/serve_core.c) on a small NeuMF model made
+ * once at start-up (ids include non-ASCII UTF-8, a comma and a space).
  *
  * Input layout: byte 0 chooses the endpoint (bits 0-1: GET /v1/recommend,
- * POST /v1/recommend, GET /v1/score) and the limits (bit 2: --max-k 5,
- * bit 3: --max-users 3, bit 4: --max-results 20; else the defaults). The
- * rest is the query string ("user=..&k=..&items=..", split on '&' and '='
- * and %-decoded as libmicrohttpd does; the first value of a key wins) or,
- * for POST, the body. Every answer must be a status the API documents and
+ * POST /v1/recommend, GET /v1/score, GET /v1/similar) and the limits (bit
+ * 2: --max-k 5, bit 3: --max-users 3, bit 4: --max-results 20; else the
+ * defaults). The rest is the query string ("user=..&k=..&items=..&item=..
+ * &only=..&exclude=..&include_seen=..", split on '&' and '=' and %-decoded
+ * as libmicrohttpd does; the first value of a key wins) or, for POST, the
+ * body (its "only", "exclude" and "include_seen" included). Every answer must be a status the API documents and
  * valid JSON (an object), whatever the input. */
 #include <jansson.h>
 
@@ -141,8 +142,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         q[size - 1] = '\0'; /* a NUL in the input ends the query, as it would the URL */
         query qs;
         split_query(q, &qs);
+        const serve_rule_params rp = {lookup(&qs, "only"), lookup(&qs, "exclude"), lookup(&qs, "include_seen")};
         if (endpoint == 2) serve_score(model, lookup(&qs, "user"), lookup(&qs, "items"), &a);
-        else serve_recommend_get(model, lookup(&qs, "user"), lookup(&qs, "k"), &a);
+        else if (endpoint == 3) serve_similar(model, lookup(&qs, "item"), lookup(&qs, "k"), &rp, &a);
+        else serve_recommend_get(model, lookup(&qs, "user"), lookup(&qs, "k"), &rp, &a);
         free(q);
     }
     if (!a.text) abort(); /* only when memory runs out */

@@ -10,7 +10,7 @@
 
 static const char *HELP =
     "Usage: ncf eval --model MODEL --data PREFIX_OR_FILE [--eval sampled|full] [--topk K[,K...]]\n"
-    "                [--json] [--threads N] [--seed N]\n"
+    "                [--json] [--threads N] [--seed N] [--fold-in]\n"
     "\n"
     "Evaluates a saved model on the data's test cases: the sampled leave-one-out\n"
     "protocol (HR@K, NDCG@K; default) or full ranking (HR, Recall, Precision, NDCG,\n"
@@ -18,10 +18,16 @@ static const char *HELP =
     "does not know are skipped and counted. --seed (default: the model's training\n"
     "seed) draws test negatives when the data has none.\n"
     "\n"
+    "--fold-in: every test user the model does not know is folded in from that\n"
+    "user's training interactions in the data (their rows solved for with the\n"
+    "items and layers frozen; items the model does not know are ignored) and\n"
+    "then evaluated like the others; without it such users are skipped.\n"
+    "\n"
     "%s"
     "\n"
     "With --json: one object with hr, ndcg (first K), every metric as name@K, topk,\n"
-    "cases (test cases, or users for full ranking) and skipped.\n"
+    "cases (test cases, or users for full ranking), skipped, and with --fold-in\n"
+    "folded_in (users folded in).\n"
     "\n";
 
 /* Value of key in "key=value" lines, or NULL. */
@@ -29,7 +35,7 @@ int cmd_eval(int argc, char **argv)
 {
     const char *cmd = "eval";
     const char *model_path = NULL, *data = NULL;
-    int json = 0, threads = 0, eval_mode = 0;
+    int json = 0, threads = 0, eval_mode = 0, fold_in = 0;
     const char *topk_s = "10";
     uint64_t seed = 1;
     data_opts d;
@@ -40,6 +46,7 @@ int cmd_eval(int argc, char **argv)
         {"topk", 0, OPT_STRING, &topk_s, 0, 0, NULL, 0},      {"json", 0, OPT_FLAG, &json, 0, 0, NULL, 0},
         {"eval", 0, OPT_CHOICE, &eval_mode, 0, 0, "sampled|full", 0},
         {"threads", 0, OPT_INT, &threads, 0, 1024, NULL, 0}, {"seed", 0, OPT_U64, &seed, 0, 0, NULL, 0},
+        {"fold-in", 0, OPT_FLAG, &fold_in, 0, 0, NULL, 0},
     };
     memcpy(specs + DATA_OPT_COUNT, own, sizeof own);
     int n_specs = DATA_OPT_COUNT + (int)(sizeof own / sizeof own[0]);
@@ -72,8 +79,20 @@ int cmd_eval(int argc, char **argv)
     }
     if (ec.mode == NCF_EVAL_FULL && !args_find(specs, n_specs, "negatives")->given) lo.n_negatives = 0;
     ncf_dataset *ds = NULL;
-    int32_t dropped = 0;
-    int status = cli_dataset_for_model(cmd, m, data, &lo, &ds, &dropped);
+    int32_t dropped = 0, folded = 0;
+    int status;
+    if (fold_in) { /* evaluate a copy of the model that holds the folded-in users */
+        ncf_foldin_config fc;
+        cli_foldin_config(m, &fc);
+        ncf_model *ext = NULL;
+        status = cli_dataset_foldin(cmd, m, data, &lo, &fc, threads, &ext, &ds, &dropped, &folded);
+        if (!status) {
+            ncf_model_free(m);
+            m = ext;
+        }
+    } else {
+        status = cli_dataset_for_model(cmd, m, data, &lo, &ds, &dropped);
+    }
     if (status) {
         ncf_model_free(m);
         return status;
@@ -84,10 +103,13 @@ int cmd_eval(int argc, char **argv)
     } else if (json) {
         printf("{\"hr\": %.6f, \"ndcg\": %.6f", mt.hr, mt.ndcg);
         cli_print_metrics_json(stdout, "", &mt);
-        printf(", \"topk\": %d, \"cases\": %d, \"skipped\": %d}\n", topk, mt.n_cases, dropped);
+        printf(", \"topk\": %d, \"cases\": %d, \"skipped\": %d", topk, mt.n_cases, dropped);
+        if (fold_in) printf(", \"folded_in\": %d", folded);
+        printf("}\n");
     } else if (ec.mode == NCF_EVAL_SAMPLED) {
         printf("HR@%d %.4f  NDCG@%d %.4f  (%d test cases", topk, mt.hr, topk, mt.ndcg, mt.n_cases);
         if (dropped) printf(", %d skipped: unknown user or item", dropped);
+        if (fold_in) printf(", %d users folded in", folded);
         printf(")\n");
     } else {
         for (int j = 0; j < mt.n_k; j++)
@@ -96,6 +118,7 @@ int cmd_eval(int argc, char **argv)
                    mt.at[j][NCF_METRIC_PRECISION], mt.at[j][NCF_METRIC_MRR]);
         printf("(full ranking, %d users", mt.n_cases);
         if (dropped) printf(", %d test cases skipped: unknown user or item", dropped);
+        if (fold_in) printf(", %d users folded in", folded);
         printf(")\n");
     }
     ncf_dataset_free(ds);

@@ -5,7 +5,9 @@
  *   GET  /v1/recommend?user=RAW&k=10   top-K unseen items (unknown user:
  *                                      most popular items, "fallback")
  *   POST /v1/recommend {"users": [...], "k": 10}
+ *        both with business rules: only, exclude, include_seen
  *   GET  /v1/score?user=RAW&items=a,b,c
+ *   GET  /v1/similar?item=RAW&k=10     nearest items by cosine
  *   GET  /v1/model, /healthz, /metrics (Prometheus text)
  *
  * One model is served at a time through a reference-counted holder: a
@@ -49,6 +51,9 @@ static const char *HELP =
     "Serves recommendations over HTTP/JSON (docs/serving.md):\n"
     "  GET  /v1/recommend?user=RAW&k=10     top-K items the user has not had\n"
     "  POST /v1/recommend  {\"users\": [...], \"k\": 10}\n"
+    "       rules: only=a,b / exclude=a,b / include_seen=true in the query,\n"
+    "       \"only\": [...], \"exclude\": [...], \"include_seen\": true in the body\n"
+    "  GET  /v1/similar?item=RAW&k=10       items nearest the item (cosine); only=, exclude=\n"
     "  GET  /v1/score?user=RAW&items=a,b,c\n"
     "  GET  /v1/model   GET /healthz   GET /metrics (Prometheus)\n"
     "An unknown user gets the most popular items, marked \"fallback\": \"popular\".\n"
@@ -94,8 +99,9 @@ static void release(served *s)
 }
 
 /* ---- metrics -------------------------------------------------------------- */
-enum { EP_RECOMMEND, EP_RECOMMEND_BATCH, EP_SCORE, EP_MODEL, EP_HEALTHZ, EP_METRICS, EP_OTHER, N_EP };
-static const char *ep_name[N_EP] = {"recommend", "recommend_batch", "score", "model", "healthz", "metrics", "other"};
+enum { EP_RECOMMEND, EP_RECOMMEND_BATCH, EP_SCORE, EP_SIMILAR, EP_MODEL, EP_HEALTHZ, EP_METRICS, EP_OTHER, N_EP };
+static const char *ep_name[N_EP] = {"recommend", "recommend_batch", "score",  "similar",
+                                    "model",     "healthz",         "metrics", "other"};
 static const int codes[] = {200, 400, 404, 405, 413, 500};
 enum { N_CODES = sizeof codes / sizeof codes[0] };
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
@@ -385,6 +391,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0, post = strcmp(method, "POST") == 0;
     if (strcmp(url, "/v1/recommend") == 0) rq->endpoint = EP_RECOMMEND;
     else if (strcmp(url, "/v1/score") == 0) rq->endpoint = EP_SCORE;
+    else if (strcmp(url, "/v1/similar") == 0) rq->endpoint = EP_SIMILAR;
     else if (strcmp(url, "/v1/model") == 0) rq->endpoint = EP_MODEL;
     else if (strcmp(url, "/healthz") == 0) rq->endpoint = EP_HEALTHZ;
     else if (strcmp(url, "/metrics") == 0) rq->endpoint = EP_METRICS;
@@ -399,6 +406,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     }
     served *s = acquire();
     enum MHD_Result ret;
+    const serve_rule_params rp = {MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "only"),
+                                  MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "exclude"),
+                                  MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "include_seen")};
     switch (rq->endpoint) {
     case EP_RECOMMEND: {
         serve_answer a;
@@ -407,7 +417,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
             serve_recommend_post(s, rq->body, rq->len, &a);
         } else {
             serve_recommend_get(s, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "user"),
-                                MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k"), &a);
+                                MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k"), &rp, &a);
         }
         ret = send_answer(c, rq, &a, NULL);
         break;
@@ -416,6 +426,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         serve_answer a;
         serve_score(s, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "user"),
                     MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "items"), &a);
+        ret = send_answer(c, rq, &a, NULL);
+        break;
+    }
+    case EP_SIMILAR: {
+        serve_answer a;
+        serve_similar(s, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "item"),
+                      MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k"), &rp, &a);
         ret = send_answer(c, rq, &a, NULL);
         break;
     }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -75,7 +76,10 @@ static const char *HELP =
     "  --early-stop N            with validation cases: stop after N evaluations without\n"
     "                            a better validation metric and keep that epoch's model\n"
     "Output:\n"
-    "  --out MODEL  --json  --quiet (no progress bar)\n"
+    "  --out MODEL  --json  --quiet\n"
+    "                            on a terminal, a line on stderr shows each epoch's\n"
+    "                            progress (samples done, samples/s, time left); not with\n"
+    "                            --quiet or --json, nor when stderr is not a terminal\n"
     "Checkpoints (docs/cli.md):\n"
     "  --checkpoint FILE         after every --checkpoint-every N epochs (default 1),\n"
     "                            and when SIGINT or SIGTERM stops training (after the\n"
@@ -106,18 +110,77 @@ typedef struct run_state {
     ncf_eval_config ec;
     double samples_total;
     double train_seconds; /* the epochs' training time, summed */
+    /* the progress line (stderr on a terminal, not under --quiet or --json) */
+    const ncf_trainer *trainer;
+    int line_epoch;          /* the epoch the line is about (0: none yet) */
+    double t_first, f_first; /* the clock and fraction at its first report */
+    double t_shown;          /* when the line was last written */
+    int shown_len;           /* its length, for clearing it */
 } run_state;
 
+#define PROGRESS_EVERY 0.25 /* seconds between updates of the progress line */
+
+static double monotonic_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* A count of samples the way a person reads it: 812, 81.2k, 8.12M. */
+static void human_count(char *b, size_t n, double v)
+{
+    if (v >= 1e9) snprintf(b, n, "%.2fG", v / 1e9);
+    else if (v >= 1e6) snprintf(b, n, "%.2fM", v / 1e6);
+    else if (v >= 1e3) snprintf(b, n, "%.1fk", v / 1e3);
+    else snprintf(b, n, "%.0f", v);
+}
+
+/* Erases the progress line (the cursor back at its start). */
+static void progress_clear(run_state *rs)
+{
+    if (!rs->shown_len) return;
+    fprintf(stderr, "\r%*s\r", rs->shown_len, "");
+    fflush(stderr);
+    rs->shown_len = 0;
+}
+
+/* The progress line, rewritten in place a few times a second: the epoch,
+ * samples done of the epoch's, samples per second since this process saw
+ * the epoch start (or resume), and the time left at that rate. */
 static void on_progress(int epoch, double fraction, void *user)
 {
     run_state *rs = user;
-    if (!rs->progress) return;
-    int width = 30, filled = (int)(fraction * width + 0.5);
-    char bar[64];
-    for (int k = 0; k < width; k++) bar[k] = k < filled ? '#' : '.';
-    bar[width] = '\0';
-    fprintf(stderr, "\r  epoch %d/%d [%s] %3.0f%%", epoch, rs->epochs, bar, 100.0 * fraction);
+    if (!rs->progress || !rs->trainer) return;
+    const double now = monotonic_seconds();
+    if (epoch != rs->line_epoch) {
+        rs->line_epoch = epoch;
+        rs->t_first = now;
+        rs->f_first = fraction;
+        rs->t_shown = 0.0;
+    } else if (now - rs->t_shown < PROGRESS_EVERY || fraction >= 1.0) {
+        return; /* the line is cleared when the epoch's result is printed */
+    }
+    const double total = (double)ncf_trainer_epoch_samples(rs->trainer), done = fraction * total;
+    const double dt = now - rs->t_first, rate = dt > 0 ? (fraction - rs->f_first) * total / dt : 0.0;
+    char d[16], t[16], r[16], eta[32] = "";
+    human_count(d, sizeof d, done);
+    human_count(t, sizeof t, total);
+    human_count(r, sizeof r, rate);
+    if (rate > 0) {
+        const double left = (total - done) / rate;
+        if (left >= 3600) snprintf(eta, sizeof eta, "  ETA %dh%02dm", (int)(left / 3600), (int)(left / 60) % 60);
+        else if (left >= 60) snprintf(eta, sizeof eta, "  ETA %dm%02ds", (int)(left / 60), (int)left % 60);
+        else snprintf(eta, sizeof eta, "  ETA %.0fs", left);
+    }
+    char line[160];
+    int n = snprintf(line, sizeof line, "  epoch %d/%d  %s / %s samples (%3.0f%%)  %s samples/s%s", epoch, rs->epochs,
+                     d, t, 100.0 * fraction, rate > 0 ? r : "-", eta);
+    if (n >= (int)sizeof line) n = (int)sizeof line - 1;
+    fprintf(stderr, "\r%s%*s", line, rs->shown_len > n ? rs->shown_len - n : 0, "");
     fflush(stderr);
+    if (n > rs->shown_len) rs->shown_len = n;
+    rs->t_shown = now;
 }
 
 static int on_epoch(const ncf_epoch_report *r, void *user)
@@ -128,7 +191,7 @@ static int on_epoch(const ncf_epoch_report *r, void *user)
     if (ncf_dist_rank() != 0) return 0; /* every process has the same report: rank 0 prints it */
     double sps = r->train_seconds > 0 ? (double)r->samples / r->train_seconds : 0.0;
     const ncf_metric primary = ncf_primary_metric(rs->ec.mode);
-    if (rs->progress) fprintf(stderr, "\r%60s\r", "");
+    progress_clear(rs);
     if (rs->json) {
         /* hr and ndcg at the first cutoff, -1 when the epoch was not evaluated */
         const double hr = r->test.n_cases ? r->test.hr : -1.0, ndcg = r->test.n_cases ? r->test.ndcg : -1.0;
@@ -528,7 +591,8 @@ static int build_configs(train_run *r)
 #undef GIVEN
     if (ncf_train_config_check(tc, &err) != NCF_OK) return usage("%s", err.msg);
     const int rank0 = ncf_dist_rank() == 0; /* under mpirun, rank 0 alone reports and writes */
-    r->rs = (run_state){.json = a->json, .progress = rank0 && !a->quiet && isatty(2), .ec = r->ec, .epochs = a->epochs};
+    r->rs = (run_state){.json = a->json, .progress = rank0 && !a->quiet && !a->json && isatty(2), .ec = r->ec,
+                        .epochs = a->epochs};
     tc->on_epoch = on_epoch;
     tc->on_progress = on_progress;
     tc->user = &r->rs;
@@ -641,6 +705,7 @@ static int prepare(train_run *r)
     describe(r, carried, added);
     if (!r->trainer && ncf_trainer_create(r->m, ds, &r->tc, &r->trainer, &err) != NCF_OK)
         return cli_fail("train", &err);
+    r->rs.trainer = r->trainer;
     if (r->ck)
         fprintf(r->info, "resumed from %s: %d epochs done%s\n", a->resume, ncf_trainer_epochs_done(r->trainer),
                 ncf_trainer_steps_done(r->trainer) ? ", and part of the next" : "");
@@ -660,7 +725,7 @@ static int train_epochs(train_run *r)
     while (!ncf_trainer_done(t)) {
         const ncf_status st = ncf_trainer_epoch(t, NULL, &err);
         if (st == NCF_ERR_INTERRUPTED || (st == NCF_OK && g_signal)) {
-            if (r->rs.progress) fprintf(stderr, "\r%60s\r", "");
+            progress_clear(&r->rs);
             if (a->checkpoint && save_checkpoint(t, a->checkpoint, r->note, r->info)) return 1;
             const int sig = g_signal ? g_signal : SIGINT;
             fprintf(stderr, "ncf train: stopped by %s in epoch %d%s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
@@ -669,7 +734,10 @@ static int train_epochs(train_run *r)
             if (a->checkpoint) fprintf(stderr, "ncf train: resume with: ncf train --resume %s\n", a->checkpoint);
             return 128 + sig;
         }
-        if (st != NCF_OK) return cli_fail("train", &err);
+        if (st != NCF_OK) {
+            progress_clear(&r->rs);
+            return cli_fail("train", &err);
+        }
         if (a->checkpoint && (ncf_trainer_epochs_done(t) % a->checkpoint_every == 0 || ncf_trainer_done(t)) &&
             save_checkpoint(t, a->checkpoint, r->note, r->info))
             return 1;

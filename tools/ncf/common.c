@@ -181,3 +181,15 @@ int cli_dataset_for_model(const char *cmd, const ncf_model *m, const char *path,
     if (st != NCF_OK) return cli_fail(cmd, &err);
     return 0;
 }
+
+void cli_json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') printf("\\%c", c);
+        else if (c < 0x20) printf("\\u%04x", c);
+        else putchar(c);
+    }
+    putchar('"');
+}

@@ -13,6 +13,7 @@ static const char *USAGE =
     "  train       train a model and evaluate HR@K / NDCG@K after every epoch\n"
     "  eval        evaluate a saved model on a dataset\n"
     "  recommend   top-K items for a user (or every user), in raw ids\n"
+    "  similar     the items nearest an item (or every item) by cosine\n"
     "  serve       HTTP/JSON recommendation service\n"
     "  export      weights as safetensors, id maps as TSV\n"
     "  split       leave-one-out split of an interactions file, in the NCF format\n"
@@ -47,6 +48,7 @@ int main(int argc, char **argv)
     if (strcmp(c, "synth") == 0) return cmd_synth(argc - 2, argv + 2);
     if (strcmp(c, "serve") == 0) return cmd_serve(argc - 2, argv + 2);
     if (strcmp(c, "export") == 0) return cmd_export(argc - 2, argv + 2);
+    if (strcmp(c, "similar") == 0) return cmd_similar(argc - 2, argv + 2);
     fprintf(stderr, "ncf: unknown command '%s'\n\n%s", c, USAGE);
     return 2;
 }

@@ -1,7 +1,7 @@
 /* serve_core.h — the parts of `ncf serve` that need no socket: loading the
  * served model (with its /v1/model answer), and turning one request's
  * decoded query values or JSON body into its answer (status code and JSON
- * text). cmd_serve.c wraps these in libmicrohttpd; tests/fuzz/fuzz_serve.c
+ * text), business rules (only / exclude / include_seen) included. cmd_serve.c wraps these in libmicrohttpd; tests/fuzz/fuzz_serve.c
  * calls them directly. Behaviour and messages are docs/serving.md's. */
 #ifndef NCF_TOOL_SERVE_CORE_H
 #define NCF_TOOL_SERVE_CORE_H
@@ -11,11 +11,14 @@
 
 #include "ncf/ncf.h"
 
-/* One loaded model as served: the model, its scorer, and the /v1/model
- * body. refs is the holder's reference count (cmd_serve.c; 1 after load). */
+/* One loaded model as served: the model, its scorer, its item vectors
+ * for /v1/similar, and the /v1/model body. refs is the holder's reference
+ * count (cmd_serve.c; 1 after load). */
 typedef struct served {
     ncf_model *m;
     ncf_scorer *sc;
+    ncf_similar *sim;
+    ncf_foldin *fo; /* fold-in for {"history": [...]} (serve_foldin.c); NULL when the model has too many user parameters */
     char *info; /* /v1/model body */
     int refs;
 } served;
@@ -42,13 +45,29 @@ typedef struct serve_answer {
  * from the request, the text is valid JSON. */
 void serve_error(serve_answer *a, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* The business-rule parameters of a GET as decoded from the query string
+ * (NULL when absent): only and exclude are comma-separated raw item ids,
+ * include_seen is true|false|1|0 (docs/serving.md, Business rules). */
+typedef struct serve_rule_params {
+    const char *only, *exclude, *include_seen;
+} serve_rule_params;
+
 /* GET /v1/recommend: user and k as decoded from the query string (NULL
- * when absent). */
-void serve_recommend_get(const served *s, const char *user, const char *k, serve_answer *a);
+ * when absent); rp may be NULL (no rules). */
+void serve_recommend_get(const served *s, const char *user, const char *k, const serve_rule_params *rp,
+                         serve_answer *a);
 /* POST /v1/recommend: the body, len bytes (need not be NUL-terminated;
- * NULL when empty). */
+ * NULL when empty): {"users": [...], "k": 10, "only": [...], "exclude":
+ * [...], "include_seen": false}. */
 void serve_recommend_post(const served *s, const char *body, size_t len, serve_answer *a);
+/* POST /v1/recommend whose body (parsed, an object) has "history": a user
+ * given by their items, folded in (serve_foldin.c). */
+struct json_t;
+void serve_recommend_history(const served *s, struct json_t *body, serve_answer *a);
 /* GET /v1/score: user and items as decoded from the query string. */
 void serve_score(const served *s, const char *user, const char *items, serve_answer *a);
+/* GET /v1/similar: item and k as decoded from the query string, rp as for
+ * recommend (include_seen has no meaning here and is not read). */
+void serve_similar(const served *s, const char *item, const char *k, const serve_rule_params *rp, serve_answer *a);
 
 #endif
