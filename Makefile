@@ -14,10 +14,21 @@
 #   make demo       synthetic data -> NeuMF -> metrics and recommendations
 #   make install    PREFIX=/usr/local (headers, libncf.a, libncf.so, ncf.pc, ncf)
 #   make plots      docs/img/*.png: training curves on the shared data (ncf.plot)
-# Options: WERROR=1 (on by default when CI=true), NO_OMP=1, NATIVE=1.
+#   make MPI=1      ./ncf (and the libraries, in build-mpi) built with Open MPI's mpicc and
+#                   -DNCF_MPI: `mpirun -np N ./ncf train --shards S ...` trains on N processes
+#                   (docs/distributed.md); installs Open MPI first (scripts/setup-deps.sh mpi)
+# Options: WERROR=1 (on by default when CI=true), NO_OMP=1, NATIVE=1, MPI=1.
 
 CC      ?= cc
 PREFIX  ?= /usr/local
+# MPI=1: everything is compiled by mpicc with -DNCF_MPI, into a build
+# directory of its own (objects of the two kinds never mix); only
+# src/dist/dist.c differs, and without MPI it is a group of one.
+ifeq ($(MPI),1)
+MPICC   ?= mpicc
+CC      := $(MPICC)
+BUILD   ?= build-mpi
+endif
 BUILD   ?= build
 # Debian's interpreter, with its python3-numpy/-pytest/-matplotlib (not
 # whatever python3 comes first on the PATH)
@@ -33,7 +44,7 @@ OPT      ?= -O3
 CSTD     := -std=c11
 # CFLAGS and LDFLAGS given by the user (or by `make asan`) are added last,
 # never instead of the project's own flags.
-NCF_CPPFLAGS := -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L
+NCF_CPPFLAGS := -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L $(if $(filter 1,$(MPI)),-DNCF_MPI)
 # -ffp-contract=off: a * b + c stays two roundings unless the source fuses
 # it (docs/design.md); gcc's default under -std=c11 already, not clang's.
 NCF_CFLAGS   := $(CSTD) $(OPT) -g $(WARN) -fPIC -fno-strict-aliasing -fno-math-errno -ffp-contract=off
@@ -95,12 +106,22 @@ $(BUILD)/libncf.so: $(LIB_OBJ)
 # The tool links libmicrohttpd and jansson (ncf serve); the library does not.
 TOOL_LIBS := -lmicrohttpd -ljansson
 $(TOOL_OBJ): | deps
+# ./ncf is linked from whichever build directory made it last: .ncf-build
+# names it (rewritten only when it changes), so going from MPI=1 back to
+# the default build (or the other way) links ./ncf again.
+ifeq ($(TOOL),ncf)
+$(shell [ "$$(cat .ncf-build 2>/dev/null)" = "$(BUILD)" ] || echo "$(BUILD)" > .ncf-build)
+$(TOOL): .ncf-build
+endif
 $(TOOL): $(TOOL_OBJ) $(BUILD)/libncf.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(TOOL_OBJ) $(BUILD)/libncf.a $(TOOL_LIBS) $(LDLIBS)
 
 deps:
 	@sh scripts/setup-deps.sh
+ifeq ($(MPI),1)
+	@sh scripts/setup-deps.sh mpi
+endif
 
 $(BUILD)/tests/%: tests/%.c $(TESTUTIL) $(BUILD)/libncf.a $(HDRS)
 	@mkdir -p $(dir $@)
@@ -113,9 +134,14 @@ $(BUILD)/tests/%: tests/%.c $(TESTUTIL) $(BUILD)/libncf.a $(HDRS)
 # $(BUILD)/libncf.so; both suites always run, each prints its closing line,
 # and the target fails if either failed. PYTHON_TESTS=0 leaves them out
 # (make asan does: a sanitized libncf.so cannot be loaded into python).
+# When mpicc and mpirun are there (scripts/setup-deps.sh mpi installs them),
+# build-mpi/ncf is built too and test_mpi runs it on 1, 2 and 4 processes
+# (NCF_MPI_BIN); without them test_mpi skips, saying so.
+MPI_TEST_BIN ?= $(shell command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 && echo build-mpi/ncf)
 test: deps
 	@$(MAKE) --no-print-directory $(TOOL) $(TESTS) $(if $(filter 1,$(PYTHON_TESTS)),$(BUILD)/libncf.so)
-	@rc=0; NCF_BIN=./$(TOOL) sh scripts/run-tests.sh $(BUILD) $(TESTS) || rc=1; \
+	@$(if $(MPI_TEST_BIN),$(MAKE) --no-print-directory MPI=1 BUILD=build-mpi TOOL=$(MPI_TEST_BIN) $(MPI_TEST_BIN))
+	@rc=0; NCF_BIN=./$(TOOL) NCF_MPI_BIN=$(MPI_TEST_BIN) sh scripts/run-tests.sh $(BUILD) $(TESTS) || rc=1; \
 	if [ "$(PYTHON_TESTS)" = 1 ]; then \
 	  echo "== python binding (tests/python)"; \
 	  NCF_BIN=./$(TOOL) NCF_LIBRARY="$(CURDIR)/$(BUILD)/libncf.so" $(PYTHON) -m pytest -q -p no:cacheprovider \
@@ -215,6 +241,8 @@ bench: $(TOOL) $(BENCHES)
 	@sh scripts/bench-scale.sh ./$(TOOL)
 	@sh scripts/bench-load.sh ./$(TOOL)
 	@sh scripts/bench-topk.sh ./$(TOOL) $(BUILD)
+	@$(if $(MPI_TEST_BIN),$(MAKE) --no-print-directory MPI=1 BUILD=build-mpi TOOL=$(MPI_TEST_BIN) $(MPI_TEST_BIN))
+	@sh scripts/bench-mpi.sh ./$(TOOL) $(if $(MPI_TEST_BIN),$(MPI_TEST_BIN),build-mpi/ncf)
 
 demo: $(TOOL)
 	@sh scripts/demo.sh
@@ -240,4 +268,4 @@ uninstall:
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/ncf.pc $(DESTDIR)$(PREFIX)/bin/ncf
 
 clean:
-	rm -rf build build-asan build-phase build-clang build-fuzz build-tsan ncf
+	rm -rf build build-asan build-phase build-clang build-fuzz build-tsan build-mpi ncf .ncf-build

@@ -1,5 +1,5 @@
 #!/bin/sh
-# setup-deps.sh [bench|clang|fuzz] — installs the Debian 12 packages that building
+# setup-deps.sh [bench|clang|fuzz|mpi] — installs the Debian 12 packages that building
 # and testing ncf need, when they are missing (apt-get; sudo when not root).
 # Idempotent and quiet when everything is present. The library needs only
 # gcc and make; the tool's `serve` needs libmicrohttpd and jansson; the
@@ -9,12 +9,14 @@
 # `bench` adds wrk (the HTTP load generator) and time (GNU time: peak memory
 # of a command, scripts/bench-load.sh); `clang` adds clang 14 and its
 # OpenMP runtime (`make clang`); `fuzz` adds clang 14 and libFuzzer
-# (`make fuzz`, `make fuzz-replay`, `make tsan`).
+# (`make fuzz`, `make fuzz-replay`, `make tsan`); `mpi` adds Open MPI
+# (mpicc, mpirun: `make MPI=1`, docs/distributed.md).
 set -e
 PKGS="libcmocka-dev libmicrohttpd-dev libjansson-dev curl python3 python3-pytest python3-numpy python3-matplotlib python3-setuptools python3-pip python3-venv"
 [ "${1:-}" = bench ] && PKGS="$PKGS wrk time"
 [ "${1:-}" = clang ] && PKGS="$PKGS clang-14 libomp-14-dev"
 [ "${1:-}" = fuzz ] && PKGS="$PKGS clang-14 libfuzzer-14-dev"
+[ "${1:-}" = mpi ] && PKGS="$PKGS libopenmpi-dev openmpi-bin"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

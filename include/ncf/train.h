@@ -160,6 +160,12 @@ typedef struct ncf_train_config {
      * full) and put the weights of the best validation epoch back. 0: off.
      * Needs validation cases (ds->valid). */
     int early_stop;
+    /* 0: the order of one process (today's, the default). S >= 1: sharded
+     * training (docs/distributed.md): the users split into S shards whose
+     * gradients are reduced in fixed point, which gives the same model
+     * bytes on any number of processes (ncf_dist_size) and threads for a
+     * given S and seed -- other bytes than shards 0. At most batch. */
+    int shards;
 
     /* Called after each epoch (may be NULL); returning non-zero stops training. */
     int (*on_epoch)(const ncf_epoch_report *report, void *user);
@@ -271,8 +277,11 @@ ncf_status ncf_trainer_finish(ncf_trainer *t, ncf_train_result *result, ncf_err 
  * directory fsynced: a crash leaves the previous checkpoint or the new one.
  * CRC-checked and versioned like the model file. The data's fingerprint
  * is computed by the first save of a trainer and kept for the others. */
-#define NCF_CHECKPOINT_VERSION 1
+#define NCF_CHECKPOINT_VERSION 2 /* 2: sharded runs (cfg.shards > 0); others still write 1 */
 
+/* Sharded runs: collective (every process calls it; rank 0 gathers the
+ * user rows and their optimizer state and alone writes the file, which any
+ * number of processes can resume from with the same shards). */
 ncf_status ncf_trainer_save_checkpoint(ncf_trainer *t, const char *path, const char *note, ncf_err *err);
 
 typedef struct ncf_checkpoint ncf_checkpoint;
@@ -302,6 +311,28 @@ uint64_t ncf_dataset_fingerprint(const ncf_dataset *ds);
  * it) may differ. */
 ncf_status ncf_trainer_resume(ncf_checkpoint *ck, const ncf_dataset *ds, const ncf_train_config *cfg,
                               ncf_model **model, ncf_trainer **out, ncf_err *err);
+
+/* ---- several processes (docs/distributed.md) -------------------------------- */
+/* In a library built with MPI (make MPI=1), starts MPI (MPI_THREAD_FUNNELED:
+ * later calls into the library that communicate come from this thread);
+ * the processes mpirun started are then one group, and a trainer with
+ * cfg.shards >= 1 trains on all of them (collectively: every rank makes
+ * the same calls in the same order; rank 0 alone should write files).
+ * Without MPI, or without this call, the group is this process alone.
+ * Returns NCF_OK at once when already started or built without MPI. */
+ncf_status ncf_dist_init(int *argc, char ***argv, ncf_err *err);
+void ncf_dist_finalize(void);     /* ends MPI when ncf_dist_init started it */
+int ncf_dist_available(void);     /* 1 when the library was built with MPI */
+int ncf_dist_rank(void);          /* this process's rank (0 without MPI) */
+int ncf_dist_size(void);          /* processes in the group (1 without MPI) */
+void ncf_dist_abort(int status);  /* ends every process of the group (MPI_Abort), or exits */
+
+/* What a sharded run's reductions have cost this process so far: seconds
+ * spent in them (thread 0's wall clock, waiting for the other processes
+ * included), bytes this process contributed to them (each byte is sent and
+ * received; MPI's algorithm decides how often), and their number (one a
+ * step, one an epoch). All 0 for a run without shards. */
+void ncf_trainer_comm(const ncf_trainer *t, double *seconds, uint64_t *bytes, int64_t *exchanges);
 
 /* Number of threads the library uses for `threads` (0 = all cores). */
 int ncf_threads_resolve(int threads);

@@ -162,6 +162,7 @@ class ncf_train_config(ctypes.Structure):
         ("eval", ncf_eval_config),
         ("eval_every_epoch", c_int),
         ("early_stop", c_int),
+        ("shards", c_int),
         ("on_epoch", ON_EPOCH_FN),
         ("on_progress", ON_PROGRESS_FN),
         ("user", c_void_p),

@@ -37,7 +37,10 @@ enum ncf_stream {
     NCF_STREAM_SYNTH = 0x5717,
     NCF_STREAM_SYNTH_USER = 0x5718,
     /* Per-epoch streams of the sampler (sampler.c), from the training seed;
-     * the tag is the base plus the 1-based epoch (ncf_stream_*_ below). */
+     * the tag is the base plus the 1-based epoch (ncf_stream_*_ below).
+     * Sharded training (--shards, src/train/shard.c) has a sampler per
+     * shard s whose indices are these plus (s + 1) << 40 (the sampler's
+     * key; block, chunk and bucket indices stay below 2^40). */
     NCF_STREAM_NEGATIVES_BASE = 0x5a3e0000, /* training negatives: index the block of positives */
     NCF_STREAM_BUCKETS_BASE = 0x5b0c0000,   /* shuffle bucket of each sample: index the chunk of blocks */
     NCF_STREAM_SHUFFLE_BASE = 0x50ff0000,   /* Fisher-Yates within a bucket: index the bucket */

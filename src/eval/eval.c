@@ -185,7 +185,7 @@ void ncf_full_ranks_(const float *scores, int32_t n_items, const int32_t *excl, 
 }
 
 /* Each case's rank among its own negatives (sampled protocol). */
-static ncf_status ranks_sampled(const ncf_model *m, const ncf_cases *cs, int T, int *rank)
+static ncf_status ranks_sampled(const ncf_model *m, const ncf_cases *cs, int T, const uint8_t *own, int *rank)
 {
     const int32_t n = cs->n;
     int64_t max_neg = 0;
@@ -214,6 +214,10 @@ static ncf_status ranks_sampled(const ncf_model *m, const ncf_cases *cs, int T, 
         for (int32_t c = 0; c < n; c++) {
             if (!act || !scores || !negs || !stamp || !uh) continue;
             const int32_t u = cs->users[c], i = cs->items[c];
+            if (own && !own[u]) { /* another process ranks it */
+                rank[c] = 0;
+                continue;
+            }
             /* drop the held-out item and repeats, O(n) with a stamp per item */
             int kept = 0;
             stamp[i] = c + 1;
@@ -247,34 +251,50 @@ static ncf_status ranks_sampled(const ncf_model *m, const ncf_cases *cs, int T, 
 
 /* Full ranking: cases grouped by user (group g = order[goff[g] .. goff[g+1])),
  * ranks per case, by the top-K engine (model/topk.h): candidates are the
- * items not in the user's training items of ds. */
+ * items not in the user's training items of ds. own (NULL: every user)
+ * marks the users this process ranks; the other groups' ranks are 0
+ * (another process ranks them). */
 static ncf_status ranks_full(const ncf_model *m, const ncf_dataset *ds, const ncf_cases *cs, const int32_t *order,
-                             const int32_t *goff, int32_t n_groups, int kmax, int T, int *rank)
+                             const int32_t *goff, int32_t n_groups, int kmax, int T, const uint8_t *own, int *rank)
 {
     ncf_topk *e = NULL;
     if (ncf_topk_create_(m, T, &e) != NCF_OK) return NCF_ERR_NOMEM;
     const int32_t n = goff[n_groups];
     int32_t *users = malloc(((size_t)n_groups + 1) * sizeof *users);
+    int32_t *off = malloc(((size_t)n_groups + 1) * sizeof *off);
     int32_t *test = malloc(((size_t)n + 1) * sizeof *test);
+    int32_t *at = malloc(((size_t)n + 1) * sizeof *at); /* the case of each test slot */
     int *r = malloc(((size_t)n + 1) * sizeof *r);
     ncf_status st = NCF_ERR_NOMEM;
-    if (users && test && r) {
-        for (int32_t g = 0; g < n_groups; g++) users[g] = cs->users[order[goff[g]]];
-        for (int32_t c = 0; c < n; c++) test[c] = cs->items[order[c]];
+    if (users && off && test && at && r) {
+        int32_t ng = 0, nc = 0; /* the groups (and cases) this process ranks */
+        off[0] = 0;
+        for (int32_t g = 0; g < n_groups; g++) {
+            const int32_t u = cs->users[order[goff[g]]];
+            for (int32_t c = goff[g]; c < goff[g + 1]; c++) rank[order[c]] = 0;
+            if (own && !own[u]) continue;
+            users[ng] = u;
+            for (int32_t c = goff[g]; c < goff[g + 1]; c++, nc++) test[nc] = cs->items[order[c]], at[nc] = order[c];
+            off[++ng] = nc;
+        }
         const ncf_topk_filter f = {.seen_off = ds->train_offsets, .seen = ds->train_items};
-        st = ncf_topk_ranks_(e, users, n_groups, goff, test, &f, kmax, T, r);
+        st = ncf_topk_ranks_(e, users, ng, off, test, &f, kmax, T, r);
         if (st == NCF_OK)
-            for (int32_t c = 0; c < n; c++) rank[order[c]] = r[c];
+            for (int32_t c = 0; c < nc; c++) rank[at[c]] = r[c];
     }
     free(users);
+    free(off);
     free(test);
+    free(at);
     free(r);
     ncf_topk_free_(e);
     return st;
 }
 
-ncf_status ncf_evaluate_cases(const ncf_model *m, const ncf_dataset *ds, const ncf_cases *cs,
-                              const ncf_eval_config *ec, int threads, ncf_metrics *out, ncf_err *err)
+ncf_status ncf_evaluate_cases_own_(const ncf_model *m, const ncf_dataset *ds, const ncf_cases *cs,
+                                   const ncf_eval_config *ec, int threads, const uint8_t *own,
+                                   int (*combine)(int *rank, int32_t n, void *arg), void *arg, ncf_metrics *out,
+                                   ncf_err *err)
 {
     memset(out, 0, sizeof *out);
     ncf_status st = ncf_eval_config_check(ec, err);
@@ -299,7 +319,7 @@ ncf_status ncf_evaluate_cases(const ncf_model *m, const ncf_dataset *ds, const n
         for (int32_t c = 0; c < n; c++) order[c] = goff[c] = c;
         n_groups = n;
         goff[n] = n;
-        st = ranks_sampled(m, cs, T, rank);
+        st = ranks_sampled(m, cs, T, own, rank);
     } else {
         for (int32_t c = 0; c < n; c++) count[cs->users[c] + 1]++;
         for (int32_t u = 0; u < ds->n_users; u++) count[u + 1] += count[u];
@@ -307,9 +327,10 @@ ncf_status ncf_evaluate_cases(const ncf_model *m, const ncf_dataset *ds, const n
             if (count[u + 1] > count[u]) goff[n_groups++] = count[u];
         goff[n_groups] = n;
         for (int32_t c = 0; c < n; c++) order[count[cs->users[c]]++] = c; /* stable: case order within a user */
-        st = ranks_full(m, ds, cs, order, goff, n_groups, kmax_of(ec), T, rank);
+        st = ranks_full(m, ds, cs, order, goff, n_groups, kmax_of(ec), T, own, rank);
     }
     if (st != NCF_OK) goto nomem;
+    if (combine && combine(rank, n, arg) != 0) goto nomem;
     double sums[NCF_MAX_TOPK][NCF_METRICS] = {{0}};
     int *r = malloc((size_t)n * sizeof *r);
     if (!r) goto nomem;

@@ -38,6 +38,17 @@ void ncf_full_ranks_(const float *scores, int32_t n_items, const int32_t *excl, 
  * ncf_full_ranks_ or one sampled case) at every cutoff of ec to sums. */
 void ncf_metrics_add_ranks_(const int *ranks, int n_test, const ncf_eval_config *ec, double sums[][NCF_METRICS]);
 
+/* ncf_evaluate_cases, where only the cases of the users own marks
+ * (own[u] != 0; NULL: every user) are ranked here and the others get rank
+ * 0; then combine(rank, n, arg) (NULL: none; non-zero return: failure,
+ * reported as out of memory) completes the ranks of all n cases before
+ * the metrics are summed (sharded training adds them up across
+ * processes: src/train/shard.c). */
+ncf_status ncf_evaluate_cases_own_(const ncf_model *m, const ncf_dataset *ds, const ncf_cases *cs,
+                                   const ncf_eval_config *ec, int threads, const uint8_t *own,
+                                   int (*combine)(int *rank, int32_t n, void *arg), void *arg, ncf_metrics *out,
+                                   ncf_err *err);
+
 /* Sampled evaluation of ds->test at one cutoff (HR@topk, NDCG@topk):
  * ncf_evaluate_cases with the sampled protocol at K = topk. */
 ncf_status ncf_evaluate_(const ncf_model *m, const ncf_dataset *ds, int topk, int threads, ncf_metrics *out,

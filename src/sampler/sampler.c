@@ -10,26 +10,34 @@
 #define SAMPLER_BLOCK 4096   /* positives per RNG stream */
 #define SHUFFLE_BUCKET 32768 /* samples per shuffle bucket on average (384 kB: within L2) */
 
-ncf_status ncf_sampler_init_(ncf_sampler *s, const ncf_dataset *ds)
+ncf_status ncf_sampler_init_range_(ncf_sampler *s, const ncf_dataset *ds, int32_t u0, int32_t u1, int shard)
 {
     memset(s, 0, sizeof *s);
     s->ds = ds;
-    s->n_pos = ds->n_train;
+    s->u0 = u0;
+    s->pos0 = ds->train_offsets[u0];
+    s->n_pos = ds->train_offsets[u1] - s->pos0;
+    s->key = shard < 0 ? 0 : (uint64_t)(shard + 1) << 40;
     s->bucket = SHUFFLE_BUCKET;
-    s->pos_user = malloc(((size_t)ds->n_train + 1) * sizeof *s->pos_user);
+    s->pos_user = malloc(((size_t)s->n_pos + 1) * sizeof *s->pos_user);
     if (!s->pos_user) return NCF_ERR_NOMEM;
-    for (int32_t u = 0; u < ds->n_users; u++)
-        for (int64_t k = ds->train_offsets[u]; k < ds->train_offsets[u + 1]; k++) s->pos_user[k] = u;
-    uint64_t bits = (uint64_t)ds->n_users * (uint64_t)ds->n_items;
+    for (int32_t u = u0; u < u1; u++)
+        for (int64_t k = ds->train_offsets[u]; k < ds->train_offsets[u + 1]; k++) s->pos_user[k - s->pos0] = u;
+    uint64_t bits = (uint64_t)(u1 - u0) * (uint64_t)ds->n_items;
     if (bits <= (1ull << 30)) {
         s->bits = calloc((size_t)(bits / 64 + 1), sizeof *s->bits);
         if (s->bits) /* without it the binary search still works */
-            for (int64_t k = 0; k < ds->n_train; k++) {
-                uint64_t b = (uint64_t)s->pos_user[k] * (uint64_t)ds->n_items + (uint64_t)ds->train_items[k];
+            for (int64_t k = 0; k < s->n_pos; k++) {
+                uint64_t b = (uint64_t)(s->pos_user[k] - u0) * (uint64_t)ds->n_items + (uint64_t)ds->train_items[s->pos0 + k];
                 s->bits[b >> 6] |= 1ull << (b & 63);
             }
     }
     return NCF_OK;
+}
+
+ncf_status ncf_sampler_init_(ncf_sampler *s, const ncf_dataset *ds)
+{
+    return ncf_sampler_init_range_(s, ds, 0, ds->n_users, -1);
 }
 
 void ncf_sampler_free_(ncf_sampler *s)
@@ -42,7 +50,7 @@ void ncf_sampler_free_(ncf_sampler *s)
 int ncf_sampler_has_(const ncf_sampler *s, int32_t u, int32_t i)
 {
     if (s->bits) {
-        uint64_t b = (uint64_t)u * (uint64_t)s->ds->n_items + (uint64_t)i;
+        uint64_t b = (uint64_t)(u - s->u0) * (uint64_t)s->ds->n_items + (uint64_t)i;
         return (int)((s->bits[b >> 6] >> (b & 63)) & 1);
     }
     return ncf_dataset_has_train(s->ds, u, i);
@@ -109,10 +117,10 @@ static void fill_block(const ncf_sampler *s, ncf_loss loss, int neg, uint64_t se
     const int per = per_positive(loss, neg);
     const user_bits *ub = own->w ? own : NULL; /* NULL: the global bitset, or the binary search */
     ncf_rng rng;
-    ncf_rng_seed_(&rng, seed, ncf_stream_negatives_(epoch), (uint64_t)b);
+    ncf_rng_seed_(&rng, seed, ncf_stream_negatives_(epoch), s->key + (uint64_t)b);
     const int64_t end = block_end(s, b);
     for (int64_t p = b * SAMPLER_BLOCK; p < end; p++) {
-        int32_t u = s->pos_user[p], i = ds->train_items[p];
+        int32_t u = s->pos_user[p], i = ds->train_items[s->pos0 + p];
         ncf_sample *o = out + (p - b * SAMPLER_BLOCK) * per;
         if (ub) user_bits_set(ds, own, u);
         /* A user who has every item has no negative: skip drawing (the
@@ -145,9 +153,9 @@ typedef struct shuffle_plan {
 
 static int64_t chunk_first_block(const shuffle_plan *sp, int64_t c) { return sp->n_blocks * c / sp->n_chunks; }
 
-static void chunk_stream(ncf_rng *rng, uint64_t seed, int epoch, int64_t c)
+static void chunk_stream(ncf_rng *rng, uint64_t seed, int epoch, uint64_t key, int64_t c)
 {
-    ncf_rng_seed_(rng, seed, ncf_stream_buckets_(epoch), (uint64_t)c);
+    ncf_rng_seed_(rng, seed, ncf_stream_buckets_(epoch), key + (uint64_t)c);
 }
 
 static int64_t block_samples(const ncf_sampler *s, int per, int64_t b)
@@ -183,7 +191,7 @@ ncf_status ncf_sampler_epoch_(const ncf_sampler *s, ncf_loss loss, int neg, uint
         const int64_t b1 = chunk_first_block(&sp, c + 1);
         for (int64_t b = chunk_first_block(&sp, c); b < b1; b++) m += block_samples(s, per, b);
         ncf_rng rng;
-        chunk_stream(&rng, seed, epoch, c);
+        chunk_stream(&rng, seed, epoch, s->key, c);
         for (int64_t q = 0; q < m; q++) count[ncf_rng_below_(&rng, K)]++;
     }
     /* where each bucket starts, and within it each chunk's part, in chunk order */
@@ -213,7 +221,7 @@ ncf_status ncf_sampler_epoch_(const ncf_sampler *s, ncf_loss loss, int neg, uint
             if (!block) continue;
             int64_t *at = sp.at + c * sp.n_buckets;
             ncf_rng rng;
-            chunk_stream(&rng, seed, epoch, c);
+            chunk_stream(&rng, seed, epoch, s->key, c);
             const int64_t b1 = chunk_first_block(&sp, c + 1);
             for (int64_t b = chunk_first_block(&sp, c); b < b1; b++) {
                 fill_block(s, loss, neg, seed, epoch, b, &own, block);
@@ -234,7 +242,7 @@ ncf_status ncf_sampler_epoch_(const ncf_sampler *s, ncf_loss loss, int neg, uint
     for (int64_t k = 0; k < sp.n_buckets; k++) {
         ncf_sample *a = out + start[k];
         ncf_rng rng;
-        ncf_rng_seed_(&rng, seed, ncf_stream_shuffle_(epoch), (uint64_t)k);
+        ncf_rng_seed_(&rng, seed, ncf_stream_shuffle_(epoch), s->key + (uint64_t)k);
         for (int64_t q = start[k + 1] - start[k] - 1; q > 0; q--) {
             const int64_t j = shuffle_draw(&rng, q);
             const ncf_sample t = a[q];

@@ -31,16 +31,24 @@ _Static_assert(sizeof(ncf_sample) == 12, "ncf_sample is three int32");
 
 typedef struct ncf_sampler {
     const ncf_dataset *ds;
-    uint64_t *bits; /* n_users * n_items bits, or NULL */
+    uint64_t *bits; /* (users of the range) * n_items bits, or NULL */
     int64_t n_pos;
-    int32_t *pos_user; /* positives in CSR order */
+    int32_t *pos_user; /* the range's positives in CSR order */
     int64_t bucket;    /* samples per shuffle bucket on average (tests set it small) */
+    int32_t u0;        /* the range's first user */
+    int64_t pos0;      /* its first positive in ds->train_items */
+    uint64_t key;      /* added to every stream index: 0 for all users, else
+                          (shard + 1) << 40 (block, chunk and bucket indices stay below 2^40) */
 } ncf_sampler;
 
+/* A sampler of every user's positives (the one-process order). */
 ncf_status ncf_sampler_init_(ncf_sampler *s, const ncf_dataset *ds);
+/* A sampler of the positives of users [u0, u1) alone, its streams keyed
+ * by shard (sharded training: the samples of shard `shard`). */
+ncf_status ncf_sampler_init_range_(ncf_sampler *s, const ncf_dataset *ds, int32_t u0, int32_t u1, int shard);
 void ncf_sampler_free_(ncf_sampler *s);
 
-/* 1 when (u, i) is a training positive. */
+/* 1 when (u, i) is a training positive (u in the sampler's range). */
 int ncf_sampler_has_(const ncf_sampler *s, int32_t u, int32_t i);
 
 /* Number of ncf_sample entries one epoch produces. */

@@ -22,6 +22,7 @@
 #include "core/crcwriter.h"
 #include "io/modelfile.h"
 #include "ncf/outfile.h"
+#include "train/shard.h"
 #include "train/trainer_impl.h"
 
 static const char MAGIC[8] = {'N', 'C', 'F', 'C', 'K', 'P', 'T', '\0'};
@@ -78,6 +79,9 @@ static ncf_status sync_dir(const char *path, ncf_err *err)
 ncf_status ncf_trainer_save_checkpoint(ncf_trainer *t, const char *path, const char *note, ncf_err *err)
 {
     if (t->finished) return ncf_fail_(err, NCF_ERR_ARG, "%s: the run is finished: nothing to go on from", path);
+    if (t->e.sh && shard_collect_state(&t->e, t->best.tab) != 0) /* rank 0 gets every user row and its state */
+        return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory gathering the user rows");
+    if (ncf_dist_rank() != 0) return NCF_OK; /* rank 0 writes */
     if (!t->known_fingerprint) { /* the data does not change under a trainer */
         t->fingerprint = ncf_dataset_fingerprint(t->ds);
         t->known_fingerprint = 1;
@@ -99,10 +103,11 @@ ncf_status ncf_trainer_save_checkpoint(ncf_trainer *t, const char *path, const c
         return NCF_ERR_IO;
     }
     ncf_crc_writer w = {ncf_outfile_stream(out), 0, 1};
-    const uint32_t version = NCF_CHECKPOINT_VERSION;
+    const uint32_t version = t->c.shards > 0 ? 2 : 1; /* version 1 has no shards: runs without them write it */
     ncf_cw_put_(&w, MAGIC, 8);
     ncf_cw_put_(&w, &version, 4);
     put_config(&w, &t->c);
+    if (version >= 2) ncf_cw_i32_(&w, t->c.shards);
     ncf_cw_u64_(&w, t->fingerprint);
     ncf_cw_i32_(&w, t->ds->n_users), ncf_cw_i32_(&w, t->ds->n_items), ncf_cw_i64_(&w, t->ds->n_train);
     ncf_cw_i32_(&w, t->epochs_done), ncf_cw_i64_(&w, t->steps_done), ncf_cw_f64_(&w, t->loss_sum), ncf_cw_i64_(&w, t->e.step);
@@ -244,9 +249,10 @@ void ncf_checkpoint_free(ncf_checkpoint *ck)
 }
 
 /* Parses the checked bytes of a checkpoint after magic and version. */
-static ncf_status parse(reader *r, const char *path, ncf_checkpoint *ck, ncf_err *err)
+static ncf_status parse(reader *r, uint32_t version, const char *path, ncf_checkpoint *ck, ncf_err *err)
 {
     get_config(r, &ck->c);
+    if (version >= 2) ck->c.shards = get_i32(r);
     ck->fingerprint = get_u64(r);
     ck->n_users = get_i32(r), ck->n_items = get_i32(r), ck->n_train = get_i64(r);
     ck->epochs_done = get_i32(r), ck->steps_done = get_i64(r), ck->loss_sum = get_f64(r), ck->step = get_i64(r);
@@ -315,9 +321,9 @@ ncf_status ncf_checkpoint_load(const char *path, ncf_checkpoint **out, ncf_err *
         return ncf_fail_(err, NCF_ERR_FORMAT, "%s: corrupt or truncated checkpoint (CRC mismatch)", path);
     }
     memcpy(&version, buf + 8, 4);
-    if (version != NCF_CHECKPOINT_VERSION) {
+    if (version < 1 || version > NCF_CHECKPOINT_VERSION) {
         free(buf);
-        return ncf_fail_(err, NCF_ERR_VERSION, "%s: checkpoint version %u; this ncf reads version %d", path, version,
+        return ncf_fail_(err, NCF_ERR_VERSION, "%s: checkpoint version %u; this ncf reads versions 1 to %d", path, version,
                          NCF_CHECKPOINT_VERSION);
     }
     ncf_checkpoint *ck = calloc(1, sizeof *ck);
@@ -326,7 +332,7 @@ ncf_status ncf_checkpoint_load(const char *path, ncf_checkpoint **out, ncf_err *
         return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
     }
     reader r = {buf, size - 4, 12, 1};
-    st = parse(&r, path, ck, err);
+    st = parse(&r, version, path, ck, err);
     free(buf);
     if (st != NCF_OK) {
         ncf_checkpoint_free(ck);

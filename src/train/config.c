@@ -118,6 +118,10 @@ ncf_status ncf_train_config_check(const ncf_train_config *c, ncf_err *err)
     if (ncf_eval_config_check(&c->eval, err) != NCF_OK) return NCF_ERR_ARG;
     if (c->eval_every_epoch < 0) return ncf_fail_(err, NCF_ERR_ARG, "evaluation interval must be >= 0");
     if (c->early_stop < 0) return ncf_fail_(err, NCF_ERR_ARG, "early stopping patience must be >= 0");
+    if (c->shards < 0 || c->shards > 65536) return ncf_fail_(err, NCF_ERR_ARG, "shards must be in 0..65536");
+    if (c->shards > c->batch) return ncf_fail_(err, NCF_ERR_ARG, "shards (%d) must be at most the batch size (%d)", c->shards, c->batch);
+    if (c->shards > 0 && c->adam_mode == NCF_ADAM_DENSE_SWEEP)
+        return ncf_fail_(err, NCF_ERR_ARG, "the dense sweep is a reference of the one-process order, not of shards");
     return NCF_OK;
 }
 

@@ -11,6 +11,7 @@
 
 #include "core/core.h"
 #include "train/engine.h"
+#include "train/shard.h"
 
 void engine_free(engine *t)
 {
@@ -20,6 +21,8 @@ void engine_free(engine *t)
     for (int k = 0; t->w && k < t->T; k++) worker_free(&t->w[k]);
     ncf_free_aligned_(t->w);
     free(t->group_start);
+    free(t->group_hi);
+    shard_free(t);
     free(t->user_group);
     free(t->item_start);
     ncf_free_aligned_(t->group_grad);
@@ -209,7 +212,7 @@ static ncf_status team_init(engine *t)
     /* the reference sweep updates whole static ranges of user rows, so
      * their gradients must come from the owner's groups alone */
     t->steal = t->T > 1 && t->mode != NCF_ADAM_DENSE_SWEEP;
-    worker_sizes z = {.batch = c->batch,
+    worker_sizes z = {.batch = t->max_batch,
                       .pairwise = ncf_loss_pairwise(c->loss),
                       .n_groups = t->n_groups,
                       .row_stride = t->row_stride,
@@ -217,8 +220,9 @@ static ncf_status team_init(engine *t)
                       .ws_floats = ncf_model_ws_floats_(t->m)};
     /* the widest range one rows_sum call covers: a group's users, a thread's items */
     for (int g = 0; g < t->n_groups; g++) {
-        const int32_t users = t->group_start[g + 1] - t->group_start[g];
-        if (users > z.widest[0]) z.widest[0] = users;
+        int32_t lo, hi;
+        engine_group_users(t, g, &lo, &hi);
+        if (hi - lo > z.widest[0]) z.widest[0] = hi - lo;
     }
     for (int k = 0; k < t->T; k++) {
         const int32_t items = t->item_start[k + 1] - t->item_start[k];
@@ -236,20 +240,27 @@ ncf_status engine_init(engine *t, ncf_model *m, const ncf_dataset *ds, const ncf
     t->c = c;
     t->mode = ncf_train_rows_mode(c, m->cfg.type);
     t->T = ncf_threads_resolve(c->threads);
-    if (ncf_sampler_init_(&t->sampler, ds) != NCF_OK) return NCF_ERR_NOMEM;
-    t->n_samples = ncf_sampler_count_(&t->sampler, c->loss, c->neg);
-    t->samples = samples_alloc((size_t)t->n_samples);
     t->slot = ncf_slot_width_(m, c->loss);
     t->row_stride = ncf_slot_item_(m);
-    t->n_groups = (c->batch + GROUP - 1) / GROUP;
-    if (t->n_groups > ds->n_users) t->n_groups = ds->n_users > 0 ? ds->n_users : 1;
-    t->emb_grad = ncf_alloc_aligned_((size_t)c->batch * t->slot * sizeof(float));
+    t->max_batch = c->batch;
+    if (c->shards > 0) { /* samples per shard, groups = the shards this process owns (shard.c) */
+        const int sh = shard_init(t, ds);
+        if (sh != 0) return sh == -2 ? NCF_ERR_ARG : NCF_ERR_NOMEM;
+    } else {
+        if (ncf_sampler_init_(&t->sampler, ds) != NCF_OK) return NCF_ERR_NOMEM;
+        t->n_samples = ncf_sampler_count_(&t->sampler, c->loss, c->neg);
+        t->samples = samples_alloc((size_t)t->n_samples);
+        t->n_groups = (c->batch + GROUP - 1) / GROUP;
+        if (t->n_groups > ds->n_users) t->n_groups = ds->n_users > 0 ? ds->n_users : 1;
+        if (!t->samples || user_groups_init(t, ds) != 0) return NCF_ERR_NOMEM;
+    }
+    t->emb_grad = ncf_alloc_aligned_((size_t)t->max_batch * t->slot * sizeof(float));
     t->group_stride = (m->n_dense + 15) & ~(size_t)15;
     t->group_grad = ncf_alloc_aligned_((size_t)t->n_groups * t->group_stride * sizeof(float));
     t->group_loss = ncf_alloc_aligned_((size_t)t->n_groups * PAD_DOUBLES * sizeof *t->group_loss);
     t->dense_grad = ncf_alloc_aligned_(m->n_dense * sizeof(float));
-    if (!t->samples || !t->emb_grad || !t->group_grad || !t->group_loss || !t->dense_grad ||
-        user_groups_init(t, ds) != 0 || item_ranges_init(t, ds, c->neg) != 0 || dense_chunks_init(t) != 0)
+    if (!t->emb_grad || !t->group_grad || !t->group_loss || !t->dense_grad || item_ranges_init(t, ds, c->neg) != 0 ||
+        dense_chunks_init(t) != 0)
         return NCF_ERR_NOMEM;
     if (optimizer_init(t, ds) != NCF_OK) return NCF_ERR_NOMEM;
     return team_init(t);

@@ -45,6 +45,8 @@ typedef struct team_barrier {
     _Alignas(64) atomic_int sense;
 } team_barrier;
 
+struct shard_state; /* sharded training (shard.h); NULL in the one-process order */
+
 /* The step machinery of one training run: everything it allocates. */
 typedef struct engine {
     ncf_model *m;
@@ -59,6 +61,9 @@ typedef struct engine {
     float *emb_grad;        /* batch slots, in the order of the group lists (at), not of batch positions */
     int n_groups;           /* G user groups, fixed by the batch size (not the thread count) */
     int32_t *group_start;   /* G + 1: group g has users [group_start[g], group_start[g + 1]) */
+    int32_t *group_hi;      /* sharded: G, group g (an owned shard) has users [group_start[g],
+                               group_hi[g]); NULL: group_start[g + 1] */
+    int max_batch;          /* most samples a step gives this process: batch (sharded: batch + shards) */
     int32_t *user_group;    /* n_users: each user's group */
     int32_t *item_start;    /* T + 1: thread t owns items [item_start[t], item_start[t + 1]) */
     size_t group_stride;    /* n_dense rounded up to a cache line */
@@ -79,7 +84,15 @@ typedef struct engine {
     ncf_opt1 opt1;               /* the other optimizers: kind and this epoch's constants */
     int deferred;                /* dense mode with zero-gradient steps: untouched rows caught up when read */
     long long step;              /* steps done since training began (the Adam step count) */
+    struct shard_state *sh;      /* sharded training (c->shards > 0), else NULL */
 } engine;
+
+/* The users of group g: [*lo, *hi). */
+static inline void engine_group_users(const engine *t, int g, int32_t *lo, int32_t *hi)
+{
+    *lo = t->group_start[g];
+    *hi = t->group_hi ? t->group_hi[g] : t->group_start[g + 1];
+}
 
 /* Thread tid's user groups: [*g0, *g1). */
 static inline void engine_thread_groups(const engine *t, int tid, int *g0, int *g1)
@@ -104,8 +117,9 @@ static inline void engine_owned_rows(const engine *t, int side, int tid, int32_t
 }
 
 /* Allocates everything a run of c on m and ds needs (moments zero, every
- * row synced at step 0). NCF_ERR_NOMEM on failure (engine_free cleans up
- * a partial engine). */
+ * row synced at step 0). NCF_ERR_NOMEM on failure, NCF_ERR_ARG when the
+ * processes of sharded training disagree on the data or the configuration
+ * (engine_free cleans up a partial engine). Collective when c->shards > 0. */
 ncf_status engine_init(engine *t, ncf_model *m, const ncf_dataset *ds, const ncf_train_config *c);
 void engine_free(engine *t);
 
@@ -128,5 +142,10 @@ int64_t engine_run(engine *t, int epoch, int64_t from, const atomic_int *halt, d
 /* Dense modes: brings every row up to date through t->step (before
  * evaluation or saving, at the end of an epoch). */
 void engine_catch_up_all(engine *t);
+
+/* Adds the layer L2 to elements [b, e) of t->dense_grad (which holds the
+ * step's reduced dense gradient), updates them, and refreshes the
+ * transposed forward weights of that slice (step.c). */
+void engine_apply_dense_(engine *t, size_t b, size_t e, const ncf_adam_step *as);
 
 #endif

@@ -87,6 +87,7 @@ static ncf_status compare_config(const ncf_train_config *was, const ncf_train_co
     SAME(seed, "the seed (--seed)");
     SAME(eval_every_epoch, "the evaluation interval (--eval-every, --no-eval)");
     SAME(early_stop, "the early-stopping patience (--early-stop)");
+    SAME(shards, "the shards (--shards)");
 #undef SAME
     if (ncf_train_rows_mode(c, type) != ncf_train_rows_mode(was, type))
         return ncf_fail_(err, NCF_ERR_ARG, "the rows mode (--rows) differs from the checkpoint's: resuming would not "

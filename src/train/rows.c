@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "train/rows.h"
+#include "train/shard.h"
 
 /* Updates the rows of table tb listed this step by thread tid with their
  * gradient sums. */
@@ -33,6 +34,19 @@ static void update_rows(engine *t, int tb, int tid, int32_t lo, int32_t hi, cons
     }
 }
 
+void rows_update_listed(engine *t, int side, int tid, int64_t gstep, const ncf_adam_step *as)
+{
+    const int64_t mark = gstep + 1; /* this step's number */
+    int32_t lo, hi;
+    engine_owned_rows(t, side, tid, &lo, &hi);
+    for (int tb = 0; tb < NCF_TABLES; tb++)
+        if (t->m->tab[tb].w && ncf_table_is_item_(tb) == side) update_rows(t, tb, tid, lo, hi, as);
+    if (t->deferred) { /* the listed rows are current through this step */
+        const int32_t *touched = t->w[tid].touched[side];
+        for (int q = 0; q < t->w[tid].n_touched[side]; q++) t->synced[side][touched[q]] = mark;
+    }
+}
+
 /* After the gradients are in: sums the item gradients of the samples
  * list_items gave (items, n_items) into the item rows this thread owns (the
  * user rows were summed as their groups were computed) and updates every
@@ -40,20 +54,14 @@ static void update_rows(engine *t, int tb, int tid, int32_t lo, int32_t hi, cons
 void rows_update(engine *t, const ncf_sample *s, const int32_t *items, int n_items, int tid, int64_t gstep,
                  const ncf_adam_step *as)
 {
-    const int64_t mark = gstep + 1; /* this step's number */
     for (int side = 0; side < 2; side++) {
-        int32_t lo, hi;
-        engine_owned_rows(t, side, tid, &lo, &hi);
         if (side) {
+            int32_t lo, hi;
+            engine_owned_rows(t, side, tid, &lo, &hi);
             rows_sum(t, side, tid, s, items, n_items, lo, hi);
             rows_clear_places(t, side, tid, 0, t->w[tid].n_touched[side], lo);
         }
-        for (int tb = 0; tb < NCF_TABLES; tb++)
-            if (t->m->tab[tb].w && ncf_table_is_item_(tb) == side) update_rows(t, tb, tid, lo, hi, as);
-        if (t->deferred) { /* the listed rows are current through this step */
-            const int32_t *touched = t->w[tid].touched[side];
-            for (int q = 0; q < t->w[tid].n_touched[side]; q++) t->synced[side][touched[q]] = mark;
-        }
+        rows_update_listed(t, side, tid, gstep, as);
     }
 }
 
@@ -80,8 +88,10 @@ void engine_catch_up_all(engine *t)
     for (int side = 0; side < 2; side++) {
         int64_t *synced = t->synced[side];
         const int32_t rows = side ? t->m->cfg.n_items : t->m->cfg.n_users;
+        const uint8_t *own = side == 0 && t->sh ? t->sh->own_user : NULL; /* sharded: another process's users are its */
 #pragma omp parallel for schedule(static) num_threads(t->T)
         for (int32_t r = 0; r < rows; r++) {
+            if (own && !own[r]) continue;
             int64_t from = synced[r];
             rows_catch_up_list(t, side, &r, &from, 1, through);
             synced[r] = through;

@@ -19,6 +19,11 @@ void rows_catch_up_list(engine *t, int side, const int32_t *rows, const int64_t 
 void rows_update(engine *t, const ncf_sample *s, const int32_t *items, int n_items, int tid, int64_t gstep,
                  const ncf_adam_step *as);
 
+/* Updates the rows of a side that thread tid listed this step (touched,
+ * with their sums in row_grad) and, in dense modes, marks them current
+ * through step gstep + 1. */
+void rows_update_listed(engine *t, int side, int tid, int64_t gstep, const ncf_adam_step *as);
+
 /* The per-sample parts, inline: they run for every sample of a step, with
  * a constant side where the step calls them. */
 

@@ -35,6 +35,7 @@
 #include "train/engine.h"
 #include "train/phase.h"
 #include "train/rows.h"
+#include "train/shard.h"
 
 #define SPIN_LIMIT 20000
 
@@ -97,9 +98,14 @@ static void add_layer_penalty(engine *t, float *g, size_t b, size_t e)
  * order) and updates them. */
 static void update_dense_range(engine *t, size_t b, size_t e, const ncf_adam_step *as)
 {
+    ncf_sum_strided_(t->dense_grad + b, t->group_grad + b, t->group_stride, t->n_groups, e - b);
+    engine_apply_dense_(t, b, e, as);
+}
+
+void engine_apply_dense_(engine *t, size_t b, size_t e, const ncf_adam_step *as)
+{
     ncf_model *m = t->m;
     float *g = t->dense_grad;
-    ncf_sum_strided_(g + b, t->group_grad + b, t->group_stride, t->n_groups, e - b);
     if (t->c->reg_layers > 0.0f) add_layer_penalty(t, g, b, e);
     if (t->c->optimizer == NCF_OPT_ADAM) ncf_adam_update_(m->dense + b, g + b, t->dense_m + b, t->dense_v + b, e - b, as);
     else ncf_opt1_update_(&t->opt1, m->dense + b, g + b, t->dense_m ? t->dense_m + b : NULL, e - b);
@@ -173,15 +179,18 @@ static void compute_group(engine *t, const ncf_sample *s, int g, int tid, int64_
     memset(dg, 0, m->n_dense * sizeof *dg);
     double loss = 0.0;
     const int listed = t->w[tid].n_touched[0]; /* users listed by this thread's earlier groups */
-    if (t->deferred) rows_catch_up(t, 0, tid, s, at + begin, n, t->group_start[g], t->group_start[g + 1], gstep);
+    int32_t ulo, uhi;
+    engine_group_users(t, g, &ulo, &uhi);
+    if (t->deferred) rows_catch_up(t, 0, tid, s, at + begin, n, ulo, uhi, gstep);
     for (int p = 0; p < tiles; p++) { /* n split evenly into tiles */
         const int b = begin + (int)((int64_t)n * p / tiles), e = begin + (int)((int64_t)n * (p + 1) / tiles);
         ncf_grad_args a = *ga;
         a.at = at + b;
+        if (t->sh) a.sample_base = shard_group_base(t, g, gstep); /* the epoch's numbering is shard-major */
         loss += ncf_model_chunk_grad_(m, s, e - b, &a, t->w[tid].ws, dg, t->emb_grad + (size_t)b * t->slot);
-        rows_sum(t, 0, tid, s, at + b, e - b, t->group_start[g], t->group_start[g + 1]);
+        rows_sum(t, 0, tid, s, at + b, e - b, ulo, uhi);
     }
-    rows_clear_places(t, 0, tid, listed, t->w[tid].n_touched[0], t->group_start[g]);
+    rows_clear_places(t, 0, tid, listed, t->w[tid].n_touched[0], ulo);
     t->group_loss[(size_t)g * PAD_DOUBLES] = loss;
 }
 
@@ -219,7 +228,8 @@ int64_t engine_steps(const engine *t) { return (t->n_samples + t->c->batch - 1) 
 ncf_status engine_begin_epoch(engine *t, int epoch, int64_t done)
 {
     const ncf_train_config *c = t->c;
-    const ncf_status sampled = ncf_sampler_epoch_(&t->sampler, c->loss, c->neg, c->seed, epoch, t->T, t->samples);
+    const ncf_status sampled = t->sh ? shard_begin_epoch(t, epoch)
+                                     : ncf_sampler_epoch_(&t->sampler, c->loss, c->neg, c->seed, epoch, t->T, t->samples);
     if (sampled != NCF_OK) return sampled;
     const float lr = ncf_train_lr_at(c, epoch);
     t->opt1.lr = lr;
@@ -243,6 +253,8 @@ int64_t engine_run(engine *t, int epoch, int64_t from, const atomic_int *halt, d
     int64_t done = n_steps;
     const int64_t report_every = n_steps / 1000 + 1; /* on_progress's rate (ncf/train.h) */
     const int deferred = t->deferred, T = t->T;
+    shard_state *sh = t->sh;
+    if (sh && from < n_steps && shard_run_begin(t, from, base + from) != 0) return -1;
 #pragma omp parallel num_threads(T)
     {
 #ifdef _OPENMP
@@ -258,10 +270,13 @@ int64_t engine_run(engine *t, int epoch, int64_t from, const atomic_int *halt, d
             NCF_PHASE_STEP(step);
             const int64_t gstep = base + step; /* steps done before this one */
             const int64_t start = step * c->batch;
-            const int B = (int)(start + c->batch <= t->n_samples ? c->batch : t->n_samples - start);
-            const ncf_sample *s = t->samples + start;
+            /* sharded: this process's part of the step, and the global batch size */
+            const int B = sh ? shard_local_count(t, gstep)
+                             : (int)(start + c->batch <= t->n_samples ? c->batch : t->n_samples - start);
+            const ncf_sample *s = sh ? shard_local_batch(t, gstep) : t->samples + start;
+            const int scale_of = sh ? shard_global_count(t, gstep) : B;
             ncf_grad_args ga = {.loss = c->loss,
-                                .scale = 1.0f / (float)B,
+                                .scale = scale_of > 0 ? 1.0f / (float)scale_of : 0.0f,
                                 .reg = c->reg,
                                 .dropout = 1,
                                 .drop_seed = ncf_stream_dropout_seed_(c->seed, epoch),
@@ -271,7 +286,11 @@ int64_t engine_run(engine *t, int epoch, int64_t from, const atomic_int *halt, d
             if (deferred) { /* the items this thread owns; users as their groups are computed */
                 int32_t lo, hi;
                 engine_owned_rows(t, 1, tid, &lo, &hi);
-                rows_catch_up(t, 1, tid, s, items, n_items, lo, hi, gstep);
+                if (sh) /* every process catches up the items of the whole batch: they stay replicas */
+                    rows_catch_up(t, 1, tid, shard_global_batch(t, gstep), NULL, shard_global_count(t, gstep), lo, hi,
+                                  gstep);
+                else
+                    rows_catch_up(t, 1, tid, s, items, n_items, lo, hi, gstep);
             }
             list_groups(t, s, B, tid);
             NCF_PHASE(0);
@@ -285,6 +304,24 @@ int64_t engine_run(engine *t, int epoch, int64_t from, const atomic_int *halt, d
             NCF_PHASE(2);
             if (T > 1) step_barrier(t, &sense);
             NCF_PHASE(3);
+            if (sh) { /* reduce across the processes (shard.c), then update as below */
+                shard_pack(t, tid, s, items, n_items, gstep, step + 1 < n_steps,
+                           tid == 0 && halt && atomic_load_explicit(halt, memory_order_relaxed));
+                if (T > 1) step_barrier(t, &sense);
+                if (tid == 0) {
+                    double bl = 0.0;
+                    if (shard_exchange(t, gstep, step + 1 < n_steps, &bl, &halted) != 0) diverged = 1;
+                    own_loss_sum += bl;
+                    if (!isfinite(bl)) diverged = 1;
+                    if (c->on_progress && (step % report_every == 0 || step == n_steps - 1))
+                        c->on_progress(epoch, (double)(step + 1) / (double)n_steps, c->user);
+                }
+                if (T > 1) step_barrier(t, &sense);
+                const ncf_adam_step *as = c->optimizer == NCF_OPT_ADAM ? ncf_adam_window_step_(&t->win, gstep + 1) : NULL;
+                shard_update(t, tid, gstep, as);
+                NCF_PHASE(5);
+                continue;
+            }
             if (tid == 0) {
                 double bl = 0.0;
                 for (int g = 0; g < t->n_groups; g++) bl += t->group_loss[(size_t)g * PAD_DOUBLES];

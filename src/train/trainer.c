@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "train/shard.h"
 #include "train/trainer_impl.h"
 
 void snapshot_free(snapshot *s)
@@ -56,6 +57,9 @@ static ncf_status check_run(const ncf_model *m, const ncf_dataset *ds, const ncf
                              ncf_idmap_raw(ds->user_ids, u));
     if (c->early_stop > 0 && ds->valid.n == 0)
         return ncf_fail_(err, NCF_ERR_ARG, "early stopping needs validation cases (ncf split --validation, or --validation)");
+    if (c->shards > 0 && ncf_dist_size() > c->shards)
+        return ncf_fail_(err, NCF_ERR_ARG, "%d processes but %d shards: each process needs a shard (--shards >= %d)",
+                         ncf_dist_size(), c->shards, ncf_dist_size());
     return NCF_OK;
 }
 
@@ -73,8 +77,12 @@ ncf_status ncf_trainer_create(ncf_model *m, const ncf_dataset *ds, const ncf_tra
     t->best_valid = -1.0;
     t->over = c->epochs == 0;
     atomic_init(&t->interrupt, 0);
-    if (engine_init(&t->e, m, ds, &t->c) != NCF_OK) {
+    st = engine_init(&t->e, m, ds, &t->c);
+    if (st != NCF_OK) {
         ncf_trainer_free(t);
+        if (st == NCF_ERR_ARG)
+            return ncf_fail_(err, st, "the %d processes of sharded training do not all have the same data and "
+                             "options", ncf_dist_size());
         return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory allocating the trainer");
     }
     *out = t;
@@ -98,11 +106,26 @@ int64_t ncf_trainer_epoch_samples(const ncf_trainer *t)
     return ncf_loss_pairwise(t->c.loss) ? 2 * t->e.n_samples : t->e.n_samples;
 }
 
+void ncf_trainer_comm(const ncf_trainer *t, double *seconds, uint64_t *bytes, int64_t *exchanges)
+{
+    const shard_state *sh = t->e.sh;
+    *seconds = sh ? sh->comm_seconds : 0.0;
+    *bytes = sh ? sh->comm_bytes : 0;
+    *exchanges = sh ? sh->exchanges : 0;
+}
+
 void ncf_trainer_interrupt(ncf_trainer *t) { atomic_store_explicit(&t->interrupt, 1, memory_order_relaxed); }
 
 void ncf_trainer_result(const ncf_trainer *t, ncf_train_result *r)
 {
     *r = t->result;
+}
+
+/* Evaluates cs (sharded: every process its users, the ranks summed). */
+static ncf_status evaluate(ncf_trainer *t, const ncf_cases *cs, ncf_metrics *out, ncf_err *err)
+{
+    if (t->e.sh) return shard_evaluate(&t->e, t->ds, cs, &t->c.eval, out, err);
+    return ncf_evaluate_cases(t->m, t->ds, cs, &t->c.eval, t->e.T, out, err);
 }
 
 /* After epoch's steps: evaluates when due, updates the best, final and
@@ -114,8 +137,8 @@ static ncf_status evaluate_epoch(ncf_trainer *t, int epoch, ncf_epoch_report *r,
     ncf_train_result *result = &t->result;
     const int due = (c->eval_every_epoch > 0 && epoch % c->eval_every_epoch == 0) || epoch == c->epochs;
     if (!due || ds->test.n == 0) return NCF_OK;
-    ncf_status st = ncf_evaluate_cases(t->m, ds, &ds->test, &t->c.eval, t->e.T, &r->test, err);
-    if (st == NCF_OK && ds->valid.n > 0) st = ncf_evaluate_cases(t->m, ds, &ds->valid, &t->c.eval, t->e.T, &r->valid, err);
+    ncf_status st = evaluate(t, &ds->test, &r->test, err);
+    if (st == NCF_OK && ds->valid.n > 0) st = evaluate(t, &ds->valid, &r->valid, err);
     if (st != NCF_OK) return st;
     r->eval_seconds = ncf_now_seconds_() - t1;
     const double primary = ncf_metrics_primary(&r->test, t->c.eval.mode);
@@ -162,6 +185,11 @@ ncf_status ncf_trainer_epoch(ncf_trainer *t, ncf_epoch_report *report, ncf_err *
     const int64_t done = engine_run(&t->e, epoch, t->steps_done, &t->interrupt, &t->loss_sum);
     if (done < 0) {
         t->over = 1;
+        if (t->e.sh && t->e.sh->mismatch)
+            return ncf_fail_(err, NCF_ERR_ARG, "epoch %d: the processes of sharded training disagree", epoch);
+        if (t->e.sh && t->e.sh->overflow)
+            return ncf_fail_(err, NCF_ERR_NUMERIC, "epoch %d: a gradient left the fixed-point range of the sharded "
+                             "reduction (try a smaller --lr)", epoch);
         return ncf_fail_(err, NCF_ERR_NUMERIC, "epoch %d: the loss became %g (try a smaller --lr)", epoch, NAN);
     }
     if (done < n_steps) {
@@ -193,12 +221,13 @@ ncf_status ncf_trainer_epoch(ncf_trainer *t, ncf_epoch_report *report, ncf_err *
 
 ncf_status ncf_trainer_finish(ncf_trainer *t, ncf_train_result *result, ncf_err *err)
 {
-    (void)err;
     if (!t->finished) {
         t->finished = 1;
         t->over = 1;
         if (t->steps_done > 0 && t->e.deferred) engine_catch_up_all(&t->e);
         if (t->c.early_stop > 0 && t->result.selected_epoch > 0) snapshot_restore(&t->best, t->m);
+        if (t->e.sh && shard_collect_users(&t->e) != 0) /* rank 0's model gets every user row */
+            return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory gathering the user rows");
     }
     if (result) ncf_trainer_result(t, result);
     return NCF_OK;

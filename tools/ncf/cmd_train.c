@@ -63,6 +63,13 @@ static const char *HELP =
     "  --lr-end X                linear: from lr towards X over the epochs (default 0)\n"
     "  --threads N               (default: all cores); results do not depend on it\n"
     "  --seed N                  (default 1): same seed, same model bytes\n"
+    "  --shards S                sharded training (docs/distributed.md): the users in S\n"
+    "                            shards, gradients reduced in fixed point; the same\n"
+    "                            model bytes for a given S on any number of processes\n"
+    "                            (mpirun -np N, N <= S, in a build with MPI=1) and\n"
+    "                            threads, other bytes than without --shards; needed\n"
+    "                            with more than one process; its checkpoints resume\n"
+    "                            on any number of processes\n"
     "%s"
     "  --eval-every N            evaluate every N epochs (default 1) and after the last\n"
     "  --no-eval                 evaluate only after the last epoch\n"
@@ -102,6 +109,7 @@ typedef struct run_state {
     int json, progress, epochs;
     ncf_eval_config ec;
     double samples_total;
+    double train_seconds; /* the epochs' training time, summed */
     /* the progress line (stderr on a terminal, not under --quiet or --json) */
     const ncf_trainer *trainer;
     int line_epoch;          /* the epoch the line is about (0: none yet) */
@@ -180,6 +188,9 @@ static void on_progress(int epoch, double fraction, void *user)
 static int on_epoch(const ncf_epoch_report *r, void *user)
 {
     run_state *rs = user;
+    rs->samples_total += (double)r->samples;
+    rs->train_seconds += r->train_seconds;
+    if (ncf_dist_rank() != 0) return 0; /* every process has the same report: rank 0 prints it */
     double sps = r->train_seconds > 0 ? (double)r->samples / r->train_seconds : 0.0;
     const ncf_metric primary = ncf_primary_metric(rs->ec.mode);
     progress_clear(rs);
@@ -331,13 +342,13 @@ typedef struct train_args {
     const char *data, *out, *layers, *topk, *pre_gmf, *pre_mlp, *checkpoint, *resume, *init;
     int model, preset, factors, epochs, batch, neg, optimizer, adam_mode, rows_mode, threads;
     int json, summary, gmf_act, loss, quiet, no_eval, eval_mode, eval_every, early_stop;
-    int schedule, lr_step, checkpoint_every;
+    int schedule, lr_step, checkpoint_every, shards;
     double alpha, lr, dropout, reg, init_std, reg_layers, momentum, rms_alpha, eps, lr_gamma, lr_end;
     uint64_t seed;
     data_opts d;
 } train_args;
 
-#define TRAIN_OPTS 44 /* the options of the table in train_specs */
+#define TRAIN_OPTS 45 /* the options of the table in train_specs */
 #define TRAIN_SPECS (DATA_OPT_COUNT + TRAIN_OPTS)
 
 /* Sets a's defaults and fills specs[0 .. TRAIN_SPECS) with the options
@@ -394,6 +405,7 @@ static void train_specs(train_args *a, opt_spec *specs)
         {"checkpoint-every", 0, OPT_INT, &a->checkpoint_every, 1, 1000000, NULL, 0},
         {"resume", 0, OPT_STRING, &a->resume, 0, 0, NULL, 0},
         {"init", 0, OPT_STRING, &a->init, 0, 0, NULL, 0},
+        {"shards", 0, OPT_INT, &a->shards, 1, 65536, NULL, 0},
     };
     _Static_assert(sizeof own / sizeof own[0] == TRAIN_OPTS, "TRAIN_OPTS counts the table");
     data_opts_specs(&a->d, specs);
@@ -419,6 +431,7 @@ typedef struct train_run {
     ncf_model *m, *init_model;
     ncf_trainer *trainer;
     char *note;              /* the command line kept in checkpoints */
+    FILE *devnull;           /* info on ranks other than 0 */
 } train_run;
 
 static void run_free(train_run *r)
@@ -432,6 +445,7 @@ static void run_free(train_run *r)
     free(r->note);
     free(r->saved);
     free(r->merged);
+    if (r->devnull) fclose(r->devnull);
 }
 
 static int out_of_memory(void)
@@ -513,6 +527,9 @@ static int check_combinations(train_run *r)
     if (GIVEN("alpha") && !a->pre_gmf) return usage("--alpha applies only with --pretrain-gmf and --pretrain-mlp");
     if (GIVEN("adam") && a->optimizer != NCF_OPT_ADAM)
         return usage("--adam applies only to --optimizer adam (--rows for the others)");
+    if (!a->shards && ncf_dist_size() > 1)
+        return usage("%d processes need --shards S (S >= %d; the same S gives the same model on any number of "
+                     "processes)", ncf_dist_size(), ncf_dist_size());
     r->model_given = GIVEN("model") || GIVEN("preset") || GIVEN("factors") || GIVEN("layers") ||
                      GIVEN("gmf-activation") || GIVEN("dropout") || GIVEN("init-std");
     return -1;
@@ -572,13 +589,17 @@ static int build_configs(train_run *r)
     tc->eval = r->ec;
     tc->eval_every_epoch = a->no_eval ? 0 : a->eval_every;
     tc->early_stop = a->early_stop;
+    tc->shards = a->shards;
 #undef GIVEN
     if (ncf_train_config_check(tc, &err) != NCF_OK) return usage("%s", err.msg);
-    r->rs = (run_state){.json = a->json, .progress = !a->quiet && !a->json && isatty(2), .ec = r->ec, .epochs = a->epochs};
+    const int rank0 = ncf_dist_rank() == 0; /* under mpirun, rank 0 alone reports and writes */
+    r->rs = (run_state){.json = a->json, .progress = rank0 && !a->quiet && !a->json && isatty(2), .ec = r->ec,
+                        .epochs = a->epochs};
     tc->on_epoch = on_epoch;
     tc->on_progress = on_progress;
     tc->user = &r->rs;
     r->info = a->json ? stderr : stdout;
+    if (!rank0 && !(r->info = r->devnull = fopen("/dev/null", "w"))) return out_of_memory();
     return -1;
 }
 
@@ -632,8 +653,12 @@ static void describe(const train_run *r, int32_t carried[2], int32_t added[2])
             ncf_train_rows_mode(tc, r->mc.type) == NCF_ADAM_LAZY ? " (lazy rows)" : "", (double)tc->lr,
             tc->schedule == NCF_LR_STEP ? " (step schedule)" : tc->schedule == NCF_LR_LINEAR ? " (linear decay)" : "",
             tc->batch, tc->neg, ncf_loss_name(tc->loss), ncf_threads_resolve(tc->threads), ncf_kernels());
+    if (tc->shards)
+        fprintf(info, "sharded: %d shards over %d process%s (%s MPI), %d threads each\n", tc->shards, ncf_dist_size(),
+                ncf_dist_size() > 1 ? "es" : "", ncf_dist_available() ? "with" : "without",
+                ncf_threads_resolve(tc->threads));
     if (a->summary) print_summary(info, r->m);
-    if (!a->json) {
+    if (!a->json && ncf_dist_rank() == 0) {
         const char *pname = r->ec.mode == NCF_EVAL_FULL ? "Recall" : "HR";
         char h1[32], h2[32], v[32] = "";
         snprintf(h1, sizeof h1, "%s@%d", pname, r->ec.k[0]);
@@ -788,6 +813,20 @@ static int save_model(train_run *r, const ncf_train_result *res)
     return 0;
 }
 
+/* Sharded runs: what the reductions cost rank 0 (docs/distributed.md). */
+static void report_comm(const train_run *r)
+{
+    double seconds;
+    uint64_t bytes;
+    int64_t n;
+    ncf_trainer_comm(r->trainer, &seconds, &bytes, &n);
+    const double samples = r->rs.samples_total; /* of the epochs run here (a resumed run: since resuming) */
+    fprintf(r->info, "communication (rank 0): %lld reductions, %.1f MB, %.0f bytes per sample, %.2f s (%.0f %% of "
+                     "the training time)\n",
+            (long long)n, (double)bytes / 1e6, samples > 0 ? (double)bytes / samples : 0.0, seconds,
+            r->rs.train_seconds > 0 ? 100.0 * seconds / r->rs.train_seconds : 0.0);
+}
+
 /* Parse, configure, prepare, train, report, save: each step returns -1 to
  * go on or the exit status. */
 static int run_train(train_run *r, int argc, char **argv)
@@ -801,17 +840,22 @@ static int run_train(train_run *r, int argc, char **argv)
     if ((rc = prepare(r)) >= 0 || (rc = train_epochs(r)) >= 0) return rc;
     ncf_train_result res;
     ncf_err err = {{0}};
-    ncf_trainer_finish(r->trainer, &res, &err);
+    if (ncf_trainer_finish(r->trainer, &res, &err) != NCF_OK) return cli_fail("train", &err);
+    if (r->tc.shards) report_comm(r);
+    if (ncf_dist_rank() != 0) return 0; /* rank 0 has every user row now, and writes */
     print_result(r, &res);
     return r->a.out ? save_model(r, &res) : 0;
 }
 
 int cmd_train(int argc, char **argv)
 {
+    ncf_err err = {{0}};
+    if (ncf_dist_init(&argc, &argv, &err) != NCF_OK) return cli_fail("train", &err); /* MPI builds: mpirun's group */
     train_run *r = calloc(1, sizeof *r);
     if (!r) return out_of_memory();
     const int status = run_train(r, argc, argv);
     run_free(r);
     free(r);
+    if (status == 0) ncf_dist_finalize(); /* on failure, exiting non-zero ends the other processes */
     return status;
 }
