@@ -291,6 +291,12 @@ static ncf_status ranks_full(const ncf_model *m, const ncf_dataset *ds, const nc
     return st;
 }
 
+ncf_status ncf_evaluate_cases(const ncf_model *m, const ncf_dataset *ds, const ncf_cases *cs,
+                              const ncf_eval_config *ec, int threads, ncf_metrics *out, ncf_err *err)
+{
+    return ncf_evaluate_cases_own_(m, ds, cs, ec, threads, NULL, NULL, NULL, out, err);
+}
+
 ncf_status ncf_evaluate_cases_own_(const ncf_model *m, const ncf_dataset *ds, const ncf_cases *cs,
                                    const ncf_eval_config *ec, int threads, const uint8_t *own,
                                    int (*combine)(int *rank, int32_t n, void *arg), void *arg, ncf_metrics *out,
