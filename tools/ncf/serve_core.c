@@ -183,6 +183,23 @@ static int parse_k(const char *v)
     return (int)k;
 }
 
+/* The k of a query string (kv NULL: 10), or -1 after answering 400 (not
+ * an integer in [1, --max-k]) or 413 (over --max-results). */
+static int query_k(const char *kv, serve_answer *a)
+{
+    int k = parse_k(kv);
+    if (k < 0) {
+        serve_error(a, 400, "'k' must be an integer in [1, %d], got '%.200s'", serve_max_k, kv);
+        return -1;
+    }
+    if (k > serve_max_results) {
+        serve_error(a, 413, "k = %d is over the limit of %lld items per answer (--max-results)", k,
+                    (long long)serve_max_results);
+        return -1;
+    }
+    return k;
+}
+
 /* Appends {"item": raw, "score": v} for n items (score null when v is not a
  * finite number: JSON has no NaN). */
 static void put_items(jtext *t, const ncf_model *m, const int32_t *items, const float *scores, int n)
@@ -436,16 +453,8 @@ void serve_recommend_get(const served *s, const char *user, const char *kv, cons
                          serve_answer *a)
 {
     if (!user_param_ok(user, a)) return;
-    int k = parse_k(kv);
-    if (k < 0) {
-        serve_error(a, 400, "'k' must be an integer in [1, %d], got '%.200s'", serve_max_k, kv);
-        return;
-    }
-    if (k > serve_max_results) {
-        serve_error(a, 413, "k = %d is over the limit of %lld items per answer (--max-results)", k,
-                    (long long)serve_max_results);
-        return;
-    }
+    const int k = query_k(kv, a);
+    if (k < 0) return;
     req_rules q;
     if (rules_from_query(s->m, rp, 1, &q, a) != 0) return;
     int32_t *items = malloc((size_t)k * sizeof *items);
@@ -618,16 +627,8 @@ void serve_similar(const served *s, const char *item, const char *kv, const serv
         serve_error(a, 400, "'item' is not valid UTF-8: '%.200s'", item);
         return;
     }
-    int k = parse_k(kv);
-    if (k < 0) {
-        serve_error(a, 400, "'k' must be an integer in [1, %d], got '%.200s'", serve_max_k, kv);
-        return;
-    }
-    if (k > serve_max_results) {
-        serve_error(a, 413, "k = %d is over the limit of %lld items per answer (--max-results)", k,
-                    (long long)serve_max_results);
-        return;
-    }
+    const int k = query_k(kv, a);
+    if (k < 0) return;
     int32_t i = ncf_idmap_find(ncf_model_items(m), item, strlen(item));
     if (i < 0) {
         serve_error(a, 404, "unknown item '%.200s'", item);
