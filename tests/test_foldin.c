@@ -576,6 +576,10 @@ static void test_recommend_history_cli(void **state)
     assert_int_equal(tu_run(&out, "%s recommend --model %s --history i1,i2,i3 -k 4 --only %s --include-seen", bin, model, on), 0);
     assert_non_null(strstr(out, "\ti1\t"));
     free(out);
+    assert_int_equal(tu_run(&out, "%s recommend --model %s --history i1,i2,i3 -k 4 --only %s --exclude %s --json 2>/dev/null",
+                            bin, model, on, ex), 0);
+    assert_non_null(strstr(out, "\"unknown_only\": 1, \"unknown_exclude\": 0"));
+    free(out);
     /* errors: no known item (1), an empty list or id (2), two kinds of user (2) */
     assert_int_equal(tu_run(&out, "%s recommend --model %s --history x,y", bin, model), 1);
     assert_non_null(strstr(out, "no history item is known"));

@@ -153,7 +153,8 @@ int ncf_scorer_popular(const ncf_scorer *s, int k, int32_t *items, float *counts
  * The lists may hold repeats and come in any order; sorted lists without
  * repeats are read in place, other lists are copied and sorted once per call
  * (for many users, once for all of them). An index outside [0, n_items) is
- * NCF_ERR_ARG. When only is short, only its items are scored. */
+ * NCF_ERR_ARG. The lists become item bitmaps the top-K engine reads; every
+ * item is still scored (a short allow-list does not make a call cheaper). */
 typedef struct ncf_rules {
     const int32_t *only;    int32_t n_only;    /* item indices; NULL: every item allowed */
     const int32_t *exclude; int32_t n_exclude; /* item indices never returned */

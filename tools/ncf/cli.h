@@ -103,8 +103,10 @@ int cli_dataset_foldin(const char *cmd, const ncf_model *m, const char *path, co
                        int32_t *dropped, int32_t *folded);
 /* `recommend --history LIST` (top k on stdout, TSV or JSON) or
  * `--history-file FILE --out OUT` (lines "name TAB item,item,..." in, TSV
- * "name TAB item TAB score TAB rank" out). Returns the exit code. */
-int cli_recommend_history(const ncf_model *m, const ncf_rules *rules, const char *history, const char *history_file,
-                          const char *out, int k, int json);
+ * "name TAB item TAB score TAB rank" out), under rules; unknown_lists is
+ * the JSON answer's counts of unknown list ids (", \"unknown_only\": N..."
+ * or ""). Returns the exit code. */
+int cli_recommend_history(const ncf_model *m, const ncf_rules *rules, const char *unknown_lists, const char *history,
+                          const char *history_file, const char *out, int k, int json);
 
 #endif

@@ -146,14 +146,16 @@ static int parse_history(const ncf_model *m, const char *list, size_t len, int32
 
 /* One folded user's top k: TSV lines (name first when not NULL) or JSON. */
 static void print_answer(FILE *f, const ncf_model *m, const char *name, const int32_t *items, const float *scores,
-                         int n, int n_given, int n_unknown, int json)
+                         int n, int n_given, int n_unknown, const char *unknown_lists, int json)
 {
     const ncf_idmap *its = ncf_model_items(m);
     if (json) { /* through json_text.c, as the server's answers: ids checked and escaped */
         jtext t = {0};
         char head[96];
-        snprintf(head, sizeof head, "{\"history\": %d, \"unknown\": %d, \"items\": [", n_given, n_unknown);
+        snprintf(head, sizeof head, "{\"history\": %d, \"unknown\": %d", n_given, n_unknown);
         jt_lit(&t, head);
+        jt_lit(&t, unknown_lists);
+        jt_lit(&t, ", \"items\": [");
         for (int q = 0; q < n; q++) {
             const char *raw = ncf_idmap_raw(its, items[q]);
             jt_lit(&t, q ? ", {\"item\": " : "{\"item\": ");
@@ -175,8 +177,8 @@ static void print_answer(FILE *f, const ncf_model *m, const char *name, const in
     }
 }
 
-int cli_recommend_history(const ncf_model *m, const ncf_rules *rules, const char *history, const char *history_file,
-                          const char *out, int k, int json)
+int cli_recommend_history(const ncf_model *m, const ncf_rules *rules, const char *unknown_lists, const char *history,
+                          const char *history_file, const char *out, int k, int json)
 {
     const char *cmd = "recommend";
     ncf_err err = {{0}};
@@ -201,7 +203,7 @@ int cli_recommend_history(const ncf_model *m, const ncf_rules *rules, const char
             status = cli_fail(cmd, &err);
             goto done;
         }
-        print_answer(stdout, m, NULL, items, scores, got, n_hist, unknown, json);
+        print_answer(stdout, m, NULL, items, scores, got, n_hist, unknown, unknown_lists, json);
         status = 0;
         goto done;
     }
@@ -271,7 +273,7 @@ int cli_recommend_history(const ncf_model *m, const ncf_rules *rules, const char
             ok = 0;
             break;
         }
-        print_answer(f, m, line, items, scores, got, n_hist, unknown, 0);
+        print_answer(f, m, line, items, scores, got, n_hist, unknown, "", 0);
     }
     if (ok && ferror(in)) {
         fprintf(stderr, "ncf recommend: %s: read error\n", history_file);

@@ -98,7 +98,12 @@ static int recommend_history(const char *model_path, const char *user, int all, 
         ncf_model_free(m);
         return 1;
     }
-    int st = cli_recommend_history(m, &rules, history, history_file, out, k, json);
+    char unknown[96] = "";
+    if (ro->only) snprintf(unknown, sizeof unknown, ", \"unknown_only\": %d", (int)lists.unknown_only);
+    if (ro->exclude)
+        snprintf(unknown + strlen(unknown), sizeof unknown - strlen(unknown), ", \"unknown_exclude\": %d",
+                 (int)lists.unknown_exclude);
+    int st = cli_recommend_history(m, &rules, unknown, history, history_file, out, k, json);
     rule_lists_free(&lists);
     ncf_model_free(m);
     return st;
