@@ -2,9 +2,22 @@
 #ifndef NCF_DATA_IMPL_H
 #define NCF_DATA_IMPL_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "ncf/data.h"
+
+/* A 64-bit finaliser (murmur3's fmix64): spreads every input bit over the
+ * result, for the hash tables of idmap.c and reader.c. */
+static inline uint64_t ncf_mix64_(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
 
 /* Reads a delimited or list file. With integer_ids, ids must be non-negative
  * integers and are used as indices directly (x->users / x->items stay NULL;

@@ -29,16 +29,6 @@ struct ncf_idmap {
     size_t n_slots;     /* power of two */
 };
 
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-
 /* 64-bit hash of len bytes: for len <= 7 a bijection of (bytes, len) (the
  * bytes and the length packed into one word, then mixed by invertible
  * steps); eight bytes at a time beyond. Only ever compared within this
@@ -48,7 +38,7 @@ static uint64_t hash_bytes(const char *s, size_t len)
     if (len <= 7) {
         uint64_t w = (uint64_t)len << 56;
         for (size_t k = 0; k < len; k++) w |= (uint64_t)(unsigned char)s[k] << (8 * k);
-        return mix(w);
+        return ncf_mix64_(w);
     }
     uint64_t h = 0x9e3779b97f4a7c15ull ^ len;
     while (len >= 8) {
@@ -61,7 +51,7 @@ static uint64_t hash_bytes(const char *s, size_t len)
     }
     uint64_t w = 0;
     for (size_t k = 0; k < len; k++) w |= (uint64_t)(unsigned char)s[k] << (8 * k);
-    return mix(h ^ w);
+    return ncf_mix64_(h ^ w);
 }
 
 ncf_status ncf_idmap_create(ncf_idmap **out)

@@ -561,16 +561,6 @@ typedef struct pair_table {
     size_t n_slots, n;
 } pair_table;
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-
 static int pair_table_grow(pair_table *t)
 {
     size_t n_slots = t->n_slots ? t->n_slots * 2 : 4096;
@@ -583,7 +573,7 @@ static int pair_table_grow(pair_table *t)
     }
     for (size_t k = 0; k < t->n_slots; k++) {
         if (!t->keys[k]) continue;
-        size_t s = mix64(t->keys[k]) & (n_slots - 1);
+        size_t s = ncf_mix64_(t->keys[k]) & (n_slots - 1);
         while (keys[s]) s = (s + 1) & (n_slots - 1);
         keys[s] = t->keys[k];
         pos[s] = t->pos[k];
@@ -603,7 +593,7 @@ static int64_t pair_table_get_or_put(pair_table *t, uint64_t key, int64_t new_po
     if ((t->n + 1) * 2 > t->n_slots && pair_table_grow(t) != 0) return -2;
     key += 1;
     size_t mask = t->n_slots - 1;
-    size_t s = mix64(key) & mask;
+    size_t s = ncf_mix64_(key) & mask;
     while (t->keys[s]) {
         if (t->keys[s] == key) return t->pos[s];
         s = (s + 1) & mask;
