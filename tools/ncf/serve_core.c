@@ -157,16 +157,16 @@ void serve_error(serve_answer *a, int code, const char *fmt, ...)
  * model's ids all are (load_served), and answers echo ids as JSON strings. */
 static int id_ok(const char *id) { return utf8_valid_len(id, strlen(id)) == strlen(id); }
 
-/* 1 when the query's user parameter is present and valid UTF-8; else
- * answers 400 saying which and returns 0. */
-static int user_param_ok(const char *user, serve_answer *a)
+/* 1 when the query's id parameter `name` ("user", "item") is present and
+ * valid UTF-8; else answers 400 saying which and returns 0. */
+static int id_param_ok(const char *name, const char *id, serve_answer *a)
 {
-    if (!user || !*user) {
-        serve_error(a, 400, "missing query parameter 'user'");
+    if (!id || !*id) {
+        serve_error(a, 400, "missing query parameter '%s'", name);
         return 0;
     }
-    if (!id_ok(user)) {
-        serve_error(a, 400, "'user' is not valid UTF-8: '%.200s'", user);
+    if (!id_ok(id)) {
+        serve_error(a, 400, "'%s' is not valid UTF-8: '%.200s'", name, id);
         return 0;
     }
     return 1;
@@ -452,7 +452,7 @@ static ncf_status recommend_one(jtext *t, const served *s, const char *user, int
 void serve_recommend_get(const served *s, const char *user, const char *kv, const serve_rule_params *rp,
                          serve_answer *a)
 {
-    if (!user_param_ok(user, a)) return;
+    if (!id_param_ok("user", user, a)) return;
     const int k = query_k(kv, a);
     if (k < 0) return;
     req_rules q;
@@ -557,7 +557,7 @@ void serve_recommend_post(const served *s, const char *text, size_t len, serve_a
 void serve_score(const served *s, const char *user, const char *list, serve_answer *a)
 {
     const ncf_model *m = s->m;
-    if (!user_param_ok(user, a)) return;
+    if (!id_param_ok("user", user, a)) return;
     if (!list || !*list) {
         serve_error(a, 400, "missing query parameter 'items' (comma-separated item ids)");
         return;
@@ -619,14 +619,7 @@ void serve_score(const served *s, const char *user, const char *list, serve_answ
 void serve_similar(const served *s, const char *item, const char *kv, const serve_rule_params *rp, serve_answer *a)
 {
     const ncf_model *m = s->m;
-    if (!item || !*item) {
-        serve_error(a, 400, "missing query parameter 'item'");
-        return;
-    }
-    if (!id_ok(item)) {
-        serve_error(a, 400, "'item' is not valid UTF-8: '%.200s'", item);
-        return;
-    }
+    if (!id_param_ok("item", item, a)) return;
     const int k = query_k(kv, a);
     if (k < 0) return;
     int32_t i = ncf_idmap_find(ncf_model_items(m), item, strlen(item));
