@@ -38,6 +38,29 @@ ncf_status ncf_idmap_add_hashed_(ncf_idmap *m, const char *raw, size_t len, uint
 ncf_status ncf_idmap_identity_(int32_t n, ncf_idmap **out);
 
 
+/* malloc(n), on transparent huge pages where the kernel grants them when n
+ * is large (bulk.c): arrays written once through, for which a 4 kB page
+ * fault per 4 kB (a hypervisor exit on a VM) costs more than the writing.
+ * Freed with free(). */
+void *ncf_big_alloc_(size_t n);
+
+/* Groups records [0, n) by key (bulk.c), in parallel: a stable counting
+ * sort. Record k is left out when key[k] < 0, or when also is not NULL and
+ * also[k] < 0; keys are otherwise below n_keys. off (n_keys + 1 entries)
+ * receives where each key's records start; for the j-th kept record k of
+ * key v in record order, out_val[off[v] + j] = val[k] (when out_val is not
+ * NULL) and out_pos[off[v] + j] = k (when out_pos is not NULL). The result
+ * does not depend on the thread count. 0, or -1 out of memory. */
+int ncf_group_by_key_(const int32_t *key, const int32_t *also, int64_t n, int32_t n_keys, const int32_t *val,
+                      int32_t *out_val, int64_t *out_pos, int64_t *off);
+
+/* Sorts a[0, n) in increasing order, in place, in O(n log n) (bulk.c). */
+void ncf_sort_i32_(int32_t *a, int64_t n);
+/* The same for values in [0, bound), through bits (bound / 64 + 1 words,
+ * all zero, left all zero; NULL: ncf_sort_i32_) when the values are many
+ * for the bound and distinct; the result is ncf_sort_i32_'s either way. */
+void ncf_sort_ids_(int32_t *a, int64_t n, int32_t bound, uint64_t *bits);
+
 /* Parses a whole field as a number; 0 on success. */
 int ncf_parse_double_(const char *s, double *out);
 int ncf_parse_int64_(const char *s, int64_t *out);

@@ -243,7 +243,7 @@ static ncf_status draw_case_negatives(const ncf_dataset *ds, ncf_cases *cases, c
 typedef struct loo_split {
     int32_t n_users;
     int64_t *user_off; /* interactions grouped by user, file order within */
-    int64_t *order;    /* positions into x arrays */
+    int64_t *order;    /* positions into x arrays; NULL: x is grouped already (loo_at) */
     int64_t *held;     /* per user: position held out for test, or -1 */
     int64_t *held2;    /* per user: position held out for validation, or -1 */
 } loo_split;
@@ -256,13 +256,33 @@ static void loo_free(loo_split *s)
     free(s->held2);
 }
 
+/* The position in x of the k-th interaction in user order. */
+static inline int64_t loo_at(const loo_split *s, int64_t k) { return s->order ? s->order[k] : k; }
+
+/* 1 when x's users never decrease from one interaction to the next, and
+ * then user_off (n_users + 1) set: a file whose lines come user by user
+ * (users are indexed by first appearance, so their runs come in index
+ * order) is grouped by user as it is. */
+static int grouped_by_user(const ncf_interactions *x, int32_t n_users, int64_t *user_off)
+{
+    int32_t last = -1; /* users [0, last] have their starts */
+    for (int64_t k = 0; k < x->n; k++) {
+        const int32_t u = x->user[k];
+        if (u == last) continue;
+        if (u < last) return 0;
+        while (last < u) user_off[++last] = k;
+    }
+    while (last < n_users) user_off[++last] = x->n;
+    return 1;
+}
+
 /* Latest interaction of user u's group (ties: the later line), skipping
  * position `skip`; -1 when none. */
 static int64_t latest(const ncf_interactions *x, const loo_split *s, int32_t u, int64_t skip)
 {
     int64_t best = -1;
     for (int64_t k = s->user_off[u]; k < s->user_off[u + 1]; k++) {
-        int64_t p = s->order[k];
+        int64_t p = loo_at(s, k);
         if (p == skip) continue;
         if (best < 0 || x->time[p] > x->time[best] || (x->time[p] == x->time[best] && x->line[p] > x->line[best]))
             best = p;
@@ -277,21 +297,19 @@ static ncf_status loo_build(const ncf_interactions *x, int32_t n_users, int test
 {
     memset(s, 0, sizeof *s);
     s->n_users = n_users;
-    s->user_off = calloc((size_t)s->n_users + 1, sizeof *s->user_off);
-    s->order = malloc((size_t)(x->n ? x->n : 1) * sizeof *s->order);
+    s->user_off = malloc(((size_t)s->n_users + 1) * sizeof *s->user_off);
     s->held = malloc(((size_t)s->n_users + 1) * sizeof *s->held);
     s->held2 = malloc(((size_t)s->n_users + 1) * sizeof *s->held2);
-    int64_t *fill = malloc(((size_t)s->n_users + 1) * sizeof *fill);
-    if (!s->user_off || !s->order || !s->held || !s->held2 || !fill) {
-        free(fill);
+    if (!s->user_off || !s->held || !s->held2) {
         loo_free(s);
         return NCF_ERR_NOMEM;
     }
-    for (int64_t k = 0; k < x->n; k++) s->user_off[x->user[k] + 1]++;
-    for (int32_t u = 0; u < s->n_users; u++) s->user_off[u + 1] += s->user_off[u];
-    memcpy(fill, s->user_off, ((size_t)s->n_users + 1) * sizeof *fill);
-    for (int64_t k = 0; k < x->n; k++) s->order[fill[x->user[k]]++] = k;
-    free(fill);
+    if (!grouped_by_user(x, s->n_users, s->user_off) &&
+        (!(s->order = ncf_big_alloc_((size_t)(x->n ? x->n : 1) * sizeof *s->order)) ||
+         ncf_group_by_key_(x->user, NULL, x->n, s->n_users, NULL, NULL, s->order, s->user_off) != 0)) {
+        loo_free(s);
+        return NCF_ERR_NOMEM;
+    }
 #pragma omp parallel for schedule(dynamic, 1024) if (s->n_users > 10000)
     for (int32_t u = 0; u < s->n_users; u++) {
         int64_t n = s->user_off[u + 1] - s->user_off[u];
@@ -319,6 +337,51 @@ static ncf_status cases_from_held(const ncf_interactions *x, const loo_split *s,
 
 static int csr_from_pairs(ncf_dataset *ds, const int32_t *user, const int32_t *item, int64_t n);
 
+/* Sorts each user's items (all below bound) of a CSR in place, users in
+ * parallel. */
+static void csr_sort(const int64_t *off, int32_t *items, int32_t n_users, int32_t bound)
+{
+#pragma omp parallel if (n_users > 1000)
+    {
+        uint64_t *bits = calloc((size_t)bound / 64 + 1, sizeof *bits); /* NULL: ncf_sort_ids_ sorts without */
+#pragma omp for schedule(dynamic, 256)
+        for (int32_t u = 0; u < n_users; u++) ncf_sort_ids_(items + off[u], off[u + 1] - off[u], bound, bits);
+        free(bits);
+    }
+}
+
+/* Sets ds's training CSR (ds->n_users set) to the pairs of x that s does
+ * not hold out, each user's items in increasing order: s has them grouped
+ * by user already. 0, or -1 out of memory. */
+static int csr_from_split(ncf_dataset *ds, const ncf_interactions *x, const loo_split *s)
+{
+    int64_t *off = malloc(((size_t)ds->n_users + 1) * sizeof *off);
+    if (!off) return -1;
+    off[0] = 0;
+    for (int32_t u = 0; u < ds->n_users; u++)
+        off[u + 1] = off[u] + (s->user_off[u + 1] - s->user_off[u]) - (s->held[u] >= 0) - (s->held2[u] >= 0);
+    int32_t *items = ncf_big_alloc_(((size_t)off[ds->n_users] + 1) * sizeof *items);
+    if (!items) {
+        free(off);
+        return -1;
+    }
+#pragma omp parallel for schedule(dynamic, 256) if (ds->n_users > 1000)
+    for (int32_t u = 0; u < ds->n_users; u++) {
+        int64_t w = off[u];
+        for (int64_t k = s->user_off[u]; k < s->user_off[u + 1]; k++) {
+            const int64_t p = loo_at(s, k);
+            if (p != s->held[u] && p != s->held2[u]) items[w++] = x->item[p];
+        }
+    }
+    csr_sort(off, items, ds->n_users, ds->n_items); /* x's items are below ds->n_items */
+    free(ds->train_offsets);
+    free(ds->train_items);
+    ds->train_offsets = off;
+    ds->train_items = items;
+    ds->n_train = off[ds->n_users];
+    return 0;
+}
+
 /* The test cases' and then the validation cases' evaluation negatives,
  * each set avoiding the other's items too. */
 static ncf_status draw_all_negatives(ncf_dataset *ds, int n_negatives, uint64_t seed)
@@ -339,29 +402,20 @@ static ncf_status dataset_from_split(const ncf_interactions *x, int test, int va
 {
     loo_split s;
     if (loo_build(x, ncf_idmap_size(x->users), test, validation, &s) != NCF_OK) return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
-    int32_t *pu = malloc(((size_t)x->n + 1) * sizeof *pu);
     ncf_dataset *ds = calloc(1, sizeof *ds);
-    if (!ds || !pu) goto nomem;
+    if (!ds) goto nomem;
     ds->n_users = s.n_users;
     ds->n_items = ncf_idmap_size(x->items);
     if (ncf_idmap_clone(x->users, &ds->user_ids) != NCF_OK || ncf_idmap_clone(x->items, &ds->item_ids) != NCF_OK)
         goto nomem;
-    /* training pairs: everything not held out (user -1 drops a pair) */
-    memcpy(pu, x->user, (size_t)x->n * sizeof *pu);
-    for (int32_t u = 0; u < s.n_users; u++) {
-        if (s.held[u] >= 0) pu[s.held[u]] = -1;
-        if (s.held2[u] >= 0) pu[s.held2[u]] = -1;
-    }
-    if (csr_from_pairs(ds, pu, x->item, x->n) != 0) goto nomem;
+    if (csr_from_split(ds, x, &s) != 0) goto nomem; /* training pairs: everything not held out */
     if (cases_from_held(x, &s, s.held, &ds->test) != NCF_OK || cases_from_held(x, &s, s.held2, &ds->valid) != NCF_OK)
         goto nomem;
-    free(pu);
     if (keep) *keep = s;
     else loo_free(&s);
     *out = ds;
     return NCF_OK;
 nomem:
-    free(pu);
     loo_free(&s);
     ncf_dataset_free(ds);
     return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory building the split");
@@ -460,7 +514,7 @@ static char *block_text(const split_text *t, int64_t b, int64_t e, char *p)
         const loo_split *s = t->s;
         for (int64_t u = b; u < e; u++)
             for (int64_t k = s->user_off[u]; k < s->user_off[u + 1]; k++)
-                if (s->order[k] != s->held[u] && s->order[k] != s->held2[u]) p = put_rating_line(p, x, s->order[k]);
+                if (loo_at(s, k) != s->held[u] && loo_at(s, k) != s->held2[u]) p = put_rating_line(p, x, loo_at(s, k));
         return p;
     }
     const ncf_cases *c = t->c;
@@ -627,39 +681,17 @@ ncf_status ncf_split_write(const ncf_interactions *x, const char *prefix, int n_
  * user. Returns 0, or -1 out of memory. */
 static int csr_from_pairs(ncf_dataset *ds, const int32_t *user, const int32_t *item, int64_t n)
 {
-    /* Two stable counting sorts: the pairs by item, then by user, which
-     * leaves each user's items in increasing order. */
-    int32_t n_items = ds->n_items;
+    int32_t bound = ds->n_items;
     for (int64_t k = 0; k < n; k++)
-        if (item[k] >= n_items) n_items = item[k] + 1; /* (callers' items are below ds->n_items) */
-    int64_t *off = calloc((size_t)ds->n_users + 1, sizeof *off), *fill = malloc(((size_t)ds->n_users + 1) * sizeof *fill);
-    int64_t *ioff = calloc((size_t)n_items + 1, sizeof *ioff);
-    int32_t *items = malloc(((size_t)n + 1) * sizeof *items);
-    int32_t *by_item = malloc(((size_t)n + 1) * sizeof *by_item); /* the users, in item order */
-    if (!off || !fill || !ioff || !items || !by_item) {
+        if (item[k] >= bound) bound = item[k] + 1; /* (callers' items are below ds->n_items) */
+    int64_t *off = malloc(((size_t)ds->n_users + 1) * sizeof *off);
+    int32_t *items = ncf_big_alloc_(((size_t)n + 1) * sizeof *items);
+    if (!off || !items || ncf_group_by_key_(user, item, n, ds->n_users, item, items, NULL, off) != 0) {
         free(off);
-        free(fill);
-        free(ioff);
         free(items);
-        free(by_item);
         return -1;
     }
-    for (int64_t k = 0; k < n; k++)
-        if (user[k] >= 0 && item[k] >= 0) {
-            off[user[k] + 1]++;
-            ioff[item[k] + 1]++;
-        }
-    for (int32_t u = 0; u < ds->n_users; u++) off[u + 1] += off[u];
-    for (int32_t i = 0; i < n_items; i++) ioff[i + 1] += ioff[i];
-    for (int64_t k = 0; k < n; k++)
-        if (user[k] >= 0 && item[k] >= 0) by_item[ioff[item[k]]++] = user[k];
-    memcpy(fill, off, ((size_t)ds->n_users + 1) * sizeof *fill);
-    int64_t k = 0;
-    for (int32_t i = 0; i < n_items; i++) /* ioff[i] is now the end of item i's pairs */
-        for (; k < ioff[i]; k++) items[fill[by_item[k]]++] = i;
-    free(fill);
-    free(ioff);
-    free(by_item);
+    csr_sort(off, items, ds->n_users, bound);
     free(ds->train_offsets);
     free(ds->train_items);
     ds->train_offsets = off;

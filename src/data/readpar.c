@@ -11,11 +11,9 @@
  * and timestamps written as plain decimals. Anything else goes through
  * rd_parse_line_, the rules themselves. Does not decide the layout, and
  * does not split or sample. */
-#define _DEFAULT_SOURCE 1 /* madvise's MADV_HUGEPAGE (Linux) */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -49,29 +47,21 @@ typedef struct chunk {
     int64_t bad_line;        /* its 0-based index in the chunk */
 } chunk;
 
-/* malloc(n), on transparent huge pages where the kernel grants them when n
- * is large: the records are written once, in order, and a 4 kB page fault
- * per 4 kB (a hypervisor exit on a VM) costs more than the writing. */
-static void *big_alloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-#ifdef MADV_HUGEPAGE
-    if (p && n >= (8u << 20)) {
-        const uintptr_t b = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, e = ((uintptr_t)p + n) & ~(uintptr_t)4095;
-        if (e > b) madvise((void *)b, e - b, MADV_HUGEPAGE);
-    }
-#endif
-    return p;
-}
-
 /* ---- bounds ------------------------------------------------------------------ */
 /* An upper bound of the records [b, e) can hold: its lines, or for lists its
  * whitespace-separated tokens. */
 static int64_t record_bound(const char *b, const char *e, int lists)
 {
     int64_t n = 1;
-    if (!lists) {
-        for (const char *p = b; p < e; p++) n += *p == '\n';
+    if (!lists) { /* newlines counted 16 bytes at a time in byte counters, 255 rounds before they could wrap */
+        const char *p = b;
+        while (e - p >= 16 * 255) {
+            unsigned char acc[16] = {0};
+            for (int i = 0; i < 255; i++, p += 16)
+                for (int j = 0; j < 16; j++) acc[j] += p[j] == '\n';
+            for (int j = 0; j < 16; j++) n += acc[j];
+        }
+        for (; p < e; p++) n += *p == '\n';
         return n;
     }
     int in = 0;
@@ -571,16 +561,18 @@ ncf_status rd_read_parallel_(const rd_text *t, const rd_layout *L, size_t pos, i
     recs r = {0};
     if (!c || !x) goto nomem;
     const int n_chunks = cut_chunks(t, pos, want, c);
+#pragma omp parallel for schedule(dynamic, 1) if (n_chunks > 1)
+    for (int k = 0; k < n_chunks; k++) c[k].cap = record_bound(c[k].b, c[k].e, L->lists);
     int64_t total = 0;
     for (int k = 0; k < n_chunks; k++) {
         c[k].base = total;
-        total += c[k].cap = record_bound(c[k].b, c[k].e, L->lists);
+        total += c[k].cap;
     }
-    x->user = r.user = big_alloc((size_t)total * sizeof *r.user);
-    x->item = r.item = big_alloc((size_t)total * sizeof *r.item);
-    x->rating = r.rating = big_alloc((size_t)total * sizeof *r.rating);
-    x->time = r.time = big_alloc((size_t)total * sizeof *r.time);
-    x->line = r.line = big_alloc((size_t)total * sizeof *r.line);
+    x->user = r.user = ncf_big_alloc_((size_t)total * sizeof *r.user);
+    x->item = r.item = ncf_big_alloc_((size_t)total * sizeof *r.item);
+    x->rating = r.rating = ncf_big_alloc_((size_t)total * sizeof *r.rating);
+    x->time = r.time = ncf_big_alloc_((size_t)total * sizeof *r.time);
+    x->line = r.line = ncf_big_alloc_((size_t)total * sizeof *r.line);
     if (!r.user || !r.item || !r.rating || !r.time || !r.line) goto nomem;
     if (!L->integer_ids && (ncf_idmap_create(&x->users) != NCF_OK || ncf_idmap_create(&x->items) != NCF_OK)) goto nomem;
 

@@ -3,8 +3,10 @@
  * whatever the thread count, the dense update's chunks, the optimizer
  * state, and each thread's worker. The steps themselves are step.c's, the
  * rows' state rows.c's. */
+#define _DEFAULT_SOURCE 1 /* madvise's MADV_HUGEPAGE (Linux) */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -43,11 +45,33 @@ void engine_free(engine *t)
     ncf_free_aligned_(t->barrier);
 }
 
-/* The epoch's samples (960 MB at 16M interactions), on huge pages. */
-static ncf_sample *samples_alloc(size_t n)
+/* The epoch's samples (1.2 GB at 20M interactions), on huge pages, each
+ * page touched by the team in parallel: the sampler writes every entry, so
+ * nothing needs zeroing, but the pages' faults (the kernel's zeroing, most
+ * of the cost) should neither run on one thread nor fall in the epoch. */
+static ncf_sample *samples_alloc(size_t n, int T)
 {
+    const size_t huge = (size_t)2 << 20, page = 4096;
     size_t bytes;
-    return ncf_mul_size_(n, sizeof(ncf_sample), &bytes) == 0 ? ncf_alloc_aligned_(bytes) : NULL;
+    void *p = NULL;
+    if (ncf_mul_size_(n ? n : 1, sizeof(ncf_sample), &bytes) != 0 || bytes > (size_t)-1 - huge) return NULL;
+    bytes = (bytes + huge - 1) / huge * huge;
+    if (posix_memalign(&p, huge, bytes) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+    char *b = p;
+    const int64_t pages = (int64_t)(bytes / page);
+#pragma omp parallel for schedule(static) num_threads(T) if (pages > 512)
+    for (int64_t k = 0; k < pages; k++) b[(size_t)k * page] = 0;
+    return p;
+}
+
+ncf_status engine_samples_ready(engine *t)
+{
+    if (t->samples || t->sh) return NCF_OK;
+    t->samples = samples_alloc((size_t)t->n_samples, t->T);
+    return t->samples ? NCF_OK : NCF_ERR_NOMEM;
 }
 
 /* Splits the users into G groups of consecutive ids with about equal
@@ -248,11 +272,10 @@ ncf_status engine_init(engine *t, ncf_model *m, const ncf_dataset *ds, const ncf
         if (sh != 0) return sh == -2 ? NCF_ERR_ARG : NCF_ERR_NOMEM;
     } else {
         if (ncf_sampler_init_(&t->sampler, ds) != NCF_OK) return NCF_ERR_NOMEM;
-        t->n_samples = ncf_sampler_count_(&t->sampler, c->loss, c->neg);
-        t->samples = samples_alloc((size_t)t->n_samples);
+        t->n_samples = ncf_sampler_count_(&t->sampler, c->loss, c->neg); /* t->samples: engine_samples_ready */
         t->n_groups = (c->batch + GROUP - 1) / GROUP;
         if (t->n_groups > ds->n_users) t->n_groups = ds->n_users > 0 ? ds->n_users : 1;
-        if (!t->samples || user_groups_init(t, ds) != 0) return NCF_ERR_NOMEM;
+        if (user_groups_init(t, ds) != 0) return NCF_ERR_NOMEM;
     }
     t->emb_grad = ncf_alloc_aligned_((size_t)t->max_batch * t->slot * sizeof(float));
     t->group_stride = (m->n_dense + 15) & ~(size_t)15;

@@ -126,6 +126,13 @@ void engine_free(engine *t);
 /* Steps in one epoch. */
 int64_t engine_steps(const engine *t);
 
+/* Allocates the epoch's sample array when it is not there yet: engine_init
+ * leaves it to the first epoch, so that a trainer that runs none (ncf train
+ * --epochs 0) never holds it. Called before an epoch's clock starts (its
+ * pages are touched then, in parallel). NCF_ERR_NOMEM on failure; nothing
+ * to do for sharded training (shard.c holds its own). */
+ncf_status engine_samples_ready(engine *t);
+
 /* Fills t->samples with epoch's samples and sets the epoch's learning rate
  * and Adam window (steps t->step - done + 1 on: the epoch's first step is
  * the one after the `done` steps already run of it). */
