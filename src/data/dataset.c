@@ -11,10 +11,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "core/core.h"
 #include "core/streams.h"
-#include "data/data_impl.h"
+#include "data/reader_impl.h"
 
 void ncf_load_options_default(ncf_load_options *opt)
 {
@@ -452,8 +455,9 @@ static const char *split_suffix[SPLIT_FILES] = {".train.rating", ".test.rating",
 
 /* Text of the split's files, formatted in parallel and written in order:
  * blocks of lines, ROUND_BLOCKS of them formatted at a time, each into a
- * buffer of its own sized by a bound of its lines, then written one after
- * another (so the memory held is a round's, not a file's). */
+ * buffer of its own sized by a bound of its lines, and written one after
+ * another by one thread while the others format the next round (so the
+ * memory held is two rounds', not a file's). */
 #define ROUND_BLOCKS 16
 #define BLOCK_LINES 65536
 
@@ -542,32 +546,43 @@ static char *block_text(const split_text *t, int64_t b, int64_t e, char *p)
  * out of memory (errors of f are the stream's). */
 static int write_text(FILE *f, const split_text *t, int64_t n_blocks)
 {
-    char *buf[ROUND_BLOCKS] = {0};
-    size_t cap[ROUND_BLOCKS] = {0}, len[ROUND_BLOCKS];
-    int failed = 0;
-    for (int64_t r = 0; r < n_blocks && !failed; r += ROUND_BLOCKS) {
-        const int n = (int)(n_blocks - r < ROUND_BLOCKS ? n_blocks - r : ROUND_BLOCKS);
-#pragma omp parallel for schedule(dynamic, 1) if (n > 1)
-        for (int j = 0; j < n; j++) {
-            const int64_t b = t->starts[r + j], e = t->starts[r + j + 1];
-            const size_t need = block_bound(t, b, e);
-            len[j] = 0;
-            if (need > cap[j]) {
-                free(buf[j]);
-                cap[j] = 0;
-                if (!(buf[j] = malloc(need))) {
+    char *buf[2][ROUND_BLOCKS] = {{0}};
+    size_t cap[2][ROUND_BLOCKS] = {{0}}, len[2][ROUND_BLOCKS];
+    int failed = 0, n_prev = 0;
+    const int64_t n_rounds = (n_blocks + ROUND_BLOCKS - 1) / ROUND_BLOCKS;
+    /* round r is formatted into buffer set r % 2 while round r - 1 is written from the other */
+    for (int64_t r = 0; r <= n_rounds && !failed; r++) {
+        const int64_t first = r * ROUND_BLOCKS;
+        const int n = r == n_rounds ? 0 : (int)(n_blocks - first < ROUND_BLOCKS ? n_blocks - first : ROUND_BLOCKS);
+        char **out = buf[r & 1], **prev = buf[(r & 1) ^ 1];
+        size_t *out_cap = cap[r & 1], *out_len = len[r & 1], *prev_len = len[(r & 1) ^ 1];
+#pragma omp parallel if (n > 1)
+        {
+#pragma omp single nowait
+            for (int j = 0; j < n_prev; j++)
+                if (prev_len[j]) fwrite(prev[j], 1, prev_len[j], f);
+#pragma omp for schedule(dynamic, 1)
+            for (int j = 0; j < n; j++) {
+                const int64_t b = t->starts[first + j], e = t->starts[first + j + 1];
+                const size_t need = block_bound(t, b, e);
+                out_len[j] = 0;
+                if (need > out_cap[j]) {
+                    free(out[j]);
+                    out_cap[j] = 0;
+                    if (!(out[j] = malloc(need))) {
 #pragma omp atomic write
-                    failed = 1;
-                    continue;
+                        failed = 1;
+                        continue;
+                    }
+                    out_cap[j] = need;
                 }
-                cap[j] = need;
+                out_len[j] = (size_t)(block_text(t, b, e, out[j]) - out[j]);
             }
-            len[j] = (size_t)(block_text(t, b, e, buf[j]) - buf[j]);
         }
-        for (int j = 0; j < n && !failed; j++)
-            if (len[j]) fwrite(buf[j], 1, len[j], f);
+        n_prev = n;
     }
-    for (int j = 0; j < ROUND_BLOCKS; j++) free(buf[j]);
+    for (int s = 0; s < 2; s++)
+        for (int j = 0; j < ROUND_BLOCKS; j++) free(buf[s][j]);
     return failed ? -1 : 0;
 }
 
@@ -764,87 +779,167 @@ typedef struct neg_list {
     int64_t line;   /* 1-based line in the file */
 } neg_list;
 
+/* One chunk of a .negative file: its lines parsed into lists and ids of
+ * its own (line numbers the file's, from first_line on). */
+typedef struct neg_chunk {
+    const char *b, *e;  /* whole lines */
+    int64_t first_line; /* the file's number of its first line */
+    neg_list *L;
+    int32_t *N;
+    int64_t nl, nn;
+    ncf_status st;      /* NCF_OK, or the first bad line's error (in err) */
+    ncf_err err;
+} neg_chunk;
+
+/* Parses line (NUL-terminated, as getline gives it), number lineno of
+ * path, appending its list to c. */
+static ncf_status negative_line(const char *path, char *line, ssize_t len, int64_t lineno, neg_chunk *c,
+                                int64_t *cl, int64_t *cn, ncf_err *err)
+{
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+    if (len == 0) return NCF_OK;
+    char *p = line, *end;
+    long long u, i;
+    if (*p != '(') goto bad_head;
+    p++;
+    errno = 0;
+    u = strtoll(p, &end, 10);
+    if (end == p || *end != ',' || u < 0 || u >= INT32_MAX || errno) goto bad_head;
+    p = end + 1;
+    i = strtoll(p, &end, 10);
+    if (end == p || *end != ')' || i < 0 || i >= INT32_MAX || errno) goto bad_head;
+    p = end + 1;
+    if (c->nl == *cl) {
+        *cl = *cl ? *cl * 2 : 4096;
+        neg_list *t = realloc(c->L, (size_t)*cl * sizeof *c->L);
+        if (!t) return ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory", path);
+        c->L = t;
+    }
+    neg_list *l = &c->L[c->nl];
+    l->user = (int32_t)u;
+    l->item = (int32_t)i;
+    l->off = c->nn;
+    l->line = lineno;
+    int field = 1;
+    while (*p) {
+        if (*p != '\t' && *p != ' ')
+            return ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: field %d: expected a tab before the next item id", path,
+                             (long long)lineno, field + 1);
+        while (*p == '\t' || *p == ' ') p++;
+        if (!*p) break;
+        field++;
+        long long j = strtoll(p, &end, 10);
+        if (end == p || (*end && *end != '\t' && *end != ' ') || j < 0 || j >= INT32_MAX)
+            return ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: field %d: expected an item id (non-negative integer)",
+                             path, (long long)lineno, field);
+        if (c->nn == *cn) {
+            *cn = *cn ? *cn * 2 : 65536;
+            int32_t *t = realloc(c->N, (size_t)*cn * sizeof *c->N);
+            if (!t) return ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory", path);
+            c->N = t;
+        }
+        c->N[c->nn++] = (int32_t)j;
+        p = end;
+    }
+    l->n = c->nn - l->off;
+    c->nl++;
+    return NCF_OK;
+bad_head:
+    return ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: expected '(user,item)' as the first field", path,
+                     (long long)lineno);
+}
+
 /* Parses PREFIX.test.negative: "(user,item)<TAB>neg<TAB>neg...". The ids
  * are only checked to be non-negative integers below INT32_MAX here: they
  * never size the item tables (check_negatives bounds them once the items
- * are known). */
+ * are known). The file is cut into chunks of whole lines parsed in
+ * parallel, each line as getline would give it; the first bad line's
+ * error wins, as in one pass. */
 static ncf_status read_negatives(const char *path, neg_list **lists, int64_t *n_lists, int32_t **negs,
                                  int64_t *n_negs, ncf_err *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return ncf_fail_(err, NCF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    ncf_status st = NCF_OK;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int64_t lineno = 0, nl = 0, cl = 0, nn = 0, cn = 0;
-    neg_list *L = NULL;
-    int32_t *N = NULL;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
-        if (len == 0) continue;
-        char *p = line, *end;
-        long long u, i;
-        if (*p != '(') goto bad_head;
-        p++;
-        errno = 0;
-        u = strtoll(p, &end, 10);
-        if (end == p || *end != ',' || u < 0 || u >= INT32_MAX || errno) goto bad_head;
-        p = end + 1;
-        i = strtoll(p, &end, 10);
-        if (end == p || *end != ')' || i < 0 || i >= INT32_MAX || errno) goto bad_head;
-        p = end + 1;
-        if (nl == cl) {
-            cl = cl ? cl * 2 : 4096;
-            neg_list *t = realloc(L, (size_t)cl * sizeof *L);
-            if (!t) goto nomem;
-            L = t;
-        }
-        L[nl].user = (int32_t)u;
-        L[nl].item = (int32_t)i;
-        L[nl].off = nn;
-        L[nl].line = lineno;
-        int field = 1;
-        while (*p) {
-            if (*p != '\t' && *p != ' ') {
-                st = ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: field %d: expected a tab before the next item id",
-                               path, (long long)lineno, field + 1);
-                goto done;
-            }
-            while (*p == '\t' || *p == ' ') p++;
-            if (!*p) break;
-            field++;
-            long long j = strtoll(p, &end, 10);
-            if (end == p || (*end && *end != '\t' && *end != ' ') || j < 0 || j >= INT32_MAX) {
-                st = ncf_fail_(err, NCF_ERR_FORMAT,
-                               "%s:%lld: field %d: expected an item id (non-negative integer)", path,
-                               (long long)lineno, field);
-                goto done;
-            }
-            if (nn == cn) {
-                cn = cn ? cn * 2 : 65536;
-                int32_t *t = realloc(N, (size_t)cn * sizeof *N);
-                if (!t) goto nomem;
-                N = t;
-            }
-            N[nn++] = (int32_t)j;
-            p = end;
-        }
-        L[nl].n = nn - L[nl].off;
-        nl++;
-        continue;
-    bad_head:
-        st = ncf_fail_(err, NCF_ERR_FORMAT, "%s:%lld: expected '(user,item)' as the first field", path,
-                       (long long)lineno);
-        goto done;
+    rd_text t;
+    ncf_status st = rd_text_open_(path, &t, err);
+    if (st != NCF_OK) return st;
+    int want = 1;
+#ifdef _OPENMP
+    want = 4 * omp_get_max_threads();
+#endif
+    if ((size_t)want > t.n / (1u << 20) + 1) want = (int)(t.n / (1u << 20)) + 1; /* chunks of 1 MB at least */
+    neg_chunk *c = calloc((size_t)want, sizeof *c);
+    if (!c) {
+        rd_text_close_(&t);
+        return ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory", path);
     }
-    goto done;
-nomem:
-    st = ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory", path);
-done:
-    free(line);
-    fclose(f);
+    int n_chunks = 0;
+    for (const char *b = t.p, *end = t.p + t.n; b < end && n_chunks < want; n_chunks++) {
+        const char *e = n_chunks == want - 1 ? end : t.p + (size_t)((double)t.n * (n_chunks + 1) / want);
+        if (e < b) e = b;
+        if (e < end) {
+            const char *nl = e > b ? memchr(e - 1, '\n', (size_t)(end - (e - 1))) : memchr(b, '\n', (size_t)(end - b));
+            e = nl ? nl + 1 : end;
+        }
+        c[n_chunks].b = b;
+        c[n_chunks].e = e;
+        b = e;
+    }
+    /* each chunk's first line number: its lines counted, then summed in order */
+#pragma omp parallel for schedule(dynamic, 1) if (n_chunks > 1)
+    for (int k = 0; k < n_chunks; k++) {
+        int64_t n = 0;
+        for (const char *p = c[k].b; (p = memchr(p, '\n', (size_t)(c[k].e - p))) != NULL; p++) n++;
+        c[k].first_line = n + (c[k].e > c[k].b && c[k].e[-1] != '\n'); /* a last line without its newline */
+    }
+    for (int64_t k = 0, line = 1; k < n_chunks; k++) {
+        const int64_t lines = c[k].first_line;
+        c[k].first_line = line;
+        line += lines;
+    }
+#pragma omp parallel for schedule(dynamic, 1) if (n_chunks > 1)
+    for (int k = 0; k < n_chunks; k++) {
+        rd_text part = {.p = c[k].b, .n = (size_t)(c[k].e - c[k].b)};
+        size_t pos = 0, cap = 0;
+        char *line = NULL;
+        int64_t cl = 0, cn = 0;
+        ssize_t len;
+        for (int64_t lineno = c[k].first_line; (len = rd_getline_(&part, &pos, &line, &cap)) != -1; lineno++) {
+            c[k].st = len < 0 ? ncf_fail_(&c[k].err, NCF_ERR_NOMEM, "%s: out of memory", path)
+                              : negative_line(path, line, len, lineno, &c[k], &cl, &cn, &c[k].err);
+            if (c[k].st != NCF_OK) break;
+        }
+        free(line);
+    }
+    rd_text_close_(&t);
+    int64_t nl = 0, nn = 0;
+    for (int k = 0; k < n_chunks && st == NCF_OK; k++) {
+        if (c[k].st != NCF_OK) {
+            st = c[k].st;
+            if (err) *err = c[k].err;
+        }
+        nl += c[k].nl;
+        nn += c[k].nn;
+    }
+    neg_list *L = NULL; /* NULL when there are no lists (no ids): as for an empty file */
+    int32_t *N = NULL;
+    if (st == NCF_OK && ((nl && !(L = malloc((size_t)nl * sizeof *L))) || (nn && !(N = malloc((size_t)nn * sizeof *N)))))
+        st = ncf_fail_(err, NCF_ERR_NOMEM, "%s: out of memory", path);
+    if (st == NCF_OK) { /* the chunks' lists and ids in order, each list's offset made the file's */
+        int64_t at = 0, atn = 0;
+        for (int k = 0; k < n_chunks; k++) {
+            for (int64_t j = 0; j < c[k].nl; j++) {
+                L[at + j] = c[k].L[j];
+                L[at + j].off += atn;
+            }
+            if (c[k].nn) memcpy(N + atn, c[k].N, (size_t)c[k].nn * sizeof *N);
+            at += c[k].nl;
+            atn += c[k].nn;
+        }
+    }
+    for (int k = 0; k < n_chunks; k++) {
+        free(c[k].L);
+        free(c[k].N);
+    }
+    free(c);
     if (st != NCF_OK) {
         free(L);
         free(N);

@@ -25,7 +25,7 @@
 #define CHUNK_MIN (1u << 20)
 #define CHUNKS_PER_THREAD 8
 /* Entries of a chunk's cache of item ids (a power of two). */
-#define ITEM_CACHE 4096
+#define ITEM_CACHE 16384
 
 /* The records of every chunk, each chunk in its own range [base, base + cap). */
 typedef struct recs {

@@ -225,6 +225,8 @@ ncf_status ncf_model_create(const ncf_model_config *cfg, uint64_t seed, ncf_mode
     ncf_status st = ncf_model_alloc_(cfg, &m, err);
     if (st != NCF_OK) return st;
     m->seed = seed;
+    /* each table from a stream of its own: the tables in parallel */
+#pragma omp parallel for schedule(dynamic, 1) if ((int64_t)cfg->n_users + cfg->n_items > 100000)
     for (int t = 0; t < NCF_TABLES; t++) {
         ncf_table *tb = &m->tab[t];
         if (!tb->w || t >= NCF_TABLE_USER_BIAS) continue; /* biases start at 0 */
