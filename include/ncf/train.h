@@ -226,7 +226,9 @@ ncf_status ncf_train(ncf_model *m, const ncf_dataset *ds, const ncf_train_config
 typedef struct ncf_trainer ncf_trainer;
 
 /* Checks cfg, m and ds as ncf_train does and allocates the run (cfg is
- * copied, callbacks included). */
+ * copied, callbacks included), all but the epoch's samples, which the first
+ * ncf_trainer_epoch allocates (a trainer that runs no epoch never holds
+ * them). */
 ncf_status ncf_trainer_create(ncf_model *m, const ncf_dataset *ds, const ncf_train_config *cfg, ncf_trainer **out,
                               ncf_err *err);
 void ncf_trainer_free(ncf_trainer *t); /* NULL-safe; the model keeps its weights */

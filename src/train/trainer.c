@@ -172,8 +172,10 @@ ncf_status ncf_trainer_epoch(ncf_trainer *t, ncf_epoch_report *report, ncf_err *
         return ncf_fail_(err, NCF_ERR_INTERRUPTED, "interrupted before epoch %d", t->epochs_done + 1);
     const ncf_train_config *c = &t->c;
     const int epoch = t->epochs_done + 1;
-    if (engine_samples_ready(&t->e) != NCF_OK)
+    if (engine_samples_ready(&t->e) != NCF_OK) {
+        t->over = 1;
         return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory allocating epoch %d's samples", epoch);
+    }
     const double t0 = ncf_now_seconds_();
     if (t->samples_epoch != epoch) {
         const ncf_status sampled = engine_begin_epoch(&t->e, epoch, t->steps_done);
