@@ -681,7 +681,8 @@ static int prepare(train_run *r)
         if (ncf_model_load(a->init, &r->init_model, &err) != NCF_OK) return cli_fail("train", &err);
         if (!r->model_given) r->mc = *ncf_model_get_config(r->init_model);
     }
-    if (ncf_dataset_load(a->data, &r->lo, &r->ds, &err) != NCF_OK) return cli_fail("train", &err);
+    /* sharded on several processes: each reads its own users' lines where it can (docs/distributed.md) */
+    if (ncf_dataset_load_shards(a->data, &r->lo, r->tc.shards, &r->ds, &err) != NCF_OK) return cli_fail("train", &err);
     ncf_dataset *ds = r->ds;
     if (ds->test.n == 0) {
         fprintf(stderr, "ncf train: %s: no test cases (every user has a single interaction)\n", a->data);
@@ -813,9 +814,29 @@ static int save_model(train_run *r, const ncf_train_result *res)
     return 0;
 }
 
+/* Sharded runs: the training lines each process read and its peak
+ * resident memory, the smallest and largest over the processes
+ * (collective; docs/distributed.md). */
+static void report_data(const train_run *r)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    uint64_t l0, l1, m0, m1;
+    const int64_t lines = r->ds->lines_read;
+    if (ncf_dist_minmax((uint64_t)lines, &l0, &l1) != 0 || ncf_dist_minmax((uint64_t)ru.ru_maxrss, &m0, &m1) != 0)
+        return;
+    if (lines > 0)
+        fprintf(r->info, "data (per process): %llu to %llu training lines read, ", (unsigned long long)l0,
+                (unsigned long long)l1);
+    else
+        fprintf(r->info, "data (per process): the whole training file read, ");
+    fprintf(r->info, "peak resident memory %.1f to %.1f MB\n", (double)m0 / 1024.0, (double)m1 / 1024.0);
+}
+
 /* Sharded runs: what the reductions cost rank 0 (docs/distributed.md). */
 static void report_comm(const train_run *r)
 {
+    report_data(r);
     double seconds;
     uint64_t bytes;
     int64_t n;
