@@ -168,3 +168,4 @@ int ncf_dist_available(void) { return 0; }
 int ncf_dist_rank(void) { return ncf_dist_rank_(); }
 int ncf_dist_size(void) { return ncf_dist_size_(); }
 void ncf_dist_abort(int status) { ncf_dist_abort_(status); }
+int ncf_dist_minmax(uint64_t v, uint64_t *min, uint64_t *max) { return ncf_dist_minmax_u64_(v, min, max); }

@@ -57,6 +57,9 @@ static ncf_status check_run(const ncf_model *m, const ncf_dataset *ds, const ncf
                              ncf_idmap_raw(ds->user_ids, u));
     if (c->early_stop > 0 && ds->valid.n == 0)
         return ncf_fail_(err, NCF_ERR_ARG, "early stopping needs validation cases (ncf split --validation, or --validation)");
+    if (ds->own_users && c->shards != ds->own_shards)
+        return ncf_fail_(err, NCF_ERR_ARG, "the data was loaded for %d shards, the training has %d: load it with "
+                         "ncf_dataset_load_shards and the training's shards", ds->own_shards, c->shards);
     if (c->shards > 0 && ncf_dist_size() > c->shards)
         return ncf_fail_(err, NCF_ERR_ARG, "%d processes but %d shards: each process needs a shard (--shards >= %d)",
                          ncf_dist_size(), c->shards, ncf_dist_size());
@@ -157,6 +160,7 @@ static ncf_status evaluate_epoch(ncf_trainer *t, int epoch, ncf_epoch_report *r,
         t->since_better = 0;
         if (c->early_stop > 0 && snapshot_take(&t->best, t->m) != 0)
             return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory keeping the best model");
+        if (c->early_stop > 0 && t->e.sh) shard_release_users(&t->e, t->best.tab); /* other processes' rows */
     } else if (c->early_stop > 0 && ++t->since_better >= c->early_stop) {
         result->stopped_early = 1;
         t->over = 1;

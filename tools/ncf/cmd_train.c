@@ -428,6 +428,7 @@ typedef struct train_run {
     run_state rs;
     FILE *info;              /* where the run's description goes: stderr under --json */
     ncf_dataset *ds;
+    long loaded_rss_kb; /* the peak resident memory once the data was loaded */
     ncf_model *m, *init_model;
     ncf_trainer *trainer;
     char *note;              /* the command line kept in checkpoints */
@@ -681,7 +682,11 @@ static int prepare(train_run *r)
         if (ncf_model_load(a->init, &r->init_model, &err) != NCF_OK) return cli_fail("train", &err);
         if (!r->model_given) r->mc = *ncf_model_get_config(r->init_model);
     }
-    if (ncf_dataset_load(a->data, &r->lo, &r->ds, &err) != NCF_OK) return cli_fail("train", &err);
+    /* sharded on several processes: each reads its own users' lines where it can (docs/distributed.md) */
+    if (ncf_dataset_load_shards(a->data, &r->lo, r->tc.shards, &r->ds, &err) != NCF_OK) return cli_fail("train", &err);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    r->loaded_rss_kb = ru.ru_maxrss;
     ncf_dataset *ds = r->ds;
     if (ds->test.n == 0) {
         fprintf(stderr, "ncf train: %s: no test cases (every user has a single interaction)\n", a->data);
@@ -813,9 +818,32 @@ static int save_model(train_run *r, const ncf_train_result *res)
     return 0;
 }
 
+/* Sharded runs: the training lines each process read and its peak
+ * resident memory once the data was loaded and at the end, each the
+ * smallest and largest over the processes (collective; docs/distributed.md). */
+static void report_data(const train_run *r)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    uint64_t l0, l1, d0, d1, m0, m1;
+    const int64_t lines = r->ds->lines_read;
+    if (ncf_dist_minmax((uint64_t)lines, &l0, &l1) != 0 ||
+        ncf_dist_minmax((uint64_t)r->loaded_rss_kb, &d0, &d1) != 0 ||
+        ncf_dist_minmax((uint64_t)ru.ru_maxrss, &m0, &m1) != 0)
+        return;
+    if (lines > 0)
+        fprintf(r->info, "data (per process): %llu to %llu training lines read, ", (unsigned long long)l0,
+                (unsigned long long)l1);
+    else
+        fprintf(r->info, "data (per process): the whole training file read, ");
+    fprintf(r->info, "peak resident memory %.1f to %.1f MB once loaded, %.1f to %.1f MB at the end\n",
+            (double)d0 / 1024.0, (double)d1 / 1024.0, (double)m0 / 1024.0, (double)m1 / 1024.0);
+}
+
 /* Sharded runs: what the reductions cost rank 0 (docs/distributed.md). */
 static void report_comm(const train_run *r)
 {
+    report_data(r);
     double seconds;
     uint64_t bytes;
     int64_t n;
