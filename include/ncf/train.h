@@ -326,6 +326,7 @@ int ncf_dist_available(void);     /* 1 when the library was built with MPI */
 int ncf_dist_rank(void);          /* this process's rank (0 without MPI) */
 int ncf_dist_size(void);          /* processes in the group (1 without MPI) */
 void ncf_dist_abort(int status);  /* ends every process of the group (MPI_Abort), or exits */
+int ncf_dist_max(int v);          /* the largest v of every process, on every process (collective) */
 
 /* What a sharded run's reductions have cost this process so far: seconds
  * spent in them (thread 0's wall clock, waiting for the other processes
