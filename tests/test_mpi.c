@@ -8,13 +8,16 @@
  * processes than shards, and several processes without --shards are
  * refused with a message and a non-zero exit, never a hang (every mpirun
  * runs under `timeout`); checkpoints taken on 2 processes, between epochs
- * and within one, resume on 3 and on 1 with the uninterrupted run's bytes.
- * Reading only one's users (an NCF prefix sorted by user): the same bytes
- * and metrics on 1, 2, 3 (TCP) and 4 processes as without MPI, resume from
- * 2 processes on 4, the training lines each process reads shrinking with
- * the process count, an unsorted training file read whole with the same
- * bytes, and a bad line named by its line number from whichever process
- * holds it. Skipped, saying so, when there is no MPI build. */
+ * and within one, resume on 3 and on 1 with the uninterrupted run's bytes;
+ * SIGTERM or SIGINT to mpirun itself stops every process at mpirun's
+ * SIGCONT with rank 0's checkpoint written, and it resumes to the same
+ * bytes. Reading only one's users (an NCF prefix sorted by user): the same
+ * bytes and metrics on 1, 2, 3 (TCP) and 4 processes as without MPI,
+ * resume from 2 processes on 4, the training lines each process reads
+ * shrinking with the process count, an unsorted training file read whole
+ * with the same bytes, and a bad line named by its line number from
+ * whichever process holds it. Skipped, saying so, when there is no MPI
+ * build. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,8 +246,8 @@ static void test_mpi_resume_other_count(void **state)
     snprintf(b, sizeof b, "%s", tu_path("r_np3.ncf"));
     if (!same_file(a, b)) fail_msg("resumed on 3 processes: model bytes differ from the uninterrupted run");
     /* within an epoch: SIGTERM to both ranks (the children of mpirun, the
-     * child of timeout) once training is under way; mpirun itself would
-     * SIGKILL them a second after forwarding a signal */
+     * child of timeout) once training is under way, as a batch system
+     * would (a signal to mpirun: test_mpi_signal_to_mpirun) */
     rc = tu_run(&log, "cd %s && %s synth --out big.tsv --users 1500 --items 1000 --interactions 80000 --seed 7 && "
                 "%s train --data big.tsv --epochs 3 --quiet %s --out r_big.ncf && { " MPIRUN " -np 2 %s train "
                 "--data big.tsv --epochs 3 --quiet %s --checkpoint m.ckpt >m.log 2>&1 & mp=$!; "
@@ -389,6 +392,66 @@ static void test_mpi_refused(void **state)
     free(out);
 }
 
+/* Ctrl-C, SIGINT or SIGTERM to mpirun: Open MPI 4.1's mpirun sends each
+ * process SIGCONT, SIGTERM odls_base_sigkill_timeout seconds later and
+ * SIGKILL as long again after that. The processes take mpirun's SIGCONT
+ * as the request to stop: they stop after the same step, rank 0 writes the
+ * checkpoint, and it resumes (in the build without MPI) to the bytes of
+ * an uninterrupted run. SIGTERM with mpirun's default timeout (1 s);
+ * SIGINT with a timeout of 5 s, where the processes must be gone within 4
+ * s of the signal: before mpirun's SIGTERM, which a run that ignored the
+ * SIGCONT would wait for. The signal goes to mpirun itself, not to
+ * `timeout` (which would follow it with a SIGCONT of its own, cutting
+ * mpirun's waits short). */
+static void test_mpi_signal_to_mpirun(void **state)
+{
+    if (!have_mpi()) skip();
+    if (tu_quick()) {
+        fprintf(stderr, "skipped: NCF_QUICK is set (sanitizer runs keep NeuMF only)\n");
+        skip();
+    }
+    /* checkpoints only at the end, or when stopped */
+    const char *args = "--model neumf --shards 6 --epochs 4 --quiet --threads 1 --checkpoint-every 100";
+    char *log = NULL;
+    int rc = tu_run(&log, "cd %s && %s synth --out sig.tsv --users 1500 --items 1000 --interactions 80000 --seed 8 && "
+                    "%s train --data sig.tsv %s --out sig_full.ncf", tu_dir(), NCF, NCF, args);
+    assert_int_equal(rc, 0);
+    free(log);
+    const struct {
+        const char *sig, *mca;
+    } cases[] = {{"TERM", ""}, {"INT", "--mca odls_base_sigkill_timeout 5"}};
+    for (int k = 0; k < 2; k++) {
+        rc = tu_run(&log, "cd %s && rm -f sig.ckpt && { " MPIRUN " %s -np 2 %s train --data sig.tsv %s "
+                    "--checkpoint sig.ckpt >sig.log 2>&1 & tp=$!; "
+                    "for i in $(seq 600); do grep -q '^epoch' sig.log && break; sleep 0.1; done; sleep 0.5; "
+                    "mp=$(pgrep -P $tp); kill -%s $mp; "
+                    "running() { ps -o stat= --ppid $mp | grep -qv '^Z'; }; " /* zombies have ended */
+                    "for i in $(seq 40); do running || break; sleep 0.1; done; "
+                    "running && echo 'processes still there 4 s after the signal'; "
+                    "wait $tp; rc=$?; cat sig.log; exit $rc; }",
+                    tu_dir(), cases[k].mca, MPI_NCF, args, cases[k].sig);
+        if (rc == 124 || !strstr(log, "mpirun is ending the job")) fprintf(stderr, "%s\n", log);
+        assert_int_not_equal(rc, 124); /* no hang */
+        assert_int_not_equal(rc, 0);
+        assert_non_null(strstr(log, "stopped by SIGTERM (mpirun is ending the job)"));
+        assert_non_null(strstr(log, "checkpoint: sig.ckpt"));
+        assert_null(strstr(log, "signal 9")); /* no process was killed */
+        if (k == 1) assert_null(strstr(log, "still there")); /* they stopped at the SIGCONT */
+        if (!strstr(log, "part of the next"))
+            fprintf(stderr, "note: the signal did not land within an epoch this time\n");
+        free(log);
+        rc = tu_run(&log, "cd %s && %s train --resume sig.ckpt --quiet --out sig_resumed.ncf", tu_dir(), NCF);
+        if (rc != 0) fprintf(stderr, "%s\n", log);
+        assert_int_equal(rc, 0);
+        free(log);
+        char a[600], b[600];
+        snprintf(a, sizeof a, "%s", tu_path("sig_full.ncf"));
+        snprintf(b, sizeof b, "%s", tu_path("sig_resumed.ncf"));
+        if (!same_file(a, b))
+            fail_msg("SIG%s to mpirun, resumed: model bytes differ from the uninterrupted run", cases[k].sig);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -396,7 +459,7 @@ int main(void)
         cmocka_unit_test(test_mpi_neumf),               cmocka_unit_test(test_mpi_gmf_mlp_mf),
         cmocka_unit_test(test_mpi_tcp),                 cmocka_unit_test(test_mpi_resume_other_count),
         cmocka_unit_test(test_mpi_refused),             cmocka_unit_test(test_mpi_own_users),
-        cmocka_unit_test(test_mpi_own_users_fallback),
+        cmocka_unit_test(test_mpi_own_users_fallback),  cmocka_unit_test(test_mpi_signal_to_mpirun),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -16,29 +16,68 @@
 #include "data/own.h"
 #include "dist/dist.h"
 #include "eval/eval.h"
+#include "nn/nn.h" /* NCF_MULTIVERSION */
 #include "train/rows.h"
 #include "train/shard.h"
 #include "train/trainer_impl.h"
 
 /* ---- fixed point ------------------------------------------------------------- */
-/* x 2^E rounded to the nearest integer (ties to even), as a 64-bit two's
- * complement pattern: adding 1.5 * 2^52 puts the integer part in the
- * mantissa when |x 2^E| < 2^51 (the limit is lower: shard_init). Flags a
- * value out of range, NaN included. */
+/* A float x becomes x 2^E rounded to the nearest integer (ties to even),
+ * as a 64-bit two's complement pattern: adding 1.5 * 2^52 puts the integer
+ * part in the mantissa when |x 2^E| < 2^51 (the limit is lower:
+ * shard_init). A value out of range, NaN included, is flagged. */
 #define FIX_MAGIC 6755399441055744.0 /* 1.5 * 2^52 */
 #define FIX_MAGIC_BITS 0x4338000000000000ull
 
-static inline uint64_t fix(float x, double scale, double limit, int *bad)
+static inline float unfix(uint64_t u, double inv_scale) { return (float)((double)(int64_t)u * inv_scale); }
+
+/* dst[i] = (first ? 0 : dst[i]) + src[i] in fixed point, for i < n; 1
+ * when a value left the range. Written so that the compiler vectorizes it
+ * (built for three instruction sets; the same bits on each: the products
+ * by a power of two and the sums are exact, the one rounding is the
+ * addition of the constant). */
+NCF_MULTIVERSION static int fix_add(uint64_t *restrict dst, const float *restrict src, size_t n, double scale,
+                                    double limit, int first)
 {
-    const double d = (double)x * scale; /* exact: scale is a power of two */
-    *bad |= !(fabs(d) < limit);
-    const double y = d + FIX_MAGIC;
-    uint64_t u;
-    memcpy(&u, &y, sizeof u);
-    return u - FIX_MAGIC_BITS;
+    int bad = 0;
+    if (first) {
+        for (size_t i = 0; i < n; i++) {
+            const double d = (double)src[i] * scale, y = d + FIX_MAGIC;
+            bad |= !(fabs(d) < limit);
+            uint64_t u;
+            memcpy(&u, &y, sizeof u);
+            dst[i] = u - FIX_MAGIC_BITS;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            const double d = (double)src[i] * scale, y = d + FIX_MAGIC;
+            bad |= !(fabs(d) < limit);
+            uint64_t u;
+            memcpy(&u, &y, sizeof u);
+            dst[i] += u - FIX_MAGIC_BITS;
+        }
+    }
+    return bad;
 }
 
-static inline float unfix(uint64_t u, double inv_scale) { return (float)((double)(int64_t)u * inv_scale); }
+/* dst[i] = unfix(src[i]) for i < n, the same bits, vectorized: a sum below
+ * 2^51 in magnitude becomes a double exactly by the magic constant the
+ * other way round (int64 to double has no vector instruction before
+ * AVX-512); a larger one (rare: the sum of many values near the range's
+ * edge) sends the whole slice through unfix's conversion, which rounds. */
+NCF_MULTIVERSION static void unfix_many(float *restrict dst, const uint64_t *restrict src, size_t n, double inv_scale)
+{
+    uint64_t wide = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint64_t b = src[i] + FIX_MAGIC_BITS;
+        wide |= (src[i] + (1ull << 51)) >> 52; /* |v| >= 2^51 */
+        double y;
+        memcpy(&y, &b, sizeof y);
+        dst[i] = (float)((y - FIX_MAGIC) * inv_scale);
+    }
+    if (wide)
+        for (size_t i = 0; i < n; i++) dst[i] = unfix(src[i], inv_scale);
+}
 
 /* ---- set-up ------------------------------------------------------------------- */
 /* The wire: [0] halt requests, [1] out-of-range flags, [2, 2 + S) each
@@ -379,11 +418,9 @@ void shard_pack(engine *t, int tid, const ncf_sample *s, const int32_t *items, i
     uint64_t *wd = sh->wire + dense_off(sh);
     for (int k = t->dense_first[tid]; k < t->dense_first[tid + 1]; k++) {
         const size_t b = t->dense_chunks[k].b, e = t->dense_chunks[k].e;
-        memset(wd + b, 0, (e - b) * sizeof *wd);
-        for (int g = 0; g < sh->L; g++) {
-            const float *src = t->group_grad + (size_t)g * t->group_stride;
-            for (size_t i = b; i < e; i++) wd[i] += fix(src[i], scale, limit, &bad);
-        }
+        if (sh->L == 0) memset(wd + b, 0, (e - b) * sizeof *wd);
+        for (int g = 0; g < sh->L; g++)
+            bad |= fix_add(wd + b, t->group_grad + (size_t)g * t->group_stride + b, e - b, scale, limit, g == 0);
     }
     /* the item rows this thread owns: every sample's gradient in fixed point */
     int32_t lo, hi;
@@ -402,8 +439,7 @@ void shard_pack(engine *t, int tid, const ncf_sample *s, const int32_t *items, i
             const int32_t r = rows[q];
             if (r < lo || r >= hi) continue;
             const float *src = t->emb_grad + (size_t)slot_of[k] * t->slot + item_at + (size_t)q * W;
-            uint64_t *dst = wi + (size_t)sh->item_pos[r] * W;
-            for (size_t f = 0; f < W; f++) dst[f] += fix(src[f], scale, limit, &bad);
+            bad |= fix_add(wi + (size_t)sh->item_pos[r] * W, src, W, scale, limit, 0);
         }
     }
     if (bad) atomic_fetch_or(&sh->out_of_range, 1);
@@ -453,7 +489,7 @@ void shard_update(engine *t, int tid, int64_t gstep, const ncf_adam_step *as)
     const uint64_t *wd = sh->wire + dense_off(sh);
     for (int k = t->dense_first[tid]; k < t->dense_first[tid + 1]; k++) {
         const size_t b = t->dense_chunks[k].b, e = t->dense_chunks[k].e;
-        for (size_t i = b; i < e; i++) t->dense_grad[i] = unfix(wd[i], inv);
+        unfix_many(t->dense_grad + b, wd + b, e - b, inv);
         engine_apply_dense_(t, b, e, as);
     }
     /* the item rows this thread owns, in the order of the list */
@@ -466,8 +502,7 @@ void shard_update(engine *t, int tid, int64_t gstep, const ncf_adam_step *as)
     for (int q = 0; q < sh->n_touched[p]; q++) {
         const int32_t r = sh->touched[p][q];
         if (r < lo || r >= hi) continue;
-        float *dst = w->row_grad[1] + (size_t)n * rs;
-        for (size_t f = 0; f < W; f++) dst[f] = unfix(wi[(size_t)q * W + f], inv);
+        unfix_many(w->row_grad[1] + (size_t)n * rs, wi + (size_t)q * W, W, inv);
         w->touched[1][n++] = r;
     }
     w->n_touched[1] = n;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "dist/dist.h"
 #include "train/shard.h"
 #include "train/trainer_impl.h"
 
@@ -172,8 +173,12 @@ ncf_status ncf_trainer_epoch(ncf_trainer *t, ncf_epoch_report *report, ncf_err *
 {
     if (t->over || t->finished)
         return ncf_fail_(err, NCF_ERR_ARG, "training is over (%d epochs run)", t->epochs_done);
-    if (atomic_exchange_explicit(&t->interrupt, 0, memory_order_relaxed))
-        return ncf_fail_(err, NCF_ERR_INTERRUPTED, "interrupted before epoch %d", t->epochs_done + 1);
+    int stop = atomic_exchange_explicit(&t->interrupt, 0, memory_order_relaxed);
+    if (t->e.sh && t->e.sh->N > 1) { /* every process stops, or none: agreed (collective) */
+        uint64_t lo, hi;
+        if (ncf_dist_minmax_u64_((uint64_t)stop, &lo, &hi) == 0) stop = hi != 0;
+    }
+    if (stop) return ncf_fail_(err, NCF_ERR_INTERRUPTED, "interrupted before epoch %d", t->epochs_done + 1);
     const ncf_train_config *c = &t->c;
     const int epoch = t->epochs_done + 1;
     const double t0 = ncf_now_seconds_();
