@@ -4,7 +4,8 @@
  * (synthetic data of the same shape otherwise). Before timing, the linear
  * kernels are checked against a naive reference. Prints a table and one
  * JSON object per result; figures are medians over the epochs run
- * (NCF_BENCH_EPOCHS, default 5). */
+ * (NCF_BENCH_EPOCHS, default 5). Last, NeuMF's dense rows against lazy
+ * rows in alternated pairs of runs (issue 15's ratio). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,42 @@ static int on_epoch(const ncf_epoch_report *r, void *user)
     return 0;
 }
 
+/* Trains a paper-preset model (factors 8, layers 64,32,16,8) of type on ds
+ * for `epochs` epochs: the medians over the epochs of samples/s, epoch
+ * seconds and evaluation seconds, and the final HR. -1 on failure. */
+static int run(const ncf_dataset *ds, ncf_model_type type, ncf_adam_mode mode, int threads, int epochs, double *sps,
+               double *es, double *ev, double *hr)
+{
+    ncf_err err = {{0}};
+    int32_t layers[4] = {64, 32, 16, 8};
+    ncf_model_config mc;
+    ncf_model_config_preset(NCF_PRESET_PAPER, type, 8, layers, 4, &mc, &err);
+    mc.n_users = ds->n_users;
+    mc.n_items = ds->n_items;
+    ncf_model *m = NULL;
+    if (ncf_model_create(&mc, 1, &m, &err) != NCF_OK) return -1;
+    ncf_train_config tc;
+    ncf_train_config_default(&tc);
+    tc.epochs = epochs;
+    tc.threads = threads;
+    tc.adam_mode = mode;
+    bench_state b = {.n = 0};
+    tc.on_epoch = on_epoch;
+    tc.user = &b;
+    ncf_train_result res;
+    const ncf_status st = ncf_train(m, ds, &tc, &res, &err);
+    ncf_model_free(m);
+    if (st != NCF_OK) {
+        fprintf(stderr, "bench: %s\n", err.msg);
+        return -1;
+    }
+    *sps = median(b.sps, b.n);
+    *es = median(b.train_s, b.n);
+    *ev = median(b.eval_s, b.n);
+    *hr = res.final.hr;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (check_kernels() != 0) return 1;
@@ -103,37 +140,38 @@ int main(int argc, char **argv)
     for (int t = 0; t < 3; t++)
         for (int a = 0; a < 2; a++)
             for (int h = 0; h < (all > 1 ? 2 : 1); h++) {
-                int32_t layers[4] = {64, 32, 16, 8};
-                ncf_model_config mc;
-                ncf_model_config_preset(NCF_PRESET_PAPER, types[t], 8, layers, 4, &mc, &err);
-                mc.n_users = ds->n_users;
-                mc.n_items = ds->n_items;
-                ncf_model *m = NULL;
-                if (ncf_model_create(&mc, 1, &m, &err) != NCF_OK) return 1;
-                ncf_train_config tc;
-                ncf_train_config_default(&tc);
-                tc.epochs = epochs;
-                tc.threads = thread_counts[h];
-                tc.adam_mode = a == 0 ? NCF_ADAM_LAZY : NCF_ADAM_DENSE;
-                bench_state b = {.n = 0};
-                tc.on_epoch = on_epoch;
-                tc.user = &b;
-                ncf_train_result res;
-                if (ncf_train(m, ds, &tc, &res, &err) != NCF_OK) {
-                    fprintf(stderr, "bench: %s\n", err.msg);
+                double sps, es, ev, hr;
+                if (run(ds, types[t], a == 0 ? NCF_ADAM_LAZY : NCF_ADAM_DENSE, thread_counts[h], epochs, &sps, &es,
+                        &ev, &hr) != 0)
                     return 1;
-                }
-                double sps = median(b.sps, b.n), es = median(b.train_s, b.n), ev = median(b.eval_s, b.n);
                 printf("%-6s %-6s %7d %14.0f %10.3f %10.1f\n", ncf_model_type_name(types[t]), adam_modes[a],
                        thread_counts[h], sps, es, 1e3 * ev);
                 printf("{\"bench\": \"train\", \"data\": \"%s\", \"model\": \"%s\", \"adam\": \"%s\", \"threads\": %d, "
                        "\"samples_per_second\": %.0f, \"epoch_seconds\": %.4f, \"eval_seconds\": %.5f, "
                        "\"final_hr\": %.4f}\n",
-                       source, ncf_model_type_name(types[t]), adam_modes[a], thread_counts[h], sps, es, ev,
-                       res.final.hr);
+                       source, ncf_model_type_name(types[t]), adam_modes[a], thread_counts[h], sps, es, ev, hr);
                 fflush(stdout);
-                ncf_model_free(m);
             }
+    /* dense rows (the default) against lazy rows, NeuMF: runs of 3 epochs
+     * alternated (lazy, dense, lazy, dense, ...) so that both see the same
+     * states of the machine; the ratio of each pair, their median */
+    const int rounds = 5;
+    printf("# NeuMF dense / lazy rows, %d alternated pairs of 3-epoch runs, median of the pairs' ratios\n", rounds);
+    for (int h = 0; h < (all > 1 ? 2 : 1); h++) {
+        double ratio[16], lazy_sps[16], dense_sps[16], es, ev, hr;
+        for (int k = 0; k < rounds; k++) {
+            if (run(ds, NCF_MODEL_NEUMF, NCF_ADAM_LAZY, thread_counts[h], 3, &lazy_sps[k], &es, &ev, &hr) != 0 ||
+                run(ds, NCF_MODEL_NEUMF, NCF_ADAM_DENSE, thread_counts[h], 3, &dense_sps[k], &es, &ev, &hr) != 0)
+                return 1;
+            ratio[k] = dense_sps[k] / lazy_sps[k];
+        }
+        const double r = median(ratio, rounds), l = median(lazy_sps, rounds), d = median(dense_sps, rounds);
+        printf("threads %d: lazy %.0f, dense %.0f samples/s; dense / lazy %.3f\n", thread_counts[h], l, d, r);
+        printf("{\"bench\": \"dense_over_lazy\", \"data\": \"%s\", \"model\": \"neumf\", \"threads\": %d, "
+               "\"pairs\": %d, \"lazy_samples_per_second\": %.0f, \"dense_samples_per_second\": %.0f, \"ratio\": %.3f}\n",
+               source, thread_counts[h], rounds, l, d, r);
+        fflush(stdout);
+    }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("{\"bench\": \"memory\", \"peak_rss_mb\": %.1f}\n", (double)ru.ru_maxrss / 1024.0);

@@ -8,8 +8,16 @@
  * processes than shards, and several processes without --shards are
  * refused with a message and a non-zero exit, never a hang (every mpirun
  * runs under `timeout`); checkpoints taken on 2 processes, between epochs
- * and within one, resume on 3 and on 1 with the uninterrupted run's bytes.
- * Skipped, saying so, when there is no MPI build. */
+ * and within one, resume on 3 and on 1 with the uninterrupted run's bytes;
+ * SIGTERM or SIGINT to mpirun itself stops every process at mpirun's
+ * SIGCONT with rank 0's checkpoint written, and it resumes to the same
+ * bytes. Reading only one's users (an NCF prefix sorted by user): the same
+ * bytes and metrics on 1, 2, 3 (TCP) and 4 processes as without MPI,
+ * resume from 2 processes on 4, the training lines each process reads
+ * shrinking with the process count, an unsorted training file read whole
+ * with the same bytes, and a bad line named by its line number from
+ * whichever process holds it. Skipped, saying so, when there is no MPI
+ * build. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +28,8 @@
 static char NCF[512];     /* the tool without MPI */
 static char MPI_NCF[512]; /* the tool built with MPI=1, "" when absent */
 static char DATA[512], DATA2[512];
+static char PREFIX[512];     /* DATA split into the NCF format (sorted by user) */
+static const char *CUR = DATA; /* the data train_plain and train_mpi use */
 
 /* mpirun's options for N processes on this machine, as root or not. */
 #define MPIRUN "timeout 600 mpirun --allow-run-as-root --oversubscribe"
@@ -38,9 +48,11 @@ static int setup(void **state)
     if (mpi && *mpi && tu_run(NULL, "command -v mpirun") == 0) absolute(MPI_NCF, sizeof MPI_NCF, mpi);
     snprintf(DATA, sizeof DATA, "%s", tu_path("mpi.tsv"));
     snprintf(DATA2, sizeof DATA2, "%s", tu_path("mpi2.tsv"));
+    snprintf(PREFIX, sizeof PREFIX, "%s", tu_path("mpip"));
     return tu_run(NULL, "%s synth --out %s --users 700 --items 500 --interactions 24000 --seed 5 && "
-                        "%s synth --out %s --users 700 --items 500 --interactions 24000 --seed 6",
-                  NCF, DATA, NCF, DATA2);
+                        "%s synth --out %s --users 700 --items 500 --interactions 24000 --seed 6 && "
+                        "%s split %s --out %s --negatives 99 --seed 1 2>/dev/null",
+                  NCF, DATA, NCF, DATA2, NCF, DATA, PREFIX);
 }
 
 /* The per-epoch JSON lines and the final line of a run's stdout, without
@@ -86,7 +98,7 @@ static void train_plain(const char *name, const char *args, int threads)
     snprintf(model, sizeof model, "%s.ncf", tu_path(name));
     snprintf(json, sizeof json, "%s.json", tu_path(name));
     char *log = NULL;
-    int rc = tu_run(&log, "%s train --data %s --epochs 2 --json --quiet --threads %d %s --out %s >%s", NCF, DATA,
+    int rc = tu_run(&log, "%s train --data %s --epochs 2 --json --quiet --threads %d %s --out %s >%s", NCF, CUR,
                     threads, args, model, json);
     if (rc != 0) fprintf(stderr, "%s\n", log ? log : "");
     free(log);
@@ -101,7 +113,7 @@ static void train_mpi(const char *name, const char *args, int np, const char *mc
     snprintf(json, sizeof json, "%s.json", tu_path(name));
     char *log = NULL;
     int rc = tu_run(&log, MPIRUN " %s -np %d %s train --data %s --epochs 2 --json --quiet --threads 1 %s --out %s >%s",
-                    mca, np, MPI_NCF, DATA, args, model, json);
+                    mca, np, MPI_NCF, CUR, args, model, json);
     if (rc != 0) fprintf(stderr, "%s\n", log ? log : "");
     free(log);
     assert_int_equal(rc, 0);
@@ -234,8 +246,8 @@ static void test_mpi_resume_other_count(void **state)
     snprintf(b, sizeof b, "%s", tu_path("r_np3.ncf"));
     if (!same_file(a, b)) fail_msg("resumed on 3 processes: model bytes differ from the uninterrupted run");
     /* within an epoch: SIGTERM to both ranks (the children of mpirun, the
-     * child of timeout) once training is under way; mpirun itself would
-     * SIGKILL them a second after forwarding a signal */
+     * child of timeout) once training is under way, as a batch system
+     * would (a signal to mpirun: test_mpi_signal_to_mpirun) */
     rc = tu_run(&log, "cd %s && %s synth --out big.tsv --users 1500 --items 1000 --interactions 80000 --seed 7 && "
                 "%s train --data big.tsv --epochs 3 --quiet %s --out r_big.ncf && { " MPIRUN " -np 2 %s train "
                 "--data big.tsv --epochs 3 --quiet %s --checkpoint m.ckpt >m.log 2>&1 & mp=$!; "
@@ -254,6 +266,106 @@ static void test_mpi_resume_other_count(void **state)
     snprintf(a, sizeof a, "%s", tu_path("r_big.ncf"));
     snprintf(b, sizeof b, "%s", tu_path("r_np1.ncf"));
     if (!same_file(a, b)) fail_msg("stopped on 2 processes, resumed on 1: model bytes differ from the uninterrupted run");
+}
+
+/* The training lines each process read, as rank 0 reports them (the
+ * largest); -1 when it says it read the whole file. */
+static long lines_read(const char *out)
+{
+    const char *at = strstr(out, "data (per process): ");
+    assert_non_null(at);
+    if (strstr(at, "the whole training file")) return -1;
+    const char *to = strstr(at, " to ");
+    assert_non_null(to);
+    return strtol(to + 4, NULL, 10);
+}
+
+/* Reading only one's users from an NCF prefix: the bytes of the run
+ * without MPI on any number of processes, resume across counts, and less
+ * read by each process as they are more. */
+static void test_mpi_own_users(void **state)
+{
+    if (!have_mpi()) skip();
+    CUR = PREFIX;
+    same_on_every_count("own_neumf", "--model neumf --shards 8");
+    train_plain("own_tcp_plain", "--model gmf --rows lazy --eval full --topk 10,20 --shards 4", 1);
+    train_mpi("own_tcp_np3", "--model gmf --rows lazy --eval full --topk 10,20 --shards 4", 3, "--mca btl self,tcp");
+    assert_same_run("own_tcp_plain", "own_tcp_np3");
+    CUR = DATA;
+    /* the lines read: about 1/N of the file (the index) plus one's shards' */
+    char train[600];
+    snprintf(train, sizeof train, "%s.train.rating", PREFIX);
+    char *text = tu_read(train, NULL), *out = NULL;
+    assert_non_null(text);
+    long total = 0;
+    for (const char *q = text; (q = strchr(q, '\n')); q++) total++;
+    free(text);
+    long read[2];
+    const int counts[2] = {2, 4};
+    for (int k = 0; k < 2; k++) {
+        int rc = tu_run(&out, MPIRUN " -np %d %s train --data %s --epochs 1 --no-eval --threads 1 --shards 8",
+                        counts[k], MPI_NCF, PREFIX);
+        if (rc != 0) fprintf(stderr, "%s\n", out);
+        assert_int_equal(rc, 0);
+        read[k] = lines_read(out);
+        free(out);
+    }
+    fprintf(stderr, "training lines read by a process (of %ld): at most %ld on 2, %ld on 4\n", total, read[0],
+            read[1]);
+    assert_true(read[0] > 0 && read[0] <= total * 11 / 10);
+    assert_true(read[1] > 0 && read[1] <= total * 6 / 10 && read[1] < read[0]);
+    /* resume: a checkpoint of 2 processes goes on on 4 */
+    const char *args = "--model neumf --shards 6";
+    int rc = tu_run(&out, "%s train --data %s --epochs 3 --quiet %s --out %s", NCF, PREFIX, args, tu_path("o_full.ncf"));
+    assert_int_equal(rc, 0);
+    free(out);
+    rc = tu_run(&out, MPIRUN " -np 2 %s train --data %s --epochs 1 --quiet %s --checkpoint %s", MPI_NCF, PREFIX, args,
+                tu_path("o.ckpt"));
+    if (rc != 0) fprintf(stderr, "%s\n", out);
+    assert_int_equal(rc, 0);
+    free(out);
+    rc = tu_run(&out, MPIRUN " -np 4 %s train --resume %s --epochs 3 --quiet --out %s", MPI_NCF, tu_path("o.ckpt"),
+                tu_path("o_np4.ncf"));
+    if (rc != 0) fprintf(stderr, "%s\n", out);
+    assert_int_equal(rc, 0);
+    free(out);
+    char a[600], b[600];
+    snprintf(a, sizeof a, "%s", tu_path("o_full.ncf"));
+    snprintf(b, sizeof b, "%s", tu_path("o_np4.ncf"));
+    if (!same_file(a, b)) fail_msg("own users, resumed on 4 processes: model bytes differ from the uninterrupted run");
+}
+
+/* An NCF training file not sorted by user is read whole by every process
+ * (the same bytes); a bad line is named by its number, whichever process
+ * reads it. */
+static void test_mpi_own_users_fallback(void **state)
+{
+    if (!have_mpi()) skip();
+    char *out = NULL;
+    int rc = tu_run(&out, "cd %s && for f in test.rating test.negative user.map item.map; do cp mpip.$f mpiu.$f && "
+                          "cp mpip.$f mpib.$f; done && tac mpip.train.rating >mpiu.train.rating && "
+                          "awk 'NR == 15000 { print \"15000\\tnot-an-item\\t1\\t1\"; next } { print }' "
+                          "mpip.train.rating >mpib.train.rating",
+                    tu_dir());
+    assert_int_equal(rc, 0);
+    free(out);
+    char unsorted[600];
+    snprintf(unsorted, sizeof unsorted, "%s", tu_path("mpiu"));
+    CUR = unsorted;
+    train_plain("u_plain", "--model gmf --shards 5", 1);
+    train_mpi("u_np2", "--model gmf --shards 5", 2, "");
+    CUR = DATA;
+    assert_same_run("u_plain", "u_np2");
+    rc = tu_run(&out, MPIRUN " -np 2 %s train --data %s --epochs 1 --no-eval --shards 5", MPI_NCF, unsorted);
+    assert_int_equal(rc, 0);
+    assert_int_equal(lines_read(out), -1);
+    free(out);
+    /* line 15000 of 22,490 is in the second process's slice */
+    rc = tu_run(&out, MPIRUN " -np 2 %s train --data %s --epochs 1 --shards 5", MPI_NCF, tu_path("mpib"));
+    assert_int_not_equal(rc, 0);
+    assert_int_not_equal(rc, 124);
+    if (!strstr(out, "mpib.train.rating:15000: field 2")) fail_msg("the bad line is not named: %s", out);
+    free(out);
 }
 
 static void test_mpi_refused(void **state)
@@ -280,13 +392,74 @@ static void test_mpi_refused(void **state)
     free(out);
 }
 
+/* Ctrl-C, SIGINT or SIGTERM to mpirun: Open MPI 4.1's mpirun sends each
+ * process SIGCONT, SIGTERM odls_base_sigkill_timeout seconds later and
+ * SIGKILL as long again after that. The processes take mpirun's SIGCONT
+ * as the request to stop: they stop after the same step, rank 0 writes the
+ * checkpoint, and it resumes (in the build without MPI) to the bytes of
+ * an uninterrupted run. SIGTERM with mpirun's default timeout (1 s);
+ * SIGINT with a timeout of 5 s, where the processes must be gone within 4
+ * s of the signal: before mpirun's SIGTERM, which a run that ignored the
+ * SIGCONT would wait for. The signal goes to mpirun itself, not to
+ * `timeout` (which would follow it with a SIGCONT of its own, cutting
+ * mpirun's waits short). */
+static void test_mpi_signal_to_mpirun(void **state)
+{
+    if (!have_mpi()) skip();
+    if (tu_quick()) {
+        fprintf(stderr, "skipped: NCF_QUICK is set (sanitizer runs keep NeuMF only)\n");
+        skip();
+    }
+    /* checkpoints only at the end, or when stopped */
+    const char *args = "--model neumf --shards 6 --epochs 4 --quiet --threads 1 --checkpoint-every 100";
+    char *log = NULL;
+    int rc = tu_run(&log, "cd %s && %s synth --out sig.tsv --users 1500 --items 1000 --interactions 80000 --seed 8 && "
+                    "%s train --data sig.tsv %s --out sig_full.ncf", tu_dir(), NCF, NCF, args);
+    assert_int_equal(rc, 0);
+    free(log);
+    const struct {
+        const char *sig, *mca;
+    } cases[] = {{"TERM", ""}, {"INT", "--mca odls_base_sigkill_timeout 5"}};
+    for (int k = 0; k < 2; k++) {
+        rc = tu_run(&log, "cd %s && rm -f sig.ckpt && { " MPIRUN " %s -np 2 %s train --data sig.tsv %s "
+                    "--checkpoint sig.ckpt >sig.log 2>&1 & tp=$!; "
+                    "for i in $(seq 600); do grep -q '^epoch' sig.log && break; sleep 0.1; done; sleep 0.5; "
+                    "mp=$(pgrep -P $tp); kill -%s $mp; "
+                    "running() { ps -o stat= --ppid $mp | grep -qv '^Z'; }; " /* zombies have ended */
+                    "for i in $(seq 40); do running || break; sleep 0.1; done; "
+                    "running && echo 'processes still there 4 s after the signal'; "
+                    "wait $tp; rc=$?; cat sig.log; exit $rc; }",
+                    tu_dir(), cases[k].mca, MPI_NCF, args, cases[k].sig);
+        if (rc == 124 || !strstr(log, "mpirun is ending the job")) fprintf(stderr, "%s\n", log);
+        assert_int_not_equal(rc, 124); /* no hang */
+        assert_int_not_equal(rc, 0);
+        assert_non_null(strstr(log, "stopped by SIGTERM (mpirun is ending the job)"));
+        assert_non_null(strstr(log, "checkpoint: sig.ckpt"));
+        assert_null(strstr(log, "signal 9")); /* no process was killed */
+        if (k == 1) assert_null(strstr(log, "still there")); /* they stopped at the SIGCONT */
+        if (!strstr(log, "part of the next"))
+            fprintf(stderr, "note: the signal did not land within an epoch this time\n");
+        free(log);
+        rc = tu_run(&log, "cd %s && %s train --resume sig.ckpt --quiet --out sig_resumed.ncf", tu_dir(), NCF);
+        if (rc != 0) fprintf(stderr, "%s\n", log);
+        assert_int_equal(rc, 0);
+        free(log);
+        char a[600], b[600];
+        snprintf(a, sizeof a, "%s", tu_path("sig_full.ncf"));
+        snprintf(b, sizeof b, "%s", tu_path("sig_resumed.ncf"));
+        if (!same_file(a, b))
+            fail_msg("SIG%s to mpirun, resumed: model bytes differ from the uninterrupted run", cases[k].sig);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shards_any_thread_count), cmocka_unit_test(test_shards_refused),
         cmocka_unit_test(test_mpi_neumf),               cmocka_unit_test(test_mpi_gmf_mlp_mf),
         cmocka_unit_test(test_mpi_tcp),                 cmocka_unit_test(test_mpi_resume_other_count),
-        cmocka_unit_test(test_mpi_refused),
+        cmocka_unit_test(test_mpi_refused),             cmocka_unit_test(test_mpi_own_users),
+        cmocka_unit_test(test_mpi_own_users_fallback),  cmocka_unit_test(test_mpi_signal_to_mpirun),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

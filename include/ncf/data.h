@@ -118,6 +118,19 @@ typedef struct ncf_dataset {
     ncf_cases test;
     ncf_cases valid;
     int negatives_drawn; /* 1 when negatives were drawn with the seed */
+
+    /* Loaded for one process of sharded training (ncf_dataset_load_shards,
+     * ncf/train.h): own_users (n_users bytes) is 1 for the users of the
+     * shards this process owns, and only their training items are in
+     * train_items; the other users' entries are never written (their
+     * values are unspecified, their pages take no memory).
+     * Everything else (sizes, offsets, id maps, the cases) is the whole
+     * data's. NULL: the
+     * whole data is here. lines_read: the data lines this process parsed
+     * to load it (0 when not counted). */
+    int32_t own_shards;
+    uint8_t *own_users;
+    int64_t lines_read;
 } ncf_dataset;
 
 typedef struct ncf_load_options {
@@ -144,6 +157,22 @@ void ncf_load_options_default(ncf_load_options *opt);
 ncf_status ncf_dataset_load(const char *path, const ncf_load_options *opt,
                             ncf_dataset **out, ncf_err *err);
 void ncf_dataset_free(ncf_dataset *ds); /* NULL-safe */
+
+/* ncf_dataset_load for one process of sharded training with `shards`
+ * shards (docs/distributed.md); collective: every process of the group
+ * (ncf_dist_size, ncf/train.h) calls it with the same arguments. With one
+ * process or shards 0, ncf_dataset_load. Otherwise the result's own_users
+ * marks the users of the shards this process owns, and train_items holds
+ * only their items. An NCF prefix whose training file is sorted by user
+ * (as ncf split writes it), with its held-out negatives in files and no
+ * validation carved from the training lines, is read in two passes: each
+ * process parses a 1/N slice of the training file (the counts and bytes
+ * of every user, exchanged), then the lines of its own users; anything
+ * else is read whole by every process, which then keeps its users' items
+ * only. The sizes, offsets, id maps and cases are the whole data's, the
+ * same as ncf_dataset_load's. */
+ncf_status ncf_dataset_load_shards(const char *path, const ncf_load_options *opt, int shards, ncf_dataset **out,
+                                   ncf_err *err);
 
 /* Leave-one-out: each user's latest interaction (ties: the later line) is
  * held out unless the user has a single interaction; with validation, the

@@ -328,6 +328,10 @@ int ncf_dist_available(void);     /* 1 when the library was built with MPI */
 int ncf_dist_rank(void);          /* this process's rank (0 without MPI) */
 int ncf_dist_size(void);          /* processes in the group (1 without MPI) */
 void ncf_dist_abort(int status);  /* ends every process of the group (MPI_Abort), or exits */
+/* The smallest and largest of every process's v, on every process
+ * (collective); 0, or -1 when MPI failed. */
+int ncf_dist_minmax(uint64_t v, uint64_t *min, uint64_t *max);
+int ncf_dist_max(int v);          /* the largest v of every process, on every process (collective) */
 
 /* What a sharded run's reductions have cost this process so far: seconds
  * spent in them (thread 0's wall clock, waiting for the other processes

@@ -83,6 +83,9 @@ class ncf_dataset(ctypes.Structure):
         ("test", ncf_cases),
         ("valid", ncf_cases),
         ("negatives_drawn", c_int),
+        ("own_shards", c_int32),
+        ("own_users", P(ctypes.c_uint8)),
+        ("lines_read", c_int64),
     ]
 
 

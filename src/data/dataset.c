@@ -17,7 +17,9 @@
 
 #include "core/core.h"
 #include "core/streams.h"
+#include "data/own.h"
 #include "data/reader_impl.h"
+#include "dist/dist.h"
 
 void ncf_load_options_default(ncf_load_options *opt)
 {
@@ -38,6 +40,7 @@ void ncf_dataset_free(ncf_dataset *ds)
     free(ds->train_items);
     cases_free(&ds->test);
     cases_free(&ds->valid);
+    free(ds->own_users);
     free(ds);
 }
 
@@ -1101,10 +1104,57 @@ static ncf_status cases_from_file(const held_file *h, ncf_cases *c, int *listed)
 #define NCF_ID_SPAN 64
 #define NCF_ID_SLACK 65536
 
-static ncf_status load_ncf(const char *prefix, const ncf_load_options *opt, ncf_dataset **out, ncf_err *err)
+/* Sharded training on several processes (shards > 0): whether this
+ * process may read only its users' training lines (readown.c). Needs the
+ * held-out negatives listed in files (drawing them needs every user's
+ * items) and no validation case carved from the training lines. The same
+ * answer on every process (the same files). */
+static int may_read_own(const char *prefix, const ncf_load_options *opt, int shards)
+{
+    if (shards <= 0 || ncf_dist_size_() == 1) return 0;
+    char *tn = join(prefix, ".test.negative"), *vr = join(prefix, ".valid.rating");
+    char *vn = join(prefix, ".valid.negative");
+    const int ok = tn && vr && vn && file_exists(tn) && (file_exists(vr) ? file_exists(vn) : !opt->validation);
+    free(tn), free(vr), free(vn);
+    return ok;
+}
+
+/* The training CSR of the users own marks from ix (the others' items left
+ * unwritten: their pages are never touched). */
+static ncf_status csr_own(ncf_dataset *ds, own_index *ix, int shards, ncf_err *err)
+{
+    const int S = shards;
+    int32_t *start = malloc(((size_t)S + 1) * sizeof *start);
+    ds->train_offsets = malloc(((size_t)ds->n_users + 1) * sizeof *ds->train_offsets);
+    ds->own_users = malloc((size_t)ds->n_users + 1);
+    if (!start || !ds->train_offsets || !ds->own_users) {
+        free(start);
+        return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
+    }
+    int64_t at = 0;
+    for (int32_t u = 0; u < ds->n_users; u++) {
+        ds->train_offsets[u] = at;
+        if (u < ix->n) at += ix->count[u];
+    }
+    ds->train_offsets[ds->n_users] = at;
+    ds->n_train = at;
+    ncf_shard_starts_(ds->train_offsets, ds->n_users, S, start);
+    ncf_shard_own_(start, ds->n_users, S, ncf_dist_size_(), ncf_dist_rank_(), ds->own_users);
+    free(start);
+    ds->own_shards = S;
+    ds->train_items = malloc(((size_t)at + 1) * sizeof *ds->train_items); /* not written but where owned */
+    if (!ds->train_items) return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
+    const ncf_status st = ncf_own_fill_(ix, ds->train_offsets, ds->own_users, ds->train_items, err);
+    ds->lines_read = ix->lines;
+    return st;
+}
+
+static ncf_status load_ncf(const char *prefix, const ncf_load_options *opt, int shards, ncf_dataset **out,
+                           ncf_err *err)
 {
     ncf_status st = NCF_OK;
     ncf_interactions *tr = NULL;
+    own_index ix = {0};
     held_file te = {0}, va = {0};
     loo_split carve = {0};
     ncf_dataset *ds = NULL;
@@ -1125,9 +1175,20 @@ static ncf_status load_ncf(const char *prefix, const ncf_load_options *opt, ncf_
     ro.rating_col = -2;
     ro.time_col = -2;
     int32_t mu = -1, mi = -1;
-    st = ncf_read_interactions_(p_train, &ro, 1, &tr, &mu, &mi, err);
-    if (st != NCF_OK) goto done;
-    if (tr->n == 0) {
+    int64_t n_pairs = 0;
+    if (may_read_own(prefix, opt, shards)) { /* the index of the file, then (below) one's users' lines */
+        if ((st = ncf_own_index_(p_train, &ro, NCF_ID_SPAN, NCF_ID_SLACK, &ix, err)) != NCF_OK) goto done;
+        if (!ix.sorted) ncf_own_index_free_(&ix); /* not sorted by user: read whole, below */
+        mu = ix.max_user;
+        mi = ix.max_item;
+        for (int32_t u = 0; u < ix.n; u++) n_pairs += ix.count[u];
+    }
+    if (!ix.sorted) {
+        mu = mi = -1;
+        if ((st = ncf_read_interactions_(p_train, &ro, 1, &tr, &mu, &mi, err)) != NCF_OK) goto done;
+        n_pairs = tr->n;
+    }
+    if (n_pairs == 0) {
         st = ncf_fail_(err, NCF_ERR_EMPTY, "%s: no training interactions", p_train);
         goto done;
     }
@@ -1137,7 +1198,7 @@ static ncf_status load_ncf(const char *prefix, const ncf_load_options *opt, ncf_
      * would size the tables (and the identity id maps, ~30 bytes a row) by
      * the id instead of the data, 25 GB for a 150-byte file naming id 10^9.
      * Sparse id ranges up to NCF_ID_SPAN rows per pair pass. */
-    const int64_t pairs = tr->n + (te.x ? te.x->n : 0) + (va.x ? va.x->n : 0);
+    const int64_t pairs = n_pairs + (te.x ? te.x->n : 0) + (va.x ? va.x->n : 0);
     const int64_t span = NCF_ID_SPAN * pairs + NCF_ID_SLACK;
     if ((int64_t)mu >= span || (int64_t)mi >= span) {
         st = ncf_fail_(err, NCF_ERR_FORMAT,
@@ -1173,8 +1234,10 @@ static ncf_status load_ncf(const char *prefix, const ncf_load_options *opt, ncf_
         goto done;
     int test_listed = 0, valid_listed = 0;
     if (cases_from_file(&te, &ds->test, &test_listed) != NCF_OK) goto nomem;
-    if (va.x) {
-        if (cases_from_file(&va, &ds->valid, &valid_listed) != NCF_OK) goto nomem;
+    if (va.x && cases_from_file(&va, &ds->valid, &valid_listed) != NCF_OK) goto nomem;
+    if (ix.sorted) { /* listed negatives, no carving (may_read_own) */
+        if ((st = csr_own(ds, &ix, shards, err)) != NCF_OK) goto done;
+    } else if (va.x) {
         if (csr_from_pairs(ds, tr->user, tr->item, tr->n) != 0) goto nomem;
     } else if (opt->validation) { /* each user's latest training interaction becomes a validation case */
         if (loo_build(tr, ds->n_users, 0, 1, &carve) != NCF_OK || !(pu = malloc(((size_t)tr->n + 1) * sizeof *pu)))
@@ -1202,6 +1265,7 @@ done:
     free(p_imap);
     free(pu);
     loo_free(&carve);
+    ncf_own_index_free_(&ix);
     ncf_interactions_free(tr);
     held_free(&te);
     held_free(&va);
@@ -1281,7 +1345,55 @@ done:
     return NCF_OK;
 }
 
+static ncf_status load(const char *path, const ncf_load_options *opt, int shards, ncf_dataset **out, ncf_err *err);
+
 ncf_status ncf_dataset_load(const char *path, const ncf_load_options *opt, ncf_dataset **out, ncf_err *err)
+{
+    return load(path, opt, 0, out, err);
+}
+
+/* Keeps the training items of this process's users only (the others'
+ * entries of a fresh array are never written), for data read whole. */
+static ncf_status keep_own(ncf_dataset *ds, int shards, ncf_err *err)
+{
+    const int S = shards;
+    int32_t *start = malloc(((size_t)S + 1) * sizeof *start);
+    uint8_t *own = malloc((size_t)ds->n_users + 1);
+    int32_t *items = malloc(((size_t)ds->n_train + 1) * sizeof *items);
+    if (!start || !own || !items) {
+        free(start), free(own), free(items);
+        return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
+    }
+    ncf_shard_starts_(ds->train_offsets, ds->n_users, S, start);
+    ncf_shard_own_(start, ds->n_users, S, ncf_dist_size_(), ncf_dist_rank_(), own);
+    for (int s = ncf_dist_rank_(); s < S; s += ncf_dist_size_()) {
+        const int64_t b = ds->train_offsets[start[s]], e = ds->train_offsets[start[s + 1]];
+        if (e > b) memcpy(items + b, ds->train_items + b, (size_t)(e - b) * sizeof *items);
+    }
+    free(start);
+    free(ds->train_items);
+    ds->train_items = items;
+    ds->own_users = own;
+    ds->own_shards = S;
+    return NCF_OK;
+}
+
+ncf_status ncf_dataset_load_shards(const char *path, const ncf_load_options *opt, int shards, ncf_dataset **out,
+                                   ncf_err *err)
+{
+    if (shards < 0) return ncf_fail_(err, NCF_ERR_ARG, "the shard count must be >= 0");
+    if (shards == 0 || ncf_dist_size_() == 1) return ncf_dataset_load(path, opt, out, err);
+    ncf_dataset *ds = NULL;
+    ncf_status st = load(path, opt, shards, &ds, err);
+    if (st == NCF_OK && !ds->own_users && (st = keep_own(ds, shards, err)) != NCF_OK) {
+        ncf_dataset_free(ds);
+        return st;
+    }
+    if (st == NCF_OK) *out = ds;
+    return st;
+}
+
+static ncf_status load(const char *path, const ncf_load_options *opt, int shards, ncf_dataset **out, ncf_err *err)
 {
     ncf_load_options def;
     if (!opt) {
@@ -1297,7 +1409,7 @@ ncf_status ncf_dataset_load(const char *path, const ncf_load_options *opt, ncf_d
     if (is_ncf) {
         if (opt->test_path)
             return ncf_fail_(err, NCF_ERR_ARG, "%s: a separate test file goes with a single interactions file, not the NCF format", path);
-        return load_ncf(path, opt, out, err);
+        return load_ncf(path, opt, shards, out, err);
     }
     if (!file_exists(path)) {
         struct stat sb;

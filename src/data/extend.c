@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "data/own.h"
+#include "dist/dist.h"
 #include "ncf/data.h"
 
 /* Appends to *map the ids of extra it lacks; returns how many, or -1 out of memory. */
@@ -40,6 +42,19 @@ ncf_status ncf_dataset_add_ids(ncf_dataset *ds, const ncf_idmap *users, const nc
     }
     ds->n_users = ncf_idmap_size(ds->user_ids);
     ds->n_items = ncf_idmap_size(ds->item_ids);
+    if (nu > 0 && ds->own_users) { /* loaded for sharded training: the new users' owner by the shard rule */
+        const int S = ds->own_shards;
+        uint8_t *own = realloc(ds->own_users, (size_t)ds->n_users + 1);
+        int32_t *start = malloc(((size_t)S + 1) * sizeof *start);
+        if (own) ds->own_users = own;
+        if (!own || !start) {
+            free(start);
+            return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory adding ids");
+        }
+        ncf_shard_starts_(ds->train_offsets, ds->n_users, S, start);
+        ncf_shard_own_(start, ds->n_users, S, ncf_dist_size_(), ncf_dist_rank_(), own);
+        free(start);
+    }
     if (added_users) *added_users = nu;
     if (added_items) *added_items = ni;
     return NCF_OK;

@@ -168,3 +168,12 @@ int ncf_dist_available(void) { return 0; }
 int ncf_dist_rank(void) { return ncf_dist_rank_(); }
 int ncf_dist_size(void) { return ncf_dist_size_(); }
 void ncf_dist_abort(int status) { ncf_dist_abort_(status); }
+int ncf_dist_minmax(uint64_t v, uint64_t *min, uint64_t *max) { return ncf_dist_minmax_u64_(v, min, max); }
+
+int ncf_dist_max(int v)
+{
+    const int64_t shift = (int64_t)1 << 31; /* ints in unsigned order */
+    uint64_t lo, hi;
+    if (ncf_dist_minmax_u64_((uint64_t)((int64_t)v + shift), &lo, &hi) != 0) return v;
+    return (int)((int64_t)hi - shift);
+}

@@ -281,7 +281,12 @@ ncf_status ncf_model_attach_data(ncf_model *m, const ncf_dataset *ds, ncf_err *e
         return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory");
     }
     memcpy(off, ds->train_offsets, ((size_t)ds->n_users + 1) * sizeof *off);
-    if (ds->n_train > 0) memcpy(seen, ds->train_items, (size_t)ds->n_train * sizeof *seen); /* NULL when none */
+    if (ds->own_users) { /* a process of sharded training: its users' items only (the others come at saving) */
+        for (int32_t v = 0; v < ds->n_users; v++)
+            if (ds->own_users[v] && off[v + 1] > off[v])
+                memcpy(seen + off[v], ds->train_items + off[v], (size_t)(off[v + 1] - off[v]) * sizeof *seen);
+    } else if (ds->n_train > 0)
+        memcpy(seen, ds->train_items, (size_t)ds->n_train * sizeof *seen); /* NULL when none */
     ncf_idmap_free(m->users);
     ncf_idmap_free(m->items);
     free(m->seen_off);

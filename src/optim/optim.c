@@ -117,12 +117,19 @@ int ncf_adam_window_build_(ncf_adam_window *w, float lr, float beta1, float beta
     w->eps = eps;
     w->steps = malloc(H * sizeof *w->steps);
     w->h = malloc(4 * H * sizeof *w->h);
-    w->pw = malloc(6 * H * sizeof *w->pw);
-    if (!w->steps || !w->h || !w->pw) {
+    w->pw = malloc(7 * H * sizeof *w->pw);
+    w->rinv = malloc(H * sizeof *w->rinv);
+    if (!w->steps || !w->h || !w->pw || !w->rinv) {
         ncf_adam_window_free_(w);
         return -1;
     }
     for (int64_t i = 0; i < count; i++) ncf_adam_step_init_(&w->steps[i], lr, beta1, beta2, eps, base + 1 + i);
+    w->inv_b2_base = 0.0f;
+    if (base > 0) {
+        ncf_adam_step s0;
+        ncf_adam_step_init_(&s0, lr, beta1, beta2, eps, base);
+        w->inv_b2_base = s0.inv_b2;
+    }
     w->exact_cap = count;
     if (beta1 > 0.0f && beta1 < 1.0f) {
         double cap = ceil(log(1e-12) / log((double)beta1));
@@ -130,8 +137,15 @@ int ncf_adam_window_build_(ncf_adam_window *w, float lr, float beta1, float beta
     } else if (beta1 == 0.0f) {
         w->exact_cap = count < 1 ? count : 1;
     }
-    for (int n = 0; n < 6; n++) {
-        double rho = n < 4 ? (double)beta1 / pow((double)beta2, 0.5 * (n + 1)) : n == 4 ? beta1 : beta2;
+    for (size_t i = 0; i < H; i++) {
+        const float ib = ncf_adam_window_inv_b2_(w, w->base + (int64_t)i);
+        w->rinv[i] = ib > 0.0f ? 1.0 / (double)ib : 0.0;
+    }
+    for (int n = 0; n < 7; n++) {
+        double rho = n < 4 ? (double)beta1 / pow((double)beta2, 0.5 * (n + 1))
+                     : n == 4 ? beta1
+                     : n == 5 ? beta2
+                              : 1.0 / sqrt((double)beta2);
         double *pw = w->pw + (size_t)n * H;
         pw[0] = 1.0;
         for (size_t k = 1; k < H; k++) pw[k] = pw[k - 1] * rho;
@@ -157,106 +171,127 @@ void ncf_adam_window_free_(ncf_adam_window *w)
     free(w->steps);
     free(w->h);
     free(w->pw);
+    free(w->rinv);
+    w->rinv = NULL;
     w->steps = NULL;
     w->h = NULL;
     w->pw = NULL;
 }
 
-/* k zero-gradient steps on one element in closed form, s0 = sqrt(v) (see
- * optim.h: p -= m (A_1 - r (A_2 - r (A_3 - r A_4))) / s0, r = eps / s0). */
-static inline __attribute__((always_inline)) void catchup_closed(float *p, float *m, float *v, float s0,
-                                                                 const float *A, float eps, float b1k, float b2k)
+/* The largest ratio x (u_j - 1) of the series' terms that the closed form
+ * takes: four terms then leave a relative error below RATIO_MAX^4 = 1.5e-5
+ * of the movement. */
+#define RATIO_MAX (1.0 / 16.0)
+/* The plan's xmax for a row that takes the closed form whatever its
+ * elements' x (x <= 1 up to rounding): the span checks are skipped. */
+#define CLOSED_ONLY 2.0f
+
+void ncf_adam_plan_rows_(const ncf_adam_window *win, const int64_t *from, int n, int64_t through, ncf_adam_plan *plan)
 {
-    const float r = eps / s0;
-    *p -= *m * ((A[0] - r * (A[1] - r * (A[2] - r * A[3]))) / s0);
+    const size_t H = (size_t)(win->count + 1);
+    for (int i = 0; i < n; i++) {
+        ncf_adam_plan *P = &plan[i];
+        const int64_t k = through - from[i];
+        P->from = from[i];
+        P->k = k > 0 ? k : 0;
+        if (k <= 0) continue;
+        const size_t a = (size_t)(from[i] - win->base), b = (size_t)(through - win->base);
+        double A[4];
+        for (int q = 0; q < 4; q++)
+            A[q] = win->h[(size_t)q * H + a] - win->pw[(size_t)q * H + (size_t)k] * win->h[(size_t)q * H + b];
+        /* c = 0 (from = 0: no update yet, so m = 0): no movement */
+        const double c = P->c0 = ncf_adam_window_inv_b2_(win, from[i]);
+        const double c1 = c * A[0], c2 = c * c * A[1], c3 = c * c * c * A[2], c4 = c * c * c * c * A[3];
+        P->B[0] = (float)c1;
+        P->B[1] = (float)(c2 - c1);
+        P->B[2] = (float)(c3 - 2.0 * c2 + c1);
+        P->B[3] = (float)(c4 - 3.0 * c3 + 3.0 * c2 - c1);
+        P->kk = k < win->exact_cap ? k : win->exact_cap; /* the rest only decays m, v */
+        /* the series' ratio x (u_j - 1) grows with j; past kk the steps'
+         * weights are below 1e-12 of the movement */
+        const double u = c * win->pw[6 * H + (size_t)P->kk] * win->rinv[a + (size_t)P->kk] - 1.0; /* c_0 / c_kk - 1 */
+        P->xmax = u > RATIO_MAX ? (float)RATIO_MAX / (float)u : CLOSED_ONLY; /* every x: x <= 1, up to rounding */
+        P->b1k = (float)win->pw[4 * H + (size_t)k];
+        P->b2k = (float)win->pw[5 * H + (size_t)k];
+        P->b1r = (float)win->pw[4 * H + (size_t)(k - P->kk)];
+        P->b2r = (float)win->pw[5 * H + (size_t)(k - P->kk)];
+    }
+}
+
+/* The closed form on one element (x = eps rd; optim.h). An element whose
+ * m is 0 does not move: rd is finite (at most 1 / eps, eps a normal float)
+ * and so is the series (x <= 1). */
+static inline __attribute__((always_inline)) void catchup_closed(float *p, float *m, float *v, float rd, float eps,
+                                                                 float B0, float B1, float B2, float B3, float b1k,
+                                                                 float b2k)
+{
+    const float x = eps * rd;
+    *p -= (*m * rd) * (B0 - x * (B1 - x * (B2 - x * B3)));
     *m *= b1k;
     *v *= b2k;
 }
 
-/* What one element of a row's catch-up needs. */
-typedef struct catchup_ctx {
-    const ncf_adam_window *win;
-    const float *A;
-    float b1k, b2k, b1r, b2r, eps, small;
-    int64_t from, kk;
-} catchup_ctx;
-
 /* One element, choosing between the step-by-step replay and the closed form. */
-static inline void catchup_elem(float *p, float *m, float *v, float sq, const catchup_ctx *c)
+static inline void catchup_elem(float *p, float *m, float *v, float rd, float eps, const ncf_adam_plan *P,
+                                const ncf_adam_window *win)
 {
-    if (*m != 0.0f && !(sq >= c->small)) {
-        ncf_adam_catchup_(p, m, v, 1, ncf_adam_window_step_(c->win, c->from + 1), c->kk);
-        *m *= c->b1r;
-        *v *= c->b2r;
-    } else if (*m != 0.0f) {
-        catchup_closed(p, m, v, sq, c->A, c->eps, c->b1k, c->b2k);
+    if (*m != 0.0f && eps * rd > P->xmax) {
+        ncf_adam_catchup_(p, m, v, 1, ncf_adam_window_step_(win, P->from + 1), P->kk);
+        *m *= P->b1r;
+        *v *= P->b2r;
     } else {
-        *v *= c->b2k;
+        catchup_closed(p, m, v, rd, eps, P->B[0], P->B[1], P->B[2], P->B[3], P->b1k, P->b2k);
     }
 }
 
-/* The closed-form catch-up of the row's elements [e0, e0 + len), len <=
- * CATCHUP_SPAN: sqrt(v) once per element, into sq. A span where some
- * element with m != 0 has sqrt(v) < 16 eps goes element by element (those
- * replay step by step); any other span takes the branch-free form. An
- * element gets the same result either way, so the spans do not change any
- * bits. Loops of run-time length, so that gcc vectorises each (a 16-wide
- * body, an 8-wide epilogue: 8-float rows too). */
+/* The catch-up of the row's elements [e0, e0 + len), len <= CATCHUP_SPAN:
+ * rd once per element, into a buffer. A span where some element with m
+ * != 0 has too large an x goes element by element (those replay step by
+ * step); any other span takes the branch-free form. An element gets the
+ * same result either way, so the spans do not change any bits. Loops of
+ * run-time length over constants in registers, so that gcc vectorises
+ * each (a 16-wide body, an 8-wide epilogue: 8-float rows too). */
 #define CATCHUP_SPAN 16
 static inline __attribute__((always_inline)) void catchup_span(float *restrict p, float *restrict pm,
-                                                               float *restrict pv, int len, const catchup_ctx *c)
+                                                               float *restrict pv, int len, float eps,
+                                                               const ncf_adam_plan *P, const ncf_adam_window *win)
 {
-    float sq[CATCHUP_SPAN];
+    const float xmax = P->xmax, c0 = P->c0;
+    float rd[CATCHUP_SPAN];
     int exact = 0;
-    for (int q = 0; q < len; q++) sq[q] = sqrtf(pv[q]);
-    for (int q = 0; q < len; q++) exact |= (pm[q] != 0.0f) & !(sq[q] >= c->small);
+    for (int q = 0; q < len; q++) rd[q] = 1.0f / (sqrtf(pv[q]) * c0 + eps);
+    for (int q = 0; q < len; q++) exact |= (pm[q] != 0.0f) & (eps * rd[q] > xmax);
     if (exact) {
-        for (int q = 0; q < len; q++) catchup_elem(p + q, pm + q, pv + q, sq[q], c);
+        for (int q = 0; q < len; q++) catchup_elem(p + q, pm + q, pv + q, rd[q], eps, P, win);
         return;
     }
-    for (int q = 0; q < len; q++) { /* branch-free; m = 0 leaves p as it is */
-        /* an element whose m has decayed to 0 may keep a v so small that
-         * the series overflows: 0 * inf would be NaN, so such elements
-         * take s0 = 1 (their movement is 0 either way) */
-        const float s0 = pv[q] > 0.0f && pm[q] != 0.0f ? sq[q] : 1.0f;
-        catchup_closed(p + q, pm + q, pv + q, s0, c->A, c->eps, c->b1k, c->b2k);
-    }
+    const float B0 = P->B[0], B1 = P->B[1], B2 = P->B[2], B3 = P->B[3], b1k = P->b1k, b2k = P->b2k;
+    for (int q = 0; q < len; q++) catchup_closed(p + q, pm + q, pv + q, rd[q], eps, B0, B1, B2, B3, b1k, b2k);
 }
 
 NCF_MULTIVERSION
 void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restrict v, size_t stride, int dim,
-                            const int32_t *rows, const int64_t *from, int n, int64_t through,
-                            const ncf_adam_window *win)
+                            const int32_t *rows, const ncf_adam_plan *plan, int n, const ncf_adam_window *win)
 {
-    const size_t H = (size_t)(win->count + 1);
-    const float eps = win->eps, small = 16.0f * eps;
+    const float eps = win->eps;
     for (int i = 0; i < n; i++) {
         if (i + PREFETCH_AHEAD < n) {
             const int32_t ahead = rows[i + PREFETCH_AHEAD];
             prefetch_row(w, stride, dim, ahead), prefetch_row(m, stride, dim, ahead), prefetch_row(v, stride, dim, ahead);
         }
-        const int64_t k = through - from[i];
-        if (k <= 0) continue;
-        const size_t a = (size_t)(from[i] - win->base), b = (size_t)(through - win->base);
-        float A[4];
-        for (int q = 0; q < 4; q++)
-            A[q] = (float)(win->h[(size_t)q * H + a] - win->pw[(size_t)q * H + (size_t)k] * win->h[(size_t)q * H + b]);
-        const float b1k = (float)win->pw[4 * H + (size_t)k], b2k = (float)win->pw[5 * H + (size_t)k];
-        const int64_t kk = k < win->exact_cap ? k : win->exact_cap; /* the rest only decays m, v */
-        const catchup_ctx c = {.win = win,
-                               .A = A,
-                               .b1k = b1k,
-                               .b2k = b2k,
-                               .b1r = (float)win->pw[4 * H + (size_t)(k - kk)],
-                               .b2r = (float)win->pw[5 * H + (size_t)(k - kk)],
-                               .eps = eps,
-                               .small = small,
-                               .from = from[i],
-                               .kk = kk};
+        const ncf_adam_plan *P = &plan[i];
+        if (P->k <= 0) continue;
         const size_t o = (size_t)rows[i] * stride;
         float *restrict p = w + o, *restrict pm = m + o, *restrict pv = v + o;
+        if (P->xmax >= CLOSED_ONLY) { /* no element can replay: one loop over the row, no checks */
+            const float c0 = P->c0, B0 = P->B[0], B1 = P->B[1], B2 = P->B[2], B3 = P->B[3], b1k = P->b1k,
+                        b2k = P->b2k;
+            for (int e = 0; e < dim; e++)
+                catchup_closed(p + e, pm + e, pv + e, 1.0f / (sqrtf(pv[e]) * c0 + eps), eps, B0, B1, B2, B3, b1k, b2k);
+            continue;
+        }
         for (int e = 0; e < dim; e += CATCHUP_SPAN)
-            catchup_span(p + e, pm + e, pv + e, dim - e < CATCHUP_SPAN ? dim - e : CATCHUP_SPAN, &c);
+            catchup_span(p + e, pm + e, pv + e, dim - e < CATCHUP_SPAN ? dim - e : CATCHUP_SPAN, eps, P, win);
     }
 }
 

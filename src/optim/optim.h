@@ -35,22 +35,34 @@ void ncf_adam_catchup_(float *restrict p, float *restrict m, float *restrict v, 
 /* Dense Adam on embedding rows a batch does not touch.
  *
  * With a zero gradient, k Adam steps after step t0 give m_k = b1^k m and
- * v_k = b2^k v, and move p by -m * sum_j d_j / (sqrt(v) c_j + eps) with
- * d_j = step_(t0+j) b1^j and c_j = b2^(j/2) inv_b2_(t0+j). Expanding in
- * r = eps / sqrt(v) and summing the row-independent parts with "future
- * sums" H_n[t] = sum_(u>t) T_n(u) rho_n^(u-t) (T_n(u) = step_u /
- * inv_b2_u^n, rho_n = b1 / b2^(n/2)) replays k steps in O(1) per element:
- *   p -= m * (A_1 - r (A_2 - r (A_3 - r A_4))) / sqrt(v),
- *   A_n = H_n[t0] - rho_n^k H_n[t0 + k].
- * Four terms leave a relative error below 3e-5 of the movement when
- * sqrt(v) >= 16 eps; smaller second moments replay step by step
- * (ncf_adam_catchup_), for at most exact_cap steps (then m and v only decay). A window covers steps base+1 .. base+count (one
- * epoch); all rows are brought up to date at its end. */
+ * v_k = b2^k v, and move p by -m * sum_j D_j / (s c_j + eps) with
+ * s = sqrt(v), D_j = step_(t0+j) b1^j and c_j = b2^(j/2) inv_b2_(t0+j).
+ * With rd = 1 / (s c_0 + eps) (c_0 = inv_b2_t0: the denominator of the
+ * row's last update), x = eps rd and u_j = c_0 / c_j, 1 / (s c_j + eps) =
+ * rd u_j / (1 + x (u_j - 1)), and expanding in x,
+ *   p -= m rd (B_0 - x (B_1 - x (B_2 - x B_3))),
+ *   B_n = sum_j D_j u_j (u_j - 1)^n
+ *       = sum_i C(n, i) (-1)^(n-i) c_0^(i+1) A_(i+1),  A_n = sum_j D_j / c_j^n,
+ * where A_n = H_n[t0] - rho_n^k H_n[t0 + k] from "future sums" H_n[t] =
+ * sum_(u>t) T_n(u) rho_n^(u-t) (T_n(u) = step_u / inv_b2_u^n, rho_n = b1 /
+ * b2^(n/2)): per element one square root and one division, whatever k;
+ * the B_n once per row for all of a side's tables (ncf_adam_plan_rows_).
+ * u_j grows with j, so the terms' ratio x (u_j - 1) is largest at the
+ * last step that counts (j = k, or exact_cap below); where it is at most
+ * 1/16, four terms leave a relative error below 1.5e-5 of the movement.
+ * Elements with a larger x (a second moment near eps^2, most often early
+ * in training, where u_j is far from 1) replay step by step
+ * (ncf_adam_catchup_), for at most exact_cap steps (then m and v only
+ * decay). A window covers steps base+1 .. base+count (one epoch); all
+ * rows are brought up to date at its end. */
 typedef struct ncf_adam_window {
     int64_t base, count;
     ncf_adam_step *steps; /* steps[i]: the constants of step base + 1 + i */
+    float inv_b2_base;    /* inv_b2 of step base (0 when base is 0: no row was updated then) */
     double *h;            /* h[n * (count + 1) + i] = H_(n+1)[base + i], n = 0..3 */
-    double *pw;           /* pw[n * (count + 1) + k]: rho_(n+1)^k (n = 0..3), beta1^k (4), beta2^k (5) */
+    double *pw;           /* pw[n * (count + 1) + k]: rho_(n+1)^k (n = 0..3), beta1^k (4), beta2^k (5),
+                             beta2^(-k/2) (6) */
+    double *rinv;         /* rinv[i] = 1 / inv_b2 of step base + i (0 for step 0) */
     float beta1, beta2, eps;
     int64_t exact_cap;    /* step-by-step replays stop after this many steps: beta1^cap < 1e-12, so
                              later steps move p by less than 1e-12 of the movement; m and v just decay */
@@ -63,6 +75,24 @@ static inline const ncf_adam_step *ncf_adam_window_step_(const ncf_adam_window *
 {
     return &w->steps[t - w->base - 1];
 }
+/* inv_b2 of step t, base <= t <= base + count. */
+static inline float ncf_adam_window_inv_b2_(const ncf_adam_window *w, int64_t t)
+{
+    return t == w->base ? w->inv_b2_base : w->steps[t - w->base - 1].inv_b2;
+}
+
+/* One row's catch-up from step `from` to a common `through`: what every
+ * table of the row's side needs (ncf_adam_plan_rows_ fills it). */
+typedef struct ncf_adam_plan {
+    float B[4];      /* the movement's series in x (above) */
+    float c0;        /* inv_b2 of step from */
+    float xmax;      /* x above it: the element replays step by step (2: none can) */
+    float b1k, b2k;  /* beta1^k, beta2^k */
+    float b1r, b2r;  /* beta^(k - kk): the decay after a replay of kk steps */
+    int64_t from, k, kk;
+} ncf_adam_plan;
+
+void ncf_adam_plan_rows_(const ncf_adam_window *win, const int64_t *from, int n, int64_t through, ncf_adam_plan *plan);
 
 /* Row-list forms for embedding tables (row r at w + r * stride, dim
  * floats): one call per table and step instead of one per row.
@@ -70,14 +100,13 @@ static inline const ncf_adam_step *ncf_adam_window_step_(const ncf_adam_window *
  * g + i * g_stride (a compact buffer in list order, not a table: the
  * trainer sums a step's gradients there, in cache, so no gradient table
  * row is read, written or zeroed); ncf_adam_catchup_rows_ brings row
- * rows[i] from step from[i] to step `through` (base <= from[i] <= through
- * <= base + count) with dense Adam's zero-gradient steps (closed form
+ * rows[i] to step `through` as plan[i] says (base <= from <= through <=
+ * base + count) with dense Adam's zero-gradient steps (closed form
  * above). */
 void ncf_adam_rows_(float *restrict w, const float *restrict g, size_t g_stride, float *restrict m, float *restrict v,
                     size_t stride, int dim, const int32_t *rows, int n, const ncf_adam_step *s);
 void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restrict v, size_t stride, int dim,
-                            const int32_t *rows, const int64_t *from, int n, int64_t through,
-                            const ncf_adam_window *win);
+                            const int32_t *rows, const ncf_adam_plan *plan, int n, const ncf_adam_window *win);
 
 /* dst[k] = src[k] + src[stride + k] + ... + src[(count - 1) * stride + k],
  * added in that order, for k < n (the per-group gradient buffers'

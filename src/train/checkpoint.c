@@ -76,16 +76,27 @@ static ncf_status sync_dir(const char *path, ncf_err *err)
     return ok ? NCF_OK : ncf_fail_(err, NCF_ERR_IO, "%s: cannot sync its directory: %s", path, strerror(errno));
 }
 
+static ncf_status write_checkpoint(ncf_trainer *t, const char *path, const char *note, ncf_err *err);
+
 ncf_status ncf_trainer_save_checkpoint(ncf_trainer *t, const char *path, const char *note, ncf_err *err)
 {
     if (t->finished) return ncf_fail_(err, NCF_ERR_ARG, "%s: the run is finished: nothing to go on from", path);
+    if (!t->known_fingerprint) { /* the data does not change under a trainer */
+        if (t->e.sh ? ncf_fingerprint_sharded_(t->ds, &t->fingerprint) != 0 /* collective */
+                    : (t->fingerprint = ncf_dataset_fingerprint(t->ds), 0))
+            return ncf_fail_(err, NCF_ERR_IO, "the processes could not exchange the data's fingerprint");
+        t->known_fingerprint = 1;
+    }
     if (t->e.sh && shard_collect_state(&t->e, t->best.tab) != 0) /* rank 0 gets every user row and its state */
         return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory gathering the user rows");
     if (ncf_dist_rank() != 0) return NCF_OK; /* rank 0 writes */
-    if (!t->known_fingerprint) { /* the data does not change under a trainer */
-        t->fingerprint = ncf_dataset_fingerprint(t->ds);
-        t->known_fingerprint = 1;
-    }
+    const ncf_status st = write_checkpoint(t, path, note, err);
+    if (t->e.sh) shard_release_users(&t->e, t->best.tab); /* the other processes' rows again */
+    return st;
+}
+
+static ncf_status write_checkpoint(ncf_trainer *t, const char *path, const char *note, ncf_err *err)
+{
     /* the model file, whole, first in memory: its length goes before it */
     char *model_bytes = NULL;
     size_t model_len = 0;

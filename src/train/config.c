@@ -1,6 +1,7 @@
 /* config.c — the training configuration: names of the enums, defaults,
  * checks, the learning rate per epoch, the rows mode a run uses, and the
  * thread count. No training happens here. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -109,8 +110,8 @@ ncf_status ncf_train_config_check(const ncf_train_config *c, ncf_err *err)
     if (c->adam_mode != NCF_ADAM_DENSE && c->adam_mode != NCF_ADAM_LAZY && c->adam_mode != NCF_ADAM_DENSE_SWEEP &&
         c->adam_mode != NCF_ADAM_AUTO)
         return ncf_fail_(err, NCF_ERR_ARG, "unknown Adam mode");
-    if (!(c->beta1 >= 0.0f && c->beta1 < 1.0f) || !(c->beta2 >= 0.0f && c->beta2 < 1.0f) || !(c->eps > 0.0f))
-        return ncf_fail_(err, NCF_ERR_ARG, "Adam needs 0 <= beta < 1 and eps > 0");
+    if (!(c->beta1 >= 0.0f && c->beta1 < 1.0f) || !(c->beta2 >= 0.0f && c->beta2 < 1.0f) || !(c->eps >= FLT_MIN))
+        return ncf_fail_(err, NCF_ERR_ARG, "Adam needs 0 <= beta < 1 and eps >= 1.2e-38 (a normal float)");
     if (!(c->reg >= 0.0f && c->reg < 1e3f)) return ncf_fail_(err, NCF_ERR_ARG, "reg must be in [0, 1000)");
     if (c->loss != NCF_LOSS_BCE && c->loss != NCF_LOSS_PAIR_BCE && c->loss != NCF_LOSS_BPR)
         return ncf_fail_(err, NCF_ERR_ARG, "unknown loss");

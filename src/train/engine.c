@@ -112,7 +112,9 @@ static int item_ranges_init(engine *t, const ncf_dataset *ds, int neg)
     }
     const double uniform = n > 0 ? (double)neg * (double)ds->n_train / (double)n : 0.0;
     double total = 0.0;
-    for (int64_t k = 0; k < ds->n_train; k++) weight[ds->train_items[k]] += 1.0;
+    for (int32_t u = 0; u < ds->n_users; u++) /* loaded for shards: its own users' items are all it has */
+        if (!ds->own_users || ds->own_users[u])
+            for (int64_t k = ds->train_offsets[u]; k < ds->train_offsets[u + 1]; k++) weight[ds->train_items[k]] += 1.0;
     for (int32_t i = 0; i < n; i++) total += weight[i] += uniform;
     int32_t i = 0;
     double before = 0.0; /* weight of items [0, i) */
@@ -286,5 +288,6 @@ ncf_status engine_init(engine *t, ncf_model *m, const ncf_dataset *ds, const ncf
         dense_chunks_init(t) != 0)
         return NCF_ERR_NOMEM;
     if (optimizer_init(t, ds) != NCF_OK) return NCF_ERR_NOMEM;
+    if (t->sh) shard_release_users(t, NULL); /* other processes' user rows take no memory */
     return team_init(t);
 }

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "dist/dist.h"
 #include "train/config.h"
+#include "train/shard.h"
 #include "train/trainer_impl.h"
 
 /* ---- the data's fingerprint -------------------------------------------------- */
@@ -54,6 +56,59 @@ uint64_t ncf_dataset_fingerprint(const ncf_dataset *ds)
     hash_ids(&x, ds->user_ids, ds->n_users);
     hash_ids(&x, ds->item_ids, ds->n_items);
     return x.h;
+}
+
+uint64_t ncf_fingerprint_shared_(const ncf_dataset *ds)
+{
+    hasher x = {0xcbf29ce484222325ULL};
+    hash_bytes(&x, &ds->n_users, sizeof ds->n_users);
+    hash_bytes(&x, &ds->n_items, sizeof ds->n_items);
+    hash_bytes(&x, &ds->n_train, sizeof ds->n_train);
+    hash_bytes(&x, ds->train_offsets, ((size_t)ds->n_users + 1) * sizeof *ds->train_offsets);
+    hash_cases(&x, &ds->test);
+    hash_cases(&x, &ds->valid);
+    hash_ids(&x, ds->user_ids, ds->n_users);
+    hash_ids(&x, ds->item_ids, ds->n_items);
+    return x.h;
+}
+
+uint64_t ncf_fingerprint_users_(const ncf_dataset *ds)
+{
+    uint64_t sum = 0;
+    for (int32_t u = 0; u < ds->n_users; u++) {
+        if (ds->own_users && !ds->own_users[u]) continue;
+        hasher x = {0xcbf29ce484222325ULL};
+        hash_bytes(&x, &u, sizeof u);
+        const int64_t b = ds->train_offsets[u], n = ds->train_offsets[u + 1] - b;
+        if (n > 0) hash_bytes(&x, ds->train_items + b, (size_t)n * sizeof *ds->train_items);
+        uint64_t h = x.h; /* a finaliser (murmur3's), so that the sum mixes every bit */
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 33;
+        h *= 0xc4ceb9fe1a85ec53ull;
+        h ^= h >> 33;
+        sum += h;
+    }
+    return sum;
+}
+
+int ncf_fingerprint_sharded_(const ncf_dataset *ds, uint64_t *out)
+{
+    uint64_t v[2] = {ncf_fingerprint_shared_(ds), ncf_fingerprint_users_(ds)};
+    if (ds->own_users && ncf_dist_sum_u64_(&v[1], 1) != 0) return -1; /* every process its own users */
+    hasher x = {0xcbf29ce484222325ULL};
+    hash_bytes(&x, v, sizeof v);
+    *out = x.h;
+    return 0;
+}
+
+/* The fingerprint a run under c records (sharded runs: the sharded one;
+ * collective then). -1 when the processes could not exchange it. */
+static int run_fingerprint(const ncf_dataset *ds, const ncf_train_config *c, uint64_t *out)
+{
+    if (c->shards > 0) return ncf_fingerprint_sharded_(ds, out);
+    *out = ncf_dataset_fingerprint(ds);
+    return 0;
 }
 
 
@@ -120,8 +175,11 @@ ncf_status ncf_trainer_resume(ncf_checkpoint *ck, const ncf_dataset *ds, const n
     ncf_train_config c = cfg ? *cfg : ck->c;
     ncf_status st = compare_config(&ck->c, &c, ck->m->cfg.type, ck->epochs_done, err);
     if (st != NCF_OK) return st;
+    uint64_t fp = 0;
+    if (run_fingerprint(ds, &c, &fp) != 0)
+        return ncf_fail_(err, NCF_ERR_IO, "the processes could not exchange the data's fingerprint");
     if (ds->n_users != ck->n_users || ds->n_items != ck->n_items || ds->n_train != ck->n_train ||
-        ncf_dataset_fingerprint(ds) != ck->fingerprint) /* equal below: the trainer keeps ck's */
+        fp != ck->fingerprint) /* equal below: the trainer keeps ck's */
         return ncf_fail_(err, NCF_ERR_ARG,
                          "the data is not what the checkpoint was trained on (there: %d users, %d items, %lld "
                          "training interactions; here: %d, %d, %lld%s)",
@@ -164,6 +222,7 @@ ncf_status ncf_trainer_resume(ncf_checkpoint *ck, const ncf_dataset *ds, const n
     t->over = ck->result.stopped_early || ck->epochs_done >= c.epochs;
     t->best = ck->best; /* moved: malloc'd as snapshot_take would */
     memset(&ck->best, 0, sizeof ck->best);
+    if (e->sh) shard_release_users(e, t->best.tab); /* the checkpoint had every user's rows */
     *model = ck->m;
     ck->m = NULL;
     *out = t;

@@ -67,21 +67,24 @@ void rows_update(engine *t, const ncf_sample *s, const int32_t *items, int n_ite
 
 /* Brings rows[i] of every table of a side from step from[i] to step
  * `through` with the optimizer's zero-gradient steps (dense modes). */
-void rows_catch_up_list(engine *t, int side, const int32_t *rows, const int64_t *from, int n, int64_t through)
+void rows_catch_up_list(engine *t, int side, const int32_t *rows, const int64_t *from, int n, int64_t through,
+                        ncf_adam_plan *plan)
 {
+    const int adam = t->c->optimizer == NCF_OPT_ADAM;
+    if (adam) ncf_adam_plan_rows_(&t->win, from, n, through, plan); /* once for all of the side's tables */
     for (int tb = 0; tb < NCF_TABLES; tb++) {
         ncf_table *tab = &t->m->tab[tb];
         if (!tab->w || ncf_table_is_item_(tb) != side) continue;
-        if (t->c->optimizer == NCF_OPT_ADAM)
-            ncf_adam_catchup_rows_(tab->w, t->tab_m[tb], t->tab_v[tb], (size_t)tab->stride, tab->dim, rows, from, n,
-                                   through, &t->win);
+        if (adam)
+            ncf_adam_catchup_rows_(tab->w, t->tab_m[tb], t->tab_v[tb], (size_t)tab->stride, tab->dim, rows, plan, n,
+                                   &t->win);
         else
             ncf_opt1_catchup_rows_(&t->opt1, tab->w, t->tab_m[tb], (size_t)tab->stride, tab->dim, rows, from, n,
                                    through);
     }
 }
 
-/* Dense Adam: brings every row up to date (before evaluation or saving). */
+/* Dense modes: brings every row up to date (before evaluation or saving). */
 void engine_catch_up_all(engine *t)
 {
     const int64_t through = t->step;
@@ -91,9 +94,10 @@ void engine_catch_up_all(engine *t)
         const uint8_t *own = side == 0 && t->sh ? t->sh->own_user : NULL; /* sharded: another process's users are its */
 #pragma omp parallel for schedule(static) num_threads(t->T)
         for (int32_t r = 0; r < rows; r++) {
-            if (own && !own[r]) continue;
+            if ((own && !own[r]) || synced[r] >= through) continue;
             int64_t from = synced[r];
-            rows_catch_up_list(t, side, &r, &from, 1, through);
+            ncf_adam_plan plan;
+            rows_catch_up_list(t, side, &r, &from, 1, through, &plan);
             synced[r] = through;
         }
     }

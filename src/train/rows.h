@@ -10,8 +10,11 @@
 #include "train/engine.h"
 
 /* Brings rows[i] of every table of a side from step from[i] to step
- * `through` with the optimizer's zero-gradient steps (dense modes). */
-void rows_catch_up_list(engine *t, int side, const int32_t *rows, const int64_t *from, int n, int64_t through);
+ * `through` with the optimizer's zero-gradient steps (dense modes; plan:
+ * room for n, Adam's per-row constants, computed once for all the side's
+ * tables). */
+void rows_catch_up_list(engine *t, int side, const int32_t *rows, const int64_t *from, int n, int64_t through,
+                        ncf_adam_plan *plan);
 
 /* After the gradients are in: sums the item gradients of the samples at
  * items[0 .. n_items) into thread tid's item rows and updates every row it
@@ -107,7 +110,7 @@ static inline void rows_catch_up(engine *t, int side, int tid, const ncf_sample 
             synced[r] = through; /* never ahead of through */
         }
     }
-    rows_catch_up_list(t, side, rows, from, c, through);
+    rows_catch_up_list(t, side, rows, from, c, through, t->w[tid].plan);
 }
 
 #endif

@@ -5,35 +5,79 @@
  * replicated rows from it, evaluation with integer rank sums, and the
  * gathering of user rows on rank 0. The step loop that calls it is
  * step.c's; it does not print. */
+#define _DEFAULT_SOURCE 1 /* madvise's MADV_DONTNEED, MADV_NOHUGEPAGE (Linux) */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "core/core.h"
+#include "data/own.h"
 #include "dist/dist.h"
 #include "eval/eval.h"
+#include "nn/nn.h" /* NCF_MULTIVERSION */
 #include "train/rows.h"
 #include "train/shard.h"
+#include "train/trainer_impl.h"
 
 /* ---- fixed point ------------------------------------------------------------- */
-/* x 2^E rounded to the nearest integer (ties to even), as a 64-bit two's
- * complement pattern: adding 1.5 * 2^52 puts the integer part in the
- * mantissa when |x 2^E| < 2^51 (the limit is lower: shard_init). Flags a
- * value out of range, NaN included. */
+/* A float x becomes x 2^E rounded to the nearest integer (ties to even),
+ * as a 64-bit two's complement pattern: adding 1.5 * 2^52 puts the integer
+ * part in the mantissa when |x 2^E| < 2^51 (the limit is lower:
+ * shard_init). A value out of range, NaN included, is flagged. */
 #define FIX_MAGIC 6755399441055744.0 /* 1.5 * 2^52 */
 #define FIX_MAGIC_BITS 0x4338000000000000ull
 
-static inline uint64_t fix(float x, double scale, double limit, int *bad)
+static inline float unfix(uint64_t u, double inv_scale) { return (float)((double)(int64_t)u * inv_scale); }
+
+/* dst[i] = (first ? 0 : dst[i]) + src[i] in fixed point, for i < n; 1
+ * when a value left the range. Written so that the compiler vectorizes it
+ * (built for three instruction sets; the same bits on each: the products
+ * by a power of two and the sums are exact, the one rounding is the
+ * addition of the constant). */
+NCF_MULTIVERSION static int fix_add(uint64_t *restrict dst, const float *restrict src, size_t n, double scale,
+                                    double limit, int first)
 {
-    const double d = (double)x * scale; /* exact: scale is a power of two */
-    *bad |= !(fabs(d) < limit);
-    const double y = d + FIX_MAGIC;
-    uint64_t u;
-    memcpy(&u, &y, sizeof u);
-    return u - FIX_MAGIC_BITS;
+    int bad = 0;
+    if (first) {
+        for (size_t i = 0; i < n; i++) {
+            const double d = (double)src[i] * scale, y = d + FIX_MAGIC;
+            bad |= !(fabs(d) < limit);
+            uint64_t u;
+            memcpy(&u, &y, sizeof u);
+            dst[i] = u - FIX_MAGIC_BITS;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            const double d = (double)src[i] * scale, y = d + FIX_MAGIC;
+            bad |= !(fabs(d) < limit);
+            uint64_t u;
+            memcpy(&u, &y, sizeof u);
+            dst[i] += u - FIX_MAGIC_BITS;
+        }
+    }
+    return bad;
 }
 
-static inline float unfix(uint64_t u, double inv_scale) { return (float)((double)(int64_t)u * inv_scale); }
+/* dst[i] = unfix(src[i]) for i < n, the same bits, vectorized: a sum below
+ * 2^51 in magnitude becomes a double exactly by the magic constant the
+ * other way round (int64 to double has no vector instruction before
+ * AVX-512); a larger one (rare: the sum of many values near the range's
+ * edge) sends the whole slice through unfix's conversion, which rounds. */
+NCF_MULTIVERSION static void unfix_many(float *restrict dst, const uint64_t *restrict src, size_t n, double inv_scale)
+{
+    uint64_t wide = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint64_t b = src[i] + FIX_MAGIC_BITS;
+        wide |= (src[i] + (1ull << 51)) >> 52; /* |v| >= 2^51 */
+        double y;
+        memcpy(&y, &b, sizeof y);
+        dst[i] = (float)((y - FIX_MAGIC) * inv_scale);
+    }
+    if (wide)
+        for (size_t i = 0; i < n; i++) dst[i] = unfix(src[i], inv_scale);
+}
 
 /* ---- set-up ------------------------------------------------------------------- */
 /* The wire: [0] halt requests, [1] out-of-range flags, [2, 2 + S) each
@@ -48,7 +92,7 @@ static size_t items_off(const engine *t) { return dense_off(t->sh) + t->m->n_den
 static uint64_t run_hash(const engine *t, const ncf_dataset *ds)
 {
     const ncf_train_config *c = t->c;
-    uint64_t h = ncf_dataset_fingerprint(ds);
+    uint64_t h = ncf_fingerprint_shared_(ds); /* what every process holds: not the items, which may be its own */
 #define MIX(v) h = (h ^ (uint64_t)(v)) * 0x100000001b3ULL
     uint32_t f;
     MIX(c->epochs), MIX(c->batch), MIX(c->neg), MIX(c->optimizer), MIX(t->mode), MIX(c->loss), MIX(c->seed);
@@ -95,13 +139,7 @@ int shard_init(engine *t, const ncf_dataset *ds)
     sh->local = malloc((size_t)sh->L * sizeof *sh->local + 1);
     sh->own_user = calloc((size_t)ds->n_users + 1, 1);
     if (!sh->user_start || !sh->count || !sh->first || !sh->local || !sh->own_user) return -1;
-    int32_t u = 0;
-    for (int s = 0; s < S; s++) {
-        const int64_t want = ds->n_train * s / S;
-        while (u < ds->n_users && ds->train_offsets[u] < want) u++;
-        sh->user_start[s] = u;
-    }
-    sh->user_start[S] = ds->n_users;
+    ncf_shard_starts_(ds->train_offsets, ds->n_users, S, sh->user_start);
     const int per = sh->pair ? c->neg : 1 + c->neg;
     sh->first[0] = 0;
     for (int s = 0; s < S; s++) {
@@ -152,7 +190,77 @@ int shard_init(engine *t, const ncf_dataset *ds)
     sh->wire = ncf_alloc_aligned_(sh->wire_cap * sizeof(uint64_t));
     if (!sh->item_pos || !sh->wire) return -1;
     memset(sh->item_pos, 0xff, ((size_t)ds->n_items + 1) * sizeof *sh->item_pos);
+    if (ds->own_users) /* loaded for these shards (ncf_dataset_load_shards): the same users */
+        for (int32_t v2 = 0; v2 < ds->n_users; v2++)
+            if (ds->own_users[v2] != sh->own_user[v2]) return -2;
+    sh->seen_partial = ds->own_users != NULL;
     return 0;
+}
+
+/* ---- rows of other processes' users: never touched ---------------------------------- */
+/* Gives the pages wholly inside bytes [b, e) of base back to the system
+ * (they read as zeros if touched again). */
+static void release_bytes(char *base, size_t b, size_t e)
+{
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t lo = ((uintptr_t)base + b + page - 1) / page * page, hi = ((uintptr_t)base + e) / page * page;
+    if (lo < hi) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+/* Every array of rows by user: the model's user tables, their optimizer
+ * state, the synced counters, bufs (table-shaped, NULL entries skipped),
+ * and (seen != 0) the model's training items. */
+typedef struct user_array {
+    char *base;
+    size_t bytes;       /* of one user's row, or of one element when off is set */
+    const int64_t *off; /* NULL: user u's row at base + u bytes; else its elements [off[u], off[u + 1]) */
+} user_array;
+
+static int add_user_tables(const engine *t, float *const *bufs, user_array *arr, int n);
+
+static int all_user_arrays(engine *t, float *const *best_tab, int seen, user_array *arr)
+{
+    float *w[NCF_TABLES];
+    for (int tb = 0; tb < NCF_TABLES; tb++) w[tb] = t->m->tab[tb].w;
+    int n = add_user_tables(t, w, arr, 0);
+    n = add_user_tables(t, t->tab_m, arr, n);
+    n = add_user_tables(t, t->tab_v, arr, n);
+    if (best_tab) n = add_user_tables(t, best_tab, arr, n);
+    if (t->synced[0]) arr[n++] = (user_array){(char *)t->synced[0], sizeof(int64_t), NULL};
+    if (seen && t->m->seen && t->m->seen_off)
+        arr[n++] = (user_array){(char *)t->m->seen, sizeof(int32_t), t->m->seen_off};
+    return n;
+}
+
+/* Bytes [*b, *e) of users [u0, u1) in a. */
+static void user_bytes(const user_array *a, int32_t u0, int32_t u1, size_t *b, size_t *e)
+{
+    *b = (size_t)(a->off ? a->off[u0] : u0) * a->bytes;
+    *e = (size_t)(a->off ? a->off[u1] : u1) * a->bytes;
+}
+
+void shard_release_users(engine *t, float *const *best_tab)
+{
+    shard_state *sh = t->sh;
+    if (sh->N == 1) return;
+    user_array arr[4 * NCF_TABLES + 2];
+    const int n = all_user_arrays(t, best_tab, sh->seen_partial, arr); /* whole training items stay whole */
+    for (int k = 0; k < n; k++) {
+        size_t b, e;
+        user_bytes(&arr[k], 0, t->m->cfg.n_users, &b, &e);
+#ifdef MADV_NOHUGEPAGE /* a huge page would back the other processes' rows beside one's own */
+        const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+        const uintptr_t lo = ((uintptr_t)arr[k].base + b + page - 1) / page * page;
+        const uintptr_t hi = ((uintptr_t)arr[k].base + e) / page * page;
+        if (lo < hi) madvise((void *)lo, hi - lo, MADV_NOHUGEPAGE);
+#endif
+        for (int s = 0; s < sh->S; s++) {
+            if (s % sh->N == sh->rank) continue;
+            size_t sb, se;
+            user_bytes(&arr[k], sh->user_start[s], sh->user_start[s + 1], &sb, &se);
+            release_bytes(arr[k].base, sb, se);
+        }
+    }
 }
 
 void shard_free(engine *t)
@@ -310,11 +418,9 @@ void shard_pack(engine *t, int tid, const ncf_sample *s, const int32_t *items, i
     uint64_t *wd = sh->wire + dense_off(sh);
     for (int k = t->dense_first[tid]; k < t->dense_first[tid + 1]; k++) {
         const size_t b = t->dense_chunks[k].b, e = t->dense_chunks[k].e;
-        memset(wd + b, 0, (e - b) * sizeof *wd);
-        for (int g = 0; g < sh->L; g++) {
-            const float *src = t->group_grad + (size_t)g * t->group_stride;
-            for (size_t i = b; i < e; i++) wd[i] += fix(src[i], scale, limit, &bad);
-        }
+        if (sh->L == 0) memset(wd + b, 0, (e - b) * sizeof *wd);
+        for (int g = 0; g < sh->L; g++)
+            bad |= fix_add(wd + b, t->group_grad + (size_t)g * t->group_stride + b, e - b, scale, limit, g == 0);
     }
     /* the item rows this thread owns: every sample's gradient in fixed point */
     int32_t lo, hi;
@@ -333,8 +439,7 @@ void shard_pack(engine *t, int tid, const ncf_sample *s, const int32_t *items, i
             const int32_t r = rows[q];
             if (r < lo || r >= hi) continue;
             const float *src = t->emb_grad + (size_t)slot_of[k] * t->slot + item_at + (size_t)q * W;
-            uint64_t *dst = wi + (size_t)sh->item_pos[r] * W;
-            for (size_t f = 0; f < W; f++) dst[f] += fix(src[f], scale, limit, &bad);
+            bad |= fix_add(wi + (size_t)sh->item_pos[r] * W, src, W, scale, limit, 0);
         }
     }
     if (bad) atomic_fetch_or(&sh->out_of_range, 1);
@@ -384,7 +489,7 @@ void shard_update(engine *t, int tid, int64_t gstep, const ncf_adam_step *as)
     const uint64_t *wd = sh->wire + dense_off(sh);
     for (int k = t->dense_first[tid]; k < t->dense_first[tid + 1]; k++) {
         const size_t b = t->dense_chunks[k].b, e = t->dense_chunks[k].e;
-        for (size_t i = b; i < e; i++) t->dense_grad[i] = unfix(wd[i], inv);
+        unfix_many(t->dense_grad + b, wd + b, e - b, inv);
         engine_apply_dense_(t, b, e, as);
     }
     /* the item rows this thread owns, in the order of the list */
@@ -397,8 +502,7 @@ void shard_update(engine *t, int tid, int64_t gstep, const ncf_adam_step *as)
     for (int q = 0; q < sh->n_touched[p]; q++) {
         const int32_t r = sh->touched[p][q];
         if (r < lo || r >= hi) continue;
-        float *dst = w->row_grad[1] + (size_t)n * rs;
-        for (size_t f = 0; f < W; f++) dst[f] = unfix(wi[(size_t)q * W + f], inv);
+        unfix_many(w->row_grad[1] + (size_t)n * rs, wi + (size_t)q * W, W, inv);
         w->touched[1][n++] = r;
     }
     w->n_touched[1] = n;
@@ -425,24 +529,20 @@ ncf_status shard_evaluate(engine *t, const ncf_dataset *ds, const ncf_cases *cs,
     return ncf_evaluate_cases_own_(t->m, ds, cs, ec, t->T, t->sh->own_user, sum_ranks, NULL, out, err);
 }
 
-/* Per-user arrays to gather: base, and bytes of one user's row (a row is
- * at base + u * bytes). */
-typedef struct user_array {
-    char *base;
-    size_t bytes;
-} user_array;
-
 /* Copies rows [user_start[s], user_start[s + 1]) of every array to rank 0
  * from the owner of shard s, for every shard. */
 static int gather_rows(engine *t, const user_array *arr, int n_arr)
 {
     shard_state *sh = t->sh;
     if (sh->N == 1) return 0;
-    size_t row_bytes = 0; /* one user's rows in every array */
-    for (int k = 0; k < n_arr; k++) row_bytes += arr[k].bytes;
     size_t *counts = calloc((size_t)sh->N, sizeof *counts), total = 0;
     if (!counts) return -1;
-    for (int s = 0; s < sh->S; s++) counts[s % sh->N] += (size_t)(sh->user_start[s + 1] - sh->user_start[s]) * row_bytes;
+    for (int s = 0; s < sh->S; s++)
+        for (int k = 0; k < n_arr; k++) {
+            size_t b, e;
+            user_bytes(&arr[k], sh->user_start[s], sh->user_start[s + 1], &b, &e);
+            counts[s % sh->N] += e - b;
+        }
     for (int r = 0; r < sh->N; r++) total += counts[r];
     char *send = malloc(counts[sh->rank] + 1), *recv = sh->rank == 0 ? malloc(total + 1) : NULL;
     int rc = !send || (sh->rank == 0 && !recv) ? -1 : 0;
@@ -450,10 +550,11 @@ static int gather_rows(engine *t, const user_array *arr, int n_arr)
     size_t at = 0;
     for (int g = 0; rc == 0 && g < sh->L; g++) {
         const int s = sh->local[g];
-        const size_t users = (size_t)(sh->user_start[s + 1] - sh->user_start[s]);
         for (int k = 0; k < n_arr; k++) {
-            memcpy(send + at, arr[k].base + (size_t)sh->user_start[s] * arr[k].bytes, users * arr[k].bytes);
-            at += users * arr[k].bytes;
+            size_t b, e;
+            user_bytes(&arr[k], sh->user_start[s], sh->user_start[s + 1], &b, &e);
+            memcpy(send + at, arr[k].base + b, e - b);
+            at += e - b;
         }
     }
     /* every rank takes part even after a failed allocation here (the
@@ -464,13 +565,13 @@ static int gather_rows(engine *t, const user_array *arr, int n_arr)
     if (rc == 0 && sh->rank == 0) {
         size_t off = 0;
         for (int r = 0; r < sh->N; r++)
-            for (int s = r; s < sh->S; s += sh->N) {
-                const size_t users = (size_t)(sh->user_start[s + 1] - sh->user_start[s]);
+            for (int s = r; s < sh->S; s += sh->N)
                 for (int k = 0; k < n_arr; k++) {
-                    memcpy(arr[k].base + (size_t)sh->user_start[s] * arr[k].bytes, recv + off, users * arr[k].bytes);
-                    off += users * arr[k].bytes;
+                    size_t b, e;
+                    user_bytes(&arr[k], sh->user_start[s], sh->user_start[s + 1], &b, &e);
+                    memcpy(arr[k].base + b, recv + off, e - b);
+                    off += e - b;
                 }
-            }
     }
     free(counts), free(send), free(recv);
     return rc;
@@ -481,7 +582,7 @@ static int add_user_tables(const engine *t, float *const *bufs, user_array *arr,
 {
     for (int tb = 0; tb < NCF_TABLES; tb++)
         if (t->m->tab[tb].w && !ncf_table_is_item_(tb) && bufs[tb])
-            arr[n++] = (user_array){(char *)bufs[tb], (size_t)t->m->tab[tb].stride * sizeof(float)};
+            arr[n++] = (user_array){(char *)bufs[tb], (size_t)t->m->tab[tb].stride * sizeof(float), NULL};
     return n;
 }
 
@@ -489,19 +590,15 @@ int shard_collect_users(engine *t)
 {
     float *w[NCF_TABLES];
     for (int tb = 0; tb < NCF_TABLES; tb++) w[tb] = t->m->tab[tb].w;
-    user_array arr[NCF_TABLES];
-    return gather_rows(t, arr, add_user_tables(t, w, arr, 0));
+    user_array arr[NCF_TABLES + 1];
+    int n = add_user_tables(t, w, arr, 0);
+    if (t->sh->seen_partial && t->m->seen && t->m->seen_off) /* the model file's training items */
+        arr[n++] = (user_array){(char *)t->m->seen, sizeof(int32_t), t->m->seen_off};
+    return gather_rows(t, arr, n);
 }
 
 int shard_collect_state(engine *t, float *const *best_tab)
 {
-    float *w[NCF_TABLES];
-    for (int tb = 0; tb < NCF_TABLES; tb++) w[tb] = t->m->tab[tb].w;
-    user_array arr[4 * NCF_TABLES + 1];
-    int n = add_user_tables(t, w, arr, 0);
-    n = add_user_tables(t, t->tab_m, arr, n);
-    n = add_user_tables(t, t->tab_v, arr, n);
-    n = add_user_tables(t, best_tab, arr, n);
-    if (t->synced[0]) arr[n++] = (user_array){(char *)t->synced[0], sizeof(int64_t)};
-    return gather_rows(t, arr, n);
+    user_array arr[4 * NCF_TABLES + 2];
+    return gather_rows(t, arr, all_user_arrays(t, best_tab, t->sh->seen_partial, arr));
 }

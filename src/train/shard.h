@@ -46,6 +46,7 @@ typedef struct shard_state {
     atomic_int out_of_range; /* a value left the fixed-point range this step */
     int overflow;            /* the run stopped for that */
     int mismatch;            /* the processes disagreed (an item id out of range came in) */
+    int seen_partial;        /* the model's training items are its own users' only (ncf_dataset_load_shards) */
     /* what the reductions cost (thread 0 of every process) */
     double comm_seconds;
     uint64_t comm_bytes;
@@ -59,6 +60,16 @@ typedef struct shard_state {
  * (the engine's creator says so). */
 int shard_init(engine *t, const ncf_dataset *ds);
 void shard_free(engine *t);
+
+/* With several processes: gives back to the system the pages of the rows
+ * of other processes' users (wholly inside them) in every user array — the
+ * model's user tables, their optimizer state and synced counters, best_tab
+ * (table-shaped, NULL entries skipped; may be NULL) and the model's
+ * training items — and asks for no huge pages there, so that they take no
+ * memory: nothing reads or writes those rows afterwards but the gathering
+ * on rank 0. Called once the trainer's state is allocated, and by rank 0
+ * after writing a checkpoint. */
+void shard_release_users(engine *t, float *const *best_tab);
 
 /* Draws the owned shards' samples of epoch. */
 ncf_status shard_begin_epoch(engine *t, int epoch);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "dist/dist.h"
 #include "train/shard.h"
 #include "train/trainer_impl.h"
 
@@ -57,6 +58,9 @@ static ncf_status check_run(const ncf_model *m, const ncf_dataset *ds, const ncf
                              ncf_idmap_raw(ds->user_ids, u));
     if (c->early_stop > 0 && ds->valid.n == 0)
         return ncf_fail_(err, NCF_ERR_ARG, "early stopping needs validation cases (ncf split --validation, or --validation)");
+    if (ds->own_users && c->shards != ds->own_shards)
+        return ncf_fail_(err, NCF_ERR_ARG, "the data was loaded for %d shards, the training has %d: load it with "
+                         "ncf_dataset_load_shards and the training's shards", ds->own_shards, c->shards);
     if (c->shards > 0 && ncf_dist_size() > c->shards)
         return ncf_fail_(err, NCF_ERR_ARG, "%d processes but %d shards: each process needs a shard (--shards >= %d)",
                          ncf_dist_size(), c->shards, ncf_dist_size());
@@ -157,6 +161,7 @@ static ncf_status evaluate_epoch(ncf_trainer *t, int epoch, ncf_epoch_report *r,
         t->since_better = 0;
         if (c->early_stop > 0 && snapshot_take(&t->best, t->m) != 0)
             return ncf_fail_(err, NCF_ERR_NOMEM, "out of memory keeping the best model");
+        if (c->early_stop > 0 && t->e.sh) shard_release_users(&t->e, t->best.tab); /* other processes' rows */
     } else if (c->early_stop > 0 && ++t->since_better >= c->early_stop) {
         result->stopped_early = 1;
         t->over = 1;
@@ -168,8 +173,12 @@ ncf_status ncf_trainer_epoch(ncf_trainer *t, ncf_epoch_report *report, ncf_err *
 {
     if (t->over || t->finished)
         return ncf_fail_(err, NCF_ERR_ARG, "training is over (%d epochs run)", t->epochs_done);
-    if (atomic_exchange_explicit(&t->interrupt, 0, memory_order_relaxed))
-        return ncf_fail_(err, NCF_ERR_INTERRUPTED, "interrupted before epoch %d", t->epochs_done + 1);
+    int stop = atomic_exchange_explicit(&t->interrupt, 0, memory_order_relaxed);
+    if (t->e.sh && t->e.sh->N > 1) { /* every process stops, or none: agreed (collective) */
+        uint64_t lo, hi;
+        if (ncf_dist_minmax_u64_((uint64_t)stop, &lo, &hi) == 0) stop = hi != 0;
+    }
+    if (stop) return ncf_fail_(err, NCF_ERR_INTERRUPTED, "interrupted before epoch %d", t->epochs_done + 1);
     const ncf_train_config *c = &t->c;
     const int epoch = t->epochs_done + 1;
     if (engine_samples_ready(&t->e) != NCF_OK) {

@@ -35,9 +35,19 @@ struct ncf_trainer {
     int finished;           /* ncf_trainer_finish ran */
     snapshot best;          /* early stopping: the selected epoch's weights */
     atomic_int interrupt;
-    uint64_t fingerprint;   /* ncf_dataset_fingerprint(ds), once known_fingerprint */
+    uint64_t fingerprint;   /* ncf_dataset_fingerprint(ds) (sharded: ncf_fingerprint_sharded_), once known_fingerprint */
     int known_fingerprint;  /* computed by the first checkpoint, or by resume */
 };
+
+/* The fingerprint of sharded runs (resume.c; docs/distributed.md): a hash
+ * of what every process holds (sizes, offsets, cases, id maps) and of the
+ * sum over users of a hash of each user's training items, which the
+ * processes add up over their own users (ds->own_users), so that it is the
+ * same for any number of processes. Collective when ds->own_users is set;
+ * -1 when the processes could not exchange it. */
+uint64_t ncf_fingerprint_shared_(const ncf_dataset *ds);
+uint64_t ncf_fingerprint_users_(const ncf_dataset *ds);
+int ncf_fingerprint_sharded_(const ncf_dataset *ds, uint64_t *out);
 
 /* A checkpoint read back (checkpoint.c), before ncf_trainer_resume
  * (resume.c) moves its state into a trainer. */

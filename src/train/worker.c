@@ -14,7 +14,8 @@ int worker_init(worker *w, const worker_sizes *z)
     w->slot_of = malloc(B * sizeof *w->slot_of);
     w->from = malloc(B * 2 * sizeof *w->from);
     w->catch_rows = malloc(B * 2 * sizeof *w->catch_rows);
-    if (!w->at || !w->item_at || !w->group_end || !w->slot_of || !w->from || !w->catch_rows) return -1;
+    w->plan = malloc(B * 2 * sizeof *w->plan);
+    if (!w->at || !w->item_at || !w->group_end || !w->slot_of || !w->from || !w->catch_rows || !w->plan) return -1;
     for (int side = 0; side < 2; side++) {
         /* a step touches at most one row per sample, two for item pairs */
         const size_t rows = B * (side && z->pairwise ? 2 : 1);
@@ -36,6 +37,7 @@ void worker_free(worker *w)
     free(w->slot_of);
     free(w->from);
     free(w->catch_rows);
+    free(w->plan);
     for (int side = 0; side < 2; side++) {
         free(w->touched[side]);
         ncf_free_aligned_(w->row_grad[side]);

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "optim/optim.h"
+
 /* Each worker starts on a cache line of its own: n_touched is written every
  * step, and the other threads' lines must not travel with it. Per side
  * (0 users, 1 items): a side's tables share their rows, so one list serves
@@ -24,6 +26,7 @@ typedef struct worker {
     int32_t *item_at;       /* batch positions of the samples whose items it owns (T > 1) */
     int32_t *catch_rows;    /* rows to catch up */
     int64_t *from;          /* their catch-up start steps */
+    ncf_adam_plan *plan;    /* their Adam catch-up constants */
     float *ws;              /* the model's forward/backward workspace */
 } worker;
 

@@ -85,7 +85,9 @@ static const char *HELP =
     "                            and when SIGINT or SIGTERM stops training (after the\n"
     "                            current step), write everything needed to go on to FILE\n"
     "                            (atomically: the previous one stays until the new one\n"
-    "                            is complete); a second signal exits at once\n"
+    "                            is complete); a second signal exits at once. Under\n"
+    "                            mpirun, Ctrl-C or a signal to mpirun does the same\n"
+    "                            for every process (docs/distributed.md)\n"
     "  --init MODEL              warm start: users and items MODEL knows (by raw id)\n"
     "                            start from its rows, new ones as usual; its layers are\n"
     "                            carried; the model's ids are the union of MODEL's and\n"
@@ -243,14 +245,36 @@ _Static_assert(NCF_LR_CONSTANT == 0 && NCF_LR_STEP == 1 && NCF_LR_LINEAR == 2, "
 
 /* SIGINT / SIGTERM: the first asks the trainer to stop after its current
  * step (the loop then writes the checkpoint and exits 128 + signal); a
- * second exits at once. */
-static volatile sig_atomic_t g_signal;
+ * second exits at once.
+ *
+ * Under mpirun (docs/distributed.md): when mpirun is told to end the job
+ * (Ctrl-C, SIGINT or SIGTERM to it), Open MPI 4.1 sends each process
+ * SIGCONT, then SIGTERM odls_base_sigkill_timeout seconds later (default
+ * 1), then SIGKILL as long again after that. Waiting for the SIGTERM
+ * would leave one timeout for the checkpoint; so a SIGCONT sent by the
+ * process that started this one (mpirun, or its daemon on another host:
+ * si_pid is the parent, and OMPI_COMM_WORLD_SIZE says mpirun started us)
+ * asks the trainer to stop as SIGTERM would, and the SIGTERM that follows
+ * it does not count as a second signal. Any other SIGCONT (a shell's `fg`,
+ * a batch system resuming a suspended job) keeps its default meaning. */
+static volatile sig_atomic_t g_signal;   /* SIGINT or SIGTERM received */
+static volatile sig_atomic_t g_launcher; /* mpirun's SIGCONT received: it is ending the job */
+static pid_t g_launcher_pid;             /* the parent when mpirun started this process, else 0 */
 static ncf_trainer *volatile g_trainer;
 
 static void on_signal(int sig)
 {
     if (g_signal) _exit(128 + sig);
     g_signal = sig;
+    ncf_trainer *t = g_trainer;
+    if (t) ncf_trainer_interrupt(t);
+}
+
+static void on_continue(int sig, siginfo_t *info, void *context)
+{
+    (void)sig, (void)context;
+    if (!g_launcher_pid || info->si_code != SI_USER || info->si_pid != g_launcher_pid) return;
+    g_launcher = 1;
     ncf_trainer *t = g_trainer;
     if (t) ncf_trainer_interrupt(t);
 }
@@ -263,7 +287,18 @@ static void catch_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    if (ncf_dist_available() && getenv("OMPI_COMM_WORLD_SIZE")) {
+        g_launcher_pid = getppid();
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_continue;
+        sa.sa_flags = SA_SIGINFO | SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGCONT, &sa, NULL);
+    }
 }
+
+/* 1 when this process was asked to stop (a signal, or mpirun ending the job). */
+static int stop_requested(void) { return g_signal || g_launcher; }
 
 /* The command line kept in a checkpoint: one argument a line, with '\\'
  * and newlines escaped. */
@@ -428,6 +463,7 @@ typedef struct train_run {
     run_state rs;
     FILE *info;              /* where the run's description goes: stderr under --json */
     ncf_dataset *ds;
+    long loaded_rss_kb; /* the peak resident memory once the data was loaded */
     ncf_model *m, *init_model;
     ncf_trainer *trainer;
     char *note;              /* the command line kept in checkpoints */
@@ -681,7 +717,11 @@ static int prepare(train_run *r)
         if (ncf_model_load(a->init, &r->init_model, &err) != NCF_OK) return cli_fail("train", &err);
         if (!r->model_given) r->mc = *ncf_model_get_config(r->init_model);
     }
-    if (ncf_dataset_load(a->data, &r->lo, &r->ds, &err) != NCF_OK) return cli_fail("train", &err);
+    /* sharded on several processes: each reads its own users' lines where it can (docs/distributed.md) */
+    if (ncf_dataset_load_shards(a->data, &r->lo, r->tc.shards, &r->ds, &err) != NCF_OK) return cli_fail("train", &err);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    r->loaded_rss_kb = ru.ru_maxrss;
     ncf_dataset *ds = r->ds;
     if (ds->test.n == 0) {
         fprintf(stderr, "ncf train: %s: no test cases (every user has a single interaction)\n", a->data);
@@ -723,17 +763,37 @@ static int train_epochs(train_run *r)
     ncf_trainer *t = r->trainer;
     ncf_err err = {{0}};
     g_trainer = t;
-    if (g_signal) ncf_trainer_interrupt(t); /* a signal while loading */
+    if (stop_requested()) ncf_trainer_interrupt(t); /* a signal while loading */
+    /* With several processes, every decision to stop is collective: the
+     * trainer stops them all after the same step (the request travels in
+     * the step's reduction, or is agreed before an epoch), and a request
+     * that arrives after an epoch's last step waits for the next epoch's
+     * agreement rather than stopping this process alone. */
+    const int several = ncf_dist_size() > 1;
     while (!ncf_trainer_done(t)) {
         const ncf_status st = ncf_trainer_epoch(t, NULL, &err);
-        if (st == NCF_ERR_INTERRUPTED || (st == NCF_OK && g_signal)) {
+        if (st == NCF_ERR_INTERRUPTED || (st == NCF_OK && !several && stop_requested())) {
             progress_clear(&r->rs);
-            if (a->checkpoint && save_checkpoint(t, a->checkpoint, r->note, r->info)) return 1;
-            const int sig = g_signal ? g_signal : SIGINT;
-            fprintf(stderr, "ncf train: stopped by %s in epoch %d%s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-                    ncf_trainer_epochs_done(t) + (ncf_trainer_steps_done(t) > 0),
-                    a->checkpoint ? "" : " (no --checkpoint: nothing saved)");
-            if (a->checkpoint) fprintf(stderr, "ncf train: resume with: ncf train --resume %s\n", a->checkpoint);
+            /* the signal reported (SIGTERM for mpirun ending the job), the same on every process */
+            int sig = g_signal ? g_signal : g_launcher ? SIGTERM : SIGINT, by_mpirun = g_launcher;
+            if (several) {
+                sig = ncf_dist_max(sig);
+                by_mpirun = ncf_dist_max(by_mpirun);
+            }
+            int failed = a->checkpoint && save_checkpoint(t, a->checkpoint, r->note, r->info);
+            if (!failed && ncf_dist_rank() == 0) {
+                fprintf(stderr, "ncf train: stopped by %s%s in epoch %d%s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                        by_mpirun ? " (mpirun is ending the job)" : "",
+                        ncf_trainer_epochs_done(t) + (ncf_trainer_steps_done(t) > 0),
+                        a->checkpoint ? "" : " (no --checkpoint: nothing saved)");
+                if (a->checkpoint) fprintf(stderr, "ncf train: resume with: ncf train --resume %s\n", a->checkpoint);
+            }
+            fflush(stdout);
+            /* the others wait here until rank 0 has written the checkpoint:
+             * once one process exits, mpirun ends the others within a
+             * second, rank 0 included */
+            if (several) failed = ncf_dist_max(failed);
+            if (failed) return 1;
             return 128 + sig;
         }
         if (st != NCF_OK) {
@@ -813,9 +873,32 @@ static int save_model(train_run *r, const ncf_train_result *res)
     return 0;
 }
 
+/* Sharded runs: the training lines each process read and its peak
+ * resident memory once the data was loaded and at the end, each the
+ * smallest and largest over the processes (collective; docs/distributed.md). */
+static void report_data(const train_run *r)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    uint64_t l0, l1, d0, d1, m0, m1;
+    const int64_t lines = r->ds->lines_read;
+    if (ncf_dist_minmax((uint64_t)lines, &l0, &l1) != 0 ||
+        ncf_dist_minmax((uint64_t)r->loaded_rss_kb, &d0, &d1) != 0 ||
+        ncf_dist_minmax((uint64_t)ru.ru_maxrss, &m0, &m1) != 0)
+        return;
+    if (lines > 0)
+        fprintf(r->info, "data (per process): %llu to %llu training lines read, ", (unsigned long long)l0,
+                (unsigned long long)l1);
+    else
+        fprintf(r->info, "data (per process): the whole training file read, ");
+    fprintf(r->info, "peak resident memory %.1f to %.1f MB once loaded, %.1f to %.1f MB at the end\n",
+            (double)d0 / 1024.0, (double)d1 / 1024.0, (double)m0 / 1024.0, (double)m1 / 1024.0);
+}
+
 /* Sharded runs: what the reductions cost rank 0 (docs/distributed.md). */
 static void report_comm(const train_run *r)
 {
+    report_data(r);
     double seconds;
     uint64_t bytes;
     int64_t n;
