@@ -410,8 +410,10 @@ static void test_mpi_signal_to_mpirun(void **state)
         fprintf(stderr, "skipped: NCF_QUICK is set (sanitizer runs keep NeuMF only)\n");
         skip();
     }
-    /* checkpoints only at the end, or when stopped */
-    const char *args = "--model neumf --shards 6 --epochs 4 --quiet --threads 1 --checkpoint-every 100";
+    /* checkpoints only at the end, or when stopped; epochs enough that a
+     * fast machine is still training 0.2 s after the first one (an epoch
+     * takes 0.1-0.4 s here) */
+    const char *args = "--model neumf --shards 6 --epochs 16 --quiet --threads 1 --checkpoint-every 100";
     char *log = NULL;
     int rc = tu_run(&log, "cd %s && %s synth --out sig.tsv --users 1500 --items 1000 --interactions 80000 --seed 8 && "
                     "%s train --data sig.tsv %s --out sig_full.ncf", tu_dir(), NCF, NCF, args);
@@ -423,7 +425,7 @@ static void test_mpi_signal_to_mpirun(void **state)
     for (int k = 0; k < 2; k++) {
         rc = tu_run(&log, "cd %s && rm -f sig.ckpt && { " MPIRUN " %s -np 2 %s train --data sig.tsv %s "
                     "--checkpoint sig.ckpt >sig.log 2>&1 & tp=$!; "
-                    "for i in $(seq 600); do grep -q '^epoch' sig.log && break; sleep 0.1; done; sleep 0.5; "
+                    "for i in $(seq 600); do grep -q '^epoch' sig.log && break; sleep 0.1; done; sleep 0.2; "
                     "mp=$(pgrep -P $tp); kill -%s $mp; "
                     "running() { ps -o stat= --ppid $mp | grep -qv '^Z'; }; " /* zombies have ended */
                     "for i in $(seq 40); do running || break; sleep 0.1; done; "
