@@ -356,6 +356,18 @@ static void csr_sort(const int64_t *off, int32_t *items, int32_t n_users, int32_
     }
 }
 
+/* Sorts each user's items of the CSR (off, items) over ds->n_users users
+ * (all below bound) and makes it ds's training CSR, freeing the old one. */
+static void csr_install(ncf_dataset *ds, int64_t *off, int32_t *items, int32_t bound)
+{
+    csr_sort(off, items, ds->n_users, bound);
+    free(ds->train_offsets);
+    free(ds->train_items);
+    ds->train_offsets = off;
+    ds->train_items = items;
+    ds->n_train = off[ds->n_users];
+}
+
 /* Sets ds's training CSR (ds->n_users set) to the pairs of x that s does
  * not hold out, each user's items in increasing order: s has them grouped
  * by user already. 0, or -1 out of memory. */
@@ -379,12 +391,7 @@ static int csr_from_split(ncf_dataset *ds, const ncf_interactions *x, const loo_
             if (p != s->held[u] && p != s->held2[u]) items[w++] = x->item[p];
         }
     }
-    csr_sort(off, items, ds->n_users, ds->n_items); /* x's items are below ds->n_items */
-    free(ds->train_offsets);
-    free(ds->train_items);
-    ds->train_offsets = off;
-    ds->train_items = items;
-    ds->n_train = off[ds->n_users];
+    csr_install(ds, off, items, ds->n_items); /* x's items are below ds->n_items */
     return 0;
 }
 
@@ -709,12 +716,7 @@ static int csr_from_pairs(ncf_dataset *ds, const int32_t *user, const int32_t *i
         free(items);
         return -1;
     }
-    csr_sort(off, items, ds->n_users, bound);
-    free(ds->train_offsets);
-    free(ds->train_items);
-    ds->train_offsets = off;
-    ds->train_items = items;
-    ds->n_train = off[ds->n_users];
+    csr_install(ds, off, items, bound);
     return 0;
 }
 
