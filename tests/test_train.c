@@ -371,6 +371,46 @@ static void test_catchup_closed_form(void **state)
             assert_true(moved > 1e-4); /* the steps did move p */
         }
     }
+    /* a row current through the window's first step (from == base, base >
+     * 0: its last update's constants come from before the window), one step
+     * and a long gap, against step-by-step replay; and a window starting at
+     * step 0 with a never-updated row (m = v = 0): it must not move */
+    for (int q = 0; q < 2; q++) {
+        const int64_t from = 500, through = q ? 3500 : 501;
+        float a1[16], am[16], av[16], a2[16], bm[16], bv[16], p0[16];
+        for (int e = 0; e < 16; e++) {
+            p0[e] = a1[e] = a2[e] = (float)(ncf_rng_uniform_(&r) - 0.5);
+            am[e] = bm[e] = (float)((ncf_rng_uniform_(&r) - 0.5) * 1e-4);
+            av[e] = bv[e] = (float)(1e-8 * (0.5 + ncf_rng_uniform_(&r)) * (e < 4 ? 1e-12 : 1.0)); /* 4 near eps^2 */
+        }
+        ncf_adam_catchup_(a1, am, av, 16, ncf_adam_window_step_(&win, from + 1), through - from);
+        int32_t row = 0;
+        ncf_adam_plan plan;
+        ncf_adam_plan_rows_(&win, &from, 1, through, &plan);
+        assert_true(plan.c0 > 0.0f && plan.c0 == win.inv_b2_base);
+        /* one step: the row's closed form without checks; 3000: the elements near eps^2 replay */
+        assert_true(q ? plan.xmax < 0.5f : plan.xmax >= 2.0f);
+        ncf_adam_catchup_rows_(a2, bm, bv, 16, 16, &row, &plan, 1, &win);
+        for (int e = 0; e < 16; e++) {
+            double d1 = (double)a1[e] - p0[e], d2 = (double)a2[e] - p0[e];
+            assert_true(fabs(d1 - d2) <= 1e-4 * fabs(d1) + 6e-8 * (double)(through - from) * fabs((double)p0[e]));
+        }
+    }
+    {
+        ncf_adam_window w0;
+        assert_int_equal(ncf_adam_window_build_(&w0, 0.001f, 0.9f, 0.999f, 1e-8f, 0, 50), 0);
+        assert_true(w0.inv_b2_base == 0.0f);
+        float p[8] = {0.5f, -0.25f, 0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f}, p0[8], mz[8] = {0}, vz[8] = {0};
+        memcpy(p0, p, sizeof p);
+        int32_t row = 0;
+        int64_t from = 0;
+        ncf_adam_plan plan;
+        ncf_adam_plan_rows_(&w0, &from, 1, 50, &plan);
+        ncf_adam_catchup_rows_(p, mz, vz, 8, 8, &row, &plan, 1, &w0);
+        assert_memory_equal(p, p0, sizeof p);
+        for (int e = 0; e < 8; e++) assert_true(mz[e] == 0.0f && vz[e] == 0.0f);
+        ncf_adam_window_free_(&w0);
+    }
     /* a row whose m has decayed to 0 while its v is tiny (a rarely seen item):
      * the closed form must leave p alone, not turn it into NaN (0 * inf) */
     float p[8] = {0.5f, -0.25f, 0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f}, mz[8] = {0}, vz[8];

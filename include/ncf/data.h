@@ -170,7 +170,10 @@ void ncf_dataset_free(ncf_dataset *ds); /* NULL-safe */
  * of every user, exchanged), then the lines of its own users; anything
  * else is read whole by every process, which then keeps its users' items
  * only. The sizes, offsets, id maps and cases are the whole data's, the
- * same as ncf_dataset_load's. */
+ * same as ncf_dataset_load's. An error found by one process (a bad line
+ * in its slice, memory) is returned by that process only, and the others
+ * may then wait in a collective: a caller ends the group on an error
+ * (ncf_dist_abort), as `ncf train` does. */
 ncf_status ncf_dataset_load_shards(const char *path, const ncf_load_options *opt, int shards, ncf_dataset **out,
                                    ncf_err *err);
 

@@ -176,7 +176,12 @@ ncf_status ncf_trainer_epoch(ncf_trainer *t, ncf_epoch_report *report, ncf_err *
     int stop = atomic_exchange_explicit(&t->interrupt, 0, memory_order_relaxed);
     if (t->e.sh && t->e.sh->N > 1) { /* every process stops, or none: agreed (collective) */
         uint64_t lo, hi;
-        if (ncf_dist_minmax_u64_((uint64_t)stop, &lo, &hi) == 0) stop = hi != 0;
+        if (ncf_dist_minmax_u64_((uint64_t)stop, &lo, &hi) != 0) {
+            t->over = 1; /* the processes could not agree: none may go on alone */
+            return ncf_fail_(err, NCF_ERR_IO, "the processes could not agree whether to stop before epoch %d",
+                             t->epochs_done + 1);
+        }
+        stop = hi != 0;
     }
     if (stop) return ncf_fail_(err, NCF_ERR_INTERRUPTED, "interrupted before epoch %d", t->epochs_done + 1);
     const ncf_train_config *c = &t->c;
