@@ -255,16 +255,22 @@ _Static_assert(NCF_LR_CONSTANT == 0 && NCF_LR_STEP == 1 && NCF_LR_LINEAR == 2, "
  * process that started this one (mpirun, or its daemon on another host:
  * si_pid is the parent, and OMPI_COMM_WORLD_SIZE says mpirun started us)
  * asks the trainer to stop as SIGTERM would, and the SIGTERM that follows
- * it does not count as a second signal. Any other SIGCONT (a shell's `fg`,
+ * it (sent by the same process) never counts as a second signal. Any other SIGCONT (a shell's `fg`,
  * a batch system resuming a suspended job) keeps its default meaning. */
 static volatile sig_atomic_t g_signal;   /* SIGINT or SIGTERM received */
 static volatile sig_atomic_t g_launcher; /* mpirun's SIGCONT received: it is ending the job */
 static pid_t g_launcher_pid;             /* the parent when mpirun started this process, else 0 */
 static ncf_trainer *volatile g_trainer;
 
-static void on_signal(int sig)
+static void on_signal(int sig, siginfo_t *info, void *context)
 {
-    if (g_signal) _exit(128 + sig);
+    (void)context;
+    /* mpirun's own SIGTERM, after its SIGCONT, is never the second signal
+     * (the first may have come from elsewhere, e.g. a batch system that
+     * signalled the processes and mpirun at once) */
+    const int from_launcher = g_launcher_pid && info && info->si_code == SI_USER && info->si_pid == g_launcher_pid;
+    if (g_signal && !from_launcher) _exit(128 + sig);
+    if (g_signal) return;
     g_signal = sig;
     ncf_trainer *t = g_trainer;
     if (t) ncf_trainer_interrupt(t);
@@ -282,13 +288,14 @@ static void on_continue(int sig, siginfo_t *info, void *context)
 static void catch_signals(void)
 {
     struct sigaction sa;
+    if (ncf_dist_available() && getenv("OMPI_COMM_WORLD_SIZE")) g_launcher_pid = getppid();
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    if (ncf_dist_available() && getenv("OMPI_COMM_WORLD_SIZE")) {
-        g_launcher_pid = getppid();
+    if (g_launcher_pid) {
         memset(&sa, 0, sizeof sa);
         sa.sa_sigaction = on_continue;
         sa.sa_flags = SA_SIGINFO | SA_RESTART;
