@@ -243,7 +243,7 @@ ncf_status ncf_own_index_(const char *path, const ncf_read_options *ro, int64_t 
         return st;
     }
     /* what every process must know: sortedness across slices, the largest ids, the pairs */
-    uint64_t lo, hi, mu, mi;
+    uint64_t lo = 0, hi = 0, mu = 0, mi = 0;
     uint64_t *v = calloc(2 * (size_t)N + 1, sizeof *v);
     int rc = v ? 0 : -1;
     if (v && p.n_blocks > 0) {
