@@ -218,6 +218,13 @@ void ncf_adam_plan_rows_(const ncf_adam_window *win, const int64_t *from, int n,
     }
 }
 
+/* rd = 1 / (sqrt(v) c0 + eps) (optim.h): both catch-up paths compute it
+ * here, so an element gets the same bits on either. */
+static inline __attribute__((always_inline)) float catchup_rd(float v, float c0, float eps)
+{
+    return 1.0f / (sqrtf(v) * c0 + eps);
+}
+
 /* The closed form on one element (x = eps rd; optim.h). An element whose
  * m is 0 does not move: rd is finite (at most 1 / eps, eps a normal float)
  * and so is the series (x <= 1). */
@@ -259,7 +266,7 @@ static inline __attribute__((always_inline)) void catchup_span(float *restrict p
     const float xmax = P->xmax, c0 = P->c0;
     float rd[CATCHUP_SPAN];
     int exact = 0;
-    for (int q = 0; q < len; q++) rd[q] = 1.0f / (sqrtf(pv[q]) * c0 + eps);
+    for (int q = 0; q < len; q++) rd[q] = catchup_rd(pv[q], c0, eps);
     for (int q = 0; q < len; q++) exact |= (pm[q] != 0.0f) & (eps * rd[q] > xmax);
     if (exact) {
         for (int q = 0; q < len; q++) catchup_elem(p + q, pm + q, pv + q, rd[q], eps, P, win);
@@ -287,7 +294,7 @@ void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restric
             const float c0 = P->c0, B0 = P->B[0], B1 = P->B[1], B2 = P->B[2], B3 = P->B[3], b1k = P->b1k,
                         b2k = P->b2k;
             for (int e = 0; e < dim; e++)
-                catchup_closed(p + e, pm + e, pv + e, 1.0f / (sqrtf(pv[e]) * c0 + eps), eps, B0, B1, B2, B3, b1k, b2k);
+                catchup_closed(p + e, pm + e, pv + e, catchup_rd(pv[e], c0, eps), eps, B0, B1, B2, B3, b1k, b2k);
             continue;
         }
         for (int e = 0; e < dim; e += CATCHUP_SPAN)
