@@ -22,14 +22,22 @@ void ncf_adam_step_init_(ncf_adam_step *s, float lr, float beta1, float beta2, f
     s->inv_b2 = (float)(1.0 / sqrt(1.0 - pow((double)beta2, (double)t)));
 }
 
-/* One Adam step of one element; both kernels use exactly this. */
+/* Adam's denominator sqrt(v) c + eps: the step's (c = inv_b2) and the
+ * catch-up's (c = c0, the same float for the step a row was last updated
+ * at) are this one expression, so they round alike. */
+static inline __attribute__((always_inline)) float adam_denominator(float v, float c, float eps)
+{
+    return sqrtf(v) * c + eps;
+}
+
+/* One Adam step of one element; every kernel uses exactly this. */
 #define ADAM_ELEM(P, M, V, G)                                   \
     do {                                                        \
         const float mk_ = b1 * (M) + c1 * (G);                  \
         const float vk_ = b2 * (V) + c2 * (G) * (G);            \
         (M) = mk_;                                              \
         (V) = vk_;                                              \
-        (P) -= step * mk_ / (sqrtf(vk_) * inv_b2 + eps);        \
+        (P) -= step * mk_ / adam_denominator(vk_, inv_b2, eps); \
     } while (0)
 
 #define ADAM_CONSTANTS(S)                                                              \
@@ -186,35 +194,57 @@ void ncf_adam_window_free_(ncf_adam_window *w)
  * elements' x (x <= 1 up to rounding): the span checks are skipped. */
 #define CLOSED_ONLY 2.0f
 
-void ncf_adam_plan_rows_(const ncf_adam_window *win, const int64_t *from, int n, int64_t through, ncf_adam_plan *plan)
+/* One row's plan from step `from` to step `through`. */
+static inline void plan_row(const ncf_adam_window *win, int64_t from, int64_t through, ncf_adam_plan *P)
 {
     const size_t H = (size_t)(win->count + 1);
+    const int64_t k = through - from;
+    P->from = from;
+    P->k = k > 0 ? k : 0;
+    if (k <= 0) return;
+    const size_t a = (size_t)(from - win->base), b = (size_t)(through - win->base);
+    double A[4];
+    for (int q = 0; q < 4; q++)
+        A[q] = win->h[(size_t)q * H + a] - win->pw[(size_t)q * H + (size_t)k] * win->h[(size_t)q * H + b];
+    /* c = 0 (from = 0: no update yet, so m = 0): no movement */
+    const double c = P->c0 = ncf_adam_window_inv_b2_(win, from);
+    const double c1 = c * A[0], c2 = c * c * A[1], c3 = c * c * c * A[2], c4 = c * c * c * c * A[3];
+    P->B[0] = (float)c1;
+    P->B[1] = (float)(c2 - c1);
+    P->B[2] = (float)(c3 - 2.0 * c2 + c1);
+    P->B[3] = (float)(c4 - 3.0 * c3 + 3.0 * c2 - c1);
+    P->kk = k < win->exact_cap ? k : win->exact_cap; /* the rest only decays m, v */
+    /* the series' ratio x (u_j - 1) grows with j; past kk the steps'
+     * weights are below 1e-12 of the movement */
+    const double u = c * win->pw[6 * H + (size_t)P->kk] * win->rinv[a + (size_t)P->kk] - 1.0; /* c_0 / c_kk - 1 */
+    P->xmax = u > RATIO_MAX ? (float)RATIO_MAX / (float)u : CLOSED_ONLY; /* every x: x <= 1, up to rounding */
+    P->b1k = (float)win->pw[4 * H + (size_t)k];
+    P->b2k = (float)win->pw[5 * H + (size_t)k];
+    P->b1r = (float)win->pw[4 * H + (size_t)(k - P->kk)];
+    P->b2r = (float)win->pw[5 * H + (size_t)(k - P->kk)];
+}
+
+void ncf_adam_plan_rows_(const ncf_adam_window *win, const int64_t *from, int n, int64_t through, ncf_adam_plan *plan)
+{
+    for (int i = 0; i < n; i++) plan_row(win, from[i], through, &plan[i]);
+}
+
+void ncf_adam_plan_ahead_(const ncf_adam_window *win, int64_t from, const int64_t *through, int n,
+                          ncf_adam_plan *plan, ncf_adam_plan *memo, const ncf_adam_plan **pp)
+{
+    static const ncf_adam_plan none = {.k = 0};
     for (int i = 0; i < n; i++) {
-        ncf_adam_plan *P = &plan[i];
-        const int64_t k = through - from[i];
-        P->from = from[i];
-        P->k = k > 0 ? k : 0;
-        if (k <= 0) continue;
-        const size_t a = (size_t)(from[i] - win->base), b = (size_t)(through - win->base);
-        double A[4];
-        for (int q = 0; q < 4; q++)
-            A[q] = win->h[(size_t)q * H + a] - win->pw[(size_t)q * H + (size_t)k] * win->h[(size_t)q * H + b];
-        /* c = 0 (from = 0: no update yet, so m = 0): no movement */
-        const double c = P->c0 = ncf_adam_window_inv_b2_(win, from[i]);
-        const double c1 = c * A[0], c2 = c * c * A[1], c3 = c * c * c * A[2], c4 = c * c * c * c * A[3];
-        P->B[0] = (float)c1;
-        P->B[1] = (float)(c2 - c1);
-        P->B[2] = (float)(c3 - 2.0 * c2 + c1);
-        P->B[3] = (float)(c4 - 3.0 * c3 + 3.0 * c2 - c1);
-        P->kk = k < win->exact_cap ? k : win->exact_cap; /* the rest only decays m, v */
-        /* the series' ratio x (u_j - 1) grows with j; past kk the steps'
-         * weights are below 1e-12 of the movement */
-        const double u = c * win->pw[6 * H + (size_t)P->kk] * win->rinv[a + (size_t)P->kk] - 1.0; /* c_0 / c_kk - 1 */
-        P->xmax = u > RATIO_MAX ? (float)RATIO_MAX / (float)u : CLOSED_ONLY; /* every x: x <= 1, up to rounding */
-        P->b1k = (float)win->pw[4 * H + (size_t)k];
-        P->b2k = (float)win->pw[5 * H + (size_t)k];
-        P->b1r = (float)win->pw[4 * H + (size_t)(k - P->kk)];
-        P->b2r = (float)win->pw[5 * H + (size_t)(k - P->kk)];
+        const int64_t k = through[i] - from;
+        if (k <= 0) {
+            pp[i] = &none;
+        } else if (k >= NCF_ADAM_MEMO) {
+            plan_row(win, from, through[i], &plan[i]);
+            pp[i] = &plan[i];
+        } else {
+            ncf_adam_plan *M = &memo[k];
+            if (M->from != from) plan_row(win, from, through[i], M);
+            pp[i] = M;
+        }
     }
 }
 
@@ -222,7 +252,7 @@ void ncf_adam_plan_rows_(const ncf_adam_window *win, const int64_t *from, int n,
  * here, so an element gets the same bits on either. */
 static inline __attribute__((always_inline)) float catchup_rd(float v, float c0, float eps)
 {
-    return 1.0f / (sqrtf(v) * c0 + eps);
+    return 1.0f / adam_denominator(v, c0, eps);
 }
 
 /* The closed form on one element (x = eps rd; optim.h). An element whose
@@ -299,6 +329,42 @@ void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restric
         }
         for (int e = 0; e < dim; e += CATCHUP_SPAN)
             catchup_span(p + e, pm + e, pv + e, dim - e < CATCHUP_SPAN ? dim - e : CATCHUP_SPAN, eps, P, win);
+    }
+}
+
+NCF_MULTIVERSION
+void ncf_adam_rows_ahead_(float *restrict w, const float *restrict g, size_t g_stride, float *restrict m,
+                          float *restrict v, size_t stride, int dim, const int32_t *rows, int n, const ncf_adam_step *s,
+                          const ncf_adam_plan *const *plan, const ncf_adam_window *win)
+{
+    ADAM_CONSTANTS(s);
+    for (int i = 0; i < n; i++) {
+        if (i + PREFETCH_AHEAD < n) {
+            const int32_t ahead = rows[i + PREFETCH_AHEAD];
+            prefetch_row(w, stride, dim, ahead), prefetch_row(m, stride, dim, ahead), prefetch_row(v, stride, dim, ahead);
+        }
+        const ncf_adam_plan *P = plan[i];
+        const size_t o = (size_t)rows[i] * stride;
+        float *restrict pw = w + o, *restrict pm = m + o, *restrict pv = v + o;
+        const float *restrict pg = g + (size_t)i * g_stride;
+        if (P->k > 0 && P->xmax >= CLOSED_ONLY) {
+            /* the step, then the closed form from its denominator (P->c0 is
+             * this step's inv_b2): what the two kernels one after the other
+             * compute, without a second square root or pass */
+            const float B0 = P->B[0], B1 = P->B[1], B2 = P->B[2], B3 = P->B[3], b1k = P->b1k, b2k = P->b2k;
+            for (int e = 0; e < dim; e++) {
+                float mk = b1 * pm[e] + c1 * pg[e], vk = b2 * pv[e] + c2 * pg[e] * pg[e], p = pw[e];
+                const float d = adam_denominator(vk, inv_b2, eps);
+                p -= step * mk / d;
+                catchup_closed(&p, &mk, &vk, 1.0f / d, eps, B0, B1, B2, B3, b1k, b2k);
+                pw[e] = p, pm[e] = mk, pv[e] = vk;
+            }
+            continue;
+        }
+        for (int e = 0; e < dim; e++) ADAM_ELEM(pw[e], pm[e], pv[e], pg[e]);
+        if (P->k > 0)
+            for (int e = 0; e < dim; e += CATCHUP_SPAN)
+                catchup_span(pw + e, pm + e, pv + e, dim - e < CATCHUP_SPAN ? dim - e : CATCHUP_SPAN, eps, P, win);
     }
 }
 

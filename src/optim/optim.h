@@ -81,8 +81,9 @@ static inline float ncf_adam_window_inv_b2_(const ncf_adam_window *w, int64_t t)
     return t == w->base ? w->inv_b2_base : w->steps[t - w->base - 1].inv_b2;
 }
 
-/* One row's catch-up from step `from` to a common `through`: what every
- * table of the row's side needs (ncf_adam_plan_rows_ fills it). */
+/* One row's catch-up from step `from` to step `through`: what every
+ * table of the row's side needs (ncf_adam_plan_rows_ or
+ * ncf_adam_plan_ahead_ fills it). */
 typedef struct ncf_adam_plan {
     float B[4];      /* the movement's series in x (above) */
     float c0;        /* inv_b2 of step from */
@@ -93,6 +94,16 @@ typedef struct ncf_adam_plan {
 } ncf_adam_plan;
 
 void ncf_adam_plan_rows_(const ncf_adam_window *win, const int64_t *from, int n, int64_t through, ncf_adam_plan *plan);
+/* The same for rows that all start at step `from` and go to their own
+ * through[i] (the look-ahead catch-up right after a row's update): row i's
+ * plan at pp[i]. A row gets the same plan, so the same bits, from either
+ * form. plan: room for n plans; memo: room for NCF_ADAM_MEMO, kept by the
+ * caller between calls (zeroed at first), which holds the plans of gaps
+ * k < NCF_ADAM_MEMO from the last `from` (a step's rows share most
+ * gaps). */
+#define NCF_ADAM_MEMO 256
+void ncf_adam_plan_ahead_(const ncf_adam_window *win, int64_t from, const int64_t *through, int n,
+                          ncf_adam_plan *plan, ncf_adam_plan *memo, const ncf_adam_plan **pp);
 
 /* Row-list forms for embedding tables (row r at w + r * stride, dim
  * floats): one call per table and step instead of one per row.
@@ -107,6 +118,12 @@ void ncf_adam_rows_(float *restrict w, const float *restrict g, size_t g_stride,
                     size_t stride, int dim, const int32_t *rows, int n, const ncf_adam_step *s);
 void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restrict v, size_t stride, int dim,
                             const int32_t *rows, const ncf_adam_plan *plan, int n, const ncf_adam_window *win);
+/* ncf_adam_rows_ with each row then caught up as *plan[i] says (none where
+ * its k is 0; its from: this step), in one pass over the row: the bits of
+ * ncf_adam_rows_ followed by ncf_adam_catchup_rows_. */
+void ncf_adam_rows_ahead_(float *restrict w, const float *restrict g, size_t g_stride, float *restrict m,
+                          float *restrict v, size_t stride, int dim, const int32_t *rows, int n, const ncf_adam_step *s,
+                          const ncf_adam_plan *const *plan, const ncf_adam_window *win);
 
 /* dst[k] = src[k] + src[stride + k] + ... + src[(count - 1) * stride + k],
  * added in that order, for k < n (the per-group gradient buffers'

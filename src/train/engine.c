@@ -19,6 +19,7 @@ void engine_free(engine *t)
 {
     ncf_sampler_free_(&t->sampler);
     ncf_free_aligned_(t->samples);
+    for (int q = 0; q < 3; q++) free(t->ahead[q]);
     ncf_free_aligned_(t->emb_grad);
     for (int k = 0; t->w && k < t->T; k++) worker_free(&t->w[k]);
     ncf_free_aligned_(t->w);
@@ -71,7 +72,15 @@ ncf_status engine_samples_ready(engine *t)
 {
     if (t->samples || t->sh) return NCF_OK;
     t->samples = samples_alloc((size_t)t->n_samples, t->T);
-    return t->samples ? NCF_OK : NCF_ERR_NOMEM;
+    if (!t->samples) return NCF_ERR_NOMEM;
+    if (t->deferred && t->c->optimizer == NCF_OPT_ADAM) /* the look-ahead catch-up (rows.h) */
+        for (int q = 0; q < (ncf_loss_pairwise(t->c->loss) ? 3 : 2); q++)
+        {
+            const size_t bytes = (size_t)(t->n_samples ? t->n_samples : 1) * sizeof(uint16_t);
+            if (!(t->ahead[q] = malloc(bytes))) return NCF_ERR_NOMEM;
+            memset(t->ahead[q], 0, bytes); /* the pages' faults before the epoch's clock starts */
+        }
+    return NCF_OK;
 }
 
 /* Splits the users into G groups of consecutive ids with about equal

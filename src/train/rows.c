@@ -1,7 +1,10 @@
 /* rows.c — the embedding rows' state during training (rows.h), the parts
  * called once a step or less: the rows' updates under every optimizer and
- * rows mode, and the dense modes' catch-up of listed rows and of every row
- * at the end of an epoch. The per-sample parts are inline in rows.h. */
+ * rows mode, the dense modes' catch-up of listed rows and of every row at
+ * the end of an epoch, and dense Adam's look-ahead (each epoch's backward
+ * pass, the catch-up right after the update, the resume after a stop).
+ * The per-sample parts are inline in rows.h. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "train/rows.h"
@@ -47,12 +50,36 @@ void rows_update_listed(engine *t, int side, int tid, int64_t gstep, const ncf_a
     }
 }
 
+/* The look-ahead (rows.h) of the rows of a side that thread tid listed
+ * this step: plan[q] brings touched[q] from this step (gstep + 1) to the
+ * step before the next that reads it (k = 0: not now), and synced says
+ * so. */
+static void plan_ahead(engine *t, int side, int tid, const ncf_sample *s, int64_t gstep, int64_t cap)
+{
+    worker *w = &t->w[tid];
+    const int64_t mark = gstep + 1, first = s - t->samples; /* the batch's first sample in the epoch */
+    const uint16_t *ahead = t->ahead[side], *ahead2 = side ? t->ahead[2] : NULL;
+    const int32_t *touched = w->touched[side], *at = w->touched_at[side];
+    int64_t *synced = t->synced[side], *through = w->from;
+    const int n = w->n_touched[side];
+    for (int q = 0; q < n; q++) {
+        const unsigned d = (at[q] & 1 ? ahead2 : ahead)[first + (at[q] >> 1)] & AHEAD_FAR;
+        int64_t to = d == AHEAD_NONE ? cap : d == AHEAD_FAR ? mark : gstep + (int64_t)d; /* the steps done before
+                                                                                             that read */
+        to = to < cap ? to : cap;
+        to = to > mark ? to : mark;
+        through[q] = to;
+        synced[touched[q]] = to;
+    }
+    ncf_adam_plan_ahead_(&t->win, mark, through, n, w->plan, w->memo, w->plan_of);
+}
+
 /* After the gradients are in: sums the item gradients of the samples
  * list_items gave (items, n_items) into the item rows this thread owns (the
  * user rows were summed as their groups were computed) and updates every
- * row it listed. */
+ * row it listed, with the look-ahead in one pass where there is one. */
 void rows_update(engine *t, const ncf_sample *s, const int32_t *items, int n_items, int tid, int64_t gstep,
-                 const ncf_adam_step *as)
+                 int64_t cap, const ncf_adam_step *as)
 {
     for (int side = 0; side < 2; side++) {
         if (side) {
@@ -61,7 +88,110 @@ void rows_update(engine *t, const ncf_sample *s, const int32_t *items, int n_ite
             rows_sum(t, side, tid, s, items, n_items, lo, hi);
             rows_clear_places(t, side, tid, 0, t->w[tid].n_touched[side], lo);
         }
-        rows_update_listed(t, side, tid, gstep, as);
+        if (!t->ahead[0]) {
+            rows_update_listed(t, side, tid, gstep, as);
+            continue;
+        }
+        plan_ahead(t, side, tid, s, gstep, cap);
+        const worker *w = &t->w[tid];
+        const float *sums = w->row_grad[side];
+        for (int tb = 0; tb < NCF_TABLES; tb++) {
+            ncf_table *tab = &t->m->tab[tb];
+            if (tab->w && ncf_table_is_item_(tb) == side)
+                ncf_adam_rows_ahead_(tab->w, sums + ncf_table_col_(t->m, tb), t->row_stride, t->tab_m[tb], t->tab_v[tb],
+                                     (size_t)tab->stride, tab->dim, w->touched[side], w->n_touched[side], as, w->plan_of,
+                                     &t->win);
+        }
+    }
+}
+
+/* A row's place in the backward pass of the look-ahead: the earliest step
+ * seen so far that reads it (-1: none), the one before it was seen, and
+ * one of its samples at `seen` (2 k + q: sample k's candidate q). */
+typedef struct ahead_row {
+    int32_t seen, after;
+    int64_t at;
+} ahead_row;
+
+/* The look-ahead of candidate q of sample k (0: its user or item, 1: its
+ * item2) on side `side`, at step `step`, which reads row r. */
+static inline void ahead_of(engine *t, ahead_row *a, int side, int32_t r, int32_t step, int64_t k, int q)
+{
+    if (a[r].seen != step) { /* the first of its samples at this step (the pass goes backwards) */
+        if (a[r].seen >= 0 && a[r].seen - step >= AHEAD_FAR) /* that later step catches it up when it reads it */
+            t->ahead[a[r].at & 1 ? 2 : side][a[r].at >> 1] |= AHEAD_READ;
+        a[r].after = a[r].seen;
+        a[r].seen = step;
+        a[r].at = 2 * k + q;
+    }
+    const int32_t after = a[r].after, d = after - step; /* after < 0: none */
+    t->ahead[q ? 2 : side][k] = (uint16_t)(after < 0 ? AHEAD_NONE : d < AHEAD_FAR ? d : AHEAD_FAR);
+}
+
+/* One side's look-ahead (rows.h), in one backward pass over the samples. */
+static void ahead_side(engine *t, int side, int32_t rows, ahead_row *a)
+{
+    const ncf_sample *s = t->samples;
+    const int64_t n = t->n_samples, B = t->c->batch;
+    const int pair = side && t->ahead[2];
+    for (int32_t r = 0; r < rows; r++) a[r] = (ahead_row){-1, -1, 0};
+    for (int64_t step = (n + B - 1) / B - 1; step >= 0; step--)
+        for (int64_t k = (step + 1) * B < n ? (step + 1) * B - 1 : n - 1; k >= step * B; k--) {
+            if (!side) {
+                ahead_of(t, a, 0, s[k].user, (int32_t)step, k, 0);
+                continue;
+            }
+            if (pair) ahead_of(t, a, 1, s[k].item2, (int32_t)step, k, 1);
+            ahead_of(t, a, 1, s[k].item, (int32_t)step, k, 0);
+        }
+    for (int32_t r = 0; r < rows; r++) /* each row's first step in the epoch catches it up when it reads it */
+        if (a[r].seen >= 0) t->ahead[a[r].at & 1 ? 2 : side][a[r].at >> 1] |= AHEAD_READ;
+}
+
+void rows_ahead_resume(engine *t, int64_t from, int64_t base, int64_t n_steps)
+{
+    const int64_t B = t->c->batch, k0 = (from - 1) * B, k1 = from * B < t->n_samples ? from * B : t->n_samples;
+    const int64_t gstep = base + from - 1, mark = gstep + 1, cap = base + n_steps;
+    worker *w = &t->w[0];
+    for (int side = 0; side < 2; side++) {
+        int64_t *synced = t->synced[side], *through = w->from;
+        int c = 0;
+        for (int64_t k = k0; k < k1; k++)
+            for (int q = 0; q < (side && t->ahead[2] ? 2 : 1); q++) {
+                const int32_t r = side ? (q ? t->samples[k].item2 : t->samples[k].item) : t->samples[k].user;
+                const unsigned d = t->ahead[q ? 2 : side][k] & AHEAD_FAR;
+                if (synced[r] != mark || d == AHEAD_FAR) continue; /* listed already, or left to the read */
+                const int64_t to = d == AHEAD_NONE ? cap : gstep + (int64_t)d;
+                if (to <= mark) continue;
+                w->catch_rows[c] = r;
+                through[c++] = to;
+                synced[r] = to;
+            }
+        ncf_adam_plan_ahead_(&t->win, mark, through, c, w->plan, w->memo, w->plan_of);
+        for (int i = 0; i < c; i++) w->plan[i] = *w->plan_of[i];
+        for (int tb = 0; tb < NCF_TABLES; tb++) {
+            ncf_table *tab = &t->m->tab[tb];
+            if (tab->w && ncf_table_is_item_(tb) == side)
+                ncf_adam_catchup_rows_(tab->w, t->tab_m[tb], t->tab_v[tb], (size_t)tab->stride, tab->dim,
+                                       w->catch_rows, w->plan, c, &t->win);
+        }
+    }
+}
+
+void rows_ahead_build(engine *t)
+{
+    const int32_t rows[2] = {t->m->cfg.n_users, t->m->cfg.n_items};
+    /* the two sides at once where there are two threads */
+#pragma omp parallel for schedule(static, 1) num_threads(t->T > 1 ? 2 : 1)
+    for (int side = 0; side < 2; side++) {
+        ahead_row *a = malloc(((size_t)rows[side] + 1) * sizeof *a);
+        if (a) {
+            ahead_side(t, side, rows[side], a);
+            free(a);
+        } else { /* no memory for it: every row is caught up when next read, as without the look-ahead */
+            memset(t->ahead[side], 0xff, (size_t)t->n_samples * sizeof(uint16_t));
+            if (side && t->ahead[2]) memset(t->ahead[2], 0xff, (size_t)t->n_samples * sizeof(uint16_t));
+        }
     }
 }
 

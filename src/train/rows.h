@@ -18,14 +18,46 @@ void rows_catch_up_list(engine *t, int side, const int32_t *rows, const int64_t 
 
 /* After the gradients are in: sums the item gradients of the samples at
  * items[0 .. n_items) into thread tid's item rows and updates every row it
- * listed (step gstep + 1; as: Adam's constants, NULL for the others). */
+ * listed (step gstep + 1; as: Adam's constants, NULL for the others).
+ *
+ * The look-ahead (dense Adam in one process: t->ahead): each updated row
+ * is then caught up at once, while its lines are in cache, through the
+ * step before the next one that reads it, or through step `cap` (the
+ * epoch's last; this one when the run stops after it) when no later step
+ * of the epoch reads it. Caught up when read instead (rows_catch_up), as
+ * without the look-ahead: a row's first read in the epoch, and a read
+ * AHEAD_FAR or more steps after the last; after a stop, rows_ahead_resume.
+ * Every idle stretch of a row is caught up in one piece, from the same
+ * state to the same step, wherever it is done: the same bits either way,
+ * so a stopped and resumed run gives the bytes of an uninterrupted one,
+ * and no row is ever ahead of the step the run stopped at. */
 void rows_update(engine *t, const ncf_sample *s, const int32_t *items, int n_items, int tid, int64_t gstep,
-                 const ncf_adam_step *as);
+                 int64_t cap, const ncf_adam_step *as);
+
+/* The look-ahead's values (t->ahead, per sample and row it reads): the
+ * low 15 bits say when the next step that reads the row comes:
+ * AHEAD_NONE: none in this epoch; d (1 .. AHEAD_FAR - 1): d steps later;
+ * AHEAD_FAR: d >= AHEAD_FAR (no look-ahead). AHEAD_READ is set on one
+ * sample of each step that must catch the row up when it reads it: the
+ * row's first step in the epoch, and a step AHEAD_FAR or more after the
+ * row's last. */
+#define AHEAD_NONE 0
+#define AHEAD_FAR 0x7fff
+#define AHEAD_READ 0x8000
 
 /* Updates the rows of a side that thread tid listed this step (touched,
  * with their sums in row_grad) and, in dense modes, marks them current
- * through step gstep + 1. */
+ * through step gstep + 1 (no look-ahead: the sharded order calls it). */
 void rows_update_listed(engine *t, int side, int tid, int64_t gstep, const ncf_adam_step *as);
+
+/* Fills t->ahead for the epoch's samples (t->samples, batch samples a
+ * step) from one backward pass per side. */
+void rows_ahead_build(engine *t);
+
+/* A run that goes on from step `from` of the epoch (from > 0: after a
+ * stop, whose last step caught nothing up ahead): the look-ahead of the
+ * rows that step from - 1 updated, which the stop held back. */
+void rows_ahead_resume(engine *t, int64_t from, int64_t base, int64_t n_steps);
 
 /* The per-sample parts, inline: they run for every sample of a step, with
  * a constant side where the step calls them. */
@@ -45,7 +77,8 @@ static inline void rows_sum(engine *t, int side, int tid, const ncf_sample *s, c
     const size_t width = ncf_side_width_(t->m), item_at = ncf_slot_item_(t->m), rs = t->row_stride;
     int32_t *place = t->w[tid].row_pos[side];
     const int32_t *slot_of = t->w[tid].slot_of;
-    int32_t *touched = t->w[tid].touched[side];
+    int32_t *touched = t->w[tid].touched[side], *touched_at = t->w[tid].touched_at[side];
+    const int ahead = t->ahead[0] != NULL;
     float *sums = t->w[tid].row_grad[side];
     int n_touched = t->w[tid].n_touched[side];
     for (int j = 0; j < n; j++) {
@@ -63,6 +96,7 @@ static inline void rows_sum(engine *t, int side, int tid, const ncf_sample *s, c
             const int first = place[r - lo] < 0;
             const int32_t pos = first ? n_touched : place[r - lo];
             touched[n_touched] = r; /* kept only the first time */
+            if (ahead) touched_at[n_touched] = 2 * k + q;
             n_touched += first;
             place[r - lo] = pos;
             const float *restrict src =
@@ -94,6 +128,8 @@ static inline void rows_catch_up(engine *t, int side, int tid, const ncf_sample 
     int64_t *synced = t->synced[side];
     int32_t *rows = t->w[tid].catch_rows;
     int64_t *from = t->w[tid].from;
+    const int ahead = t->ahead[0] != NULL;
+    const int64_t first = ahead ? s - t->samples : 0; /* the batch's first sample in the epoch */
     int c = 0;
     for (int j = 0; j < n; j++) {
         const ncf_sample *x = &s[at ? at[j] : j];
@@ -101,9 +137,19 @@ static inline void rows_catch_up(engine *t, int side, int tid, const ncf_sample 
         for (int q = 0; q < 1 + pair; q++) {
             const int32_t r = cand[q];
             if (r < lo || r >= hi) continue;
+            if (ahead) { /* only where the look-ahead left it to the read */
+                if (!((q ? t->ahead[2] : t->ahead[side])[first + (at ? at[j] : j)] & AHEAD_READ)) continue;
+                const int64_t behind = synced[r];
+                if (behind < through) {
+                    rows[c] = r;
+                    from[c++] = behind;
+                    synced[r] = through;
+                }
+                continue;
+            }
+            const int64_t behind = synced[r];
             /* listed only if behind: a user's later samples in the group
              * find it current, at random, so no branch on that */
-            const int64_t behind = synced[r];
             rows[c] = r;
             from[c] = behind;
             c += behind < through;

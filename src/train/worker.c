@@ -15,14 +15,19 @@ int worker_init(worker *w, const worker_sizes *z)
     w->from = malloc(B * 2 * sizeof *w->from);
     w->catch_rows = malloc(B * 2 * sizeof *w->catch_rows);
     w->plan = malloc(B * 2 * sizeof *w->plan);
-    if (!w->at || !w->item_at || !w->group_end || !w->slot_of || !w->from || !w->catch_rows || !w->plan) return -1;
+    w->memo = calloc(NCF_ADAM_MEMO, sizeof *w->memo);
+    w->plan_of = malloc(B * 2 * sizeof *w->plan_of);
+    if (!w->at || !w->item_at || !w->group_end || !w->slot_of || !w->from || !w->catch_rows || !w->plan || !w->memo ||
+        !w->plan_of)
+        return -1;
     for (int side = 0; side < 2; side++) {
         /* a step touches at most one row per sample, two for item pairs */
         const size_t rows = B * (side && z->pairwise ? 2 : 1);
         w->touched[side] = malloc(rows * sizeof(int32_t));
+        w->touched_at[side] = malloc(rows * sizeof(int32_t));
         w->row_grad[side] = ncf_alloc_aligned_(rows * z->row_stride * sizeof(float));
         w->row_pos[side] = malloc((size_t)z->widest[side] * sizeof(int32_t));
-        if (!w->touched[side] || !w->row_grad[side] || !w->row_pos[side]) return -1;
+        if (!w->touched[side] || !w->touched_at[side] || !w->row_grad[side] || !w->row_pos[side]) return -1;
         memset(w->row_pos[side], 0xff, (size_t)z->widest[side] * sizeof(int32_t)); /* all -1 */
     }
     w->ws = ncf_alloc_aligned_(z->ws_floats * sizeof(float));
@@ -38,8 +43,11 @@ void worker_free(worker *w)
     free(w->from);
     free(w->catch_rows);
     free(w->plan);
+    free(w->memo);
+    free(w->plan_of);
     for (int side = 0; side < 2; side++) {
         free(w->touched[side]);
+        free(w->touched_at[side]);
         ncf_free_aligned_(w->row_grad[side]);
         free(w->row_pos[side]);
     }

@@ -17,6 +17,7 @@
 typedef struct worker {
     _Alignas(64) int n_touched[2]; /* rows listed this step, per side */
     int32_t *touched[2];    /* the rows listed, in first-touch order */
+    int32_t *touched_at[2]; /* look-ahead only: 2 k + q for each, sample k's row q (0 user or item, 1 item2) */
     float *row_grad[2];     /* their gradient sums, in that order, row_stride floats apart */
     int32_t *row_pos[2];    /* row lo + j's place in touched at [j] (-1: none), over the range
                              * being summed (a group's users, the thread's items) */
@@ -27,6 +28,8 @@ typedef struct worker {
     int32_t *catch_rows;    /* rows to catch up */
     int64_t *from;          /* their catch-up start steps */
     ncf_adam_plan *plan;    /* their Adam catch-up constants */
+    ncf_adam_plan *memo;    /* look-ahead: NCF_ADAM_MEMO plans (ncf_adam_plan_ahead_) */
+    const ncf_adam_plan **plan_of; /* look-ahead: each touched row's plan */
     float *ws;              /* the model's forward/backward workspace */
 } worker;
 
