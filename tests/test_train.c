@@ -446,6 +446,43 @@ static void test_dense_adam_catchup_matches_sweep(void **state)
     ncf_dataset_free(ds);
 }
 
+extern unsigned ncf_rows_far_for_tests_; /* train/rows.h */
+
+/* Dense Adam's look-ahead catches a row's idle steps up right after its
+ * update, or when the row is next read where the gap is too long to say
+ * (the "far" limit) and at its first read in an epoch: each idle stretch
+ * in one piece either way, so the model's bytes must not depend on the
+ * limit. 1 turns the look-ahead off (every row caught up when read); 2
+ * and 5 mix both paths. NeuMF with BCE (the look-ahead in the samples)
+ * and MF with BPR (in arrays), on 1 and 2 threads. */
+static void test_look_ahead_same_bytes_any_limit(void **state)
+{
+    ncf_dataset *ds = synth_dataset(150, 200, 4000, 2);
+    for (int variant = 0; variant < 2; variant++) {
+        g_extra = variant ? 4 : 0;
+        size_t n0;
+        ncf_train_result r0;
+        char *want = train_and_save(ds, NCF_PRESET_PAPER, 2, NCF_ADAM_DENSE, "f0.ncf", &n0, &r0);
+        const unsigned limits[] = {1, 2, 5};
+        for (size_t k = 0; k < 3; k++)
+            for (int threads = 1; threads <= 2; threads++) {
+                ncf_rows_far_for_tests_ = limits[k];
+                size_t n;
+                ncf_train_result r;
+                char *got = train_and_save(ds, NCF_PRESET_PAPER, threads, NCF_ADAM_DENSE, "f1.ncf", &n, &r);
+                ncf_rows_far_for_tests_ = 0;
+                fprintf(stderr, "look-ahead limit %u, %s, %d thread(s): %s\n", limits[k], variant ? "mf bpr" : "neumf",
+                        threads, n == n0 && memcmp(got, want, n) == 0 ? "same bytes" : "DIFFERENT");
+                assert_int_equal(n, n0);
+                assert_memory_equal(got, want, n);
+                free(got);
+            }
+        free(want);
+    }
+    g_extra = 0;
+    ncf_dataset_free(ds);
+}
+
 /* HR@10 of ranking by training popularity, with the same tie rule. */
 static double popularity_hr(const ncf_dataset *ds)
 {
@@ -554,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_rows_auto),
         cmocka_unit_test(test_catchup_closed_form),
         cmocka_unit_test(test_dense_adam_catchup_matches_sweep),
+        cmocka_unit_test(test_look_ahead_same_bytes_any_limit),
         cmocka_unit_test(test_end_to_end_beats_popularity),
         cmocka_unit_test(test_early_stopping_keeps_best),
     };

@@ -621,7 +621,7 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
     for (int k = 0; k < n; k++) {
         if (!pair) {
             float sp = ds[k];
-            const int label = sample_of(s, a, k)->label;
+            const int label = sample_of(s, a, k)->label & 1; /* the other bits are the trainer's */
             sp_arg[k] = label ? -(double)sp : (double)sp;
             ds[k] = a->scale * (ncf_sigmoid_(sp) - (float)(label != 0));
         } else if (a->loss == NCF_LOSS_PAIR_BCE) {

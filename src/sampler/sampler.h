@@ -19,12 +19,18 @@
 
 /* One training example, 12 bytes (an epoch holds one per scored pair: 80M
  * of them for 16M interactions): BCE uses (user, item, label 1 or 0); the
- * pairwise loss uses (user, item = positive, item2 = negative). */
+ * pairwise loss uses (user, item = positive, item2 = negative). With BCE
+ * the trainer keeps its look-ahead (train/rows.h) in the rest of the
+ * third word: bits 1-15 of `label` (read the label as label & 1) and
+ * user_ahead; the sampler writes them zero. */
 typedef struct ncf_sample {
     int32_t user, item;
     union {
         int32_t item2; /* pairwise loss */
-        int32_t label; /* BCE */
+        struct {
+            uint16_t label;      /* BCE: bit 0 */
+            uint16_t user_ahead; /* BCE: the trainer's */
+        };
     };
 } ncf_sample;
 _Static_assert(sizeof(ncf_sample) == 12, "ncf_sample is three int32");

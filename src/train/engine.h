@@ -83,9 +83,9 @@ typedef struct engine {
     ncf_adam_window win;         /* this epoch's Adam step constants */
     ncf_opt1 opt1;               /* the other optimizers: kind and this epoch's constants */
     int deferred;                /* dense mode with zero-gradient steps: untouched rows caught up when read */
-    uint16_t *ahead[3];          /* dense Adam, one process (else NULL): per sample of the epoch, the steps
-                                    from its step to the next that reads its user, item, item2 row
-                                    (rows.h: AHEAD_NONE, AHEAD_FAR) */
+    int look_ahead;              /* dense Adam, one process: the look-ahead catch-up (rows.h) */
+    uint16_t *ahead[3];          /* its values with a pairwise loss, per sample of the epoch: user, item,
+                                    item2 (BCE keeps them in the samples: ahead_value, rows.h) */
     long long step;              /* steps done since training began (the Adam step count) */
     struct shard_state *sh;      /* sharded training (c->shards > 0), else NULL */
 } engine;

@@ -10,6 +10,8 @@
 #include "train/rows.h"
 #include "train/shard.h"
 
+unsigned ncf_rows_far_for_tests_ = 0;
+
 /* Updates the rows of table tb listed this step by thread tid with their
  * gradient sums. */
 static void update_rows(engine *t, int tb, int tid, int32_t lo, int32_t hi, const ncf_adam_step *as)
@@ -58,12 +60,11 @@ static void plan_ahead(engine *t, int side, int tid, const ncf_sample *s, int64_
 {
     worker *w = &t->w[tid];
     const int64_t mark = gstep + 1, first = s - t->samples; /* the batch's first sample in the epoch */
-    const uint16_t *ahead = t->ahead[side], *ahead2 = side ? t->ahead[2] : NULL;
     const int32_t *touched = w->touched[side], *at = w->touched_at[side];
     int64_t *synced = t->synced[side], *through = w->from;
     const int n = w->n_touched[side];
     for (int q = 0; q < n; q++) {
-        const unsigned d = (at[q] & 1 ? ahead2 : ahead)[first + (at[q] >> 1)] & AHEAD_FAR;
+        const unsigned d = ahead_value(t, side, at[q] & 1, first + (at[q] >> 1)) & AHEAD_FAR;
         int64_t to = d == AHEAD_NONE ? cap : d == AHEAD_FAR ? mark : gstep + (int64_t)d; /* the steps done before
                                                                                              that read */
         to = to < cap ? to : cap;
@@ -88,7 +89,7 @@ void rows_update(engine *t, const ncf_sample *s, const int32_t *items, int n_ite
             rows_sum(t, side, tid, s, items, n_items, lo, hi);
             rows_clear_places(t, side, tid, 0, t->w[tid].n_touched[side], lo);
         }
-        if (!t->ahead[0]) {
+        if (!t->look_ahead) {
             rows_update_listed(t, side, tid, gstep, as);
             continue;
         }
@@ -115,17 +116,18 @@ typedef struct ahead_row {
 
 /* The look-ahead of candidate q of sample k (0: its user or item, 1: its
  * item2) on side `side`, at step `step`, which reads row r. */
-static inline void ahead_of(engine *t, ahead_row *a, int side, int32_t r, int32_t step, int64_t k, int q)
+static inline void ahead_of(engine *t, ahead_row *a, int side, int32_t r, int32_t step, int64_t k, int q,
+                            unsigned far)
 {
     if (a[r].seen != step) { /* the first of its samples at this step (the pass goes backwards) */
-        if (a[r].seen >= 0 && a[r].seen - step >= AHEAD_FAR) /* that later step catches it up when it reads it */
-            t->ahead[a[r].at & 1 ? 2 : side][a[r].at >> 1] |= AHEAD_READ;
+        if (a[r].seen >= 0 && (unsigned)(a[r].seen - step) >= far) /* that later step catches it up when it reads it */
+            ahead_mark_read(t, side, (int)(a[r].at & 1), a[r].at >> 1);
         a[r].after = a[r].seen;
         a[r].seen = step;
         a[r].at = 2 * k + q;
     }
-    const int32_t after = a[r].after, d = after - step; /* after < 0: none */
-    t->ahead[q ? 2 : side][k] = (uint16_t)(after < 0 ? AHEAD_NONE : d < AHEAD_FAR ? d : AHEAD_FAR);
+    const int32_t after = a[r].after;
+    ahead_set(t, side, q, k, after < 0 ? AHEAD_NONE : (unsigned)(after - step) < far ? (unsigned)(after - step) : far);
 }
 
 /* One side's look-ahead (rows.h), in one backward pass over the samples. */
@@ -133,19 +135,20 @@ static void ahead_side(engine *t, int side, int32_t rows, ahead_row *a)
 {
     const ncf_sample *s = t->samples;
     const int64_t n = t->n_samples, B = t->c->batch;
-    const int pair = side && t->ahead[2];
+    const int pair = side && ncf_loss_pairwise(t->c->loss);
+    const unsigned far = ahead_far(t, side);
     for (int32_t r = 0; r < rows; r++) a[r] = (ahead_row){-1, -1, 0};
     for (int64_t step = (n + B - 1) / B - 1; step >= 0; step--)
         for (int64_t k = (step + 1) * B < n ? (step + 1) * B - 1 : n - 1; k >= step * B; k--) {
             if (!side) {
-                ahead_of(t, a, 0, s[k].user, (int32_t)step, k, 0);
+                ahead_of(t, a, 0, s[k].user, (int32_t)step, k, 0, far);
                 continue;
             }
-            if (pair) ahead_of(t, a, 1, s[k].item2, (int32_t)step, k, 1);
-            ahead_of(t, a, 1, s[k].item, (int32_t)step, k, 0);
+            if (pair) ahead_of(t, a, 1, s[k].item2, (int32_t)step, k, 1, far);
+            ahead_of(t, a, 1, s[k].item, (int32_t)step, k, 0, far);
         }
     for (int32_t r = 0; r < rows; r++) /* each row's first step in the epoch catches it up when it reads it */
-        if (a[r].seen >= 0) t->ahead[a[r].at & 1 ? 2 : side][a[r].at >> 1] |= AHEAD_READ;
+        if (a[r].seen >= 0) ahead_mark_read(t, side, (int)(a[r].at & 1), a[r].at >> 1);
 }
 
 void rows_ahead_resume(engine *t, int64_t from, int64_t base, int64_t n_steps)
@@ -157,9 +160,9 @@ void rows_ahead_resume(engine *t, int64_t from, int64_t base, int64_t n_steps)
         int64_t *synced = t->synced[side], *through = w->from;
         int c = 0;
         for (int64_t k = k0; k < k1; k++)
-            for (int q = 0; q < (side && t->ahead[2] ? 2 : 1); q++) {
+            for (int q = 0; q < (side && ncf_loss_pairwise(t->c->loss) ? 2 : 1); q++) {
                 const int32_t r = side ? (q ? t->samples[k].item2 : t->samples[k].item) : t->samples[k].user;
-                const unsigned d = t->ahead[q ? 2 : side][k] & AHEAD_FAR;
+                const unsigned d = ahead_value(t, side, q, k) & AHEAD_FAR;
                 if (synced[r] != mark || d == AHEAD_FAR) continue; /* listed already, or left to the read */
                 const int64_t to = d == AHEAD_NONE ? cap : gstep + (int64_t)d;
                 if (to <= mark) continue;
@@ -188,9 +191,12 @@ void rows_ahead_build(engine *t)
         if (a) {
             ahead_side(t, side, rows[side], a);
             free(a);
-        } else { /* no memory for it: every row is caught up when next read, as without the look-ahead */
-            memset(t->ahead[side], 0xff, (size_t)t->n_samples * sizeof(uint16_t));
-            if (side && t->ahead[2]) memset(t->ahead[2], 0xff, (size_t)t->n_samples * sizeof(uint16_t));
+        } else { /* no memory for it: every row is caught up when read, as without the look-ahead */
+            for (int64_t k = 0; k < t->n_samples; k++)
+                for (int q = 0; q < (side && ncf_loss_pairwise(t->c->loss) ? 2 : 1); q++) {
+                    ahead_set(t, side, q, k, ahead_far(t, side));
+                    ahead_mark_read(t, side, q, k);
+                }
         }
     }
 }

@@ -20,7 +20,7 @@ void rows_catch_up_list(engine *t, int side, const int32_t *rows, const int64_t 
  * items[0 .. n_items) into thread tid's item rows and updates every row it
  * listed (step gstep + 1; as: Adam's constants, NULL for the others).
  *
- * The look-ahead (dense Adam in one process: t->ahead): each updated row
+ * The look-ahead (dense Adam in one process: t->look_ahead): each updated row
  * is then caught up at once, while its lines are in cache, through the
  * step before the next one that reads it, or through step `cap` (the
  * epoch's last; this one when the run stops after it) when no later step
@@ -34,24 +34,66 @@ void rows_catch_up_list(engine *t, int side, const int32_t *rows, const int64_t 
 void rows_update(engine *t, const ncf_sample *s, const int32_t *items, int n_items, int tid, int64_t gstep,
                  int64_t cap, const ncf_adam_step *as);
 
-/* The look-ahead's values (t->ahead, per sample and row it reads): the
+/* The look-ahead's values, per sample and row it reads (ahead_value): the
  * low 15 bits say when the next step that reads the row comes:
  * AHEAD_NONE: none in this epoch; d (1 .. AHEAD_FAR - 1): d steps later;
- * AHEAD_FAR: d >= AHEAD_FAR (no look-ahead). AHEAD_READ is set on one
+ * AHEAD_FAR: later, or not known (no look-ahead). AHEAD_READ is set on one
  * sample of each step that must catch the row up when it reads it: the
  * row's first step in the epoch, and a step AHEAD_FAR or more after the
- * row's last. */
+ * row's last. With BCE a sample keeps them in its third word (sampler.h),
+ * its item's in 14 bits (ahead_far: gaps from 16,383 steps are far);
+ * pairwise losses in t->ahead. */
 #define AHEAD_NONE 0
 #define AHEAD_FAR 0x7fff
 #define AHEAD_READ 0x8000
+
+/* Tests only: when nonzero, gaps from this many steps on count as far
+ * (which must not change a model's bytes). */
+extern unsigned ncf_rows_far_for_tests_;
+
+/* The gap from which side's values say AHEAD_FAR. */
+static inline unsigned ahead_far(const engine *t, int side)
+{
+    const unsigned far = side && !t->ahead[0] ? 0x3fff : AHEAD_FAR;
+    return ncf_rows_far_for_tests_ && ncf_rows_far_for_tests_ < far ? ncf_rows_far_for_tests_ : far;
+}
+
+/* The look-ahead of sample k's row q on a side (q 1: item2): its gap (up
+ * to AHEAD_FAR) and AHEAD_READ bit. */
+static inline unsigned ahead_value(const engine *t, int side, int q, int64_t k)
+{
+    const ncf_sample *x = &t->samples[k];
+    const unsigned v = t->ahead[0] ? (q ? t->ahead[2] : t->ahead[side])[k]
+                       : side      ? ((x->label >> 1) & 0x3fff) | (x->label & AHEAD_READ)
+                                   : x->user_ahead;
+    return (v & AHEAD_FAR) >= ahead_far(t, side) ? AHEAD_FAR | (v & AHEAD_READ) : v;
+}
+
+/* Sets that gap (at most ahead_far) with no AHEAD_READ bit. */
+static inline void ahead_set(engine *t, int side, int q, int64_t k, unsigned d)
+{
+    ncf_sample *x = &t->samples[k];
+    if (t->ahead[0]) (q ? t->ahead[2] : t->ahead[side])[k] = (uint16_t)d;
+    else if (!side) x->user_ahead = (uint16_t)d;
+    else x->label = (uint16_t)((x->label & 1) | (d << 1));
+}
+
+/* Sets its AHEAD_READ bit. */
+static inline void ahead_mark_read(engine *t, int side, int q, int64_t k)
+{
+    ncf_sample *x = &t->samples[k];
+    if (t->ahead[0]) (q ? t->ahead[2] : t->ahead[side])[k] |= AHEAD_READ;
+    else if (!side) x->user_ahead |= AHEAD_READ;
+    else x->label |= AHEAD_READ;
+}
 
 /* Updates the rows of a side that thread tid listed this step (touched,
  * with their sums in row_grad) and, in dense modes, marks them current
  * through step gstep + 1 (no look-ahead: the sharded order calls it). */
 void rows_update_listed(engine *t, int side, int tid, int64_t gstep, const ncf_adam_step *as);
 
-/* Fills t->ahead for the epoch's samples (t->samples, batch samples a
- * step) from one backward pass per side. */
+/* Fills the look-ahead of the epoch's samples (t->samples, batch samples
+ * a step) from one backward pass per side. */
 void rows_ahead_build(engine *t);
 
 /* A run that goes on from step `from` of the epoch (from > 0: after a
@@ -78,7 +120,7 @@ static inline void rows_sum(engine *t, int side, int tid, const ncf_sample *s, c
     int32_t *place = t->w[tid].row_pos[side];
     const int32_t *slot_of = t->w[tid].slot_of;
     int32_t *touched = t->w[tid].touched[side], *touched_at = t->w[tid].touched_at[side];
-    const int ahead = t->ahead[0] != NULL;
+    const int ahead = t->look_ahead;
     float *sums = t->w[tid].row_grad[side];
     int n_touched = t->w[tid].n_touched[side];
     for (int j = 0; j < n; j++) {
@@ -128,7 +170,7 @@ static inline void rows_catch_up(engine *t, int side, int tid, const ncf_sample 
     int64_t *synced = t->synced[side];
     int32_t *rows = t->w[tid].catch_rows;
     int64_t *from = t->w[tid].from;
-    const int ahead = t->ahead[0] != NULL;
+    const int ahead = t->look_ahead;
     const int64_t first = ahead ? s - t->samples : 0; /* the batch's first sample in the epoch */
     int c = 0;
     for (int j = 0; j < n; j++) {
@@ -138,7 +180,7 @@ static inline void rows_catch_up(engine *t, int side, int tid, const ncf_sample 
             const int32_t r = cand[q];
             if (r < lo || r >= hi) continue;
             if (ahead) { /* only where the look-ahead left it to the read */
-                if (!((q ? t->ahead[2] : t->ahead[side])[first + (at ? at[j] : j)] & AHEAD_READ)) continue;
+                if (!(ahead_value(t, side, q, first + (at ? at[j] : j)) & AHEAD_READ)) continue;
                 const int64_t behind = synced[r];
                 if (behind < through) {
                     rows[c] = r;

@@ -231,7 +231,7 @@ ncf_status engine_begin_epoch(engine *t, int epoch, int64_t done)
     const ncf_status sampled = t->sh ? shard_begin_epoch(t, epoch)
                                      : ncf_sampler_epoch_(&t->sampler, c->loss, c->neg, c->seed, epoch, t->T, t->samples);
     if (sampled != NCF_OK) return sampled;
-    if (t->ahead[0]) rows_ahead_build(t);
+    if (t->look_ahead) rows_ahead_build(t);
     const float lr = ncf_train_lr_at(c, epoch);
     t->opt1.lr = lr;
     if (c->optimizer == NCF_OPT_ADAM) {
@@ -256,7 +256,7 @@ int64_t engine_run(engine *t, int epoch, int64_t from, const atomic_int *halt, d
     const int deferred = t->deferred, T = t->T;
     shard_state *sh = t->sh;
     if (sh && from < n_steps && shard_run_begin(t, from, base + from) != 0) return -1;
-    if (t->ahead[0] && from > 0 && from < n_steps) rows_ahead_resume(t, from, base, n_steps);
+    if (t->look_ahead && from > 0 && from < n_steps) rows_ahead_resume(t, from, base, n_steps);
 #pragma omp parallel num_threads(T)
     {
 #ifdef _OPENMP
