@@ -38,6 +38,20 @@ static inline void ncf_prefetch_write_(const void *p)
 #endif
 }
 
+/* Asks for every cache line of [p, p + bytes), bytes > 0: for reading, or
+ * for writing (ncf_prefetch_write_). A row of 64 floats spans four lines
+ * and the hardware prefetcher fetches none of them for a random row. */
+static inline void ncf_prefetch_lines_(const void *p, size_t bytes)
+{
+    const uintptr_t last = (uintptr_t)p + bytes - 1;
+    for (uintptr_t l = (uintptr_t)p & ~(uintptr_t)63; l <= last; l += 64) __builtin_prefetch((const void *)l);
+}
+static inline void ncf_prefetch_write_lines_(const void *p, size_t bytes)
+{
+    const uintptr_t last = (uintptr_t)p + bytes - 1;
+    for (uintptr_t l = (uintptr_t)p & ~(uintptr_t)63; l <= last; l += 64) ncf_prefetch_write_((const void *)l);
+}
+
 /* n * size with overflow check; returns 0 and sets *out, or -1 on overflow. */
 int ncf_mul_size_(size_t n, size_t size, size_t *out);
 

@@ -569,8 +569,9 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
     const int E = m->E, F = m->F;
     float *ds = ws + (size_t)NCF_TILE_ROWS * rowf;
     double loss = 0.0;
-    /* ask for every embedding row of the tile first: rows another core has
-     * just updated take a cross-core transfer each, and these overlap */
+    /* ask for every embedding row of the tile first (every line of it):
+     * rows another core has just updated take a cross-core transfer each,
+     * and these overlap */
     for (int k = 0; k < n; k++)
         for (int tb = 0; tb < NCF_TABLES; tb++) {
             const ncf_table *t = &m->tab[tb];
@@ -579,8 +580,7 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
             for (int q = 0; q < (item && pair ? 2 : 1); q++) {
                 const ncf_sample *x = sample_of(s, a, k);
                 const float *p = row_of(t, !item ? x->user : q ? x->item2 : x->item);
-                __builtin_prefetch(p);
-                __builtin_prefetch(p + t->dim - 1);
+                ncf_prefetch_lines_(p, (size_t)t->dim * sizeof(float));
             }
         }
     /* and the tile's gradient slots for writing: another core read their

@@ -69,6 +69,14 @@ static inline unsigned ahead_value(const engine *t, int side, int q, int64_t k)
     return (v & AHEAD_FAR) >= ahead_far(t, side) ? AHEAD_FAR | (v & AHEAD_READ) : v;
 }
 
+/* Whether sample k's row q on a side is caught up when read (its
+ * AHEAD_READ bit; the only part the read needs). */
+static inline int ahead_read(const engine *t, int side, int q, int64_t k)
+{
+    if (t->ahead[0]) return ((q ? t->ahead[2] : t->ahead[side])[k] & AHEAD_READ) != 0;
+    return ((side ? t->samples[k].label : t->samples[k].user_ahead) & AHEAD_READ) != 0;
+}
+
 /* Sets that gap (at most ahead_far) with no AHEAD_READ bit. */
 static inline void ahead_set(engine *t, int side, int q, int64_t k, unsigned d)
 {
@@ -180,7 +188,7 @@ static inline void rows_catch_up(engine *t, int side, int tid, const ncf_sample 
             const int32_t r = cand[q];
             if (r < lo || r >= hi) continue;
             if (ahead) { /* only where the look-ahead left it to the read */
-                if (!(ahead_value(t, side, q, first + (at ? at[j] : j)) & AHEAD_READ)) continue;
+                if (!ahead_read(t, side, q, first + (at ? at[j] : j))) continue;
                 const int64_t behind = synced[r];
                 if (behind < through) {
                     rows[c] = r;
