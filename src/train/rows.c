@@ -114,41 +114,67 @@ typedef struct ahead_row {
     int64_t at;
 } ahead_row;
 
+/* Where the backward pass writes: the samples (BCE) or t->ahead (pairwise),
+ * copied out of the engine so that the pass's stores, which may alias
+ * anything to the compiler, do not make it reload them. */
+typedef struct ahead_out {
+    ncf_sample *s;
+    uint16_t *arr[3]; /* pairwise: t->ahead; else NULL */
+} ahead_out;
+
+static inline void out_set(ahead_out o, int side, int q, int64_t k, unsigned d)
+{
+    if (o.arr[0]) (q ? o.arr[2] : o.arr[side])[k] = (uint16_t)d;
+    else if (!side) o.s[k].user_ahead = (uint16_t)d;
+    else o.s[k].label = (uint16_t)((o.s[k].label & 1) | (d << 1));
+}
+
+static inline void out_mark_read(ahead_out o, int side, int q, int64_t k)
+{
+    if (o.arr[0]) (q ? o.arr[2] : o.arr[side])[k] |= AHEAD_READ;
+    else if (!side) o.s[k].user_ahead |= AHEAD_READ;
+    else o.s[k].label |= AHEAD_READ;
+}
+
 /* The look-ahead of candidate q of sample k (0: its user or item, 1: its
- * item2) on side `side`, at step `step`, which reads row r. */
-static inline void ahead_of(engine *t, ahead_row *a, int side, int32_t r, int32_t step, int64_t k, int q,
+ * item2) on side `side`, at step `step`, which reads row r (ahead_set and
+ * ahead_mark_read, rows.h, through o). */
+static inline void ahead_of(ahead_out o, ahead_row *a, int side, int32_t r, int32_t step, int64_t k, int q,
                             unsigned far)
 {
     if (a[r].seen != step) { /* the first of its samples at this step (the pass goes backwards) */
         if (a[r].seen >= 0 && (unsigned)(a[r].seen - step) >= far) /* that later step catches it up when it reads it */
-            ahead_mark_read(t, side, (int)(a[r].at & 1), a[r].at >> 1);
+            out_mark_read(o, side, (int)(a[r].at & 1), a[r].at >> 1);
         a[r].after = a[r].seen;
         a[r].seen = step;
         a[r].at = 2 * k + q;
     }
     const int32_t after = a[r].after;
-    ahead_set(t, side, q, k, after < 0 ? AHEAD_NONE : (unsigned)(after - step) < far ? (unsigned)(after - step) : far);
+    out_set(o, side, q, k, after < 0 ? AHEAD_NONE : (unsigned)(after - step) < far ? (unsigned)(after - step) : far);
 }
 
-/* One side's look-ahead (rows.h), in one backward pass over the samples. */
-static void ahead_side(engine *t, int side, int32_t rows, ahead_row *a)
+/* The look-ahead (rows.h) of sides s0 .. s1 (0 users, 1 items), in one
+ * backward pass over the samples; a[side]: room for the side's rows. */
+static void ahead_pass(engine *t, int s0, int s1, ahead_row *const *a)
 {
+    const ahead_out o = {t->samples, {t->ahead[0], t->ahead[1], t->ahead[2]}};
     const ncf_sample *s = t->samples;
     const int64_t n = t->n_samples, B = t->c->batch;
-    const int pair = side && ncf_loss_pairwise(t->c->loss);
-    const unsigned far = ahead_far(t, side);
-    for (int32_t r = 0; r < rows; r++) a[r] = (ahead_row){-1, -1, 0};
+    const int32_t rows[2] = {t->m->cfg.n_users, t->m->cfg.n_items};
+    const int pair = ncf_loss_pairwise(t->c->loss), users = s0 == 0, items = s1 == 1;
+    const unsigned far[2] = {ahead_far(t, 0), ahead_far(t, 1)};
+    for (int side = s0; side <= s1; side++)
+        for (int32_t r = 0; r < rows[side]; r++) a[side][r] = (ahead_row){-1, -1, 0};
     for (int64_t step = (n + B - 1) / B - 1; step >= 0; step--)
         for (int64_t k = (step + 1) * B < n ? (step + 1) * B - 1 : n - 1; k >= step * B; k--) {
-            if (!side) {
-                ahead_of(t, a, 0, s[k].user, (int32_t)step, k, 0, far);
-                continue;
-            }
-            if (pair) ahead_of(t, a, 1, s[k].item2, (int32_t)step, k, 1, far);
-            ahead_of(t, a, 1, s[k].item, (int32_t)step, k, 0, far);
+            if (users) ahead_of(o, a[0], 0, s[k].user, (int32_t)step, k, 0, far[0]);
+            if (!items) continue;
+            if (pair) ahead_of(o, a[1], 1, s[k].item2, (int32_t)step, k, 1, far[1]);
+            ahead_of(o, a[1], 1, s[k].item, (int32_t)step, k, 0, far[1]);
         }
-    for (int32_t r = 0; r < rows; r++) /* each row's first step in the epoch catches it up when it reads it */
-        if (a[r].seen >= 0) ahead_mark_read(t, side, (int)(a[r].at & 1), a[r].at >> 1);
+    for (int side = s0; side <= s1; side++) /* each row's first step in the epoch catches it up when it reads it */
+        for (int32_t r = 0; r < rows[side]; r++)
+            if (a[side][r].seen >= 0) out_mark_read(o, side, (int)(a[side][r].at & 1), a[side][r].at >> 1);
 }
 
 void rows_ahead_resume(engine *t, int64_t from, int64_t base, int64_t n_steps)
@@ -183,22 +209,23 @@ void rows_ahead_resume(engine *t, int64_t from, int64_t base, int64_t n_steps)
 
 void rows_ahead_build(engine *t)
 {
-    const int32_t rows[2] = {t->m->cfg.n_users, t->m->cfg.n_items};
-    /* the two sides at once where there are two threads */
-#pragma omp parallel for schedule(static, 1) num_threads(t->T > 1 ? 2 : 1)
-    for (int side = 0; side < 2; side++) {
-        ahead_row *a = malloc(((size_t)rows[side] + 1) * sizeof *a);
-        if (a) {
-            ahead_side(t, side, rows[side], a);
-            free(a);
-        } else { /* no memory for it: every row is caught up when read, as without the look-ahead */
-            for (int64_t k = 0; k < t->n_samples; k++)
+    ahead_row *a[2] = {malloc(((size_t)t->m->cfg.n_users + 1) * sizeof(ahead_row)),
+                       malloc(((size_t)t->m->cfg.n_items + 1) * sizeof(ahead_row))};
+    if (!a[0] || !a[1]) { /* no memory for it: every row is caught up when read, as without the look-ahead */
+        for (int64_t k = 0; k < t->n_samples; k++)
+            for (int side = 0; side < 2; side++)
                 for (int q = 0; q < (side && ncf_loss_pairwise(t->c->loss) ? 2 : 1); q++) {
                     ahead_set(t, side, q, k, ahead_far(t, side));
                     ahead_mark_read(t, side, q, k);
                 }
-        }
+    } else if (t->T > 1) { /* a side per thread */
+#pragma omp parallel for schedule(static, 1) num_threads(2)
+        for (int side = 0; side < 2; side++) ahead_pass(t, side, side, a);
+    } else { /* both in one pass: the samples are read once */
+        ahead_pass(t, 0, 1, a);
     }
+    free(a[0]);
+    free(a[1]);
 }
 
 /* Brings rows[i] of every table of a side from step from[i] to step
