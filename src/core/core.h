@@ -44,12 +44,18 @@ static inline void ncf_prefetch_write_(const void *p)
 static inline void ncf_prefetch_lines_(const void *p, size_t bytes)
 {
     const uintptr_t last = (uintptr_t)p + bytes - 1;
-    for (uintptr_t l = (uintptr_t)p & ~(uintptr_t)63; l <= last; l += 64) __builtin_prefetch((const void *)l);
+    __builtin_prefetch(p);
+    __builtin_prefetch((const void *)last);
+    for (uintptr_t l = ((uintptr_t)p & ~(uintptr_t)63) + 64; l + 64 <= last; l += 64) /* lines in between */
+        __builtin_prefetch((const void *)l);
 }
 static inline void ncf_prefetch_write_lines_(const void *p, size_t bytes)
 {
     const uintptr_t last = (uintptr_t)p + bytes - 1;
-    for (uintptr_t l = (uintptr_t)p & ~(uintptr_t)63; l <= last; l += 64) ncf_prefetch_write_((const void *)l);
+    ncf_prefetch_write_(p);
+    ncf_prefetch_write_((const void *)last);
+    for (uintptr_t l = ((uintptr_t)p & ~(uintptr_t)63) + 64; l + 64 <= last; l += 64) /* lines in between */
+        ncf_prefetch_write_((const void *)l);
 }
 
 /* n * size with overflow check; returns 0 and sets *out, or -1 on overflow. */
