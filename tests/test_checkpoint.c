@@ -102,6 +102,10 @@ static void stop_at(int epoch, double fraction, void *user)
     }
 }
 
+extern unsigned ncf_rows_far_for_tests_; /* train/rows.h */
+static unsigned g_far_first, g_far_after; /* the look-ahead's far limit before and after the interrupt
+                                             (0: as built; 1: none) */
+
 /* Runs v to the end through the trainer, interrupted once in epoch
  * `in_epoch` at `at` (at 0: just before the epoch starts) on `threads`,
  * checkpointed, freed and resumed on `threads2`; returns the final model's
@@ -116,6 +120,7 @@ static char *interrupted_run(const variant *v, const ncf_dataset *ds, int thread
     tc.on_progress = stop_at;
     tc.user = &s;
     ncf_trainer *t = NULL;
+    ncf_rows_far_for_tests_ = g_far_first;
     assert_int_equal(ncf_trainer_create(m, ds, &tc, &t, &err), NCF_OK);
     s.t = t;
     ncf_status st = NCF_OK;
@@ -135,6 +140,7 @@ static char *interrupted_run(const variant *v, const ncf_dataset *ds, int thread
     assert_int_equal(ncf_trainer_save_checkpoint(t, ck_copy, "note text", &err), NCF_OK);
     ncf_trainer_free(t);
     ncf_model_free(m);
+    ncf_rows_far_for_tests_ = g_far_after;
 
     ncf_checkpoint *ck = NULL;
     assert_int_equal(ncf_checkpoint_load(ck_copy, &ck, &err), NCF_OK);
@@ -188,6 +194,49 @@ static void test_resume_same_bytes(void **state)
     }
     ncf_dataset_free(plain);
     ncf_dataset_free(valid);
+}
+
+/* Dense Adam's look-ahead leaves rows caught up past the stop, or not
+ * (a checkpoint of a build without it, here a far limit of 1): resumed
+ * with the other, the run must still give an uninterrupted run's bytes. */
+static void test_resume_across_look_ahead(void **state)
+{
+    ncf_dataset *ds = load_synth(0);
+    const variant *vs[2] = {&VARIANTS[0], &VARIANTS[2]}; /* NeuMF BCE, MF BPR */
+    for (int k = 0; k < 2; k++) {
+        ncf_err err = {{0}};
+        ncf_model *m = new_model(vs[k], ds);
+        ncf_train_config tc = config_for(vs[k], 2);
+        ncf_train_result r;
+        assert_int_equal(ncf_train(m, ds, &tc, &r, &err), NCF_OK);
+        size_t n0, n1, n2;
+        char *want = model_bytes(m, &n0);
+        ncf_model_free(m);
+        g_far_first = 1; /* none before the stop, the look-ahead after */
+        char *a = interrupted_run(vs[k], ds, 2, 1, 2, 0.5, &n1);
+        g_far_first = 3; /* a short one before, the full one after */
+        char *b = interrupted_run(vs[k], ds, 1, 2, 3, 0.4, &n2);
+        g_far_first = 0, g_far_after = 1; /* the look-ahead before, none after */
+        size_t n3;
+        char *c = interrupted_run(vs[k], ds, 2, 2, 1, 0.7, &n3);
+        g_far_first = g_far_after = 0;
+        ncf_rows_far_for_tests_ = 0;
+        fprintf(stderr, "%s: resumed across look-ahead limits: %s, %s, %s\n", vs[k]->name,
+                n1 == n0 && memcmp(a, want, n0) == 0 ? "same bytes" : "DIFFERENT",
+                n2 == n0 && memcmp(b, want, n0) == 0 ? "same bytes" : "DIFFERENT",
+                n3 == n0 && memcmp(c, want, n0) == 0 ? "same bytes" : "DIFFERENT");
+        assert_int_equal(n3, n0);
+        assert_memory_equal(c, want, n0);
+        free(c);
+        assert_int_equal(n1, n0);
+        assert_memory_equal(a, want, n0);
+        assert_int_equal(n2, n0);
+        assert_memory_equal(b, want, n0);
+        free(a);
+        free(b);
+        free(want);
+    }
+    ncf_dataset_free(ds);
 }
 
 /* A checkpoint after epoch 2 of a dense NeuMF run, at path. */
@@ -292,7 +341,7 @@ static void test_bad_checkpoints_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_resume_same_bytes),
+        cmocka_unit_test(test_resume_same_bytes), cmocka_unit_test(test_resume_across_look_ahead),
         cmocka_unit_test(test_bad_checkpoints_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -281,7 +281,7 @@ static void run_case(const gc_case *c)
         for (int32_t row = 0; row < m->tab[t].rows && m->tab[t].w; row++) m->tab[t].w[(size_t)row * (size_t)m->tab[t].stride] = 0.5f * frand(&r);
     ncf_model_sync_(m);
     const int n = 7;
-    ncf_sample s[7];
+    ncf_sample s[7] = {{0}};
     for (int k = 0; k < n; k++) {
         s[k].user = (int32_t)ncf_rng_below_(&r, 4);
         s[k].item = (int32_t)ncf_rng_below_(&r, 6);

@@ -15,6 +15,7 @@
 #include "sampler/sampler.h"
 #include "testutil.h"
 #include "train/config.h" /* NCF_ADAM_DENSE_SWEEP */
+#include "train/rows.h"   /* the look-ahead's values */
 
 static void test_adam_and_sgd_steps(void **state)
 {
@@ -446,6 +447,43 @@ static void test_dense_adam_catchup_matches_sweep(void **state)
     ncf_dataset_free(ds);
 }
 
+/* The look-ahead's values round-trip, at and around the limits of their
+ * bits: in the samples' spare bits (BCE: 15 bits for users, 14 for items,
+ * the label kept in bit 0) and in arrays (pairwise losses). */
+static void test_look_ahead_values(void **state)
+{
+    const unsigned gaps[] = {0, 1, 2, 100, 0x3ffe, 0x3fff, 0x4000, 0x7ffe, 0x7fff};
+    uint16_t arr[3][2];
+    for (int packed = 1; packed >= 0; packed--) {
+        engine e;
+        memset(&e, 0, sizeof e);
+        ncf_sample s[2] = {{.user = 7, .item = 9, .label = 1}, {.user = 3, .item = 4, .label = 0}};
+        e.samples = s;
+        if (!packed)
+            for (int q = 0; q < 3; q++) e.ahead[q] = arr[q];
+        for (int k = 0; k < 2; k++)
+            for (int side = 0; side < 2; side++)
+                for (int q = 0; q < (side && !packed ? 2 : 1); q++)
+                    for (size_t g = 0; g < sizeof gaps / sizeof *gaps; g++) {
+                        const unsigned far = ahead_far(&e, side), d = gaps[g] < far ? gaps[g] : far;
+                        assert_int_equal(far, packed && side ? 0x3fff : AHEAD_FAR);
+                        const unsigned other = side ? 0 : 1; /* the other side's value must not move */
+                        ahead_set(&e, other, 0, k, 5);
+                        ahead_set(&e, side, q, k, d);
+                        assert_int_equal(ahead_value(&e, side, q, k), gaps[g] >= far ? AHEAD_FAR : gaps[g]);
+                        assert_false(ahead_read(&e, side, q, k));
+                        ahead_mark_read(&e, side, q, k);
+                        assert_true(ahead_read(&e, side, q, k));
+                        assert_int_equal(ahead_value(&e, side, q, k),
+                                         (gaps[g] >= far ? AHEAD_FAR : gaps[g]) | AHEAD_READ);
+                        assert_int_equal(ahead_value(&e, other, 0, k), 5);
+                        if (packed) assert_int_equal(s[k].label & 1, k == 0);
+                        assert_int_equal(s[k].user, k ? 3 : 7);
+                        assert_int_equal(s[k].item, k ? 4 : 9);
+                    }
+    }
+}
+
 extern unsigned ncf_rows_far_for_tests_; /* train/rows.h */
 
 /* Dense Adam's look-ahead catches a row's idle steps up right after its
@@ -591,6 +629,7 @@ int main(void)
         cmocka_unit_test(test_rows_auto),
         cmocka_unit_test(test_catchup_closed_form),
         cmocka_unit_test(test_dense_adam_catchup_matches_sweep),
+        cmocka_unit_test(test_look_ahead_values),
         cmocka_unit_test(test_look_ahead_same_bytes_any_limit),
         cmocka_unit_test(test_end_to_end_beats_popularity),
         cmocka_unit_test(test_early_stopping_keeps_best),

@@ -73,12 +73,17 @@ ncf_status engine_samples_ready(engine *t)
     if (t->samples || t->sh) return NCF_OK;
     t->samples = samples_alloc((size_t)t->n_samples, t->T);
     if (!t->samples) return NCF_ERR_NOMEM;
-    if (t->look_ahead && ncf_loss_pairwise(t->c->loss)) /* BCE's look-ahead is in the samples */
-        for (int q = 0; q < 3; q++) {
-            const size_t bytes = (size_t)(t->n_samples ? t->n_samples : 1) * sizeof(uint16_t);
-            if (!(t->ahead[q] = malloc(bytes))) return NCF_ERR_NOMEM;
-            memset(t->ahead[q], 0, bytes); /* the pages' faults before the epoch's clock starts */
+    if (t->look_ahead && ncf_loss_pairwise(t->c->loss)) { /* BCE's look-ahead is in the samples */
+        const size_t bytes = (size_t)(t->n_samples ? t->n_samples : 1) * sizeof(uint16_t);
+        for (int q = 0; q < 3; q++)
+            if ((t->ahead[q] = malloc(bytes))) memset(t->ahead[q], 0, bytes); /* the pages' faults before the
+                                                                                  epoch's clock starts */
+        if (!t->ahead[0] || !t->ahead[1] || !t->ahead[2]) { /* without them: every row caught up when read,
+                                                               the same bytes */
+            for (int q = 0; q < 3; q++) free(t->ahead[q]), t->ahead[q] = NULL;
+            t->look_ahead = 0;
         }
+    }
     return NCF_OK;
 }
 
@@ -213,7 +218,8 @@ static ncf_status optimizer_init(engine *t, const ncf_dataset *ds)
     t->opt1.eps = c->eps;
     const int state = adam ? 2 : t->opt1.kind != NCF_OPTK_SGD;
     t->deferred = t->mode == NCF_ADAM_DENSE && (adam || ncf_opt1_has_zero_grad_steps_(&t->opt1));
-    t->look_ahead = t->deferred && adam && c->shards == 0;
+    /* the look-ahead's backward pass counts steps in int32 */
+    t->look_ahead = t->deferred && adam && c->shards == 0 && engine_steps(t) < INT32_MAX;
     if (state >= 1 && !(t->dense_m = ncf_alloc_aligned_(m->n_dense * sizeof(float)))) return NCF_ERR_NOMEM;
     if (state == 2 && !(t->dense_v = ncf_alloc_aligned_(m->n_dense * sizeof(float)))) return NCF_ERR_NOMEM;
     for (int k = 0; k < NCF_TABLES; k++) {

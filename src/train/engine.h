@@ -82,7 +82,8 @@ typedef struct engine {
     int64_t *synced[2];          /* dense modes: step each row is current through, per side */
     ncf_adam_window win;         /* this epoch's Adam step constants */
     ncf_opt1 opt1;               /* the other optimizers: kind and this epoch's constants */
-    int deferred;                /* dense mode with zero-gradient steps: untouched rows caught up when read */
+    int deferred;                /* dense mode with zero-gradient steps: untouched rows caught up later
+                                    (when read, or by the look-ahead) */
     int look_ahead;              /* dense Adam, one process: the look-ahead catch-up (rows.h) */
     uint16_t *ahead[3];          /* its values with a pairwise loss, per sample of the epoch: user, item,
                                     item2 (BCE keeps them in the samples: ahead_value, rows.h) */

@@ -177,33 +177,21 @@ static void ahead_pass(engine *t, int s0, int s1, ahead_row *const *a)
             if (a[side][r].seen >= 0) out_mark_read(o, side, (int)(a[side][r].at & 1), a[side][r].at >> 1);
 }
 
-void rows_ahead_resume(engine *t, int64_t from, int64_t base, int64_t n_steps)
+void rows_ahead_resume(engine *t, int64_t from)
 {
-    const int64_t B = t->c->batch, k0 = (from - 1) * B, k1 = from * B < t->n_samples ? from * B : t->n_samples;
-    const int64_t gstep = base + from - 1, mark = gstep + 1, cap = base + n_steps;
-    worker *w = &t->w[0];
+    const int64_t k0 = from * (int64_t)t->c->batch;
+    const int nq = ncf_loss_pairwise(t->c->loss) ? 2 : 1;
     for (int side = 0; side < 2; side++) {
-        int64_t *synced = t->synced[side], *through = w->from;
-        int c = 0;
-        for (int64_t k = k0; k < k1; k++)
-            for (int q = 0; q < (side && ncf_loss_pairwise(t->c->loss) ? 2 : 1); q++) {
+        const int32_t rows = side ? t->m->cfg.n_items : t->m->cfg.n_users;
+        uint8_t *seen = calloc((size_t)rows + 1, 1);
+        for (int64_t k = k0; k < t->n_samples; k++)
+            for (int q = 0; q < (side ? nq : 1); q++) {
                 const int32_t r = side ? (q ? t->samples[k].item2 : t->samples[k].item) : t->samples[k].user;
-                const unsigned d = ahead_value(t, side, q, k) & AHEAD_FAR;
-                if (synced[r] != mark || d == AHEAD_FAR) continue; /* listed already, or left to the read */
-                const int64_t to = d == AHEAD_NONE ? cap : gstep + (int64_t)d;
-                if (to <= mark) continue;
-                w->catch_rows[c] = r;
-                through[c++] = to;
-                synced[r] = to;
+                if (seen && seen[r]) continue;
+                if (seen) seen[r] = 1;
+                ahead_mark_read(t, side, q, k); /* no memory for the row marks: every sample (slower, same bits) */
             }
-        ncf_adam_plan_ahead_(&t->win, mark, through, c, w->plan, w->memo, w->plan_of);
-        for (int i = 0; i < c; i++) w->plan[i] = *w->plan_of[i];
-        for (int tb = 0; tb < NCF_TABLES; tb++) {
-            ncf_table *tab = &t->m->tab[tb];
-            if (tab->w && ncf_table_is_item_(tb) == side)
-                ncf_adam_catchup_rows_(tab->w, t->tab_m[tb], t->tab_v[tb], (size_t)tab->stride, tab->dim,
-                                       w->catch_rows, w->plan, c, &t->win);
-        }
+        free(seen);
     }
 }
 

@@ -23,14 +23,17 @@ void rows_catch_up_list(engine *t, int side, const int32_t *rows, const int64_t 
  * The look-ahead (dense Adam in one process: t->look_ahead): each updated row
  * is then caught up at once, while its lines are in cache, through the
  * step before the next one that reads it, or through step `cap` (the
- * epoch's last; this one when the run stops after it) when no later step
- * of the epoch reads it. Caught up when read instead (rows_catch_up), as
- * without the look-ahead: a row's first read in the epoch, and a read
- * AHEAD_FAR or more steps after the last; after a stop, rows_ahead_resume.
- * Every idle stretch of a row is caught up in one piece, from the same
- * state to the same step, wherever it is done: the same bits either way,
- * so a stopped and resumed run gives the bytes of an uninterrupted one,
- * and no row is ever ahead of the step the run stopped at. */
+ * epoch's last) when no later step of the epoch reads it. Caught up when
+ * read instead (rows_catch_up), as without the look-ahead: at a sample
+ * marked AHEAD_READ (a row's first read in the epoch, a read ahead_far or
+ * more steps after the last, a row's first read after a run goes on from
+ * mid-epoch: rows_ahead_resume). Every idle stretch of a row is caught up
+ * in one piece, from the same state to the same step, wherever it is done:
+ * the same bits either way, so a stopped and resumed run gives the bytes
+ * of an uninterrupted one. A run stopped mid-epoch and finished there
+ * (ncf_trainer_finish) keeps the rows the look-ahead has already moved
+ * past the stop: their idle steps up to their next read in the epoch are
+ * applied, as an uninterrupted run would, a little early. */
 void rows_update(engine *t, const ncf_sample *s, const int32_t *items, int n_items, int tid, int64_t gstep,
                  int64_t cap, const ncf_adam_step *as);
 
@@ -104,10 +107,11 @@ void rows_update_listed(engine *t, int side, int tid, int64_t gstep, const ncf_a
  * a step) from one backward pass per side. */
 void rows_ahead_build(engine *t);
 
-/* A run that goes on from step `from` of the epoch (from > 0: after a
- * stop, whose last step caught nothing up ahead): the look-ahead of the
- * rows that step from - 1 updated, which the stop held back. */
-void rows_ahead_resume(engine *t, int64_t from, int64_t base, int64_t n_steps);
+/* A run that goes on from step `from` > 0 of the epoch (after a stop, or
+ * from a checkpoint, which may come from a build without the look-ahead):
+ * each row's first read from there on catches it up when read, from
+ * whatever step it is current through (one piece, as ever). */
+void rows_ahead_resume(engine *t, int64_t from);
 
 /* The per-sample parts, inline: they run for every sample of a step, with
  * a constant side where the step calls them. */
@@ -169,7 +173,8 @@ static inline void rows_clear_places(engine *t, int side, int tid, int from, int
 
 /* Before step t's forward pass: brings the rows of one side that samples
  * at[0 .. n) (0 .. n-1 when at is NULL) read, within [lo, hi), up to date
- * through step t - 1. */
+ * through step t - 1 (with the look-ahead, only those of samples marked
+ * AHEAD_READ: the look-ahead has caught the others up). */
 static inline void rows_catch_up(engine *t, int side, int tid, const ncf_sample *s, const int32_t *at, int n,
                                  int32_t lo, int32_t hi, int64_t gstep)
 {

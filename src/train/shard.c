@@ -373,7 +373,7 @@ static int take_ids(engine *t, int p, const uint64_t *ids)
                 sh->touched[p][n++] = (int32_t)r;
             }
         }
-        if (!sh->pair) x->label = 0;
+        if (!sh->pair) x->item2 = 0; /* the label word, spare bits too */
     }
     sh->n_touched[p] = n;
     return 0;

@@ -15,8 +15,10 @@
  *      walking a list of the batch's samples with its items; then each
  *      thread updates the rows it owns
  *      (dense Adam: rows the batch does not touch get their zero-gradient
- *      steps when next read, which is exact; lazy Adam: touched rows only;
- *      momentum SGD and RMSprop the same way, Adagrad and SGD touched rows);
+ *      steps right after their last update, through the step before their
+ *      next read (the look-ahead, rows.h), or when next read, which is
+ *      exact; lazy Adam: touched rows only; momentum SGD and RMSprop get
+ *      theirs when next read; Adagrad and SGD touched rows);
  *   3. each thread refreshes the transposed forward weights of its chunks
  *      (cut so that no cache line of them is written by two threads).
  * Every sum runs in an order fixed by the data, not by the thread count, so
@@ -250,13 +252,13 @@ int64_t engine_run(engine *t, int epoch, int64_t from, const atomic_int *halt, d
 {
     const ncf_train_config *c = t->c;
     const int64_t n_steps = engine_steps(t), base = t->step - from; /* steps before the epoch */
-    int diverged = 0, halted = 0, stopping = 0;
+    int diverged = 0, halted = 0;
     int64_t done = n_steps;
     const int64_t report_every = n_steps / 1000 + 1; /* on_progress's rate (ncf/train.h) */
     const int deferred = t->deferred, T = t->T;
     shard_state *sh = t->sh;
     if (sh && from < n_steps && shard_run_begin(t, from, base + from) != 0) return -1;
-    if (t->look_ahead && from > 0 && from < n_steps) rows_ahead_resume(t, from, base, n_steps);
+    if (t->look_ahead && from > 0 && from < n_steps) rows_ahead_resume(t, from);
 #pragma omp parallel num_threads(T)
     {
 #ifdef _OPENMP
@@ -304,11 +306,6 @@ int64_t engine_run(engine *t, int epoch, int64_t from, const atomic_int *halt, d
             }
             compute_groups(t, s, tid, gstep, &ga);
             NCF_PHASE(2);
-            /* a stop is decided before this barrier, so that every thread
-             * knows it in the updates (none then catches a row up past
-             * this step: rows_update); the threads act on it (halted)
-             * after the next step's first barrier */
-            if (!sh && tid == 0 && halt && atomic_load_explicit(halt, memory_order_relaxed)) stopping = 1;
             if (T > 1) step_barrier(t, &sense);
             NCF_PHASE(3);
             if (sh) { /* reduce across the processes (shard.c), then update as below */
@@ -334,14 +331,14 @@ int64_t engine_run(engine *t, int epoch, int64_t from, const atomic_int *halt, d
                 for (int g = 0; g < t->n_groups; g++) bl += t->group_loss[(size_t)g * PAD_DOUBLES];
                 own_loss_sum += bl;
                 if (!isfinite(bl)) diverged = 1;
-                if (stopping) halted = 1;
+                if (halt && atomic_load_explicit(halt, memory_order_relaxed)) halted = 1;
                 if (c->on_progress && (step % report_every == 0 || step == n_steps - 1))
                     c->on_progress(epoch, (double)(step + 1) / (double)n_steps, c->user);
             }
             const ncf_adam_step *as = c->optimizer == NCF_OPT_ADAM ? ncf_adam_window_step_(&t->win, gstep + 1) : NULL;
             update_dense(t, tid, as);
             NCF_PHASE(4);
-            rows_update(t, s, items, n_items, tid, gstep, stopping ? gstep + 1 : base + n_steps, as);
+            rows_update(t, s, items, n_items, tid, gstep, base + n_steps, as);
             NCF_PHASE(5);
         }
         if (tid == 0) *loss_sum = own_loss_sum;
