@@ -262,8 +262,10 @@ void ncf_trainer_result(const ncf_trainer *t, ncf_train_result *result);
 
 /* Ends the run: with early stopping, puts the selected epoch's weights
  * back; after an interrupted epoch (dense rows), brings every row up to
- * date. The trainer can then only be freed (or checkpointed first: a
- * checkpoint is of the state before finishing). */
+ * date (dense Adam has caught some rows up past the stop already: through
+ * the step before their next read in the epoch, as an uninterrupted run
+ * would; design.md). The trainer can then only be freed (or checkpointed
+ * first: a checkpoint is of the state before finishing). */
 ncf_status ncf_trainer_finish(ncf_trainer *t, ncf_train_result *result, ncf_err *err);
 
 /* ---- checkpoints ----------------------------------------------------------- */
