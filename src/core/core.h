@@ -38,24 +38,23 @@ static inline void ncf_prefetch_write_(const void *p)
 #endif
 }
 
-/* Asks for every cache line of [p, p + bytes), bytes > 0: for reading, or
- * for writing (ncf_prefetch_write_). A row of 64 floats spans four lines
- * and the hardware prefetcher fetches none of them for a random row. */
-static inline void ncf_prefetch_lines_(const void *p, size_t bytes)
+/* Asks for the cache line at p, for reading or (write) for writing. */
+static inline void ncf_prefetch_line_(const void *p, int write)
 {
-    const uintptr_t last = (uintptr_t)p + bytes - 1;
-    __builtin_prefetch(p);
-    __builtin_prefetch((const void *)last);
-    for (uintptr_t l = ((uintptr_t)p & ~(uintptr_t)63) + 64; l + 64 <= last; l += 64) /* lines in between */
-        __builtin_prefetch((const void *)l);
+    if (write) ncf_prefetch_write_(p);
+    else __builtin_prefetch(p);
 }
-static inline void ncf_prefetch_write_lines_(const void *p, size_t bytes)
+
+/* Asks for every cache line of [p, p + bytes), bytes > 0 (the first and the
+ * last, then any between). A row of 64 floats spans four lines and the
+ * hardware prefetcher fetches none of them for a random row. */
+static inline void ncf_prefetch_lines_(const void *p, size_t bytes, int write)
 {
     const uintptr_t last = (uintptr_t)p + bytes - 1;
-    ncf_prefetch_write_(p);
-    ncf_prefetch_write_((const void *)last);
-    for (uintptr_t l = ((uintptr_t)p & ~(uintptr_t)63) + 64; l + 64 <= last; l += 64) /* lines in between */
-        ncf_prefetch_write_((const void *)l);
+    ncf_prefetch_line_(p, write);
+    ncf_prefetch_line_((const void *)last, write);
+    for (uintptr_t l = ((uintptr_t)p & ~(uintptr_t)63) + 64; l + 64 <= last; l += 64)
+        ncf_prefetch_line_((const void *)l, write);
 }
 
 /* n * size with overflow check; returns 0 and sets *out, or -1 on overflow. */

@@ -580,7 +580,7 @@ double ncf_model_chunk_grad_(const ncf_model *m, const ncf_sample *s, int n, con
             for (int q = 0; q < (item && pair ? 2 : 1); q++) {
                 const ncf_sample *x = sample_of(s, a, k);
                 const float *p = row_of(t, !item ? x->user : q ? x->item2 : x->item);
-                ncf_prefetch_lines_(p, (size_t)t->dim * sizeof(float));
+                ncf_prefetch_lines_(p, (size_t)t->dim * sizeof(float), 0);
             }
         }
     /* and the tile's gradient slots for writing: another core read their

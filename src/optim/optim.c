@@ -92,7 +92,7 @@ void ncf_adam_catchup_(float *restrict p, float *restrict m, float *restrict v, 
 #define PREFETCH_AHEAD 12
 static inline void prefetch_row(const float *t, size_t stride, int dim, int32_t r)
 {
-    ncf_prefetch_write_lines_(t + (size_t)r * stride, (size_t)(dim > 0 ? dim : 1) * sizeof(float));
+    ncf_prefetch_lines_(t + (size_t)r * stride, (size_t)(dim > 0 ? dim : 1) * sizeof(float), 1);
 }
 
 NCF_MULTIVERSION
