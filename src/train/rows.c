@@ -114,50 +114,28 @@ typedef struct ahead_row {
     int64_t at;
 } ahead_row;
 
-/* Where the backward pass writes: the samples (BCE) or t->ahead (pairwise),
- * copied out of the engine so that the pass's stores, which may alias
- * anything to the compiler, do not make it reload them. */
-typedef struct ahead_out {
-    ncf_sample *s;
-    uint16_t *arr[3]; /* pairwise: t->ahead; else NULL */
-} ahead_out;
-
-static inline void out_set(ahead_out o, int side, int q, int64_t k, unsigned d)
-{
-    if (o.arr[0]) (q ? o.arr[2] : o.arr[side])[k] = (uint16_t)d;
-    else if (!side) o.s[k].user_ahead = (uint16_t)d;
-    else o.s[k].label = (uint16_t)((o.s[k].label & 1) | (d << 1));
-}
-
-static inline void out_mark_read(ahead_out o, int side, int q, int64_t k)
-{
-    if (o.arr[0]) (q ? o.arr[2] : o.arr[side])[k] |= AHEAD_READ;
-    else if (!side) o.s[k].user_ahead |= AHEAD_READ;
-    else o.s[k].label |= AHEAD_READ;
-}
-
 /* The look-ahead of candidate q of sample k (0: its user or item, 1: its
- * item2) on side `side`, at step `step`, which reads row r (ahead_set and
- * ahead_mark_read, rows.h, through o). */
-static inline void ahead_of(ahead_out o, ahead_row *a, int side, int32_t r, int32_t step, int64_t k, int q,
+ * item2) on side `side`, at step `step`, which reads row r. */
+static inline void ahead_of(ahead_store o, ahead_row *a, int side, int32_t r, int32_t step, int64_t k, int q,
                             unsigned far)
 {
     if (a[r].seen != step) { /* the first of its samples at this step (the pass goes backwards) */
         if (a[r].seen >= 0 && (unsigned)(a[r].seen - step) >= far) /* that later step catches it up when it reads it */
-            out_mark_read(o, side, (int)(a[r].at & 1), a[r].at >> 1);
+            ahead_store_read(o, side, (int)(a[r].at & 1), a[r].at >> 1);
         a[r].after = a[r].seen;
         a[r].seen = step;
         a[r].at = 2 * k + q;
     }
     const int32_t after = a[r].after;
-    out_set(o, side, q, k, after < 0 ? AHEAD_NONE : (unsigned)(after - step) < far ? (unsigned)(after - step) : far);
+    const unsigned d = after < 0 ? AHEAD_NONE : (unsigned)(after - step);
+    ahead_store_gap(o, side, q, k, d < far ? d : far);
 }
 
 /* The look-ahead (rows.h) of sides s0 .. s1 (0 users, 1 items), in one
  * backward pass over the samples; a[side]: room for the side's rows. */
 static void ahead_pass(engine *t, int s0, int s1, ahead_row *const *a)
 {
-    const ahead_out o = {t->samples, {t->ahead[0], t->ahead[1], t->ahead[2]}};
+    const ahead_store o = ahead_store_of(t);
     const ncf_sample *s = t->samples;
     const int64_t n = t->n_samples, B = t->c->batch;
     const int32_t rows[2] = {t->m->cfg.n_users, t->m->cfg.n_items};
@@ -174,7 +152,7 @@ static void ahead_pass(engine *t, int s0, int s1, ahead_row *const *a)
         }
     for (int side = s0; side <= s1; side++) /* each row's first step in the epoch catches it up when it reads it */
         for (int32_t r = 0; r < rows[side]; r++)
-            if (a[side][r].seen >= 0) out_mark_read(o, side, (int)(a[side][r].at & 1), a[side][r].at >> 1);
+            if (a[side][r].seen >= 0) ahead_store_read(o, side, (int)(a[side][r].at & 1), a[side][r].at >> 1);
 }
 
 void rows_ahead_resume(engine *t, int64_t from)

@@ -61,14 +61,50 @@ static inline unsigned ahead_far(const engine *t, int side)
     return ncf_rows_far_for_tests_ && ncf_rows_far_for_tests_ < far ? ncf_rows_far_for_tests_ : far;
 }
 
-/* The look-ahead of sample k's row q on a side (q 1: item2): its gap (up
- * to AHEAD_FAR) and AHEAD_READ bit. */
+/* Where the look-ahead's values live: the samples (BCE) or t->ahead
+ * (pairwise losses: arr, else NULL). The one place that knows their bits;
+ * a copy of the engine's pointers, so that a loop storing values (which
+ * may alias anything to the compiler) need not reload them. */
+typedef struct ahead_store {
+    ncf_sample *s;
+    uint16_t *arr[3];
+} ahead_store;
+
+static inline ahead_store ahead_store_of(const engine *t)
+{
+    return (ahead_store){t->samples, {t->ahead[0], t->ahead[1], t->ahead[2]}};
+}
+
+/* Sample k's row q on a side (q 1: item2): its gap as stored (up to the
+ * side's limit, not yet AHEAD_FAR) and AHEAD_READ bit. */
+static inline unsigned ahead_stored(ahead_store o, int side, int q, int64_t k)
+{
+    if (o.arr[0]) return (q ? o.arr[2] : o.arr[side])[k];
+    const ncf_sample *x = &o.s[k];
+    return side ? ((x->label >> 1) & 0x3fff) | (x->label & AHEAD_READ) : x->user_ahead;
+}
+
+/* Stores that gap (at most ahead_far) with no AHEAD_READ bit. */
+static inline void ahead_store_gap(ahead_store o, int side, int q, int64_t k, unsigned d)
+{
+    if (o.arr[0]) (q ? o.arr[2] : o.arr[side])[k] = (uint16_t)d;
+    else if (!side) o.s[k].user_ahead = (uint16_t)d;
+    else o.s[k].label = (uint16_t)((o.s[k].label & 1) | (d << 1));
+}
+
+/* Sets its AHEAD_READ bit. */
+static inline void ahead_store_read(ahead_store o, int side, int q, int64_t k)
+{
+    if (o.arr[0]) (q ? o.arr[2] : o.arr[side])[k] |= AHEAD_READ;
+    else if (!side) o.s[k].user_ahead |= AHEAD_READ;
+    else o.s[k].label |= AHEAD_READ;
+}
+
+/* The look-ahead of sample k's row q on a side: its gap (AHEAD_FAR from
+ * the side's limit on) and AHEAD_READ bit. */
 static inline unsigned ahead_value(const engine *t, int side, int q, int64_t k)
 {
-    const ncf_sample *x = &t->samples[k];
-    const unsigned v = t->ahead[0] ? (q ? t->ahead[2] : t->ahead[side])[k]
-                       : side      ? ((x->label >> 1) & 0x3fff) | (x->label & AHEAD_READ)
-                                   : x->user_ahead;
+    const unsigned v = ahead_stored(ahead_store_of(t), side, q, k);
     return (v & AHEAD_FAR) >= ahead_far(t, side) ? AHEAD_FAR | (v & AHEAD_READ) : v;
 }
 
@@ -76,26 +112,19 @@ static inline unsigned ahead_value(const engine *t, int side, int q, int64_t k)
  * AHEAD_READ bit; the only part the read needs). */
 static inline int ahead_read(const engine *t, int side, int q, int64_t k)
 {
-    if (t->ahead[0]) return ((q ? t->ahead[2] : t->ahead[side])[k] & AHEAD_READ) != 0;
-    return ((side ? t->samples[k].label : t->samples[k].user_ahead) & AHEAD_READ) != 0;
+    return (ahead_stored(ahead_store_of(t), side, q, k) & AHEAD_READ) != 0;
 }
 
 /* Sets that gap (at most ahead_far) with no AHEAD_READ bit. */
 static inline void ahead_set(engine *t, int side, int q, int64_t k, unsigned d)
 {
-    ncf_sample *x = &t->samples[k];
-    if (t->ahead[0]) (q ? t->ahead[2] : t->ahead[side])[k] = (uint16_t)d;
-    else if (!side) x->user_ahead = (uint16_t)d;
-    else x->label = (uint16_t)((x->label & 1) | (d << 1));
+    ahead_store_gap(ahead_store_of(t), side, q, k, d);
 }
 
 /* Sets its AHEAD_READ bit. */
 static inline void ahead_mark_read(engine *t, int side, int q, int64_t k)
 {
-    ncf_sample *x = &t->samples[k];
-    if (t->ahead[0]) (q ? t->ahead[2] : t->ahead[side])[k] |= AHEAD_READ;
-    else if (!side) x->user_ahead |= AHEAD_READ;
-    else x->label |= AHEAD_READ;
+    ahead_store_read(ahead_store_of(t), side, q, k);
 }
 
 /* Updates the rows of a side that thread tid listed this step (touched,
