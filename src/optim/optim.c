@@ -192,6 +192,24 @@ void ncf_adam_window_free_(ncf_adam_window *w)
  * elements' x (x <= 1 up to rounding): the span checks are skipped. */
 #define CLOSED_ONLY 2.0f
 
+/* The movement's series B_n from c = c_0 and A_1 .. A_4 (optim.h). */
+static inline __attribute__((always_inline)) void plan_series(double c, double A0, double A1, double A2, double A3,
+                                                              float *B0, float *B1, float *B2, float *B3)
+{
+    const double c1 = c * A0, c2 = c * c * A1, c3 = c * c * c * A2, c4 = c * c * c * c * A3;
+    *B0 = (float)c1;
+    *B1 = (float)(c2 - c1);
+    *B2 = (float)(c3 - 2.0 * c2 + c1);
+    *B3 = (float)(c4 - 3.0 * c3 + 3.0 * c2 - c1);
+}
+
+/* xmax from u = c_0 / c_kk - 1: the series' ratio x (u_j - 1) grows with
+ * j, and past kk the steps' weights are below 1e-12 of the movement. */
+static inline __attribute__((always_inline)) float plan_xmax(double u)
+{
+    return u > RATIO_MAX ? (float)RATIO_MAX / (float)u : CLOSED_ONLY; /* else every x: x <= 1, up to rounding */
+}
+
 /* One row's plan from step `from` to step `through`. */
 static inline void plan_row(const ncf_adam_window *win, int64_t from, int64_t through, ncf_adam_plan *P)
 {
@@ -206,16 +224,9 @@ static inline void plan_row(const ncf_adam_window *win, int64_t from, int64_t th
         A[q] = win->h[(size_t)q * H + a] - win->pw[(size_t)q * H + (size_t)k] * win->h[(size_t)q * H + b];
     /* c = 0 (from = 0: no update yet, so m = 0): no movement */
     const double c = P->c0 = ncf_adam_window_inv_b2_(win, from);
-    const double c1 = c * A[0], c2 = c * c * A[1], c3 = c * c * c * A[2], c4 = c * c * c * c * A[3];
-    P->B[0] = (float)c1;
-    P->B[1] = (float)(c2 - c1);
-    P->B[2] = (float)(c3 - 2.0 * c2 + c1);
-    P->B[3] = (float)(c4 - 3.0 * c3 + 3.0 * c2 - c1);
+    plan_series(c, A[0], A[1], A[2], A[3], &P->B[0], &P->B[1], &P->B[2], &P->B[3]);
     P->kk = k < win->exact_cap ? k : win->exact_cap; /* the rest only decays m, v */
-    /* the series' ratio x (u_j - 1) grows with j; past kk the steps'
-     * weights are below 1e-12 of the movement */
-    const double u = c * win->pw[6 * H + (size_t)P->kk] * win->rinv[a + (size_t)P->kk] - 1.0; /* c_0 / c_kk - 1 */
-    P->xmax = u > RATIO_MAX ? (float)RATIO_MAX / (float)u : CLOSED_ONLY; /* every x: x <= 1, up to rounding */
+    P->xmax = plan_xmax(c * win->pw[6 * H + (size_t)P->kk] * win->rinv[a + (size_t)P->kk] - 1.0);
     P->b1k = (float)win->pw[4 * H + (size_t)k];
     P->b2k = (float)win->pw[5 * H + (size_t)k];
     P->b1r = (float)win->pw[4 * H + (size_t)(k - P->kk)];
@@ -227,21 +238,49 @@ void ncf_adam_plan_rows_(const ncf_adam_window *win, const int64_t *from, int n,
     for (int i = 0; i < n; i++) plan_row(win, from[i], through, &plan[i]);
 }
 
-void ncf_adam_plan_ahead_(const ncf_adam_window *win, int64_t from, const int64_t *through, int n,
-                          ncf_adam_plan *plan, ncf_adam_plan *memo, const ncf_adam_plan **pp)
+/* The table of one step (optim.h): plan_row's values for every gap 1 ..
+ * kmax - 1 from step `from`, in one loop over the window's rows
+ * (vectorised: the operations of plan_row, elementwise, so the same bits),
+ * where kk = k (gaps up to exact_cap). */
+NCF_MULTIVERSION
+static void ahead_table(const ncf_adam_window *win, int64_t from, ncf_adam_ahead *T)
 {
-    static const ncf_adam_plan none = {.k = 0};
+    const size_t H = (size_t)(win->count + 1), a = (size_t)(from - win->base);
+    int64_t kmax = NCF_ADAM_AHEAD;
+    if (kmax > win->exact_cap + 1) kmax = win->exact_cap + 1;
+    if (kmax > win->count - (int64_t)a + 1) kmax = win->count - (int64_t)a + 1;
+    T->from = from, T->base = win->base, T->count = win->count;
+    T->kmax = kmax > 1 ? (int)kmax : 1;
+    const double c = ncf_adam_window_inv_b2_(win, from);
+    const double *h0 = win->h + a, *h1 = h0 + H, *h2 = h1 + H, *h3 = h2 + H;
+    const double ha0 = h0[0], ha1 = h1[0], ha2 = h2[0], ha3 = h3[0];
+    const double *p0 = win->pw, *p1 = p0 + H, *p2 = p1 + H, *p3 = p2 + H, *p4 = p3 + H, *p5 = p4 + H, *p6 = p5 + H;
+    const double *ri = win->rinv + a;
+    float *B0 = T->B[0], *B1 = T->B[1], *B2 = T->B[2], *B3 = T->B[3], *b1k = T->b1k, *b2k = T->b2k;
+    uint8_t *closed = T->closed;
+    const int kn = T->kmax;
+    closed[0] = 1;
+#pragma GCC ivdep /* the table's rows do not overlap the window's */
+    for (int k = 1; k < kn; k++) {
+        plan_series(c, ha0 - p0[k] * h0[k], ha1 - p1[k] * h1[k], ha2 - p2[k] * h2[k], ha3 - p3[k] * h3[k], &B0[k],
+                    &B1[k], &B2[k], &B3[k]);
+        closed[k] = !(c * p6[k] * ri[k] - 1.0 > RATIO_MAX); /* plan_xmax's condition */
+        b1k[k] = (float)p4[k];
+        b2k[k] = (float)p5[k];
+    }
+}
+
+void ncf_adam_plan_ahead_(const ncf_adam_window *win, int64_t from, const int64_t *through, int n,
+                          ncf_adam_ahead *tab, int32_t *gap, ncf_adam_plan *plan)
+{
+    if (tab->from != from || tab->base != win->base || tab->count != win->count) ahead_table(win, from, tab);
     for (int i = 0; i < n; i++) {
         const int64_t k = through[i] - from;
-        if (k <= 0) {
-            pp[i] = &none;
-        } else if (k >= NCF_ADAM_MEMO) {
-            plan_row(win, from, through[i], &plan[i]);
-            pp[i] = &plan[i];
+        if (k < tab->kmax && tab->closed[k]) {
+            gap[i] = (int32_t)k;
         } else {
-            ncf_adam_plan *M = &memo[k];
-            if (M->from != from) plan_row(win, from, through[i], M);
-            pp[i] = M;
+            plan_row(win, from, through[i], &plan[i]);
+            gap[i] = -1;
         }
     }
 }
@@ -333,7 +372,8 @@ void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restric
 NCF_MULTIVERSION
 void ncf_adam_rows_ahead_(float *restrict w, const float *restrict g, size_t g_stride, float *restrict m,
                           float *restrict v, size_t stride, int dim, const int32_t *rows, int n, const ncf_adam_step *s,
-                          const ncf_adam_plan *const *plan, const ncf_adam_window *win)
+                          const ncf_adam_ahead *tab, const int32_t *gap, const ncf_adam_plan *plan,
+                          const ncf_adam_window *win)
 {
     ADAM_CONSTANTS(s);
     for (int i = 0; i < n; i++) {
@@ -341,28 +381,30 @@ void ncf_adam_rows_ahead_(float *restrict w, const float *restrict g, size_t g_s
             const int32_t ahead = rows[i + PREFETCH_AHEAD];
             prefetch_row(w, stride, dim, ahead), prefetch_row(m, stride, dim, ahead), prefetch_row(v, stride, dim, ahead);
         }
-        const ncf_adam_plan *P = plan[i];
         const size_t o = (size_t)rows[i] * stride;
         float *restrict pw = w + o, *restrict pm = m + o, *restrict pv = v + o;
         const float *restrict pg = g + (size_t)i * g_stride;
-        if (P->k > 0 && P->xmax >= CLOSED_ONLY) {
-            /* the step, then the closed form from its denominator (P->c0 is
-             * this step's inv_b2): what the two kernels one after the other
-             * compute, without a second square root or pass */
-            const float B0 = P->B[0], B1 = P->B[1], B2 = P->B[2], B3 = P->B[3], b1k = P->b1k, b2k = P->b2k;
-            for (int e = 0; e < dim; e++) {
-                float mk = b1 * pm[e] + c1 * pg[e], vk = b2 * pv[e] + c2 * pg[e] * pg[e], p = pw[e];
-                const float d = adam_denominator(vk, inv_b2, eps);
-                p -= step * mk / d;
-                catchup_closed(&p, &mk, &vk, 1.0f / d, eps, B0, B1, B2, B3, b1k, b2k);
-                pw[e] = p, pm[e] = mk, pv[e] = vk;
-            }
+        const int32_t k = gap[i];
+        const ncf_adam_plan *P = k < 0 ? &plan[i] : NULL;
+        if (k == 0 || (P && P->xmax < CLOSED_ONLY)) { /* the step, then (P) the catch-up with its checks */
+            for (int e = 0; e < dim; e++) ADAM_ELEM(pw[e], pm[e], pv[e], pg[e]);
+            if (P)
+                for (int e = 0; e < dim; e += CATCHUP_SPAN)
+                    catchup_span(pw + e, pm + e, pv + e, dim - e < CATCHUP_SPAN ? dim - e : CATCHUP_SPAN, eps, P, win);
             continue;
         }
-        for (int e = 0; e < dim; e++) ADAM_ELEM(pw[e], pm[e], pv[e], pg[e]);
-        if (P->k > 0)
-            for (int e = 0; e < dim; e += CATCHUP_SPAN)
-                catchup_span(pw + e, pm + e, pv + e, dim - e < CATCHUP_SPAN ? dim - e : CATCHUP_SPAN, eps, P, win);
+        /* the step, then the closed form from its denominator (the plan's
+         * c0 is this step's inv_b2): what the two kernels one after the
+         * other compute, without a second square root or pass */
+        const float B0 = P ? P->B[0] : tab->B[0][k], B1 = P ? P->B[1] : tab->B[1][k], B2 = P ? P->B[2] : tab->B[2][k],
+                    B3 = P ? P->B[3] : tab->B[3][k], b1k = P ? P->b1k : tab->b1k[k], b2k = P ? P->b2k : tab->b2k[k];
+        for (int e = 0; e < dim; e++) {
+            float mk = b1 * pm[e] + c1 * pg[e], vk = b2 * pv[e] + c2 * pg[e] * pg[e], p = pw[e];
+            const float d = adam_denominator(vk, inv_b2, eps);
+            p -= step * mk / d;
+            catchup_closed(&p, &mk, &vk, 1.0f / d, eps, B0, B1, B2, B3, b1k, b2k);
+            pw[e] = p, pm[e] = mk, pv[e] = vk;
+        }
     }
 }
 

@@ -94,16 +94,26 @@ typedef struct ncf_adam_plan {
 } ncf_adam_plan;
 
 void ncf_adam_plan_rows_(const ncf_adam_window *win, const int64_t *from, int n, int64_t through, ncf_adam_plan *plan);
-/* The same for rows that all start at step `from` and go to their own
- * through[i] (the look-ahead catch-up right after a row's update): row i's
- * plan at pp[i]. A row gets the same plan, so the same bits, from either
- * form. plan: room for n plans; memo: room for NCF_ADAM_MEMO, kept by the
- * caller between calls (zeroed at first), which holds the plans of gaps
- * k < NCF_ADAM_MEMO from the last `from` (a step's rows share most
- * gaps). */
-#define NCF_ADAM_MEMO 256
+/* The look-ahead's catch-ups (right after a row's update, so all from the
+ * step just done, each to its own step): the plans of the gaps below kmax
+ * that take the closed form whatever the elements, for one step, computed
+ * in one vectorised pass when the step changes (a step's rows share most
+ * gaps), as a table the row kernel reads by gap. Zeroed at first. */
+#define NCF_ADAM_AHEAD 256
+typedef struct ncf_adam_ahead {
+    int64_t from, base, count; /* the step and the window it is for */
+    int kmax;                  /* gaps below it are in the table */
+    float B[4][NCF_ADAM_AHEAD], b1k[NCF_ADAM_AHEAD], b2k[NCF_ADAM_AHEAD]; /* the plan's, at [k] */
+    uint8_t closed[NCF_ADAM_AHEAD]; /* the plan's xmax is CLOSED_ONLY (1 at k = 0: no catch-up) */
+} ncf_adam_ahead;
+
+/* For rows that go from step `from` to their own through[i]: gap[i] = k =
+ * through[i] - from where the table (updated to `from` first) has the
+ * plan (k = 0: no catch-up), else gap[i] = -1 and the plan in plan[i].
+ * A row gets the same plan, so the same bits, as from
+ * ncf_adam_plan_rows_. */
 void ncf_adam_plan_ahead_(const ncf_adam_window *win, int64_t from, const int64_t *through, int n,
-                          ncf_adam_plan *plan, ncf_adam_plan *memo, const ncf_adam_plan **pp);
+                          ncf_adam_ahead *tab, int32_t *gap, ncf_adam_plan *plan);
 
 /* Row-list forms for embedding tables (row r at w + r * stride, dim
  * floats): one call per table and step instead of one per row.
@@ -118,12 +128,13 @@ void ncf_adam_rows_(float *restrict w, const float *restrict g, size_t g_stride,
                     size_t stride, int dim, const int32_t *rows, int n, const ncf_adam_step *s);
 void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restrict v, size_t stride, int dim,
                             const int32_t *rows, const ncf_adam_plan *plan, int n, const ncf_adam_window *win);
-/* ncf_adam_rows_ with each row then caught up as *plan[i] says (none where
- * its k is 0; its from: this step), in one pass over the row: the bits of
- * ncf_adam_rows_ followed by ncf_adam_catchup_rows_. */
+/* ncf_adam_rows_ with each row then caught up as gap[i] says (from this
+ * step; ncf_adam_plan_ahead_ gave tab, gap and plan), in one pass over the
+ * row: the bits of ncf_adam_rows_ followed by ncf_adam_catchup_rows_. */
 void ncf_adam_rows_ahead_(float *restrict w, const float *restrict g, size_t g_stride, float *restrict m,
                           float *restrict v, size_t stride, int dim, const int32_t *rows, int n, const ncf_adam_step *s,
-                          const ncf_adam_plan *const *plan, const ncf_adam_window *win);
+                          const ncf_adam_ahead *tab, const int32_t *gap, const ncf_adam_plan *plan,
+                          const ncf_adam_window *win);
 
 /* dst[k] = src[k] + src[stride + k] + ... + src[(count - 1) * stride + k],
  * added in that order, for k < n (the per-group gradient buffers'

@@ -72,7 +72,7 @@ static void plan_ahead(engine *t, int side, int tid, const ncf_sample *s, int64_
         through[q] = to;
         synced[touched[q]] = to;
     }
-    ncf_adam_plan_ahead_(&t->win, mark, through, n, w->plan, w->memo, w->plan_of);
+    ncf_adam_plan_ahead_(&t->win, mark, through, n, w->ahead, w->gap, w->plan);
 }
 
 /* After the gradients are in: sums the item gradients of the samples
@@ -100,8 +100,8 @@ void rows_update(engine *t, const ncf_sample *s, const int32_t *items, int n_ite
             ncf_table *tab = &t->m->tab[tb];
             if (tab->w && ncf_table_is_item_(tb) == side)
                 ncf_adam_rows_ahead_(tab->w, sums + ncf_table_col_(t->m, tb), t->row_stride, t->tab_m[tb], t->tab_v[tb],
-                                     (size_t)tab->stride, tab->dim, w->touched[side], w->n_touched[side], as, w->plan_of,
-                                     &t->win);
+                                     (size_t)tab->stride, tab->dim, w->touched[side], w->n_touched[side], as, w->ahead,
+                                     w->gap, w->plan, &t->win);
         }
     }
 }

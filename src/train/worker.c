@@ -15,10 +15,10 @@ int worker_init(worker *w, const worker_sizes *z)
     w->from = malloc(B * 2 * sizeof *w->from);
     w->catch_rows = malloc(B * 2 * sizeof *w->catch_rows);
     w->plan = malloc(B * 2 * sizeof *w->plan);
-    w->memo = calloc(NCF_ADAM_MEMO, sizeof *w->memo);
-    w->plan_of = malloc(B * 2 * sizeof *w->plan_of);
-    if (!w->at || !w->item_at || !w->group_end || !w->slot_of || !w->from || !w->catch_rows || !w->plan || !w->memo ||
-        !w->plan_of)
+    w->ahead = calloc(1, sizeof *w->ahead);
+    w->gap = malloc(B * 2 * sizeof *w->gap);
+    if (!w->at || !w->item_at || !w->group_end || !w->slot_of || !w->from || !w->catch_rows || !w->plan || !w->ahead ||
+        !w->gap)
         return -1;
     for (int side = 0; side < 2; side++) {
         /* a step touches at most one row per sample, two for item pairs */
@@ -43,8 +43,8 @@ void worker_free(worker *w)
     free(w->from);
     free(w->catch_rows);
     free(w->plan);
-    free(w->memo);
-    free(w->plan_of);
+    free(w->ahead);
+    free(w->gap);
     for (int side = 0; side < 2; side++) {
         free(w->touched[side]);
         free(w->touched_at[side]);
