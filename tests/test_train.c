@@ -454,11 +454,17 @@ static void test_look_ahead_values(void **state)
 {
     const unsigned gaps[] = {0, 1, 2, 100, 0x3ffe, 0x3fff, 0x4000, 0x7ffe, 0x7fff};
     uint16_t arr[3][2];
+    uint8_t steps[2][2];
+    ncf_train_config c;
+    ncf_train_config_default(&c);
+    c.batch = 1; /* a step per sample */
     for (int packed = 1; packed >= 0; packed--) {
         engine e;
         memset(&e, 0, sizeof e);
         ncf_sample s[2] = {{.user = 7, .item = 9, .label = 1}, {.user = 3, .item = 4, .label = 0}};
         e.samples = s;
+        e.c = &c;
+        e.ahead_steps[0] = steps[0], e.ahead_steps[1] = steps[1];
         if (!packed)
             for (int q = 0; q < 3; q++) e.ahead[q] = arr[q];
         for (int k = 0; k < 2; k++)
@@ -472,8 +478,10 @@ static void test_look_ahead_values(void **state)
                         ahead_set(&e, side, q, k, d);
                         assert_int_equal(ahead_value(&e, side, q, k), gaps[g] >= far ? AHEAD_FAR : gaps[g]);
                         assert_false(ahead_read(&e, side, q, k));
+                        memset(steps, 0, sizeof steps);
                         ahead_mark_read(&e, side, q, k);
                         assert_true(ahead_read(&e, side, q, k));
+                        assert_true(steps[side][k] && !steps[side][1 - k] && !steps[1 - side][k]); /* its step's mark */
                         assert_int_equal(ahead_value(&e, side, q, k),
                                          (gaps[g] >= far ? AHEAD_FAR : gaps[g]) | AHEAD_READ);
                         assert_int_equal(ahead_value(&e, other, 0, k), 5);

@@ -20,6 +20,7 @@ void engine_free(engine *t)
     ncf_sampler_free_(&t->sampler);
     ncf_free_aligned_(t->samples);
     for (int q = 0; q < 3; q++) free(t->ahead[q]);
+    for (int side = 0; side < 2; side++) free(t->ahead_steps[side]);
     ncf_free_aligned_(t->emb_grad);
     for (int k = 0; t->w && k < t->T; k++) worker_free(&t->w[k]);
     ncf_free_aligned_(t->w);
@@ -73,6 +74,8 @@ ncf_status engine_samples_ready(engine *t)
     if (t->samples || t->sh) return NCF_OK;
     t->samples = samples_alloc((size_t)t->n_samples, t->T);
     if (!t->samples) return NCF_ERR_NOMEM;
+    for (int side = 0; t->look_ahead && side < 2; side++)
+        if (!(t->ahead_steps[side] = calloc((size_t)engine_steps(t) + 1, 1))) t->look_ahead = 0; /* same bytes */
     if (t->look_ahead && ncf_loss_pairwise(t->c->loss)) { /* BCE's look-ahead is in the samples */
         const size_t bytes = (size_t)(t->n_samples ? t->n_samples : 1) * sizeof(uint16_t);
         for (int q = 0; q < 3; q++)

@@ -87,6 +87,8 @@ typedef struct engine {
     int look_ahead;              /* dense Adam, one process: the look-ahead catch-up (rows.h) */
     uint16_t *ahead[3];          /* its values with a pairwise loss, per sample of the epoch: user, item,
                                     item2 (BCE keeps them in the samples: ahead_value, rows.h) */
+    uint8_t *ahead_steps[2];     /* its steps with a sample marked AHEAD_READ, per side (1: some; 0: the
+                                    step's reads need no catch-up) */
     long long step;              /* steps done since training began (the Adam step count) */
     struct shard_state *sh;      /* sharded training (c->shards > 0), else NULL */
 } engine;

@@ -63,8 +63,10 @@ static void plan_ahead(engine *t, int side, int tid, const ncf_sample *s, int64_
     const int32_t *touched = w->touched[side], *at = w->touched_at[side];
     int64_t *synced = t->synced[side], *through = w->from;
     const int n = w->n_touched[side];
+    const ahead_store o = ahead_store_of(t);
+    const unsigned far = ahead_far(t, side);
     for (int q = 0; q < n; q++) {
-        const unsigned d = ahead_value(t, side, at[q] & 1, first + (at[q] >> 1)) & AHEAD_FAR;
+        const unsigned d = ahead_value_in(o, far, side, at[q] & 1, first + (at[q] >> 1)) & AHEAD_FAR;
         int64_t to = d == AHEAD_NONE ? cap : d == AHEAD_FAR ? mark : gstep + (int64_t)d; /* the steps done before
                                                                                              that read */
         to = to < cap ? to : cap;
@@ -175,6 +177,7 @@ void rows_ahead_resume(engine *t, int64_t from)
 
 void rows_ahead_build(engine *t)
 {
+    for (int side = 0; side < 2; side++) memset(t->ahead_steps[side], 0, (size_t)engine_steps(t) + 1);
     ahead_row *a[2] = {malloc(((size_t)t->m->cfg.n_users + 1) * sizeof(ahead_row)),
                        malloc(((size_t)t->m->cfg.n_items + 1) * sizeof(ahead_row))};
     if (!a[0] || !a[1]) { /* no memory for it: every row is caught up when read, as without the look-ahead */

@@ -68,11 +68,16 @@ static inline unsigned ahead_far(const engine *t, int side)
 typedef struct ahead_store {
     ncf_sample *s;
     uint16_t *arr[3];
+    uint8_t *steps[2]; /* t->ahead_steps */
+    int64_t batch;
 } ahead_store;
 
 static inline ahead_store ahead_store_of(const engine *t)
 {
-    return (ahead_store){t->samples, {t->ahead[0], t->ahead[1], t->ahead[2]}};
+    return (ahead_store){t->samples,
+                         {t->ahead[0], t->ahead[1], t->ahead[2]},
+                         {t->ahead_steps[0], t->ahead_steps[1]},
+                         t->c->batch};
 }
 
 /* Sample k's row q on a side (q 1: item2): its gap as stored (up to the
@@ -92,20 +97,26 @@ static inline void ahead_store_gap(ahead_store o, int side, int q, int64_t k, un
     else o.s[k].label = (uint16_t)((o.s[k].label & 1) | (d << 1));
 }
 
-/* Sets its AHEAD_READ bit. */
+/* Sets its AHEAD_READ bit, and its step's mark on that side. */
 static inline void ahead_store_read(ahead_store o, int side, int q, int64_t k)
 {
+    o.steps[side][k / o.batch] = 1;
     if (o.arr[0]) (q ? o.arr[2] : o.arr[side])[k] |= AHEAD_READ;
     else if (!side) o.s[k].user_ahead |= AHEAD_READ;
     else o.s[k].label |= AHEAD_READ;
 }
 
 /* The look-ahead of sample k's row q on a side: its gap (AHEAD_FAR from
- * the side's limit on) and AHEAD_READ bit. */
+ * the side's limit `far` on: ahead_far) and AHEAD_READ bit. */
+static inline unsigned ahead_value_in(ahead_store o, unsigned far, int side, int q, int64_t k)
+{
+    const unsigned v = ahead_stored(o, side, q, k);
+    return (v & AHEAD_FAR) >= far ? AHEAD_FAR | (v & AHEAD_READ) : v;
+}
+
 static inline unsigned ahead_value(const engine *t, int side, int q, int64_t k)
 {
-    const unsigned v = ahead_stored(ahead_store_of(t), side, q, k);
-    return (v & AHEAD_FAR) >= ahead_far(t, side) ? AHEAD_FAR | (v & AHEAD_READ) : v;
+    return ahead_value_in(ahead_store_of(t), ahead_far(t, side), side, q, k);
 }
 
 /* Whether sample k's row q on a side is caught up when read (its
@@ -203,7 +214,8 @@ static inline void rows_clear_places(engine *t, int side, int tid, int from, int
 /* Before step t's forward pass: brings the rows of one side that samples
  * at[0 .. n) (0 .. n-1 when at is NULL) read, within [lo, hi), up to date
  * through step t - 1 (with the look-ahead, only those of samples marked
- * AHEAD_READ: the look-ahead has caught the others up). */
+ * AHEAD_READ, in the steps ahead_steps marks: the look-ahead has caught
+ * the others up). */
 static inline void rows_catch_up(engine *t, int side, int tid, const ncf_sample *s, const int32_t *at, int n,
                                  int32_t lo, int32_t hi, int64_t gstep)
 {
@@ -214,6 +226,7 @@ static inline void rows_catch_up(engine *t, int side, int tid, const ncf_sample 
     int64_t *from = t->w[tid].from;
     const int ahead = t->look_ahead;
     const int64_t first = ahead ? s - t->samples : 0; /* the batch's first sample in the epoch */
+    if (ahead && !t->ahead_steps[side][first / t->c->batch]) return; /* no sample of the step is marked */
     int c = 0;
     for (int j = 0; j < n; j++) {
         const ncf_sample *x = &s[at ? at[j] : j];
