@@ -238,10 +238,15 @@ void ncf_adam_plan_rows_(const ncf_adam_window *win, const int64_t *from, int n,
     for (int i = 0; i < n; i++) plan_row(win, from[i], through, &plan[i]);
 }
 
+void ncf_adam_plan_one_(const ncf_adam_window *win, int64_t from, int64_t through, ncf_adam_plan *plan)
+{
+    plan_row(win, from, through, plan);
+}
+
 /* The table of one step (optim.h): plan_row's values for every gap 1 ..
  * kmax - 1 from step `from`, in one loop over the window's rows
  * (vectorised: the operations of plan_row, elementwise, so the same bits),
- * where kk = k (gaps up to exact_cap). */
+ * where kk = k (gaps up to exact_cap); at gap 0, none (B 0, beta^k 1). */
 NCF_MULTIVERSION
 static void ahead_table(const ncf_adam_window *win, int64_t from, ncf_adam_ahead *T)
 {
@@ -259,7 +264,7 @@ static void ahead_table(const ncf_adam_window *win, int64_t from, ncf_adam_ahead
     float *B0 = T->B[0], *B1 = T->B[1], *B2 = T->B[2], *B3 = T->B[3], *b1k = T->b1k, *b2k = T->b2k;
     uint8_t *closed = T->closed;
     const int kn = T->kmax;
-    closed[0] = 1;
+    B0[0] = B1[0] = B2[0] = B3[0] = 0.0f, b1k[0] = b2k[0] = 1.0f, closed[0] = 1;
 #pragma GCC ivdep /* the table's rows do not overlap the window's */
     for (int k = 1; k < kn; k++) {
         plan_series(c, ha0 - p0[k] * h0[k], ha1 - p1[k] * h1[k], ha2 - p2[k] * h2[k], ha3 - p3[k] * h3[k], &B0[k],
@@ -270,19 +275,9 @@ static void ahead_table(const ncf_adam_window *win, int64_t from, ncf_adam_ahead
     }
 }
 
-void ncf_adam_plan_ahead_(const ncf_adam_window *win, int64_t from, const int64_t *through, int n,
-                          ncf_adam_ahead *tab, int32_t *gap, ncf_adam_plan *plan)
+void ncf_adam_ahead_at_(const ncf_adam_window *win, int64_t from, ncf_adam_ahead *tab)
 {
     if (tab->from != from || tab->base != win->base || tab->count != win->count) ahead_table(win, from, tab);
-    for (int i = 0; i < n; i++) {
-        const int64_t k = through[i] - from;
-        if (k < tab->kmax && tab->closed[k]) {
-            gap[i] = (int32_t)k;
-        } else {
-            plan_row(win, from, through[i], &plan[i]);
-            gap[i] = -1;
-        }
-    }
 }
 
 /* rd = 1 / (sqrt(v) c0 + eps) (optim.h): both catch-up paths compute it
@@ -385,19 +380,22 @@ void ncf_adam_rows_ahead_(float *restrict w, const float *restrict g, size_t g_s
         float *restrict pw = w + o, *restrict pm = m + o, *restrict pv = v + o;
         const float *restrict pg = g + (size_t)i * g_stride;
         const int32_t k = gap[i];
-        const ncf_adam_plan *P = k < 0 ? &plan[i] : NULL;
-        if (k == 0 || (P && P->xmax < CLOSED_ONLY)) { /* the step, then (P) the catch-up with its checks */
+        float B0, B1, B2, B3, b1k, b2k;
+        if (k >= 0) { /* the table's plan (at 0, none: the form below then leaves p, m and v as the step made them) */
+            B0 = tab->B[0][k], B1 = tab->B[1][k], B2 = tab->B[2][k], B3 = tab->B[3][k], b1k = tab->b1k[k],
+            b2k = tab->b2k[k];
+        } else if (plan[i].xmax >= CLOSED_ONLY) {
+            const ncf_adam_plan *P = &plan[i];
+            B0 = P->B[0], B1 = P->B[1], B2 = P->B[2], B3 = P->B[3], b1k = P->b1k, b2k = P->b2k;
+        } else { /* the step, then the catch-up with its checks */
             for (int e = 0; e < dim; e++) ADAM_ELEM(pw[e], pm[e], pv[e], pg[e]);
-            if (P)
-                for (int e = 0; e < dim; e += CATCHUP_SPAN)
-                    catchup_span(pw + e, pm + e, pv + e, dim - e < CATCHUP_SPAN ? dim - e : CATCHUP_SPAN, eps, P, win);
+            for (int e = 0; e < dim; e += CATCHUP_SPAN)
+                catchup_span(pw + e, pm + e, pv + e, dim - e < CATCHUP_SPAN ? dim - e : CATCHUP_SPAN, eps, &plan[i], win);
             continue;
         }
         /* the step, then the closed form from its denominator (the plan's
          * c0 is this step's inv_b2): what the two kernels one after the
          * other compute, without a second square root or pass */
-        const float B0 = P ? P->B[0] : tab->B[0][k], B1 = P ? P->B[1] : tab->B[1][k], B2 = P ? P->B[2] : tab->B[2][k],
-                    B3 = P ? P->B[3] : tab->B[3][k], b1k = P ? P->b1k : tab->b1k[k], b2k = P ? P->b2k : tab->b2k[k];
         for (int e = 0; e < dim; e++) {
             float mk = b1 * pm[e] + c1 * pg[e], vk = b2 * pv[e] + c2 * pg[e] * pg[e], p = pw[e];
             const float d = adam_denominator(vk, inv_b2, eps);

@@ -83,7 +83,7 @@ static inline float ncf_adam_window_inv_b2_(const ncf_adam_window *w, int64_t t)
 
 /* One row's catch-up from step `from` to step `through`: what every
  * table of the row's side needs (ncf_adam_plan_rows_ or
- * ncf_adam_plan_ahead_ fills it). */
+ * ncf_adam_plan_one_ fills it). */
 typedef struct ncf_adam_plan {
     float B[4];      /* the movement's series in x (above) */
     float c0;        /* inv_b2 of step from */
@@ -107,13 +107,22 @@ typedef struct ncf_adam_ahead {
     uint8_t closed[NCF_ADAM_AHEAD]; /* the plan's xmax is CLOSED_ONLY (1 at k = 0: no catch-up) */
 } ncf_adam_ahead;
 
-/* For rows that go from step `from` to their own through[i]: gap[i] = k =
- * through[i] - from where the table (updated to `from` first) has the
- * plan (k = 0: no catch-up), else gap[i] = -1 and the plan in plan[i].
- * A row gets the same plan, so the same bits, as from
- * ncf_adam_plan_rows_. */
-void ncf_adam_plan_ahead_(const ncf_adam_window *win, int64_t from, const int64_t *through, int n,
-                          ncf_adam_ahead *tab, int32_t *gap, ncf_adam_plan *plan);
+/* Brings the table to step `from` of the window. */
+void ncf_adam_ahead_at_(const ncf_adam_window *win, int64_t from, ncf_adam_ahead *tab);
+/* One row's plan from `from` to `through` (what ncf_adam_plan_rows_ gives). */
+void ncf_adam_plan_one_(const ncf_adam_window *win, int64_t from, int64_t through, ncf_adam_plan *plan);
+/* The gap ncf_adam_rows_ahead_ takes for a row caught up from the table's
+ * step to `through` (k = through - from >= 0): k where the table has its
+ * plan (k = 0: no catch-up), else -1 with the plan in *plan. A row gets
+ * the same plan, so the same bits, either way. */
+static inline int32_t ncf_adam_ahead_gap_(const ncf_adam_window *win, const ncf_adam_ahead *tab, int64_t through,
+                                          ncf_adam_plan *plan)
+{
+    const int64_t k = through - tab->from;
+    if (k < tab->kmax && tab->closed[k]) return (int32_t)k;
+    ncf_adam_plan_one_(win, tab->from, through, plan);
+    return -1;
+}
 
 /* Row-list forms for embedding tables (row r at w + r * stride, dim
  * floats): one call per table and step instead of one per row.
@@ -129,8 +138,9 @@ void ncf_adam_rows_(float *restrict w, const float *restrict g, size_t g_stride,
 void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restrict v, size_t stride, int dim,
                             const int32_t *rows, const ncf_adam_plan *plan, int n, const ncf_adam_window *win);
 /* ncf_adam_rows_ with each row then caught up as gap[i] says (from this
- * step; ncf_adam_plan_ahead_ gave tab, gap and plan), in one pass over the
- * row: the bits of ncf_adam_rows_ followed by ncf_adam_catchup_rows_. */
+ * step; ncf_adam_ahead_gap_ gave it, with plan[i] where it is -1), in one
+ * pass over the row: the bits of ncf_adam_rows_ followed by
+ * ncf_adam_catchup_rows_ (but for a weight of -0, which may become +0). */
 void ncf_adam_rows_ahead_(float *restrict w, const float *restrict g, size_t g_stride, float *restrict m,
                           float *restrict v, size_t stride, int dim, const int32_t *rows, int n, const ncf_adam_step *s,
                           const ncf_adam_ahead *tab, const int32_t *gap, const ncf_adam_plan *plan,

@@ -53,28 +53,28 @@ void rows_update_listed(engine *t, int side, int tid, int64_t gstep, const ncf_a
 }
 
 /* The look-ahead (rows.h) of the rows of a side that thread tid listed
- * this step: plan[q] brings touched[q] from this step (gstep + 1) to the
- * step before the next that reads it (k = 0: not now), and synced says
- * so. */
+ * this step: gap[q] (and plan[q]) bring touched[q] from this step (gstep +
+ * 1) to the step before the next that reads it (gap 0: not now), and
+ * synced says so. */
 static void plan_ahead(engine *t, int side, int tid, const ncf_sample *s, int64_t gstep, int64_t cap)
 {
     worker *w = &t->w[tid];
     const int64_t mark = gstep + 1, first = s - t->samples; /* the batch's first sample in the epoch */
     const int32_t *touched = w->touched[side], *at = w->touched_at[side];
-    int64_t *synced = t->synced[side], *through = w->from;
+    int64_t *synced = t->synced[side];
     const int n = w->n_touched[side];
     const ahead_store o = ahead_store_of(t);
     const unsigned far = ahead_far(t, side);
+    ncf_adam_ahead_at_(&t->win, mark, w->ahead);
     for (int q = 0; q < n; q++) {
         const unsigned d = ahead_value_in(o, far, side, at[q] & 1, first + (at[q] >> 1)) & AHEAD_FAR;
         int64_t to = d == AHEAD_NONE ? cap : d == AHEAD_FAR ? mark : gstep + (int64_t)d; /* the steps done before
                                                                                              that read */
         to = to < cap ? to : cap;
         to = to > mark ? to : mark;
-        through[q] = to;
         synced[touched[q]] = to;
+        w->gap[q] = ncf_adam_ahead_gap_(&t->win, w->ahead, to, &w->plan[q]);
     }
-    ncf_adam_plan_ahead_(&t->win, mark, through, n, w->ahead, w->gap, w->plan);
 }
 
 /* After the gradients are in: sums the item gradients of the samples

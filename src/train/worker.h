@@ -28,7 +28,7 @@ typedef struct worker {
     int32_t *catch_rows;    /* rows to catch up */
     int64_t *from;          /* their catch-up start steps */
     ncf_adam_plan *plan;    /* their Adam catch-up constants */
-    ncf_adam_ahead *ahead;  /* look-ahead: the step's plans of small gaps (ncf_adam_plan_ahead_) */
+    ncf_adam_ahead *ahead;  /* look-ahead: the step's plans of small gaps (ncf_adam_ahead_at_) */
     int32_t *gap;           /* look-ahead: each touched row's gap in it, or -1 (its plan in plan) */
     float *ws;              /* the model's forward/backward workspace */
 } worker;
