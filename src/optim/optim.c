@@ -122,8 +122,9 @@ int ncf_adam_window_build_(ncf_adam_window *w, float lr, float beta1, float beta
     w->beta2 = beta2;
     w->eps = eps;
     w->steps = malloc(H * sizeof *w->steps);
-    w->h = malloc(4 * H * sizeof *w->h);
-    w->pw = malloc(7 * H * sizeof *w->pw);
+    /* whole lines: a step's h in half of one, a gap's pw in one */
+    w->h = aligned_alloc(64, (NCF_ADAM_HROW * H * sizeof *w->h + 63) & ~(size_t)63);
+    w->pw = aligned_alloc(64, NCF_ADAM_PWROW * H * sizeof *w->pw);
     w->rinv = malloc(H * sizeof *w->rinv);
     if (!w->steps || !w->h || !w->pw || !w->rinv) {
         ncf_adam_window_free_(w);
@@ -152,12 +153,12 @@ int ncf_adam_window_build_(ncf_adam_window *w, float lr, float beta1, float beta
                      : n == 4 ? beta1
                      : n == 5 ? beta2
                               : 1.0 / sqrt((double)beta2);
-        double *pw = w->pw + (size_t)n * H;
+        double *pw = w->pw + n;
         pw[0] = 1.0;
-        for (size_t k = 1; k < H; k++) pw[k] = pw[k - 1] * rho;
+        for (size_t k = 1; k < H; k++) pw[k * NCF_ADAM_PWROW] = pw[(k - 1) * NCF_ADAM_PWROW] * rho;
         if (n >= 4) continue;
         /* H past the window: the steps after it, until rho^j is negligible */
-        double *h = w->h + (size_t)n * H, tail = 0.0, f = 1.0;
+        double *h = w->h + n, tail = 0.0, f = 1.0;
         for (int64_t u = base + count + 1; rho < 1.0 && u <= base + count + 4096; u++) {
             f *= rho;
             if (f < 1e-30) break;
@@ -165,9 +166,10 @@ int ncf_adam_window_build_(ncf_adam_window *w, float lr, float beta1, float beta
             ncf_adam_step_init_(&s, lr, beta1, beta2, eps, u);
             tail += (double)s.step / pow((double)s.inv_b2, n + 1) * f;
         }
-        h[count] = tail;
+        h[(size_t)count * NCF_ADAM_HROW] = tail;
         for (int64_t i = count - 1; i >= 0; i--)
-            h[i] = rho * ((double)w->steps[i].step / pow((double)w->steps[i].inv_b2, n + 1) + h[i + 1]);
+            h[(size_t)i * NCF_ADAM_HROW] = rho * ((double)w->steps[i].step / pow((double)w->steps[i].inv_b2, n + 1) +
+                                                  h[(size_t)(i + 1) * NCF_ADAM_HROW]);
     }
     return 0;
 }
@@ -213,24 +215,25 @@ static inline __attribute__((always_inline)) float plan_xmax(double u)
 /* One row's plan from step `from` to step `through`. */
 static inline void plan_row(const ncf_adam_window *win, int64_t from, int64_t through, ncf_adam_plan *P)
 {
-    const size_t H = (size_t)(win->count + 1);
     const int64_t k = through - from;
     P->from = from;
     P->k = k > 0 ? k : 0;
     if (k <= 0) return;
     const size_t a = (size_t)(from - win->base), b = (size_t)(through - win->base);
+    const double *ha = win->h + a * NCF_ADAM_HROW, *hb = win->h + b * NCF_ADAM_HROW;
+    const double *pk = win->pw + (size_t)k * NCF_ADAM_PWROW;
     double A[4];
-    for (int q = 0; q < 4; q++)
-        A[q] = win->h[(size_t)q * H + a] - win->pw[(size_t)q * H + (size_t)k] * win->h[(size_t)q * H + b];
+    for (int q = 0; q < 4; q++) A[q] = ha[q] - pk[q] * hb[q];
     /* c = 0 (from = 0: no update yet, so m = 0): no movement */
     const double c = P->c0 = ncf_adam_window_inv_b2_(win, from);
     plan_series(c, A[0], A[1], A[2], A[3], &P->B[0], &P->B[1], &P->B[2], &P->B[3]);
     P->kk = k < win->exact_cap ? k : win->exact_cap; /* the rest only decays m, v */
-    P->xmax = plan_xmax(c * win->pw[6 * H + (size_t)P->kk] * win->rinv[a + (size_t)P->kk] - 1.0);
-    P->b1k = (float)win->pw[4 * H + (size_t)k];
-    P->b2k = (float)win->pw[5 * H + (size_t)k];
-    P->b1r = (float)win->pw[4 * H + (size_t)(k - P->kk)];
-    P->b2r = (float)win->pw[5 * H + (size_t)(k - P->kk)];
+    const double *pkk = win->pw + (size_t)P->kk * NCF_ADAM_PWROW, *pr = win->pw + (size_t)(k - P->kk) * NCF_ADAM_PWROW;
+    P->xmax = plan_xmax(c * pkk[6] * win->rinv[a + (size_t)P->kk] - 1.0);
+    P->b1k = (float)pk[4];
+    P->b2k = (float)pk[5];
+    P->b1r = (float)pr[4];
+    P->b2r = (float)pr[5];
 }
 
 void ncf_adam_plan_rows_(const ncf_adam_window *win, const int64_t *from, int n, int64_t through, ncf_adam_plan *plan)
@@ -247,31 +250,41 @@ void ncf_adam_plan_one_(const ncf_adam_window *win, int64_t from, int64_t throug
  * kmax - 1 from step `from`, in one loop over the window's rows
  * (vectorised: the operations of plan_row, elementwise, so the same bits),
  * where kk = k (gaps up to exact_cap); at gap 0, none (B 0, beta^k 1). */
+#define AHEAD_BLOCK 32
 NCF_MULTIVERSION
 static void ahead_table(const ncf_adam_window *win, int64_t from, ncf_adam_ahead *T)
 {
-    const size_t H = (size_t)(win->count + 1), a = (size_t)(from - win->base);
+    const size_t a = (size_t)(from - win->base);
     int64_t kmax = NCF_ADAM_AHEAD;
     if (kmax > win->exact_cap + 1) kmax = win->exact_cap + 1;
     if (kmax > win->count - (int64_t)a + 1) kmax = win->count - (int64_t)a + 1;
     T->from = from, T->base = win->base, T->count = win->count;
     T->kmax = kmax > 1 ? (int)kmax : 1;
     const double c = ncf_adam_window_inv_b2_(win, from);
-    const double *h0 = win->h + a, *h1 = h0 + H, *h2 = h1 + H, *h3 = h2 + H;
-    const double ha0 = h0[0], ha1 = h1[0], ha2 = h2[0], ha3 = h3[0];
-    const double *p0 = win->pw, *p1 = p0 + H, *p2 = p1 + H, *p3 = p2 + H, *p4 = p3 + H, *p5 = p4 + H, *p6 = p5 + H;
-    const double *ri = win->rinv + a;
+    const double *h = win->h + a * NCF_ADAM_HROW, *p = win->pw, *ri = win->rinv + a;
+    const double ha0 = h[0], ha1 = h[1], ha2 = h[2], ha3 = h[3];
     float *B0 = T->B[0], *B1 = T->B[1], *B2 = T->B[2], *B3 = T->B[3], *b1k = T->b1k, *b2k = T->b2k;
     uint8_t *closed = T->closed;
     const int kn = T->kmax;
     B0[0] = B1[0] = B2[0] = B3[0] = 0.0f, b1k[0] = b2k[0] = 1.0f, closed[0] = 1;
+    /* u = c_0 / c_k - 1 grows with k (beta2^(-k/2) alone passes RATIO_MAX
+     * at k of about 120), and a gap whose plan is not closed-only is not
+     * taken from the table: the table stops after a block that ends so */
+    for (int k0 = 1; k0 < kn; k0 += AHEAD_BLOCK) {
+        const int k1 = kn - k0 < AHEAD_BLOCK ? kn : k0 + AHEAD_BLOCK;
 #pragma GCC ivdep /* the table's rows do not overlap the window's */
-    for (int k = 1; k < kn; k++) {
-        plan_series(c, ha0 - p0[k] * h0[k], ha1 - p1[k] * h1[k], ha2 - p2[k] * h2[k], ha3 - p3[k] * h3[k], &B0[k],
-                    &B1[k], &B2[k], &B3[k]);
-        closed[k] = !(c * p6[k] * ri[k] - 1.0 > RATIO_MAX); /* plan_xmax's condition */
-        b1k[k] = (float)p4[k];
-        b2k[k] = (float)p5[k];
+        for (int k = k0; k < k1; k++) {
+            const double *hk = h + (size_t)k * NCF_ADAM_HROW, *pk = p + (size_t)k * NCF_ADAM_PWROW;
+            plan_series(c, ha0 - pk[0] * hk[0], ha1 - pk[1] * hk[1], ha2 - pk[2] * hk[2], ha3 - pk[3] * hk[3],
+                        &B0[k], &B1[k], &B2[k], &B3[k]);
+            closed[k] = !(c * pk[6] * ri[k] - 1.0 > RATIO_MAX); /* plan_xmax's condition */
+            b1k[k] = (float)pk[4];
+            b2k[k] = (float)pk[5];
+        }
+        if (!closed[k1 - 1]) {
+            T->kmax = k1;
+            break;
+        }
     }
 }
 
@@ -313,22 +326,21 @@ static inline void catchup_elem(float *p, float *m, float *v, float rd, float ep
     }
 }
 
-/* The catch-up of the row's elements [e0, e0 + len), len <= CATCHUP_SPAN:
- * rd once per element, into a buffer. A span where some element with m
+/* The catch-up of the row's elements [e0, e0 + len), len <= CATCHUP_SPAN,
+ * with each one's rd in a buffer. A span where some element with m
  * != 0 has too large an x goes element by element (those replay step by
  * step); any other span takes the branch-free form. An element gets the
  * same result either way, so the spans do not change any bits. Loops of
  * run-time length over constants in registers, so that gcc vectorises
  * each (a 16-wide body, an 8-wide epilogue: 8-float rows too). */
 #define CATCHUP_SPAN 16
-static inline __attribute__((always_inline)) void catchup_span(float *restrict p, float *restrict pm,
-                                                               float *restrict pv, int len, float eps,
-                                                               const ncf_adam_plan *P, const ncf_adam_window *win)
+static inline __attribute__((always_inline)) void catchup_span_rd(float *restrict p, float *restrict pm,
+                                                                  float *restrict pv, const float *restrict rd,
+                                                                  int len, float eps, const ncf_adam_plan *P,
+                                                                  const ncf_adam_window *win)
 {
-    const float xmax = P->xmax, c0 = P->c0;
-    float rd[CATCHUP_SPAN];
+    const float xmax = P->xmax;
     int exact = 0;
-    for (int q = 0; q < len; q++) rd[q] = catchup_rd(pv[q], c0, eps);
     for (int q = 0; q < len; q++) exact |= (pm[q] != 0.0f) & (eps * rd[q] > xmax);
     if (exact) {
         for (int q = 0; q < len; q++) catchup_elem(p + q, pm + q, pv + q, rd[q], eps, P, win);
@@ -336,6 +348,16 @@ static inline __attribute__((always_inline)) void catchup_span(float *restrict p
     }
     const float B0 = P->B[0], B1 = P->B[1], B2 = P->B[2], B3 = P->B[3], b1k = P->b1k, b2k = P->b2k;
     for (int q = 0; q < len; q++) catchup_closed(p + q, pm + q, pv + q, rd[q], eps, B0, B1, B2, B3, b1k, b2k);
+}
+
+/* The same, rd computed here. */
+static inline __attribute__((always_inline)) void catchup_span(float *restrict p, float *restrict pm,
+                                                               float *restrict pv, int len, float eps,
+                                                               const ncf_adam_plan *P, const ncf_adam_window *win)
+{
+    float rd[CATCHUP_SPAN];
+    for (int q = 0; q < len; q++) rd[q] = catchup_rd(pv[q], P->c0, eps);
+    catchup_span_rd(p, pm, pv, rd, len, eps, P, win);
 }
 
 NCF_MULTIVERSION
@@ -387,10 +409,20 @@ void ncf_adam_rows_ahead_(float *restrict w, const float *restrict g, size_t g_s
         } else if (plan[i].xmax >= CLOSED_ONLY) {
             const ncf_adam_plan *P = &plan[i];
             B0 = P->B[0], B1 = P->B[1], B2 = P->B[2], B3 = P->B[3], b1k = P->b1k, b2k = P->b2k;
-        } else { /* the step, then the catch-up with its checks */
-            for (int e = 0; e < dim; e++) ADAM_ELEM(pw[e], pm[e], pv[e], pg[e]);
-            for (int e = 0; e < dim; e += CATCHUP_SPAN)
-                catchup_span(pw + e, pm + e, pv + e, dim - e < CATCHUP_SPAN ? dim - e : CATCHUP_SPAN, eps, &plan[i], win);
+        } else { /* span by span, the step (ADAM_ELEM's operations), then the catch-up with its checks from the
+                    step's denominator (gaps of more than about 120 steps come here: beta2^(-k/2) alone makes u > 1/16) */
+            for (int e = 0; e < dim; e += CATCHUP_SPAN) {
+                const int len = dim - e < CATCHUP_SPAN ? dim - e : CATCHUP_SPAN;
+                float rd[CATCHUP_SPAN];
+                for (int q = 0; q < len; q++) {
+                    const float mk = b1 * pm[e + q] + c1 * pg[e + q], vk = b2 * pv[e + q] + c2 * pg[e + q] * pg[e + q];
+                    const float d = adam_denominator(vk, inv_b2, eps);
+                    pm[e + q] = mk, pv[e + q] = vk;
+                    pw[e + q] -= step * mk / d;
+                    rd[q] = 1.0f / d;
+                }
+                catchup_span_rd(pw + e, pm + e, pv + e, rd, len, eps, &plan[i], win);
+            }
             continue;
         }
         /* the step, then the closed form from its denominator (the plan's

@@ -55,13 +55,16 @@ void ncf_adam_catchup_(float *restrict p, float *restrict m, float *restrict v, 
  * (ncf_adam_catchup_), for at most exact_cap steps (then m and v only
  * decay). A window covers steps base+1 .. base+count (one epoch); all
  * rows are brought up to date at its end. */
+#define NCF_ADAM_HROW 4
+#define NCF_ADAM_PWROW 8
 typedef struct ncf_adam_window {
     int64_t base, count;
     ncf_adam_step *steps; /* steps[i]: the constants of step base + 1 + i */
     float inv_b2_base;    /* inv_b2 of step base (0 when base is 0: no row was updated then) */
-    double *h;            /* h[n * (count + 1) + i] = H_(n+1)[base + i], n = 0..3 */
-    double *pw;           /* pw[n * (count + 1) + k]: rho_(n+1)^k (n = 0..3), beta1^k (4), beta2^k (5),
-                             beta2^(-k/2) (6) */
+    double *h;            /* h[i * NCF_ADAM_HROW + n] = H_(n+1)[base + i], n = 0..3: a row's plan reads
+                             two steps' sums, each in half a cache line */
+    double *pw;           /* pw[k * NCF_ADAM_PWROW + n]: rho_(n+1)^k (n = 0..3), beta1^k (4), beta2^k (5),
+                             beta2^(-k/2) (6): a gap's powers in one line */
     double *rinv;         /* rinv[i] = 1 / inv_b2 of step base + i (0 for step 0) */
     float beta1, beta2, eps;
     int64_t exact_cap;    /* step-by-step replays stop after this many steps: beta1^cap < 1e-12, so
