@@ -44,6 +44,7 @@ void engine_free(engine *t)
     for (int k = 0; k < 2; k++) free(t->synced[k]);
     ncf_adam_window_free_(&t->win);
     ncf_free_aligned_(t->claim);
+    ncf_free_aligned_(t->rclaim);
     ncf_free_aligned_(t->barrier);
 }
 
@@ -232,6 +233,11 @@ static ncf_status optimizer_init(engine *t, const ncf_dataset *ds)
         if (state >= 1 && !(t->tab_m[k] = table_alloc(tb))) return NCF_ERR_NOMEM;
         if (state == 2 && !(t->tab_v[k] = table_alloc(tb))) return NCF_ERR_NOMEM;
     }
+    size_t user_state = 0; /* bytes */
+    for (int k = 0; k < NCF_TABLES; k++)
+        if (m->tab[k].w && !ncf_table_is_item_(k))
+            user_state += (size_t)state * (size_t)m->tab[k].rows * (size_t)m->tab[k].stride * sizeof(float);
+    t->prefetch_user_state = user_state > ((size_t)16 << 20);
     for (int side = 0; side < 2; side++) {
         const size_t rows = (size_t)(side ? ds->n_items : ds->n_users) + 1;
         if (state >= 1 && !(t->synced[side] = calloc(rows, sizeof *t->synced[side]))) return NCF_ERR_NOMEM;
@@ -244,10 +250,16 @@ static ncf_status team_init(engine *t)
 {
     const ncf_train_config *c = t->c;
     t->claim = ncf_alloc_aligned_((size_t)t->T * sizeof *t->claim);
+    t->rclaim = ncf_alloc_aligned_((size_t)t->T * sizeof *t->rclaim);
     t->barrier = ncf_alloc_aligned_(sizeof *t->barrier);
     t->w = ncf_alloc_aligned_((size_t)t->T * sizeof *t->w); /* zeroed */
-    if (!t->claim || !t->barrier || !t->w) return NCF_ERR_NOMEM;
-    for (int k = 0; k < t->T; k++) atomic_init(&t->claim[k].next, 0);
+    if (!t->claim || !t->rclaim || !t->barrier || !t->w) return NCF_ERR_NOMEM;
+    for (int k = 0; k < t->T; k++) {
+        atomic_init(&t->claim[k].next, 0);
+        atomic_init(&t->rclaim[k].ready, -1);
+        atomic_init(&t->rclaim[k].next, 0);
+        atomic_init(&t->rclaim[k].done, 0);
+    }
     atomic_init(&t->barrier->arrived, 0);
     atomic_init(&t->barrier->sense, 0);
 #ifdef _OPENMP

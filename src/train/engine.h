@@ -34,6 +34,16 @@ typedef struct group_claim {
     _Alignas(64) atomic_int next;
 } group_claim;
 
+/* A thread's rows of a step, shared out in chunks (rows.c): the step they
+ * are for once listed (ready, released after the lists), how many chunks
+ * of users then of items, the next unclaimed one and how many are done;
+ * alone on its cache line. */
+typedef struct rows_claim {
+    _Alignas(64) atomic_llong ready;
+    int chunks[2];
+    atomic_int next, done;
+} rows_claim;
+
 /* The step's two barriers: sense-reversing, spinning, then yielding.
  * libgomp's barrier costs a futex call per barrier even when nobody sleeps
  * (in this VM a system call is a hypervisor exit); this one costs the two
@@ -70,6 +80,7 @@ typedef struct engine {
     float *group_grad;      /* G x group_stride: each group's dense gradient */
     double *group_loss;     /* G x PAD_DOUBLES: each group's loss, on its own cache line */
     group_claim *claim;     /* per thread: the next of its groups to compute, by it or another thread */
+    rows_claim *rclaim;     /* per thread: its listed rows, updated by it or another thread */
     team_barrier *barrier;  /* the step's barriers */
     int spin_barrier;       /* use it (T <= processors), else OpenMP's */
     int steal;              /* threads may compute each other's groups */
@@ -77,6 +88,8 @@ typedef struct engine {
     int *dense_first;          /* T + 1: thread t updates chunks [dense_first[t], dense_first[t + 1]) */
     float *dense_grad, *dense_m, *dense_v;
     float *tab_m[NCF_TABLES], *tab_v[NCF_TABLES];
+    int prefetch_user_state;     /* the user tables' optimizer state is far larger than the caches: the groups
+                                    ask for their users' rows of it (rows_prefetch_user_state) */
     float *tab_grad[NCF_TABLES]; /* the reference sweep only: whole gradient tables */
     size_t row_stride;           /* floats between a worker's row gradient sums: a side's width, whole lines */
     int64_t *synced[2];          /* dense modes: step each row is current through, per side */

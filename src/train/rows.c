@@ -52,28 +52,109 @@ void rows_update_listed(engine *t, int side, int tid, int64_t gstep, const ncf_a
     }
 }
 
-/* The look-ahead (rows.h) of the rows of a side that thread tid listed
- * this step: gap[q] (and plan[q]) bring touched[q] from this step (gstep +
- * 1) to the step before the next that reads it (gap 0: not now), and
- * synced says so. */
-static void plan_ahead(engine *t, int side, int tid, const ncf_sample *s, int64_t gstep, int64_t cap)
+/* Where a side's rows start in a worker's gap and plan arrays: the two
+ * sides' chunks may be updated at once. */
+static inline size_t ahead_side_at(const engine *t, int side) { return side ? (size_t)t->c->batch : 0; }
+
+/* The look-ahead (rows.h) of the rows [i0, i1) of a side that thread
+ * `owner` listed this step: its gap[q] (and plan[q]) bring touched[q]
+ * from this step (gstep + 1) to the step before the next that reads it
+ * (gap 0: not now), and synced says so. tab: the calling thread's table. */
+static void plan_ahead(engine *t, int side, int owner, int i0, int i1, ncf_adam_ahead *tab, const ncf_sample *s,
+                       int64_t gstep, int64_t cap)
 {
-    worker *w = &t->w[tid];
+    worker *w = &t->w[owner];
     const int64_t mark = gstep + 1, first = s - t->samples; /* the batch's first sample in the epoch */
     const int32_t *touched = w->touched[side], *at = w->touched_at[side];
     int64_t *synced = t->synced[side];
-    const int n = w->n_touched[side];
+    int32_t *gap = w->gap + ahead_side_at(t, side);
+    ncf_adam_plan *plan = w->plan + ahead_side_at(t, side);
     const ahead_store o = ahead_store_of(t);
     const unsigned far = ahead_far(t, side);
-    ncf_adam_ahead_at_(&t->win, mark, w->ahead);
-    for (int q = 0; q < n; q++) {
+    ncf_adam_ahead_at_(&t->win, mark, tab);
+    for (int q = i0; q < i1; q++) {
         const unsigned d = ahead_value_in(o, far, side, at[q] & 1, first + (at[q] >> 1)) & AHEAD_FAR;
         int64_t to = d == AHEAD_NONE ? cap : d == AHEAD_FAR ? mark : gstep + (int64_t)d; /* the steps done before
                                                                                              that read */
         to = to < cap ? to : cap;
         to = to > mark ? to : mark;
         synced[touched[q]] = to;
-        w->gap[q] = ncf_adam_ahead_gap_(&t->win, w->ahead, to, &w->plan[q]);
+        gap[q] = ncf_adam_ahead_gap_(&t->win, tab, to, &plan[q]);
+    }
+}
+
+/* Rows [i0, i1) of a side that thread `owner` listed, on thread tid: Adam's
+ * step on every table of the side, with the look-ahead's catch-up in the
+ * same pass where there is one (else, dense, marked current). */
+static void update_listed_range(engine *t, int side, int owner, int i0, int i1, int tid, const ncf_sample *s,
+                                int64_t gstep, int64_t cap, const ncf_adam_step *as)
+{
+    worker *w = &t->w[owner];
+    if (t->look_ahead) plan_ahead(t, side, owner, i0, i1, t->w[tid].ahead, s, gstep, cap);
+    const int32_t *rows = w->touched[side] + i0;
+    const float *sums = w->row_grad[side] + (size_t)i0 * t->row_stride;
+    for (int tb = 0; tb < NCF_TABLES; tb++) {
+        ncf_table *tab = &t->m->tab[tb];
+        if (!tab->w || ncf_table_is_item_(tb) != side) continue;
+        const float *g = sums + ncf_table_col_(t->m, tb);
+        if (t->look_ahead)
+            ncf_adam_rows_ahead_(tab->w, g, t->row_stride, t->tab_m[tb], t->tab_v[tb], (size_t)tab->stride, tab->dim,
+                                 rows, i1 - i0, as, t->w[tid].ahead, w->gap + ahead_side_at(t, side) + i0,
+                                 w->plan + ahead_side_at(t, side) + i0, &t->win);
+        else
+            ncf_adam_rows_(tab->w, g, t->row_stride, t->tab_m[tb], t->tab_v[tb], (size_t)tab->stride, tab->dim, rows,
+                           i1 - i0, as);
+    }
+    if (t->deferred && !t->look_ahead)
+        for (int q = 0; q < i1 - i0; q++) t->synced[side][rows[q]] = gstep + 1;
+}
+
+/* Listed rows a chunk: the rows phase's work shared out (a thread that
+ * finishes its own takes the others' chunks, so that a vCPU slowed by
+ * the host does not hold up the step; which thread updates a row changes
+ * no result). */
+#define ROWS_CHUNK 32
+
+/* Thread owner's chunk c: users first, then items. */
+static void update_chunk(engine *t, int owner, int c, int tid, const ncf_sample *s, int64_t gstep, int64_t cap,
+                         const ncf_adam_step *as)
+{
+    const int side = c >= t->rclaim[owner].chunks[0];
+    const int i0 = (c - (side ? t->rclaim[owner].chunks[0] : 0)) * ROWS_CHUNK, n = t->w[owner].n_touched[side];
+    update_listed_range(t, side, owner, i0, i0 + ROWS_CHUNK < n ? i0 + ROWS_CHUNK : n, tid, s, gstep, cap, as);
+}
+
+/* The rows phase shared out: publishes thread tid's lists, updates the
+ * chunks it can claim (its own, then the others' that are listed), and
+ * returns once every chunk of its own is done (its rows are read before
+ * the next barrier). */
+static void update_shared(engine *t, int tid, const ncf_sample *s, int64_t gstep, int64_t cap,
+                          const ncf_adam_step *as)
+{
+    const long long mark = gstep + 1;
+    rows_claim *mine = &t->rclaim[tid];
+    int total = 0;
+    for (int side = 0; side < 2; side++)
+        total += mine->chunks[side] = (t->w[tid].n_touched[side] + ROWS_CHUNK - 1) / ROWS_CHUNK;
+    atomic_store_explicit(&mine->next, 0, memory_order_relaxed);
+    atomic_store_explicit(&mine->done, 0, memory_order_relaxed);
+    atomic_store_explicit(&mine->ready, mark, memory_order_release); /* publishes the lists and the counts */
+    for (int k = 0; k < t->T; k++) {
+        const int owner = (tid + k) % t->T;
+        rows_claim *r = &t->rclaim[owner];
+        if (k > 0 && atomic_load_explicit(&r->ready, memory_order_acquire) != mark) continue; /* not listed yet */
+        const int chunks = r->chunks[0] + r->chunks[1];
+        for (;;) {
+            const int c = atomic_fetch_add_explicit(&r->next, 1, memory_order_relaxed);
+            if (c >= chunks) break;
+            update_chunk(t, owner, c, tid, s, gstep, cap, as);
+            atomic_fetch_add_explicit(&r->done, 1, memory_order_release);
+        }
+    }
+    while (atomic_load_explicit(&mine->done, memory_order_acquire) < total) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
     }
 }
 
@@ -84,28 +165,20 @@ static void plan_ahead(engine *t, int side, int tid, const ncf_sample *s, int64_
 void rows_update(engine *t, const ncf_sample *s, const int32_t *items, int n_items, int tid, int64_t gstep,
                  int64_t cap, const ncf_adam_step *as)
 {
-    for (int side = 0; side < 2; side++) {
-        if (side) {
-            int32_t lo, hi;
-            engine_owned_rows(t, side, tid, &lo, &hi);
-            rows_sum(t, side, tid, s, items, n_items, lo, hi);
-            rows_clear_places(t, side, tid, 0, t->w[tid].n_touched[side], lo);
+    int32_t lo, hi;
+    engine_owned_rows(t, 1, tid, &lo, &hi);
+    rows_sum(t, 1, tid, s, items, n_items, lo, hi);
+    rows_clear_places(t, 1, tid, 0, t->w[tid].n_touched[1], lo);
+    if (t->c->optimizer == NCF_OPT_ADAM && t->mode != NCF_ADAM_DENSE_SWEEP) {
+        if (t->T > 1) {
+            update_shared(t, tid, s, gstep, cap, as);
+        } else {
+            for (int side = 0; side < 2; side++)
+                update_listed_range(t, side, tid, 0, t->w[tid].n_touched[side], tid, s, gstep, cap, as);
         }
-        if (!t->look_ahead) {
-            rows_update_listed(t, side, tid, gstep, as);
-            continue;
-        }
-        plan_ahead(t, side, tid, s, gstep, cap);
-        const worker *w = &t->w[tid];
-        const float *sums = w->row_grad[side];
-        for (int tb = 0; tb < NCF_TABLES; tb++) {
-            ncf_table *tab = &t->m->tab[tb];
-            if (tab->w && ncf_table_is_item_(tb) == side)
-                ncf_adam_rows_ahead_(tab->w, sums + ncf_table_col_(t->m, tb), t->row_stride, t->tab_m[tb], t->tab_v[tb],
-                                     (size_t)tab->stride, tab->dim, w->touched[side], w->n_touched[side], as, w->ahead,
-                                     w->gap, w->plan, &t->win);
-        }
+        return;
     }
+    for (int side = 0; side < 2; side++) rows_update_listed(t, side, tid, gstep, as);
 }
 
 /* A row's place in the backward pass of the look-ahead: the earliest step

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "core/core.h"
 #include "train/engine.h"
 
 /* Brings rows[i] of every table of a side from step from[i] to step
@@ -19,6 +20,10 @@ void rows_catch_up_list(engine *t, int side, const int32_t *rows, const int64_t 
 /* After the gradients are in: sums the item gradients of the samples at
  * items[0 .. n_items) into thread tid's item rows and updates every row it
  * listed (step gstep + 1; as: Adam's constants, NULL for the others).
+ * With Adam (not the reference sweep) and more than one thread, the
+ * threads share the rows out in chunks, each its own first (rows.c); a
+ * thread returns once all of its rows are done. Called by every thread of
+ * the team at each step.
  *
  * The look-ahead (dense Adam in one process: t->look_ahead): each updated row
  * is then caught up at once, while its lines are in cache, through the
@@ -200,6 +205,25 @@ static inline void rows_sum(engine *t, int side, int tid, const ncf_sample *s, c
         }
     }
     t->w[tid].n_touched[side] = n_touched;
+}
+
+/* Asks for the optimizer state (m, v) of the users of the batch samples
+ * at positions at[0 .. n), for writing: the rows phase updates them, and
+ * where that state is far larger than the caches (t->prefetch_user_state)
+ * fetching it then, all at once, leaves that phase waiting on memory; the
+ * groups' arithmetic hides it. */
+static inline void rows_prefetch_user_state(const engine *t, const ncf_sample *s, const int32_t *at, int n)
+{
+    for (int tb = 0; tb < NCF_TABLES; tb++) {
+        const ncf_table *tab = &t->m->tab[tb];
+        if (!tab->w || ncf_table_is_item_(tb) || !t->tab_m[tb]) continue;
+        const size_t bytes = (size_t)tab->dim * sizeof(float);
+        for (int j = 0; j < n; j++) {
+            const size_t o = (size_t)s[at[j]].user * (size_t)tab->stride;
+            ncf_prefetch_lines_(t->tab_m[tb] + o, bytes, 1);
+            if (t->tab_v[tb]) ncf_prefetch_lines_(t->tab_v[tb] + o, bytes, 1);
+        }
+    }
 }
 
 /* Clears the places rows_sum gave the rows touched[from .. to) of a side,

@@ -191,6 +191,7 @@ static void compute_group(engine *t, const ncf_sample *s, int g, int tid, int64_
         if (t->sh) a.sample_base = shard_group_base(t, g, gstep); /* the epoch's numbering is shard-major */
         loss += ncf_model_chunk_grad_(m, s, e - b, &a, t->w[tid].ws, dg, t->emb_grad + (size_t)b * t->slot);
         rows_sum(t, 0, tid, s, at + b, e - b, ulo, uhi);
+        if (t->prefetch_user_state) rows_prefetch_user_state(t, s, at + b, e - b);
     }
     rows_clear_places(t, 0, tid, listed, t->w[tid].n_touched[0], ulo);
     t->group_loss[(size_t)g * PAD_DOUBLES] = loss;

@@ -14,9 +14,9 @@ int worker_init(worker *w, const worker_sizes *z)
     w->slot_of = malloc(B * sizeof *w->slot_of);
     w->from = malloc(B * 2 * sizeof *w->from);
     w->catch_rows = malloc(B * 2 * sizeof *w->catch_rows);
-    w->plan = malloc(B * 2 * sizeof *w->plan);
+    w->plan = malloc(B * 3 * sizeof *w->plan); /* look-ahead: users at 0, items (two a sample, pairwise) at B */
     w->ahead = calloc(1, sizeof *w->ahead);
-    w->gap = malloc(B * 2 * sizeof *w->gap);
+    w->gap = malloc(B * 3 * sizeof *w->gap);
     if (!w->at || !w->item_at || !w->group_end || !w->slot_of || !w->from || !w->catch_rows || !w->plan || !w->ahead ||
         !w->gap)
         return -1;
