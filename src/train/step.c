@@ -12,8 +12,9 @@
  *   2. each thread reduces its chunks of the dense gradient over groups in
  *      group order and updates them; item rows are owned by thread
  *      (contiguous ranges of rows) and summed in sample order, each thread
- *      walking a list of the batch's samples with its items; then each
- *      thread updates the rows it owns
+ *      walking a list of the batch's samples with its items; then the
+ *      threads update the rows they listed, in chunks each thread may
+ *      take from another once its own are done (rows.c)
  *      (dense Adam: rows the batch does not touch get their zero-gradient
  *      steps right after their last update, through the step before their
  *      next read (the look-ahead, rows.h), or when next read, which is
@@ -247,8 +248,9 @@ ncf_status engine_begin_epoch(engine *t, int epoch, int64_t done)
 
 /* engine.h. Two barriers a step: after the catch-up (every row and weight current)
  * and after the groups (every gradient in). Each thread updates the dense
- * slice and the embedding rows it owns, and catches up its own rows for
- * the next step, so nothing else needs to wait. */
+ * slice it owns and the embedding rows it listed (sharing out their
+ * chunks: rows_update waits for its own), and catches up its own item
+ * rows for the next step, so nothing else needs to wait. */
 int64_t engine_run(engine *t, int epoch, int64_t from, const atomic_int *halt, double *loss_sum)
 {
     const ncf_train_config *c = t->c;
