@@ -4,6 +4,7 @@
  * the end of an epoch, and dense Adam's look-ahead (each epoch's backward
  * pass, the catch-up right after the update, the resume after a stop).
  * The per-sample parts are inline in rows.h. */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,9 +152,10 @@ static void update_shared(engine *t, int tid, const ncf_sample *s, int64_t gstep
             atomic_fetch_add_explicit(&r->done, 1, memory_order_release);
         }
     }
-    while (atomic_load_explicit(&mine->done, memory_order_acquire) < total) {
+    for (long polls = 0; atomic_load_explicit(&mine->done, memory_order_acquire) < total; polls++) {
+        if (polls >= 20000) sched_yield(); /* the thread on a chunk of ours was descheduled (more threads than CPUs) */
 #if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
+        else __builtin_ia32_pause();
 #endif
     }
 }
