@@ -1,5 +1,6 @@
 /* optim.c — the optimizer kernels and the gradient-buffer sum (see
- * optim.h). Both Adam kernels go through ADAM_ELEM, so a deferred
+ * optim.h). The Adam kernels compute ADAM_ELEM's operations (the fused
+ * look-ahead kernel writes them out to keep the denominator), so a deferred
  * zero-gradient step computes exactly the operations of an immediate one.
  * Loops over a row run to a run-time length: gcc then vectorises them with
  * a 16-wide body and an 8-wide epilogue, where constant 8-element blocks

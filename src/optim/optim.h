@@ -99,9 +99,11 @@ typedef struct ncf_adam_plan {
 void ncf_adam_plan_rows_(const ncf_adam_window *win, const int64_t *from, int n, int64_t through, ncf_adam_plan *plan);
 /* The look-ahead's catch-ups (right after a row's update, so all from the
  * step just done, each to its own step): the plans of the gaps below kmax
- * that take the closed form whatever the elements, for one step, computed
- * in one vectorised pass when the step changes (a step's rows share most
- * gaps), as a table the row kernel reads by gap. Zeroed at first. */
+ * for one step, computed in one vectorised pass when the step changes (a
+ * step's rows share most gaps), as a table the row kernel reads by gap;
+ * those that take the closed form whatever the elements are marked closed,
+ * the others are planned per row. Keyed by the step and the window's base
+ * and count (a window's base only grows). Zeroed at first. */
 #define NCF_ADAM_AHEAD 256
 typedef struct ncf_adam_ahead {
     int64_t from, base, count; /* the step and the window it is for */
@@ -143,7 +145,9 @@ void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restric
 /* ncf_adam_rows_ with each row then caught up as gap[i] says (from this
  * step; ncf_adam_ahead_gap_ gave it, with plan[i] where it is -1), in one
  * pass over the row: the bits of ncf_adam_rows_ followed by
- * ncf_adam_catchup_rows_ (but for a weight of -0, which may become +0). */
+ * ncf_adam_catchup_rows_ (gap 0 goes through the closed form with B = 0,
+ * which leaves the step's p, m, v as they are while m rd is finite, as it
+ * is: rd <= 1 / eps). */
 void ncf_adam_rows_ahead_(float *restrict w, const float *restrict g, size_t g_stride, float *restrict m,
                           float *restrict v, size_t stride, int dim, const int32_t *rows, int n, const ncf_adam_step *s,
                           const ncf_adam_ahead *tab, const int32_t *gap, const ncf_adam_plan *plan,

@@ -53,9 +53,10 @@ void rows_update_listed(engine *t, int side, int tid, int64_t gstep, const ncf_a
     }
 }
 
-/* Where a side's rows start in a worker's gap and plan arrays: the two
- * sides' chunks may be updated at once. */
-static inline size_t ahead_side_at(const engine *t, int side) { return side ? (size_t)t->c->batch : 0; }
+/* Where a side's rows start in a worker's gap and plan arrays (3
+ * max_batch: a step lists at most max_batch users, twice that many items
+ * with a pairwise loss): the two sides' chunks may be updated at once. */
+static inline size_t ahead_side_at(const engine *t, int side) { return side ? (size_t)t->max_batch : 0; }
 
 /* The look-ahead (rows.h) of the rows [i0, i1) of a side that thread
  * `owner` listed this step: its gap[q] (and plan[q]) bring touched[q]
@@ -163,7 +164,8 @@ static void update_shared(engine *t, int tid, const ncf_sample *s, int64_t gstep
 /* After the gradients are in: sums the item gradients of the samples
  * list_items gave (items, n_items) into the item rows this thread owns (the
  * user rows were summed as their groups were computed) and updates every
- * row it listed, with the look-ahead in one pass where there is one. */
+ * row it listed, with the look-ahead in one pass where there is one: with
+ * Adam on more than one thread, shared out in chunks (update_shared). */
 void rows_update(engine *t, const ncf_sample *s, const int32_t *items, int n_items, int tid, int64_t gstep,
                  int64_t cap, const ncf_adam_step *as)
 {

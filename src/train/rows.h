@@ -1,7 +1,8 @@
 /* rows.h — the embedding rows' state during training (rows.c): per-thread
  * gradient sums of the rows a step touches, their updates, and the dense
  * modes' catch-up of untouched rows through the synced counters. Called
- * from the step (step.c) on the thread that owns the rows. */
+ * from the step (step.c): sums and catch-ups on the thread that owns the
+ * rows, updates on whichever thread takes their chunk (rows_update). */
 #ifndef NCF_TRAIN_ROWS_H
 #define NCF_TRAIN_ROWS_H
 

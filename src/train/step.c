@@ -7,8 +7,8 @@
  *      embedding gradients (in slots ordered by group, so each thread
  *      writes a range of its own), and sums the user gradients
  *      per user row, in a per-thread buffer that stays in cache (a user's
- *      rows stay on one core for the step; dense modes catch them up there
- *      first);
+ *      rows are read and summed on one core; dense modes catch them up
+ *      there first);
  *   2. each thread reduces its chunks of the dense gradient over groups in
  *      group order and updates them; item rows are owned by thread
  *      (contiguous ranges of rows) and summed in sample order, each thread

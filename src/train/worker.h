@@ -1,4 +1,6 @@
-/* worker.h — what one thread of the training team owns (worker.c): its
+/* worker.h — what one thread of the training team owns (worker.c; in the
+ * rows phase another thread may fill gap and plan for a chunk of its rows
+ * it takes, rows.c): its
  * copies of the step's group list, its lists of touched rows and their
  * gradient sums, its catch-up lists and its forward/backward workspace.
  * Nothing here is read by another thread. */
@@ -27,9 +29,10 @@ typedef struct worker {
     int32_t *item_at;       /* batch positions of the samples whose items it owns (T > 1) */
     int32_t *catch_rows;    /* rows to catch up */
     int64_t *from;          /* their catch-up start steps */
-    ncf_adam_plan *plan;    /* their Adam catch-up constants */
+    ncf_adam_plan *plan;    /* their Adam catch-up constants (look-ahead: users' at 0, items' at batch) */
     ncf_adam_ahead *ahead;  /* look-ahead: the step's plans of small gaps (ncf_adam_ahead_at_) */
-    int32_t *gap;           /* look-ahead: each touched row's gap in it, or -1 (its plan in plan) */
+    int32_t *gap;           /* look-ahead: each touched row's gap in it, or -1 (its plan in plan); users' at 0,
+                               items' (up to 2 batch, pairwise) at batch */
     float *ws;              /* the model's forward/backward workspace */
 } worker;
 
