@@ -252,6 +252,14 @@ void ncf_adam_plan_one_(const ncf_adam_window *win, int64_t from, int64_t throug
  * (vectorised: the operations of plan_row, elementwise, so the same bits),
  * where kk = k (gaps up to exact_cap); at gap 0, none (B 0, beta^k 1). */
 #define AHEAD_BLOCK 32
+/* "No dependence between this loop's iterations": gcc's and clang's words */
+#if defined(__clang__)
+#define IVDEP _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#define IVDEP _Pragma("GCC ivdep")
+#else
+#define IVDEP
+#endif
 NCF_MULTIVERSION
 static void ahead_table(const ncf_adam_window *win, int64_t from, ncf_adam_ahead *T)
 {
@@ -273,7 +281,7 @@ static void ahead_table(const ncf_adam_window *win, int64_t from, ncf_adam_ahead
      * taken from the table: the table stops after a block that ends so */
     for (int k0 = 1; k0 < kn; k0 += AHEAD_BLOCK) {
         const int k1 = kn - k0 < AHEAD_BLOCK ? kn : k0 + AHEAD_BLOCK;
-#pragma GCC ivdep /* the table's rows do not overlap the window's */
+        IVDEP /* the table's rows do not overlap the window's */
         for (int k = k0; k < k1; k++) {
             const double *hk = h + (size_t)k * NCF_ADAM_HROW, *pk = p + (size_t)k * NCF_ADAM_PWROW;
             plan_series(c, ha0 - pk[0] * hk[0], ha1 - pk[1] * hk[1], ha2 - pk[2] * hk[2], ha3 - pk[3] * hk[3],
