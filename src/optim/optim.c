@@ -252,10 +252,9 @@ void ncf_adam_plan_one_(const ncf_adam_window *win, int64_t from, int64_t throug
  * (vectorised: the operations of plan_row, elementwise, so the same bits),
  * where kk = k (gaps up to exact_cap); at gap 0, none (B 0, beta^k 1). */
 #define AHEAD_BLOCK 32
-/* "No dependence between this loop's iterations": gcc's and clang's words */
-#if defined(__clang__)
-#define IVDEP _Pragma("clang loop vectorize(assume_safety)")
-#elif defined(__GNUC__)
+/* "No dependence between this loop's iterations", for gcc (clang's
+ * equivalent is an error under -Werror where it cannot vectorise, as at -O1) */
+#if defined(__GNUC__) && !defined(__clang__)
 #define IVDEP _Pragma("GCC ivdep")
 #else
 #define IVDEP
