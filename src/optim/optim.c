@@ -1,6 +1,5 @@
 /* optim.c — the optimizer kernels and the gradient-buffer sum (see
- * optim.h). The Adam kernels compute ADAM_ELEM's operations (the fused
- * look-ahead kernel writes them out to keep the denominator), so a deferred
+ * optim.h). Every Adam kernel goes through ADAM_STEP, so a deferred
  * zero-gradient step computes exactly the operations of an immediate one.
  * Loops over a row run to a run-time length: gcc then vectorises them with
  * a 16-wide body and an 8-wide epilogue, where constant 8-element blocks
@@ -31,14 +30,22 @@ static inline __attribute__((always_inline)) float adam_denominator(float v, flo
     return sqrtf(v) * c + eps;
 }
 
-/* One Adam step of one element; every kernel uses exactly this. */
-#define ADAM_ELEM(P, M, V, G)                                   \
-    do {                                                        \
-        const float mk_ = b1 * (M) + c1 * (G);                  \
-        const float vk_ = b2 * (V) + c2 * (G) * (G);            \
-        (M) = mk_;                                              \
-        (V) = vk_;                                              \
-        (P) -= step * mk_ / adam_denominator(vk_, inv_b2, eps); \
+/* One Adam step of one element, its denominator left in D (the fused
+ * look-ahead kernel's catch-up goes on from it); every kernel uses exactly
+ * this. */
+#define ADAM_STEP(P, M, V, G, D)                         \
+    do {                                                 \
+        const float mk_ = b1 * (M) + c1 * (G);           \
+        const float vk_ = b2 * (V) + c2 * (G) * (G);     \
+        (M) = mk_;                                       \
+        (V) = vk_;                                       \
+        (D) = adam_denominator(vk_, inv_b2, eps);        \
+        (P) -= step * mk_ / (D);                         \
+    } while (0)
+#define ADAM_ELEM(P, M, V, G)             \
+    do {                                  \
+        float d_;                         \
+        ADAM_STEP((P), (M), (V), (G), d_); \
     } while (0)
 
 #define ADAM_CONSTANTS(S)                                                              \
@@ -242,11 +249,6 @@ void ncf_adam_plan_rows_(const ncf_adam_window *win, const int64_t *from, int n,
     for (int i = 0; i < n; i++) plan_row(win, from[i], through, &plan[i]);
 }
 
-void ncf_adam_plan_one_(const ncf_adam_window *win, int64_t from, int64_t through, ncf_adam_plan *plan)
-{
-    plan_row(win, from, through, plan);
-}
-
 /* The table of one step (optim.h): plan_row's values for every gap 1 ..
  * kmax - 1 from step `from`, in one loop over the window's rows
  * (vectorised: the operations of plan_row, elementwise, so the same bits),
@@ -417,16 +419,14 @@ void ncf_adam_rows_ahead_(float *restrict w, const float *restrict g, size_t g_s
         } else if (plan[i].xmax >= CLOSED_ONLY) {
             const ncf_adam_plan *P = &plan[i];
             B0 = P->B[0], B1 = P->B[1], B2 = P->B[2], B3 = P->B[3], b1k = P->b1k, b2k = P->b2k;
-        } else { /* span by span, the step (ADAM_ELEM's operations), then the catch-up with its checks from the
+        } else { /* span by span, the step, then the catch-up with its checks from the
                     step's denominator (gaps of more than about 120 steps come here: beta2^(-k/2) alone makes u > 1/16) */
             for (int e = 0; e < dim; e += CATCHUP_SPAN) {
                 const int len = dim - e < CATCHUP_SPAN ? dim - e : CATCHUP_SPAN;
                 float rd[CATCHUP_SPAN];
                 for (int q = 0; q < len; q++) {
-                    const float mk = b1 * pm[e + q] + c1 * pg[e + q], vk = b2 * pv[e + q] + c2 * pg[e + q] * pg[e + q];
-                    const float d = adam_denominator(vk, inv_b2, eps);
-                    pm[e + q] = mk, pv[e + q] = vk;
-                    pw[e + q] -= step * mk / d;
+                    float d;
+                    ADAM_STEP(pw[e + q], pm[e + q], pv[e + q], pg[e + q], d);
                     rd[q] = 1.0f / d;
                 }
                 catchup_span_rd(pw + e, pm + e, pv + e, rd, len, eps, &plan[i], win);
@@ -437,11 +437,9 @@ void ncf_adam_rows_ahead_(float *restrict w, const float *restrict g, size_t g_s
          * c0 is this step's inv_b2): what the two kernels one after the
          * other compute, without a second square root or pass */
         for (int e = 0; e < dim; e++) {
-            float mk = b1 * pm[e] + c1 * pg[e], vk = b2 * pv[e] + c2 * pg[e] * pg[e], p = pw[e];
-            const float d = adam_denominator(vk, inv_b2, eps);
-            p -= step * mk / d;
-            catchup_closed(&p, &mk, &vk, 1.0f / d, eps, B0, B1, B2, B3, b1k, b2k);
-            pw[e] = p, pm[e] = mk, pv[e] = vk;
+            float d;
+            ADAM_STEP(pw[e], pm[e], pv[e], pg[e], d);
+            catchup_closed(&pw[e], &pm[e], &pv[e], 1.0f / d, eps, B0, B1, B2, B3, b1k, b2k);
         }
     }
 }

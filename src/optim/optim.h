@@ -86,7 +86,7 @@ static inline float ncf_adam_window_inv_b2_(const ncf_adam_window *w, int64_t t)
 
 /* One row's catch-up from step `from` to step `through`: what every
  * table of the row's side needs (ncf_adam_plan_rows_ or
- * ncf_adam_plan_one_ fills it). */
+ * ncf_adam_ahead_gap_ fills it). */
 typedef struct ncf_adam_plan {
     float B[4];      /* the movement's series in x (above) */
     float c0;        /* inv_b2 of step from */
@@ -114,8 +114,6 @@ typedef struct ncf_adam_ahead {
 
 /* Brings the table to step `from` of the window. */
 void ncf_adam_ahead_at_(const ncf_adam_window *win, int64_t from, ncf_adam_ahead *tab);
-/* One row's plan from `from` to `through` (what ncf_adam_plan_rows_ gives). */
-void ncf_adam_plan_one_(const ncf_adam_window *win, int64_t from, int64_t through, ncf_adam_plan *plan);
 /* The gap ncf_adam_rows_ahead_ takes for a row caught up from the table's
  * step to `through` (k = through - from >= 0): k where the table has its
  * plan (k = 0: no catch-up), else -1 with the plan in *plan. A row gets
@@ -125,7 +123,7 @@ static inline int32_t ncf_adam_ahead_gap_(const ncf_adam_window *win, const ncf_
 {
     const int64_t k = through - tab->from;
     if (k < tab->kmax && tab->closed[k]) return (int32_t)k;
-    ncf_adam_plan_one_(win, tab->from, through, plan);
+    ncf_adam_plan_rows_(win, &tab->from, 1, through, plan);
     return -1;
 }
 
