@@ -226,17 +226,15 @@ static ncf_status optimizer_init(engine *t, const ncf_dataset *ds)
     t->look_ahead = t->deferred && adam && c->shards == 0 && engine_steps(t) < INT32_MAX;
     if (state >= 1 && !(t->dense_m = ncf_alloc_aligned_(m->n_dense * sizeof(float)))) return NCF_ERR_NOMEM;
     if (state == 2 && !(t->dense_v = ncf_alloc_aligned_(m->n_dense * sizeof(float)))) return NCF_ERR_NOMEM;
+    size_t user_state = 0; /* bytes of the user tables' optimizer state */
     for (int k = 0; k < NCF_TABLES; k++) {
         const ncf_table *tb = &m->tab[k];
         if (!tb->w) continue;
         if (t->mode == NCF_ADAM_DENSE_SWEEP && !(t->tab_grad[k] = table_alloc(tb))) return NCF_ERR_NOMEM;
         if (state >= 1 && !(t->tab_m[k] = table_alloc(tb))) return NCF_ERR_NOMEM;
         if (state == 2 && !(t->tab_v[k] = table_alloc(tb))) return NCF_ERR_NOMEM;
+        if (!ncf_table_is_item_(k)) user_state += (size_t)state * (size_t)tb->rows * (size_t)tb->stride * sizeof(float);
     }
-    size_t user_state = 0; /* bytes */
-    for (int k = 0; k < NCF_TABLES; k++)
-        if (m->tab[k].w && !ncf_table_is_item_(k))
-            user_state += (size_t)state * (size_t)m->tab[k].rows * (size_t)m->tab[k].stride * sizeof(float);
     t->prefetch_user_state = user_state > ((size_t)16 << 20);
     for (int side = 0; side < 2; side++) {
         const size_t rows = (size_t)(side ? ds->n_items : ds->n_users) + 1;

@@ -13,17 +13,18 @@
 
 unsigned ncf_rows_far_for_tests_ = 0;
 
-/* Updates the rows of table tb listed this step by thread tid with their
- * gradient sums. */
-static void update_rows(engine *t, int tb, int tid, int32_t lo, int32_t hi, const ncf_adam_step *as)
+/* Updates the rows [i0, i1) of table tb that thread `owner` listed this
+ * step with their gradient sums (the reference sweep: the whole list, and
+ * the owned range [lo, hi) with it). */
+static void update_rows(engine *t, int tb, int owner, int i0, int i1, int32_t lo, int32_t hi, const ncf_adam_step *as)
 {
     ncf_table *tab = &t->m->tab[tb];
     const int dim = tab->dim;
     const size_t stride = (size_t)tab->stride, rs = t->row_stride;
     const int side = ncf_table_is_item_(tb);
-    const int32_t *touched = t->w[tid].touched[side];
-    const int n_touched = t->w[tid].n_touched[side];
-    const float *sums = t->w[tid].row_grad[side] + ncf_table_col_(t->m, tb);
+    const int32_t *touched = t->w[owner].touched[side] + i0;
+    const int n_touched = i1 - i0;
+    const float *sums = t->w[owner].row_grad[side] + (size_t)i0 * rs + ncf_table_col_(t->m, tb);
     if (t->c->optimizer != NCF_OPT_ADAM) {
         ncf_opt1_rows_(&t->opt1, tab->w, sums, rs, t->tab_m[tb], stride, dim, touched, n_touched);
     } else if (t->mode != NCF_ADAM_DENSE_SWEEP) {
@@ -40,17 +41,24 @@ static void update_rows(engine *t, int tb, int tid, int32_t lo, int32_t hi, cons
     }
 }
 
+/* update_rows on every table of a side; in dense modes the rows are then
+ * current through this step (gstep + 1). */
+static void update_listed(engine *t, int side, int owner, int i0, int i1, int32_t lo, int32_t hi, int64_t gstep,
+                          const ncf_adam_step *as)
+{
+    for (int tb = 0; tb < NCF_TABLES; tb++)
+        if (t->m->tab[tb].w && ncf_table_is_item_(tb) == side) update_rows(t, tb, owner, i0, i1, lo, hi, as);
+    if (t->deferred) {
+        const int32_t *touched = t->w[owner].touched[side];
+        for (int q = i0; q < i1; q++) t->synced[side][touched[q]] = gstep + 1;
+    }
+}
+
 void rows_update_listed(engine *t, int side, int tid, int64_t gstep, const ncf_adam_step *as)
 {
-    const int64_t mark = gstep + 1; /* this step's number */
     int32_t lo, hi;
     engine_owned_rows(t, side, tid, &lo, &hi);
-    for (int tb = 0; tb < NCF_TABLES; tb++)
-        if (t->m->tab[tb].w && ncf_table_is_item_(tb) == side) update_rows(t, tb, tid, lo, hi, as);
-    if (t->deferred) { /* the listed rows are current through this step */
-        const int32_t *touched = t->w[tid].touched[side];
-        for (int q = 0; q < t->w[tid].n_touched[side]; q++) t->synced[side][touched[q]] = mark;
-    }
+    update_listed(t, side, tid, 0, t->w[tid].n_touched[side], lo, hi, gstep, as);
 }
 
 /* Where a side's rows start in a worker's gap and plan arrays (3
@@ -85,30 +93,27 @@ static void plan_ahead(engine *t, int side, int owner, int i0, int i1, ncf_adam_
     }
 }
 
-/* Rows [i0, i1) of a side that thread `owner` listed, on thread tid: Adam's
- * step on every table of the side, with the look-ahead's catch-up in the
- * same pass where there is one (else, dense, marked current). */
+/* Rows [i0, i1) of a side that thread `owner` listed, on thread tid (Adam,
+ * not the reference sweep): the step on every table of the side, with the
+ * look-ahead's catch-up in the same pass where there is one, else as
+ * update_listed. */
 static void update_listed_range(engine *t, int side, int owner, int i0, int i1, int tid, const ncf_sample *s,
                                 int64_t gstep, int64_t cap, const ncf_adam_step *as)
 {
+    if (!t->look_ahead) {
+        update_listed(t, side, owner, i0, i1, 0, 0, gstep, as); /* no sweep here: no owned range needed */
+        return;
+    }
     worker *w = &t->w[owner];
-    if (t->look_ahead) plan_ahead(t, side, owner, i0, i1, t->w[tid].ahead, s, gstep, cap);
-    const int32_t *rows = w->touched[side] + i0;
+    plan_ahead(t, side, owner, i0, i1, t->w[tid].ahead, s, gstep, cap);
     const float *sums = w->row_grad[side] + (size_t)i0 * t->row_stride;
     for (int tb = 0; tb < NCF_TABLES; tb++) {
         ncf_table *tab = &t->m->tab[tb];
-        if (!tab->w || ncf_table_is_item_(tb) != side) continue;
-        const float *g = sums + ncf_table_col_(t->m, tb);
-        if (t->look_ahead)
-            ncf_adam_rows_ahead_(tab->w, g, t->row_stride, t->tab_m[tb], t->tab_v[tb], (size_t)tab->stride, tab->dim,
-                                 rows, i1 - i0, as, t->w[tid].ahead, w->gap + ahead_side_at(t, side) + i0,
-                                 w->plan + ahead_side_at(t, side) + i0, &t->win);
-        else
-            ncf_adam_rows_(tab->w, g, t->row_stride, t->tab_m[tb], t->tab_v[tb], (size_t)tab->stride, tab->dim, rows,
-                           i1 - i0, as);
+        if (tab->w && ncf_table_is_item_(tb) == side)
+            ncf_adam_rows_ahead_(tab->w, sums + ncf_table_col_(t->m, tb), t->row_stride, t->tab_m[tb], t->tab_v[tb],
+                                 (size_t)tab->stride, tab->dim, w->touched[side] + i0, i1 - i0, as, t->w[tid].ahead,
+                                 w->gap + ahead_side_at(t, side) + i0, w->plan + ahead_side_at(t, side) + i0, &t->win);
     }
-    if (t->deferred && !t->look_ahead)
-        for (int q = 0; q < i1 - i0; q++) t->synced[side][rows[q]] = gstep + 1;
 }
 
 /* Listed rows a chunk: the rows phase's work shared out (a thread that

@@ -3,7 +3,9 @@
  * it takes, rows.c): its
  * copies of the step's group list, its lists of touched rows and their
  * gradient sums, its catch-up lists and its forward/backward workspace.
- * Nothing here is read by another thread. */
+ * Nothing here is read by another thread but, in the rows phase, the
+ * touched lists, their sums, gap and plan of a chunk another thread
+ * takes. */
 #ifndef NCF_TRAIN_WORKER_H
 #define NCF_TRAIN_WORKER_H
 
