@@ -396,11 +396,14 @@ void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restric
     }
 }
 
-NCF_MULTIVERSION
-void ncf_adam_rows_ahead_(float *restrict w, const float *restrict g, size_t g_stride, float *restrict m,
-                          float *restrict v, size_t stride, int dim, const int32_t *rows, int n, const ncf_adam_step *s,
-                          const ncf_adam_ahead *tab, const int32_t *gap, const ncf_adam_plan *plan,
-                          const ncf_adam_window *win)
+/* ncf_adam_rows_ahead_'s body, inlined for a few row lengths given as
+ * constants (below). */
+static inline __attribute__((always_inline)) void rows_ahead(float *restrict w, const float *restrict g,
+                                                             size_t g_stride, float *restrict m, float *restrict v,
+                                                             size_t stride, int dim, const int32_t *rows, int n,
+                                                             const ncf_adam_step *s, const ncf_adam_ahead *tab,
+                                                             const int32_t *gap, const ncf_adam_plan *plan,
+                                                             const ncf_adam_window *win)
 {
     ADAM_CONSTANTS(s);
     for (int i = 0; i < n; i++) {
@@ -441,6 +444,27 @@ void ncf_adam_rows_ahead_(float *restrict w, const float *restrict g, size_t g_s
             ADAM_STEP(pw[e], pm[e], pv[e], pg[e], d);
             catchup_closed(&pw[e], &pm[e], &pv[e], 1.0f / d, eps, B0, B1, B2, B3, b1k, b2k);
         }
+    }
+}
+
+/* The common row lengths (factors, and half the first MLP layer) as
+ * constants: gcc then takes a row in one to four whole vectors with no
+ * loop control, where a run-time length costs each row a vectorised
+ * loop's set-up and epilogue (most of what this kernel cost beyond the
+ * step itself on NeuMF's rows of 8 and 32 floats; docs/performance.md).
+ * The same operations in the same order, so the same bits. */
+NCF_MULTIVERSION
+void ncf_adam_rows_ahead_(float *restrict w, const float *restrict g, size_t g_stride, float *restrict m,
+                          float *restrict v, size_t stride, int dim, const int32_t *rows, int n, const ncf_adam_step *s,
+                          const ncf_adam_ahead *tab, const int32_t *gap, const ncf_adam_plan *plan,
+                          const ncf_adam_window *win)
+{
+    switch (dim) {
+    case 8: rows_ahead(w, g, g_stride, m, v, stride, 8, rows, n, s, tab, gap, plan, win); break;
+    case 16: rows_ahead(w, g, g_stride, m, v, stride, 16, rows, n, s, tab, gap, plan, win); break;
+    case 32: rows_ahead(w, g, g_stride, m, v, stride, 32, rows, n, s, tab, gap, plan, win); break;
+    case 64: rows_ahead(w, g, g_stride, m, v, stride, 64, rows, n, s, tab, gap, plan, win); break;
+    default: rows_ahead(w, g, g_stride, m, v, stride, dim, rows, n, s, tab, gap, plan, win);
     }
 }
 
