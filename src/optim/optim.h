@@ -85,8 +85,7 @@ static inline float ncf_adam_window_inv_b2_(const ncf_adam_window *w, int64_t t)
 }
 
 /* One row's catch-up from step `from` to step `through`: what every
- * table of the row's side needs (ncf_adam_plan_rows_ or
- * ncf_adam_ahead_gap_ fills it). */
+ * table of the row's side needs (ncf_adam_plan_rows_ fills it). */
 typedef struct ncf_adam_plan {
     float B[4];      /* the movement's series in x (above) */
     float c0;        /* inv_b2 of step from */
@@ -116,15 +115,14 @@ typedef struct ncf_adam_ahead {
 void ncf_adam_ahead_at_(const ncf_adam_window *win, int64_t from, ncf_adam_ahead *tab);
 /* The gap ncf_adam_rows_ahead_ takes for a row caught up from the table's
  * step to `through` (k = through - from >= 0): k where the table has its
- * plan (k = 0: no catch-up), else -1 with the plan in *plan. A row gets
- * the same plan, so the same bits, either way. */
-static inline int32_t ncf_adam_ahead_gap_(const ncf_adam_window *win, const ncf_adam_ahead *tab, int64_t through,
-                                          ncf_adam_plan *plan)
+ * plan (k = 0: no catch-up), else -1, and the caller plans the row
+ * (ncf_adam_plan_rows_ from tab->from: the same plan, so the same bits).
+ * No branch and no call: a loop over a step's rows keeps its registers. */
+static inline int32_t ncf_adam_ahead_gap_(const ncf_adam_ahead *tab, int64_t through)
 {
     const int64_t k = through - tab->from;
-    if (k < tab->kmax && tab->closed[k]) return (int32_t)k;
-    ncf_adam_plan_rows_(win, &tab->from, 1, through, plan);
-    return -1;
+    const int in = k < tab->kmax;
+    return (in & tab->closed[in ? k : 0]) ? (int32_t)k : -1;
 }
 
 /* Row-list forms for embedding tables (row r at w + r * stride, dim
@@ -141,7 +139,7 @@ void ncf_adam_rows_(float *restrict w, const float *restrict g, size_t g_stride,
 void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restrict v, size_t stride, int dim,
                             const int32_t *rows, const ncf_adam_plan *plan, int n, const ncf_adam_window *win);
 /* ncf_adam_rows_ with each row then caught up as gap[i] says (from this
- * step; ncf_adam_ahead_gap_ gave it, with plan[i] where it is -1), in one
+ * step; ncf_adam_ahead_gap_ gave it, plan[i] the plan where it is -1), in one
  * pass over the row: the bits of ncf_adam_rows_ followed by
  * ncf_adam_catchup_rows_ (gap 0 goes through the closed form with B = 0,
  * which leaves the step's p, m, v as they are while m rd is finite, as it

@@ -70,42 +70,45 @@ static inline size_t ahead_side_at(const engine *t, int side) { return side ? (s
  * `owner` listed this step: its gap[q] (and plan[q]) bring touched[q]
  * from this step (gstep + 1) to the step before the next that reads it
  * (gap 0: not now), and synced says so. tab: the calling thread's table. */
-static void plan_ahead(engine *t, int side, int owner, int i0, int i1, ncf_adam_ahead *tab, const ncf_sample *s,
-                       int64_t gstep, int64_t cap)
+static void plan_ahead(engine *t, int side, int owner, int i0, int i1, ncf_adam_ahead *tab, int64_t gstep,
+                       int64_t cap)
 {
     worker *w = &t->w[owner];
-    const int64_t mark = gstep + 1, first = s - t->samples; /* the batch's first sample in the epoch */
-    const int32_t *touched = w->touched[side], *at = w->touched_at[side];
+    const int64_t mark = gstep + 1;
+    const int32_t *touched = w->touched[side];
+    const uint16_t *next = w->touched_next[side];
     int64_t *synced = t->synced[side];
     int32_t *gap = w->gap + ahead_side_at(t, side);
     ncf_adam_plan *plan = w->plan + ahead_side_at(t, side);
-    const ahead_store o = ahead_store_of(t);
-    const unsigned far = ahead_far(t, side);
     ncf_adam_ahead_at_(&t->win, mark, tab);
+    int untabled = 0;
     for (int q = i0; q < i1; q++) {
-        const unsigned d = ahead_value_in(o, far, side, at[q] & 1, first + (at[q] >> 1)) & AHEAD_FAR;
+        const unsigned d = next[q];
         int64_t to = d == AHEAD_NONE ? cap : d == AHEAD_FAR ? mark : gstep + (int64_t)d; /* the steps done before
                                                                                              that read */
         to = to < cap ? to : cap;
         to = to > mark ? to : mark;
         synced[touched[q]] = to;
-        gap[q] = ncf_adam_ahead_gap_(&t->win, tab, to, &plan[q]);
+        gap[q] = ncf_adam_ahead_gap_(tab, to);
+        untabled |= gap[q] < 0;
     }
+    if (untabled) /* the gaps the table does not have, planned row by row */
+        for (int q = i0; q < i1; q++)
+            if (gap[q] < 0) ncf_adam_plan_rows_(&t->win, &tab->from, 1, synced[touched[q]], &plan[q]);
 }
 
 /* Rows [i0, i1) of a side that thread `owner` listed, on thread tid (Adam,
  * not the reference sweep): the step on every table of the side, with the
  * look-ahead's catch-up in the same pass where there is one, else as
  * update_listed. */
-static void update_listed_range(engine *t, int side, int owner, int i0, int i1, int tid, const ncf_sample *s,
-                                int64_t gstep, int64_t cap, const ncf_adam_step *as)
+static void update_listed_range(engine *t, int side, int owner, int i0, int i1, int tid, int64_t gstep, int64_t cap, const ncf_adam_step *as)
 {
     if (!t->look_ahead) {
         update_listed(t, side, owner, i0, i1, 0, 0, gstep, as); /* no sweep here: no owned range needed */
         return;
     }
     worker *w = &t->w[owner];
-    plan_ahead(t, side, owner, i0, i1, t->w[tid].ahead, s, gstep, cap);
+    plan_ahead(t, side, owner, i0, i1, t->w[tid].ahead, gstep, cap);
     const float *sums = w->row_grad[side] + (size_t)i0 * t->row_stride;
     for (int tb = 0; tb < NCF_TABLES; tb++) {
         ncf_table *tab = &t->m->tab[tb];
@@ -123,20 +126,19 @@ static void update_listed_range(engine *t, int side, int owner, int i0, int i1, 
 #define ROWS_CHUNK 32
 
 /* Thread owner's chunk c: users first, then items. */
-static void update_chunk(engine *t, int owner, int c, int tid, const ncf_sample *s, int64_t gstep, int64_t cap,
+static void update_chunk(engine *t, int owner, int c, int tid, int64_t gstep, int64_t cap,
                          const ncf_adam_step *as)
 {
     const int side = c >= t->rclaim[owner].chunks[0];
     const int i0 = (c - (side ? t->rclaim[owner].chunks[0] : 0)) * ROWS_CHUNK, n = t->w[owner].n_touched[side];
-    update_listed_range(t, side, owner, i0, i0 + ROWS_CHUNK < n ? i0 + ROWS_CHUNK : n, tid, s, gstep, cap, as);
+    update_listed_range(t, side, owner, i0, i0 + ROWS_CHUNK < n ? i0 + ROWS_CHUNK : n, tid, gstep, cap, as);
 }
 
 /* The rows phase shared out: publishes thread tid's lists, updates the
  * chunks it can claim (its own, then the others' that are listed), and
  * returns once every chunk of its own is done (its rows are read before
  * the next barrier). */
-static void update_shared(engine *t, int tid, const ncf_sample *s, int64_t gstep, int64_t cap,
-                          const ncf_adam_step *as)
+static void update_shared(engine *t, int tid, int64_t gstep, int64_t cap, const ncf_adam_step *as)
 {
     const long long mark = gstep + 1;
     rows_claim *mine = &t->rclaim[tid];
@@ -154,7 +156,7 @@ static void update_shared(engine *t, int tid, const ncf_sample *s, int64_t gstep
         for (;;) {
             const int c = atomic_fetch_add_explicit(&r->next, 1, memory_order_relaxed);
             if (c >= chunks) break;
-            update_chunk(t, owner, c, tid, s, gstep, cap, as);
+            update_chunk(t, owner, c, tid, gstep, cap, as);
             atomic_fetch_add_explicit(&r->done, 1, memory_order_release);
         }
     }
@@ -180,10 +182,10 @@ void rows_update(engine *t, const ncf_sample *s, const int32_t *items, int n_ite
     rows_clear_places(t, 1, tid, 0, t->w[tid].n_touched[1], lo);
     if (t->c->optimizer == NCF_OPT_ADAM && t->mode != NCF_ADAM_DENSE_SWEEP) {
         if (t->T > 1) {
-            update_shared(t, tid, s, gstep, cap, as);
+            update_shared(t, tid, gstep, cap, as);
         } else {
             for (int side = 0; side < 2; side++)
-                update_listed_range(t, side, tid, 0, t->w[tid].n_touched[side], tid, s, gstep, cap, as);
+                update_listed_range(t, side, tid, 0, t->w[tid].n_touched[side], tid, gstep, cap, as);
         }
         return;
     }

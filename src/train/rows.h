@@ -177,8 +177,12 @@ static inline void rows_sum(engine *t, int side, int tid, const ncf_sample *s, c
     const size_t width = ncf_side_width_(t->m), item_at = ncf_slot_item_(t->m), rs = t->row_stride;
     int32_t *place = t->w[tid].row_pos[side];
     const int32_t *slot_of = t->w[tid].slot_of;
-    int32_t *touched = t->w[tid].touched[side], *touched_at = t->w[tid].touched_at[side];
+    int32_t *touched = t->w[tid].touched[side];
+    uint16_t *touched_next = t->w[tid].touched_next[side];
     const int ahead = t->look_ahead;
+    const ahead_store o = ahead_store_of(t);
+    const unsigned far = ahead_far(t, side);
+    const int64_t batch0 = s - t->samples; /* the batch's first sample in the epoch */
     float *sums = t->w[tid].row_grad[side];
     int n_touched = t->w[tid].n_touched[side];
     for (int j = 0; j < n; j++) {
@@ -196,7 +200,8 @@ static inline void rows_sum(engine *t, int side, int tid, const ncf_sample *s, c
             const int first = place[r - lo] < 0;
             const int32_t pos = first ? n_touched : place[r - lo];
             touched[n_touched] = r; /* kept only the first time */
-            if (ahead) touched_at[n_touched] = 2 * k + q;
+            if (ahead) /* read here, where the sample's line is at hand */
+                touched_next[n_touched] = (uint16_t)(ahead_value_in(o, far, side, q, batch0 + k) & AHEAD_FAR);
             n_touched += first;
             place[r - lo] = pos;
             const float *restrict src =

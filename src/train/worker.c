@@ -24,10 +24,10 @@ int worker_init(worker *w, const worker_sizes *z)
         /* a step touches at most one row per sample, two for item pairs */
         const size_t rows = B * (side && z->pairwise ? 2 : 1);
         w->touched[side] = malloc(rows * sizeof(int32_t));
-        w->touched_at[side] = malloc(rows * sizeof(int32_t));
+        w->touched_next[side] = malloc(rows * sizeof(uint16_t));
         w->row_grad[side] = ncf_alloc_aligned_(rows * z->row_stride * sizeof(float));
         w->row_pos[side] = malloc((size_t)z->widest[side] * sizeof(int32_t));
-        if (!w->touched[side] || !w->touched_at[side] || !w->row_grad[side] || !w->row_pos[side]) return -1;
+        if (!w->touched[side] || !w->touched_next[side] || !w->row_grad[side] || !w->row_pos[side]) return -1;
         memset(w->row_pos[side], 0xff, (size_t)z->widest[side] * sizeof(int32_t)); /* all -1 */
     }
     w->ws = ncf_alloc_aligned_(z->ws_floats * sizeof(float));
@@ -47,7 +47,7 @@ void worker_free(worker *w)
     free(w->gap);
     for (int side = 0; side < 2; side++) {
         free(w->touched[side]);
-        free(w->touched_at[side]);
+        free(w->touched_next[side]);
         ncf_free_aligned_(w->row_grad[side]);
         free(w->row_pos[side]);
     }

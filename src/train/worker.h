@@ -21,7 +21,8 @@
 typedef struct worker {
     _Alignas(64) int n_touched[2]; /* rows listed this step, per side */
     int32_t *touched[2];    /* the rows listed, in first-touch order */
-    int32_t *touched_at[2]; /* look-ahead only: 2 k + q for each, sample k's row q (0 user or item, 1 item2) */
+    uint16_t *touched_next[2]; /* look-ahead only: for each, when the next step that reads it comes (the
+                                  gap part of its sample's ahead_value, rows.h) */
     float *row_grad[2];     /* their gradient sums, in that order, row_stride floats apart */
     int32_t *row_pos[2];    /* row lo + j's place in touched at [j] (-1: none), over the range
                              * being summed (a group's users, the thread's items) */
