@@ -169,7 +169,8 @@ void rows_ahead_resume(engine *t, int64_t from);
  * the sums are those a zeroed gradient table would hold, bit for bit, kept
  * in a per-thread buffer instead (docs/performance.md says why). The
  * caller clears row_pos when the range is done (rows_clear_places).
- * Position k's gradients are in slot slot_of[k]. */
+ * Position k's gradients are in slot slot_of[k]. With the look-ahead, a
+ * listed row's gap to its next read goes in touched_next. */
 static inline void rows_sum(engine *t, int side, int tid, const ncf_sample *s, const int32_t *at, int n, int32_t lo,
                             int32_t hi)
 {
