@@ -249,8 +249,8 @@ void ncf_adam_plan_rows_(const ncf_adam_window *win, const int64_t *from, int n,
     for (int i = 0; i < n; i++) plan_row(win, from[i], through, &plan[i]);
 }
 
-/* The table of one step (optim.h): plan_row's values for every gap 1 ..
- * kmax - 1 from step `from`, in one loop over the window's rows
+/* The table of one step (optim.h): plan_row's values for the gaps 1 ..
+ * closed - 1 from step `from`, in one loop over the window's rows
  * (vectorised: the operations of plan_row, elementwise, so the same bits),
  * where kk = k (gaps up to exact_cap); at gap 0, none (B 0, beta^k 1). */
 #define AHEAD_BLOCK 32
@@ -269,17 +269,17 @@ static void ahead_table(const ncf_adam_window *win, int64_t from, ncf_adam_ahead
     if (kmax > win->exact_cap + 1) kmax = win->exact_cap + 1;
     if (kmax > win->count - (int64_t)a + 1) kmax = win->count - (int64_t)a + 1;
     T->from = from, T->base = win->base, T->count = win->count;
-    T->kmax = kmax > 1 ? (int)kmax : 1;
+    const int kn = kmax > 1 ? (int)kmax : 1;
+    T->closed = kn;
     const double c = ncf_adam_window_inv_b2_(win, from);
     const double *h = win->h + a * NCF_ADAM_HROW, *p = win->pw, *ri = win->rinv + a;
     const double ha0 = h[0], ha1 = h[1], ha2 = h[2], ha3 = h[3];
     float *B0 = T->B[0], *B1 = T->B[1], *B2 = T->B[2], *B3 = T->B[3], *b1k = T->b1k, *b2k = T->b2k;
-    uint8_t *closed = T->closed;
-    const int kn = T->kmax;
-    B0[0] = B1[0] = B2[0] = B3[0] = 0.0f, b1k[0] = b2k[0] = 1.0f, closed[0] = 1;
+    uint8_t closed[NCF_ADAM_AHEAD];
+    B0[0] = B1[0] = B2[0] = B3[0] = 0.0f, b1k[0] = b2k[0] = 1.0f;
     /* u = c_0 / c_k - 1 grows with k (beta2^(-k/2) alone passes RATIO_MAX
-     * at k of about 120), and a gap whose plan is not closed-only is not
-     * taken from the table: the table stops after a block that ends so */
+     * at k of about 120): the table stops at the first gap whose plan is
+     * not closed-only, a block at a time */
     for (int k0 = 1; k0 < kn; k0 += AHEAD_BLOCK) {
         const int k1 = kn - k0 < AHEAD_BLOCK ? kn : k0 + AHEAD_BLOCK;
         IVDEP /* the table's rows do not overlap the window's */
@@ -291,8 +291,10 @@ static void ahead_table(const ncf_adam_window *win, int64_t from, ncf_adam_ahead
             b1k[k] = (float)pk[4];
             b2k[k] = (float)pk[5];
         }
-        if (!closed[k1 - 1]) {
-            T->kmax = k1;
+        int k = k0;
+        while (k < k1 && closed[k]) k++;
+        if (k < k1) {
+            T->closed = k;
             break;
         }
     }

@@ -97,18 +97,22 @@ typedef struct ncf_adam_plan {
 
 void ncf_adam_plan_rows_(const ncf_adam_window *win, const int64_t *from, int n, int64_t through, ncf_adam_plan *plan);
 /* The look-ahead's catch-ups (right after a row's update, so all from the
- * step just done, each to its own step): the plans of the gaps below kmax
- * for one step, computed in one vectorised pass when the step changes (a
- * step's rows share most gaps), as a table the row kernel reads by gap;
- * those that take the closed form whatever the elements are marked closed,
- * the others are planned per row. Keyed by the step and the window's base
- * and count (a window's base only grows). Zeroed at first. */
+ * step just done, each to its own step): the plans of the small gaps for
+ * one step, computed in one vectorised pass when the step changes (a
+ * step's rows share most gaps), as a table the row kernel reads by gap.
+ * The table holds the gaps below `closed`, whose plans take the closed
+ * form whatever the elements are (xmax CLOSED_ONLY; k = 0: no catch-up);
+ * a longer gap is planned per row. Whether a plan is closed-only turns
+ * once, from yes to no, as the gap grows (u = c_0 / c_k - 1 grows with
+ * k), so one bound says which gaps the table has (were it not so, a
+ * gap past the bound would only be planned per row, to the same plan).
+ * Keyed by the step and the window's base and count (a window's base
+ * only grows). Zeroed at first. */
 #define NCF_ADAM_AHEAD 256
 typedef struct ncf_adam_ahead {
     int64_t from, base, count; /* the step and the window it is for */
-    int kmax;                  /* gaps below it are in the table */
+    int closed;                /* gaps below it are in the table (at least 1: gap 0) */
     float B[4][NCF_ADAM_AHEAD], b1k[NCF_ADAM_AHEAD], b2k[NCF_ADAM_AHEAD]; /* the plan's, at [k] */
-    uint8_t closed[NCF_ADAM_AHEAD]; /* the plan's xmax is CLOSED_ONLY (1 at k = 0: no catch-up) */
 } ncf_adam_ahead;
 
 /* Brings the table to step `from` of the window. */
@@ -117,12 +121,11 @@ void ncf_adam_ahead_at_(const ncf_adam_window *win, int64_t from, ncf_adam_ahead
  * step to `through` (k = through - from >= 0): k where the table has its
  * plan (k = 0: no catch-up), else -1, and the caller plans the row
  * (ncf_adam_plan_rows_ from tab->from: the same plan, so the same bits).
- * No branch and no call: a loop over a step's rows keeps its registers. */
+ * One comparison, no load: a loop over a step's rows need not branch. */
 static inline int32_t ncf_adam_ahead_gap_(const ncf_adam_ahead *tab, int64_t through)
 {
     const int64_t k = through - tab->from;
-    const int in = k < tab->kmax;
-    return (in & tab->closed[in ? k : 0]) ? (int32_t)k : -1;
+    return k < tab->closed ? (int32_t)k : -1;
 }
 
 /* Row-list forms for embedding tables (row r at w + r * stride, dim

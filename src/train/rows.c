@@ -82,10 +82,11 @@ static void plan_ahead(engine *t, int side, int owner, int i0, int i1, ncf_adam_
     ncf_adam_plan *plan = w->plan + ahead_side_at(t, side);
     ncf_adam_ahead_at_(&t->win, mark, tab);
     int untabled = 0;
-    for (int q = i0; q < i1; q++) {
-        const unsigned d = next[q];
-        int64_t to = d == AHEAD_NONE ? cap : d == AHEAD_FAR ? mark : gstep + (int64_t)d; /* the steps done before
-                                                                                             that read */
+    for (int q = i0; q < i1; q++) { /* selects, not branches: gaps come in any order */
+        const int64_t d = next[q];
+        int64_t to = gstep + d; /* the steps done before that read */
+        to = d == AHEAD_NONE ? cap : to;
+        to = d == AHEAD_FAR ? mark : to;
         to = to < cap ? to : cap;
         to = to > mark ? to : mark;
         synced[touched[q]] = to;
