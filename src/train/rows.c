@@ -102,7 +102,8 @@ static void plan_ahead(engine *t, int side, int owner, int i0, int i1, ncf_adam_
  * not the reference sweep): the step on every table of the side, with the
  * look-ahead's catch-up in the same pass where there is one, else as
  * update_listed. */
-static void update_listed_range(engine *t, int side, int owner, int i0, int i1, int tid, int64_t gstep, int64_t cap, const ncf_adam_step *as)
+static void update_listed_range(engine *t, int side, int owner, int i0, int i1, int tid, int64_t gstep, int64_t cap,
+                                const ncf_adam_step *as)
 {
     if (!t->look_ahead) {
         update_listed(t, side, owner, i0, i1, 0, 0, gstep, as); /* no sweep here: no owned range needed */
@@ -127,8 +128,7 @@ static void update_listed_range(engine *t, int side, int owner, int i0, int i1, 
 #define ROWS_CHUNK 32
 
 /* Thread owner's chunk c: users first, then items. */
-static void update_chunk(engine *t, int owner, int c, int tid, int64_t gstep, int64_t cap,
-                         const ncf_adam_step *as)
+static void update_chunk(engine *t, int owner, int c, int tid, int64_t gstep, int64_t cap, const ncf_adam_step *as)
 {
     const int side = c >= t->rclaim[owner].chunks[0];
     const int i0 = (c - (side ? t->rclaim[owner].chunks[0] : 0)) * ROWS_CHUNK, n = t->w[owner].n_touched[side];

@@ -4,8 +4,8 @@
  * copies of the step's group list, its lists of touched rows and their
  * gradient sums, its catch-up lists and its forward/backward workspace.
  * Nothing here is read by another thread but, in the rows phase, the
- * touched lists, their sums, gap and plan of a chunk another thread
- * takes. */
+ * touched lists (with touched_next), their sums, gap and plan of a chunk
+ * another thread takes. */
 #ifndef NCF_TRAIN_WORKER_H
 #define NCF_TRAIN_WORKER_H
 
