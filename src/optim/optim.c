@@ -161,6 +161,7 @@ int ncf_adam_window_build_(ncf_adam_window *w, float lr, float beta1, float beta
                      : n == 4 ? beta1
                      : n == 5 ? beta2
                               : 1.0 / sqrt((double)beta2);
+        if (n == 3) w->replay = !(rho < 1.0); /* rho_4 = beta1 / beta2^2, the largest */
         double *pw = w->pw + n;
         pw[0] = 1.0;
         for (size_t k = 1; k < H; k++) pw[k * NCF_ADAM_PWROW] = pw[(k - 1) * NCF_ADAM_PWROW] * rho;
@@ -242,6 +243,10 @@ static inline void plan_row(const ncf_adam_window *win, int64_t from, int64_t th
     P->b2k = (float)pk[5];
     P->b1r = (float)pr[4];
     P->b2r = (float)pr[5];
+    if (win->replay) { /* the sums above are not to be trusted: every element with m != 0 replays */
+        P->B[0] = P->B[1] = P->B[2] = P->B[3] = 0.0f;
+        P->xmax = -1.0f;
+    }
 }
 
 void ncf_adam_plan_rows_(const ncf_adam_window *win, const int64_t *from, int n, int64_t through, ncf_adam_plan *plan)
@@ -277,6 +282,10 @@ static void ahead_table(const ncf_adam_window *win, int64_t from, ncf_adam_ahead
     float *B0 = T->B[0], *B1 = T->B[1], *B2 = T->B[2], *B3 = T->B[3], *b1k = T->b1k, *b2k = T->b2k;
     uint8_t closed[NCF_ADAM_AHEAD];
     B0[0] = B1[0] = B2[0] = B3[0] = 0.0f, b1k[0] = b2k[0] = 1.0f;
+    if (win->replay) { /* no closed form: only gap 0 (none) from the table */
+        T->closed = 1;
+        return;
+    }
     /* u = c_0 / c_k - 1 grows with k (beta2^(-k/2) alone passes RATIO_MAX
      * at k of about 120): the table stops at the first gap whose plan is
      * not closed-only, a block at a time */

@@ -54,7 +54,14 @@ void ncf_adam_catchup_(float *restrict p, float *restrict m, float *restrict v, 
  * in training, where u_j is far from 1) replay step by step
  * (ncf_adam_catchup_), for at most exact_cap steps (then m and v only
  * decay). A window covers steps base+1 .. base+count (one epoch); all
- * rows are brought up to date at its end. */
+ * rows are brought up to date at its end.
+ *
+ * The future sums converge only while every rho_n < 1, that is beta1 <
+ * beta2^2 (PyTorch's 0.9 / 0.999, and most settings; not 0.9 / 0.9).
+ * Otherwise they grow with the window until A_n is lost to cancellation
+ * or overflow, and the window is built to replay: every plan then has
+ * B = 0 and xmax below any x, so each element with m != 0 replays its
+ * idle steps one by one (exact, and slower by the gap's length). */
 #define NCF_ADAM_HROW 4
 #define NCF_ADAM_PWROW 8
 typedef struct ncf_adam_window {
@@ -69,6 +76,7 @@ typedef struct ncf_adam_window {
     float beta1, beta2, eps;
     int64_t exact_cap;    /* step-by-step replays stop after this many steps: beta1^cap < 1e-12, so
                              later steps move p by less than 1e-12 of the movement; m and v just decay */
+    int replay;           /* beta1 >= beta2^2: no closed form, every catch-up replays (above) */
 } ncf_adam_window;
 
 int ncf_adam_window_build_(ncf_adam_window *w, float lr, float beta1, float beta2, float eps, int64_t base,
