@@ -264,8 +264,8 @@ static void test_deterministic_across_threads(void **state)
 {
     ncf_dataset *ds = synth_dataset(150, 200, 4000, 2);
     const char *paths[] = {"generic", "avx2", "avx512"}, *initial = ncf_kernels();
-    for (int variant = 0; variant < 9; variant++) {
-        g_extra = variant >= 5 ? variant - 4 : 0; /* other optimizers, MF */
+    for (int variant = 0; variant < 10; variant++) {
+        g_extra = variant >= 5 ? variant - 4 : 0; /* other optimizers, MF, betas where dense Adam replays */
         if (variant >= 3 && variant < 5) { /* the default variant again on the other kernel paths */
             if (!ncf_kernels_supported(paths[variant - 2])) continue;
             assert_int_equal(ncf_set_kernels(paths[variant - 2]), NCF_OK);
@@ -430,7 +430,8 @@ static void test_catchup_closed_form(void **state)
 
 /* Dense Adam by deferred catch-up trains like the step-by-step sweep over
  * every row (paper and seed presets, 1 and 2 threads, and betas with no
- * closed form: beta1 >= beta2^2), unlike lazy Adam. */
+ * closed form, beta1 >= beta2^2, where the catch-ups replay), unlike lazy
+ * Adam. */
 static void test_dense_adam_catchup_matches_sweep(void **state)
 {
     ncf_dataset *ds = synth_dataset(150, 200, 4000, 2);
@@ -439,8 +440,9 @@ static void test_dense_adam_catchup_matches_sweep(void **state)
         ncf_preset preset = variant == 1 ? NCF_PRESET_SEED : NCF_PRESET_PAPER;
         size_t n1, n2, n3;
         ncf_train_result r1, r2, r3;
-        char *a = train_and_save(ds, preset, 1 + variant, NCF_ADAM_DENSE, "c1.ncf", &n1, &r1);
-        char *b = train_and_save(ds, preset, 2 - variant, NCF_ADAM_DENSE_SWEEP, "c2.ncf", &n2, &r2);
+        const int threads = variant == 1 ? 2 : 1; /* dense's; the sweep's the other */
+        char *a = train_and_save(ds, preset, threads, NCF_ADAM_DENSE, "c1.ncf", &n1, &r1);
+        char *b = train_and_save(ds, preset, 3 - threads, NCF_ADAM_DENSE_SWEEP, "c2.ncf", &n2, &r2);
         char *c = train_and_save(ds, preset, 1, NCF_ADAM_LAZY, "c3.ncf", &n3, &r3);
         fprintf(stderr, "final loss: dense %.7f, sweep %.7f, lazy %.7f\n", r1.final_loss, r2.final_loss, r3.final_loss);
         assert_true(fabs(r1.final_loss - r2.final_loss) < 2e-5 * r2.final_loss);
@@ -506,12 +508,14 @@ extern unsigned ncf_rows_far_for_tests_; /* train/rows.h */
  * in one piece either way, so the model's bytes must not depend on the
  * limit. 1 turns the look-ahead off (every row caught up when read); 2
  * and 5 mix both paths. NeuMF with BCE (the look-ahead in the samples)
- * and MF with BPR (in arrays), on 1 and 2 threads. */
+ * and MF with BPR (in arrays), on 1 and 2 threads, and NeuMF with betas
+ * where the catch-ups replay. */
 static void test_look_ahead_same_bytes_any_limit(void **state)
 {
     ncf_dataset *ds = synth_dataset(150, 200, 4000, 2);
-    for (int variant = 0; variant < 2; variant++) {
-        g_extra = variant ? 4 : 0;
+    const char *names[] = {"neumf", "mf bpr", "neumf, replays"};
+    for (int variant = 0; variant < 3; variant++) {
+        g_extra = variant == 2 ? 5 : variant ? 4 : 0;
         size_t n0;
         ncf_train_result r0;
         char *want = train_and_save(ds, NCF_PRESET_PAPER, 2, NCF_ADAM_DENSE, "f0.ncf", &n0, &r0);
@@ -523,8 +527,8 @@ static void test_look_ahead_same_bytes_any_limit(void **state)
                 ncf_train_result r;
                 char *got = train_and_save(ds, NCF_PRESET_PAPER, threads, NCF_ADAM_DENSE, "f1.ncf", &n, &r);
                 ncf_rows_far_for_tests_ = 0;
-                fprintf(stderr, "look-ahead limit %u, %s, %d thread(s): %s\n", limits[k], variant ? "mf bpr" : "neumf",
-                        threads, n == n0 && memcmp(got, want, n) == 0 ? "same bytes" : "DIFFERENT");
+                fprintf(stderr, "look-ahead limit %u, %s, %d thread(s): %s\n", limits[k], names[variant], threads,
+                        n == n0 && memcmp(got, want, n) == 0 ? "same bytes" : "DIFFERENT");
                 assert_int_equal(n, n0);
                 assert_memory_equal(got, want, n);
                 free(got);

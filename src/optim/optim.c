@@ -257,7 +257,8 @@ void ncf_adam_plan_rows_(const ncf_adam_window *win, const int64_t *from, int n,
 /* The table of one step (optim.h): plan_row's values for the gaps 1 ..
  * closed - 1 from step `from`, in one loop over the window's rows
  * (vectorised: the operations of plan_row, elementwise, so the same bits),
- * where kk = k (gaps up to exact_cap); at gap 0, none (B 0, beta^k 1). */
+ * where kk = k (gaps up to exact_cap); at gap 0, none (B 0, beta^k 1). A
+ * window that replays (optim.h) has only gap 0 here. */
 #define AHEAD_BLOCK 32
 /* "No dependence between this loop's iterations", for gcc (clang's
  * equivalent is an error under -Werror where it cannot vectorise, as at -O1) */

@@ -61,7 +61,8 @@ void ncf_adam_catchup_(float *restrict p, float *restrict m, float *restrict v, 
  * Otherwise they grow with the window until A_n is lost to cancellation
  * or overflow, and the window is built to replay: every plan then has
  * B = 0 and xmax below any x, so each element with m != 0 replays its
- * idle steps one by one (exact, and slower by the gap's length). */
+ * idle steps one by one, up to exact_cap as above (slower by the gap's
+ * length). */
 #define NCF_ADAM_HROW 4
 #define NCF_ADAM_PWROW 8
 typedef struct ncf_adam_window {
@@ -97,7 +98,7 @@ static inline float ncf_adam_window_inv_b2_(const ncf_adam_window *w, int64_t t)
 typedef struct ncf_adam_plan {
     float B[4];      /* the movement's series in x (above) */
     float c0;        /* inv_b2 of step from */
-    float xmax;      /* x above it: the element replays step by step (2: none can) */
+    float xmax;      /* x above it: the element replays step by step (2: none can; -1: all with m != 0 do) */
     float b1k, b2k;  /* beta1^k, beta2^k */
     float b1r, b2r;  /* beta^(k - kk): the decay after a replay of kk steps */
     int64_t from, k, kk;

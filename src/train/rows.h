@@ -169,8 +169,9 @@ void rows_ahead_resume(engine *t, int64_t from);
  * the sums are those a zeroed gradient table would hold, bit for bit, kept
  * in a per-thread buffer instead (docs/performance.md says why). The
  * caller clears row_pos when the range is done (rows_clear_places).
- * Position k's gradients are in slot slot_of[k]. With the look-ahead, a
- * listed row's gap to its next read goes in touched_next. */
+ * Position k's gradients are in slot slot_of[k]. With the look-ahead (s
+ * then the batch within t->samples), a listed row's gap to its next read,
+ * as its first sample here stores it, goes in touched_next. */
 static inline void rows_sum(engine *t, int side, int tid, const ncf_sample *s, const int32_t *at, int n, int32_t lo,
                             int32_t hi)
 {
@@ -183,7 +184,7 @@ static inline void rows_sum(engine *t, int side, int tid, const ncf_sample *s, c
     const int ahead = t->look_ahead;
     const ahead_store o = ahead_store_of(t);
     const unsigned far = ahead_far(t, side);
-    const int64_t batch0 = s - t->samples; /* the batch's first sample in the epoch */
+    const int64_t batch0 = ahead ? s - t->samples : 0; /* the batch's first sample in the epoch */
     float *sums = t->w[tid].row_grad[side];
     int n_touched = t->w[tid].n_touched[side];
     for (int j = 0; j < n; j++) {
