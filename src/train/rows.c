@@ -67,19 +67,18 @@ void rows_update_listed(engine *t, int side, int tid, int64_t gstep, const ncf_a
 static inline size_t ahead_side_at(const engine *t, int side) { return side ? (size_t)t->max_batch : 0; }
 
 /* The look-ahead (rows.h) of the rows [i0, i1) of a side that thread
- * `owner` listed this step: its gap[q] (and plan[q]) bring touched[q]
- * from this step (gstep + 1) to the step before the next that reads it
- * (gap 0: not now), and synced says so. tab: the calling thread's table. */
-static void plan_ahead(engine *t, int side, int owner, int i0, int i1, ncf_adam_ahead *tab, int64_t gstep,
-                       int64_t cap)
+ * `owner` listed this step: gap[q] (and plan[q]) bring touched[q] from
+ * this step (gstep + 1) to the step before the next that reads it (gap 0:
+ * not now), and synced says so. gap, plan: the side's part of the owner's
+ * arrays; tab: the calling thread's table. */
+static void plan_ahead(engine *t, int side, int owner, int i0, int i1, int32_t *gap, ncf_adam_plan *plan,
+                       ncf_adam_ahead *tab, int64_t gstep, int64_t cap)
 {
-    worker *w = &t->w[owner];
+    const worker *w = &t->w[owner];
     const int64_t mark = gstep + 1;
     const int32_t *touched = w->touched[side];
     const uint16_t *next = w->touched_next[side];
     int64_t *synced = t->synced[side];
-    int32_t *gap = w->gap + ahead_side_at(t, side);
-    ncf_adam_plan *plan = w->plan + ahead_side_at(t, side);
     ncf_adam_ahead_at_(&t->win, mark, tab);
     int untabled = 0;
     for (int q = i0; q < i1; q++) { /* selects, not branches: gaps come in any order */
@@ -110,14 +109,17 @@ static void update_listed_range(engine *t, int side, int owner, int i0, int i1, 
         return;
     }
     worker *w = &t->w[owner];
-    plan_ahead(t, side, owner, i0, i1, t->w[tid].ahead, gstep, cap);
+    int32_t *gap = w->gap + ahead_side_at(t, side);
+    ncf_adam_plan *plan = w->plan + ahead_side_at(t, side);
+    ncf_adam_ahead *ahead = t->w[tid].ahead;
+    plan_ahead(t, side, owner, i0, i1, gap, plan, ahead, gstep, cap);
     const float *sums = w->row_grad[side] + (size_t)i0 * t->row_stride;
     for (int tb = 0; tb < NCF_TABLES; tb++) {
         ncf_table *tab = &t->m->tab[tb];
         if (tab->w && ncf_table_is_item_(tb) == side)
             ncf_adam_rows_ahead_(tab->w, sums + ncf_table_col_(t->m, tb), t->row_stride, t->tab_m[tb], t->tab_v[tb],
-                                 (size_t)tab->stride, tab->dim, w->touched[side] + i0, i1 - i0, as, t->w[tid].ahead,
-                                 w->gap + ahead_side_at(t, side) + i0, w->plan + ahead_side_at(t, side) + i0, &t->win);
+                                 (size_t)tab->stride, tab->dim, w->touched[side] + i0, i1 - i0, as, ahead, gap + i0,
+                                 plan + i0, &t->win);
     }
 }
 
