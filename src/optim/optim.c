@@ -3,7 +3,9 @@
  * zero-gradient step computes exactly the operations of an immediate one.
  * Loops over a row run to a run-time length: gcc then vectorises them with
  * a 16-wide body and an 8-wide epilogue, where constant 8-element blocks
- * had stayed scalar. */
+ * had stayed scalar. The fused look-ahead kernel is the exception: its
+ * longer body does vectorise at constant lengths, and is inlined for the
+ * common ones (ncf_adam_rows_ahead_). */
 #include "optim/optim.h"
 
 #include <math.h>
