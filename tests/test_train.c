@@ -208,7 +208,9 @@ static void test_sampler_shuffle(void **state)
 }
 
 /* Extra settings for train_and_save: 0 none; 1 momentum SGD (dense rows)
- * with a step schedule and layer L2; 2 RMSprop; 3 Adagrad; 4 MF with BPR. */
+ * with a step schedule and layer L2; 2 RMSprop; 3 Adagrad; 4 MF with BPR;
+ * Adam with betas 5 where dense Adam replays, 6 where its steps are
+ * stationary from the first epoch on. */
 static int g_extra = 0;
 
 static char *train_and_save(const ncf_dataset *ds, ncf_preset preset, int threads, ncf_adam_mode mode, const char *name,
@@ -252,6 +254,10 @@ static char *train_and_save(const ncf_dataset *ds, ncf_preset preset, int thread
     } else if (g_extra == 5) { /* beta1 >= beta2^2: dense Adam has no closed form and replays */
         tc.beta1 = 0.95f;
         tc.beta2 = 0.9f;
+    } else if (g_extra == 6) { /* steps stationary from step 152 on (optim.h): the plans of a gap computed once; the
+                                  closed form holds up to gap 1, and many elements replay (exact_cap 40) */
+        tc.beta1 = 0.5f;
+        tc.beta2 = 0.9f;
     }
     assert_int_equal(ncf_train(m, ds, &tc, res, &err), NCF_OK);
     const char *p = tu_path(name);
@@ -264,8 +270,9 @@ static void test_deterministic_across_threads(void **state)
 {
     ncf_dataset *ds = synth_dataset(150, 200, 4000, 2);
     const char *paths[] = {"generic", "avx2", "avx512"}, *initial = ncf_kernels();
-    for (int variant = 0; variant < 10; variant++) {
-        g_extra = variant >= 5 ? variant - 4 : 0; /* other optimizers, MF, betas where dense Adam replays */
+    for (int variant = 0; variant < 11; variant++) {
+        g_extra = variant >= 5 ? variant - 4 : 0; /* other optimizers, MF, betas where dense Adam replays or is
+                                                     soon stationary */
         if (variant >= 3 && variant < 5) { /* the default variant again on the other kernel paths */
             if (!ncf_kernels_supported(paths[variant - 2])) continue;
             assert_int_equal(ncf_set_kernels(paths[variant - 2]), NCF_OK);
@@ -330,6 +337,61 @@ static void test_rows_auto(void **state)
     ncf_dataset_free(ds);
 }
 
+/* A window past the steps' bias corrections (optim.h): stat_from is the
+ * first step whose constants are their limits; its plans (from the table
+ * of gaps) match those from the future sums up to rounding, and k exact
+ * steps, with elements that replay among them. A window that ends before
+ * stat_from has no table. */
+static void test_catchup_stationary(void)
+{
+    ncf_adam_window win;
+    assert_int_equal(ncf_adam_window_build_(&win, 0.001f, 0.9f, 0.999f, 1e-8f, 20000, 3000), 0);
+    ncf_adam_step s;
+    ncf_adam_step_init_(&s, 0.001f, 0.9f, 0.999f, 1e-8f, win.stat_from);
+    assert_true(s.step == 0.001f && s.inv_b2 == 1.0f);
+    ncf_adam_step_init_(&s, 0.001f, 0.9f, 0.999f, 1e-8f, win.stat_from - 1);
+    assert_true(s.step != 0.001f || s.inv_b2 != 1.0f);
+    assert_true(win.stat_from > 15000 && win.stat_from < 17000 && win.stat_n == 3001);
+    ncf_rng r;
+    ncf_rng_seed_(&r, 9, 0, 0);
+    const int ks[] = {1, 3, 40, 121, 122, 200, 999, 2500};
+    for (size_t q = 0; q < sizeof ks / sizeof *ks; q++) {
+        const int64_t from = 20000 + (int64_t)ncf_rng_below_(&r, 3000u - (uint32_t)ks[q]), through = from + ks[q];
+        ncf_adam_plan plan;
+        ncf_adam_plan_rows_(&win, &from, 1, through, &plan);
+        assert_memory_equal(&plan.c, &win.stat[ks[q]], sizeof plan.c);
+        /* the future sums' plan, as for a step before stat_from */
+        const double *ha = win.h + (size_t)(from - win.base) * NCF_ADAM_HROW,
+                     *hb = win.h + (size_t)(through - win.base) * NCF_ADAM_HROW,
+                     *pk = win.pw + (size_t)ks[q] * NCF_ADAM_PWROW;
+        const double A0 = ha[0] - pk[0] * hb[0], A3 = ha[3] - pk[3] * hb[3];
+        assert_true(fabs(plan.c.B[0] - A0) <= 1e-6 * A0);
+        assert_true(fabs((A3 - 3.0 * (ha[2] - pk[2] * hb[2]) + 3.0 * (ha[1] - pk[1] * hb[1]) - A0) - plan.c.B[3]) <=
+                    1e-5 * A0);
+        enum { D = 16 };
+        float a1[D], am[D], av[D], a2[D], bm[D], bv[D], p0[D];
+        for (int e = 0; e < D; e++) {
+            p0[e] = a1[e] = a2[e] = (float)(ncf_rng_uniform_(&r) - 0.5);
+            am[e] = bm[e] = (float)((ncf_rng_uniform_(&r) - 0.5) * 1e-4);
+            av[e] = bv[e] = (float)(1e-8 * (0.5 + ncf_rng_uniform_(&r)) * (e < 4 ? 1e-12 : 1.0)); /* 4 near eps^2 */
+        }
+        ncf_adam_catchup_(a1, am, av, D, ncf_adam_window_step_(&win, from + 1), through - from);
+        int32_t row = 0;
+        ncf_adam_catchup_rows_(a2, bm, bv, D, D, &row, &plan, 1, &win);
+        for (int e = 0; e < D; e++) {
+            double d1 = (double)a1[e] - p0[e], d2 = (double)a2[e] - p0[e];
+            assert_true(fabs(d1 - d2) <= 1e-4 * fabs(d1) + 6e-8 * ks[q] * fabs((double)p0[e]));
+            assert_true(fabs((double)am[e] - (double)bm[e]) <= 1e-5 * fabs((double)am[e]) + 1e-37);
+        }
+    }
+    /* a window that ends before stat_from */
+    ncf_adam_window w0;
+    assert_int_equal(ncf_adam_window_build_(&w0, 0.001f, 0.9f, 0.999f, 1e-8f, 0, 3000), 0);
+    assert_true(w0.stat == NULL && w0.stat_n == 0 && w0.stat_from == INT64_MAX);
+    ncf_adam_window_free_(&w0);
+    ncf_adam_window_free_(&win);
+}
+
 /* The closed-form catch-up of k zero-gradient steps matches k exact steps:
  * typical and tiny second moments (the latter take the exact path where
  * the series would converge slowly: long gaps), zero momentum,
@@ -391,9 +453,9 @@ static void test_catchup_closed_form(void **state)
         int32_t row = 0;
         ncf_adam_plan plan;
         ncf_adam_plan_rows_(&win, &from, 1, through, &plan);
-        assert_true(plan.c0 > 0.0f && plan.c0 == win.inv_b2_base);
+        assert_true(plan.c.c0 > 0.0f && plan.c.c0 == win.inv_b2_base);
         /* one step: the row's closed form without checks; 3000: the elements near eps^2 replay */
-        assert_true(q ? plan.xmax < 0.5f : plan.xmax >= 2.0f);
+        assert_true(q ? plan.c.xmax < 0.5f : plan.c.xmax >= 2.0f);
         ncf_adam_catchup_rows_(a2, bm, bv, 16, 16, &row, &plan, 1, &win);
         for (int e = 0; e < 16; e++) {
             double d1 = (double)a1[e] - p0[e], d2 = (double)a2[e] - p0[e];
@@ -426,17 +488,19 @@ static void test_catchup_closed_form(void **state)
     ncf_adam_catchup_rows_(p, mz, vz, 8, 8, &row, &plan, 1, &win);
     assert_true(p[0] == 0.5f && p[1] == -0.25f && p[7] == 0.6f);
     ncf_adam_window_free_(&win);
+    test_catchup_stationary();
 }
 
 /* Dense Adam by deferred catch-up trains like the step-by-step sweep over
- * every row (paper and seed presets, 1 and 2 threads, and betas with no
- * closed form, beta1 >= beta2^2, where the catch-ups replay), unlike lazy
- * Adam. */
+ * every row (paper and seed presets, 1 and 2 threads, betas with no
+ * closed form, beta1 >= beta2^2, where the catch-ups replay, and betas
+ * whose steps are stationary early, so that most plans come from the
+ * window's stationary table), unlike lazy Adam. */
 static void test_dense_adam_catchup_matches_sweep(void **state)
 {
     ncf_dataset *ds = synth_dataset(150, 200, 4000, 2);
-    for (int variant = 0; variant < 3; variant++) {
-        g_extra = variant == 2 ? 5 : 0;
+    for (int variant = 0; variant < 4; variant++) {
+        g_extra = variant == 2 ? 5 : variant == 3 ? 6 : 0;
         ncf_preset preset = variant == 1 ? NCF_PRESET_SEED : NCF_PRESET_PAPER;
         size_t n1, n2, n3;
         ncf_train_result r1, r2, r3;
@@ -513,9 +577,9 @@ extern unsigned ncf_rows_far_for_tests_; /* train/rows.h */
 static void test_look_ahead_same_bytes_any_limit(void **state)
 {
     ncf_dataset *ds = synth_dataset(150, 200, 4000, 2);
-    const char *names[] = {"neumf", "mf bpr", "neumf, replays"};
-    for (int variant = 0; variant < 3; variant++) {
-        g_extra = variant == 2 ? 5 : variant ? 4 : 0;
+    const char *names[] = {"neumf", "mf bpr", "neumf, replays", "neumf, stationary"};
+    for (int variant = 0; variant < 4; variant++) {
+        g_extra = variant == 3 ? 6 : variant == 2 ? 5 : variant ? 4 : 0;
         size_t n0;
         ncf_train_result r0;
         char *want = train_and_save(ds, NCF_PRESET_PAPER, 2, NCF_ADAM_DENSE, "f0.ncf", &n0, &r0);

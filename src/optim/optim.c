@@ -122,10 +122,82 @@ void ncf_adam_rows_(float *restrict w, const float *restrict g, size_t g_stride,
     }
 }
 
+/* The largest ratio x (u_j - 1) of the series' terms that the closed form
+ * takes: four terms then leave a relative error below RATIO_MAX^4 = 1.5e-5
+ * of the movement. */
+#define RATIO_MAX (1.0 / 16.0)
+/* The plan's xmax for a row that takes the closed form whatever its
+ * elements' x (x <= 1 up to rounding): the span checks are skipped. */
+#define CLOSED_ONLY 2.0f
+
+/* The movement's series B_n from c = c_0 and A_1 .. A_4 (optim.h). */
+static inline __attribute__((always_inline)) void plan_series(double c, double A0, double A1, double A2, double A3,
+                                                              float *B0, float *B1, float *B2, float *B3)
+{
+    const double c1 = c * A0, c2 = c * c * A1, c3 = c * c * c * A2, c4 = c * c * c * c * A3;
+    *B0 = (float)c1;
+    *B1 = (float)(c2 - c1);
+    *B2 = (float)(c3 - 2.0 * c2 + c1);
+    *B3 = (float)(c4 - 3.0 * c3 + 3.0 * c2 - c1);
+}
+
+/* xmax from u = c_0 / c_kk - 1: the series' ratio x (u_j - 1) grows with
+ * j, and past kk the steps' weights are below 1e-12 of the movement. */
+static inline __attribute__((always_inline)) float plan_xmax(double u)
+{
+    return u > RATIO_MAX ? (float)RATIO_MAX / (float)u : CLOSED_ONLY; /* else every x: x <= 1, up to rounding */
+}
+
+/* The first step from which every step's constants are their limits,
+ * step = lr and inv_b2 = 1 (INT64_MAX: none before 2^40). Both converge
+ * monotonically and, once rounded to floats, stay there, so the steps
+ * that have them are all those from some step on: found by bisection. */
+static int64_t stationary_from(float lr, float beta1, float beta2, float eps)
+{
+    int64_t lo = 0, hi = (int64_t)1 << 40; /* lo lacks them (step 0 has no constants), hi is to be checked */
+    ncf_adam_step s;
+    ncf_adam_step_init_(&s, lr, beta1, beta2, eps, hi);
+    if (s.step != lr || s.inv_b2 != 1.0f) return INT64_MAX;
+    while (hi - lo > 1) {
+        const int64_t mid = lo + (hi - lo) / 2;
+        ncf_adam_step_init_(&s, lr, beta1, beta2, eps, mid);
+        if (s.step == lr && s.inv_b2 == 1.0f) hi = mid;
+        else lo = mid;
+    }
+    return hi;
+}
+
+/* The most gaps stat holds (2 MB at most; longer gaps are planned per row). */
+#define STAT_GAPS ((int64_t)1 << 16)
+
+/* The plans of gaps 0 .. stat_n - 1 from a stationary step (optim.h),
+ * with plan_row's operations on c_0 = 1, A_n = lr sum rho_n^j (j = 1 ..
+ * k) and rinv = 1. */
+static void stat_build(ncf_adam_window *w, float lr)
+{
+    const double c = 1.0, T = (double)lr;
+    double A[4] = {0.0, 0.0, 0.0, 0.0};
+    for (int64_t k = 0; k < w->stat_n; k++) {
+        ncf_adam_coef *e = &w->stat[k];
+        const double *pk = w->pw + (size_t)k * NCF_ADAM_PWROW;
+        if (k > 0)
+            for (int q = 0; q < 4; q++) A[q] += T * pk[q];
+        plan_series(c, A[0], A[1], A[2], A[3], &e->B[0], &e->B[1], &e->B[2], &e->B[3]);
+        const int64_t kk = k < w->exact_cap ? k : w->exact_cap;
+        e->xmax = plan_xmax(c * w->pw[(size_t)kk * NCF_ADAM_PWROW + 6] * 1.0 - 1.0);
+        e->b1k = (float)pk[4];
+        e->b2k = (float)pk[5];
+        e->c0 = 1.0f;
+    }
+}
+
 int ncf_adam_window_build_(ncf_adam_window *w, float lr, float beta1, float beta2, float eps, int64_t base,
                            int64_t count)
 {
     const size_t H = (size_t)count + 1;
+    w->stat = NULL;
+    w->stat_n = 0;
+    w->stat_from = INT64_MAX;
     w->base = base;
     w->count = count;
     w->beta1 = beta1;
@@ -182,6 +254,17 @@ int ncf_adam_window_build_(ncf_adam_window *w, float lr, float beta1, float beta
             h[(size_t)i * NCF_ADAM_HROW] = rho * ((double)w->steps[i].step / pow((double)w->steps[i].inv_b2, n + 1) +
                                                   h[(size_t)(i + 1) * NCF_ADAM_HROW]);
     }
+    const int64_t from = w->replay ? INT64_MAX : stationary_from(lr, beta1, beta2, eps);
+    if (from < base + count) { /* else no step of the window is stationary (plans from base + count are empty) */
+        w->stat_n = count + 1 < STAT_GAPS ? count + 1 : STAT_GAPS;
+        w->stat = aligned_alloc(64, ((size_t)w->stat_n * sizeof *w->stat + 63) & ~(size_t)63);
+        if (!w->stat) {
+            ncf_adam_window_free_(w);
+            return -1;
+        }
+        w->stat_from = from;
+        stat_build(w, lr);
+    }
     return 0;
 }
 
@@ -191,63 +274,44 @@ void ncf_adam_window_free_(ncf_adam_window *w)
     free(w->h);
     free(w->pw);
     free(w->rinv);
+    free(w->stat);
+    w->stat = NULL;
+    w->stat_n = 0;
+    w->stat_from = INT64_MAX;
     w->rinv = NULL;
     w->steps = NULL;
     w->h = NULL;
     w->pw = NULL;
 }
 
-/* The largest ratio x (u_j - 1) of the series' terms that the closed form
- * takes: four terms then leave a relative error below RATIO_MAX^4 = 1.5e-5
- * of the movement. */
-#define RATIO_MAX (1.0 / 16.0)
-/* The plan's xmax for a row that takes the closed form whatever its
- * elements' x (x <= 1 up to rounding): the span checks are skipped. */
-#define CLOSED_ONLY 2.0f
-
-/* The movement's series B_n from c = c_0 and A_1 .. A_4 (optim.h). */
-static inline __attribute__((always_inline)) void plan_series(double c, double A0, double A1, double A2, double A3,
-                                                              float *B0, float *B1, float *B2, float *B3)
-{
-    const double c1 = c * A0, c2 = c * c * A1, c3 = c * c * c * A2, c4 = c * c * c * c * A3;
-    *B0 = (float)c1;
-    *B1 = (float)(c2 - c1);
-    *B2 = (float)(c3 - 2.0 * c2 + c1);
-    *B3 = (float)(c4 - 3.0 * c3 + 3.0 * c2 - c1);
-}
-
-/* xmax from u = c_0 / c_kk - 1: the series' ratio x (u_j - 1) grows with
- * j, and past kk the steps' weights are below 1e-12 of the movement. */
-static inline __attribute__((always_inline)) float plan_xmax(double u)
-{
-    return u > RATIO_MAX ? (float)RATIO_MAX / (float)u : CLOSED_ONLY; /* else every x: x <= 1, up to rounding */
-}
-
-/* One row's plan from step `from` to step `through`. */
+/* One row's plan from step `from` to step `through`: the window's
+ * stationary plan where it has one (optim.h), else from the future sums. */
 static inline void plan_row(const ncf_adam_window *win, int64_t from, int64_t through, ncf_adam_plan *P)
 {
     const int64_t k = through - from;
     P->from = from;
     P->k = k > 0 ? k : 0;
     if (k <= 0) return;
+    P->kk = k < win->exact_cap ? k : win->exact_cap; /* the rest only decays m, v */
+    if (from >= win->stat_from && k < win->stat_n) {
+        P->c = win->stat[k];
+        return;
+    }
     const size_t a = (size_t)(from - win->base), b = (size_t)(through - win->base);
     const double *ha = win->h + a * NCF_ADAM_HROW, *hb = win->h + b * NCF_ADAM_HROW;
     const double *pk = win->pw + (size_t)k * NCF_ADAM_PWROW;
     double A[4];
     for (int q = 0; q < 4; q++) A[q] = ha[q] - pk[q] * hb[q];
     /* c = 0 (from = 0: no update yet, so m = 0): no movement */
-    const double c = P->c0 = ncf_adam_window_inv_b2_(win, from);
-    plan_series(c, A[0], A[1], A[2], A[3], &P->B[0], &P->B[1], &P->B[2], &P->B[3]);
-    P->kk = k < win->exact_cap ? k : win->exact_cap; /* the rest only decays m, v */
-    const double *pkk = win->pw + (size_t)P->kk * NCF_ADAM_PWROW, *pr = win->pw + (size_t)(k - P->kk) * NCF_ADAM_PWROW;
-    P->xmax = plan_xmax(c * pkk[6] * win->rinv[a + (size_t)P->kk] - 1.0);
-    P->b1k = (float)pk[4];
-    P->b2k = (float)pk[5];
-    P->b1r = (float)pr[4];
-    P->b2r = (float)pr[5];
+    const double c = P->c.c0 = ncf_adam_window_inv_b2_(win, from);
+    plan_series(c, A[0], A[1], A[2], A[3], &P->c.B[0], &P->c.B[1], &P->c.B[2], &P->c.B[3]);
+    const double *pkk = win->pw + (size_t)P->kk * NCF_ADAM_PWROW;
+    P->c.xmax = plan_xmax(c * pkk[6] * win->rinv[a + (size_t)P->kk] - 1.0);
+    P->c.b1k = (float)pk[4];
+    P->c.b2k = (float)pk[5];
     if (win->replay) { /* the sums above are not to be trusted: every element with m != 0 replays */
-        P->B[0] = P->B[1] = P->B[2] = P->B[3] = 0.0f;
-        P->xmax = -1.0f;
+        P->c.B[0] = P->c.B[1] = P->c.B[2] = P->c.B[3] = 0.0f;
+        P->c.xmax = -1.0f;
     }
 }
 
@@ -312,9 +376,35 @@ static void ahead_table(const ncf_adam_window *win, int64_t from, ncf_adam_ahead
     }
 }
 
+/* The table of any stationary step of the window: its stationary plans
+ * (the same values as plan_row's) up to the first gap that is not
+ * closed-only. */
+static void ahead_stat(const ncf_adam_window *win, ncf_adam_ahead *T)
+{
+    const int kn = win->stat_n < NCF_ADAM_AHEAD ? (int)win->stat_n : NCF_ADAM_AHEAD;
+    int k = 0;
+    for (; k < kn && win->stat[k].xmax >= CLOSED_ONLY; k++) {
+        const ncf_adam_coef *e = &win->stat[k];
+        for (int q = 0; q < 4; q++) T->B[q][k] = e->B[q];
+        T->b1k[k] = e->b1k;
+        T->b2k[k] = e->b2k;
+    }
+    T->closed = k > 0 ? k : 1;
+    if (k == 0) T->B[0][0] = T->B[1][0] = T->B[2][0] = T->B[3][0] = 0.0f, T->b1k[0] = T->b2k[0] = 1.0f;
+}
+
 void ncf_adam_ahead_at_(const ncf_adam_window *win, int64_t from, ncf_adam_ahead *tab)
 {
-    if (tab->from != from || tab->base != win->base || tab->count != win->count) ahead_table(win, from, tab);
+    const int same_window = tab->base == win->base && tab->count == win->count;
+    if (tab->from == from && same_window) return;
+    if (from >= win->stat_from) { /* the same table for every such step of the window: built once */
+        if (!(tab->stationary && same_window)) ahead_stat(win, tab);
+        tab->stationary = 1;
+        tab->from = from, tab->base = win->base, tab->count = win->count;
+        return;
+    }
+    tab->stationary = 0;
+    ahead_table(win, from, tab);
 }
 
 /* rd = 1 / (sqrt(v) c0 + eps) (optim.h): both catch-up paths compute it
@@ -341,12 +431,13 @@ static inline __attribute__((always_inline)) void catchup_closed(float *p, float
 static inline void catchup_elem(float *p, float *m, float *v, float rd, float eps, const ncf_adam_plan *P,
                                 const ncf_adam_window *win)
 {
-    if (*m != 0.0f && eps * rd > P->xmax) {
+    if (*m != 0.0f && eps * rd > P->c.xmax) {
         ncf_adam_catchup_(p, m, v, 1, ncf_adam_window_step_(win, P->from + 1), P->kk);
-        *m *= P->b1r;
-        *v *= P->b2r;
+        const double *pr = win->pw + (size_t)(P->k - P->kk) * NCF_ADAM_PWROW; /* beta^(k - kk) */
+        *m *= (float)pr[4];
+        *v *= (float)pr[5];
     } else {
-        catchup_closed(p, m, v, rd, eps, P->B[0], P->B[1], P->B[2], P->B[3], P->b1k, P->b2k);
+        catchup_closed(p, m, v, rd, eps, P->c.B[0], P->c.B[1], P->c.B[2], P->c.B[3], P->c.b1k, P->c.b2k);
     }
 }
 
@@ -363,14 +454,14 @@ static inline __attribute__((always_inline)) void catchup_span_rd(float *restric
                                                                   int len, float eps, const ncf_adam_plan *P,
                                                                   const ncf_adam_window *win)
 {
-    const float xmax = P->xmax;
+    const float xmax = P->c.xmax;
     int exact = 0;
     for (int q = 0; q < len; q++) exact |= (pm[q] != 0.0f) & (eps * rd[q] > xmax);
     if (exact) {
         for (int q = 0; q < len; q++) catchup_elem(p + q, pm + q, pv + q, rd[q], eps, P, win);
         return;
     }
-    const float B0 = P->B[0], B1 = P->B[1], B2 = P->B[2], B3 = P->B[3], b1k = P->b1k, b2k = P->b2k;
+    const float B0 = P->c.B[0], B1 = P->c.B[1], B2 = P->c.B[2], B3 = P->c.B[3], b1k = P->c.b1k, b2k = P->c.b2k;
     for (int q = 0; q < len; q++) catchup_closed(p + q, pm + q, pv + q, rd[q], eps, B0, B1, B2, B3, b1k, b2k);
 }
 
@@ -380,7 +471,7 @@ static inline __attribute__((always_inline)) void catchup_span(float *restrict p
                                                                const ncf_adam_plan *P, const ncf_adam_window *win)
 {
     float rd[CATCHUP_SPAN];
-    for (int q = 0; q < len; q++) rd[q] = catchup_rd(pv[q], P->c0, eps);
+    for (int q = 0; q < len; q++) rd[q] = catchup_rd(pv[q], P->c.c0, eps);
     catchup_span_rd(p, pm, pv, rd, len, eps, P, win);
 }
 
@@ -398,9 +489,9 @@ void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restric
         if (P->k <= 0) continue;
         const size_t o = (size_t)rows[i] * stride;
         float *restrict p = w + o, *restrict pm = m + o, *restrict pv = v + o;
-        if (P->xmax >= CLOSED_ONLY) { /* no element can replay: one loop over the row, no checks */
-            const float c0 = P->c0, B0 = P->B[0], B1 = P->B[1], B2 = P->B[2], B3 = P->B[3], b1k = P->b1k,
-                        b2k = P->b2k;
+        if (P->c.xmax >= CLOSED_ONLY) { /* no element can replay: one loop over the row, no checks */
+            const float c0 = P->c.c0, B0 = P->c.B[0], B1 = P->c.B[1], B2 = P->c.B[2], B3 = P->c.B[3], b1k = P->c.b1k,
+                        b2k = P->c.b2k;
             for (int e = 0; e < dim; e++)
                 catchup_closed(p + e, pm + e, pv + e, catchup_rd(pv[e], c0, eps), eps, B0, B1, B2, B3, b1k, b2k);
             continue;
@@ -433,9 +524,9 @@ static inline __attribute__((always_inline)) void rows_ahead(float *restrict w, 
         if (k >= 0) { /* the table's plan (at 0, none: the form below then leaves p, m and v as the step made them) */
             B0 = tab->B[0][k], B1 = tab->B[1][k], B2 = tab->B[2][k], B3 = tab->B[3][k], b1k = tab->b1k[k],
             b2k = tab->b2k[k];
-        } else if (plan[i].xmax >= CLOSED_ONLY) {
+        } else if (plan[i].c.xmax >= CLOSED_ONLY) {
             const ncf_adam_plan *P = &plan[i];
-            B0 = P->B[0], B1 = P->B[1], B2 = P->B[2], B3 = P->B[3], b1k = P->b1k, b2k = P->b2k;
+            B0 = P->c.B[0], B1 = P->c.B[1], B2 = P->c.B[2], B3 = P->c.B[3], b1k = P->c.b1k, b2k = P->c.b2k;
         } else { /* span by span, the step, then the catch-up with its checks from the
                     step's denominator (gaps of more than about 120 steps come here: beta2^(-k/2) alone makes u > 1/16) */
             for (int e = 0; e < dim; e += CATCHUP_SPAN) {

@@ -78,6 +78,17 @@ typedef struct ncf_adam_window {
     int64_t exact_cap;    /* step-by-step replays stop after this many steps: beta1^cap < 1e-12, so
                              later steps move p by less than 1e-12 of the movement; m and v just decay */
     int replay;           /* beta1 >= beta2^2: no closed form, every catch-up replays (above) */
+    /* From step stat_from on (INT64_MAX: never in this window), every
+     * step's constants are their limits, step = lr and inv_b2 = 1 (as
+     * floats; beta2^t below 2^-23, about step 16,000 at 0.999), so a plan
+     * depends on its gap alone: stat[k] (k < stat_n) is the plan of gap k
+     * from any step from there on, computed once, with A_n as the sum
+     * lr rho_n^j, j = 1 .. k, that the future sums' difference would give
+     * up to rounding. Every plan from such a step with such a gap is this
+     * one (ncf_adam_plan_rows_ and the look-ahead's table alike), so a row's
+     * catch-up has the same bits on every path. */
+    int64_t stat_from, stat_n;
+    struct ncf_adam_coef *stat;
 } ncf_adam_window;
 
 int ncf_adam_window_build_(ncf_adam_window *w, float lr, float beta1, float beta2, float eps, int64_t base,
@@ -93,15 +104,19 @@ static inline float ncf_adam_window_inv_b2_(const ncf_adam_window *w, int64_t t)
     return t == w->base ? w->inv_b2_base : w->steps[t - w->base - 1].inv_b2;
 }
 
+/* A catch-up's constants for a gap k (one line holds two). */
+typedef struct ncf_adam_coef {
+    float B[4];     /* the movement's series in x (above) */
+    float b1k, b2k; /* beta1^k, beta2^k */
+    float xmax;     /* x above it: the element replays step by step (2: none can; -1: all with m != 0 do) */
+    float c0;       /* inv_b2 of step from */
+} ncf_adam_coef;
+
 /* One row's catch-up from step `from` to step `through`: what every
  * table of the row's side needs (ncf_adam_plan_rows_ fills it). */
 typedef struct ncf_adam_plan {
-    float B[4];      /* the movement's series in x (above) */
-    float c0;        /* inv_b2 of step from */
-    float xmax;      /* x above it: the element replays step by step (2: none can; -1: all with m != 0 do) */
-    float b1k, b2k;  /* beta1^k, beta2^k */
-    float b1r, b2r;  /* beta^(k - kk): the decay after a replay of kk steps */
-    int64_t from, k, kk;
+    ncf_adam_coef c;
+    int64_t from, k, kk; /* kk: the steps a replay takes (then m and v decay by beta^(k - kk)) */
 } ncf_adam_plan;
 
 void ncf_adam_plan_rows_(const ncf_adam_window *win, const int64_t *from, int n, int64_t through, ncf_adam_plan *plan);
@@ -116,11 +131,13 @@ void ncf_adam_plan_rows_(const ncf_adam_window *win, const int64_t *from, int n,
  * k), so one bound says which gaps the table has (were it not so, a
  * gap past the bound would only be planned per row, to the same plan).
  * Keyed by the step and the window's base and count (a window's base
- * only grows). Zeroed at first. */
+ * only grows). From the window's stat_from on, the steps share one
+ * table, the stationary plans' (stat), filled once. Zeroed at first. */
 #define NCF_ADAM_AHEAD 256
 typedef struct ncf_adam_ahead {
     int64_t from, base, count; /* the step and the window it is for */
     int closed;                /* gaps below it are in the table (at least 1: gap 0) */
+    int stationary;            /* the table of every step from the window's stat_from on */
     float B[4][NCF_ADAM_AHEAD], b1k[NCF_ADAM_AHEAD], b2k[NCF_ADAM_AHEAD]; /* the plan's, at [k] */
 } ncf_adam_ahead;
 
