@@ -501,6 +501,10 @@ void ncf_adam_catchup_rows_(float *restrict w, float *restrict m, float *restric
     }
 }
 
+/* The longest row whose checked catch-up takes the row whole (the
+ * longest row length ncf_adam_rows_ahead_ inlines). */
+#define CHECKED_MAX 64
+
 /* ncf_adam_rows_ahead_'s body, inlined for a few row lengths given as
  * constants (below). */
 static inline __attribute__((always_inline)) void rows_ahead(float *restrict w, const float *restrict g,
@@ -527,8 +531,31 @@ static inline __attribute__((always_inline)) void rows_ahead(float *restrict w, 
         } else if (plan[i].c.xmax >= CLOSED_ONLY) {
             const ncf_adam_plan *P = &plan[i];
             B0 = P->c.B[0], B1 = P->c.B[1], B2 = P->c.B[2], B3 = P->c.B[3], b1k = P->c.b1k, b2k = P->c.b2k;
-        } else { /* span by span, the step, then the catch-up with its checks from the
-                    step's denominator (gaps of more than about 120 steps come here: beta2^(-k/2) alone makes u > 1/16) */
+        } else if (dim <= CHECKED_MAX) { /* the step, then the catch-up with its checks from the step's
+                                            denominator (gaps past about 120 steps: beta2^(-k/2) alone makes u > 1/16):
+                                            the closed form on the whole row in the same pass, as above, the step's
+                                            values kept; should an element replay, the row goes on from those */
+            const ncf_adam_plan *P = &plan[i];
+            const float xmax = P->c.xmax;
+            B0 = P->c.B[0], B1 = P->c.B[1], B2 = P->c.B[2], B3 = P->c.B[3], b1k = P->c.b1k, b2k = P->c.b2k;
+            float rd[CHECKED_MAX], sp[CHECKED_MAX], sm[CHECKED_MAX], sv[CHECKED_MAX];
+            int exact = 0;
+            for (int e = 0; e < dim; e++) {
+                float d, p = pw[e], mm = pm[e], vv = pv[e];
+                ADAM_STEP(p, mm, vv, pg[e], d);
+                sp[e] = p, sm[e] = mm, sv[e] = vv;
+                rd[e] = 1.0f / d;
+                exact |= (mm != 0.0f) & (eps * rd[e] > xmax);
+                catchup_closed(&p, &mm, &vv, rd[e], eps, B0, B1, B2, B3, b1k, b2k);
+                pw[e] = p, pm[e] = mm, pv[e] = vv;
+            }
+            if (exact)
+                for (int e = 0; e < dim; e++) {
+                    pw[e] = sp[e], pm[e] = sm[e], pv[e] = sv[e];
+                    catchup_elem(pw + e, pm + e, pv + e, rd[e], eps, P, win);
+                }
+            continue;
+        } else { /* the same span by span */
             for (int e = 0; e < dim; e += CATCHUP_SPAN) {
                 const int len = dim - e < CATCHUP_SPAN ? dim - e : CATCHUP_SPAN;
                 float rd[CATCHUP_SPAN];
