@@ -143,15 +143,27 @@ typedef struct ncf_adam_ahead {
 
 /* Brings the table to step `from` of the window. */
 void ncf_adam_ahead_at_(const ncf_adam_window *win, int64_t from, ncf_adam_ahead *tab);
+/* Which gaps a table has: its step and bound, copied out of it, so that a
+ * loop storing gaps (which may alias the table, to the compiler) need not
+ * load them again for every row. */
+typedef struct ncf_adam_ahead_bound {
+    int64_t from, closed;
+} ncf_adam_ahead_bound;
+
+static inline ncf_adam_ahead_bound ncf_adam_ahead_bound_(const ncf_adam_ahead *tab)
+{
+    return (ncf_adam_ahead_bound){tab->from, tab->closed};
+}
+
 /* The gap ncf_adam_rows_ahead_ takes for a row caught up from the table's
  * step to `through` (k = through - from >= 0): k where the table has its
  * plan (k = 0: no catch-up), else -1, and the caller plans the row
  * (ncf_adam_plan_rows_ from tab->from: the same plan, so the same bits).
  * One comparison, no load: a loop over a step's rows need not branch. */
-static inline int32_t ncf_adam_ahead_gap_(const ncf_adam_ahead *tab, int64_t through)
+static inline int32_t ncf_adam_ahead_gap_(ncf_adam_ahead_bound b, int64_t through)
 {
-    const int64_t k = through - tab->from;
-    return k < tab->closed ? (int32_t)k : -1;
+    const int64_t k = through - b.from;
+    return k < b.closed ? (int32_t)k : -1;
 }
 
 /* Row-list forms for embedding tables (row r at w + r * stride, dim

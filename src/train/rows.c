@@ -80,6 +80,7 @@ static void plan_ahead(engine *t, int side, int owner, int i0, int i1, int32_t *
     const uint16_t *next = w->touched_next[side];
     int64_t *synced = t->synced[side];
     ncf_adam_ahead_at_(&t->win, mark, tab);
+    const ncf_adam_ahead_bound bound = ncf_adam_ahead_bound_(tab);
     int untabled = 0;
     for (int q = i0; q < i1; q++) { /* selects, not branches: gaps come in any order */
         const int64_t d = next[q];
@@ -89,7 +90,7 @@ static void plan_ahead(engine *t, int side, int owner, int i0, int i1, int32_t *
         to = to < cap ? to : cap;
         to = to > mark ? to : mark;
         synced[touched[q]] = to;
-        gap[q] = ncf_adam_ahead_gap_(tab, to);
+        gap[q] = ncf_adam_ahead_gap_(bound, to);
         untabled |= gap[q] < 0;
     }
     if (untabled) /* the gaps the table does not have, planned row by row */
