@@ -209,8 +209,8 @@ static void test_sampler_shuffle(void **state)
 
 /* Extra settings for train_and_save: 0 none; 1 momentum SGD (dense rows)
  * with a step schedule and layer L2; 2 RMSprop; 3 Adagrad; 4 MF with BPR;
- * Adam with betas 5 where dense Adam replays, 6 where its steps are
- * stationary from the first epoch on. */
+ * 5 Adam with betas where dense Adam replays; 6 Adam with betas where its
+ * steps are stationary from the first epoch on. */
 static int g_extra = 0;
 
 static char *train_and_save(const ncf_dataset *ds, ncf_preset preset, int threads, ncf_adam_mode mode, const char *name,
@@ -342,7 +342,7 @@ static void test_rows_auto(void **state)
  * of gaps) match those from the future sums up to rounding, and k exact
  * steps, with elements that replay among them. A window that ends before
  * stat_from has no table. */
-static void test_catchup_stationary(void)
+static void test_catchup_stationary(void **state)
 {
     ncf_adam_window win;
     assert_int_equal(ncf_adam_window_build_(&win, 0.001f, 0.9f, 0.999f, 1e-8f, 20000, 3000), 0);
@@ -364,10 +364,15 @@ static void test_catchup_stationary(void)
         const double *ha = win.h + (size_t)(from - win.base) * NCF_ADAM_HROW,
                      *hb = win.h + (size_t)(through - win.base) * NCF_ADAM_HROW,
                      *pk = win.pw + (size_t)ks[q] * NCF_ADAM_PWROW;
-        const double A0 = ha[0] - pk[0] * hb[0], A3 = ha[3] - pk[3] * hb[3];
-        assert_true(fabs(plan.c.B[0] - A0) <= 1e-6 * A0);
-        assert_true(fabs((A3 - 3.0 * (ha[2] - pk[2] * hb[2]) + 3.0 * (ha[1] - pk[1] * hb[1]) - A0) - plan.c.B[3]) <=
-                    1e-5 * A0);
+        double A[4];
+        for (int n = 0; n < 4; n++) A[n] = ha[n] - pk[n] * hb[n];
+        const double B[4] = {A[0], A[1] - A[0], A[2] - 2.0 * A[1] + A[0], A[3] - 3.0 * A[2] + 3.0 * A[1] - A[0]};
+        for (int n = 0; n < 4; n++) assert_true(fabs(plan.c.B[n] - B[n]) <= 1e-6 * A[0]);
+        const int kk = ks[q] < win.exact_cap ? ks[q] : (int)win.exact_cap;
+        const double u = win.pw[(size_t)kk * NCF_ADAM_PWROW + 6] - 1.0; /* c_0 / c_kk - 1 */
+        assert_true(u > 1.0 / 16.0 ? fabs(plan.c.xmax - (1.0 / 16.0) / u) <= 1e-6 : plan.c.xmax == 2.0f);
+        assert_true(plan.c.b1k == (float)pk[4] && plan.c.b2k == (float)pk[5] && plan.c.c0 == 1.0f);
+        assert_true(plan.kk == kk && plan.k == ks[q] && plan.from == from);
         enum { D = 16 };
         float a1[D], am[D], av[D], a2[D], bm[D], bv[D], p0[D];
         for (int e = 0; e < D; e++) {
@@ -384,11 +389,96 @@ static void test_catchup_stationary(void)
             assert_true(fabs((double)am[e] - (double)bm[e]) <= 1e-5 * fabs((double)am[e]) + 1e-37);
         }
     }
+    /* the look-ahead's table against the per-row plans, in a window that
+     * crosses stat_from: from a step before it (the table's own plans, to
+     * the first gap that is not closed-only) and after (the stationary ones) */
+    ncf_adam_window wx;
+    assert_int_equal(ncf_adam_window_build_(&wx, 0.001f, 0.9f, 0.999f, 1e-8f, 15000, 2000), 0);
+    assert_true(wx.stat_from > 15000 && wx.stat_from < 17000);
+    static ncf_adam_ahead tab;
+    memset(&tab, 0, sizeof tab);
+    const int64_t steps[] = {wx.stat_from - 300, wx.stat_from - 1, wx.stat_from, wx.stat_from + 500};
+    for (int j = 0; j < 4; j++) {
+        ncf_adam_ahead_at_(&wx, steps[j], &tab);
+        assert_true(tab.from == steps[j] && tab.closed > 100 && tab.closed < 130);
+        for (int k = 0; k < NCF_ADAM_AHEAD && steps[j] + k <= 17000; k++) {
+            ncf_adam_plan plan;
+            ncf_adam_plan_rows_(&wx, &steps[j], 1, steps[j] + k, &plan);
+            assert_int_equal(ncf_adam_ahead_gap_(ncf_adam_ahead_bound_(&tab), steps[j] + k), k < tab.closed ? k : -1);
+            if (k == 0 || k >= tab.closed) {
+                assert_true(k == 0 || plan.c.xmax < 2.0f);
+                continue;
+            }
+            assert_true(plan.c.xmax == 2.0f && plan.c.b1k == tab.b1k[k] && plan.c.b2k == tab.b2k[k]);
+            for (int n = 0; n < 4; n++) assert_true(plan.c.B[n] == tab.B[n][k]);
+        }
+    }
+    ncf_adam_window_free_(&wx);
     /* a window that ends before stat_from */
     ncf_adam_window w0;
     assert_int_equal(ncf_adam_window_build_(&w0, 0.001f, 0.9f, 0.999f, 1e-8f, 0, 3000), 0);
     assert_true(w0.stat == NULL && w0.stat_n == 0 && w0.stat_from == INT64_MAX);
     ncf_adam_window_free_(&w0);
+    ncf_adam_window_free_(&win);
+}
+
+/* The fused kernel (each row's step, then its catch-up, in one pass)
+ * gives the bits of the step kernel followed by the catch-up kernel: rows
+ * of 8 and 32 floats (lengths it inlines), 24 and 80 (run-time lengths,
+ * the latter span by span), gaps from the table and planned per row (past
+ * the closed-only bound), with elements near eps^2 that replay, from a
+ * step before stat_from and one after. */
+static void test_rows_ahead_same_bits(void **state)
+{
+    ncf_adam_window win;
+    assert_int_equal(ncf_adam_window_build_(&win, 0.001f, 0.9f, 0.999f, 1e-8f, 15000, 2000), 0);
+    static ncf_adam_ahead tab;
+    memset(&tab, 0, sizeof tab);
+    enum { N = 48, ROWS = 96, DMAX = 80 };
+    const int dims[] = {8, 24, 32, 80};
+    const int64_t marks[] = {15500, win.stat_from + 100};
+    static float w1[ROWS * DMAX], m1[ROWS * DMAX], v1[ROWS * DMAX], w2[ROWS * DMAX], m2[ROWS * DMAX],
+        v2[ROWS * DMAX], g[N * DMAX];
+    int32_t rows[N], gap[N];
+    int64_t through[N];
+    ncf_adam_plan plan[N];
+    ncf_rng r;
+    ncf_rng_seed_(&r, 11, 0, 0);
+    for (int mi = 0; mi < 2; mi++)
+        for (int di = 0; di < 4; di++) {
+            const int dim = dims[di];
+            const int64_t mark = marks[mi];
+            for (int e = 0; e < ROWS * dim; e++) {
+                w1[e] = w2[e] = (float)(ncf_rng_uniform_(&r) - 0.5);
+                m1[e] = m2[e] = e % 7 == 3 ? 0.0f : (float)((ncf_rng_uniform_(&r) - 0.5) * 1e-4);
+                v1[e] = v2[e] = (float)(1e-8 * (0.5 + ncf_rng_uniform_(&r)) * (e % 11 == 5 ? 1e-12 : 1.0));
+            }
+            for (int e = 0; e < N * dim; e++) g[e] = e % 13 == 0 ? 0.0f : (float)((ncf_rng_uniform_(&r) - 0.5) * 1e-3);
+            ncf_adam_ahead_at_(&win, mark, &tab);
+            const ncf_adam_ahead_bound bound = ncf_adam_ahead_bound_(&tab);
+            int planned = 0;
+            for (int i = 0; i < N; i++) {
+                rows[i] = 2 * i + (int32_t)ncf_rng_below_(&r, 2); /* distinct, in order */
+                const int pick = (int)ncf_rng_below_(&r, 3);
+                const int64_t k = pick == 0 ? ncf_rng_below_(&r, 6) : pick == 1 ? 100 + ncf_rng_below_(&r, 60)
+                                                                               : 300 + ncf_rng_below_(&r, 1000);
+                through[i] = mark + k;
+                gap[i] = ncf_adam_ahead_gap_(bound, through[i]);
+                if (gap[i] < 0) ncf_adam_plan_rows_(&win, &tab.from, 1, through[i], &plan[i]), planned++;
+            }
+            assert_true(planned > 0 && planned < N);
+            const ncf_adam_step *st = ncf_adam_window_step_(&win, mark);
+            ncf_adam_rows_ahead_(w1, g, (size_t)dim, m1, v1, (size_t)dim, dim, rows, N, st, &tab, gap, plan, &win);
+            ncf_adam_rows_(w2, g, (size_t)dim, m2, v2, (size_t)dim, dim, rows, N, st);
+            for (int i = 0; i < N; i++) {
+                ncf_adam_plan P;
+                ncf_adam_plan_rows_(&win, &mark, 1, through[i], &P);
+                ncf_adam_catchup_rows_(w2, m2, v2, (size_t)dim, dim, &rows[i], &P, 1, &win);
+            }
+            assert_memory_equal(w1, w2, sizeof(float) * ROWS * dim);
+            assert_memory_equal(m1, m2, sizeof(float) * ROWS * dim);
+            assert_memory_equal(v1, v2, sizeof(float) * ROWS * dim);
+        }
     ncf_adam_window_free_(&win);
 }
 
@@ -488,7 +578,6 @@ static void test_catchup_closed_form(void **state)
     ncf_adam_catchup_rows_(p, mz, vz, 8, 8, &row, &plan, 1, &win);
     assert_true(p[0] == 0.5f && p[1] == -0.25f && p[7] == 0.6f);
     ncf_adam_window_free_(&win);
-    test_catchup_stationary();
 }
 
 /* Dense Adam by deferred catch-up trains like the step-by-step sweep over
@@ -710,6 +799,8 @@ int main(void)
         cmocka_unit_test(test_deterministic_across_threads),
         cmocka_unit_test(test_rows_auto),
         cmocka_unit_test(test_catchup_closed_form),
+        cmocka_unit_test(test_catchup_stationary),
+        cmocka_unit_test(test_rows_ahead_same_bits),
         cmocka_unit_test(test_dense_adam_catchup_matches_sweep),
         cmocka_unit_test(test_look_ahead_values),
         cmocka_unit_test(test_look_ahead_same_bytes_any_limit),

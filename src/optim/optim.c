@@ -378,7 +378,7 @@ static void ahead_table(const ncf_adam_window *win, int64_t from, ncf_adam_ahead
 
 /* The table of any stationary step of the window: its stationary plans
  * (the same values as plan_row's) up to the first gap that is not
- * closed-only. */
+ * closed-only (stat[0], gap 0, is: at least that one). */
 static void ahead_stat(const ncf_adam_window *win, ncf_adam_ahead *T)
 {
     const int kn = win->stat_n < NCF_ADAM_AHEAD ? (int)win->stat_n : NCF_ADAM_AHEAD;
@@ -389,8 +389,7 @@ static void ahead_stat(const ncf_adam_window *win, ncf_adam_ahead *T)
         T->b1k[k] = e->b1k;
         T->b2k[k] = e->b2k;
     }
-    T->closed = k > 0 ? k : 1;
-    if (k == 0) T->B[0][0] = T->B[1][0] = T->B[2][0] = T->B[3][0] = 0.0f, T->b1k[0] = T->b2k[0] = 1.0f;
+    T->closed = k;
 }
 
 void ncf_adam_ahead_at_(const ncf_adam_window *win, int64_t from, ncf_adam_ahead *tab)
