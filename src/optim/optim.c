@@ -396,13 +396,12 @@ void ncf_adam_ahead_at_(const ncf_adam_window *win, int64_t from, ncf_adam_ahead
 {
     const int same_window = tab->base == win->base && tab->count == win->count;
     if (tab->from == from && same_window) return;
-    if (from >= win->stat_from) { /* the same table for every such step of the window: built once */
-        if (!(tab->stationary && same_window)) ahead_stat(win, tab);
-        tab->stationary = 1;
+    if (from >= win->stat_from) { /* the same table for every such step of the window: built once (a table
+                                     of this window from such a step is it; zeroed, from is 0 < stat_from) */
+        if (!(same_window && tab->from >= win->stat_from)) ahead_stat(win, tab);
         tab->from = from, tab->base = win->base, tab->count = win->count;
         return;
     }
-    tab->stationary = 0;
     ahead_table(win, from, tab);
 }
 

@@ -137,7 +137,6 @@ void ncf_adam_plan_rows_(const ncf_adam_window *win, const int64_t *from, int n,
 typedef struct ncf_adam_ahead {
     int64_t from, base, count; /* the step and the window it is for */
     int closed;                /* gaps below it are in the table (at least 1: gap 0) */
-    int stationary;            /* the table of every step from the window's stat_from on */
     float B[4][NCF_ADAM_AHEAD], b1k[NCF_ADAM_AHEAD], b2k[NCF_ADAM_AHEAD]; /* the plan's, at [k] */
 } ncf_adam_ahead;
 
