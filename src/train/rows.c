@@ -221,18 +221,18 @@ static inline void ahead_of(ahead_store o, ahead_row *a, int side, int32_t r, in
     ahead_store_gap(o, side, q, k, d < far ? d : far);
 }
 
-/* The look-ahead (rows.h) of sides s0 .. s1 (0 users, 1 items), in one
- * backward pass over the samples; a[side]: room for the side's rows. */
-static void ahead_pass(engine *t, int s0, int s1, ahead_row *const *a)
+/* The backward pass's loop over the samples for sides s0 .. s1, inlined
+ * with them and the values' place (packed: in the samples, BCE) as
+ * constants where they are: the common cases' loops then have no tests
+ * of them per sample. */
+static inline __attribute__((always_inline)) void ahead_samples(engine *t, int users, int items, int pair, int packed,
+                                                                ahead_row *const *a)
 {
-    const ahead_store o = ahead_store_of(t);
+    ahead_store o = ahead_store_of(t);
+    if (packed) o.arr[0] = o.arr[1] = o.arr[2] = NULL;
     const ncf_sample *s = t->samples;
     const int64_t n = t->n_samples, B = t->c->batch;
-    const int32_t rows[2] = {t->m->cfg.n_users, t->m->cfg.n_items};
-    const int pair = ncf_loss_pairwise(t->c->loss), users = s0 == 0, items = s1 == 1;
     const unsigned far[2] = {ahead_far(t, 0), ahead_far(t, 1)};
-    for (int side = s0; side <= s1; side++)
-        for (int32_t r = 0; r < rows[side]; r++) a[side][r] = (ahead_row){-1, -1, 0};
     for (int64_t step = (n + B - 1) / B - 1; step >= 0; step--)
         for (int64_t k = (step + 1) * B < n ? (step + 1) * B - 1 : n - 1; k >= step * B; k--) {
             if (users) ahead_of(o, a[0], 0, s[k].user, (int32_t)step, k, 0, far[0]);
@@ -240,6 +240,21 @@ static void ahead_pass(engine *t, int s0, int s1, ahead_row *const *a)
             if (pair) ahead_of(o, a[1], 1, s[k].item2, (int32_t)step, k, 1, far[1]);
             ahead_of(o, a[1], 1, s[k].item, (int32_t)step, k, 0, far[1]);
         }
+}
+
+/* The look-ahead (rows.h) of sides s0 .. s1 (0 users, 1 items), in one
+ * backward pass over the samples; a[side]: room for the side's rows. */
+static void ahead_pass(engine *t, int s0, int s1, ahead_row *const *a)
+{
+    const ahead_store o = ahead_store_of(t);
+    const int32_t rows[2] = {t->m->cfg.n_users, t->m->cfg.n_items};
+    const int pair = ncf_loss_pairwise(t->c->loss), users = s0 == 0, items = s1 == 1;
+    for (int side = s0; side <= s1; side++)
+        for (int32_t r = 0; r < rows[side]; r++) a[side][r] = (ahead_row){-1, -1, 0};
+    if (o.arr[0] || pair) ahead_samples(t, users, items, pair, 0, a);
+    else if (users && items) ahead_samples(t, 1, 1, 0, 1, a);
+    else if (users) ahead_samples(t, 1, 0, 0, 1, a);
+    else ahead_samples(t, 0, 1, 0, 1, a);
     for (int side = s0; side <= s1; side++) /* each row's first step in the epoch catches it up when it reads it */
         for (int32_t r = 0; r < rows[side]; r++)
             if (a[side][r].seen >= 0) ahead_store_read(o, side, (int)(a[side][r].at & 1), a[side][r].at >> 1);
