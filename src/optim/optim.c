@@ -191,11 +191,45 @@ static void stat_build(ncf_adam_window *w, float lr)
     }
 }
 
+/* Step t's constants: ncf_adam_step_init_'s, whose values from step
+ * limits_from on (stationary_from) are their limits, taken without pow. */
+static void step_at(ncf_adam_step *s, float lr, float beta1, float beta2, float eps, int64_t t, int64_t limits_from)
+{
+    if (t >= limits_from) *s = (ncf_adam_step){.beta1 = beta1, .beta2 = beta2, .eps = eps, .step = lr, .inv_b2 = 1.0f};
+    else ncf_adam_step_init_(s, lr, beta1, beta2, eps, t);
+}
+
+/* A step's term T_(n+1) of the future sums, step / inv_b2^(n+1) (pow of 1
+ * is exactly 1, so a stationary step's is its step, without pow). */
+static inline double future_term(const ncf_adam_step *s, int n)
+{
+    return s->inv_b2 == 1.0f ? (double)s->step : (double)s->step / pow((double)s->inv_b2, n + 1);
+}
+
 int ncf_adam_window_build_(ncf_adam_window *w, float lr, float beta1, float beta2, float eps, int64_t base,
                            int64_t count)
 {
+    memset(w, 0, sizeof *w);
+    return ncf_adam_window_renew_(w, lr, beta1, beta2, eps, base, count);
+}
+
+int ncf_adam_window_renew_(ncf_adam_window *w, float lr, float beta1, float beta2, float eps, int64_t base,
+                           int64_t count)
+{
     const size_t H = (size_t)count + 1;
-    w->stat = NULL;
+    if (w->cap < H) {
+        free(w->steps), free(w->h), free(w->pw), free(w->rinv);
+        w->steps = malloc(H * sizeof *w->steps);
+        /* whole lines: a step's h in half of one, a gap's pw in one */
+        w->h = aligned_alloc(64, (NCF_ADAM_HROW * H * sizeof *w->h + 63) & ~(size_t)63);
+        w->pw = aligned_alloc(64, NCF_ADAM_PWROW * H * sizeof *w->pw);
+        w->rinv = malloc(H * sizeof *w->rinv);
+        w->cap = H;
+        if (!w->steps || !w->h || !w->pw || !w->rinv) {
+            ncf_adam_window_free_(w);
+            return -1;
+        }
+    }
     w->stat_n = 0;
     w->stat_from = INT64_MAX;
     w->base = base;
@@ -203,20 +237,12 @@ int ncf_adam_window_build_(ncf_adam_window *w, float lr, float beta1, float beta
     w->beta1 = beta1;
     w->beta2 = beta2;
     w->eps = eps;
-    w->steps = malloc(H * sizeof *w->steps);
-    /* whole lines: a step's h in half of one, a gap's pw in one */
-    w->h = aligned_alloc(64, (NCF_ADAM_HROW * H * sizeof *w->h + 63) & ~(size_t)63);
-    w->pw = aligned_alloc(64, NCF_ADAM_PWROW * H * sizeof *w->pw);
-    w->rinv = malloc(H * sizeof *w->rinv);
-    if (!w->steps || !w->h || !w->pw || !w->rinv) {
-        ncf_adam_window_free_(w);
-        return -1;
-    }
-    for (int64_t i = 0; i < count; i++) ncf_adam_step_init_(&w->steps[i], lr, beta1, beta2, eps, base + 1 + i);
+    const int64_t limits_from = stationary_from(lr, beta1, beta2, eps);
+    for (int64_t i = 0; i < count; i++) step_at(&w->steps[i], lr, beta1, beta2, eps, base + 1 + i, limits_from);
     w->inv_b2_base = 0.0f;
     if (base > 0) {
         ncf_adam_step s0;
-        ncf_adam_step_init_(&s0, lr, beta1, beta2, eps, base);
+        step_at(&s0, lr, beta1, beta2, eps, base, limits_from);
         w->inv_b2_base = s0.inv_b2;
     }
     w->exact_cap = count;
@@ -230,38 +256,55 @@ int ncf_adam_window_build_(ncf_adam_window *w, float lr, float beta1, float beta
         const float ib = ncf_adam_window_inv_b2_(w, w->base + (int64_t)i);
         w->rinv[i] = ib > 0.0f ? 1.0 / (double)ib : 0.0;
     }
-    for (int n = 0; n < 7; n++) {
-        double rho = n < 4 ? (double)beta1 / pow((double)beta2, 0.5 * (n + 1))
-                     : n == 4 ? beta1
-                     : n == 5 ? beta2
-                              : 1.0 / sqrt((double)beta2);
-        if (n == 3) w->replay = !(rho < 1.0); /* rho_4 = beta1 / beta2^2, the largest */
-        double *pw = w->pw + n;
-        pw[0] = 1.0;
-        for (size_t k = 1; k < H; k++) pw[k * NCF_ADAM_PWROW] = pw[(k - 1) * NCF_ADAM_PWROW] * rho;
-        if (n >= 4) continue;
-        /* H past the window: the steps after it, until rho^j is negligible */
-        double *h = w->h + n, tail = 0.0, f = 1.0;
-        for (int64_t u = base + count + 1; rho < 1.0 && u <= base + count + 4096; u++) {
-            f *= rho;
-            if (f < 1e-30) break;
-            ncf_adam_step s;
-            ncf_adam_step_init_(&s, lr, beta1, beta2, eps, u);
-            tail += (double)s.step / pow((double)s.inv_b2, n + 1) * f;
+    double rho[7];
+    for (int n = 0; n < 7; n++)
+        rho[n] = n < 4 ? (double)beta1 / pow((double)beta2, 0.5 * (n + 1))
+                 : n == 4 ? beta1
+                 : n == 5 ? beta2
+                          : 1.0 / sqrt((double)beta2);
+    w->replay = !(rho[3] < 1.0); /* rho_4 = beta1 / beta2^2, the largest */
+    /* every column in one pass over the rows (each column's products in
+     * the same order as alone) */
+    double *pw = w->pw;
+    for (int n = 0; n < 7; n++) pw[n] = 1.0;
+    for (size_t k = 1; k < H; k++)
+        for (int n = 0; n < 7; n++) pw[k * NCF_ADAM_PWROW + n] = pw[(k - 1) * NCF_ADAM_PWROW + n] * rho[n];
+    /* H past the window: the steps after it, until rho^j is negligible */
+    double tail[4] = {0.0, 0.0, 0.0, 0.0}, f[4] = {1.0, 1.0, 1.0, 1.0};
+    int live = 0;
+    for (int n = 0; n < 4; n++) live |= (rho[n] < 1.0) << n;
+    for (int64_t u = base + count + 1; live && u <= base + count + 4096; u++) {
+        ncf_adam_step s;
+        step_at(&s, lr, beta1, beta2, eps, u, limits_from);
+        for (int n = 0; n < 4; n++) {
+            if (!(live >> n & 1)) continue;
+            f[n] *= rho[n];
+            if (f[n] < 1e-30) {
+                live &= ~(1 << n);
+                continue;
+            }
+            tail[n] += future_term(&s, n) * f[n];
         }
-        h[(size_t)count * NCF_ADAM_HROW] = tail;
-        for (int64_t i = count - 1; i >= 0; i--)
-            h[(size_t)i * NCF_ADAM_HROW] = rho * ((double)w->steps[i].step / pow((double)w->steps[i].inv_b2, n + 1) +
-                                                  h[(size_t)(i + 1) * NCF_ADAM_HROW]);
     }
-    const int64_t from = w->replay ? INT64_MAX : stationary_from(lr, beta1, beta2, eps);
+    double *h = w->h;
+    for (int n = 0; n < 4; n++) h[(size_t)count * NCF_ADAM_HROW + n] = tail[n];
+    for (int64_t i = count - 1; i >= 0; i--)
+        for (int n = 0; n < 4; n++)
+            h[(size_t)i * NCF_ADAM_HROW + n] =
+                rho[n] * (future_term(&w->steps[i], n) + h[(size_t)(i + 1) * NCF_ADAM_HROW + n]);
+    const int64_t from = w->replay ? INT64_MAX : limits_from;
     if (from < base + count) { /* else no step of the window is stationary (plans from base + count are empty) */
-        w->stat_n = count + 1 < STAT_GAPS ? count + 1 : STAT_GAPS;
-        w->stat = aligned_alloc(64, ((size_t)w->stat_n * sizeof *w->stat + 63) & ~(size_t)63);
-        if (!w->stat) {
-            ncf_adam_window_free_(w);
-            return -1;
+        const int64_t n = count + 1 < STAT_GAPS ? count + 1 : STAT_GAPS;
+        if (w->stat_cap < n) {
+            free(w->stat);
+            w->stat = aligned_alloc(64, ((size_t)n * sizeof *w->stat + 63) & ~(size_t)63);
+            w->stat_cap = n;
+            if (!w->stat) {
+                ncf_adam_window_free_(w);
+                return -1;
+            }
         }
+        w->stat_n = n;
         w->stat_from = from;
         stat_build(w, lr);
     }
@@ -275,13 +318,8 @@ void ncf_adam_window_free_(ncf_adam_window *w)
     free(w->pw);
     free(w->rinv);
     free(w->stat);
-    w->stat = NULL;
-    w->stat_n = 0;
+    memset(w, 0, sizeof *w);
     w->stat_from = INT64_MAX;
-    w->rinv = NULL;
-    w->steps = NULL;
-    w->h = NULL;
-    w->pw = NULL;
 }
 
 /* One row's plan from step `from` to step `through`: the window's

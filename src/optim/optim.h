@@ -89,9 +89,16 @@ typedef struct ncf_adam_window {
      * catch-up has the same bits on every path. */
     int64_t stat_from, stat_n;
     struct ncf_adam_coef *stat;
+    size_t cap;       /* rows the per-step arrays have room for (count + 1 at most) */
+    int64_t stat_cap; /* plans stat has room for */
 } ncf_adam_window;
 
 int ncf_adam_window_build_(ncf_adam_window *w, float lr, float beta1, float beta2, float eps, int64_t base,
+                           int64_t count);
+/* The same into a window built before (or zeroed): its arrays are kept
+ * where they have room (tens of MB at 20M interactions, whose fresh pages
+ * each epoch cost their faults). -1 when out of memory (w then freed). */
+int ncf_adam_window_renew_(ncf_adam_window *w, float lr, float beta1, float beta2, float eps, int64_t base,
                            int64_t count);
 void ncf_adam_window_free_(ncf_adam_window *w);
 static inline const ncf_adam_step *ncf_adam_window_step_(const ncf_adam_window *w, int64_t t)

@@ -239,8 +239,7 @@ ncf_status engine_begin_epoch(engine *t, int epoch, int64_t done)
     const float lr = ncf_train_lr_at(c, epoch);
     t->opt1.lr = lr;
     if (c->optimizer == NCF_OPT_ADAM) {
-        ncf_adam_window_free_(&t->win);
-        if (ncf_adam_window_build_(&t->win, lr, c->beta1, c->beta2, c->eps, t->step - done, engine_steps(t)) != 0)
+        if (ncf_adam_window_renew_(&t->win, lr, c->beta1, c->beta2, c->eps, t->step - done, engine_steps(t)) != 0)
             return NCF_ERR_NOMEM;
     }
     return NCF_OK;
