@@ -7,6 +7,17 @@
 #include "core/core.h"
 #include "core/streams.h"
 
+/* A stream's generator, returned by value: its state then lives in
+ * registers in the loops that draw from it (a generator whose address
+ * went to the seeding call stayed in memory, and every draw waited on the
+ * last one's stores; the same draws either way). */
+static inline ncf_rng stream_rng(uint64_t seed, uint64_t stream, uint64_t index)
+{
+    ncf_rng r;
+    ncf_rng_seed_(&r, seed, stream, index);
+    return r;
+}
+
 #define SAMPLER_BLOCK 4096   /* positives per RNG stream */
 #define SHUFFLE_BUCKET 32768 /* samples per shuffle bucket on average (384 kB: within L2) */
 
@@ -47,7 +58,8 @@ void ncf_sampler_free_(ncf_sampler *s)
     memset(s, 0, sizeof *s);
 }
 
-int ncf_sampler_has_(const ncf_sampler *s, int32_t u, int32_t i)
+/* ncf_sampler_has_, inline for the draws. */
+static inline int has_positive(const ncf_sampler *s, int32_t u, int32_t i)
 {
     if (s->bits) {
         uint64_t b = (uint64_t)(u - s->u0) * (uint64_t)s->ds->n_items + (uint64_t)i;
@@ -55,6 +67,8 @@ int ncf_sampler_has_(const ncf_sampler *s, int32_t u, int32_t i)
     }
     return ncf_dataset_has_train(s->ds, u, i);
 }
+
+int ncf_sampler_has_(const ncf_sampler *s, int32_t u, int32_t i) { return has_positive(s, u, i); }
 
 /* Samples each positive makes: itself and its negatives, or (pairwise
  * losses) one (positive, negative) pair per negative. */
@@ -96,12 +110,13 @@ static int32_t draw_negative(const ncf_sampler *s, ncf_rng *rng, int32_t u, cons
     const uint32_t n_items = (uint32_t)s->ds->n_items;
     for (;;) {
         int32_t j = (int32_t)ncf_rng_below_(rng, n_items);
-        const int has = ub ? (int)((ub->w[j >> 6] >> (j & 63)) & 1) : ncf_sampler_has_(s, u, j);
+        const int has = ub ? (int)((ub->w[j >> 6] >> (j & 63)) & 1) : has_positive(s, u, j);
         if (!has) return j;
     }
 }
 
 /* The Fisher-Yates draw for position k: uniform in [0, k]. */
+#define FY_AHEAD 16
 static inline int64_t shuffle_draw(ncf_rng *rng, int64_t k)
 {
     return (int64_t)(k < (int64_t)UINT32_MAX ? ncf_rng_below_(rng, (uint32_t)(k + 1))
@@ -116,8 +131,7 @@ static void fill_block(const ncf_sampler *s, ncf_loss loss, int neg, uint64_t se
     const ncf_dataset *ds = s->ds;
     const int per = per_positive(loss, neg);
     const user_bits *ub = own->w ? own : NULL; /* NULL: the global bitset, or the binary search */
-    ncf_rng rng;
-    ncf_rng_seed_(&rng, seed, ncf_stream_negatives_(epoch), s->key + (uint64_t)b);
+    ncf_rng rng = stream_rng(seed, ncf_stream_negatives_(epoch), s->key + (uint64_t)b);
     const int64_t end = block_end(s, b);
     for (int64_t p = b * SAMPLER_BLOCK; p < end; p++) {
         int32_t u = s->pos_user[p], i = ds->train_items[s->pos0 + p];
@@ -153,9 +167,9 @@ typedef struct shuffle_plan {
 
 static int64_t chunk_first_block(const shuffle_plan *sp, int64_t c) { return sp->n_blocks * c / sp->n_chunks; }
 
-static void chunk_stream(ncf_rng *rng, uint64_t seed, int epoch, uint64_t key, int64_t c)
+static ncf_rng chunk_stream(uint64_t seed, int epoch, uint64_t key, int64_t c)
 {
-    ncf_rng_seed_(rng, seed, ncf_stream_buckets_(epoch), key + (uint64_t)c);
+    return stream_rng(seed, ncf_stream_buckets_(epoch), key + (uint64_t)c);
 }
 
 static int64_t block_samples(const ncf_sampler *s, int per, int64_t b)
@@ -190,8 +204,7 @@ ncf_status ncf_sampler_epoch_(const ncf_sampler *s, ncf_loss loss, int neg, uint
         int64_t *count = sp.at + c * sp.n_buckets, m = 0;
         const int64_t b1 = chunk_first_block(&sp, c + 1);
         for (int64_t b = chunk_first_block(&sp, c); b < b1; b++) m += block_samples(s, per, b);
-        ncf_rng rng;
-        chunk_stream(&rng, seed, epoch, s->key, c);
+        ncf_rng rng = chunk_stream(seed, epoch, s->key, c);
         for (int64_t q = 0; q < m; q++) count[ncf_rng_below_(&rng, K)]++;
     }
     /* where each bucket starts, and within it each chunk's part, in chunk order */
@@ -220,8 +233,7 @@ ncf_status ncf_sampler_epoch_(const ncf_sampler *s, ncf_loss loss, int neg, uint
         for (int64_t c = 0; c < sp.n_chunks; c++) {
             if (!block) continue;
             int64_t *at = sp.at + c * sp.n_buckets;
-            ncf_rng rng;
-            chunk_stream(&rng, seed, epoch, s->key, c);
+            ncf_rng rng = chunk_stream(seed, epoch, s->key, c);
             const int64_t b1 = chunk_first_block(&sp, c + 1);
             for (int64_t b = chunk_first_block(&sp, c); b < b1; b++) {
                 fill_block(s, loss, neg, seed, epoch, b, &own, block);
@@ -237,14 +249,22 @@ ncf_status ncf_sampler_epoch_(const ncf_sampler *s, ncf_loss loss, int neg, uint
         free(start);
         return NCF_ERR_NOMEM;
     }
-    /* 3. Fisher-Yates in each bucket, from its own stream */
+    /* 3. Fisher-Yates in each bucket, from its own stream: the draws
+     * FY_AHEAD positions ahead of the swaps, in the same order, each
+     * swap's random sample asked for then (the draws need no data; the
+     * swaps had waited on those loads one after the other) */
 #pragma omp parallel for schedule(dynamic, 16) num_threads(threads)
     for (int64_t k = 0; k < sp.n_buckets; k++) {
         ncf_sample *a = out + start[k];
-        ncf_rng rng;
-        ncf_rng_seed_(&rng, seed, ncf_stream_shuffle_(epoch), s->key + (uint64_t)k);
-        for (int64_t q = start[k + 1] - start[k] - 1; q > 0; q--) {
-            const int64_t j = shuffle_draw(&rng, q);
+        ncf_rng rng = stream_rng(seed, ncf_stream_shuffle_(epoch), s->key + (uint64_t)k);
+        int64_t drawn[FY_AHEAD], next = start[k + 1] - start[k] - 1; /* next: the position drawn for next */
+        for (int64_t q = next; q > 0; q--) {
+            for (; next > 0 && next > q - FY_AHEAD; next--) {
+                const int64_t j = shuffle_draw(&rng, next);
+                drawn[next % FY_AHEAD] = j;
+                __builtin_prefetch(a + j, 1);
+            }
+            const int64_t j = drawn[q % FY_AHEAD];
             const ncf_sample t = a[q];
             a[q] = a[j];
             a[j] = t;
