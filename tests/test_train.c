@@ -141,6 +141,23 @@ static void test_sampler(void **state)
     ncf_dataset_free(ds);
 }
 
+/* A visitor's record: the ranges must come from the last sample to the
+ * first, tile the samples, and hold their final values when visited. */
+typedef struct visit_log {
+    const ncf_sample *out, *final;
+    int64_t next_to; /* the range expected to end here next */
+    int ranges, bad;
+} visit_log;
+
+static void log_visit(void *ctx, int64_t from, int64_t to)
+{
+    visit_log *v = ctx;
+    v->bad |= to != v->next_to || from >= to;
+    v->bad |= memcmp(v->out + from, v->final + from, (size_t)(to - from) * sizeof *v->out) != 0;
+    v->next_to = from;
+    v->ranges++;
+}
+
 static int cmp_pair(const void *x, const void *y)
 {
     const int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
@@ -167,6 +184,16 @@ static void test_sampler_shuffle(void **state)
         for (int threads = 2; threads <= 3; threads++) {
             assert_int_equal(ncf_sampler_epoch_(&s, loss, 4, 9, 3, threads, b), NCF_OK);
             assert_memory_equal(a, b, (size_t)n * sizeof *a);
+        }
+        /* with a visitor: the same samples; one thread visits bucket by bucket */
+        for (int threads = 1; threads <= 2; threads++) {
+            visit_log v = {.out = b, .final = a, .next_to = n};
+            memset(b, 0, (size_t)n * sizeof *b);
+            assert_int_equal(ncf_sampler_epoch_visit_(&s, loss, 4, 9, 3, threads, b, log_visit, &v), NCF_OK);
+            assert_memory_equal(a, b, (size_t)n * sizeof *a);
+            assert_int_equal(v.bad, 0);
+            assert_int_equal(v.next_to, 0);
+            assert_true(threads == 1 ? v.ranges > 10 : v.ranges == 1);
         }
         /* the positives (with multiplicity: BPR repeats each with every negative) */
         int64_t np = 0;

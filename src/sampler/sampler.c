@@ -177,8 +177,35 @@ static int64_t block_samples(const ncf_sampler *s, int per, int64_t b)
     return (block_end(s, b) - b * SAMPLER_BLOCK) * per;
 }
 
+/* Bucket k's Fisher-Yates (samples a = out + start[k], n of them), from
+ * its own stream: the draws FY_AHEAD positions ahead of the swaps, in the
+ * same order, each swap's random sample asked for then (the draws need no
+ * data; the swaps had waited on those loads one after the other). */
+static void shuffle_bucket(const ncf_sampler *s, uint64_t seed, int epoch, int64_t k, ncf_sample *a, int64_t n)
+{
+    ncf_rng rng = stream_rng(seed, ncf_stream_shuffle_(epoch), s->key + (uint64_t)k);
+    int64_t drawn[FY_AHEAD], next = n - 1; /* next: the position drawn for next */
+    for (int64_t q = next; q > 0; q--) {
+        for (; next > 0 && next > q - FY_AHEAD; next--) {
+            const int64_t j = shuffle_draw(&rng, next);
+            drawn[next % FY_AHEAD] = j;
+            __builtin_prefetch(a + j, 1);
+        }
+        const int64_t j = drawn[q % FY_AHEAD];
+        const ncf_sample t = a[q];
+        a[q] = a[j];
+        a[j] = t;
+    }
+}
+
 ncf_status ncf_sampler_epoch_(const ncf_sampler *s, ncf_loss loss, int neg, uint64_t seed, int epoch, int threads,
                               ncf_sample *out)
+{
+    return ncf_sampler_epoch_visit_(s, loss, neg, seed, epoch, threads, out, NULL, NULL);
+}
+
+ncf_status ncf_sampler_epoch_visit_(const ncf_sampler *s, ncf_loss loss, int neg, uint64_t seed, int epoch,
+                                    int threads, ncf_sample *out, ncf_sampler_visit visit, void *ctx)
 {
     const int per = per_positive(loss, neg);
     const int64_t n = s->n_pos * per;
@@ -249,26 +276,19 @@ ncf_status ncf_sampler_epoch_(const ncf_sampler *s, ncf_loss loss, int neg, uint
         free(start);
         return NCF_ERR_NOMEM;
     }
-    /* 3. Fisher-Yates in each bucket, from its own stream: the draws
-     * FY_AHEAD positions ahead of the swaps, in the same order, each
-     * swap's random sample asked for then (the draws need no data; the
-     * swaps had waited on those loads one after the other) */
-#pragma omp parallel for schedule(dynamic, 16) num_threads(threads)
-    for (int64_t k = 0; k < sp.n_buckets; k++) {
-        ncf_sample *a = out + start[k];
-        ncf_rng rng = stream_rng(seed, ncf_stream_shuffle_(epoch), s->key + (uint64_t)k);
-        int64_t drawn[FY_AHEAD], next = start[k + 1] - start[k] - 1; /* next: the position drawn for next */
-        for (int64_t q = next; q > 0; q--) {
-            for (; next > 0 && next > q - FY_AHEAD; next--) {
-                const int64_t j = shuffle_draw(&rng, next);
-                drawn[next % FY_AHEAD] = j;
-                __builtin_prefetch(a + j, 1);
-            }
-            const int64_t j = drawn[q % FY_AHEAD];
-            const ncf_sample t = a[q];
-            a[q] = a[j];
-            a[j] = t;
+    /* 3. Fisher-Yates in each bucket (the buckets in any order: each has
+     * its own stream); with a visitor and one thread, from the last bucket
+     * to the first, each visited while it is in cache */
+    if (visit && threads <= 1) {
+        for (int64_t k = sp.n_buckets - 1; k >= 0; k--) {
+            shuffle_bucket(s, seed, epoch, k, out + start[k], start[k + 1] - start[k]);
+            visit(ctx, start[k], start[k + 1]);
         }
+    } else {
+#pragma omp parallel for schedule(dynamic, 16) num_threads(threads)
+        for (int64_t k = 0; k < sp.n_buckets; k++)
+            shuffle_bucket(s, seed, epoch, k, out + start[k], start[k + 1] - start[k]);
+        if (visit) visit(ctx, 0, n);
     }
     free(start);
     return NCF_OK;

@@ -66,4 +66,13 @@ int64_t ncf_sampler_count_(const ncf_sampler *s, ncf_loss loss, int neg);
 ncf_status ncf_sampler_epoch_(const ncf_sampler *s, ncf_loss loss, int neg, uint64_t seed, int epoch, int threads,
                               ncf_sample *out);
 
+/* The same, calling visit(ctx, from, to) on every sample once it is in
+ * its final place, in ranges from the last to the first: with one thread
+ * on each shuffle bucket right after its shuffle, while it is in cache
+ * (the trainer's backward pass of the look-ahead runs there); with more,
+ * once on all the samples at the end. The samples do not depend on it. */
+typedef void (*ncf_sampler_visit)(void *ctx, int64_t from, int64_t to);
+ncf_status ncf_sampler_epoch_visit_(const ncf_sampler *s, ncf_loss loss, int neg, uint64_t seed, int epoch,
+                                    int threads, ncf_sample *out, ncf_sampler_visit visit, void *ctx);
+
 #endif

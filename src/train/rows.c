@@ -196,13 +196,6 @@ void rows_update(engine *t, const ncf_sample *s, const int32_t *items, int n_ite
     for (int side = 0; side < 2; side++) rows_update_listed(t, side, tid, gstep, as);
 }
 
-/* A row's place in the backward pass of the look-ahead: the earliest step
- * seen so far that reads it (-1: none), the one before it was seen, and
- * one of its samples at `seen` (2 k + q: sample k's candidate q). */
-typedef struct ahead_row {
-    int32_t seen, after;
-    int64_t at;
-} ahead_row;
 
 /* The look-ahead of candidate q of sample k (0: its user or item, 1: its
  * item2) on side `side`, at step `step`, which reads row r. */
@@ -221,43 +214,83 @@ static inline void ahead_of(ahead_store o, ahead_row *a, int side, int32_t r, in
     ahead_store_gap(o, side, q, k, d < far ? d : far);
 }
 
-/* The backward pass's loop over the samples for sides s0 .. s1, inlined
- * with them and the values' place (packed: in the samples, BCE) as
- * constants where they are: the common cases' loops then have no tests
- * of them per sample. */
+/* The backward pass's loop over the samples [from, to) for sides s0 ..
+ * s1, from the last to the first, inlined with the sides and the values'
+ * place (packed: in the samples, BCE) as constants where they are: the
+ * common cases' loops then have no tests of them per sample. */
 static inline __attribute__((always_inline)) void ahead_samples(engine *t, int users, int items, int pair, int packed,
-                                                                ahead_row *const *a)
+                                                                ahead_row *const *a, int64_t from, int64_t to)
 {
     ahead_store o = ahead_store_of(t);
     if (packed) o.arr[0] = o.arr[1] = o.arr[2] = NULL;
     const ncf_sample *s = t->samples;
-    const int64_t n = t->n_samples, B = t->c->batch;
+    const int64_t B = t->c->batch;
     const unsigned far[2] = {ahead_far(t, 0), ahead_far(t, 1)};
-    for (int64_t step = (n + B - 1) / B - 1; step >= 0; step--)
-        for (int64_t k = (step + 1) * B < n ? (step + 1) * B - 1 : n - 1; k >= step * B; k--) {
-            if (users) ahead_of(o, a[0], 0, s[k].user, (int32_t)step, k, 0, far[0]);
-            if (!items) continue;
-            if (pair) ahead_of(o, a[1], 1, s[k].item2, (int32_t)step, k, 1, far[1]);
-            ahead_of(o, a[1], 1, s[k].item, (int32_t)step, k, 0, far[1]);
-        }
+    int64_t step = (to - 1) / B, first = step * B; /* sample k's step, and that step's first sample */
+    for (int64_t k = to - 1; k >= from; k--) {
+        if (k < first) step--, first -= B;
+        if (users) ahead_of(o, a[0], 0, s[k].user, (int32_t)step, k, 0, far[0]);
+        if (!items) continue;
+        if (pair) ahead_of(o, a[1], 1, s[k].item2, (int32_t)step, k, 1, far[1]);
+        ahead_of(o, a[1], 1, s[k].item, (int32_t)step, k, 0, far[1]);
+    }
 }
 
-/* The look-ahead (rows.h) of sides s0 .. s1 (0 users, 1 items), in one
- * backward pass over the samples; a[side]: room for the side's rows. */
-static void ahead_pass(engine *t, int s0, int s1, ahead_row *const *a)
+/* The pass over the samples [from, to) for sides s0 .. s1 (0 users, 1 items). */
+static void ahead_sides(rows_ahead_pass *p, int s0, int s1, int64_t from, int64_t to)
 {
+    engine *t = p->t;
+    const int pair = ncf_loss_pairwise(t->c->loss), users = s0 == 0, items = s1 == 1;
+    if (from >= to) return;
+    if (t->ahead[0] || pair) ahead_samples(t, users, items, pair, 0, p->a, from, to);
+    else if (users && items) ahead_samples(t, 1, 1, 0, 1, p->a, from, to);
+    else if (users) ahead_samples(t, 1, 0, 0, 1, p->a, from, to);
+    else ahead_samples(t, 0, 1, 0, 1, p->a, from, to);
+}
+
+int rows_ahead_begin(engine *t, rows_ahead_pass *p)
+{
+    p->t = t;
+    for (int side = 0; side < 2; side++) memset(t->ahead_steps[side], 0, (size_t)engine_steps(t) + 1);
+    const int32_t rows[2] = {t->m->cfg.n_users, t->m->cfg.n_items};
+    for (int side = 0; side < 2; side++) p->a[side] = malloc(((size_t)rows[side] + 1) * sizeof(ahead_row));
+    if (!p->a[0] || !p->a[1]) {
+        free(p->a[0]), free(p->a[1]);
+        p->a[0] = p->a[1] = NULL;
+        return -1;
+    }
+    for (int side = 0; side < 2; side++)
+        for (int32_t r = 0; r < rows[side]; r++) p->a[side][r] = (ahead_row){-1, -1, 0};
+    return 0;
+}
+
+void rows_ahead_range(void *pass, int64_t from, int64_t to)
+{
+    rows_ahead_pass *p = pass;
+    if (p->a[0]) ahead_sides(p, 0, 1, from, to);
+}
+
+void rows_ahead_end(rows_ahead_pass *p)
+{
+    engine *t = p->t;
+    if (!p->a[0]) { /* no memory for the pass: every row is caught up when read, as without the look-ahead */
+        for (int64_t k = 0; k < t->n_samples; k++)
+            for (int side = 0; side < 2; side++)
+                for (int q = 0; q < (side && ncf_loss_pairwise(t->c->loss) ? 2 : 1); q++) {
+                    ahead_set(t, side, q, k, ahead_far(t, side));
+                    ahead_mark_read(t, side, q, k);
+                }
+        return;
+    }
     const ahead_store o = ahead_store_of(t);
     const int32_t rows[2] = {t->m->cfg.n_users, t->m->cfg.n_items};
-    const int pair = ncf_loss_pairwise(t->c->loss), users = s0 == 0, items = s1 == 1;
-    for (int side = s0; side <= s1; side++)
-        for (int32_t r = 0; r < rows[side]; r++) a[side][r] = (ahead_row){-1, -1, 0};
-    if (o.arr[0] || pair) ahead_samples(t, users, items, pair, 0, a);
-    else if (users && items) ahead_samples(t, 1, 1, 0, 1, a);
-    else if (users) ahead_samples(t, 1, 0, 0, 1, a);
-    else ahead_samples(t, 0, 1, 0, 1, a);
-    for (int side = s0; side <= s1; side++) /* each row's first step in the epoch catches it up when it reads it */
+    for (int side = 0; side < 2; side++) { /* each row's first step in the epoch catches it up when it reads it */
         for (int32_t r = 0; r < rows[side]; r++)
-            if (a[side][r].seen >= 0) ahead_store_read(o, side, (int)(a[side][r].at & 1), a[side][r].at >> 1);
+            if (p->a[side][r].seen >= 0)
+                ahead_store_read(o, side, (int)(p->a[side][r].at & 1), p->a[side][r].at >> 1);
+        free(p->a[side]);
+        p->a[side] = NULL;
+    }
 }
 
 void rows_ahead_resume(engine *t, int64_t from)
@@ -280,24 +313,16 @@ void rows_ahead_resume(engine *t, int64_t from)
 
 void rows_ahead_build(engine *t)
 {
-    for (int side = 0; side < 2; side++) memset(t->ahead_steps[side], 0, (size_t)engine_steps(t) + 1);
-    ahead_row *a[2] = {malloc(((size_t)t->m->cfg.n_users + 1) * sizeof(ahead_row)),
-                       malloc(((size_t)t->m->cfg.n_items + 1) * sizeof(ahead_row))};
-    if (!a[0] || !a[1]) { /* no memory for it: every row is caught up when read, as without the look-ahead */
-        for (int64_t k = 0; k < t->n_samples; k++)
-            for (int side = 0; side < 2; side++)
-                for (int q = 0; q < (side && ncf_loss_pairwise(t->c->loss) ? 2 : 1); q++) {
-                    ahead_set(t, side, q, k, ahead_far(t, side));
-                    ahead_mark_read(t, side, q, k);
-                }
-    } else if (t->T > 1) { /* a side per thread */
+    rows_ahead_pass p;
+    if (rows_ahead_begin(t, &p) == 0) {
+        if (t->T > 1) { /* a side per thread */
 #pragma omp parallel for schedule(static, 1) num_threads(2)
-        for (int side = 0; side < 2; side++) ahead_pass(t, side, side, a);
-    } else { /* both in one pass: the samples are read once */
-        ahead_pass(t, 0, 1, a);
+            for (int side = 0; side < 2; side++) ahead_sides(&p, side, side, 0, t->n_samples);
+        } else { /* both in one pass: the samples are read once */
+            ahead_sides(&p, 0, 1, 0, t->n_samples);
+        }
     }
-    free(a[0]);
-    free(a[1]);
+    rows_ahead_end(&p);
 }
 
 /* Brings rows[i] of every table of a side from step from[i] to step

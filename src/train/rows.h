@@ -153,6 +153,28 @@ void rows_update_listed(engine *t, int side, int tid, int64_t gstep, const ncf_a
  * a step) from one backward pass per side. */
 void rows_ahead_build(engine *t);
 
+/* A row's place in the backward pass of the look-ahead: the earliest step
+ * seen so far that reads it (-1: none), the one before it was seen, and
+ * one of its samples at `seen` (2 k + q: sample k's candidate q). */
+typedef struct ahead_row {
+    int32_t seen, after;
+    int64_t at;
+} ahead_row;
+
+/* The same pass in pieces, for the sampler to run on each of its buckets
+ * while the bucket is in cache (one thread): rows_ahead_begin, then
+ * rows_ahead_range on every sample once, in ranges from the last to the
+ * first, then rows_ahead_end. Without memory for the pass, begin returns
+ * -1, the ranges do nothing, and end marks every sample to be caught up
+ * when read (the same bits, slower), as rows_ahead_build does. */
+typedef struct rows_ahead_pass {
+    engine *t;
+    ahead_row *a[2];
+} rows_ahead_pass;
+int rows_ahead_begin(engine *t, rows_ahead_pass *p);
+void rows_ahead_range(void *pass, int64_t from, int64_t to); /* an ncf_sampler_visit */
+void rows_ahead_end(rows_ahead_pass *p);
+
 /* A run that goes on from step `from` > 0 of the epoch (after a stop, or
  * from a checkpoint, which may come from a build without the look-ahead):
  * each row's first read from there on catches it up when read, from
