@@ -116,7 +116,6 @@ static int32_t draw_negative(const ncf_sampler *s, ncf_rng *rng, int32_t u, cons
 }
 
 /* The Fisher-Yates draw for position k: uniform in [0, k]. */
-#define FY_AHEAD 16
 static inline int64_t shuffle_draw(ncf_rng *rng, int64_t k)
 {
     return (int64_t)(k < (int64_t)UINT32_MAX ? ncf_rng_below_(rng, (uint32_t)(k + 1))
@@ -181,6 +180,7 @@ static int64_t block_samples(const ncf_sampler *s, int per, int64_t b)
  * its own stream: the draws FY_AHEAD positions ahead of the swaps, in the
  * same order, each swap's random sample asked for then (the draws need no
  * data; the swaps had waited on those loads one after the other). */
+#define FY_AHEAD 16
 static void shuffle_bucket(const ncf_sampler *s, uint64_t seed, int epoch, int64_t k, ncf_sample *a, int64_t n)
 {
     ncf_rng rng = stream_rng(seed, ncf_stream_shuffle_(epoch), s->key + (uint64_t)k);

@@ -196,7 +196,6 @@ void rows_update(engine *t, const ncf_sample *s, const int32_t *items, int n_ite
     for (int side = 0; side < 2; side++) rows_update_listed(t, side, tid, gstep, as);
 }
 
-
 /* The look-ahead of candidate q of sample k (0: its user or item, 1: its
  * item2) on side `side`, at step `step`, which reads row r. */
 static inline void ahead_of(ahead_store o, ahead_row *a, int side, int32_t r, int32_t step, int64_t k, int q,
