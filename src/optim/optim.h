@@ -89,7 +89,7 @@ typedef struct ncf_adam_window {
      * catch-up has the same bits on every path. */
     int64_t stat_from, stat_n;
     struct ncf_adam_coef *stat;
-    size_t cap;       /* rows the per-step arrays have room for (count + 1 at most) */
+    size_t cap;       /* rows the per-step arrays have room for (at least count + 1) */
     int64_t stat_cap; /* plans stat has room for */
 } ncf_adam_window;
 
