@@ -247,7 +247,7 @@ static void ahead_sides(rows_ahead_pass *p, int s0, int s1, int64_t from, int64_
     else ahead_samples(t, 0, 1, 0, 1, p->a, from, to);
 }
 
-int rows_ahead_begin(engine *t, rows_ahead_pass *p)
+void rows_ahead_begin(engine *t, rows_ahead_pass *p)
 {
     p->t = t;
     for (int side = 0; side < 2; side++) memset(t->ahead_steps[side], 0, (size_t)engine_steps(t) + 1);
@@ -256,17 +256,22 @@ int rows_ahead_begin(engine *t, rows_ahead_pass *p)
     if (!p->a[0] || !p->a[1]) {
         free(p->a[0]), free(p->a[1]);
         p->a[0] = p->a[1] = NULL;
-        return -1;
+        return;
     }
     for (int side = 0; side < 2; side++)
         for (int32_t r = 0; r < rows[side]; r++) p->a[side][r] = (ahead_row){-1, -1, 0};
-    return 0;
 }
 
 void rows_ahead_range(void *pass, int64_t from, int64_t to)
 {
     rows_ahead_pass *p = pass;
-    if (p->a[0]) ahead_sides(p, 0, 1, from, to);
+    if (!p->a[0]) return;
+    if (p->t->T > 1) { /* a side per thread */
+#pragma omp parallel for schedule(static, 1) num_threads(2)
+        for (int side = 0; side < 2; side++) ahead_sides(p, side, side, from, to);
+    } else { /* both in one pass: the samples are read once */
+        ahead_sides(p, 0, 1, from, to);
+    }
 }
 
 void rows_ahead_end(rows_ahead_pass *p)
@@ -308,20 +313,6 @@ void rows_ahead_resume(engine *t, int64_t from)
             }
         free(seen);
     }
-}
-
-void rows_ahead_build(engine *t)
-{
-    rows_ahead_pass p;
-    if (rows_ahead_begin(t, &p) == 0) {
-        if (t->T > 1) { /* a side per thread */
-#pragma omp parallel for schedule(static, 1) num_threads(2)
-            for (int side = 0; side < 2; side++) ahead_sides(&p, side, side, 0, t->n_samples);
-        } else { /* both in one pass: the samples are read once */
-            ahead_sides(&p, 0, 1, 0, t->n_samples);
-        }
-    }
-    rows_ahead_end(&p);
 }
 
 /* Brings rows[i] of every table of a side from step from[i] to step

@@ -149,10 +149,6 @@ static inline void ahead_mark_read(engine *t, int side, int q, int64_t k)
  * through step gstep + 1 (no look-ahead: the sharded order calls it). */
 void rows_update_listed(engine *t, int side, int tid, int64_t gstep, const ncf_adam_step *as);
 
-/* Fills the look-ahead of the epoch's samples (t->samples, batch samples
- * a step) from one backward pass per side. */
-void rows_ahead_build(engine *t);
-
 /* A row's place in the backward pass of the look-ahead: the earliest step
  * seen so far that reads it (-1: none), the one before it was seen, and
  * one of its samples at `seen` (2 k + q: sample k's candidate q). */
@@ -161,17 +157,19 @@ typedef struct ahead_row {
     int64_t at;
 } ahead_row;
 
-/* The same pass in pieces, for the sampler to run on each of its buckets
- * while the bucket is in cache (one thread): rows_ahead_begin, then
- * rows_ahead_range on every sample once, in ranges from the last to the
- * first, then rows_ahead_end. Without memory for the pass, begin returns
- * -1, the ranges do nothing, and end marks every sample to be caught up
- * when read (the same bits, slower), as rows_ahead_build does. */
+/* The look-ahead of the epoch's samples (t->samples, batch samples a
+ * step), from a backward pass that the sampler runs as it places them
+ * (ncf_sampler_epoch_visit_): rows_ahead_begin, then rows_ahead_range on
+ * every sample once, in ranges from the last to the first (one thread:
+ * each shuffle bucket while it is in cache; more: all the samples at the
+ * end, a side per thread), then rows_ahead_end. Without memory for the
+ * pass the ranges do nothing, and end marks every sample to be caught up
+ * when read (the same bits, slower). */
 typedef struct rows_ahead_pass {
     engine *t;
-    ahead_row *a[2];
+    ahead_row *a[2]; /* NULL: no memory for the pass */
 } rows_ahead_pass;
-int rows_ahead_begin(engine *t, rows_ahead_pass *p);
+void rows_ahead_begin(engine *t, rows_ahead_pass *p);
 void rows_ahead_range(void *pass, int64_t from, int64_t to); /* an ncf_sampler_visit */
 void rows_ahead_end(rows_ahead_pass *p);
 

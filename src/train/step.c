@@ -233,16 +233,16 @@ ncf_status engine_begin_epoch(engine *t, int epoch, int64_t done)
 {
     const ncf_train_config *c = t->c;
     ncf_status sampled;
-    if (t->look_ahead && t->T == 1 && !t->sh) { /* the look-ahead's pass on each shuffled bucket, in cache */
+    if (t->sh) {
+        sampled = shard_begin_epoch(t, epoch);
+    } else if (t->look_ahead) { /* its backward pass as the sampler places the samples (rows.h) */
         rows_ahead_pass pass;
-        rows_ahead_begin(t, &pass); /* without memory for it, end marks every sample for a catch-up on read */
-        sampled = ncf_sampler_epoch_visit_(&t->sampler, c->loss, c->neg, c->seed, epoch, 1, t->samples,
+        rows_ahead_begin(t, &pass);
+        sampled = ncf_sampler_epoch_visit_(&t->sampler, c->loss, c->neg, c->seed, epoch, t->T, t->samples,
                                            rows_ahead_range, &pass);
         rows_ahead_end(&pass);
     } else {
-        sampled = t->sh ? shard_begin_epoch(t, epoch)
-                        : ncf_sampler_epoch_(&t->sampler, c->loss, c->neg, c->seed, epoch, t->T, t->samples);
-        if (sampled == NCF_OK && t->look_ahead) rows_ahead_build(t);
+        sampled = ncf_sampler_epoch_(&t->sampler, c->loss, c->neg, c->seed, epoch, t->T, t->samples);
     }
     if (sampled != NCF_OK) return sampled;
     const float lr = ncf_train_lr_at(c, epoch);
