@@ -58,7 +58,7 @@ void ncf_sampler_free_(ncf_sampler *s)
     memset(s, 0, sizeof *s);
 }
 
-/* ncf_sampler_has_, inline for the draws. */
+/* 1 when (u, i) is a training positive (u in the sampler's range). */
 static inline int has_positive(const ncf_sampler *s, int32_t u, int32_t i)
 {
     if (s->bits) {
@@ -67,8 +67,6 @@ static inline int has_positive(const ncf_sampler *s, int32_t u, int32_t i)
     }
     return ncf_dataset_has_train(s->ds, u, i);
 }
-
-int ncf_sampler_has_(const ncf_sampler *s, int32_t u, int32_t i) { return has_positive(s, u, i); }
 
 /* Samples each positive makes: itself and its negatives, or (pairwise
  * losses) one (positive, negative) pair per negative. */

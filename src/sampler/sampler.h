@@ -54,9 +54,6 @@ ncf_status ncf_sampler_init_(ncf_sampler *s, const ncf_dataset *ds);
 ncf_status ncf_sampler_init_range_(ncf_sampler *s, const ncf_dataset *ds, int32_t u0, int32_t u1, int shard);
 void ncf_sampler_free_(ncf_sampler *s);
 
-/* 1 when (u, i) is a training positive (u in the sampler's range). */
-int ncf_sampler_has_(const ncf_sampler *s, int32_t u, int32_t i);
-
 /* Number of ncf_sample entries one epoch produces. */
 int64_t ncf_sampler_count_(const ncf_sampler *s, ncf_loss loss, int neg);
 
