@@ -43,14 +43,17 @@ static void hash_ids(hasher *x, const ncf_idmap *map, int32_t n)
     }
 }
 
-uint64_t ncf_dataset_fingerprint(const ncf_dataset *ds)
+/* The data's sizes, training offsets, held-out cases and ids, with its
+ * training items where `items` says (in this order, which the fingerprints
+ * saved in checkpoints depend on). */
+static uint64_t hash_dataset(const ncf_dataset *ds, int items)
 {
     hasher x = {0xcbf29ce484222325ULL};
     hash_bytes(&x, &ds->n_users, sizeof ds->n_users);
     hash_bytes(&x, &ds->n_items, sizeof ds->n_items);
     hash_bytes(&x, &ds->n_train, sizeof ds->n_train);
     hash_bytes(&x, ds->train_offsets, ((size_t)ds->n_users + 1) * sizeof *ds->train_offsets);
-    hash_bytes(&x, ds->train_items, (size_t)ds->n_train * sizeof *ds->train_items);
+    if (items) hash_bytes(&x, ds->train_items, (size_t)ds->n_train * sizeof *ds->train_items);
     hash_cases(&x, &ds->test);
     hash_cases(&x, &ds->valid);
     hash_ids(&x, ds->user_ids, ds->n_users);
@@ -58,19 +61,9 @@ uint64_t ncf_dataset_fingerprint(const ncf_dataset *ds)
     return x.h;
 }
 
-uint64_t ncf_fingerprint_shared_(const ncf_dataset *ds)
-{
-    hasher x = {0xcbf29ce484222325ULL};
-    hash_bytes(&x, &ds->n_users, sizeof ds->n_users);
-    hash_bytes(&x, &ds->n_items, sizeof ds->n_items);
-    hash_bytes(&x, &ds->n_train, sizeof ds->n_train);
-    hash_bytes(&x, ds->train_offsets, ((size_t)ds->n_users + 1) * sizeof *ds->train_offsets);
-    hash_cases(&x, &ds->test);
-    hash_cases(&x, &ds->valid);
-    hash_ids(&x, ds->user_ids, ds->n_users);
-    hash_ids(&x, ds->item_ids, ds->n_items);
-    return x.h;
-}
+uint64_t ncf_dataset_fingerprint(const ncf_dataset *ds) { return hash_dataset(ds, 1); }
+
+uint64_t ncf_fingerprint_shared_(const ncf_dataset *ds) { return hash_dataset(ds, 0); }
 
 uint64_t ncf_fingerprint_users_(const ncf_dataset *ds)
 {
