@@ -6,7 +6,9 @@
  * JSON object per result; figures are medians over the epochs run
  * (NCF_BENCH_EPOCHS, default 5). Last, NeuMF's dense rows against lazy
  * rows in alternated pairs of runs (issue 15's ratio). */
+#define _GNU_SOURCE 1 /* sched_setaffinity, CPU_SET (Linux) */
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,24 +154,48 @@ int main(int argc, char **argv)
                        source, ncf_model_type_name(types[t]), adam_modes[a], thread_counts[h], sps, es, ev, hr);
                 fflush(stdout);
             }
-    /* dense rows (the default) against lazy rows, NeuMF: runs of 3 epochs
-     * alternated (lazy, dense, lazy, dense, ...) so that both see the same
-     * states of the machine; the ratio of each pair, their median */
-    const int rounds = 5;
-    printf("# NeuMF dense / lazy rows, %d alternated pairs of 3-epoch runs, median of the pairs' ratios\n", rounds);
+    /* dense rows (the default) against lazy rows, NeuMF: pairs of 3-epoch
+     * runs, each pair's two runs one after the other so that both see the
+     * same state of the machine, half of the pairs lazy first and half dense
+     * first; on one thread both runs of a pair on the same CPU (this VM's
+     * vCPUs can differ several times over in memory latency), the pairs
+     * spread over the CPUs. The ratio of each pair, their median and range. */
+    const int rounds = 8;
+    printf("# NeuMF dense / lazy rows, %d pairs of 3-epoch runs (order alternated; one thread: a pair on one CPU), "
+           "median of the pairs' ratios [range]\n",
+           rounds);
+    cpu_set_t mask0;
+    const int have_mask = sched_getaffinity(0, sizeof mask0, &mask0) == 0;
+    const int n_cpus = have_mask ? CPU_COUNT(&mask0) : 1;
     for (int h = 0; h < (all > 1 ? 2 : 1); h++) {
         double ratio[16], lazy_sps[16], dense_sps[16], es, ev, hr;
         for (int k = 0; k < rounds; k++) {
-            if (run(ds, NCF_MODEL_NEUMF, NCF_ADAM_LAZY, thread_counts[h], 3, &lazy_sps[k], &es, &ev, &hr) != 0 ||
-                run(ds, NCF_MODEL_NEUMF, NCF_ADAM_DENSE, thread_counts[h], 3, &dense_sps[k], &es, &ev, &hr) != 0)
-                return 1;
+            if (thread_counts[h] == 1 && have_mask) { /* the (k / 2 mod n)-th CPU of the original mask */
+                cpu_set_t one;
+                CPU_ZERO(&one);
+                for (int c = 0, seen = 0; c < CPU_SETSIZE; c++)
+                    if (CPU_ISSET(c, &mask0) && seen++ == (k / 2) % n_cpus) {
+                        CPU_SET(c, &one);
+                        break;
+                    }
+                sched_setaffinity(0, sizeof one, &one);
+            }
+            for (int o = 0; o < 2; o++) {
+                const int dense = (o + k) % 2; /* even pairs lazy first, odd ones dense first */
+                if (run(ds, NCF_MODEL_NEUMF, dense ? NCF_ADAM_DENSE : NCF_ADAM_LAZY, thread_counts[h], 3,
+                        dense ? &dense_sps[k] : &lazy_sps[k], &es, &ev, &hr) != 0)
+                    return 1;
+            }
             ratio[k] = dense_sps[k] / lazy_sps[k];
         }
+        if (have_mask) sched_setaffinity(0, sizeof mask0, &mask0);
         const double r = median(ratio, rounds), l = median(lazy_sps, rounds), d = median(dense_sps, rounds);
-        printf("threads %d: lazy %.0f, dense %.0f samples/s; dense / lazy %.3f\n", thread_counts[h], l, d, r);
+        printf("threads %d: lazy %.0f, dense %.0f samples/s; dense / lazy %.3f [%.3f, %.3f]\n", thread_counts[h], l, d,
+               r, ratio[0], ratio[rounds - 1]); /* median sorted the ratios */
         printf("{\"bench\": \"dense_over_lazy\", \"data\": \"%s\", \"model\": \"neumf\", \"threads\": %d, "
-               "\"pairs\": %d, \"lazy_samples_per_second\": %.0f, \"dense_samples_per_second\": %.0f, \"ratio\": %.3f}\n",
-               source, thread_counts[h], rounds, l, d, r);
+               "\"pairs\": %d, \"lazy_samples_per_second\": %.0f, \"dense_samples_per_second\": %.0f, \"ratio\": %.3f, "
+               "\"ratio_min\": %.3f, \"ratio_max\": %.3f}\n",
+               source, thread_counts[h], rounds, l, d, r, ratio[0], ratio[rounds - 1]);
         fflush(stdout);
     }
     struct rusage ru;
