@@ -50,7 +50,7 @@ int ncf_mul_size_(size_t n, size_t size, size_t *out)
     return 0;
 }
 
-void *ncf_alloc_aligned_(size_t n)
+void *ncf_alloc_unfilled_(size_t n, size_t *bytes)
 {
     const size_t huge = (size_t)2 << 20;
     void *p = NULL;
@@ -67,7 +67,15 @@ void *ncf_alloc_aligned_(size_t n)
 #ifdef MADV_HUGEPAGE
     if (align == huge) madvise(p, rounded, MADV_HUGEPAGE);
 #endif
-    memset(p, 0, rounded);
+    *bytes = rounded;
+    return p;
+}
+
+void *ncf_alloc_aligned_(size_t n)
+{
+    size_t bytes;
+    void *p = ncf_alloc_unfilled_(n, &bytes);
+    if (p) memset(p, 0, bytes);
     return p;
 }
 

@@ -22,6 +22,10 @@ ncf_status ncf_fail_(ncf_err *err, ncf_status status, const char *fmt, ...)
  * covers are read at random, and each 4 kB page walk adds to a miss. */
 void *ncf_alloc_aligned_(size_t n);
 void ncf_free_aligned_(void *p);
+/* The same without the zero fill (the caller writes or touches every page
+ * itself); *bytes: the size it has, n rounded up to 64 bytes, or to 2 MB
+ * from 2 MB up. Free with ncf_free_aligned_. */
+void *ncf_alloc_unfilled_(size_t n, size_t *bytes);
 
 /* Asks for the cache line at p for writing. gcc's __builtin_prefetch(p, 1)
  * emits a read prefetch unless the target has PRFCHW, which the x86-64

@@ -3,10 +3,8 @@
  * whatever the thread count, the dense update's chunks, the optimizer
  * state, and each thread's worker. The steps themselves are step.c's, the
  * rows' state rows.c's. */
-#define _DEFAULT_SOURCE 1 /* madvise's MADV_HUGEPAGE (Linux) */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -48,23 +46,20 @@ void engine_free(engine *t)
     ncf_free_aligned_(t->barrier);
 }
 
-/* The epoch's samples (1.2 GB at 20M interactions), on huge pages, each
- * page touched by the team in parallel: the sampler writes every entry, so
+/* The epoch's samples (1.2 GB at 20M interactions), on huge pages from 2 MB
+ * up (ncf_alloc_unfilled_), each page touched by the team in parallel: the
+ * sampler writes every entry, so
  * nothing needs zeroing, but the pages' faults (the kernel's zeroing, most
  * of the cost) should neither run on one thread nor fall in the epoch. */
 static ncf_sample *samples_alloc(size_t n, int T)
 {
-    const size_t huge = (size_t)2 << 20, page = 4096;
+    const size_t page = 4096;
     size_t bytes;
     void *p = NULL;
-    if (ncf_mul_size_(n ? n : 1, sizeof(ncf_sample), &bytes) != 0 || bytes > (size_t)-1 - huge) return NULL;
-    bytes = (bytes + huge - 1) / huge * huge;
-    if (posix_memalign(&p, huge, bytes) != 0) return NULL;
-#ifdef MADV_HUGEPAGE
-    madvise(p, bytes, MADV_HUGEPAGE);
-#endif
+    if (ncf_mul_size_(n ? n : 1, sizeof(ncf_sample), &bytes) != 0 || !(p = ncf_alloc_unfilled_(bytes, &bytes)))
+        return NULL;
     char *b = p;
-    const int64_t pages = (int64_t)(bytes / page);
+    const int64_t pages = (int64_t)((bytes + page - 1) / page);
 #pragma omp parallel for schedule(static) num_threads(T) if (pages > 512)
     for (int64_t k = 0; k < pages; k++) b[(size_t)k * page] = 0;
     return p;
