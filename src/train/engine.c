@@ -48,9 +48,9 @@ void engine_free(engine *t)
 
 /* The epoch's samples (1.2 GB at 20M interactions), on huge pages from 2 MB
  * up (ncf_alloc_unfilled_), each page touched by the team in parallel: the
- * sampler writes every entry, so
- * nothing needs zeroing, but the pages' faults (the kernel's zeroing, most
- * of the cost) should neither run on one thread nor fall in the epoch. */
+ * sampler writes every entry, so nothing needs zeroing, but the pages'
+ * faults (the kernel's zeroing, most of the cost) should neither run on one
+ * thread nor fall in the epoch. */
 static ncf_sample *samples_alloc(size_t n, int T)
 {
     const size_t page = 4096;
